@@ -1,0 +1,41 @@
+# Two commands: `make run` and `make test`. Everything else here is what they need.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto')
+GENERATED := services/.generated
+
+.PHONY: run test bench proto install clean
+
+run: install
+	$(VENV)/bin/copnet up --seed demo
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m copnet.bench
+
+install: $(INSTALLED) $(GENERATED)
+
+proto: $(GENERATED)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Python code generated from proto/: never edited by hand (tests/unit/test_generated_code.py
+# fails when it is stale). Output lands beside the hand-written package, e.g.
+# proto/copnet/membership/v1/membership.proto -> services/copnet/membership/v1/membership_pb2.py
+$(GENERATED): $(PROTOS) $(INSTALLED) scripts/generate_protos.py
+	$(PY) scripts/generate_protos.py services
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(GENERATED) .pytest_cache
+	find services -path '*/v1/*_pb2*.py*' -delete

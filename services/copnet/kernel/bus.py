@@ -1,0 +1,240 @@
+"""The event bus on NATS JetStream: one asyncio loop thread per service process.
+
+The process's concurrency model (see docs/architecture.md): gRPC requests run on a thread pool
+and use mongoengine synchronously; everything NATS runs on this one loop thread, and every
+database call it makes goes through `asyncio.to_thread`, so the loop never blocks on MongoDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import nats
+from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, RetentionPolicy,
+                         StorageType, StreamConfig)
+from nats.js.errors import BadRequestError, NotFoundError
+
+from copnet.kernel import db
+from copnet.kernel.events import (CloudEvent, MalformedEvent, dead_letter_stream_name, dead_letter_subject,
+                                  stream_name, subject_for)
+from copnet.kernel.outbox import OutboxRelay
+from copnet.kernel.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DAY = 24 * 3600
+FETCH_BATCH = 32
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A durable consumer: `handler(uow, event)` runs in the same transaction as the inbox record."""
+
+    name: str
+    event_types: tuple[str, ...]
+    handler: Callable[[db.UnitOfWork, CloudEvent], None]
+
+
+def event_stream_config(region: str) -> StreamConfig:
+    # Limits retention sized for a long outage; `discard: new` refuses a publish when full, which
+    # leaves the event in the outbox instead of silently dropping the oldest.
+    return StreamConfig(name=stream_name(region), subjects=[f"copnet.{region}.>"],
+                        retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.NEW,
+                        storage=StorageType.FILE, max_age=30 * DAY, duplicate_window=120)
+
+
+def dead_letter_stream_config(region: str) -> StreamConfig:
+    return StreamConfig(name=dead_letter_stream_name(region), subjects=[f"copnet-dlq.{region}.>"],
+                        retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.OLD,
+                        storage=StorageType.FILE, max_age=90 * DAY)
+
+
+class EventBus:
+    def __init__(self, settings: Settings, service: str, subscriptions: list[Subscription]):
+        self.settings = settings
+        self.region = settings.region
+        self.service = service
+        self.subscriptions = subscriptions
+        self.relay = OutboxRelay(settings.outbox_sweep_seconds)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._nc = None
+        self._js = None
+        self.ready = threading.Event()
+
+    # -- called from other threads -------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    def start(self) -> None:
+        db.on_commit_with_events(self.wake_relay)
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name=f"bus-{self.service}",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake_relay(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.relay.wake)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- on the loop ---------------------------------------------------------------------------
+    async def publish(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        await self._js.publish(subject, body, headers=headers, timeout=5)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        connecting = asyncio.create_task(self._connect())
+        stopping = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if self._stop.is_set():
+            connecting.cancel()
+            return
+        tasks = [asyncio.create_task(self.relay.run(self), name="outbox-relay")]
+        tasks += [asyncio.create_task(self._consume(s), name=f"consumer-{s.name}") for s in self.subscriptions]
+        self.ready.set()
+        await self._stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._nc.drain()
+        except Exception:  # closing anyway
+            pass
+
+    async def _connect(self) -> None:
+        async def disconnected():
+            log.warning("bus: disconnected from NATS; writes continue, events wait in the outbox")
+
+        async def reconnected():
+            log.info("bus: reconnected to NATS")
+            self.wake_relay()
+
+        async def error(exc):
+            log.debug("bus: NATS error: %s", exc)
+
+        while True:
+            try:
+                # Reconnect forever: the default gives up after ~2 minutes.
+                self._nc = await nats.connect(self.settings.nats_url, name=f"copnet-{self.region}-{self.service}",
+                                              allow_reconnect=True, max_reconnect_attempts=-1,
+                                              reconnect_time_wait=1, connect_timeout=2,
+                                              disconnected_cb=disconnected, reconnected_cb=reconnected,
+                                              error_cb=error)
+                break
+            except Exception as exc:
+                log.warning("bus: cannot reach NATS at %s (%s); retrying", self.settings.nats_url, exc)
+                await asyncio.sleep(1)
+        self._js = self._nc.jetstream()
+        while True:
+            try:
+                await self.ensure_streams()
+                break
+            except Exception as exc:
+                log.warning("bus: cannot set up streams (%s); retrying", exc)
+                await asyncio.sleep(1)
+        log.info("bus: connected to NATS at %s", self.settings.nats_url)
+
+    async def ensure_streams(self) -> None:
+        """Create the streams, or bring an existing one's config up to date: idempotent."""
+        for config in (event_stream_config(self.region), dead_letter_stream_config(self.region)):
+            try:
+                await self._js.add_stream(config)
+            except BadRequestError:
+                await self._js.update_stream(config)
+
+    async def _ensure_consumer(self, subscription: Subscription) -> str:
+        durable = f"{self.service}-{subscription.name}"
+        config = ConsumerConfig(
+            durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.settings.ack_wait_seconds, max_deliver=self.settings.max_deliver,
+            filter_subjects=[subject_for(self.region, t) for t in subscription.event_types],
+            max_ack_pending=1000)
+        await self._js.add_consumer(stream_name(self.region), config=config)
+        return durable
+
+    async def _consume(self, subscription: Subscription) -> None:
+        pull = None
+        while True:
+            try:
+                if pull is None:
+                    durable = await self._ensure_consumer(subscription)
+                    pull = await self._js.pull_subscribe_bind(durable=durable, stream=stream_name(self.region))
+                try:
+                    messages = await pull.fetch(FETCH_BATCH, timeout=1)
+                except nats.errors.TimeoutError:
+                    continue
+                for message in messages:
+                    await self._handle(subscription, message)
+            except asyncio.CancelledError:
+                raise
+            except NotFoundError:
+                # The stream or consumer vanished (a NATS server with a fresh store): set up again.
+                log.warning("bus: consumer %s lost; recreating", subscription.name)
+                pull = None
+                await self._reensure()
+            except Exception as exc:
+                log.debug("bus: consumer %s: %s", subscription.name, exc)
+                await asyncio.sleep(1)
+
+    async def _reensure(self) -> None:
+        try:
+            await self.ensure_streams()
+        except Exception as exc:
+            log.debug("bus: stream setup failed: %s", exc)
+            await asyncio.sleep(1)
+
+    async def _handle(self, subscription: Subscription, message) -> None:
+        consumer = f"{self.service}-{subscription.name}"
+        try:
+            event = CloudEvent.from_nats(message.headers, message.data)
+        except MalformedEvent as exc:
+            log.error("bus: %s got a malformed message on %s: %s", consumer, message.subject, exc)
+            await self._dead_letter(subscription, message, str(exc))
+            return
+        try:
+            await asyncio.to_thread(self._apply, subscription, consumer, event)
+        except Exception as exc:
+            delivered = message.metadata.num_delivered
+            if delivered >= self.settings.max_deliver:
+                log.error("bus: %s gave up on %s %s after %d deliveries: %s", consumer, event.type, event.id,
+                          delivered, exc)
+                await self._dead_letter(subscription, message, repr(exc))
+            else:
+                log.warning("bus: %s failed on %s %s (delivery %d): %r; will retry", consumer, event.type,
+                            event.id, delivered, exc)
+                await message.nak(delay=min(2 ** delivered, 30))
+            return
+        # Ack only after the handler's transaction committed; a lost ack means a redelivery,
+        # which the inbox recognises.
+        await message.ack()
+
+    def _apply(self, subscription: Subscription, consumer: str, event: CloudEvent) -> None:
+        def work(uow: db.UnitOfWork) -> None:
+            uow.mark_applied(event, consumer)
+            subscription.handler(uow, event)
+
+        try:
+            db.run_in_transaction(work, self.region)
+        except db.AlreadyApplied:
+            log.info("bus: %s already applied %s %s; skipping redelivery", consumer, event.type, event.id)
+
+    async def _dead_letter(self, subscription: Subscription, message, error: str) -> None:
+        headers = dict(message.headers or {})
+        headers.pop("Nats-Msg-Id", None)
+        headers["copnet-error"] = error[:1000]
+        headers["copnet-original-subject"] = message.subject
+        await self._js.publish(dead_letter_subject(self.region, self.service, subscription.name), message.data,
+                               headers=headers, timeout=5)
+        await message.term()

@@ -1,0 +1,156 @@
+"""MongoDB through mongoengine, and the unit of work that makes a change and its events atomic.
+
+mongoengine 0.29 has no transactions, so a unit of work runs on a pymongo session inside a
+multi-document transaction (a replica set: MongoDB 7 single-node sets and the embedded
+SecantusDB both have one). Documents are validated by mongoengine and written as
+`to_mongo()` through the session; reads outside a unit of work use mongoengine as usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import mongoengine
+import pymongo
+from pymongo.errors import DuplicateKeyError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from copnet.kernel.events import CloudEvent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+D = TypeVar("D", bound=mongoengine.Document)
+
+# Called after a unit of work commits having written outbox entries (wakes the relay).
+_after_commit_listeners: list[Callable[[], None]] = []
+
+
+def connect(uri: str, database: str) -> pymongo.MongoClient:
+    """Connect the default mongoengine alias. pymongo connects lazily and reconnects itself."""
+    mongoengine.disconnect()
+    return mongoengine.connect(db=database, host=uri, tz_aware=True, uuidRepresentation="standard",
+                               serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
+
+
+def client() -> pymongo.MongoClient:
+    return mongoengine.get_connection()
+
+
+def ping() -> bool:
+    try:
+        client().admin.command("ping")
+        return True
+    except pymongo.errors.PyMongoError:
+        return False
+
+
+def ensure_indexes(*documents: type[mongoengine.Document]) -> None:
+    for document in documents:
+        document.ensure_indexes()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class InboxEntry(mongoengine.Document):
+    """An event this service has applied, so a redelivery is recognised and skipped."""
+
+    id = mongoengine.StringField(primary_key=True)   # "<source> <event id>"
+    type = mongoengine.StringField(required=True)
+    consumer = mongoengine.StringField(required=True)
+    applied_at = mongoengine.DateTimeField(required=True)
+    meta = {"collection": "inbox", "indexes": ["consumer"]}
+
+
+class OutboxEntry(mongoengine.Document):
+    """An event written in the same transaction as the change it describes, not yet published."""
+
+    id = mongoengine.StringField(primary_key=True)   # the event id
+    subject = mongoengine.StringField(required=True)
+    event = mongoengine.DictField(required=True)
+    created_at = mongoengine.DateTimeField(required=True)
+    # A relay claims entries by lease so that several replicas do not publish the same batch;
+    # a crashed relay's lease lapses and the sweep picks its entries up.
+    claimed_until = mongoengine.DateTimeField(required=True)
+    attempts = mongoengine.IntField(default=0)
+    meta = {"collection": "outbox", "indexes": [("claimed_until", "created_at")]}
+
+
+class AlreadyApplied(Exception):
+    """The event was applied before (found in the inbox)."""
+
+
+class UnitOfWork:
+    """One transaction: document writes, outbox entries, and the inbox record for an event."""
+
+    def __init__(self, session: pymongo.client_session.ClientSession, region: str):
+        self.session = session
+        self.region = region
+        self.events: list[CloudEvent] = []
+
+    def insert(self, document: D) -> D:
+        document.validate()
+        son = document.to_mongo()
+        result = document._get_collection().insert_one(son, session=self.session)
+        if document.pk is None:
+            document.pk = result.inserted_id
+        return document
+
+    def update_one(self, document_class: type[mongoengine.Document], filter: dict, update: dict,
+                   *, upsert: bool = False) -> pymongo.results.UpdateResult:
+        return document_class._get_collection().update_one(filter, update, upsert=upsert, session=self.session)
+
+    def find_one(self, document_class: type[D], filter: dict) -> D | None:
+        son = document_class._get_collection().find_one(filter, session=self.session)
+        return None if son is None else document_class._from_son(son)
+
+    def emit(self, event: CloudEvent) -> None:
+        """Record an event to be published once this unit of work commits."""
+        now = utcnow()
+        entry = OutboxEntry(id=event.id, subject=event.nats_subject(self.region), event=event.to_document(),
+                            created_at=now, claimed_until=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+        self.insert(entry)
+        self.events.append(event)
+
+    def mark_applied(self, event: CloudEvent, consumer: str) -> None:
+        """Record that `consumer` applied `event`; raises AlreadyApplied on a redelivery."""
+        try:
+            self.insert(InboxEntry(id=f"{event.source} {event.id}", type=event.type, consumer=consumer,
+                                   applied_at=utcnow()))
+        except DuplicateKeyError:
+            raise AlreadyApplied(event.id) from None
+
+
+def run_in_transaction(work: Callable[[UnitOfWork], T], region: str) -> T:
+    """Run `work` in one transaction; retried whole on transient errors, so keep it pure.
+
+    Writes acknowledged by a majority: a write that succeeded is never lost.
+    """
+    emitted = False
+    with client().start_session() as session:
+        def callback(s):
+            nonlocal emitted
+            uow = UnitOfWork(s, region)
+            result = work(uow)
+            emitted = bool(uow.events)
+            return result
+
+        result = session.with_transaction(callback, read_concern=ReadConcern("majority"),
+                                          write_concern=WriteConcern("majority"))
+    if emitted:
+        for listener in list(_after_commit_listeners):
+            listener()
+    return result
+
+
+def on_commit_with_events(listener: Callable[[], None]) -> None:
+    _after_commit_listeners.append(listener)
+
+
+def is_duplicate_key(error: Exception) -> bool:
+    return isinstance(error, DuplicateKeyError)

@@ -1,0 +1,147 @@
+"""gRPC server bootstrap shared by every service: health, reflection, interceptors, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from copnet.kernel import auth, tracing
+from copnet.kernel.errors import DomainError, to_rpc_status
+
+log = logging.getLogger(__name__)
+
+DEPENDENCY_MONGODB = "copnet.dependency.mongodb"
+DEPENDENCY_NATS = "copnet.dependency.nats"
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def _wrap_unary(handler: grpc.RpcMethodHandler | None, wrapper) -> grpc.RpcMethodHandler | None:
+    """Wrap a unary-unary handler's behaviour; other kinds (health Watch, reflection) pass through."""
+    if handler is None or handler.request_streaming or handler.response_streaming:
+        return handler
+    return grpc.unary_unary_rpc_method_handler(wrapper(handler.unary_unary),
+                                               request_deserializer=handler.request_deserializer,
+                                               response_serializer=handler.response_serializer)
+
+
+class LoggingInterceptor(grpc.ServerInterceptor):
+    """Logs every call with its method, outcome and duration."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+
+        def wrapper(behaviour):
+            def logged(request, context):
+                started = time.perf_counter()
+                outcome = "OK"
+                try:
+                    return behaviour(request, context)
+                except Exception:
+                    outcome = "ERROR"
+                    raise
+                finally:
+                    code = context.code() if hasattr(context, "code") else None
+                    if code is not None and code != grpc.StatusCode.OK:
+                        outcome = code.name
+                    log.info("%s %s %.1fms", method, outcome, (time.perf_counter() - started) * 1000)
+            return logged
+
+        return _wrap_unary(continuation(handler_call_details), wrapper)
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Turns DomainError into its status code with ErrorInfo; anything else into INTERNAL."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+
+        def wrapper(behaviour):
+            def mapped(request, context):
+                try:
+                    return behaviour(request, context)
+                except DomainError as error:
+                    context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
+                except Exception as error:
+                    if context.code() is not None:
+                        raise  # the servicer aborted with a status of its own
+                    log.exception("%s failed unexpectedly", method)
+                    context.abort(grpc.StatusCode.INTERNAL, "internal error (logged by the service)")
+            return mapped
+
+        return _wrap_unary(continuation(handler_call_details), wrapper)
+
+
+class IdentityInterceptor(grpc.ServerInterceptor):
+    """Verifies the caller's bearer token from metadata and makes it (and the trace context) the call's."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+
+    def intercept_service(self, continuation, handler_call_details):
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        header = metadata.get(auth.METADATA_KEY)
+        traceparent = metadata.get(tracing.METADATA_KEY)
+
+        def wrapper(behaviour):
+            def identified(request, context):
+                token = auth.bearer_from_header(header)
+                identity = auth.verify_token(self.secret, token) if token else None
+                reset = auth.set_identity(identity)
+                reset_trace = tracing.set_traceparent(traceparent)
+                try:
+                    return behaviour(request, context)
+                finally:
+                    tracing.reset_traceparent(reset_trace)
+                    auth.reset_identity(reset)
+            return identified
+
+        return _wrap_unary(continuation(handler_call_details), wrapper)
+
+
+class GrpcServer:
+    def __init__(self, *, service_name: str, full_service_names: list[str], host: str, port: int,
+                 secret: str, workers: int):
+        self.service_name = service_name
+        self.full_service_names = full_service_names
+        # Outermost first: log, map errors (including identity errors), then identify.
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{service_name}"),
+            interceptors=[LoggingInterceptor(), ErrorInterceptor(), IdentityInterceptor(secret)],
+            options=[("grpc.so_reuseport", 0)])
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.address = f"{host}:{port}"
+        self.port = port
+
+    def start(self) -> None:
+        names = [*self.full_service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, self.server)
+        try:
+            bound = self.server.add_insecure_port(self.address)
+        except RuntimeError:
+            bound = 0
+        if not bound:
+            raise PortInUse(f"{self.service_name}: cannot listen on {self.address} (port in use?)")
+        self.server.start()
+
+    def set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *self.full_service_names):
+            self.health.set(name, status)
+
+    def set_dependency(self, name: str, up: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        self.health.set(name, status)
+
+    def stop(self, grace: float) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()

@@ -1,0 +1,102 @@
+"""The outbox relay: publishes committed events to JetStream, clears each only after its PubAck.
+
+Entries are claimed by lease (several replicas may relay at once), published with
+`Nats-Msg-Id` = event id (JetStream drops a re-publish inside its duplicate window; consumers'
+inboxes catch the rest), deleted after the PubAck. A relay wakes when this process commits an
+event and also sweeps every `outbox_sweep_seconds` for entries stranded by a crash or an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from copnet.kernel.db import OutboxEntry, utcnow
+from copnet.kernel.events import CloudEvent
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+LEASE = dt.timedelta(seconds=30)
+UNCLAIMED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEntry]:
+    """Lease up to `limit` unclaimed (or lapsed) entries, oldest first."""
+    now = utcnow()
+    collection = OutboxEntry._get_collection()
+    candidates = collection.find({"claimed_until": {"$lte": now}}, {"_id": 1}).sort(
+        [("claimed_until", 1), ("created_at", 1)]).limit(limit)
+    claimed = []
+    for candidate in list(candidates):
+        son = collection.find_one_and_update(
+            {"_id": candidate["_id"], "claimed_until": {"$lte": now}},
+            {"$set": {"claimed_until": now + LEASE}, "$inc": {"attempts": 1}},
+            return_document=True)
+        if son is not None:
+            claimed.append(OutboxEntry._from_son(son))
+    claimed.sort(key=lambda entry: entry.created_at)
+    return claimed
+
+
+def mark_published(entry_id: str) -> None:
+    OutboxEntry._get_collection().delete_one({"_id": entry_id})
+
+
+def release(entry_ids: list[str]) -> None:
+    """Give claimed entries back so the next attempt need not wait for the lease to lapse."""
+    if entry_ids:
+        OutboxEntry._get_collection().update_many({"_id": {"$in": entry_ids}},
+                                                  {"$set": {"claimed_until": UNCLAIMED}})
+
+
+def pending_count() -> int:
+    return OutboxEntry._get_collection().count_documents({})
+
+
+class OutboxRelay:
+    def __init__(self, sweep_seconds: float):
+        self.sweep_seconds = sweep_seconds
+        self._wakeup: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """Called on the bus loop (see EventBus.wake_relay)."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def run(self, bus) -> None:
+        self._wakeup = asyncio.Event()
+        while True:
+            self._wakeup.clear()
+            published, failed = 0, False
+            if bus.connected:
+                published, failed = await self._publish_once(bus)
+            if published == BATCH_SIZE and not failed:
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=1.0 if failed else self.sweep_seconds)
+            except TimeoutError:
+                pass
+
+    async def _publish_once(self, bus) -> tuple[int, bool]:
+        try:
+            entries = await asyncio.to_thread(claim_batch)
+        except Exception:
+            log.exception("outbox: could not read pending events (will retry)")
+            return 0, True
+        published = 0
+        for index, entry in enumerate(entries):
+            event = CloudEvent.from_document(entry.event)
+            try:
+                await bus.publish(entry.subject, event.body(), event.headers())
+            except Exception as exc:
+                log.warning("outbox: publishing %s failed (%s); %d left pending", event.id, exc,
+                            len(entries) - index)
+                await asyncio.to_thread(release, [e.id for e in entries[index:]])
+                return published, True
+            await asyncio.to_thread(mark_published, entry.id)
+            published += 1
+        if published:
+            log.debug("outbox: published %d events", published)
+        return published, False

@@ -1,0 +1,37 @@
+"""AIP-158 pagination: page_size / page_token / next_page_token over an indexed key."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from copnet.kernel.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument.for_field("page_size", "must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_token(after: str, query: dict) -> str:
+    raw = json.dumps({"after": after, "query": query}, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, query: dict) -> str | None:
+    """The key to continue after; the token must come from the same query (AIP-158)."""
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        after, original = decoded["after"], decoded["query"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidArgument.for_field("page_token", "is not a token this service issued") from None
+    if original != query:
+        raise InvalidArgument.for_field("page_token", "belongs to a different query (filters changed)")
+    return str(after)

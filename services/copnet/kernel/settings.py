@@ -1,0 +1,101 @@
+"""Configuration from COPNET_* environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("membership", "scheduling", "resources", "reflection")
+_DEFAULT_PORTS = {"membership": 50051, "scheduling": 50052, "resources": 50053, "reflection": 50054}
+
+
+class ConfigError(Exception):
+    """A COPNET_* variable is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COPNET_", extra="ignore", frozen=True)
+
+    # Unset means "embedded": `copnet up` starts SecantusDB / nats-server itself.
+    mongodb_uri: str | None = None
+    nats_url: str | None = None
+    region: str = Field("local", pattern=r"^[a-z][a-z0-9-]{1,31}$")
+    data_dir: Path = Path(".copnet")
+    secret: SecretStr | None = None
+    database_prefix: str = Field("copnet", pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    host: str = "127.0.0.1"
+    gateway_port: int = Field(8080, ge=1, le=65535)
+    membership_port: int = Field(_DEFAULT_PORTS["membership"], ge=1, le=65535)
+    scheduling_port: int = Field(_DEFAULT_PORTS["scheduling"], ge=1, le=65535)
+    resources_port: int = Field(_DEFAULT_PORTS["resources"], ge=1, le=65535)
+    reflection_port: int = Field(_DEFAULT_PORTS["reflection"], ge=1, le=65535)
+    # Where the gateway finds each service; defaults to host:port (set these in Kubernetes).
+    membership_addr: str | None = None
+    scheduling_addr: str | None = None
+    resources_addr: str | None = None
+    reflection_addr: str | None = None
+    # Embedded servers' ports (only used when the URIs above are unset).
+    embedded_mongodb_port: int = Field(27017, ge=1, le=65535)
+    embedded_nats_port: int = Field(4222, ge=1, le=65535)
+    embedded_nats_monitor_port: int = Field(8222, ge=1, le=65535)
+
+    grpc_deadline_seconds: float = Field(5.0, gt=0, le=120)
+    grpc_workers: int = Field(16, ge=1, le=512)
+    gateway_workers: int = Field(2, ge=1, le=64)
+    # Outbox relay: how often to sweep for stranded events even when nothing woke it.
+    outbox_sweep_seconds: float = Field(5.0, gt=0, le=3600)
+    # Consumers: redeliveries before a message goes to the dead-letter subject.
+    max_deliver: int = Field(5, ge=1, le=100)
+    ack_wait_seconds: float = Field(30.0, gt=0, le=3600)
+    plugin_hook_timeout_seconds: float = Field(2.0, gt=0, le=60)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (generate one with `openssl rand -hex 32`)")
+        return value
+
+    def port_of(self, service: str) -> int:
+        return getattr(self, f"{service}_port")
+
+    def address_of(self, service: str) -> str:
+        return getattr(self, f"{service}_addr") or f"{self.host}:{self.port_of(service)}"
+
+    def database_name(self, service: str) -> str:
+        return f"{self.database_prefix}_{service}"
+
+    def require_secret(self) -> str:
+        if self.secret is None:
+            raise ConfigError("COPNET_SECRET: required (at least 32 characters)")
+        return self.secret.get_secret_value()
+
+    def require_backends(self) -> tuple[str, str]:
+        if not self.mongodb_uri:
+            raise ConfigError("COPNET_MONGODB_URI: required for a service process (`copnet up` sets it)")
+        if not self.nats_url:
+            raise ConfigError("COPNET_NATS_URL: required for a service process (`copnet up` sets it)")
+        return self.mongodb_uri, self.nats_url
+
+
+def load_settings(**overrides) -> Settings:
+    """Read and validate the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            problems.append(f"COPNET_{field.upper()}: {error['msg']}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+@functools.cache
+def settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

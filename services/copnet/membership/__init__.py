@@ -1,0 +1,1 @@
+"""membership: the system of record for who belongs where (organizations, communities)."""

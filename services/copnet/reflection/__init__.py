@@ -1,0 +1,1 @@
+"""reflection: aggregates about the network, maintained from events as they arrive."""

@@ -1,0 +1,20 @@
+"""`python -m copnet.reflection`: run the reflection service."""
+
+import sys
+
+from copnet.kernel.service import ServiceDefinition, run
+from copnet.reflection.models import CommunityCount
+from copnet.reflection.servicer import ReflectionServicer, subscriptions
+from copnet.reflection.v1 import reflection_pb2_grpc
+
+DEFINITION = ServiceDefinition(
+    name="reflection",
+    full_service_name="copnet.reflection.v1.ReflectionService",
+    add_servicer=lambda server, ctx: reflection_pb2_grpc.add_ReflectionServiceServicer_to_server(
+        ReflectionServicer(ctx), server),
+    documents=[CommunityCount],
+    subscriptions=subscriptions,
+)
+
+if __name__ == "__main__":
+    sys.exit(run(DEFINITION))

