@@ -60,7 +60,8 @@ def utcnow() -> dt.datetime:
 class InboxEntry(mongoengine.Document):
     """An event this service has applied, so a redelivery is recognised and skipped."""
 
-    id = mongoengine.StringField(primary_key=True)   # "<source> <event id>"
+    # "<consumer> <source> <event id>": idempotent by (source, id), per consumer.
+    id = mongoengine.StringField(primary_key=True)
     type = mongoengine.StringField(required=True)
     consumer = mongoengine.StringField(required=True)
     applied_at = mongoengine.DateTimeField(required=True)
@@ -120,7 +121,7 @@ class UnitOfWork:
     def mark_applied(self, event: CloudEvent, consumer: str) -> None:
         """Record that `consumer` applied `event`; raises AlreadyApplied on a redelivery."""
         try:
-            self.insert(InboxEntry(id=f"{event.source} {event.id}", type=event.type, consumer=consumer,
+            self.insert(InboxEntry(id=f"{consumer} {event.source} {event.id}", type=event.type, consumer=consumer,
                                    applied_at=utcnow()))
         except DuplicateKeyError:
             raise AlreadyApplied(event.id) from None

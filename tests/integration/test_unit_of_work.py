@@ -1,0 +1,94 @@
+"""A change and its event are one atomic write (real SecantusDB, real transactions)."""
+
+from __future__ import annotations
+
+import mongoengine
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import db
+from copnet.kernel.events import CloudEvent
+
+pytestmark = pytest.mark.integration
+
+
+class Thing(mongoengine.Document):
+    id = mongoengine.StringField(primary_key=True)
+    name = mongoengine.StringField(required=True)
+    meta = {"collection": "things"}
+
+
+@pytest.fixture
+def database(services):
+    db.connect(services.mongodb_uri, "copnet_uow_tests")
+    client = db.client()
+    client.drop_database("copnet_uow_tests")
+    db.ensure_indexes(db.OutboxEntry, db.InboxEntry, Thing)
+    yield client["copnet_uow_tests"]
+    client.drop_database("copnet_uow_tests")
+    mongoengine.disconnect()
+
+
+def an_event(subject: str) -> CloudEvent:
+    return CloudEvent.of("copnet.test.thing.created", "copnet/test/test", subject,
+                         events_pb2.OrganizationCreated(organization_id=subject))
+
+
+def test_change_and_event_commit_together(database):
+    def work(uow):
+        uow.insert(Thing(id="a", name="A"))
+        uow.emit(an_event("a"))
+
+    db.run_in_transaction(work, "test")
+    assert database.things.count_documents({}) == 1
+    [entry] = database.outbox.find()
+    assert entry["subject"] == "copnet.test.test.thing.created"
+    assert entry["event"]["subject"] == "a"
+
+
+def test_a_failure_after_the_write_leaves_neither_change_nor_event(database):
+    def work(uow):
+        uow.insert(Thing(id="b", name="B"))
+        uow.emit(an_event("b"))
+        raise RuntimeError("rule broken after writing")
+
+    with pytest.raises(RuntimeError):
+        db.run_in_transaction(work, "test")
+    assert database.things.count_documents({}) == 0
+    assert database.outbox.count_documents({}) == 0
+
+
+def test_a_duplicate_key_rolls_back_the_whole_unit(database):
+    db.run_in_transaction(lambda uow: uow.insert(Thing(id="c", name="C")), "test")
+
+    def work(uow):
+        uow.emit(an_event("c2"))
+        uow.insert(Thing(id="c", name="again"))
+
+    with pytest.raises(DuplicateKeyError):
+        db.run_in_transaction(work, "test")
+    assert database.outbox.count_documents({}) == 0
+    assert database.things.find_one({"_id": "c"})["name"] == "C"
+
+
+def test_invalid_document_is_refused_before_anything_is_written(database):
+    with pytest.raises(mongoengine.ValidationError):
+        db.run_in_transaction(lambda uow: (uow.emit(an_event("d")), uow.insert(Thing(id="d"))), "test")
+    assert database.outbox.count_documents({}) == 0
+
+
+def test_an_event_is_applied_once_per_consumer(database):
+    event = an_event("e")
+
+    def apply(uow):
+        uow.mark_applied(event, "counter")
+        uow.update_one(Thing, {"_id": "counter"}, {"$inc": {"applied": 1}, "$set": {"name": "n"}}, upsert=True)
+
+    db.run_in_transaction(apply, "test")
+    with pytest.raises(db.AlreadyApplied):
+        db.run_in_transaction(apply, "test")
+    assert database.things.find_one({"_id": "counter"})["applied"] == 1
+    # Another consumer in the same service applies the same event on its own account.
+    db.run_in_transaction(lambda uow: uow.mark_applied(event, "another"), "test")
+    assert database.inbox.count_documents({}) == 2
