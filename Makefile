@@ -32,8 +32,8 @@ $(INSTALLED): pyproject.toml | $(PY)
 # Python code generated from proto/: never edited by hand (tests/unit/test_generated_code.py
 # fails when it is stale). Output lands beside the hand-written package, e.g.
 # proto/copnet/membership/v1/membership.proto -> services/copnet/membership/v1/membership_pb2.py
-$(GENERATED): $(PROTOS) $(INSTALLED) scripts/generate_protos.py
-	$(PY) scripts/generate_protos.py services
+$(GENERATED): $(PROTOS) $(INSTALLED) proto/generate.py
+	$(PY) proto/generate.py services
 	touch $@
 
 clean:

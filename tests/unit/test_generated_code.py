@@ -7,7 +7,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("generate_protos", REPO / "scripts" / "generate_protos.py")
+    spec = importlib.util.spec_from_file_location("generate_protos", REPO / "proto" / "generate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
