@@ -1,0 +1,50 @@
+"""The gateway's Flask application factory: `gunicorn 'copnet.gateway.app:create_app()'`.
+
+Nothing happens at import time, and nothing here opens a connection: gRPC channels are made at
+the first request (`backend`), i.e. in each gunicorn worker after the fork.
+"""
+
+from __future__ import annotations
+
+from flask_openapi3 import Info
+
+from copnet.gateway import auth, backend, problems, request_body
+from copnet.gateway.openapi import GatewayOpenAPI
+from copnet.gateway.routes import catalog, communities, health, orgs, reports
+from copnet.gateway.schemas import Problem
+from copnet.kernel.clients import Clients
+from copnet.kernel.settings import Settings, load_settings
+
+API_PREFIX = "/api/v1"
+BLUEPRINTS = (orgs.blueprint, communities.blueprint, catalog.blueprint, reports.blueprint, health.blueprint)
+
+
+def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpenAPI:
+    """The gateway for `settings` (default: the COPNET_* environment).
+
+    `clients` replaces the per-process `Clients` (tests pass a fake); production leaves it None.
+    """
+    settings = settings or load_settings()
+    secret = settings.require_secret()  # fail at start-up, not at the first write
+    app = GatewayOpenAPI(
+        __name__,
+        static_folder=None,  # the API serves no files of its own; the docs page brings its assets
+        info=Info(title="copnet API", version="1.0.0",
+                  description="Regional networks of math communities of practice. Errors are RFC 9457 "
+                              "application/problem+json."),
+        security_schemes=auth.SECURITY_SCHEMES,
+        doc_prefix=API_PREFIX, doc_url="/openapi.json",
+        validation_error_status=422, validation_error_model=Problem,
+        validation_error_callback=problems.from_validation_error,
+    )
+    app.config["COPNET_SETTINGS"] = settings
+    # Hosts the Swagger UI under the API prefix without a CDN (flask-openapi3-swagger ships the assets).
+    app.config["SWAGGER_CONFIG"] = {"persistAuthorization": True}
+
+    backend.install(app, (lambda: clients) if clients is not None else (lambda: Clients(settings)))
+    problems.register(app)
+    auth.register(app, secret)  # before the body check: an anonymous write is 401 whatever it sends
+    request_body.register(app)
+    for blueprint in BLUEPRINTS:
+        app.register_api(blueprint)
+    return app

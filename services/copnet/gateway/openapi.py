@@ -1,0 +1,62 @@
+"""How the OpenAPI document is generated: flask-openapi3 plus the gateway's conventions
+(problem+json error responses, a Location header on every 201, function names as operation ids)."""
+
+from __future__ import annotations
+
+import http
+
+from flask_openapi3 import OpenAPI
+
+from copnet.gateway.problems import MEDIA_TYPE
+
+PROBLEM_REF = "#/components/schemas/Problem"
+
+# Why each error status happens, shown in the document next to the status.
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, or a body that is not a JSON object.",
+    401: "No bearer token on a write, or a token that is invalid or expired (`WWW-Authenticate: Bearer`).",
+    403: "The token's roles do not reach this organization (gRPC PERMISSION_DENIED).",
+    404: "No such resource (gRPC NOT_FOUND).",
+    409: "Already exists, or the current state forbids it (gRPC ALREADY_EXISTS / FAILED_PRECONDITION).",
+    415: "The body was not sent as `application/json`.",
+    422: "A field is missing, of the wrong type, unknown or out of range: `errors` names each one "
+         "(validation here, or gRPC INVALID_ARGUMENT from the service).",
+    500: "Anything unexpected; details are logged, never returned.",
+    503: "A service is unavailable (gRPC UNAVAILABLE).",
+    504: "A service did not answer before its deadline (gRPC DEADLINE_EXCEEDED).",
+}
+# What any route can answer: a bad token is refused everywhere; failures can happen everywhere.
+ALWAYS = (401, 500)
+
+
+def problem_responses(*statuses: int) -> dict[int, dict]:
+    """OpenAPI responses for these error statuses (and ALWAYS ones), each a problem+json body."""
+    responses = {}
+    for status in sorted({*statuses, *ALWAYS}):
+        response = {"description": f"{http.HTTPStatus(status).phrase}. {ERROR_DESCRIPTIONS[status]}",
+                    "content": {MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}}
+        if status == 401:
+            response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},
+                                                        "description": "`Bearer realm=\"copnet\"`"}}
+        responses[status] = response
+    return responses
+
+
+def operation_id(*, name: str, path: str, method: str) -> str:
+    """The view function's name (`create_organization`): stable, and unique across the API."""
+    return name
+
+
+class GatewayOpenAPI(OpenAPI):
+    def generate_spec_json(self):
+        super().generate_spec_json()
+        for path_item in self.spec_json["paths"].values():
+            for operation in path_item.values():
+                responses = operation["responses"]
+                # flask-openapi3 adds a plain-JSON 422 to every operation that declares none; ours
+                # declare 422 (as problem+json) exactly where there is input to validate.
+                if "application/json" in responses.get("422", {}).get("content", {}):
+                    del responses["422"]
+                if "201" in responses:
+                    responses["201"].setdefault("headers", {})["Location"] = {
+                        "schema": {"type": "string"}, "description": "URL of the created resource."}

@@ -1,0 +1,1 @@
+"""One APIBlueprint per area of the HTTP API."""

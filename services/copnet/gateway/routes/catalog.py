@@ -1,0 +1,21 @@
+"""/api/v1/session-types: what kinds of session communities can schedule (scheduling's plugins)."""
+
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from copnet.gateway import convert
+from copnet.gateway.backend import call
+from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.schemas import SessionTypeList
+from copnet.scheduling.v1 import scheduling_pb2
+
+blueprint = APIBlueprint("catalog", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
+                         abp_tags=[Tag(name="catalog", description="What the installed plugins offer.")])
+
+
+@blueprint.get("/session-types", responses={200: SessionTypeList, **problem_responses(503, 504)})
+def list_session_types():
+    """Every session type the enabled plugins register, by key."""
+    reply = call("scheduling", "ListSessionTypes", scheduling_pb2.ListSessionTypesRequest())
+    return SessionTypeList(items=[convert.session_type(t) for t in reply.session_types]).model_dump(mode="json")
