@@ -17,6 +17,7 @@ from copnet.kernel.errors import DomainError, to_rpc_status
 from copnet.kernel.settings import load_settings
 
 SECRET = "unit-tests-secret-0123456789abcdef0123"
+PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
 
 class FakeRpcError(grpc.RpcError, grpc.Call):
@@ -105,3 +106,18 @@ def token(role: str = "platform_admin", org: str = "", ttl_seconds: int = 3600) 
 
 def bearer(role: str = "platform_admin", org: str = "") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(role, org)}"}
+
+
+def assert_problem(response, status: int, reason: str | None = None) -> dict:
+    """`response` is an RFC 9457 problem with this status (and reason, or about:blank without one)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert PROBLEM_KEYS <= body.keys()
+    assert body["status"] == status
+    if reason is None:
+        assert body["type"] == "about:blank"
+    else:
+        assert body["reason"] == reason
+        assert body["type"] == "urn:copnet:problem:" + reason.lower().replace("_", "-")
+    return body

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from copnet.membership.v1 import membership_pb2
-from tests.unit.gateway_fakes import FakeClients, bearer, make_app, token
+from tests.unit.gateway_fakes import FakeClients, assert_problem, bearer, make_app, token
 
-PROBLEM_KEYS = {"type", "title", "status", "detail"}
 VALID_ORG = {"name": "Sierra County Office", "kind": "county_office", "parent_id": "region-1"}
 
 
@@ -19,20 +18,6 @@ def clients():
 @pytest.fixture
 def client(clients):
     return make_app(clients).test_client()
-
-
-def assert_problem(response, status: int, reason: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert PROBLEM_KEYS <= body.keys()
-    assert body["status"] == status
-    if reason is None:
-        assert body["type"] == "about:blank"
-    else:
-        assert body["reason"] == reason
-        assert body["type"] == "urn:copnet:problem:" + reason.lower().replace("_", "-")
-    return body
 
 
 def test_unknown_route_is_a_404_problem(client):

@@ -1,0 +1,157 @@
+"""What each route sends to which service and how it shapes the reply (fake clients)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from google.protobuf import timestamp_pb2
+
+from copnet.kernel.errors import NotFound
+from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.reflection.v1 import reflection_pb2 as rpb
+from copnet.resources.v1 import resources_pb2 as respb
+from copnet.scheduling.v1 import scheduling_pb2 as spb
+from tests.unit.gateway_fakes import FakeClients, FakeRpcError, bearer, make_app
+
+CREATED = datetime(2026, 3, 1, 17, 30, 5, tzinfo=UTC)
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def timestamp() -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(CREATED)
+    return ts
+
+
+def district() -> mpb.Organization:
+    return mpb.Organization(id="eastbay-usd", name="East Bay USD", kind=mpb.ORGANIZATION_KIND_DISTRICT,
+                            parent_id="alameda-coe", ancestor_ids=["ca", "bay", "alameda-coe"],
+                            time_zone="America/Los_Angeles", create_time=timestamp())
+
+
+def plc() -> mpb.Community:
+    return mpb.Community(id="lakeview-plc", name="Lakeview PLC", kind=mpb.COMMUNITY_KIND_PLC, description="Grade 6",
+                         host_organization_id="lakeview-ms", county_office_id="alameda-coe", create_time=timestamp())
+
+
+@pytest.fixture
+def clients():
+    return FakeClients()
+
+
+@pytest.fixture
+def client(clients):
+    return make_app(clients).test_client()
+
+
+def test_create_organization_translates_the_body_and_answers_201_with_location(client, clients):
+    clients["membership"].replies["CreateOrganization"] = mpb.CreateOrganizationResponse(organization=district())
+    headers = {**bearer("county_admin", "alameda-coe"), "traceparent": TRACEPARENT}
+    response = client.post("/api/v1/orgs", headers=headers, json={
+        "id": "eastbay-usd", "name": "East Bay USD", "kind": "district", "parent_id": "alameda-coe"})
+
+    assert response.status_code == 201
+    assert response.headers["Location"].endswith("/api/v1/orgs/eastbay-usd")
+    assert response.get_json() == {
+        "id": "eastbay-usd", "name": "East Bay USD", "kind": "district", "parent_id": "alameda-coe",
+        "ancestor_ids": ["ca", "bay", "alameda-coe"], "code": None, "time_zone": "America/Los_Angeles",
+        "created_at": "2026-03-01T17:30:05Z"}
+    [call] = clients["membership"].calls
+    assert call.method == "CreateOrganization"
+    assert call.request == mpb.CreateOrganizationRequest(organization_id="eastbay-usd", name="East Bay USD",
+                                                         kind=mpb.ORGANIZATION_KIND_DISTRICT, parent_id="alameda-coe")
+    assert call.token == headers["Authorization"].removeprefix("Bearer ")
+    assert call.traceparent == TRACEPARENT
+
+
+def test_a_root_organization_has_null_parent_and_its_code(client, clients):
+    state = mpb.Organization(id="ca", name="California", kind=mpb.ORGANIZATION_KIND_STATE, code="CA",
+                             time_zone="America/Los_Angeles", create_time=timestamp())
+    clients["membership"].replies["GetOrganization"] = mpb.GetOrganizationResponse(organization=state)
+    body = client.get("/api/v1/orgs/ca").get_json()
+    assert (body["parent_id"], body["ancestor_ids"], body["code"], body["kind"]) == (None, [], "CA", "state")
+    assert clients["membership"].calls[0].request == mpb.GetOrganizationRequest(id="ca")
+
+
+def test_list_organizations_passes_paging_and_filters(client, clients):
+    clients["membership"].replies["ListOrganizations"] = mpb.ListOrganizationsResponse(
+        organizations=[district()], next_page_token="t2")
+    body = client.get("/api/v1/orgs?page_size=1&page_token=t1&parent_id=alameda-coe&kind=district").get_json()
+    assert [item["id"] for item in body["items"]] == ["eastbay-usd"]
+    assert body["next_page_token"] == "t2"
+    assert clients["membership"].calls[0].request == mpb.ListOrganizationsRequest(
+        page_size=1, page_token="t1", parent_id="alameda-coe", kind=mpb.ORGANIZATION_KIND_DISTRICT)
+
+
+def test_create_community_answers_201_with_no_calendar_or_library_yet(client, clients):
+    clients["membership"].replies["CreateCommunity"] = mpb.CreateCommunityResponse(community=plc())
+    response = client.post("/api/v1/communities", headers=bearer(), json={
+        "id": "lakeview-plc", "name": "Lakeview PLC", "kind": "plc", "host_organization_id": "lakeview-ms"})
+    assert response.status_code == 201
+    assert response.headers["Location"].endswith("/api/v1/communities/lakeview-plc")
+    body = response.get_json()
+    assert body["kind"] == "plc" and body["county_office_id"] == "alameda-coe"
+    assert body["calendar_id"] is None and body["library_id"] is None
+    assert clients["membership"].calls[0].request.kind == mpb.COMMUNITY_KIND_PLC
+
+
+def test_get_community_adds_calendar_and_library_ids(client, clients):
+    clients["membership"].replies["GetCommunity"] = mpb.GetCommunityResponse(community=plc())
+    clients["scheduling"].replies["GetCalendar"] = spb.GetCalendarResponse(calendar=spb.Calendar(id="cal-1"))
+    clients["resources"].replies["GetLibrary"] = respb.GetLibraryResponse(library=respb.Library(id="lib-1"))
+    response = client.get("/api/v1/communities/lakeview-plc", headers={"traceparent": TRACEPARENT})
+    body = response.get_json()
+    assert (body["calendar_id"], body["library_id"]) == ("cal-1", "lib-1")
+    assert clients["scheduling"].calls[0].request == spb.GetCalendarRequest(community_id="lakeview-plc")
+    assert clients["resources"].calls[0].request == respb.GetLibraryRequest(community_id="lakeview-plc")
+    # The lookups run on other threads and still carry the caller's trace.
+    assert clients["scheduling"].calls[0].traceparent == TRACEPARENT
+    assert clients["resources"].calls[0].traceparent == TRACEPARENT
+
+
+@pytest.mark.parametrize("calendar_error", [
+    FakeRpcError.of(NotFound("no calendar")),
+    FakeRpcError(grpc.StatusCode.UNAVAILABLE, "connection refused"),
+    FakeRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline"),
+])
+def test_get_community_succeeds_without_a_calendar(client, clients, calendar_error):
+    clients["membership"].replies["GetCommunity"] = mpb.GetCommunityResponse(community=plc())
+    clients["scheduling"].replies["GetCalendar"] = calendar_error
+    clients["resources"].replies["GetLibrary"] = respb.GetLibraryResponse(library=respb.Library(id="lib-1"))
+    response = client.get("/api/v1/communities/lakeview-plc")
+    assert response.status_code == 200
+    assert (response.get_json()["calendar_id"], response.get_json()["library_id"]) == (None, "lib-1")
+
+
+def test_list_communities_is_one_call_per_page(client, clients):
+    clients["membership"].replies["ListCommunities"] = mpb.ListCommunitiesResponse(communities=[plc(), plc()])
+    body = client.get("/api/v1/communities?host_organization_id=lakeview-ms&page_size=2").get_json()
+    assert len(body["items"]) == 2 and body["next_page_token"] == ""
+    assert "calendar_id" not in body["items"][0]
+    assert [c.method for c in clients.all_calls()] == ["ListCommunities"]
+    assert clients["membership"].calls[0].request == mpb.ListCommunitiesRequest(
+        page_size=2, host_organization_id="lakeview-ms")
+
+
+def test_session_types(client, clients):
+    clients["scheduling"].replies["ListSessionTypes"] = spb.ListSessionTypesResponse(session_types=[
+        spb.SessionType(key="lesson_study", title="Lesson study", description="Plan, teach, observe",
+                        default_duration_minutes=90, plugin="core-session-types")])
+    assert client.get("/api/v1/session-types").get_json() == {"items": [{
+        "key": "lesson_study", "title": "Lesson study", "description": "Plan, teach, observe",
+        "default_duration_minutes": 90, "plugin": "core-session-types"}]}
+
+
+def test_community_count_reports(client, clients):
+    clients["reflection"].replies["ListCommunityCounts"] = rpb.ListCommunityCountsResponse(
+        community_counts=[rpb.CommunityCount(county_office_id="alameda-coe", communities=3)], next_page_token="n")
+    clients["reflection"].replies["GetCommunityCount"] = rpb.GetCommunityCountResponse(
+        community_count=rpb.CommunityCount(county_office_id="alameda-coe", communities=3))
+    assert client.get("/api/v1/reports/community-counts?page_size=1").get_json() == {
+        "items": [{"county_office_id": "alameda-coe", "communities": 3}], "next_page_token": "n"}
+    assert clients["reflection"].calls[0].request == rpb.ListCommunityCountsRequest(page_size=1)
+    assert client.get("/api/v1/reports/community-counts/alameda-coe").get_json() == {
+        "county_office_id": "alameda-coe", "communities": 3}
+    assert clients["reflection"].calls[1].request == rpb.GetCommunityCountRequest(county_office_id="alameda-coe")
