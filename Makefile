@@ -15,7 +15,7 @@ test: install
 	$(PY) -m pytest
 
 bench: install
-	$(PY) -m copnet.bench
+	$(PY) -m tests.bench
 
 install: $(INSTALLED) $(GENERATED)
 

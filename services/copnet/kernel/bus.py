@@ -18,7 +18,7 @@ from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy
                          StorageType, StreamConfig)
 from nats.js.errors import BadRequestError, NotFoundError
 
-from copnet.kernel import db
+from copnet.kernel import db, tracing
 from copnet.kernel.events import (CloudEvent, MalformedEvent, dead_letter_stream_name, dead_letter_subject,
                                   stream_name, subject_for)
 from copnet.kernel.outbox import OutboxRelay
@@ -225,10 +225,14 @@ class EventBus:
             uow.mark_applied(event, consumer)
             subscription.handler(uow, event)
 
+        # Events the handler emits continue the trace of the event that caused them.
+        trace = tracing.set_traceparent(event.traceparent)
         try:
             db.run_in_transaction(work, self.region)
         except db.AlreadyApplied:
             log.info("bus: %s already applied %s %s; skipping redelivery", consumer, event.type, event.id)
+        finally:
+            tracing.reset_traceparent(trace)
 
     async def _dead_letter(self, subscription: Subscription, message, error: str) -> None:
         headers = dict(message.headers or {})

@@ -1,0 +1,91 @@
+"""`make bench`: benchmarks on a real local stack, each beside a baseline measured in the same run.
+
+Prints figures and ratios; asserts nothing about speed (tests check correctness only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from copnet import stack as stacklib
+from copnet.reflection.v1 import reflection_pb2 as rf
+from tests.bench.load import HEADER, post_burst, time_until
+from tests.support.processes import ManagedProcess
+from tests.support.stack import RunningStack, settings_for_tests
+
+
+def baseline_spec(stack: RunningStack, port: int) -> stacklib.ProcessSpec:
+    """The baseline app under the same gunicorn configuration as the gateway."""
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(stack.settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
+            "tests.bench.baseline_app:create_app()"]
+    env = {**stack.env, "BASELINE_MONGODB_URI": stack.mongodb_uri}
+    return stacklib.ProcessSpec("baseline", argv, env=env,
+                                probe=lambda: stacklib.tcp_answers("127.0.0.1", port), ports=[port])
+
+
+def create_county(stack: RunningStack) -> str:
+    admin = {"Authorization": f"Bearer {stack.token('platform_admin')}"}
+    for body in ({"id": "bench-state", "name": "State", "kind": "state", "time_zone": "America/Los_Angeles"},
+                 {"id": "bench-region", "name": "Region", "kind": "region", "parent_id": "bench-state"},
+                 {"id": "bench-county", "name": "County", "kind": "county_office", "parent_id": "bench-region"}):
+        result = post_burst("setup", stack.gateway_url, "/api/v1/orgs", [body], 1, admin)
+        if set(result.statuses) - {201, 409}:
+            raise SystemExit(f"could not create {body['id']}: {result.statuses}")
+    return "bench-county"
+
+
+def bench_create_community(stack: RunningStack, baseline_url: str, requests: int, concurrency: int) -> None:
+    county = create_county(stack)
+    bodies = [{"name": f"Bench PLC {n}", "kind": "plc", "host_organization_id": county} for n in range(requests)]
+    headers = {"Authorization": f"Bearer {stack.token('county_admin', county)}"}
+    # Warm both up (connections, caches) before measuring.
+    post_burst("warm-up", baseline_url, "/communities", bodies[:20], 4)
+    post_burst("warm-up", stack.gateway_url, "/api/v1/communities", bodies[:20], 4, headers)
+
+    def counted() -> int:
+        reply = stack.clients["reflection"].call("GetCommunityCount",
+                                                 rf.GetCommunityCountRequest(county_office_id=county))
+        return reply.community_count.communities
+
+    time_until(lambda: counted() == 20)
+    baseline = post_burst("baseline: flask+pymongo insert", baseline_url, "/communities", bodies, concurrency)
+    copnet = post_burst("copnet: POST /api/v1/communities", stack.gateway_url, "/api/v1/communities", bodies,
+                        concurrency, headers)
+    settle = time_until(lambda: counted() == 20 + requests)
+
+    print("\n== create community: gateway -> gRPC -> MongoDB transaction + outbox -> NATS -> consumers")
+    print(HEADER)
+    print(baseline.row())
+    print(copnet.row())
+    print(f"ratio copnet/baseline throughput: {copnet.throughput / baseline.throughput:.2f}  "
+          f"p50 latency: {copnet.percentile(50) / baseline.percentile(50):.2f}x")
+    print(f"events settled (all {requests} counted by reflection) {settle * 1000:.0f} ms after the last response")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="copnet-bench-") as tmp:
+        root = Path(tmp)
+        stack = RunningStack(settings_for_tests(root / "data", log_level="WARNING"), root)
+        baseline = None
+        try:
+            stack.start_infrastructure().start_services().start_gateway()
+            port = stacklib.free_port()
+            baseline = ManagedProcess(baseline_spec(stack, port), root).start()
+            bench_create_community(stack, f"http://127.0.0.1:{port}", args.requests, args.concurrency)
+        finally:
+            if baseline is not None:
+                baseline.stop()
+            stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
