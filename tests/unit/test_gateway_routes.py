@@ -155,3 +155,10 @@ def test_community_count_reports(client, clients):
     assert client.get("/api/v1/reports/community-counts/alameda-coe").get_json() == {
         "county_office_id": "alameda-coe", "communities": 3}
     assert clients["reflection"].calls[1].request == rpb.GetCommunityCountRequest(county_office_id="alameda-coe")
+
+
+def test_timestamps_are_rfc3339_utc_in_milliseconds_like_stored_ones(client, clients):
+    org = district()
+    org.create_time.FromDatetime(datetime(2026, 3, 1, 17, 30, 5, 123456, tzinfo=UTC))
+    clients["membership"].replies["GetOrganization"] = mpb.GetOrganizationResponse(organization=org)
+    assert client.get("/api/v1/orgs/eastbay-usd").get_json()["created_at"] == "2026-03-01T17:30:05.123000Z"

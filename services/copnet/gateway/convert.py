@@ -32,7 +32,10 @@ def enum_from_proto(number: int, enum, prefix: str) -> str:
 
 
 def rfc3339(timestamp: timestamp_pb2.Timestamp) -> datetime:
-    return timestamp.ToDatetime(tzinfo=UTC)
+    """Milliseconds, as MongoDB stores them: a create's reply (made before storing) and a later
+    read of the same resource must show the same instant."""
+    moment = timestamp.ToDatetime(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def or_null(text: str) -> str | None:

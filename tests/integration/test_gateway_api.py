@@ -1,0 +1,306 @@
+"""The REST API through the real gunicorn gateway, real services, SecantusDB and NATS."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+
+from tests.integration.http import Reply, request
+
+pytestmark = pytest.mark.integration
+
+TIME_ZONE = "America/Los_Angeles"
+SERVICES = ("membership", "scheduling", "resources", "reflection")
+
+
+class Api:
+    """The gateway at `stack.gateway_url`, with the stack's token signer."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.base = stack.gateway_url.rstrip("/")
+
+    def get(self, path: str, **kwargs) -> Reply:
+        return request("GET", self.base + path, **kwargs)
+
+    def post(self, path: str, body=None, **kwargs) -> Reply:
+        if body is not None:
+            kwargs["json_body"] = body
+        return request("POST", self.base + path, **kwargs)
+
+    def admin(self) -> str:
+        return self.stack.token("platform_admin")
+
+    def create(self, path: str, body: dict, token: str | None = None) -> dict:
+        reply = self.post(path, body, token=token or self.admin())
+        assert reply.status == 201, reply.text
+        return reply.json()
+
+    def children(self, parent_id: str) -> list[str]:
+        return sorted(item["id"] for item in self.all_pages(f"/api/v1/orgs?parent_id={parent_id}"))
+
+    def hosted(self, host_id: str) -> list[str]:
+        return sorted(item["id"] for item in self.all_pages(f"/api/v1/communities?host_organization_id={host_id}"))
+
+    def all_pages(self, path: str, page_size: int = 2) -> list[dict]:
+        items, token = [], ""
+        while True:
+            reply = self.get(f"{path}&page_size={page_size}&page_token={token}")
+            assert reply.status == 200, reply.text
+            page = reply.json()
+            assert len(page["items"]) <= page_size
+            items += page["items"]
+            token = page["next_page_token"]
+            if not token:
+                return items
+
+
+@pytest.fixture(scope="module")
+def api(stack):
+    return Api(stack)
+
+
+@pytest.fixture(scope="module")
+def tree(api):
+    """A state, a region, two county offices and a district in the first, all made over HTTP."""
+    suffix = uuid.uuid4().hex[:8]
+    ids = {name: f"{name}-{suffix}" for name in ("state", "region", "county-a", "county-b", "district")}
+    api.create("/api/v1/orgs", {"id": ids["state"], "name": "State", "kind": "state", "time_zone": TIME_ZONE,
+                                "code": f"S{suffix}"})
+    api.create("/api/v1/orgs", {"id": ids["region"], "name": "Region", "kind": "region", "parent_id": ids["state"]})
+    for county in ("county-a", "county-b"):
+        api.create("/api/v1/orgs", {"id": ids[county], "name": county, "kind": "county_office",
+                                    "parent_id": ids["region"]})
+    api.create("/api/v1/orgs", {"id": ids["district"], "name": "District", "kind": "district",
+                                "parent_id": ids["county-a"]}, token=api.stack.token("county_admin", ids["county-a"]))
+    return ids
+
+
+def assert_problem(reply: Reply, status: int, reason: str | None = None) -> dict:
+    assert reply.status == status, reply.text
+    assert reply.media_type == "application/problem+json"
+    problem = reply.json()
+    assert {"type", "title", "status", "detail"} <= problem.keys()
+    assert problem["status"] == status
+    if reason:
+        assert problem["reason"] == reason
+        assert problem["type"] == "urn:copnet:problem:" + reason.lower().replace("_", "-")
+    return problem
+
+
+def error_fields(problem: dict) -> set[str]:
+    return {error["field"] for error in problem.get("errors", [])}
+
+
+# -- organizations --------------------------------------------------------------------------------
+def test_the_tree_reads_back_as_created(api, tree):
+    reply = api.get(f"/api/v1/orgs/{tree['district']}")
+    assert reply.status == 200 and reply.media_type == "application/json"
+    district = reply.json()
+    assert district["kind"] == "district"
+    assert district["parent_id"] == tree["county-a"]
+    assert district["ancestor_ids"] == [tree["state"], tree["region"], tree["county-a"]]
+    assert district["time_zone"] == TIME_ZONE  # inherited from the state
+    assert district["code"] is None
+    assert district["created_at"].endswith("Z")
+    datetime.fromisoformat(district["created_at"])
+
+    state = api.get(f"/api/v1/orgs/{tree['state']}").json()
+    assert (state["parent_id"], state["ancestor_ids"], state["kind"]) == (None, [], "state")
+
+
+def test_create_answers_with_a_location_that_reads_back_the_same(api, tree):
+    body = {"name": "Lakeview Middle School", "kind": "school", "parent_id": tree["district"]}
+    reply = api.post("/api/v1/orgs", body, token=api.stack.token("county_admin", tree["county-a"]))
+    assert reply.status == 201, reply.text
+    created = reply.json()
+    assert created["id"]  # generated by membership
+    location = reply.headers["location"]
+    assert location.endswith(f"/api/v1/orgs/{created['id']}")
+    assert api.get(location.removeprefix(api.base)).json() == created
+
+
+def test_organizations_page_through_a_parent_and_filter_by_kind(api, tree):
+    assert api.children(tree["region"]) == sorted([tree["county-a"], tree["county-b"]])
+    first = api.get(f"/api/v1/orgs?parent_id={tree['region']}&page_size=1").json()
+    assert len(first["items"]) == 1 and first["next_page_token"]
+    second = api.get(f"/api/v1/orgs?parent_id={tree['region']}&page_size=1"
+                     f"&page_token={first['next_page_token']}").json()
+    assert [first["items"][0]["id"], second["items"][0]["id"]] == sorted([tree["county-a"], tree["county-b"]])
+    districts = api.get(f"/api/v1/orgs?parent_id={tree['county-a']}&kind=district").json()["items"]
+    assert [org["id"] for org in districts] == [tree["district"]]
+    assert api.get(f"/api/v1/orgs?parent_id={tree['county-a']}&kind=school").json()["items"] == []
+
+
+def test_a_page_token_from_another_query_is_422(api, tree):
+    first = api.get(f"/api/v1/orgs?parent_id={tree['region']}&page_size=1").json()
+    problem = assert_problem(api.get(f"/api/v1/orgs?parent_id={tree['state']}&page_token={first['next_page_token']}"),
+                             422)
+    assert error_fields(problem) == {"page_token"}
+
+
+# -- communities ----------------------------------------------------------------------------------
+def test_a_community_gets_its_calendar_library_and_count(api, tree):
+    county = tree["county-a"]
+    community_id = f"plc-{uuid.uuid4().hex[:8]}"
+    created = api.create("/api/v1/communities", {
+        "id": community_id, "name": "Grade 6 PLC", "kind": "plc", "description": "Ratios",
+        "host_organization_id": tree["district"]}, token=api.stack.token("county_admin", county))
+    assert created["county_office_id"] == county
+    assert created["created_at"].endswith("Z")
+
+    def read():
+        return api.get(f"/api/v1/communities/{community_id}").json()
+
+    api.stack.wait_for(lambda: read()["calendar_id"] and read()["library_id"], what="calendar and library ids")
+    community = read()
+    assert {key: community[key] for key in ("id", "name", "kind", "description", "host_organization_id")} == {
+        "id": community_id, "name": "Grade 6 PLC", "kind": "plc", "description": "Ratios",
+        "host_organization_id": tree["district"]}
+
+    api.stack.wait_for(lambda: api.get(f"/api/v1/reports/community-counts/{county}").json()["communities"] == 1,
+                       what="reflection counted the community")
+    assert all_community_counts(api)[county] == 1
+
+
+def all_community_counts(api) -> dict[str, int]:
+    counts, token = {}, ""
+    while True:
+        page = api.get(f"/api/v1/reports/community-counts?page_size=2&page_token={token}").json()
+        counts.update({item["county_office_id"]: item["communities"] for item in page["items"]})
+        token = page["next_page_token"]
+        if not token:
+            return counts
+
+
+def test_communities_page_by_host(api, tree):
+    host = tree["county-b"]
+    token = api.stack.token("county_admin", host)
+    made = [api.create("/api/v1/communities", {"name": f"Team {n}", "kind": "math_team",
+                                                "host_organization_id": host}, token=token)["id"] for n in range(3)]
+    assert api.hosted(host) == sorted(made)
+    page = api.get(f"/api/v1/communities?host_organization_id={host}&page_size=2").json()
+    assert len(page["items"]) == 2 and page["next_page_token"]
+    assert {"id", "name", "kind", "host_organization_id", "county_office_id", "created_at"} <= page["items"][0].keys()
+
+
+def test_an_unknown_community_has_no_calendar_but_is_404(api):
+    assert_problem(api.get("/api/v1/communities/no-such-community"), 404, "NOT_FOUND")
+
+
+# -- bad input: problem+json, and nothing written -------------------------------------------------
+def test_malformed_json_is_400_and_writes_nothing(api, tree):
+    before = api.children(tree["region"])
+    assert_problem(api.post("/api/v1/orgs", raw='{"name": "x", "kind": ', token=api.admin()), 400, "MALFORMED_JSON")
+    assert_problem(api.post("/api/v1/orgs", raw='["county_office"]', token=api.admin()), 400, "BODY_NOT_OBJECT")
+    assert api.children(tree["region"]) == before
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({"kind": "county_office"}, {"name"}),
+    ({"name": "X"}, {"kind"}),
+    ({"name": 12, "kind": "county_office"}, {"name"}),
+    ({"name": "X", "kind": "moon_base"}, {"kind"}),
+    ({"name": "X", "kind": "county_office", "parent": "typo"}, {"parent"}),
+])
+def test_invalid_org_bodies_are_422_and_write_nothing(api, tree, body, fields):
+    before = api.children(tree["region"])
+    problem = assert_problem(api.post("/api/v1/orgs", {**body, "parent_id": tree["region"]}, token=api.admin()),
+                             422, "VALIDATION_FAILED")
+    assert error_fields(problem) == fields
+    assert api.children(tree["region"]) == before
+
+
+def test_rules_only_membership_knows_are_422_with_the_field(api, tree):
+    before = api.children(tree["region"])
+    cases = [({"name": "X", "kind": "county_office", "parent_id": "no-such-parent"}, "UNKNOWN_PARENT", "parent_id"),
+             ({"name": "X", "kind": "school", "parent_id": tree["region"]}, "INVALID_PARENT_KIND", "parent_id"),
+             ({"id": "Bad Id!", "name": "X", "kind": "county_office", "parent_id": tree["region"]}, None, "id"),
+             ({"name": "X", "kind": "county_office", "parent_id": tree["region"], "time_zone": "Mars/Olympus"},
+              None, "time_zone")]
+    for body, reason, field in cases:
+        problem = assert_problem(api.post("/api/v1/orgs", body, token=api.admin()), 422, reason)
+        assert error_fields(problem) == {field}, problem
+    assert api.children(tree["region"]) == before
+
+
+def test_unknown_ids_are_404(api):
+    assert_problem(api.get("/api/v1/orgs/no-such-org"), 404, "NOT_FOUND")
+    assert_problem(api.get("/api/v1/nothing-here"), 404)
+
+
+def test_duplicates_are_409_and_change_nothing(api, tree):
+    before = api.get(f"/api/v1/orgs/{tree['county-a']}").json()
+    children = api.children(tree["region"])
+    problem = assert_problem(api.post("/api/v1/orgs", {"id": tree["county-a"], "name": "Impostor",
+                                                       "kind": "county_office", "parent_id": tree["region"]},
+                                      token=api.admin()), 409, "DUPLICATE_ID")
+    assert tree["county-a"] in problem["detail"]
+    state = api.get(f"/api/v1/orgs/{tree['state']}").json()
+    assert_problem(api.post("/api/v1/orgs", {"name": "Twin", "kind": "state", "code": state["code"],
+                                             "time_zone": TIME_ZONE}, token=api.admin()), 409, "DUPLICATE_CODE")
+    assert api.get(f"/api/v1/orgs/{tree['county-a']}").json() == before
+    assert api.children(tree["region"]) == children
+
+    token = api.stack.token("county_admin", tree["county-b"])
+    community = api.create("/api/v1/communities", {"name": "Once", "kind": "leadership",
+                                                   "host_organization_id": tree["county-b"]}, token=token)
+    hosted = api.hosted(tree["county-b"])
+    assert_problem(api.post("/api/v1/communities", {"id": community["id"], "name": "Twice", "kind": "leadership",
+                                                    "host_organization_id": tree["county-b"]}, token=token),
+                   409, "DUPLICATE_ID")
+    assert api.hosted(tree["county-b"]) == hosted
+    assert api.get(f"/api/v1/communities/{community['id']}").json()["name"] == "Once"
+
+
+def test_a_county_admin_of_another_county_is_403_and_writes_nothing(api, tree):
+    outsider = api.stack.token("county_admin", tree["county-b"])
+    children, hosted = api.children(tree["county-a"]), api.hosted(tree["district"])
+    assert_problem(api.post("/api/v1/orgs", {"name": "Sneaky USD", "kind": "district",
+                                             "parent_id": tree["county-a"]}, token=outsider), 403, "OUT_OF_SCOPE")
+    assert_problem(api.post("/api/v1/communities", {"name": "Sneaky PLC", "kind": "plc",
+                                                    "host_organization_id": tree["district"]}, token=outsider),
+                   403, "OUT_OF_SCOPE")
+    assert api.children(tree["county-a"]) == children
+    assert api.hosted(tree["district"]) == hosted
+
+
+def test_writes_without_a_valid_token_are_401_and_write_nothing(api, tree):
+    body = {"name": "Anonymous USD", "kind": "district", "parent_id": tree["county-a"]}
+    before = api.children(tree["county-a"])
+    reply = api.post("/api/v1/orgs", body)
+    assert_problem(reply, 401, "TOKEN_REQUIRED")
+    assert reply.headers["www-authenticate"].startswith("Bearer")
+    assert_problem(api.post("/api/v1/orgs", body, token="not.a.jwt"), 401, "TOKEN_INVALID")
+    assert_problem(api.post("/api/v1/communities", {"name": "Anonymous PLC", "kind": "plc",
+                                                    "host_organization_id": tree["district"]}), 401, "TOKEN_REQUIRED")
+    assert api.children(tree["county-a"]) == before
+    assert_problem(api.get("/api/v1/orgs?page_size=1", token="not.a.jwt"), 401, "TOKEN_INVALID")
+
+
+# -- catalog, health, documentation ---------------------------------------------------------------
+def test_session_types_come_from_the_plugins(api):
+    items = api.get("/api/v1/session-types").json()["items"]
+    by_key = {item["key"]: item for item in items}
+    assert {"kick_off", "lesson_study", "regular_convening"} <= by_key.keys()
+    assert by_key["lesson_study"]["plugin"] == "core-session-types"
+    assert by_key["lesson_study"]["default_duration_minutes"] == 180
+
+
+def test_health_and_readiness(api):
+    assert api.get("/healthz").json() == {"status": "ok"}
+    reply = api.get("/readyz")
+    assert reply.status == 200, reply.text
+    assert reply.json() == {"status": "ready", "checks": {**{name: "SERVING" for name in SERVICES},
+                                                          "mongodb": "SERVING", "nats": "SERVING"}}
+
+
+def test_gunicorn_serves_the_openapi_document_and_docs_page(api):
+    document = api.get("/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert {"/api/v1/orgs", "/api/v1/communities/{id}", "/readyz"} <= document["paths"].keys()
+    page = api.get("/api/v1/swagger")
+    assert page.status == 200 and "swagger-ui-bundle.js" in page.text
+    assert api.get("/api/v1/swagger/js/swagger-ui-bundle.js").status == 200
