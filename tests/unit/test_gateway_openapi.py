@@ -85,7 +85,7 @@ def test_input_routes_document_422_and_writes_the_mapped_grpc_errors(document):
         if query or operation.get("requestBody"):
             assert "422" in operation["responses"], f"{method} {path}"
         if method == "post":
-            assert {"400", "403", "409", "415", "422", "503", "504"} <= operation["responses"].keys()
+            assert {"400", "403", "409", "413", "415", "422", "503", "504"} <= operation["responses"].keys()
             assert "Location" in operation["responses"]["201"]["headers"]
             assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
 

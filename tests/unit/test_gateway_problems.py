@@ -52,6 +52,13 @@ def test_a_body_that_is_not_json_is_415(client, clients):
     assert clients.all_calls() == []
 
 
+def test_a_body_over_the_limit_is_413(client, clients):
+    oversized = '{"name": "' + "x" * (1 << 20) + '", "kind": "district"}'
+    response = client.post("/api/v1/orgs", data=oversized, content_type="application/json", headers=bearer())
+    assert_problem(response, 413)
+    assert clients.all_calls() == []
+
+
 @pytest.mark.parametrize("body, fields", [
     ({"kind": "district"}, {"name"}),
     ({"name": "x"}, {"kind"}),
@@ -132,3 +139,11 @@ def test_an_unexpected_exception_is_a_500_problem_without_internals(client, clie
     problem = assert_problem(response, 500)
     assert "hunter2" not in response.get_data(as_text=True)
     assert "RuntimeError" not in problem["detail"]
+
+
+def test_the_gateway_refuses_to_start_without_a_secret():
+    from copnet.gateway.app import create_app
+    from copnet.kernel.settings import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="COPNET_SECRET"):
+        create_app(load_settings(secret=None))

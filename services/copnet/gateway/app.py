@@ -6,6 +6,8 @@ the first request (`backend`), i.e. in each gunicorn worker after the fork.
 
 from __future__ import annotations
 
+import logging
+
 from flask_openapi3 import Info
 
 from copnet.gateway import auth, backend, problems, request_body
@@ -13,9 +15,12 @@ from copnet.gateway.openapi import GatewayOpenAPI
 from copnet.gateway.routes import catalog, communities, health, orgs, reports
 from copnet.gateway.schemas import Problem
 from copnet.kernel.clients import Clients
+from copnet.kernel.logs import configure_logging
 from copnet.kernel.settings import Settings, load_settings
 
 API_PREFIX = "/api/v1"
+# Far above any JSON body this API takes; a larger one is refused (413) before it is read.
+MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (orgs.blueprint, communities.blueprint, catalog.blueprint, reports.blueprint, health.blueprint)
 
 
@@ -26,6 +31,8 @@ def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpen
     """
     settings = settings or load_settings()
     secret = settings.require_secret()  # fail at start-up, not at the first write
+    if not logging.getLogger().handlers:  # gunicorn leaves the root logger alone; a test runner does not
+        configure_logging("gateway", settings.log_level)
     app = GatewayOpenAPI(
         __name__,
         static_folder=None,  # the API serves no files of its own; the docs page brings its assets
@@ -37,8 +44,8 @@ def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpen
         validation_error_status=422, validation_error_model=Problem,
         validation_error_callback=problems.from_validation_error,
     )
-    app.config["COPNET_SETTINGS"] = settings
-    # Hosts the Swagger UI under the API prefix without a CDN (flask-openapi3-swagger ships the assets).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # The docs page keeps a token entered under "Authorize" across reloads.
     app.config["SWAGGER_CONFIG"] = {"persistAuthorization": True}
 
     backend.install(app, (lambda: clients) if clients is not None else (lambda: Clients(settings)))

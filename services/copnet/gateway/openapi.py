@@ -18,6 +18,7 @@ ERROR_DESCRIPTIONS = {
     403: "The token's roles do not reach this organization (gRPC PERMISSION_DENIED).",
     404: "No such resource (gRPC NOT_FOUND).",
     409: "Already exists, or the current state forbids it (gRPC ALREADY_EXISTS / FAILED_PRECONDITION).",
+    413: "The body is larger than 1 MiB.",
     415: "The body was not sent as `application/json`.",
     422: "A field is missing, of the wrong type, unknown or out of range: `errors` names each one "
          "(validation here, or gRPC INVALID_ARGUMENT from the service).",

@@ -27,7 +27,7 @@ blueprint = APIBlueprint("communities", __name__, url_prefix="/api/v1/communitie
                          abp_tags=[Tag(name="communities", description="Communities of practice.")])
 
 
-@blueprint.post("", responses={201: Community, **problem_responses(400, 403, 409, 415, 422, 503, 504)},
+@blueprint.post("", responses={201: Community, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
                 security=BEARER_REQUIRED)
 def create_community(body: CommunityCreate):
     """Create a community hosted by an organization; its calendar and library follow shortly."""

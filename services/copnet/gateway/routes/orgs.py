@@ -18,7 +18,7 @@ blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_
                                                                           "districts, schools and partners.")])
 
 
-@blueprint.post("", responses={201: Organization, **problem_responses(400, 403, 409, 415, 422, 503, 504)},
+@blueprint.post("", responses={201: Organization, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
                 security=BEARER_REQUIRED)
 def create_organization(body: OrganizationCreate):
     """Create an organization under its parent (a state needs a platform_admin token)."""
