@@ -5,6 +5,7 @@ exits 0, nothing of a process group outlives it)."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -317,3 +318,25 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_grace(tmp_path):
     code = runner.run_stack([spec("gateway", stubborn)], set(), f"http://127.0.0.1:{port}", stop, stop_grace=1)
     assert code == 0
     assert gone(int(pid_file.read_text()))
+
+
+def test_a_stop_during_start_up_reaches_every_process(tmp_path, capsys):
+    """SIGTERM before honcho has even reported the children's pids: each still gets SIGTERM (not,
+    much later, SIGKILL)."""
+    pid_files = [tmp_path / f"sleeper{i}.pid" for i in range(3)]
+    manager = runner.StackManager(runner.LockedPrinter(sys.stdout), infrastructure={"sleeper0"}, stop_grace=30,
+                                  on_started=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    for i, pid_file in enumerate(pid_files):
+        manager.add_process(f"sleeper{i}", "exec " + shlex.join(python(sleeper(pid_file))),
+                            env=dict(os.environ))
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        manager.loop()
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+    assert manager.signalled == signal.SIGTERM
+    out = capsys.readouterr().out
+    assert "SIGKILL" not in out
+    for i in range(3):
+        assert f"sleeper{i} stopped (rc=-15)" in out or f"sleeper{i} stopped (rc=0)" in out

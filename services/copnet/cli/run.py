@@ -114,24 +114,35 @@ class StackManager(Manager):
         super().kill()
 
     def _killall(self, force: bool = False) -> None:
-        if force or not self.infrastructure:
-            super()._killall(force=force)
+        if force:
+            super()._killall(force=True)
             return
-        self._signal_running(lambda name: name not in self.infrastructure)
-        threading.Thread(target=self._stop_infrastructure, name="copnet-stop-infrastructure", daemon=True).start()
+        threading.Thread(target=self._stop_in_order, name="copnet-stop", daemon=True).start()
 
-    def _stop_infrastructure(self) -> None:
-        deadline = time.monotonic() + self.stop_grace * INFRASTRUCTURE_STOP_SHARE
-        while time.monotonic() < deadline and not self._stopped(lambda name: name not in self.infrastructure):
+    def _stop_in_order(self) -> None:
+        """SIGTERM to the gateway and services, then (once they have exited) to the infrastructure.
+
+        A process whose start honcho has not reported yet (Ctrl-C during start-up) is signalled
+        as soon as its pid is known.
+        """
+        signalled: set[str] = set()
+        apps = lambda name: name not in self.infrastructure  # noqa: E731
+        infra_after = time.monotonic() + self.stop_grace * INFRASTRUCTURE_STOP_SHARE
+        while time.monotonic() < self._kill_after:
+            self._signal_running(apps, signalled)
+            if time.monotonic() >= infra_after or self._stopped(apps):
+                self._signal_running(lambda name: not apps(name), signalled)
+            if self._stopped(lambda name: name not in signalled):
+                return
             time.sleep(0.05)
-        self._signal_running(lambda name: name in self.infrastructure)
 
     def _stopped(self, which: Callable[[str], bool]) -> bool:
         return all("returncode" in entry for name, entry in self._processes.items() if which(name))
 
-    def _signal_running(self, which: Callable[[str], bool]) -> None:
+    def _signal_running(self, which: Callable[[str], bool], signalled: set[str]) -> None:
         for name, entry in list(self._processes.items()):
-            if which(name) and "returncode" not in entry and entry.get("pid"):
+            if which(name) and name not in signalled and "returncode" not in entry and entry.get("pid"):
+                signalled.add(name)
                 self._system_print(f"sending SIGTERM to {name} (pid {entry['pid']})\n")
                 self._procmgr.terminate(entry["pid"])
 
