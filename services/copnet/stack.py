@@ -157,6 +157,8 @@ def gateway_spec(settings: Settings, env: dict[str, str]) -> ProcessSpec:
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
             "--workers", str(settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
             "--graceful-timeout", "5", "--timeout", "60", "--error-logfile", "-",
+            # gunicorn 27 otherwise opens one control socket in $HOME shared by every gateway.
+            "--no-control-socket",
             "copnet.gateway.app:create_app()"]
     return ProcessSpec("gateway", argv, env=env, probe=lambda: http_ok(f"http://{host}:{port}/healthz"),
                        ports=[port])

@@ -21,7 +21,7 @@ def baseline_spec(stack: RunningStack, port: int) -> stacklib.ProcessSpec:
     """The baseline app under the same gunicorn configuration as the gateway."""
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
             "--workers", str(stack.settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
-            "tests.bench.baseline_app:create_app()"]
+            "--no-control-socket", "tests.bench.baseline_app:create_app()"]
     env = {**stack.env, "BASELINE_MONGODB_URI": stack.mongodb_uri}
     return stacklib.ProcessSpec("baseline", argv, env=env,
                                 probe=lambda: stacklib.tcp_answers("127.0.0.1", port), ports=[port])

@@ -30,7 +30,10 @@ class ServiceClient:
         self.full_service_name = full_service_name
         methods = [name for name in _method_names(stub_class, full_service_name)
                    if name.startswith(("Get", "List"))]
-        options = [("grpc.enable_retries", 1), ("grpc.service_config", _retry_config(full_service_name, methods))]
+        # round_robin: behind a headless Kubernetes Service, calls (not just connections) spread
+        # over every replica (use a dns:/// address there).
+        options = [("grpc.enable_retries", 1), ("grpc.lb_policy_name", "round_robin"),
+                   ("grpc.service_config", _retry_config(full_service_name, methods))]
         self.channel = grpc.insecure_channel(address, options=options)
         self.stub = stub_class(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)

@@ -54,7 +54,9 @@ def ensure_indexes(*documents: type[mongoengine.Document]) -> None:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """Now, to the millisecond: what BSON stores, so a reply and a later read agree."""
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class InboxEntry(mongoengine.Document):
