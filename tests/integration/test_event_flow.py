@@ -19,6 +19,7 @@ from copnet.membership.v1 import membership_pb2 as m
 from copnet.reflection.v1 import reflection_pb2 as rf
 from copnet.resources.v1 import resources_pb2 as rs
 from copnet.scheduling.v1 import scheduling_pb2 as sc
+from tests.integration import http
 
 pytestmark = pytest.mark.integration
 
@@ -95,22 +96,30 @@ def test_community_created_reaches_calendar_library_and_county_count(services):
     services.wait_for(lambda: community_count(services, county) == 1, what="county count")
 
 
-def test_writes_succeed_while_nats_is_down_and_every_event_arrives_once_after(services):
+def create_community_over_http(stack, county: str, community_id: str) -> None:
+    reply = http.request("POST", f"{stack.gateway_url}/api/v1/communities", token=stack.token("county_admin", county),
+                         json_body={"id": community_id, "name": community_id, "kind": "plc",
+                                    "host_organization_id": county})
+    assert reply.status == 201, reply.text
+
+
+def test_writes_succeed_while_nats_is_down_and_every_event_arrives_once_after(stack):
+    services = stack
     county = create_county(services, "outage")
     ids = [f"outage-{n:03d}" for n in range(100)]
     for community_id in ids[:30]:
-        create_community(services, county, community_id)
+        create_community_over_http(stack, county, community_id)
     services.stop_process("nats")
     try:
         for community_id in ids[30:70]:
-            create_community(services, county, community_id)   # must not fail: events wait in the outbox
+            create_community_over_http(stack, county, community_id)   # must not fail: events wait in the outbox
         client, membership_db = database(services, "membership")
         with client:
             assert membership_db.outbox.count_documents({}) >= 40
     finally:
         services.restart_process("nats")
     for community_id in ids[70:]:
-        create_community(services, county, community_id)
+        create_community_over_http(stack, county, community_id)
 
     services.wait_for(lambda: community_count(services, county) == 100, timeout=90,
                       what="all 100 communities counted")
