@@ -7,19 +7,9 @@ import pytest
 
 from copnet.kernel.errors import (AlreadyExists, DomainError, FailedPrecondition, FieldViolation, InvalidArgument,
                                   NotFound, PermissionDenied, Unauthenticated)
-from tests.unit.gateway_fakes import FakeClients, FakeRpcError, assert_problem, bearer, make_app
+from tests.unit.gateway_fakes import FakeRpcError, assert_problem, bearer
 
 ORG = {"id": "sierra-coe", "name": "Sierra County Office", "kind": "county_office", "parent_id": "region-1"}
-
-
-@pytest.fixture
-def clients():
-    return FakeClients()
-
-
-@pytest.fixture
-def client(clients):
-    return make_app(clients).test_client()
 
 
 def create_org_failing_with(client, clients, error: grpc.RpcError):

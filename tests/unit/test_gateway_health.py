@@ -5,20 +5,10 @@ from __future__ import annotations
 import pytest
 
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS
-from tests.unit.gateway_fakes import FakeClients, make_app
+from tests.unit.gateway_fakes import make_app
 
 ALL_SERVING = {"membership": "SERVING", "scheduling": "SERVING", "resources": "SERVING", "reflection": "SERVING",
                "mongodb": "SERVING", "nats": "SERVING"}
-
-
-@pytest.fixture
-def clients():
-    return FakeClients()
-
-
-@pytest.fixture
-def client(clients):
-    return make_app(clients).test_client()
 
 
 def test_healthz_calls_nothing(client, clients):

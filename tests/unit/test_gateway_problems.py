@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 
 from copnet.membership.v1 import membership_pb2
-from tests.unit.gateway_fakes import FakeClients, assert_problem, bearer, make_app, token
+from tests.unit.gateway_fakes import assert_problem, bearer, token
 
 VALID_ORG = {"name": "Sierra County Office", "kind": "county_office", "parent_id": "region-1"}
-
-
-@pytest.fixture
-def clients():
-    return FakeClients()
-
-
-@pytest.fixture
-def client(clients):
-    return make_app(clients).test_client()
 
 
 def test_unknown_route_is_a_404_problem(client):

@@ -13,7 +13,7 @@ from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.reflection.v1 import reflection_pb2 as rpb
 from copnet.resources.v1 import resources_pb2 as respb
 from copnet.scheduling.v1 import scheduling_pb2 as spb
-from tests.unit.gateway_fakes import FakeClients, FakeRpcError, bearer, make_app
+from tests.unit.gateway_fakes import FakeRpcError, bearer
 
 CREATED = datetime(2026, 3, 1, 17, 30, 5, tzinfo=UTC)
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -34,16 +34,6 @@ def district() -> mpb.Organization:
 def plc() -> mpb.Community:
     return mpb.Community(id="lakeview-plc", name="Lakeview PLC", kind=mpb.COMMUNITY_KIND_PLC, description="Grade 6",
                          host_organization_id="lakeview-ms", county_office_id="alameda-coe", create_time=timestamp())
-
-
-@pytest.fixture
-def clients():
-    return FakeClients()
-
-
-@pytest.fixture
-def client(clients):
-    return make_app(clients).test_client()
 
 
 def test_create_organization_translates_the_body_and_answers_201_with_location(client, clients):

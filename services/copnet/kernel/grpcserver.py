@@ -70,7 +70,7 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                     return behaviour(request, context)
                 except DomainError as error:
                     context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
-                except Exception as error:
+                except Exception:
                     if context.code() is not None:
                         raise  # the servicer aborted with a status of its own
                     log.exception("%s failed unexpectedly", method)

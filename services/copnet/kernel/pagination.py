@@ -35,3 +35,18 @@ def decode_token(token: str, query: dict) -> str | None:
     if original != query:
         raise InvalidArgument.for_field("page_token", "belongs to a different query (filters changed)")
     return str(after)
+
+
+def page_of(document_class, query: dict, requested_size: int, page_token: str, key: str = "id"):
+    """One page of `document_class` matching `query`, ordered by `key` (which must be indexed).
+
+    Returns (documents, next_page_token); the token is "" on the last page.
+    """
+    size = page_size(requested_size)
+    after = decode_token(page_token, query)
+    filters = dict(query)
+    if after is not None:
+        filters[f"{key}__gt"] = after
+    found = list(document_class.objects(**filters).order_by(key).limit(size + 1))
+    token = encode_token(getattr(found[size - 1], key), query) if len(found) > size else ""
+    return found[:size], token

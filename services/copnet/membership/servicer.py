@@ -6,15 +6,15 @@ import re
 import zoneinfo
 
 import bson
-from google.protobuf import timestamp_pb2
 from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db
 from copnet.kernel.auth import Role
 from copnet.kernel.errors import AlreadyExists, InvalidArgument, NotFound
-from copnet.kernel.pagination import decode_token, encode_token, page_size
+from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
 from copnet.membership.models import Community, Organization
 from copnet.membership.v1 import membership_pb2 as pb
 from copnet.membership.v1 import membership_pb2_grpc
@@ -44,12 +44,6 @@ def enum_name(value: int, enum, prefix: str, field: str) -> str:
 
 def enum_value(name: str, enum, prefix: str) -> int:
     return enum.Value(prefix + name.upper())
-
-
-def timestamp(value) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def chosen_or_new_id(requested: str, field: str) -> str:
@@ -145,19 +139,13 @@ class MembershipServicer(membership_pb2_grpc.MembershipServiceServicer):
         return pb.GetOrganizationResponse(organization=organization_message(org))
 
     def ListOrganizations(self, request: pb.ListOrganizationsRequest, _context) -> pb.ListOrganizationsResponse:
-        size = page_size(request.page_size)
         query: dict = {}
         if request.parent_id:
             query["parent_id"] = request.parent_id
         if request.kind:
             query["kind"] = enum_name(request.kind, pb.OrganizationKind, "ORGANIZATION_KIND_", "kind")
-        after = decode_token(request.page_token, query)
-        filters = dict(query)
-        if after is not None:
-            filters["id__gt"] = after
-        found = list(Organization.objects(**filters).order_by("id").limit(size + 1))
-        token = encode_token(found[size - 1].id, query) if len(found) > size else ""
-        return pb.ListOrganizationsResponse(organizations=[organization_message(o) for o in found[:size]],
+        found, token = page_of(Organization, query, request.page_size, request.page_token)
+        return pb.ListOrganizationsResponse(organizations=[organization_message(o) for o in found],
                                             next_page_token=token)
 
     # -- communities ---------------------------------------------------------------------------
@@ -202,17 +190,11 @@ class MembershipServicer(membership_pb2_grpc.MembershipServiceServicer):
         return pb.GetCommunityResponse(community=community_message(community))
 
     def ListCommunities(self, request: pb.ListCommunitiesRequest, _context) -> pb.ListCommunitiesResponse:
-        size = page_size(request.page_size)
         query: dict = {}
         if request.host_organization_id:
             query["host_organization_id"] = request.host_organization_id
-        after = decode_token(request.page_token, query)
-        filters = dict(query)
-        if after is not None:
-            filters["id__gt"] = after
-        found = list(Community.objects(**filters).order_by("id").limit(size + 1))
-        token = encode_token(found[size - 1].id, query) if len(found) > size else ""
-        return pb.ListCommunitiesResponse(communities=[community_message(c) for c in found[:size]],
+        found, token = page_of(Community, query, request.page_size, request.page_token)
+        return pb.ListCommunitiesResponse(communities=[community_message(c) for c in found],
                                           next_page_token=token)
 
 

@@ -9,7 +9,7 @@ from copnet.kernel import db
 from copnet.kernel.bus import Subscription
 from copnet.kernel.errors import InvalidArgument
 from copnet.kernel.events import CloudEvent
-from copnet.kernel.pagination import decode_token, encode_token, page_size
+from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.reflection.models import CommunityCount
 from copnet.reflection.v1 import reflection_pb2 as pb
@@ -31,14 +31,10 @@ class ReflectionServicer(reflection_pb2_grpc.ReflectionServiceServicer):
             county_office_id=request.county_office_id, communities=count.communities if count else 0))
 
     def ListCommunityCounts(self, request: pb.ListCommunityCountsRequest, _context) -> pb.ListCommunityCountsResponse:
-        size = page_size(request.page_size)
-        after = decode_token(request.page_token, {})
-        filters = {"county_office_id__gt": after} if after is not None else {}
-        found = list(CommunityCount.objects(**filters).order_by("county_office_id").limit(size + 1))
-        token = encode_token(found[size - 1].county_office_id, {}) if len(found) > size else ""
+        found, token = page_of(CommunityCount, {}, request.page_size, request.page_token, key="county_office_id")
         return pb.ListCommunityCountsResponse(
             community_counts=[pb.CommunityCount(county_office_id=c.county_office_id, communities=c.communities)
-                              for c in found[:size]],
+                              for c in found],
             next_page_token=token)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bson
-from google.protobuf import timestamp_pb2
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
@@ -11,6 +10,7 @@ from copnet.kernel.bus import Subscription
 from copnet.kernel.errors import NotFound
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
 from copnet.resources.models import Library
 from copnet.resources.v1 import resources_pb2 as pb
 from copnet.resources.v1 import resources_pb2_grpc
@@ -24,10 +24,8 @@ class ResourcesServicer(resources_pb2_grpc.ResourcesServiceServicer):
         library = Library.objects(community_id=request.community_id).first() if request.community_id else None
         if library is None:
             raise NotFound(f"no library for community {request.community_id!r}")
-        created = timestamp_pb2.Timestamp()
-        created.FromDatetime(library.created_at)
         return pb.GetLibraryResponse(library=pb.Library(id=library.id, community_id=library.community_id,
-                                                        create_time=created))
+                                                        create_time=timestamp(library.created_at)))
 
 
 def create_library(uow: db.UnitOfWork, event: CloudEvent) -> None:

@@ -6,7 +6,6 @@ import logging
 import re
 
 import bson
-from google.protobuf import timestamp_pb2
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
@@ -14,18 +13,13 @@ from copnet.kernel.bus import Subscription
 from copnet.kernel.errors import NotFound
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
 from copnet.scheduling.models import Calendar
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 from copnet.scheduling.v1 import scheduling_pb2_grpc
 
 log = logging.getLogger(__name__)
 SESSION_TYPE_KEY = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-
-
-def timestamp(value) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
