@@ -210,3 +210,20 @@ def test_event_whose_handler_keeps_failing_is_dead_lettered_after_max_deliver(se
                       timeout=60, what="each consumer dead-letters the poison event")
     letters = [d for d in dead_letters(services) if d.get("ce-id") == "poison-2"]
     assert all(json.dumps(d) and d["copnet-error"] for d in letters)
+
+
+def test_a_service_started_while_nats_is_down_serves_writes_and_publishes_later(services):
+    county = create_county(services, "cold")
+    services.stop_process("membership")
+    services.stop_process("nats")
+    try:
+        services.processes["membership"].start()
+        services.wait_for(lambda: services.clients["membership"].health_status() == "SERVING",
+                          what="membership SERVING without NATS")
+        assert services.clients["membership"].health_status("copnet.dependency.nats") == "NOT_SERVING"
+        create_community(services, county, "cold-plc")
+    finally:
+        services.restart_process("nats")
+    services.wait_for(lambda: community_count(services, county) == 1, timeout=60, what="event published later")
+    services.wait_for(lambda: services.clients["membership"].health_status("copnet.dependency.nats") == "SERVING",
+                      what="NATS reported back")
