@@ -40,8 +40,9 @@ def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEntry]:
     return claimed
 
 
-def mark_published(entry_id: str) -> None:
-    OutboxEntry._get_collection().delete_one({"_id": entry_id})
+def mark_published(entry_ids: list[str]) -> None:
+    if entry_ids:
+        OutboxEntry._get_collection().delete_many({"_id": {"$in": entry_ids}})
 
 
 def release(entry_ids: list[str]) -> None:
@@ -71,7 +72,12 @@ class OutboxRelay:
             self._wakeup.clear()
             published, failed = 0, False
             if bus.connected:
-                published, failed = await self._publish_once(bus)
+                try:
+                    published, failed = await self._publish_once(bus)
+                except Exception:
+                    # The relay must outlive any failure (MongoDB away, say): log, retry soon.
+                    log.exception("outbox: relay pass failed; retrying")
+                    failed = True
             if published == BATCH_SIZE and not failed:
                 continue
             try:
@@ -85,7 +91,10 @@ class OutboxRelay:
         except Exception:
             log.exception("outbox: could not read pending events (will retry)")
             return 0, True
-        published = 0
+        # Cleared in one write per batch; a crash before it means a re-publish, which JetStream's
+        # duplicate window and the consumers' inboxes absorb.
+        published: list[str] = []
+        failed = False
         for index, entry in enumerate(entries):
             event = CloudEvent.from_document(entry.event)
             try:
@@ -94,9 +103,10 @@ class OutboxRelay:
                 log.warning("outbox: publishing %s failed (%s); %d left pending", event.id, exc,
                             len(entries) - index)
                 await asyncio.to_thread(release, [e.id for e in entries[index:]])
-                return published, True
-            await asyncio.to_thread(mark_published, entry.id)
-            published += 1
+                failed = True
+                break
+            published.append(entry.id)
+        await asyncio.to_thread(mark_published, published)
         if published:
-            log.debug("outbox: published %d events", published)
-        return published, False
+            log.debug("outbox: published %d events", len(published))
+        return len(published), failed
