@@ -10,6 +10,7 @@ import logging
 
 from flask_openapi3 import Info
 
+import copnet
 from copnet.gateway import auth, backend, problems, request_body
 from copnet.gateway.openapi import GatewayOpenAPI
 from copnet.gateway.routes import catalog, communities, health, orgs, reports
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpen
     app = GatewayOpenAPI(
         __name__,
         static_folder=None,  # the API serves no files of its own; the docs page brings its assets
-        info=Info(title="copnet API", version="1.0.0",
+        info=Info(title="copnet API", version=copnet.__version__,
                   description="Regional networks of math communities of practice. Errors are RFC 9457 "
                               "application/problem+json."),
         security_schemes=auth.SECURITY_SCHEMES,
