@@ -43,4 +43,4 @@ def test_sigterm_stops_a_service_gracefully_and_it_comes_back(services):
     process.stop()
     assert process.popen.returncode == 0
     process.start()
-    services.wait_for(lambda: services.clients["resources"].health_status() == "SERVING", what="resources back")
+    services.wait_until_healthy()

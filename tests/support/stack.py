@@ -47,8 +47,7 @@ class RunningStack:
     def start_services(self) -> "RunningStack":
         for spec in self.plan.services:
             self._start(spec)
-        for name in SERVICE_NAMES:
-            self.wait_for(lambda n=name: self.clients[n].health_status() == "SERVING", 60, f"{name} SERVING")
+        self.wait_until_healthy()
         return self
 
     def start_gateway(self) -> "RunningStack":
@@ -64,6 +63,14 @@ class RunningStack:
     def restart_process(self, name: str) -> None:
         self.processes[name].stop()
         self.processes[name].start()
+        self.wait_until_healthy()
+
+    def wait_until_healthy(self) -> None:
+        """Every service SERVING with MongoDB and NATS reported up: how later tests expect the stack."""
+        for service in SERVICE_NAMES:
+            for check in ("", "copnet.dependency.mongodb", "copnet.dependency.nats"):
+                self.wait_for(lambda s=service, c=check: self.clients[s].health_status(c) == "SERVING", 60,
+                              f"{service} health {check or 'overall'}")
 
     def stop(self) -> None:
         self.clients.close()
