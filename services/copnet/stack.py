@@ -7,6 +7,7 @@ start exactly the same things the same way.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -54,10 +55,32 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> range:
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A free port for a server to listen on later (tests, benchmarks).
+
+    Taken from outside the kernel's ephemeral range: a port the kernel handed out with bind(0)
+    can be given again, meanwhile, as the source port of some outgoing connection, and a server
+    restarted on it would then find it busy.
+    """
+    ephemeral = _ephemeral_range()
+    candidates = [port for port in range(20000, 65000) if port not in ephemeral and port not in _handed_out]
+    for _ in range(200):
+        port = random.choice(candidates)
+        if port_is_free(host, port):
+            _handed_out.add(port)  # never the same port twice from one process
+            return port
+    raise RuntimeError("no free port found")
 
 
 def tcp_answers(host: str, port: int) -> bool:
