@@ -6,6 +6,7 @@ start exactly the same things the same way.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -139,7 +140,11 @@ def nats_spec(settings: Settings) -> tuple[ProcessSpec, str]:
     host, port, monitor = settings.host, settings.embedded_nats_port, settings.embedded_nats_monitor_port
     store = settings.data_dir.resolve() / "nats"
     store.mkdir(parents=True, exist_ok=True)
-    argv = [executable("nats-server"), "--jetstream", "--store_dir", str(store), "--addr", host,
+    # Fsync every message before the PubAck: the relay deletes an outbox entry on that ack, so
+    # an acknowledged event must survive a power cut (a single node has no replica to recover from).
+    config = settings.data_dir.resolve() / "nats.conf"
+    config.write_text(f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n  sync_interval: always\n}}\n")
+    argv = [executable("nats-server"), "--config", str(config), "--jetstream", "--addr", host,
             "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}"]
     probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")  # noqa: E731
     return ProcessSpec("nats", argv, probe=probe, ports=[port, monitor]), f"nats://{host}:{port}"
