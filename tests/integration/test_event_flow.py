@@ -154,7 +154,7 @@ def dead_letters(services) -> list[dict[str, str]]:
             js = connection.jetstream()
             info = await js.stream_info(dead_letter_stream_name(services.settings.region))
             found = []
-            for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            for sequence in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
                 try:
                     message = await js.get_msg(dead_letter_stream_name(services.settings.region), sequence)
                 except nats.js.errors.NotFoundError:
@@ -227,3 +227,27 @@ def test_a_service_started_while_nats_is_down_serves_writes_and_publishes_later(
     services.wait_for(lambda: community_count(services, county) == 1, timeout=60, what="event published later")
     services.wait_for(lambda: services.clients["membership"].health_status("copnet.dependency.nats") == "SERVING",
                       what="NATS reported back")
+
+
+def test_a_mongodb_outage_answers_503_and_dead_letters_nothing(stack):
+    services = stack
+    county = create_county(services, "dbdown")
+    event = CloudEvent.of("copnet.membership.community.created", source_for("test", "membership"), "dbdown-plc",
+                          events_pb2.CommunityCreated(community_id="dbdown-plc", name="dbdown-plc", kind="plc",
+                                                      host_organization_id=county, county_office_id=county),
+                          id="dbdown-event")
+    services.stop_process("mongodb")
+    try:
+        reply = http.request("POST", f"{stack.gateway_url}/api/v1/communities", token=stack.token("county_admin", county),
+                             json_body={"name": "x", "kind": "plc", "host_organization_id": county})
+        assert reply.status == 503, reply.text
+        assert reply.media_type == "application/problem+json"
+        # An event arriving meanwhile waits for the database instead of burning its deliveries.
+        publish(services, event.nats_subject("test"), event.body(), event.headers())
+        services.wait_for(lambda: "waits for MongoDB" in services.logs("reflection"), timeout=30,
+                          what="reflection waiting for MongoDB")
+    finally:
+        services.restart_process("mongodb")
+    services.wait_for(lambda: community_count(services, county) == 1, timeout=60, what="event applied after outage")
+    services.wait_for(lambda: has_calendar_and_library(services, "dbdown-plc"), what="calendar and library")
+    assert not [d for d in dead_letters(services) if d.get("ce-id") == "dbdown-event"]

@@ -204,7 +204,7 @@ class EventBus:
             await self._dead_letter(subscription, message, str(exc))
             return
         try:
-            await asyncio.to_thread(self._apply, subscription, consumer, event)
+            await self._apply_riding_out_outages(subscription, consumer, event, message)
         except Exception as exc:
             delivered = message.metadata.num_delivered
             if delivered >= self.settings.max_deliver:
@@ -219,6 +219,25 @@ class EventBus:
         # Ack only after the handler's transaction committed; a lost ack means a redelivery,
         # which the inbox recognises.
         await message.ack()
+
+    async def _apply_riding_out_outages(self, subscription: Subscription, consumer: str, event: CloudEvent,
+                                        message) -> None:
+        """Apply the event; while MongoDB is unreachable, wait and try again instead of failing.
+
+        An outage is not the event's fault: counting it as a failed delivery would dead-letter
+        good events. The message is kept in progress meanwhile so JetStream does not redeliver it.
+        """
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self._apply, subscription, consumer, event)
+                return
+            except db.DATABASE_UNAVAILABLE as exc:
+                log.warning("bus: %s waits for MongoDB to apply %s %s (%s)", consumer, event.type, event.id,
+                            type(exc).__name__)
+                await message.in_progress()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _apply(self, subscription: Subscription, consumer: str, event: CloudEvent) -> None:
         def work(uow: db.UnitOfWork) -> None:

@@ -29,11 +29,17 @@ D = TypeVar("D", bound=mongoengine.Document)
 _after_commit_listeners: list[Callable[[], None]] = []
 
 
+TRANSACTION_TIMEOUT_SECONDS = 10.0
+# MongoDB could not be reached (not a rule broken by the caller): worth retrying later.
+DATABASE_UNAVAILABLE = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
+
+
 def connect(uri: str, database: str) -> pymongo.MongoClient:
     """Connect the default mongoengine alias. pymongo connects lazily and reconnects itself."""
     mongoengine.disconnect()
+    # Fail fast when MongoDB is away (callers answer UNAVAILABLE well within a gRPC deadline).
     return mongoengine.connect(db=database, host=uri, tz_aware=True, uuidRepresentation="standard",
-                               serverSelectionTimeoutMS=5000, connectTimeoutMS=5000)
+                               serverSelectionTimeoutMS=2000, connectTimeoutMS=2000)
 
 
 def client() -> pymongo.MongoClient:
@@ -135,7 +141,8 @@ def run_in_transaction(work: Callable[[UnitOfWork], T], region: str) -> T:
     Writes acknowledged by a majority: a write that succeeded is never lost.
     """
     emitted = False
-    with client().start_session() as session:
+    # Bounded: with_transaction would otherwise retry a transient error (MongoDB away) for 2 minutes.
+    with pymongo.timeout(TRANSACTION_TIMEOUT_SECONDS), client().start_session() as session:
         def callback(s):
             nonlocal emitted
             uow = UnitOfWork(s, region)

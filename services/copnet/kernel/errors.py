@@ -65,6 +65,13 @@ class PermissionDenied(DomainError):
     default_reason = "PERMISSION_DENIED"
 
 
+class Unavailable(DomainError):
+    """A dependency is down; the call may succeed if retried later."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    default_reason = "UNAVAILABLE"
+
+
 class Unauthenticated(DomainError):
     code = grpc.StatusCode.UNAUTHENTICATED
     default_reason = "UNAUTHENTICATED"

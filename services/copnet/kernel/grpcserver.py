@@ -11,8 +11,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from copnet.kernel import auth, tracing
-from copnet.kernel.errors import DomainError, to_rpc_status
+from copnet.kernel import auth, db, tracing
+from copnet.kernel.errors import DomainError, Unavailable, to_rpc_status
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class LoggingInterceptor(grpc.ServerInterceptor):
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Turns DomainError into its status code with ErrorInfo; anything else into INTERNAL."""
+    """DomainError -> its status code with ErrorInfo; MongoDB unreachable -> UNAVAILABLE; else INTERNAL."""
 
     def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
@@ -70,6 +70,11 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                     return behaviour(request, context)
                 except DomainError as error:
                     context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
+                except db.DATABASE_UNAVAILABLE as error:
+                    log.warning("%s: database unavailable (%s)", method, type(error).__name__)
+                    unavailable = Unavailable("the database is unavailable; try again shortly",
+                                              reason="DATABASE_UNAVAILABLE")
+                    context.abort_with_status(rpc_status.to_status(to_rpc_status(unavailable)))
                 except Exception:
                     if context.code() is not None:
                         raise  # the servicer aborted with a status of its own
