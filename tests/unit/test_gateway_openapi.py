@@ -9,7 +9,6 @@ from urllib.parse import urljoin
 import pytest
 
 from copnet.gateway import schemas
-from copnet.gateway.convert import COMMUNITY_KIND_PREFIX, ORGANIZATION_KIND_PREFIX
 from copnet.membership.v1 import membership_pb2
 from tests.unit.gateway_fakes import make_app
 
@@ -116,8 +115,8 @@ def test_problem_schema_documents_the_rfc_9457_members(document):
 
 
 @pytest.mark.parametrize("model, proto_enum, prefix", [
-    (schemas.OrganizationKind, membership_pb2.OrganizationKind, ORGANIZATION_KIND_PREFIX),
-    (schemas.CommunityKind, membership_pb2.CommunityKind, COMMUNITY_KIND_PREFIX),
+    (schemas.OrganizationKind, membership_pb2.OrganizationKind, "ORGANIZATION_KIND_"),
+    (schemas.CommunityKind, membership_pb2.CommunityKind, "COMMUNITY_KIND_"),
 ])
 def test_enums_match_the_proto(model, proto_enum, prefix):
     proto_values = {name.removeprefix(prefix).lower() for name in proto_enum.keys() if not name.endswith("UNSPECIFIED")}

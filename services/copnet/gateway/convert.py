@@ -7,12 +7,10 @@ from datetime import UTC, datetime
 from google.protobuf import timestamp_pb2
 
 from copnet.gateway import schemas
+from copnet.kernel.enums import from_label, to_label
 from copnet.membership.v1 import membership_pb2 as membership
 from copnet.reflection.v1 import reflection_pb2 as reflection
 from copnet.scheduling.v1 import scheduling_pb2 as scheduling
-
-ORGANIZATION_KIND_PREFIX = "ORGANIZATION_KIND_"
-COMMUNITY_KIND_PREFIX = "COMMUNITY_KIND_"
 
 # Proto request fields whose JSON name differs, so a service's field violation names what the
 # caller actually sent (AIP-133's `organization_id` is the body's `id`).
@@ -23,17 +21,8 @@ def json_field(proto_field: str) -> str:
     return JSON_FIELD_FOR_PROTO_FIELD.get(proto_field, proto_field)
 
 
-def enum_to_proto(value: str, enum, prefix: str) -> int:
-    return enum.Value(prefix + value.upper())
-
-
-def enum_from_proto(number: int, enum, prefix: str) -> str:
-    return enum.Name(number).removeprefix(prefix).lower()
-
-
 def rfc3339(timestamp: timestamp_pb2.Timestamp) -> datetime:
-    """Milliseconds, as MongoDB stores them: a create's reply (made before storing) and a later
-    read of the same resource must show the same instant."""
+    """The API's instants carry milliseconds, the precision MongoDB stores, whatever a reply holds."""
     moment = timestamp.ToDatetime(tzinfo=UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
@@ -47,12 +36,12 @@ def or_null(text: str) -> str | None:
 def create_organization_request(body: schemas.OrganizationCreate) -> membership.CreateOrganizationRequest:
     return membership.CreateOrganizationRequest(
         organization_id=body.id or "", name=body.name,
-        kind=enum_to_proto(body.kind, membership.OrganizationKind, ORGANIZATION_KIND_PREFIX),
+        kind=from_label(membership.OrganizationKind, body.kind),
         parent_id=body.parent_id or "", code=body.code or "", time_zone=body.time_zone or "")
 
 
 def list_organizations_request(query: schemas.OrganizationQuery) -> membership.ListOrganizationsRequest:
-    kind = enum_to_proto(query.kind, membership.OrganizationKind, ORGANIZATION_KIND_PREFIX) if query.kind else 0
+    kind = from_label(membership.OrganizationKind, query.kind) if query.kind else 0
     return membership.ListOrganizationsRequest(page_size=query.page_size, page_token=query.page_token,
                                                parent_id=query.parent_id, kind=kind)
 
@@ -60,7 +49,7 @@ def list_organizations_request(query: schemas.OrganizationQuery) -> membership.L
 def organization(message: membership.Organization) -> schemas.Organization:
     return schemas.Organization(
         id=message.id, name=message.name,
-        kind=enum_from_proto(message.kind, membership.OrganizationKind, ORGANIZATION_KIND_PREFIX),
+        kind=to_label(membership.OrganizationKind, message.kind),
         parent_id=or_null(message.parent_id), ancestor_ids=list(message.ancestor_ids), code=or_null(message.code),
         time_zone=message.time_zone, created_at=rfc3339(message.create_time))
 
@@ -69,7 +58,7 @@ def organization(message: membership.Organization) -> schemas.Organization:
 def create_community_request(body: schemas.CommunityCreate) -> membership.CreateCommunityRequest:
     return membership.CreateCommunityRequest(
         community_id=body.id or "", name=body.name,
-        kind=enum_to_proto(body.kind, membership.CommunityKind, COMMUNITY_KIND_PREFIX),
+        kind=from_label(membership.CommunityKind, body.kind),
         description=body.description, host_organization_id=body.host_organization_id)
 
 
@@ -88,7 +77,7 @@ def community(message: membership.Community, calendar_id: str | None, library_id
 
 def _community_fields(message: membership.Community) -> dict:
     return dict(id=message.id, name=message.name,
-                kind=enum_from_proto(message.kind, membership.CommunityKind, COMMUNITY_KIND_PREFIX),
+                kind=to_label(membership.CommunityKind, message.kind),
                 description=message.description, host_organization_id=message.host_organization_id,
                 county_office_id=or_null(message.county_office_id), created_at=rfc3339(message.create_time))
 

@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db
 from copnet.kernel.auth import Role
+from copnet.kernel.enums import from_label, to_label
 from copnet.kernel.errors import AlreadyExists, InvalidArgument, NotFound
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
@@ -36,14 +37,10 @@ ORG_MANAGERS = {Role.PLATFORM_ADMIN, Role.REGIONAL_LEAD, Role.COUNTY_ADMIN}
 COMMUNITY_MANAGERS = {Role.PLATFORM_ADMIN, Role.REGIONAL_LEAD, Role.COUNTY_ADMIN}
 
 
-def enum_name(value: int, enum, prefix: str, field: str) -> str:
+def required_label(enum, value: int, field: str) -> str:
     if value == 0 or value not in enum.values():
         raise InvalidArgument.for_field(field, "is required" if value == 0 else f"unknown value {value}")
-    return enum.Name(value).removeprefix(prefix).lower()
-
-
-def enum_value(name: str, enum, prefix: str) -> int:
-    return enum.Value(prefix + name.upper())
+    return to_label(enum, value)
 
 
 def chosen_or_new_id(requested: str, field: str) -> str:
@@ -64,15 +61,14 @@ def required_text(value: str, field: str, max_length: int = 200) -> str:
 
 
 def organization_message(org: Organization) -> pb.Organization:
-    return pb.Organization(id=org.id, name=org.name, kind=enum_value(org.kind, pb.OrganizationKind,
-                                                                     "ORGANIZATION_KIND_"),
+    return pb.Organization(id=org.id, name=org.name, kind=from_label(pb.OrganizationKind, org.kind),
                            parent_id=org.parent_id or "", ancestor_ids=list(org.ancestor_ids),
                            code=org.code or "", time_zone=org.time_zone, create_time=timestamp(org.created_at))
 
 
 def community_message(community: Community) -> pb.Community:
     return pb.Community(id=community.id, name=community.name,
-                        kind=enum_value(community.kind, pb.CommunityKind, "COMMUNITY_KIND_"),
+                        kind=from_label(pb.CommunityKind, community.kind),
                         description=community.description, host_organization_id=community.host_organization_id,
                         county_office_id=community.county_office_id, create_time=timestamp(community.created_at))
 
@@ -84,7 +80,7 @@ class MembershipServicer(membership_pb2_grpc.MembershipServiceServicer):
     # -- organizations -------------------------------------------------------------------------
     def CreateOrganization(self, request: pb.CreateOrganizationRequest, _context) -> pb.CreateOrganizationResponse:
         auth.require_authenticated("creating an organization")
-        kind = enum_name(request.kind, pb.OrganizationKind, "ORGANIZATION_KIND_", "kind")
+        kind = required_label(pb.OrganizationKind, request.kind, "kind")
         name = required_text(request.name, "name")
         org_id = chosen_or_new_id(request.organization_id, "organization_id")
         code = request.code.strip() or None
@@ -143,7 +139,7 @@ class MembershipServicer(membership_pb2_grpc.MembershipServiceServicer):
         if request.parent_id:
             query["parent_id"] = request.parent_id
         if request.kind:
-            query["kind"] = enum_name(request.kind, pb.OrganizationKind, "ORGANIZATION_KIND_", "kind")
+            query["kind"] = required_label(pb.OrganizationKind, request.kind, "kind")
         found, token = page_of(Organization, query, request.page_size, request.page_token)
         return pb.ListOrganizationsResponse(organizations=[organization_message(o) for o in found],
                                             next_page_token=token)
@@ -152,7 +148,7 @@ class MembershipServicer(membership_pb2_grpc.MembershipServiceServicer):
     def CreateCommunity(self, request: pb.CreateCommunityRequest, _context) -> pb.CreateCommunityResponse:
         auth.require_authenticated("creating a community")
         name = required_text(request.name, "name")
-        kind = enum_name(request.kind, pb.CommunityKind, "COMMUNITY_KIND_", "kind")
+        kind = required_label(pb.CommunityKind, request.kind, "kind")
         description = request.description.strip()
         if len(description) > 5000:
             raise InvalidArgument.for_field("description", "must be at most 5000 characters")
