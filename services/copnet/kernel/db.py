@@ -161,6 +161,3 @@ def run_in_transaction(work: Callable[[UnitOfWork], T], region: str) -> T:
 def on_commit_with_events(listener: Callable[[], None]) -> None:
     _after_commit_listeners.append(listener)
 
-
-def is_duplicate_key(error: Exception) -> bool:
-    return isinstance(error, DuplicateKeyError)

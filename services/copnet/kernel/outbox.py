@@ -52,9 +52,6 @@ def release(entry_ids: list[str]) -> None:
                                                   {"$set": {"claimed_until": UNCLAIMED}})
 
 
-def pending_count() -> int:
-    return OutboxEntry._get_collection().count_documents({})
-
 
 class OutboxRelay:
     def __init__(self, sweep_seconds: float):

@@ -33,10 +33,6 @@ class ServiceContext:
     plugins: PluginHost
 
     @property
-    def region(self) -> str:
-        return self.settings.region
-
-    @property
     def source(self) -> str:
         return source_for(self.settings.region, self.name)
 
