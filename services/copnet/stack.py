@@ -92,12 +92,27 @@ def tcp_answers(host: str, port: int) -> bool:
         return False
 
 
-def http_ok(url: str) -> bool:
+def http_get(url: str, timeout: float = 1.0) -> tuple[int | None, str]:
+    """The HTTP status and body of GET url; (None, why) when it cannot be reached."""
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        try:
+            body = error.read().decode("utf-8", "replace")
+        except OSError:
+            body = ""
+        return error.code, body
+    except (urllib.error.URLError, OSError) as error:
+        return None, f"not answering ({getattr(error, 'reason', error)})"
+
+
+def http_ok(url: str) -> bool:
+    return http_get(url)[0] == 200
+
+
+def gateway_url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.gateway_port}"
 
 
 def wait_until(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
@@ -204,9 +219,6 @@ class StackPlan:
     @property
     def all(self) -> list[ProcessSpec]:
         return [*self.infrastructure, *self.services, self.gateway]
-
-    def gateway_url(self, settings: Settings) -> str:
-        return f"http://{settings.host}:{settings.gateway_port}"
 
 
 def plan(settings: Settings) -> StackPlan:

@@ -36,7 +36,7 @@ class RunningStack:
         self.env = self.plan.env
         self.processes: dict[str, ManagedProcess] = {}
         self.clients = Clients(settings)
-        self.gateway_url = self.plan.gateway_url(settings)
+        self.gateway_url = stacklib.gateway_url(settings)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start_infrastructure(self) -> "RunningStack":

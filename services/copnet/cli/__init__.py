@@ -57,10 +57,6 @@ def port_variable(settings: Settings, process: str, port: int) -> str:
     return "its COPNET_*_PORT variable"
 
 
-def gateway_url_of(settings: Settings) -> str:
-    return f"http://{settings.host}:{settings.gateway_port}"
-
-
 def secret_of(settings: Settings) -> str:
     """COPNET_SECRET, or the local stack's secret kept in the data directory (made on first use)."""
     path = settings.data_dir / stack_module.SECRET_FILE
@@ -105,7 +101,7 @@ def up(
         raise typer.Exit(2)
 
     describe(plan, settings)
-    gateway_url = plan.gateway_url(settings)
+    gateway_url = stack_module.gateway_url(settings)
     secret = plan.env["COPNET_SECRET"]
 
     def after_ready(announce) -> str | None:
@@ -151,7 +147,6 @@ def status(
 
     Services: standard gRPC health, with their MongoDB and NATS dependencies. Gateway: /readyz.
     """
-    from copnet.cli.run import readyz
     from copnet.kernel.clients import Clients
     from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS
 
@@ -174,8 +169,8 @@ def status(
             table.add_row(name, client.address, *(colour(state) for state in states))
     finally:
         clients.close()
-    url = (gateway or gateway_url_of(settings)).rstrip("/")
-    code, _ = readyz(f"{url}/readyz")
+    url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
+    code, _ = stack_module.http_get(f"{url}/readyz", timeout=2)
     gateway_state = "SERVING" if code == 200 else ("UNREACHABLE" if code is None else f"NOT_SERVING ({code})")
     healthy &= code == 200
     table.add_row("gateway", url, colour(gateway_state), "", "")
@@ -229,7 +224,7 @@ def seed(
     from copnet import seed as seed_module
 
     settings = settings_or_exit()
-    url = (gateway or gateway_url_of(settings)).rstrip("/")
+    url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
     token = seed_token(secret_of(settings))
     items = seed_module.demo_items()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -16,15 +16,13 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from honcho.manager import Manager
 from honcho.printer import Printer
 
-from copnet.stack import ProcessSpec
+from copnet.stack import ProcessSpec, http_get
 
 READY_TIMEOUT_SECONDS = 90.0
 READY_POLL_SECONDS = 0.5
@@ -151,21 +149,6 @@ class StackManager(Manager):
         return [entry["pid"] for entry in self._processes.values() if entry.get("pid")]
 
 
-def readyz(url: str) -> tuple[int | None, str]:
-    """The HTTP status and body of GET url; (None, why) when it cannot be reached."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status, response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        try:
-            body = error.read().decode("utf-8", "replace")
-        except OSError:
-            body = ""
-        return error.code, body
-    except (urllib.error.URLError, OSError) as error:
-        return None, f"not answering ({getattr(error, 'reason', error)})"
-
-
 @dataclass
 class Outcome:
     failure: str | None = None
@@ -193,7 +176,7 @@ def run_stack(specs: list[ProcessSpec], infrastructure: set[str], gateway_url: s
         deadline = time.monotonic() + ready_timeout
         status, body = None, ""
         while not manager.stopping.is_set():
-            status, body = readyz(f"{gateway_url}/readyz")
+            status, body = http_get(f"{gateway_url}/readyz", timeout=2)
             if status == 200:
                 break
             if time.monotonic() > deadline:
