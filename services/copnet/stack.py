@@ -195,14 +195,15 @@ def service_spec(service: str, settings: Settings, env: dict[str, str]) -> Proce
                        probe=lambda: tcp_answers(settings.host, port), ports=[port])
 
 
-def gateway_spec(settings: Settings, env: dict[str, str]) -> ProcessSpec:
+def gateway_spec(settings: Settings, env: dict[str, str], app: str = "copnet.gateway.app:create_app()") -> ProcessSpec:
+    """gunicorn serving `app` (the benchmark serves its baseline with the very same flags)."""
     host, port = settings.host, settings.gateway_port
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
             "--workers", str(settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
             "--graceful-timeout", "5", "--timeout", "60", "--error-logfile", "-",
             # gunicorn 27 otherwise opens one control socket in $HOME shared by every gateway.
             "--no-control-socket",
-            "copnet.gateway.app:create_app()"]
+            app]
     return ProcessSpec("gateway", argv, env=env, probe=lambda: http_ok(f"http://{host}:{port}/healthz"),
                        ports=[port])
 

@@ -19,12 +19,11 @@ from tests.support.stack import RunningStack, settings_for_tests
 
 def baseline_spec(stack: RunningStack, port: int) -> stacklib.ProcessSpec:
     """The baseline app under the same gunicorn configuration as the gateway."""
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(stack.settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
-            "--no-control-socket", "tests.bench.baseline_app:create_app()"]
-    env = {**stack.env, "BASELINE_MONGODB_URI": stack.mongodb_uri}
-    return stacklib.ProcessSpec("baseline", argv, env=env,
-                                probe=lambda: stacklib.tcp_answers("127.0.0.1", port), ports=[port])
+    settings = stack.settings.model_copy(update={"gateway_port": port})
+    spec = stacklib.gateway_spec(settings, {**stack.env, "BASELINE_MONGODB_URI": stack.mongodb_uri},
+                                 app="tests.bench.baseline_app:create_app()")
+    spec.name, spec.probe = "baseline", lambda: stacklib.tcp_answers(settings.host, port)
+    return spec
 
 
 def create_county(stack: RunningStack) -> str:
