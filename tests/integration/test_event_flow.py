@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel.events import CloudEvent, dead_letter_stream_name, source_for
+from copnet.kernel.events import CloudEvent, dead_letter_stream_name, source_for, stream_name
 from copnet.kernel.settings import SERVICE_NAMES
 from copnet.membership.v1 import membership_pb2 as m
 from copnet.reflection.v1 import reflection_pb2 as rf
@@ -251,3 +251,28 @@ def test_a_mongodb_outage_answers_503_and_dead_letters_nothing(stack):
     services.wait_for(lambda: community_count(services, county) == 1, timeout=60, what="event applied after outage")
     services.wait_for(lambda: has_calendar_and_library(services, "dbdown-plc"), what="calendar and library")
     assert not [d for d in dead_letters(services) if d.get("ce-id") == "dbdown-event"]
+
+
+def last_event_headers(services, community_id: str) -> dict[str, str]:
+    async def go():
+        connection = await nats.connect(services.nats_url)
+        try:
+            message = await connection.jetstream().get_last_msg(
+                stream_name(services.settings.region), "copnet.test.membership.community.created")
+            return dict(message.headers or {})
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+def test_the_callers_trace_context_travels_from_the_gateway_into_the_event(stack):
+    county = create_county(stack, "trace")
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    reply = http.request("POST", f"{stack.gateway_url}/api/v1/communities", token=stack.token("county_admin", county),
+                         headers={"traceparent": traceparent},
+                         json_body={"id": "trace-plc", "name": "trace", "kind": "plc", "host_organization_id": county})
+    assert reply.status == 201, reply.text
+    stack.wait_for(lambda: last_event_headers(stack, "trace-plc").get("ce-subject") == "trace-plc",
+                   what="event on the stream")
+    assert last_event_headers(stack, "trace-plc")["traceparent"] == traceparent

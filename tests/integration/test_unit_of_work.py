@@ -92,3 +92,17 @@ def test_an_event_is_applied_once_per_consumer(database):
     # Another consumer in the same service applies the same event on its own account.
     db.run_in_transaction(lambda uow: uow.mark_applied(event, "another"), "test")
     assert database.inbox.count_documents({}) == 2
+
+
+def test_relays_claim_each_pending_event_once_and_can_give_claims_back(database):
+    from copnet.kernel import outbox
+
+    for subject in ("r1", "r2", "r3"):
+        db.run_in_transaction(lambda uow, s=subject: uow.emit(an_event(s)), "test")
+    first = outbox.claim_batch()
+    assert sorted(e.event["subject"] for e in first) == ["r1", "r2", "r3"]
+    assert outbox.claim_batch() == []                      # a second relay finds them leased
+    outbox.release([first[2].id])
+    assert [e.id for e in outbox.claim_batch()] == [first[2].id]
+    outbox.mark_published([e.id for e in first])
+    assert database.outbox.count_documents({}) == 0
