@@ -9,6 +9,8 @@ from urllib.parse import urljoin
 import pytest
 
 from copnet.gateway import schemas
+from copnet.gateway.convert.common import GRADE_BAND_LABELS
+from copnet.kernel.enums import to_label
 from copnet.membership.v1 import membership_pb2
 from tests.unit.gateway_fakes import make_app
 
@@ -117,10 +119,23 @@ def test_problem_schema_documents_the_rfc_9457_members(document):
 @pytest.mark.parametrize("model, proto_enum, prefix", [
     (schemas.OrganizationKind, membership_pb2.OrganizationKind, "ORGANIZATION_KIND_"),
     (schemas.CommunityKind, membership_pb2.CommunityKind, "COMMUNITY_KIND_"),
+    (schemas.CommunityStatus, membership_pb2.CommunityStatus, "COMMUNITY_STATUS_"),
+    (schemas.Position, membership_pb2.Position, "POSITION_"),
+    (schemas.Role, membership_pb2.Role, "ROLE_"),
+    (schemas.ProposalStatus, membership_pb2.ProposalStatus, "PROPOSAL_STATUS_"),
+    (schemas.RegistrationStatus, membership_pb2.RegistrationStatus, "REGISTRATION_STATUS_"),
+    (schemas.TeamKind, membership_pb2.TeamKind, "TEAM_KIND_"),
+    (schemas.TeamRole, membership_pb2.TeamRole, "TEAM_ROLE_"),
 ])
 def test_enums_match_the_proto(model, proto_enum, prefix):
     proto_values = {name.removeprefix(prefix).lower() for name in proto_enum.keys() if not name.endswith("UNSPECIFIED")}
     assert {member.value for member in model} == proto_values
+
+
+def test_grade_bands_map_one_to_one_onto_the_proto_labels():
+    proto_labels = {to_label(membership_pb2.GradeBand, number) for number in membership_pb2.GradeBand.values() if number}
+    assert set(GRADE_BAND_LABELS.values()) == proto_labels
+    assert set(GRADE_BAND_LABELS) == set(schemas.GradeBand)
 
 
 class _Assets(HTMLParser):

@@ -66,6 +66,16 @@ def secret_of(settings: Settings) -> str:
     return stack_module.instance_secret(settings)
 
 
+def api_client(gateway: str | None, token: str | None):
+    """A REST client for the local gateway (or `gateway`), acting with `token` when given and
+    otherwise as the instance's platform admin (a short-lived token signed with its secret)."""
+    from copnet.api_client import ApiClient
+
+    settings = settings_or_exit()
+    url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
+    return ApiClient(url, token or os.environ.get("COPNET_TOKEN") or seed_token(secret_of(settings)))
+
+
 def seed_token(secret: str) -> str:
     from copnet import seed
     from copnet.kernel.auth import Role, issue_token
@@ -261,6 +271,13 @@ def serve(
                    f"{', '.join([*SERVICE_NAMES, 'gateway'])}", 2)
     sys.stdout.flush()
     os.execv(argv[0], argv)
+
+
+# Admin command groups, each in its own module (they use the helpers above).
+from copnet.cli import communities, orgs  # noqa: E402
+
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(communities.app, name="communities")
 
 
 def main() -> None:

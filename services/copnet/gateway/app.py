@@ -13,7 +13,8 @@ from flask_openapi3 import Info
 import copnet
 from copnet.gateway import auth, backend, problems, request_body
 from copnet.gateway.openapi import GatewayOpenAPI
-from copnet.gateway.routes import catalog, communities, health, orgs, reports
+from copnet.gateway.routes import (catalog, communities, health, orgs, people, programs, proposals, registrations,
+                                   reports, teams)
 from copnet.gateway.schemas import Problem
 from copnet.kernel.clients import Clients
 from copnet.kernel.logs import configure_logging
@@ -22,7 +23,8 @@ from copnet.kernel.settings import Settings, load_settings
 API_PREFIX = "/api/v1"
 # Far above any JSON body this API takes; a larger one is refused (413) before it is read.
 MAX_BODY_BYTES = 1 << 20
-BLUEPRINTS = (orgs.blueprint, communities.blueprint, catalog.blueprint, reports.blueprint, health.blueprint)
+BLUEPRINTS = (orgs.blueprint, people.blueprint, programs.blueprint, proposals.blueprint, communities.blueprint,
+              registrations.blueprint, teams.blueprint, catalog.blueprint, reports.blueprint, health.blueprint)
 
 
 def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpenAPI:

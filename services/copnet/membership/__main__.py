@@ -3,7 +3,7 @@
 import sys
 
 from copnet.kernel.service import ServiceDefinition, run
-from copnet.membership.models import Community, Organization
+from copnet.membership.models import DOCUMENTS
 from copnet.membership.servicer import MembershipServicer
 from copnet.membership.v1 import membership_pb2_grpc
 
@@ -12,7 +12,7 @@ DEFINITION = ServiceDefinition(
     full_service_name="copnet.membership.v1.MembershipService",
     add_servicer=lambda server, ctx: membership_pb2_grpc.add_MembershipServiceServicer_to_server(
         MembershipServicer(ctx), server),
-    documents=[Organization, Community],
+    documents=list(DOCUMENTS),
 )
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway import convert
+from copnet.gateway.convert import reports as convert
 from copnet.gateway.backend import call
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas import SessionTypeList
+from copnet.gateway.schemas.reports import SessionTypeList
 from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("catalog", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,

@@ -9,11 +9,11 @@ import grpc
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway import convert
+from copnet.gateway.convert import communities as convert
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import Backend, ServiceCallFailed, backend, call, caller
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas import Community, CommunityCreate, CommunityList, CommunityPath, CommunityQuery
+from copnet.gateway.schemas.communities import Community, CommunityCreate, CommunityList, CommunityPath, CommunityQuery
 from copnet.membership.v1 import membership_pb2
 from copnet.resources.v1 import resources_pb2
 from copnet.scheduling.v1 import scheduling_pb2

@@ -10,7 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.backend import backend
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas import Liveness, Readiness
+from copnet.gateway.schemas.health import Liveness, Readiness
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS
 from copnet.kernel.settings import SERVICE_NAMES
 

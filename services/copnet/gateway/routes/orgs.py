@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway import convert
+from copnet.gateway.convert import organizations as convert
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas import (Organization, OrganizationCreate, OrganizationList, OrganizationPath,
+from copnet.gateway.schemas.organizations import (Organization, OrganizationCreate, OrganizationList, OrganizationPath,
                                     OrganizationQuery)
 from copnet.membership.v1 import membership_pb2 as pb
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway import convert
+from copnet.gateway.convert import reports as convert
 from copnet.gateway.backend import call
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas import CommunityCount, CommunityCountList, CountyOfficePath, Page
+from copnet.gateway.schemas import Page
+from copnet.gateway.schemas.reports import CommunityCount, CommunityCountList, CountyOfficePath
 from copnet.reflection.v1 import reflection_pb2
 
 blueprint = APIBlueprint("reports", __name__, url_prefix="/api/v1/reports", operation_id_callback=operation_id,

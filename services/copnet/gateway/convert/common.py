@@ -1,0 +1,68 @@
+"""What every area's conversions share: JSON field names, instants, empty-means-null, the enums
+whose JSON spelling differs from the proto label."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf import timestamp_pb2
+
+from copnet.gateway.schemas.common import GradeBand
+from copnet.kernel.enums import from_label, to_label
+from copnet.membership.v1 import membership_pb2 as membership
+
+# Proto request fields whose JSON name differs, so a service's field violation names what the
+# caller actually sent (AIP-133's `organization_id` is the body's `id`).
+JSON_FIELD_FOR_PROTO_FIELD = {
+    "organization_id": "id", "community_id": "id", "person_id": "id", "program_id": "id", "team_id": "id",
+    "signup_window.open_time": "signup_window.opens_at", "signup_window.close_time": "signup_window.closes_at",
+    "due_time": "due_at",
+}
+
+# The proto label (`k_2`) of each grade band, and back.
+GRADE_BAND_LABELS = {GradeBand.K_2: "k_2", GradeBand.G3_5: "3_5", GradeBand.G6_8: "6_8", GradeBand.G9_12: "9_12"}
+GRADE_BAND_OF_LABEL = {label: band for band, label in GRADE_BAND_LABELS.items()}
+
+
+def json_field(proto_field: str) -> str:
+    return JSON_FIELD_FOR_PROTO_FIELD.get(proto_field, proto_field)
+
+
+def rfc3339(timestamp: timestamp_pb2.Timestamp) -> datetime:
+    """The API's instants carry milliseconds, the precision MongoDB stores, whatever a reply holds."""
+    moment = timestamp.ToDatetime(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def rfc3339_or_null(message, field: str) -> datetime | None:
+    """`message.field` as an instant, or None when the (message-typed) field is unset."""
+    return rfc3339(getattr(message, field)) if message.HasField(field) else None
+
+
+def timestamp_of(moment: datetime) -> timestamp_pb2.Timestamp:
+    """A JSON instant as a proto Timestamp (pydantic has already required a time zone, see AwareDatetime)."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC))
+    return stamp
+
+
+def or_null(text: str) -> str | None:
+    """proto3 has no null: an empty string there means "absent" here."""
+    return text or None
+
+
+def grade_bands_to_proto(bands) -> list[int]:
+    return [from_label(membership.GradeBand, GRADE_BAND_LABELS[GradeBand(band)]) for band in bands]
+
+
+def grade_bands_from_proto(numbers) -> list[GradeBand]:
+    return [GRADE_BAND_OF_LABEL[to_label(membership.GradeBand, number)] for number in numbers]
+
+
+def enum_to_proto(enum, value) -> int:
+    """A JSON enum value (same spelling as the proto label) as the proto number; 0 for None."""
+    return from_label(enum, str(value)) if value is not None else 0
+
+
+def enum_from_proto(enum, number: int) -> str:
+    return to_label(enum, number)

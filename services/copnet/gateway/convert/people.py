@@ -1,0 +1,3 @@
+"""people: JSON models <-> membership messages."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""programs: JSON models <-> membership messages."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""proposals: JSON models <-> membership messages."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""registrations: JSON models <-> membership messages."""
+
+from __future__ import annotations

@@ -1,0 +1,16 @@
+"""Catalog and reports: scheduling and reflection messages -> JSON models."""
+
+from __future__ import annotations
+
+from copnet.gateway.schemas import reports as schemas
+from copnet.reflection.v1 import reflection_pb2 as reflection
+from copnet.scheduling.v1 import scheduling_pb2 as scheduling
+
+
+def session_type(message: scheduling.SessionType) -> schemas.SessionType:
+    return schemas.SessionType(key=message.key, title=message.title, description=message.description,
+                               default_duration_minutes=message.default_duration_minutes, plugin=message.plugin)
+
+
+def community_count(message: reflection.CommunityCount) -> schemas.CommunityCount:
+    return schemas.CommunityCount(county_office_id=message.county_office_id, communities=message.communities)

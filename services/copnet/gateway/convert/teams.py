@@ -1,0 +1,3 @@
+"""teams: JSON models <-> membership messages."""
+
+from __future__ import annotations

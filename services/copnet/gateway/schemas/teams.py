@@ -1,0 +1,3 @@
+"""/api/v1 teams: request and response shapes."""
+
+from __future__ import annotations

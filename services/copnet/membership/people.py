@@ -1,0 +1,9 @@
+"""People."""
+
+from __future__ import annotations
+
+from copnet.kernel.service import ServiceContext
+
+
+class PeopleApi:
+    ctx: ServiceContext

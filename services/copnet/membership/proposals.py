@@ -1,0 +1,9 @@
+"""Proposals."""
+
+from __future__ import annotations
+
+from copnet.kernel.service import ServiceContext
+
+
+class ProposalsApi:
+    ctx: ServiceContext

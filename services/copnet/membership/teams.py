@@ -1,0 +1,9 @@
+"""Teams."""
+
+from __future__ import annotations
+
+from copnet.kernel.service import ServiceContext
+
+
+class TeamsApi:
+    ctx: ServiceContext
