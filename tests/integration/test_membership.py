@@ -161,3 +161,262 @@ def test_unknown_ids_are_not_found(tree):
     call = tree.clients["membership"].call
     assert rpc_error(call, "GetCommunity", m.GetCommunityRequest(id="nope")).code == grpc.StatusCode.NOT_FOUND
     assert rpc_error(call, "GetOrganization", m.GetOrganizationRequest(id="")).code == grpc.StatusCode.NOT_FOUND
+
+
+# -- regions, filters, updates ---------------------------------------------------------------------
+def organization(services, org_id: str) -> m.Organization:
+    return services.clients["membership"].call("GetOrganization", m.GetOrganizationRequest(id=org_id)).organization
+
+
+def create_org(services, org_id: str, kind, parent: str, token: str | None = None, **fields) -> m.Organization:
+    return services.clients["membership"].call("CreateOrganization", m.CreateOrganizationRequest(
+        organization_id=org_id, name=org_id, kind=kind, parent_id=parent, **fields),
+        token=token or services.token("platform_admin")).organization
+
+
+def listed(call, **filters) -> list[str]:
+    ids, token = [], ""
+    while True:
+        page = call("ListOrganizations", m.ListOrganizationsRequest(page_size=2, page_token=token, **filters))
+        ids += [o.id for o in page.organizations]
+        token = page.next_page_token
+        if not token:
+            return ids
+
+
+def test_region_is_its_own_inherited_below_and_empty_above(tree):
+    assert organization(tree, "mem-state").region_id == ""
+    assert organization(tree, "mem-bay").region_id == "mem-bay"
+    assert organization(tree, "mem-school").region_id == "mem-bay"
+    school = organization(tree, "mem-school")
+    assert school.HasField("update_time") and school.parent_history == []
+
+
+@pytest.fixture(scope="module")
+def filtered(tree):
+    """A second region with its own county, district and school, to tell the filters apart."""
+    create_org(tree, "mem-f-south", m.ORGANIZATION_KIND_REGION, "mem-state")
+    create_org(tree, "mem-f-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "mem-f-south")
+    create_org(tree, "mem-f-district", m.ORGANIZATION_KIND_DISTRICT, "mem-f-county")
+    create_org(tree, "mem-f-school", m.ORGANIZATION_KIND_SCHOOL, "mem-f-district")
+    create_org(tree, "mem-f-school2", m.ORGANIZATION_KIND_SCHOOL, "mem-f-district")
+    return tree
+
+
+def test_list_filters_by_region_ancestor_and_kind_combined(filtered):
+    call = filtered.clients["membership"].call
+    assert listed(call, region_id="mem-f-south") == ["mem-f-county", "mem-f-district", "mem-f-school",
+                                                     "mem-f-school2", "mem-f-south"]
+    assert listed(call, ancestor_id="mem-f-county") == ["mem-f-district", "mem-f-school", "mem-f-school2"]
+    assert listed(call, region_id="mem-f-south", kind=m.ORGANIZATION_KIND_SCHOOL) == ["mem-f-school",
+                                                                                        "mem-f-school2"]
+    assert listed(call, ancestor_id="mem-f-county", parent_id="mem-f-district",
+                  kind=m.ORGANIZATION_KIND_DISTRICT) == []
+    first = call("ListOrganizations", m.ListOrganizationsRequest(region_id="mem-f-south", page_size=1))
+    error = rpc_error(call, "ListOrganizations", m.ListOrganizationsRequest(
+        region_id="mem-f-south", kind=m.ORGANIZATION_KIND_SCHOOL, page_size=1, page_token=first.next_page_token))
+    assert [f.field for f in error.fields] == ["page_token"]
+
+
+def test_update_renames_recodes_and_changes_the_time_zone(tree):
+    call = tree.clients["membership"].call
+    create_org(tree, "mem-u-district", m.ORGANIZATION_KIND_DISTRICT, "mem-marin", code="U1")
+    before = organization(tree, "mem-u-district")
+    updated = call("UpdateOrganization", m.UpdateOrganizationRequest(
+        id="mem-u-district", name="Renamed USD", code="U2", time_zone="America/Denver"),
+        token=tree.token("county_admin", "mem-marin")).organization
+    assert (updated.name, updated.code, updated.time_zone) == ("Renamed USD", "U2", "America/Denver")
+    assert updated.update_time.ToDatetime() >= before.update_time.ToDatetime()
+    assert organization(tree, "mem-u-district") == updated
+    # Unset fields stay; an empty code clears it, and the old code is free again.
+    cleared = call("UpdateOrganization", m.UpdateOrganizationRequest(id="mem-u-district", code=""),
+                   token=tree.token("platform_admin")).organization
+    assert (cleared.name, cleared.code) == ("Renamed USD", "")
+    create_org(tree, "mem-u-other", m.ORGANIZATION_KIND_DISTRICT, "mem-marin", code="U2")
+
+
+def test_update_refuses_a_taken_code_a_bad_time_zone_and_outsiders(tree):
+    call = tree.clients["membership"].call
+    create_org(tree, "mem-u2-a", m.ORGANIZATION_KIND_DISTRICT, "mem-alameda", code="TAKEN-1")
+    create_org(tree, "mem-u2-b", m.ORGANIZATION_KIND_DISTRICT, "mem-alameda")
+    admin = tree.token("county_admin", "mem-alameda")
+    taken = rpc_error(call, "UpdateOrganization", m.UpdateOrganizationRequest(id="mem-u2-b", code="TAKEN-1"),
+                      token=admin)
+    assert (taken.code, taken.reason) == (grpc.StatusCode.ALREADY_EXISTS, "DUPLICATE_CODE")
+    zone = rpc_error(call, "UpdateOrganization", m.UpdateOrganizationRequest(id="mem-u2-b", time_zone="Mars/Base"),
+                     token=admin)
+    assert (zone.code, [f.field for f in zone.fields]) == (grpc.StatusCode.INVALID_ARGUMENT, ["time_zone"])
+    outsider = rpc_error(call, "UpdateOrganization", m.UpdateOrganizationRequest(id="mem-u2-b", name="Mine"),
+                         token=tree.token("county_admin", "mem-marin"))
+    assert (outsider.code, outsider.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
+    teacher = rpc_error(call, "UpdateOrganization", m.UpdateOrganizationRequest(id="mem-u2-b", name="Mine"),
+                        token=tree.token("member", "mem-u2-b"))
+    assert teacher.code == grpc.StatusCode.PERMISSION_DENIED
+    anonymous = rpc_error(call, "UpdateOrganization", m.UpdateOrganizationRequest(id="mem-u2-b", name="Mine"))
+    assert anonymous.code == grpc.StatusCode.UNAUTHENTICATED
+    assert rpc_error(call, "UpdateOrganization", m.UpdateOrganizationRequest(id="mem-nowhere", name="x"),
+                     token=tree.token("platform_admin")).code == grpc.StatusCode.NOT_FOUND
+    assert organization(tree, "mem-u2-b").name == "mem-u2-b" and organization(tree, "mem-u2-b").code == ""
+
+
+# -- moves -------------------------------------------------------------------------------------------
+def membership_db(services):
+    client = pymongo.MongoClient(services.mongodb_uri)
+    return client, client[services.settings.database_name("membership")]
+
+
+@pytest.fixture(scope="module")
+def moving(tree):
+    """A school with a community, a person and a program-less subtree, in Alameda, ready to move to Marin."""
+    call, admin = tree.clients["membership"].call, tree.token("platform_admin")
+    create_org(tree, "mem-mv-from", m.ORGANIZATION_KIND_DISTRICT, "mem-alameda")
+    create_org(tree, "mem-mv-to", m.ORGANIZATION_KIND_DISTRICT, "mem-marin")
+    school = create_org(tree, "mem-mv-school", m.ORGANIZATION_KIND_SCHOOL, "mem-mv-from")
+    call("CreateCommunity", m.CreateCommunityRequest(community_id="mem-mv-plc", name="PLC", kind=m.COMMUNITY_KIND_PLC,
+                                                     host_organization_id="mem-mv-school"), token=admin)
+    call("CreatePerson", m.CreatePersonRequest(
+        person_id="mem-mv-teacher", name="Mover", email="mover@mem.example",
+        affiliations=[m.Affiliation(organization_id="mem-mv-school", position=m.POSITION_TEACHER),
+                      m.Affiliation(organization_id="mem-mv-from", position=m.POSITION_COACH)]), token=admin)
+    return tree, school
+
+
+@pytest.mark.parametrize(("role", "org"), [
+    ("county_admin", "mem-alameda"),    # reaches the old parent only
+    ("county_admin", "mem-marin"),      # reaches the new parent only
+    ("member", "mem-bay"),
+])
+def test_a_move_needs_a_manager_over_both_parents(moving, role, org):
+    tree, _school = moving
+    error = rpc_error(tree.clients["membership"].call, "MoveOrganization",
+                      m.MoveOrganizationRequest(id="mem-mv-school", new_parent_id="mem-mv-to"),
+                      token=tree.token(role, org))
+    assert (error.code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
+    assert organization(tree, "mem-mv-school").parent_id == "mem-mv-from"
+
+
+def test_moving_a_school_keeps_history_and_rewrites_everything_that_copied_its_place(moving):
+    tree, school = moving
+    call = tree.clients["membership"].call
+    moved = call("MoveOrganization", m.MoveOrganizationRequest(id="mem-mv-school", new_parent_id="mem-mv-to"),
+                 token=tree.token("regional_lead", "mem-bay", person="lead-1")).organization
+    assert (moved.parent_id, list(moved.ancestor_ids)) == ("mem-mv-to", ["mem-state", "mem-bay", "mem-marin",
+                                                                         "mem-mv-to"])
+    [change] = moved.parent_history
+    assert (change.parent_id, change.moved_by) == ("mem-mv-from", "lead-1")
+    assert change.from_time == school.create_time and change.until_time == moved.update_time
+    assert organization(tree, "mem-mv-school") == moved
+
+    community = call("GetCommunity", m.GetCommunityRequest(id="mem-mv-plc")).community
+    assert community.county_office_id == "mem-marin"
+    client, database = membership_db(tree)
+    with client:
+        assert database.communities.find_one({"_id": "mem-mv-plc"})["scope"] == list(moved.ancestor_ids) + [moved.id]
+        person = database.people.find_one({"_id": "mem-mv-teacher"})
+    # The coach affiliation at the old district stays where it was; the school one moved along.
+    assert [a["scope"] for a in person["affiliations"]] == [[*moved.ancestor_ids, moved.id],
+                                                           ["mem-state", "mem-bay", "mem-alameda", "mem-mv-from"]]
+    assert set(person["scope"]) == {"mem-state", "mem-bay", "mem-marin", "mem-mv-to", "mem-mv-school",
+                                    "mem-alameda", "mem-mv-from"}
+    # Marin's county admin now reaches the person through the moved school.
+    call("GetPerson", m.GetPersonRequest(id="mem-mv-teacher"), token=tree.token("county_admin", "mem-marin"))
+
+    # Moving back appends a second placement: the history is kept, oldest first.
+    back = call("MoveOrganization", m.MoveOrganizationRequest(id="mem-mv-school", new_parent_id="mem-mv-from"),
+                token=tree.token("platform_admin", person="admin-2")).organization
+    assert [(c.parent_id, c.moved_by) for c in back.parent_history] == [("mem-mv-from", "lead-1"),
+                                                                        ("mem-mv-to", "admin-2")]
+    assert back.parent_history[1].from_time == moved.update_time
+
+
+def test_moving_a_district_carries_its_schools_and_their_people(tree):
+    call, admin = tree.clients["membership"].call, tree.token("platform_admin")
+    create_org(tree, "mem-mv2-district", m.ORGANIZATION_KIND_DISTRICT, "mem-alameda")
+    create_org(tree, "mem-mv2-school", m.ORGANIZATION_KIND_SCHOOL, "mem-mv2-district")
+    call("CreatePerson", m.CreatePersonRequest(
+        person_id="mem-mv2-teacher", name="Deep", email="deep@mem.example",
+        affiliations=[m.Affiliation(organization_id="mem-mv2-school", position=m.POSITION_TEACHER)]), token=admin)
+    call("MoveOrganization", m.MoveOrganizationRequest(id="mem-mv2-district", new_parent_id="mem-marin"),
+         token=admin)
+    child = organization(tree, "mem-mv2-school")
+    assert list(child.ancestor_ids) == ["mem-state", "mem-bay", "mem-marin", "mem-mv2-district"]
+    assert child.parent_history == []  # only the moved organization changed parent
+    assert "mem-mv2-school" in listed(call, ancestor_id="mem-marin")
+    assert "mem-mv2-school" not in listed(call, ancestor_id="mem-alameda")
+    outsider = rpc_error(call, "GetPerson", m.GetPersonRequest(id="mem-mv2-teacher"),
+                         token=tree.token("county_admin", "mem-alameda"))
+    assert outsider.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_moving_a_region_to_another_state_rewrites_region_scopes_and_programs(tree):
+    call, admin = tree.clients["membership"].call, tree.token("platform_admin")
+    create_org(tree, "mem-mv3-state", m.ORGANIZATION_KIND_STATE, "", time_zone=TZ)
+    create_org(tree, "mem-mv3-region", m.ORGANIZATION_KIND_REGION, "mem-state")
+    create_org(tree, "mem-mv3-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "mem-mv3-region")
+    client, database = membership_db(tree)
+    with client:  # programs are owned by a region; written directly so this test needs only organizations
+        database.programs.insert_one({"_id": "mem-mv3-program", "name": "P", "owner_organization_id": "mem-mv3-region",
+                                      "scope": ["mem-state", "mem-mv3-region"], "program_year": "2026-27"})
+        call("MoveOrganization", m.MoveOrganizationRequest(id="mem-mv3-region", new_parent_id="mem-mv3-state"),
+             token=admin)
+        assert database.programs.find_one({"_id": "mem-mv3-program"})["scope"] == ["mem-mv3-state", "mem-mv3-region"]
+    county = organization(tree, "mem-mv3-county")
+    assert (list(county.ancestor_ids), county.region_id) == (["mem-mv3-state", "mem-mv3-region"], "mem-mv3-region")
+
+
+@pytest.mark.parametrize(("org_id", "new_parent", "code", "reason"), [
+    ("mem-oakland", "mem-school", grpc.StatusCode.INVALID_ARGUMENT, "MOVE_INTO_OWN_SUBTREE"),
+    ("mem-oakland", "mem-oakland", grpc.StatusCode.INVALID_ARGUMENT, "MOVE_INTO_OWN_SUBTREE"),
+    ("mem-school", "mem-marin", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PARENT_KIND"),
+    ("mem-school", "mem-nowhere", grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_PARENT"),
+    ("mem-nowhere", "mem-oakland", grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+])
+def test_bad_moves_are_refused(tree, org_id, new_parent, code, reason):
+    error = rpc_error(tree.clients["membership"].call, "MoveOrganization",
+                      m.MoveOrganizationRequest(id=org_id, new_parent_id=new_parent), token=tree.token("platform_admin"))
+    assert (error.code, error.reason) == (code, reason)
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        assert [f.field for f in error.fields] == ["new_parent_id"]
+    assert organization(tree, "mem-school").parent_id == "mem-oakland"
+    assert organization(tree, "mem-oakland").parent_id == "mem-alameda"
+
+
+# -- networks ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def network(tree):
+    create_org(tree, "mem-net", m.ORGANIZATION_KIND_NETWORK, "mem-bay")
+    return tree
+
+
+def test_network_membership_is_idempotent_listed_and_removable(network):
+    call = network.clients["membership"].call
+    alameda = network.token("county_admin", "mem-alameda")  # over the member, not over the network
+    add = m.AddNetworkMemberRequest(network_id="mem-net", organization_id="mem-school")
+    first = call("AddNetworkMember", add, token=alameda).organization
+    again = call("AddNetworkMember", add, token=alameda).organization
+    assert list(first.network_ids) == list(again.network_ids) == ["mem-net"]
+    assert again.update_time == first.update_time  # nothing changed the second time
+    assert listed(call, network_id="mem-net") == ["mem-school"]
+    removed = call("RemoveNetworkMember", m.RemoveNetworkMemberRequest(network_id="mem-net",
+                                                                       organization_id="mem-school"),
+                   token=network.token("regional_lead", "mem-bay")).organization
+    assert list(removed.network_ids) == [] and listed(call, network_id="mem-net") == []
+    not_member = rpc_error(call, "RemoveNetworkMember", m.RemoveNetworkMemberRequest(
+        network_id="mem-net", organization_id="mem-school"), token=alameda)
+    assert (not_member.code, not_member.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_A_MEMBER")
+
+
+@pytest.mark.parametrize(("network_id", "member", "role", "org", "code", "reason"), [
+    ("mem-net", "mem-school", "county_admin", "mem-marin", grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE"),
+    ("mem-net", "mem-school", "member", "mem-school", grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE"),
+    ("mem-oakland", "mem-school", "platform_admin", "", grpc.StatusCode.INVALID_ARGUMENT, "NOT_A_NETWORK"),
+    ("mem-net", "mem-net", "platform_admin", "", grpc.StatusCode.INVALID_ARGUMENT, "NETWORK_CANNOT_JOIN_NETWORK"),
+    ("mem-net", "mem-nowhere", "platform_admin", "", grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+])
+def test_bad_network_changes_are_refused(network, network_id, member, role, org, code, reason):
+    call = network.clients["membership"].call
+    error = rpc_error(call, "AddNetworkMember", m.AddNetworkMemberRequest(network_id=network_id,
+                                                                         organization_id=member),
+                      token=network.token(role, org))
+    assert (error.code, error.reason) == (code, reason)
+    assert "mem-net" not in organization(network, "mem-school").network_ids

@@ -9,14 +9,14 @@ from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db
-from copnet.kernel.auth import Role
+from copnet.kernel.auth import Identity, Role
 from copnet.kernel.enums import from_label
-from copnet.kernel.errors import AlreadyExists, InvalidArgument, NotFound
+from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership.access import ORG_MANAGERS
-from copnet.membership.models import Organization
+from copnet.membership.models import Community, Organization, ParentChange, Person, Program, Proposal
 from copnet.membership.rules import chosen_or_new_id, required_label, required_text, valid_time_zone
 from copnet.membership.v1 import membership_pb2 as pb
 
@@ -35,13 +35,72 @@ ALLOWED_PARENTS = {
 
 
 def organization_message(org: Organization) -> pb.Organization:
-    return pb.Organization(id=org.id, name=org.name, kind=from_label(pb.OrganizationKind, org.kind),
-                           parent_id=org.parent_id or "", ancestor_ids=list(org.ancestor_ids),
-                           code=org.code or "", time_zone=org.time_zone, create_time=timestamp(org.created_at))
+    message = pb.Organization(
+        id=org.id, name=org.name, kind=from_label(pb.OrganizationKind, org.kind), parent_id=org.parent_id or "",
+        ancestor_ids=list(org.ancestor_ids), code=org.code or "", time_zone=org.time_zone,
+        create_time=timestamp(org.created_at), region_id=org.region_id or "", network_ids=list(org.network_ids),
+        parent_history=[pb.ParentChange(parent_id=change.parent_id, from_time=timestamp(change.from_time),
+                                        until_time=timestamp(change.until_time), moved_by=change.moved_by)
+                        for change in org.parent_history])
+    if org.updated_at is not None:
+        message.update_time.CopyFrom(timestamp(org.updated_at))
+    return message
+
+
+def valid_code(code: str) -> str | None:
+    """The trimmed external code, None when empty."""
+    code = code.strip()
+    if code and not CODE_PATTERN.match(code):
+        raise InvalidArgument.for_field("code", "must be 1-32 letters, digits or '-'")
+    return code or None
+
+
+def code_key(kind: str, code: str | None) -> str | None:
+    return f"{kind}:{code}" if code else None
+
+
+def region_below(parent: Organization | None, kind: str, org_id: str) -> str:
+    """The region of an organization of `kind` under `parent`: itself when a region, else inherited."""
+    if kind == "region":
+        return org_id
+    return parent.region_id if parent else ""
+
+
+def check_parent_kind(kind: str, parent: Organization | None, field: str) -> None:
+    parent_kind = parent.kind if parent else None
+    if parent_kind not in ALLOWED_PARENTS[kind]:
+        allowed = ", ".join(sorted(k or "none" for k in ALLOWED_PARENTS[kind]))
+        raise InvalidArgument.for_field(field, f"a {kind} must sit under: {allowed}", reason="INVALID_PARENT_KIND")
+
+
+def existing_organization(org_id: str) -> Organization:
+    org = Organization.objects(id=org_id).first() if org_id else None
+    if org is None:
+        raise NotFound(f"no organization {org_id!r}")
+    return org
+
+
+def find_all(uow: db.UnitOfWork, document_class, filter: dict) -> list:
+    """Every document matching `filter`, read inside the unit of work's transaction."""
+    return [document_class._from_son(son)
+            for son in document_class._get_collection().find(filter, session=uow.session)]
+
+
+def duplicate_code(kind: str, code: str | None) -> AlreadyExists:
+    return AlreadyExists(f"a {kind} with code {code!r} already exists", reason="DUPLICATE_CODE",
+                         metadata={"field": "code"})
 
 
 class OrganizationsApi:
     ctx: ServiceContext
+
+    def _organization_changed(self, uow: db.UnitOfWork, verb: str, org_id: str, identity: Identity) -> Organization:
+        """Re-read `org_id` as written in this unit of work and emit organization.<verb> with it."""
+        org = uow.find_one(Organization, {"_id": org_id})
+        payload = events_pb2.OrganizationChanged(organization=organization_message(org),
+                                                 changed_by=identity.person_id)
+        uow.emit(self.ctx.event(f"copnet.membership.organization.{verb}", org.id, payload))
+        return org
 
     # -- organizations -------------------------------------------------------------------------
     def CreateOrganization(self, request: pb.CreateOrganizationRequest, _context) -> pb.CreateOrganizationResponse:
@@ -49,20 +108,14 @@ class OrganizationsApi:
         kind = required_label(pb.OrganizationKind, request.kind, "kind")
         name = required_text(request.name, "name")
         org_id = chosen_or_new_id(request.organization_id, "organization_id")
-        code = request.code.strip() or None
-        if code is not None and not CODE_PATTERN.match(code):
-            raise InvalidArgument.for_field("code", "must be 1-32 letters, digits or '-'")
+        code = valid_code(request.code)
         parent = None
         if request.parent_id:
             parent = Organization.objects(id=request.parent_id).first()
             if parent is None:
                 raise InvalidArgument.for_field("parent_id", f"no organization {request.parent_id!r}",
                                                 reason="UNKNOWN_PARENT")
-        parent_kind = parent.kind if parent else None
-        if parent_kind not in ALLOWED_PARENTS[kind]:
-            allowed = ", ".join(sorted(k or "none" for k in ALLOWED_PARENTS[kind]))
-            raise InvalidArgument.for_field("parent_id", f"a {kind} must sit under: {allowed}",
-                                            reason="INVALID_PARENT_KIND")
+        check_parent_kind(kind, parent, "parent_id")
         time_zone = request.time_zone or (parent.time_zone if parent else "")
         if not time_zone:
             raise InvalidArgument.for_field("time_zone", "is required for an organization without a parent")
@@ -70,10 +123,11 @@ class OrganizationsApi:
         auth.require(ORG_MANAGERS if parent else {Role.PLATFORM_ADMIN}, parent.scope if parent else [],
                      "creating an organization")
 
+        now = db.utcnow()
         org = Organization(id=org_id, name=name, kind=kind, parent_id=parent.id if parent else "",
-                           ancestor_ids=parent.scope if parent else [], code=code,
-                           code_key=f"{kind}:{code}" if code else None, time_zone=time_zone,
-                           created_at=db.utcnow())
+                           ancestor_ids=parent.scope if parent else [], region_id=region_below(parent, kind, org_id),
+                           code=code, code_key=code_key(kind, code), time_zone=time_zone, created_at=now,
+                           parent_since=now, updated_at=now)
         payload = events_pb2.OrganizationCreated(organization_id=org.id, name=org.name, kind=kind,
                                                  parent_id=org.parent_id, ancestor_ids=org.ancestor_ids)
 
@@ -85,17 +139,13 @@ class OrganizationsApi:
             self.ctx.transaction(work)
         except DuplicateKeyError as error:
             if "code_key" in str(error):
-                raise AlreadyExists(f"a {kind} with code {code!r} already exists", reason="DUPLICATE_CODE",
-                                    metadata={"field": "code"}) from None
+                raise duplicate_code(kind, code) from None
             raise AlreadyExists(f"organization {org_id!r} already exists", reason="DUPLICATE_ID",
                                 metadata={"field": "organization_id"}) from None
         return pb.CreateOrganizationResponse(organization=organization_message(org))
 
     def GetOrganization(self, request: pb.GetOrganizationRequest, _context) -> pb.GetOrganizationResponse:
-        org = Organization.objects(id=request.id).first() if request.id else None
-        if org is None:
-            raise NotFound(f"no organization {request.id!r}")
-        return pb.GetOrganizationResponse(organization=organization_message(org))
+        return pb.GetOrganizationResponse(organization=organization_message(existing_organization(request.id)))
 
     def ListOrganizations(self, request: pb.ListOrganizationsRequest, _context) -> pb.ListOrganizationsResponse:
         query: dict = {}
@@ -103,9 +153,171 @@ class OrganizationsApi:
             query["parent_id"] = request.parent_id
         if request.kind:
             query["kind"] = required_label(pb.OrganizationKind, request.kind, "kind")
+        if request.region_id:
+            query["region_id"] = request.region_id
+        if request.network_id:
+            query["network_ids"] = request.network_id
+        if request.ancestor_id:
+            query["ancestor_ids"] = request.ancestor_id
         found, token = page_of(Organization, query, request.page_size, request.page_token)
         return pb.ListOrganizationsResponse(organizations=[organization_message(o) for o in found],
                                             next_page_token=token)
+
+    def UpdateOrganization(self, request: pb.UpdateOrganizationRequest, _context) -> pb.UpdateOrganizationResponse:
+        identity = auth.require_authenticated("changing an organization")
+        changes: dict = {}
+        if request.HasField("name"):
+            changes["name"] = required_text(request.name, "name")
+        if request.HasField("time_zone"):
+            changes["time_zone"] = valid_time_zone(request.time_zone.strip())
+        new_code = valid_code(request.code) if request.HasField("code") else None
+        org = existing_organization(request.id)
+        auth.require(ORG_MANAGERS, org.scope, "changing an organization")
+
+        def work(uow: db.UnitOfWork) -> Organization:
+            current = uow.find_one(Organization, {"_id": org.id})
+            update: dict = {"$set": {**changes, "updated_at": db.utcnow()}}
+            if request.HasField("code"):
+                if new_code:
+                    update["$set"].update(code=new_code, code_key=code_key(current.kind, new_code))
+                else:
+                    update["$unset"] = {"code": "", "code_key": ""}
+            uow.update_one(Organization, {"_id": org.id}, update)
+            return self._organization_changed(uow, "updated", org.id, identity)
+
+        try:
+            updated = self.ctx.transaction(work)
+        except DuplicateKeyError:
+            raise duplicate_code(org.kind, new_code) from None
+        return pb.UpdateOrganizationResponse(organization=organization_message(updated))
+
+    def MoveOrganization(self, request: pb.MoveOrganizationRequest, _context) -> pb.MoveOrganizationResponse:
+        identity = auth.require_authenticated("moving an organization")
+        org = existing_organization(request.id)
+        new_parent = Organization.objects(id=request.new_parent_id).first() if request.new_parent_id else None
+        if new_parent is None:
+            raise InvalidArgument.for_field("new_parent_id", f"no organization {request.new_parent_id!r}",
+                                            reason="UNKNOWN_PARENT")
+        refuse_move_into_own_subtree(org, new_parent)
+        check_parent_kind(org.kind, new_parent, "new_parent_id")
+        old_parent_scope = [*org.ancestor_ids]
+        auth.require(ORG_MANAGERS if old_parent_scope else {Role.PLATFORM_ADMIN}, old_parent_scope,
+                     "moving an organization away from its parent")
+        auth.require(ORG_MANAGERS, new_parent.scope, "moving an organization under this parent")
+        if org.parent_id == new_parent.id:
+            return pb.MoveOrganizationResponse(organization=organization_message(org))
+
+        def work(uow: db.UnitOfWork) -> Organization:
+            moving = uow.find_one(Organization, {"_id": org.id})
+            parent = uow.find_one(Organization, {"_id": new_parent.id})
+            refuse_move_into_own_subtree(moving, parent)
+            move_subtree(uow, moving, parent, identity.person_id, db.utcnow())
+            return self._organization_changed(uow, "moved", org.id, identity)
+
+        moved = self.ctx.transaction(work)
+        return pb.MoveOrganizationResponse(organization=organization_message(moved))
+
+    def AddNetworkMember(self, request: pb.AddNetworkMemberRequest, _context) -> pb.AddNetworkMemberResponse:
+        identity, network, member = self._network_and_member(request, "adding a network member")
+
+        def work(uow: db.UnitOfWork) -> Organization:
+            current = uow.find_one(Organization, {"_id": member.id})
+            if network.id in current.network_ids:  # already a member: nothing changes, nothing to announce
+                return current
+            uow.update_one(Organization, {"_id": member.id},
+                           {"$push": {"network_ids": network.id}, "$set": {"updated_at": db.utcnow()}})
+            return self._organization_changed(uow, "network_member_added", member.id, identity)
+
+        return pb.AddNetworkMemberResponse(organization=organization_message(self.ctx.transaction(work)))
+
+    def RemoveNetworkMember(self, request: pb.RemoveNetworkMemberRequest,
+                            _context) -> pb.RemoveNetworkMemberResponse:
+        identity, network, member = self._network_and_member(request, "removing a network member")
+
+        def work(uow: db.UnitOfWork) -> Organization:
+            if network.id not in uow.find_one(Organization, {"_id": member.id}).network_ids:
+                raise FailedPrecondition(f"{member.id!r} is not a member of network {network.id!r}",
+                                         reason="NOT_A_MEMBER")
+            uow.update_one(Organization, {"_id": member.id},
+                           {"$pull": {"network_ids": network.id}, "$set": {"updated_at": db.utcnow()}})
+            return self._organization_changed(uow, "network_member_removed", member.id, identity)
+
+        return pb.RemoveNetworkMemberResponse(organization=organization_message(self.ctx.transaction(work)))
+
+    def _network_and_member(self, request, action: str) -> tuple[Identity, Organization, Organization]:
+        identity = auth.require_authenticated(action)
+        network = existing_organization(request.network_id)
+        if network.kind != "network":
+            raise InvalidArgument.for_field("network_id", f"{network.id!r} is a {network.kind}, not a network",
+                                            reason="NOT_A_NETWORK")
+        member = existing_organization(request.organization_id)
+        if member.kind == "network":
+            raise InvalidArgument.for_field("organization_id", "a network cannot be a member of a network",
+                                            reason="NETWORK_CANNOT_JOIN_NETWORK")
+        if not (identity.may(ORG_MANAGERS, network.scope) or identity.may(ORG_MANAGERS, member.scope)):
+            auth.require(ORG_MANAGERS, network.scope, action)  # raises, naming the roles that would do
+        return identity, network, member
+
+
+def refuse_move_into_own_subtree(org: Organization, new_parent: Organization) -> None:
+    if new_parent.id == org.id or org.id in new_parent.ancestor_ids:
+        raise InvalidArgument.for_field("new_parent_id", "an organization cannot move under itself or its own "
+                                                         "subtree", reason="MOVE_INTO_OWN_SUBTREE")
+
+
+def move_subtree(uow: db.UnitOfWork, org: Organization, new_parent: Organization, moved_by: str, now) -> None:
+    """Re-root `org` under `new_parent`, and rewrite everything that copied the subtree's ancestry:
+    descendants, hosted communities, affiliated people, owned programs and their proposals."""
+    descendants = find_all(uow, Organization, {"ancestor_ids": org.id})
+    above = {o.id: o for o in find_all(uow, Organization, {"_id": {"$in": new_parent.scope}})}
+    kinds = {**{o.id: o.kind for o in above.values()}, org.id: org.kind, **{d.id: d.kind for d in descendants}}
+    old_depth = len(org.ancestor_ids)
+    new_scopes = {org.id: [*new_parent.scope, org.id]}
+    for descendant in descendants:
+        new_scopes[descendant.id] = [*new_parent.scope, *descendant.ancestor_ids[old_depth:], descendant.id]
+
+    history = ParentChange(parent_id=org.parent_id, from_time=org.parent_since or org.created_at, until_time=now,
+                           moved_by=moved_by)
+    uow.update_one(Organization, {"_id": org.id}, {
+        "$set": {"parent_id": new_parent.id, "ancestor_ids": new_parent.scope, "parent_since": now,
+                 "region_id": nearest(new_scopes[org.id], kinds, "region"), "updated_at": now},
+        "$push": {"parent_history": history.to_mongo()}})
+    for descendant in descendants:
+        scope = new_scopes[descendant.id]
+        uow.update_one(Organization, {"_id": descendant.id}, {"$set": {
+            "ancestor_ids": scope[:-1], "region_id": nearest(scope, kinds, "region"), "updated_at": now}})
+
+    for host_id, scope in new_scopes.items():
+        Community._get_collection().update_many({"host_organization_id": host_id}, {"$set": {
+            "scope": scope, "region_id": nearest(scope, kinds, "region"),
+            "county_office_id": nearest(scope, kinds, "county_office"), "updated_at": now}}, session=uow.session)
+        for program in find_all(uow, Program, {"owner_organization_id": host_id}):
+            uow.update_one(Program, {"_id": program.id}, {"$set": {"scope": scope, "updated_at": now}})
+            Proposal._get_collection().update_many({"program_id": program.id}, {"$set": {"scope": scope}},
+                                             session=uow.session)
+    for person in find_all(uow, Person, {"affiliations.organization_id": {"$in": list(new_scopes)}}):
+        for affiliation in person.affiliations:
+            affiliation.scope = new_scopes.get(affiliation.organization_id, affiliation.scope)
+        uow.update_one(Person, {"_id": person.id}, {"$set": {
+            "affiliations": [a.to_mongo() for a in person.affiliations],
+            "scope": union_of_scopes(a.scope for a in person.affiliations), "updated_at": now}})
+
+
+def nearest(scope: list[str], kinds: dict[str, str], kind: str) -> str:
+    """The organization of `kind` closest to the end of `scope` (the organization itself first)."""
+    for org_id in reversed(scope):
+        if kinds.get(org_id) == kind:
+            return org_id
+    return ""
+
+
+def union_of_scopes(scopes) -> list[str]:
+    """Every organization in any of `scopes`, once, in first-seen order."""
+    union: list[str] = []
+    for scope in scopes:
+        union += [org_id for org_id in scope if org_id not in union]
+    return union
+
 
 def county_office_of(org: Organization) -> str:
     """The county office at or above `org`, or "" when it sits above county level."""

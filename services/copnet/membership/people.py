@@ -1,9 +1,265 @@
-"""People."""
+"""People: who they are, where they work (affiliations), the roles they were granted, and who may
+see them (themself, and managers over any organization they are affiliated at)."""
 
 from __future__ import annotations
 
+import re
+
+from pymongo.errors import DuplicateKeyError
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import auth, db
+from copnet.kernel.auth import Identity, Role
+from copnet.kernel.enums import from_label
+from copnet.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
+from copnet.membership import access
+from copnet.membership.access import GRANTORS, ORG_MANAGERS
+from copnet.membership.models import Affiliation, Organization, Person, RoleGrant
+from copnet.membership.organizations import union_of_scopes
+from copnet.membership.rules import chosen_or_new_id, labels, optional_label, required_label, required_text
+from copnet.membership.v1 import membership_pb2 as pb
+
+# Deliberately loose: one "@", something before it, a dotted domain after it, no spaces. Whether
+# the mailbox exists is for a confirmation mail to find out, not for a pattern.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+MAX_EMAIL_LENGTH = 254
+
+
+def person_message(person: Person) -> pb.Person:
+    message = pb.Person(
+        id=person.id, name=person.name, email=person.email,
+        grade_bands=[from_label(pb.GradeBand, band) for band in person.grade_bands],
+        affiliations=[pb.Affiliation(organization_id=a.organization_id, position=from_label(pb.Position, a.position))
+                      for a in person.affiliations],
+        roles=[pb.RoleGrant(role=from_label(pb.Role, grant.role), organization_id=grant.organization_id,
+                            granted_by=grant.granted_by, grant_time=timestamp(grant.granted_at))
+               for grant in person.roles],
+        create_time=timestamp(person.created_at))
+    if person.updated_at is not None:
+        message.update_time.CopyFrom(timestamp(person.updated_at))
+    return message
+
+
+def valid_email(value: str, field: str = "email") -> str:
+    email = value.strip()
+    if not email:
+        raise InvalidArgument.for_field(field, "is required")
+    if len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(email):
+        raise InvalidArgument.for_field(field, "is not an email address", reason="INVALID_EMAIL")
+    return email
+
+
+def valid_affiliations(requested) -> list[tuple[Organization, str]]:
+    """(organization, position) for each requested affiliation; at least one; duplicates dropped."""
+    if not requested:
+        raise InvalidArgument.for_field("affiliations", "at least one is required", reason="AFFILIATION_REQUIRED")
+    found: list[tuple[Organization, str]] = []
+    for index, affiliation in enumerate(requested):
+        field = f"affiliations[{index}]"
+        position = required_label(pb.Position, affiliation.position, f"{field}.position")
+        if not affiliation.organization_id:
+            raise InvalidArgument.for_field(f"{field}.organization_id", "is required")
+        org = Organization.objects(id=affiliation.organization_id).first()
+        if org is None:
+            raise InvalidArgument.for_field(f"{field}.organization_id",
+                                            f"no organization {affiliation.organization_id!r}",
+                                            reason="UNKNOWN_ORGANIZATION")
+        if all((org.id, position) != (seen.id, seen_position) for seen, seen_position in found):
+            found.append((org, position))
+    return found
+
+
+def affiliations_as_of(uow: db.UnitOfWork, affiliations: list[tuple[Organization, str]]) -> list[Affiliation]:
+    """The affiliations with each organization's scope as it is inside this transaction (a move may
+    have re-rooted it since it was validated)."""
+    result = []
+    for org, position in affiliations:
+        current = uow.find_one(Organization, {"_id": org.id}) or org
+        result.append(Affiliation(organization_id=org.id, position=position, scope=current.scope))
+    return result
+
+
+def duplicate_email(email: str) -> AlreadyExists:
+    return AlreadyExists(f"someone already has the email {email!r}", reason="DUPLICATE_EMAIL",
+                         fields=[FieldViolation("email", "is already used by another person")],
+                         metadata={"field": "email"})
+
+
+def may_read(identity: Identity, person: Person) -> bool:
+    return access.is_self(identity, person.id) or identity.may(ORG_MANAGERS, list(person.scope))
+
+
+def holds(person: Person, role: str, org_id: str) -> bool:
+    return any(grant.role == role and grant.organization_id == org_id for grant in person.roles)
+
+
+def existing_person(person_id: str) -> Person:
+    person = Person.objects(id=person_id).first() if person_id else None
+    if person is None:
+        raise NotFound(f"no person {person_id!r}")
+    return person
+
+
+def visible_to(identity: Identity) -> dict | None:
+    """A raw filter for the people `identity` may read; None when they may read everyone."""
+    managed = access.orgs_where(identity, ORG_MANAGERS)
+    if managed is None:
+        return None
+    return {"$or": [{"_id": identity.person_id}, {"scope": {"$in": sorted(set(managed))}}]}
 
 
 class PeopleApi:
     ctx: ServiceContext
+
+    def _person_changed(self, uow: db.UnitOfWork, verb: str, person_id: str, identity: Identity) -> Person:
+        """Re-read `person_id` as written in this unit of work and emit person.<verb> with it."""
+        person = uow.find_one(Person, {"_id": person_id})
+        payload = events_pb2.PersonChanged(person=person_message(person), changed_by=identity.person_id)
+        uow.emit(self.ctx.event(f"copnet.membership.person.{verb}", person.id, payload))
+        return person
+
+    def CreatePerson(self, request: pb.CreatePersonRequest, _context) -> pb.CreatePersonResponse:
+        identity = access.caller("creating a person")
+        person_id = chosen_or_new_id(request.person_id, "person_id")
+        name = required_text(request.name, "name")
+        email = valid_email(request.email)
+        grade_bands = labels(pb.GradeBand, request.grade_bands, "grade_bands")
+        affiliations = valid_affiliations(request.affiliations)
+        for org, _position in affiliations:
+            access.require(ORG_MANAGERS, org.scope, f"creating a person affiliated at {org.id!r}")
+        now = db.utcnow()
+
+        def work(uow: db.UnitOfWork) -> Person:
+            placed = affiliations_as_of(uow, affiliations)
+            uow.insert(Person(id=person_id, name=name, name_key=name.lower(), email=email, email_key=email.lower(),
+                              grade_bands=grade_bands, affiliations=placed,
+                              scope=union_of_scopes(a.scope for a in placed), created_at=now, updated_at=now))
+            return self._person_changed(uow, "created", person_id, identity)
+
+        try:
+            person = self.ctx.transaction(work)
+        except DuplicateKeyError as error:
+            if "email_key" in str(error):
+                raise duplicate_email(email) from None
+            raise AlreadyExists(f"person {person_id!r} already exists", reason="DUPLICATE_ID",
+                                metadata={"field": "person_id"}) from None
+        return pb.CreatePersonResponse(person=person_message(person))
+
+    def GetPerson(self, request: pb.GetPersonRequest, _context) -> pb.GetPersonResponse:
+        identity = access.caller("reading a person")
+        person = existing_person(request.id)
+        if not may_read(identity, person):
+            access.require(ORG_MANAGERS, list(person.scope), "reading this person")
+        return pb.GetPersonResponse(person=person_message(person))
+
+    def ListPeople(self, request: pb.ListPeopleRequest, _context) -> pb.ListPeopleResponse:
+        identity = access.caller("listing people")
+        position = optional_label(pb.Position, request.position, "position")
+        clauses: list[dict] = []
+        visible = visible_to(identity)
+        if visible is not None:
+            clauses.append(visible)
+        text = request.query.strip().lower()
+        if text:
+            pattern = re.escape(text)
+            clauses.append({"$or": [{"name_key": {"$regex": pattern}}, {"email_key": {"$regex": pattern}}]})
+        if request.organization_id:
+            # `scope` (indexed) narrows it down; the affiliation itself must match with the position.
+            placed: dict = {"scope": request.organization_id}
+            if position:
+                placed["position"] = position
+            clauses += [{"scope": request.organization_id}, {"affiliations": {"$elemMatch": placed}}]
+        elif position:
+            clauses.append({"affiliations.position": position})
+        query = {"__raw__": {"$and": clauses}} if clauses else {}
+        found, token = page_of(Person, query, request.page_size, request.page_token)
+        return pb.ListPeopleResponse(people=[person_message(p) for p in found], next_page_token=token)
+
+    def UpdatePerson(self, request: pb.UpdatePersonRequest, _context) -> pb.UpdatePersonResponse:
+        identity = access.caller("changing a person")
+        changes: dict = {}
+        if request.HasField("name"):
+            changes["name"] = required_text(request.name, "name")
+            changes["name_key"] = changes["name"].lower()
+        if request.HasField("email"):
+            changes["email"] = valid_email(request.email)
+            changes["email_key"] = changes["email"].lower()
+        if request.set_grade_bands:
+            changes["grade_bands"] = labels(pb.GradeBand, request.grade_bands, "grade_bands")
+        affiliations = valid_affiliations(request.affiliations) if request.set_affiliations else None
+        person = existing_person(request.id)
+        if not access.is_self(identity, person.id) or affiliations is not None:
+            access.require(ORG_MANAGERS, list(person.scope), "changing this person")
+        for org, _position in affiliations or ():
+            access.require(ORG_MANAGERS, org.scope, f"affiliating a person at {org.id!r}")
+
+        def work(uow: db.UnitOfWork) -> Person:
+            update = {**changes, "updated_at": db.utcnow()}
+            if affiliations is not None:
+                placed = affiliations_as_of(uow, affiliations)
+                update["affiliations"] = [a.to_mongo() for a in placed]
+                update["scope"] = union_of_scopes(a.scope for a in placed)
+            if not uow.update_one(Person, {"_id": person.id}, {"$set": update}).matched_count:
+                raise NotFound(f"no person {person.id!r}")
+            return self._person_changed(uow, "updated", person.id, identity)
+
+        try:
+            updated = self.ctx.transaction(work)
+        except DuplicateKeyError:
+            raise duplicate_email(changes["email"]) from None
+        return pb.UpdatePersonResponse(person=person_message(updated))
+
+    def GrantRole(self, request: pb.GrantRoleRequest, _context) -> pb.GrantRoleResponse:
+        identity, role, org_id = self._check_grantor(request, "granting a role")
+        existing_person(request.person_id)
+
+        def work(uow: db.UnitOfWork) -> Person:
+            person = uow.find_one(Person, {"_id": request.person_id})
+            if holds(person, role, org_id):  # granting again changes nothing
+                return person
+            grant = RoleGrant(role=role, organization_id=org_id, granted_by=identity.person_id,
+                              granted_at=db.utcnow())
+            uow.update_one(Person, {"_id": person.id},
+                           {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": grant.granted_at}})
+            return self._person_changed(uow, "role_granted", person.id, identity)
+
+        return pb.GrantRoleResponse(person=person_message(self.ctx.transaction(work)))
+
+    def RevokeRole(self, request: pb.RevokeRoleRequest, _context) -> pb.RevokeRoleResponse:
+        identity, role, org_id = self._check_grantor(request, "revoking a role")
+        existing_person(request.person_id)
+
+        def work(uow: db.UnitOfWork) -> Person:
+            person = uow.find_one(Person, {"_id": request.person_id})
+            if not holds(person, role, org_id):
+                raise NotFound(f"{person.id!r} does not hold {role} at {org_id or 'the instance'}",
+                               reason="ROLE_NOT_GRANTED")
+            uow.update_one(Person, {"_id": person.id}, {"$pull": {"roles": {"role": role, "organization_id": org_id}},
+                                                        "$set": {"updated_at": db.utcnow()}})
+            return self._person_changed(uow, "role_revoked", person.id, identity)
+
+        return pb.RevokeRoleResponse(person=person_message(self.ctx.transaction(work)))
+
+    def _check_grantor(self, request, action: str) -> tuple[Identity, str, str]:
+        """The caller (who must be a grantor of the role over its organization), the role, its organization."""
+        identity = access.caller(action)
+        role = required_label(pb.Role, request.role, "role")
+        org_id = request.organization_id.strip()
+        if role == Role.PLATFORM_ADMIN:
+            if org_id:
+                raise InvalidArgument.for_field("organization_id", "platform_admin is held instance-wide, "
+                                                "with no organization", reason="PLATFORM_ADMIN_HAS_NO_ORGANIZATION")
+            scope: list[str] = []
+        else:
+            if not org_id:
+                raise InvalidArgument.for_field("organization_id", f"is required for {role}")
+            org = Organization.objects(id=org_id).first()
+            if org is None:
+                raise InvalidArgument.for_field("organization_id", f"no organization {org_id!r}",
+                                                reason="UNKNOWN_ORGANIZATION")
+            scope = org.scope
+        access.require(GRANTORS[Role(role)], scope, action)
+        return identity, role, org_id
