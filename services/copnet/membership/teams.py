@@ -1,9 +1,291 @@
-"""Teams."""
+"""Teams inside a community: a school team registering as a unit (all seats or none), and teams of
+people already registered (e.g. cross-district). A person is on at most one team per community:
+their live registration's team_id says which, set by a conditional update so two teams cannot
+both take them."""
 
 from __future__ import annotations
 
+import bson
+from pymongo.errors import DuplicateKeyError
+
+from copnet.kernel import db
+from copnet.kernel.auth import Identity
+from copnet.kernel.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
+from copnet.membership import access, eligibility, seats
+from copnet.membership.access import COMMUNITY_MANAGERS
+from copnet.membership.models import (
+    Community,
+    Organization,
+    Person,
+    Registration,
+    Team,
+    TeamMember,
+)
+from copnet.membership.registrations import (
+    active_key,
+    already_registered,
+    check_eligible,
+    check_not_registered,
+    check_signup_open,
+    denied,
+    emit_registration,
+    emit_team,
+    find_community,
+    is_site_admin,
+    may_run,
+    registration_message,
+    reread,
+    team_message,
+)
+from copnet.membership.rules import chosen_or_new_id, required_label, required_text
+from copnet.membership.v1 import membership_pb2 as pb
+
+# A team is a handful of people; this only bounds the composition search.
+MAX_TEAM_SIZE = 50
 
 
 class TeamsApi:
     ctx: ServiceContext
+
+    # -- a school team signing up as a unit ------------------------------------------------------
+    def RegisterTeam(self, request: pb.RegisterTeamRequest, _context) -> pb.RegisterTeamResponse:
+        identity = access.caller("registering a team")
+        community = find_community(request.community_id)
+        school = existing_school(request.school_id)
+        if not (is_site_admin(identity, school.id) or access.may(COMMUNITY_MANAGERS, community.scope)):
+            raise denied(f"registering a team of {school.id!r} (its site administrator or a community manager)")
+        name = required_text(request.team_name, "team_name")
+        team_id = chosen_or_new_id(request.team_id, "team_id")
+        members = team_members(request.members)
+        check_signup_open(community, db.utcnow())
+        people = [school_member(m.person_id, school.id, f"members[{i}].person_id") for i, m in enumerate(members)]
+        for i, person in enumerate(people):
+            check_eligible(person, community, f"members[{i}].person_id")
+            if Registration.objects(active_key=active_key(community.id, person.id)).first() is not None:
+                raise already_registered(community.id, person.id)
+        check_composition(people, community, school.id)
+
+        def work(uow: db.UnitOfWork) -> tuple[Team, list[Registration], int]:
+            # Every rule again on what this transaction reads, before the ledger is touched.
+            now = db.utcnow()
+            current = reread(uow, Community, community.id)
+            waitlist_open = check_signup_open(current, now)
+            for i, person in enumerate(people):
+                check_eligible(person, current, f"members[{i}].person_id")
+                check_not_registered(uow, current.id, person.id)
+            check_composition(people, current, school.id)
+            placement = seats.place(uow, current, len(people), now, waitlist_open=waitlist_open)
+            team = uow.insert(Team(id=team_id, community_id=current.id, kind="school", name=name,
+                                   school_id=school.id, members=members, created_by=identity.person_id,
+                                   created_at=now))
+            emit_team(self.ctx, uow, "created", team, identity.person_id)
+            registrations = []
+            for offset, person in enumerate(people):
+                registration = uow.insert(Registration(
+                    id=str(bson.ObjectId()), community_id=current.id, person_id=person.id,
+                    active_key=active_key(current.id, person.id), status=placement.status,
+                    waitlist_ticket=placement.ticket, sequence=placement.first_sequence + offset, team_id=team.id,
+                    registered_by=identity.person_id, created_at=now))
+                emit_registration(self.ctx, uow, "created", registration, identity.person_id,
+                                  placement.waitlist_position)
+                registrations.append(registration)
+            return team, registrations, placement.waitlist_position
+
+        try:
+            team, registrations, position = self.ctx.transaction(work)
+        except DuplicateKeyError as error:
+            if "active_key" in str(error):
+                raise AlreadyExists(f"a member is already registered for {community.id!r}",
+                                    reason="ALREADY_REGISTERED") from None
+            raise duplicate_team(team_id) from None
+        return pb.RegisterTeamResponse(team=team_message(team),
+                                       registrations=[registration_message(r, position) for r in registrations])
+
+    # -- teams of registered people ------------------------------------------------------------
+    def CreateTeam(self, request: pb.CreateTeamRequest, _context) -> pb.CreateTeamResponse:
+        identity = access.caller("creating a team")
+        community = find_community(request.community_id)
+        kind = required_label(pb.TeamKind, request.kind, "kind")
+        school_id = ""
+        if kind == "school":
+            school_id = existing_school(request.school_id).id
+        elif request.school_id:
+            raise InvalidArgument.for_field("school_id", "is only for a school team")
+        if not may_manage_teams(identity, community, school_id):
+            raise denied("creating a team (the community's facilitators and managers, or the school's site "
+                         "administrator)")
+        name = required_text(request.name, "name")
+        team_id = chosen_or_new_id(request.team_id, "team_id")
+        members = team_members(request.members, required=False)
+        if school_id:
+            for i, member in enumerate(members):
+                school_member(member.person_id, school_id, f"members[{i}].person_id")
+
+        def work(uow: db.UnitOfWork) -> Team:
+            now = db.utcnow()
+            team = uow.insert(Team(id=team_id, community_id=community.id, kind=kind, name=name, school_id=school_id,
+                                   members=members, created_by=identity.person_id, created_at=now))
+            for i, member in enumerate(members):
+                join_team(uow, community.id, team.id, member.person_id, f"members[{i}].person_id")
+            emit_team(self.ctx, uow, "created", team, identity.person_id)
+            return team
+
+        try:
+            team = self.ctx.transaction(work)
+        except DuplicateKeyError:
+            raise duplicate_team(team_id) from None
+        return pb.CreateTeamResponse(team=team_message(team))
+
+    def GetTeam(self, request: pb.GetTeamRequest, _context) -> pb.GetTeamResponse:
+        identity = access.caller("reading a team")
+        team = find_team(request.id)
+        if not may_read_team(identity, team, find_community(team.community_id)):
+            raise denied("reading this team (its members, the community's facilitators and managers, or the "
+                         "school's site administrator)")
+        return pb.GetTeamResponse(team=team_message(team))
+
+    def ListTeams(self, request: pb.ListTeamsRequest, _context) -> pb.ListTeamsResponse:
+        identity = access.caller("listing teams")
+        community = find_community(request.community_id)
+        query: dict = {"community_id": community.id}
+        if not may_run(identity, community):
+            # Others see the teams they may read: their own, and their school's as its site administrator.
+            schools = site_admin_schools(identity)
+            query["__raw__"] = {"$or": [{"members.person_id": identity.person_id}, {"school_id": {"$in": schools}}]}
+        found, token = page_of(Team, query, request.page_size, request.page_token)
+        return pb.ListTeamsResponse(teams=[team_message(t) for t in found], next_page_token=token)
+
+    def AddTeamMember(self, request: pb.AddTeamMemberRequest, _context) -> pb.AddTeamMemberResponse:
+        identity = access.caller("adding a team member")
+        team = find_team(request.team_id)
+        community = find_community(team.community_id)
+        if not may_manage_teams(identity, community, team.school_id):
+            raise denied("changing this team")
+        [member] = team_members([request.member], field="member")
+        if team.school_id:
+            school_member(member.person_id, team.school_id, "member.person_id")
+
+        def work(uow: db.UnitOfWork) -> Team:
+            added = uow.update_one(Team, {"_id": team.id, "members.person_id": {"$ne": member.person_id}},
+                                   {"$push": {"members": member.to_mongo()}, "$set": {"updated_at": db.utcnow()}})
+            if not added.matched_count:
+                raise AlreadyExists(f"{member.person_id} is already on team {team.id!r}", reason="ALREADY_ON_A_TEAM")
+            join_team(uow, community.id, team.id, member.person_id, "member.person_id")
+            updated = reread(uow, Team, team.id)
+            emit_team(self.ctx, uow, "updated", updated, identity.person_id)
+            return updated
+
+        return pb.AddTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
+
+    def RemoveTeamMember(self, request: pb.RemoveTeamMemberRequest, _context) -> pb.RemoveTeamMemberResponse:
+        identity = access.caller("removing a team member")
+        team = find_team(request.team_id)
+        community = find_community(team.community_id)
+        if not may_manage_teams(identity, community, team.school_id):
+            raise denied("changing this team")
+
+        def work(uow: db.UnitOfWork) -> Team:
+            removed = uow.update_one(Team, {"_id": team.id, "members.person_id": request.person_id},
+                                     {"$pull": {"members": {"person_id": request.person_id}},
+                                      "$set": {"updated_at": db.utcnow()}})
+            if not removed.matched_count:
+                raise NotFound(f"{request.person_id!r} is not on team {team.id!r}")
+            uow.update_one(Registration, {"active_key": active_key(community.id, request.person_id),
+                                          "team_id": team.id}, {"$set": {"team_id": ""}})
+            updated = reread(uow, Team, team.id)
+            emit_team(self.ctx, uow, "updated", updated, identity.person_id)
+            return updated
+
+        return pb.RemoveTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
+
+
+# -- rules ----------------------------------------------------------------------------------------
+def join_team(uow: db.UnitOfWork, community_id: str, team_id: str, person_id: str, field: str) -> None:
+    """Put a registered person on a team; conditional on their having none, so two teams cannot both."""
+    registration = uow.find_one(Registration, {"active_key": active_key(community_id, person_id)})
+    if registration is None:
+        raise InvalidArgument.for_field(field, f"{person_id} holds no registration in {community_id!r}",
+                                        reason="NOT_REGISTERED")
+    if registration.team_id:
+        raise FailedPrecondition(f"{person_id} is already on team {registration.team_id!r} in {community_id!r}",
+                                 reason="ALREADY_ON_A_TEAM", metadata={"field": field})
+    uow.update_one(Registration, {"_id": registration.id, "team_id": ""}, {"$set": {"team_id": team_id}})
+
+
+def team_members(specs, *, required: bool = True, field: str = "members") -> list[TeamMember]:
+    if required and not specs:
+        raise InvalidArgument.for_field(field, "at least one member is required")
+    if len(specs) > MAX_TEAM_SIZE:
+        raise InvalidArgument.for_field(field, f"at most {MAX_TEAM_SIZE} members")
+    members, seen = [], set()
+    for i, spec in enumerate(specs):
+        path = field if field == "member" else f"{field}[{i}]"
+        if not spec.person_id:
+            raise InvalidArgument.for_field(f"{path}.person_id", "is required")
+        if spec.person_id in seen:
+            raise InvalidArgument.for_field(f"{path}.person_id", f"{spec.person_id} is listed twice",
+                                            reason="DUPLICATE_MEMBER")
+        seen.add(spec.person_id)
+        members.append(TeamMember(person_id=spec.person_id, role=required_label(pb.TeamRole, spec.role, f"{path}.role")))
+    return members
+
+
+def existing_school(school_id: str) -> Organization:
+    if not school_id:
+        raise InvalidArgument.for_field("school_id", "is required")
+    school = Organization.objects(id=school_id).first()
+    if school is None:
+        raise InvalidArgument.for_field("school_id", f"no organization {school_id!r}", reason="UNKNOWN_ORGANIZATION")
+    if school.kind != "school":
+        raise InvalidArgument.for_field("school_id", f"{school_id!r} is a {school.kind}, not a school",
+                                        reason="NOT_A_SCHOOL")
+    return school
+
+
+def school_member(person_id: str, school_id: str, field: str) -> Person:
+    person = Person.objects(id=person_id).first()
+    if person is None:
+        raise InvalidArgument.for_field(field, f"no person {person_id!r}", reason="UNKNOWN_PERSON")
+    if not any(a.organization_id == school_id for a in person.affiliations):
+        raise InvalidArgument.for_field(field, f"{person_id} is not affiliated with {school_id!r}",
+                                        reason="NOT_AT_SCHOOL")
+    return person
+
+
+def check_composition(people: list[Person], community: Community, school_id: str) -> None:
+    outcome = eligibility.assign_slots(people, list(community.team_composition), school_id)
+    if isinstance(outcome, eligibility.CompositionFailure):
+        raise InvalidArgument.for_field("members", outcome.message, reason="TEAM_COMPOSITION_INVALID")
+
+
+def duplicate_team(team_id: str) -> AlreadyExists:
+    return AlreadyExists(f"team {team_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "team_id"})
+
+
+def find_team(team_id: str) -> Team:
+    team = Team.objects(id=team_id).first() if team_id else None
+    if team is None:
+        raise NotFound(f"no team {team_id!r}")
+    return team
+
+
+# -- access ---------------------------------------------------------------------------------------
+def may_manage_teams(identity: Identity, community: Community, school_id: str) -> bool:
+    return may_run(identity, community) or bool(school_id and is_site_admin(identity, school_id))
+
+
+def may_read_team(identity: Identity, team: Team, community: Community) -> bool:
+    return (any(m.person_id == identity.person_id for m in team.members)
+            or may_manage_teams(identity, community, team.school_id))
+
+
+def site_admin_schools(identity: Identity) -> list[str]:
+    person = Person.objects(id=identity.person_id).only("affiliations").first() if identity.person_id else None
+    return [a.organization_id for a in person.affiliations if a.position == "site_admin"] if person else []

@@ -1,10 +1,104 @@
-"""/api/v1 (registrations): Sign-ups: seats, waiting lists, commitments, onboarding."""
+"""/api/v1 (registrations): sign-ups, the waiting list, commitments and onboarding (membership).
+Every route needs a token: a registration is read by the person, the community's facilitators
+and its managers only."""
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.openapi import operation_id
+from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.backend import call
+from copnet.gateway.convert import registrations as convert
+from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.schemas.registrations import (
+    Cancellation,
+    CommunityPath,
+    NoBody,
+    PersonPath,
+    Registration,
+    RegistrationCreate,
+    RegistrationList,
+    RegistrationPath,
+    RegistrationQuery,
+    TeamRegistration,
+    TeamRegistrationCreate,
+)
+from copnet.membership.v1 import membership_pb2 as pb
 
 blueprint = APIBlueprint("registrations", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
-                         abp_tags=[Tag(name="registrations", description="Sign-ups: seats, waiting lists, commitments, onboarding.")])
+                         abp_tags=[Tag(name="registrations",
+                                       description="Sign-ups: seats, waiting lists, commitments, onboarding.")])
+WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
+READ_ERRORS = problem_responses(403, 404, 422, 503, 504)
+
+
+@blueprint.post("/communities/<id>/registrations", responses={201: Registration, **WRITE_ERRORS},
+                security=BEARER_REQUIRED)
+def register(path: CommunityPath, body: RegistrationCreate):
+    """Sign up (yourself, or anyone as a community manager): confirmed while seats remain, otherwise
+    waitlisted with a position (after the soft deadline a full community refuses). Never overbooks."""
+    reply = call("membership", "Register", convert.register_request(path.id, body))
+    created = convert.registration(reply.registration)
+    return created.model_dump(mode="json"), 201, {"Location": url_for(".get_registration", id=created.id)}
+
+
+@blueprint.get("/communities/<id>/registrations", responses={200: RegistrationList, **READ_ERRORS},
+               security=BEARER_REQUIRED)
+def list_community_registrations(path: CommunityPath, query: RegistrationQuery):
+    """The community's roster in arrival order (its facilitators and managers)."""
+    reply = call("membership", "ListRegistrations", convert.list_request(query, community_id=path.id))
+    return RegistrationList(items=[convert.registration(r) for r in reply.registrations],
+                            next_page_token=reply.next_page_token).model_dump(mode="json")
+
+
+@blueprint.get("/people/<id>/registrations", responses={200: RegistrationList, **READ_ERRORS},
+               security=BEARER_REQUIRED)
+def list_person_registrations(path: PersonPath, query: RegistrationQuery):
+    """A person's own registrations, in every community (the person, or a manager over them)."""
+    reply = call("membership", "ListRegistrations", convert.list_request(query, person_id=path.id))
+    return RegistrationList(items=[convert.registration(r) for r in reply.registrations],
+                            next_page_token=reply.next_page_token).model_dump(mode="json")
+
+
+@blueprint.get("/registrations/<id>", responses={200: Registration, **problem_responses(403, 404, 503, 504)},
+               security=BEARER_REQUIRED)
+def get_registration(path: RegistrationPath):
+    """One registration, with its place on the waiting list now (the person, facilitators, managers)."""
+    reply = call("membership", "GetRegistration", pb.GetRegistrationRequest(id=path.id))
+    return convert.registration(reply.registration).model_dump(mode="json")
+
+
+@blueprint.post("/registrations/<id>/cancel", responses={200: Cancellation, **WRITE_ERRORS},
+                security=BEARER_REQUIRED)
+def cancel_registration(path: RegistrationPath, body: NoBody):
+    """Cancel (the person or a manager): the freed seat goes to the head of the waiting list, once."""
+    reply = call("membership", "CancelRegistration", pb.CancelRegistrationRequest(id=path.id))
+    return Cancellation(registration=convert.registration(reply.registration),
+                        promoted=[convert.registration(r) for r in reply.promoted]).model_dump(mode="json")
+
+
+@blueprint.post("/registrations/<id>/commitment", responses={200: Registration, **WRITE_ERRORS},
+                security=BEARER_REQUIRED)
+def acknowledge_commitment(path: RegistrationPath, body: NoBody):
+    """The person acknowledges they will attend every meeting of the cycle (idempotent)."""
+    reply = call("membership", "AcknowledgeCommitment", pb.AcknowledgeCommitmentRequest(id=path.id))
+    return convert.registration(reply.registration).model_dump(mode="json")
+
+
+@blueprint.post("/registrations/<id>/onboarding", responses={200: Registration, **WRITE_ERRORS},
+                security=BEARER_REQUIRED)
+def record_onboarding(path: RegistrationPath, body: NoBody):
+    """Record that the person completed onboarding (facilitators and managers; idempotent)."""
+    reply = call("membership", "RecordOnboarding", pb.RecordOnboardingRequest(id=path.id))
+    return convert.registration(reply.registration).model_dump(mode="json")
+
+
+@blueprint.post("/communities/<id>/team-registrations", responses={201: TeamRegistration, **WRITE_ERRORS},
+                security=BEARER_REQUIRED)
+def register_team(path: CommunityPath, body: TeamRegistrationCreate):
+    """Register a school team as a unit (its site administrator or a community manager): the members
+    must fill the community's team composition; all get seats, or all wait in one place, or none."""
+    reply = call("membership", "RegisterTeam", convert.register_team_request(path.id, body))
+    created = convert.team_registration(reply)
+    return created.model_dump(mode="json"), 201, {"Location": url_for("teams.get_team", id=reply.team.id)}
