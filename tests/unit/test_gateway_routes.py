@@ -33,7 +33,8 @@ def district() -> mpb.Organization:
 
 def plc() -> mpb.Community:
     return mpb.Community(id="lakeview-plc", name="Lakeview PLC", kind=mpb.COMMUNITY_KIND_PLC, description="Grade 6",
-                         host_organization_id="lakeview-ms", county_office_id="alameda-coe", create_time=timestamp())
+                         host_organization_id="lakeview-ms", county_office_id="alameda-coe", create_time=timestamp(),
+                         status=mpb.COMMUNITY_STATUS_DRAFT)
 
 
 def test_create_organization_translates_the_body_and_answers_201_with_location(client, clients):

@@ -1,9 +1,163 @@
-"""Programs."""
+"""Programs: a program year (e.g. "2026-27 Statewide Math CoP") owned by a region or the state,
+and its call for facilitator proposals."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+from pymongo.errors import DuplicateKeyError
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import db
+from copnet.kernel.errors import AlreadyExists, InvalidArgument, NotFound
+from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
+from copnet.membership import access
+from copnet.membership.access import PROGRAM_MANAGERS
+from copnet.membership.models import Organization, Program, ProposalCall
+from copnet.membership.rules import chosen_or_new_id, optional_text, required_instant, required_text
+from copnet.membership.v1 import membership_pb2 as pb
+
+PROGRAM_OWNER_KINDS = ("region", "state")
+PROGRAM_YEAR_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def program_message(program: Program) -> pb.Program:
+    message = pb.Program(id=program.id, name=program.name, owner_organization_id=program.owner_organization_id,
+                         program_year=program.program_year, description=program.description,
+                         create_time=timestamp(program.created_at))
+    if program.proposal_call is not None:
+        message.proposal_call.CopyFrom(pb.ProposalCall(open_time=timestamp(program.proposal_call.opened_at),
+                                                       due_time=timestamp(program.proposal_call.due_at)))
+    if program.updated_at is not None:
+        message.update_time.CopyFrom(timestamp(program.updated_at))
+    return message
+
+
+def valid_program_year(value: str, field: str = "program_year") -> str:
+    """A school year written "2026-27": a year and the last two digits of the next one."""
+    value = value.strip()
+    match = PROGRAM_YEAR_PATTERN.match(value)
+    if match is None or (int(match[1]) + 1) % 100 != int(match[2]):
+        raise InvalidArgument.for_field(field, 'must be a school year like "2026-27" (two consecutive years)',
+                                        reason="INVALID_PROGRAM_YEAR")
+    return value
+
+
+def proposal_call_is_open(program: Program, now: dt.datetime) -> bool:
+    return program.proposal_call is not None and now < program.proposal_call.due_at
+
+
+def find_program(program_id: str) -> Program:
+    program = Program.objects(id=program_id).first() if program_id else None
+    if program is None:
+        raise NotFound(f"no program {program_id!r}")
+    return program
 
 
 class ProgramsApi:
     ctx: ServiceContext
+
+    # -- programs ------------------------------------------------------------------------------
+    def CreateProgram(self, request: pb.CreateProgramRequest, _context) -> pb.CreateProgramResponse:
+        access.caller("creating a program")
+        name = required_text(request.name, "name")
+        program_id = chosen_or_new_id(request.program_id, "program_id")
+        program_year = valid_program_year(request.program_year)
+        description = optional_text(request.description, "description", 5000)
+        owner = self._program_owner(request.owner_organization_id)
+        identity = access.require(PROGRAM_MANAGERS, owner.scope, "creating a program")
+        program = Program(id=program_id, name=name, owner_organization_id=owner.id, scope=owner.scope,
+                          program_year=program_year, description=description, created_at=db.utcnow())
+
+        def work(uow: db.UnitOfWork) -> None:
+            uow.insert(program)
+            self._emit(uow, "created", program, identity.person_id)
+
+        try:
+            self.ctx.transaction(work)
+        except DuplicateKeyError:
+            raise AlreadyExists(f"program {program_id!r} already exists", reason="DUPLICATE_ID",
+                                metadata={"field": "program_id"}) from None
+        return pb.CreateProgramResponse(program=program_message(program))
+
+    def GetProgram(self, request: pb.GetProgramRequest, _context) -> pb.GetProgramResponse:
+        return pb.GetProgramResponse(program=program_message(find_program(request.id)))
+
+    def ListPrograms(self, request: pb.ListProgramsRequest, _context) -> pb.ListProgramsResponse:
+        query: dict = {}
+        if request.owner_organization_id:
+            query["owner_organization_id"] = request.owner_organization_id
+        if request.program_year:
+            query["program_year"] = valid_program_year(request.program_year)
+        found, token = page_of(Program, query, request.page_size, request.page_token)
+        return pb.ListProgramsResponse(programs=[program_message(p) for p in found], next_page_token=token)
+
+    def UpdateProgram(self, request: pb.UpdateProgramRequest, _context) -> pb.UpdateProgramResponse:
+        access.caller("updating a program")
+        program = find_program(request.id)
+        identity = access.require(PROGRAM_MANAGERS, program.scope, "updating a program")
+        changes: dict = {}
+        if request.HasField("name"):
+            changes["name"] = required_text(request.name, "name")
+        if request.HasField("description"):
+            changes["description"] = optional_text(request.description, "description", 5000)
+        if not changes:
+            return pb.UpdateProgramResponse(program=program_message(program))
+        updated = self.ctx.transaction(lambda uow: self._change(uow, program.id, changes, "updated",
+                                                                identity.person_id))
+        return pb.UpdateProgramResponse(program=program_message(updated))
+
+    def OpenProposalCall(self, request: pb.OpenProposalCallRequest, _context) -> pb.OpenProposalCallResponse:
+        access.caller("opening a call for proposals")
+        program = find_program(request.program_id)
+        identity = access.require(PROGRAM_MANAGERS, program.scope, "opening a call for proposals")
+        due_at = required_instant(request, "due_time")
+        if due_at <= db.utcnow():
+            raise InvalidArgument.for_field("due_time", "must be in the future", reason="DUE_TIME_NOT_IN_FUTURE")
+
+        def work(uow: db.UnitOfWork) -> Program:
+            current = self._reread(uow, program.id)
+            now = db.utcnow()
+            # An open call keeps when it opened and is only re-dated; a lapsed one opens anew.
+            opened_at = current.proposal_call.opened_at if proposal_call_is_open(current, now) else now
+            call = ProposalCall(opened_at=opened_at, due_at=due_at)
+            return self._change(uow, program.id, {"proposal_call": call.to_mongo()}, "proposal_call_opened",
+                                identity.person_id)
+
+        return pb.OpenProposalCallResponse(program=program_message(self.ctx.transaction(work)))
+
+    # -- helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _program_owner(owner_id: str) -> Organization:
+        if not owner_id:
+            raise InvalidArgument.for_field("owner_organization_id", "is required")
+        owner = Organization.objects(id=owner_id).first()
+        if owner is None:
+            raise InvalidArgument.for_field("owner_organization_id", f"no organization {owner_id!r}",
+                                            reason="UNKNOWN_ORGANIZATION")
+        if owner.kind not in PROGRAM_OWNER_KINDS:
+            raise InvalidArgument.for_field("owner_organization_id",
+                                            f"a program is owned by a region or the state, not a {owner.kind}",
+                                            reason="INVALID_OWNER_KIND")
+        return owner
+
+    @staticmethod
+    def _reread(uow: db.UnitOfWork, program_id: str) -> Program:
+        program = uow.find_one(Program, {"_id": program_id})
+        if program is None:
+            raise NotFound(f"no program {program_id!r}")
+        return program
+
+    def _change(self, uow: db.UnitOfWork, program_id: str, changes: dict, verb: str, changed_by: str) -> Program:
+        self._reread(uow, program_id)
+        uow.update_one(Program, {"_id": program_id}, {"$set": {**changes, "updated_at": db.utcnow()}})
+        program = self._reread(uow, program_id)
+        self._emit(uow, verb, program, changed_by)
+        return program
+
+    def _emit(self, uow: db.UnitOfWork, verb: str, program: Program, changed_by: str) -> None:
+        uow.emit(self.ctx.event(f"copnet.membership.program.{verb}", program.id,
+                                events_pb2.ProgramChanged(program=program_message(program), changed_by=changed_by)))

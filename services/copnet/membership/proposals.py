@@ -1,9 +1,213 @@
-"""Proposals."""
+"""Facilitator proposals: submitted while a program's call is open, then accepted (which creates
+the community, draft, with the proposer as its facilitator) or declined by a program manager."""
 
 from __future__ import annotations
 
+import re
+
+from pymongo.errors import DuplicateKeyError
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import db
+from copnet.kernel.enums import from_label
+from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
+from copnet.membership import access
+from copnet.membership.access import PROGRAM_MANAGERS
+from copnet.membership.communities import (community_created_event, community_message, existing_organization,
+                                           new_community, program_hosting, valid_capacity)
+from copnet.membership.models import Person, Program, Proposal, RoleGrant
+from copnet.membership.people import person_message
+from copnet.membership.programs import find_program
+from copnet.membership.rules import chosen_or_new_id, optional_label, optional_text, required_label, required_text
+from copnet.membership.v1 import membership_pb2 as pb
+
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+DEFAULT_CURRENCY = "USD"
+
+
+def proposal_message(proposal: Proposal) -> pb.Proposal:
+    message = pb.Proposal(
+        id=proposal.id, program_id=proposal.program_id, proposer_id=proposal.proposer_id, title=proposal.title,
+        focus=proposal.focus, audience=proposal.audience, plan=proposal.plan,
+        requested_capacity=proposal.requested_capacity, kind=from_label(pb.CommunityKind, proposal.kind),
+        host_organization_id=proposal.host_organization_id,
+        status=from_label(pb.ProposalStatus, proposal.status), community_id=proposal.community_id,
+        stipend_cents=proposal.stipend_cents, stipend_currency=proposal.stipend_currency,
+        decision_note=proposal.decision_note, decided_by=proposal.decided_by,
+        create_time=timestamp(proposal.created_at))
+    if proposal.decided_at is not None:
+        message.decision_time.CopyFrom(timestamp(proposal.decided_at))
+    return message
+
+
+def valid_currency(value: str, field: str = "stipend_currency") -> str:
+    if not value:
+        return DEFAULT_CURRENCY
+    if not CURRENCY_PATTERN.match(value):
+        raise InvalidArgument.for_field(field, "must be an ISO 4217 code: three upper-case letters, e.g. USD",
+                                        reason="INVALID_CURRENCY")
+    return value
+
+
+def valid_stipend(cents: int, field: str = "stipend_cents") -> int:
+    if cents < 0:
+        raise InvalidArgument.for_field(field, "must not be negative", reason="INVALID_STIPEND")
+    return cents
+
+
+def require_open_call(program: Program) -> None:
+    if program.proposal_call is None:
+        raise FailedPrecondition(f"program {program.id!r} has no call for proposals", reason="NO_PROPOSAL_CALL")
+    if db.utcnow() >= program.proposal_call.due_at:
+        raise FailedPrecondition(f"program {program.id!r}'s call for proposals closed at "
+                                 f"{program.proposal_call.due_at.isoformat()}", reason="PROPOSALS_CLOSED")
+
+
+def require_undecided(proposal: Proposal) -> None:
+    if proposal.status != "submitted":
+        raise FailedPrecondition(f"proposal {proposal.id!r} is already {proposal.status}",
+                                 reason="PROPOSAL_ALREADY_DECIDED")
+
+
+def find_proposal(proposal_id: str) -> Proposal:
+    proposal = Proposal.objects(id=proposal_id).first() if proposal_id else None
+    if proposal is None:
+        raise NotFound(f"no proposal {proposal_id!r}")
+    return proposal
+
+
+def reread_proposal(uow: db.UnitOfWork, proposal_id: str) -> Proposal:
+    proposal = uow.find_one(Proposal, {"_id": proposal_id})
+    if proposal is None:
+        raise NotFound(f"no proposal {proposal_id!r}")
+    return proposal
 
 
 class ProposalsApi:
     ctx: ServiceContext
+
+    # -- proposals -----------------------------------------------------------------------------
+    def SubmitProposal(self, request: pb.SubmitProposalRequest, _context) -> pb.SubmitProposalResponse:
+        identity = access.caller("submitting a proposal")
+        program = find_program(request.program_id)
+        if Person.objects(id=identity.person_id).only("id").first() is None:
+            raise FailedPrecondition("submitting a proposal needs a person record for the caller "
+                                     f"({identity.person_id!r})", reason="UNKNOWN_PERSON")
+        require_open_call(program)
+        title = required_text(request.title, "title")
+        focus = optional_text(request.focus, "focus", 500)
+        audience = optional_text(request.audience, "audience", 500)
+        plan = optional_text(request.plan, "plan", 10000)
+        requested_capacity = valid_capacity(request.requested_capacity, "requested_capacity", allow_unset=False)
+        kind = required_label(pb.CommunityKind, request.kind, "kind")
+        host = existing_organization(request.host_organization_id, "host_organization_id")
+        program_hosting(program.id, host)
+        proposal = Proposal(id=chosen_or_new_id("", "id"), program_id=program.id, scope=program.scope,
+                            proposer_id=identity.person_id, title=title, focus=focus, audience=audience, plan=plan,
+                            requested_capacity=requested_capacity, kind=kind, host_organization_id=host.id,
+                            created_at=db.utcnow())
+
+        def work(uow: db.UnitOfWork) -> None:
+            # The call may have been re-dated since it was checked above.
+            require_open_call(uow.find_one(Program, {"_id": program.id}))
+            uow.insert(proposal)
+            self._emit(uow, "created", proposal, identity.person_id)
+
+        self.ctx.transaction(work)
+        return pb.SubmitProposalResponse(proposal=proposal_message(proposal))
+
+    def GetProposal(self, request: pb.GetProposalRequest, _context) -> pb.GetProposalResponse:
+        identity = access.caller("reading a proposal")
+        proposal = find_proposal(request.id)
+        if not access.is_self(identity, proposal.proposer_id):
+            access.require(PROGRAM_MANAGERS, proposal.scope, "reading someone else's proposal")
+        return pb.GetProposalResponse(proposal=proposal_message(proposal))
+
+    def ListProposals(self, request: pb.ListProposalsRequest, _context) -> pb.ListProposalsResponse:
+        identity = access.caller("listing proposals")
+        program = find_program(request.program_id)
+        query: dict = {"program_id": program.id}
+        # Managers see every proposal to the program; anyone else only their own.
+        if not access.may(PROGRAM_MANAGERS, program.scope):
+            query["proposer_id"] = identity.person_id
+        status = optional_label(pb.ProposalStatus, request.status, "status")
+        if status:
+            query["status"] = status
+        found, token = page_of(Proposal, query, request.page_size, request.page_token)
+        return pb.ListProposalsResponse(proposals=[proposal_message(p) for p in found], next_page_token=token)
+
+    def AcceptProposal(self, request: pb.AcceptProposalRequest, _context) -> pb.AcceptProposalResponse:
+        access.caller("accepting a proposal")
+        proposal = find_proposal(request.id)
+        identity = access.require(PROGRAM_MANAGERS, proposal.scope, "accepting a proposal")
+        stipend_cents = valid_stipend(request.stipend_cents)
+        currency = valid_currency(request.stipend_currency)
+        community_id = chosen_or_new_id(request.community_id, "community_id")
+        require_undecided(proposal)
+        host = existing_organization(proposal.host_organization_id, "host_organization_id")
+        community = new_community(community_id, host, name=proposal.title, kind=proposal.kind, focus=proposal.focus,
+                                  program_id=proposal.program_id, facilitator_ids=[proposal.proposer_id],
+                                  capacity=proposal.requested_capacity)
+
+        def work(uow: db.UnitOfWork):
+            current = reread_proposal(uow, proposal.id)
+            require_undecided(current)
+            uow.insert(community)
+            uow.emit(community_created_event(self.ctx, community, identity.person_id))
+            decided = self._decide(uow, current.id, identity.person_id, status="accepted", community_id=community.id,
+                                   stipend_cents=stipend_cents, stipend_currency=currency)
+            self._grant_facilitator(uow, current.proposer_id, host.id, identity.person_id)
+            return decided
+
+        try:
+            accepted = self.ctx.transaction(work)
+        except DuplicateKeyError:
+            raise AlreadyExists(f"community {community_id!r} already exists", reason="DUPLICATE_ID",
+                                metadata={"field": "community_id"}) from None
+        return pb.AcceptProposalResponse(proposal=proposal_message(accepted),
+                                         community=community_message(community))
+
+    def DeclineProposal(self, request: pb.DeclineProposalRequest, _context) -> pb.DeclineProposalResponse:
+        access.caller("declining a proposal")
+        proposal = find_proposal(request.id)
+        identity = access.require(PROGRAM_MANAGERS, proposal.scope, "declining a proposal")
+        note = optional_text(request.note, "note", 2000)
+        require_undecided(proposal)
+
+        def work(uow: db.UnitOfWork) -> Proposal:
+            require_undecided(reread_proposal(uow, proposal.id))
+            return self._decide(uow, proposal.id, identity.person_id, status="declined", decision_note=note)
+
+        return pb.DeclineProposalResponse(proposal=proposal_message(self.ctx.transaction(work)))
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _decide(self, uow: db.UnitOfWork, proposal_id: str, decided_by: str, **decision) -> Proposal:
+        uow.update_one(Proposal, {"_id": proposal_id, "status": "submitted"},
+                       {"$set": {**decision, "decided_by": decided_by, "decided_at": db.utcnow()}})
+        decided = reread_proposal(uow, proposal_id)
+        self._emit(uow, decision["status"], decided, decided_by)
+        return decided
+
+    def _grant_facilitator(self, uow: db.UnitOfWork, person_id: str, organization_id: str, granted_by: str) -> None:
+        """The proposer facilitates at the host from now on (unless they already do)."""
+        person = uow.find_one(Person, {"_id": person_id})
+        if person is None:
+            raise FailedPrecondition(f"the proposer {person_id!r} no longer has a person record",
+                                     reason="UNKNOWN_PERSON")
+        if any(g.role == "facilitator" and g.organization_id == organization_id for g in person.roles):
+            return
+        grant = RoleGrant(role="facilitator", organization_id=organization_id, granted_by=granted_by,
+                          granted_at=db.utcnow())
+        uow.update_one(Person, {"_id": person_id},
+                       {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": db.utcnow()}})
+        granted = uow.find_one(Person, {"_id": person_id})
+        uow.emit(self.ctx.event("copnet.membership.person.role_granted", person_id,
+                                events_pb2.PersonChanged(person=person_message(granted), changed_by=granted_by)))
+
+    def _emit(self, uow: db.UnitOfWork, verb: str, proposal: Proposal, changed_by: str) -> None:
+        uow.emit(self.ctx.event(f"copnet.membership.proposal.{verb}", proposal.id,
+                                events_pb2.ProposalChanged(proposal=proposal_message(proposal),
+                                                           changed_by=changed_by)))

@@ -13,7 +13,9 @@ from copnet.gateway.convert import communities as convert
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import Backend, ServiceCallFailed, backend, call, caller
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.communities import Community, CommunityCreate, CommunityList, CommunityPath, CommunityQuery
+from copnet.gateway.schemas.communities import (Community, CommunityCreate, CommunityList, CommunityPath,
+                                                CommunityQuery, CommunityStatusChange, CommunitySummary,
+                                                CommunityUpdate, CommunityUpdated)
 from copnet.membership.v1 import membership_pb2
 from copnet.resources.v1 import resources_pb2
 from copnet.scheduling.v1 import scheduling_pb2
@@ -30,7 +32,8 @@ blueprint = APIBlueprint("communities", __name__, url_prefix="/api/v1/communitie
 @blueprint.post("", responses={201: Community, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
                 security=BEARER_REQUIRED)
 def create_community(body: CommunityCreate):
-    """Create a community hosted by an organization; its calendar and library follow shortly."""
+    """Create a community (a draft) hosted by an organization, optionally in a program; its calendar and
+    library follow shortly."""
     reply = call("membership", "CreateCommunity", convert.create_community_request(body))
     community = convert.community(reply.community, calendar_id=None, library_id=None)
     return community.model_dump(mode="json"), 201, {"Location": url_for(".get_community", id=community.id)}
@@ -38,7 +41,8 @@ def create_community(body: CommunityCreate):
 
 @blueprint.get("", responses={200: CommunityList, **problem_responses(422, 503, 504)})
 def list_communities(query: CommunityQuery):
-    """Communities in id order, a page at a time (without calendar and library: one call per page)."""
+    """Communities in id order, a page at a time, filtered by host, program, status, kind or region
+    (without calendar and library: one call per page). Public."""
     reply = call("membership", "ListCommunities", convert.list_communities_request(query))
     return CommunityList(items=[convert.community_summary(c) for c in reply.communities],
                          next_page_token=reply.next_page_token).model_dump(mode="json")
@@ -55,6 +59,27 @@ def get_community(path: CommunityPath):
                                    resources_pb2.GetLibraryRequest(community_id=path.id), "library")
     return convert.community(reply.community, calendar_id=calendar.result(),
                              library_id=library.result()).model_dump(mode="json")
+
+
+@blueprint.patch("/<id>", responses={200: CommunityUpdated,
+                                     **problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)},
+                 security=BEARER_REQUIRED)
+def update_community(path: CommunityPath, body: CommunityUpdate):
+    """Change the fields sent (a list sent replaces the whole list). A completed community cannot change;
+    capacity never drops below the confirmed registrations, and growing it promotes from the waiting list
+    at once (`promoted`)."""
+    reply = call("membership", "UpdateCommunity", convert.update_community_request(path.id, body))
+    return convert.community_updated(reply).model_dump(mode="json")
+
+
+@blueprint.post("/<id>/status", responses={200: CommunitySummary,
+                                           **problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)},
+                security=BEARER_REQUIRED)
+def change_community_status(path: CommunityPath, body: CommunityStatusChange):
+    """Move the community through draft -> open -> closed -> active -> completed (closed -> open reopens
+    sign-up). Community managers; the community's facilitators may complete an active one."""
+    reply = call("membership", "ChangeCommunityStatus", convert.change_status_request(path.id, body))
+    return convert.community_summary(reply.community).model_dump(mode="json")
 
 
 def lookup_id(services: Backend, identity: dict, service: str, method: str, message, field: str) -> str | None:

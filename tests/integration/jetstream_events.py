@@ -1,0 +1,59 @@
+"""Reading the events membership published, straight from the JetStream stream (what consumers see)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from copnet.kernel.events import CloudEvent, stream_name
+
+FETCH_BATCH = 500
+
+
+def published(services, event_type_pattern: str) -> list[CloudEvent]:
+    """Every event on the stream whose type matches `event_type_pattern` (NATS wildcards after the
+    service, e.g. "membership.community.*"), oldest first."""
+    region = services.settings.region
+
+    async def go() -> list[CloudEvent]:
+        connection = await nats.connect(services.nats_url)
+        try:
+            js = connection.jetstream()
+            subscription = await js.pull_subscribe(
+                f"copnet.{region}.{event_type_pattern}", stream=stream_name(region),
+                config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
+                                      inactive_threshold=30.0))
+            remaining = (await subscription.consumer_info()).num_pending
+            found: list[CloudEvent] = []
+            while remaining > 0:
+                messages = await subscription.fetch(min(remaining, FETCH_BATCH), timeout=5)
+                found += [CloudEvent.from_nats(m.headers, m.data) for m in messages]
+                remaining -= len(messages)
+            await subscription.unsubscribe()
+            return found
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+def about(services, event_type_pattern: str, subject: str) -> list[CloudEvent]:
+    """The events of those types about one entity (its id is the CloudEvent subject)."""
+    return [event for event in published(services, event_type_pattern) if event.subject == subject]
+
+
+def wait_for_types(services, event_type_pattern: str, subject: str, expected: list[str]) -> list[CloudEvent]:
+    """Waits until the entity's events of those types are exactly `expected` (in order), and returns them."""
+    seen: list[CloudEvent] = []
+
+    def arrived() -> bool:
+        seen[:] = about(services, event_type_pattern, subject)
+        return [event.type for event in seen] == expected
+
+    try:
+        services.wait_for(arrived, timeout=20, what=f"events {expected} about {subject}")
+    except Exception:
+        raise AssertionError(f"events about {subject}: {[event.type for event in seen]}, expected {expected}") from None
+    return seen
