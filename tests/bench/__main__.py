@@ -1,6 +1,7 @@
 """`make bench`: benchmarks on a real local stack, each beside a baseline measured in the same run.
 
-Prints figures and ratios; asserts nothing about speed (tests check correctness only).
+Prints figures and ratios; asserts nothing about speed. Exits 1 when the sign-up burst ends in a
+wrong state (overbooked, a duplicate, a waiting list out of order): correctness is not optional.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from copnet import stack as stacklib
 from copnet.reflection.v1 import reflection_pb2 as rf
 from tests.bench.load import HEADER, post_burst, time_until
+from tests.bench.signup import COUNTY, bench_signup_burst, create_organizations
 from tests.support.processes import ManagedProcess
 from tests.support.stack import RunningStack, settings_for_tests
 
@@ -27,14 +29,8 @@ def baseline_spec(stack: RunningStack, port: int) -> stacklib.ProcessSpec:
 
 
 def create_county(stack: RunningStack) -> str:
-    admin = {"Authorization": f"Bearer {stack.token('platform_admin')}"}
-    for body in ({"id": "bench-state", "name": "State", "kind": "state", "time_zone": "America/Los_Angeles"},
-                 {"id": "bench-region", "name": "Region", "kind": "region", "parent_id": "bench-state"},
-                 {"id": "bench-county", "name": "County", "kind": "county_office", "parent_id": "bench-region"}):
-        result = post_burst("setup", stack.gateway_url, "/api/v1/orgs", [body], 1, admin)
-        if set(result.statuses) - {201, 409}:
-            raise SystemExit(f"could not create {body['id']}: {result.statuses}")
-    return "bench-county"
+    create_organizations(stack)
+    return COUNTY
 
 
 def bench_create_community(stack: RunningStack, baseline_url: str, requests: int, concurrency: int) -> None:
@@ -67,9 +63,14 @@ def bench_create_community(stack: RunningStack, baseline_url: str, requests: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=1000, help="community creates")
+    parser.add_argument("--concurrency", type=int, default=16, help="clients creating communities")
+    parser.add_argument("--signups", type=int, default=10_000, help="registration attempts (one person each)")
+    parser.add_argument("--signup-clients", type=int, default=200, help="clients registering at once")
+    parser.add_argument("--seats", type=int, default=36, help="the community's capacity")
+    parser.add_argument("--only", choices=("create-community", "signup"), help="run one benchmark")
     args = parser.parse_args()
+    correct = True
     with tempfile.TemporaryDirectory(prefix="copnet-bench-") as tmp:
         root = Path(tmp)
         stack = RunningStack(settings_for_tests(root / "data", log_level="WARNING"), root)
@@ -78,12 +79,16 @@ def main() -> int:
             stack.start_infrastructure().start_services().start_gateway()
             port = stacklib.free_port()
             baseline = ManagedProcess(baseline_spec(stack, port), root).start()
-            bench_create_community(stack, f"http://127.0.0.1:{port}", args.requests, args.concurrency)
+            baseline_url = f"http://127.0.0.1:{port}"
+            if args.only in (None, "create-community"):
+                bench_create_community(stack, baseline_url, args.requests, args.concurrency)
+            if args.only in (None, "signup"):
+                correct = bench_signup_burst(stack, baseline_url, args.signups, args.signup_clients, args.seats)
         finally:
             if baseline is not None:
                 baseline.stop()
             stack.stop()
-    return 0
+    return 0 if correct else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,29 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Call:
+    """One POST: its path, JSON body and headers of its own (e.g. the caller's bearer token)."""
+
+    path: str
+    body: dict
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    """What one call got back, and which client sent it as its how-many-th request."""
+
+    status: int
+    body: bytes
+    client: int
+    turn: int
+
+    def json(self):
+        return json.loads(self.body) if self.body else None
 
 
 @dataclass
@@ -21,6 +43,8 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float]
     statuses: dict[int, int]
+    # One per call, in the calls' order; only when asked for (keeping 10,000 bodies costs memory).
+    answers: list[Answer | None] | None = None
 
     @property
     def throughput(self) -> float:
@@ -41,38 +65,67 @@ HEADER = f"{'scenario':<34} {'reqs':>6} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {
 
 def post_burst(name: str, base_url: str, path: str, bodies: list[dict], concurrency: int,
                headers: dict[str, str] | None = None) -> LoadResult:
-    """POST every body once, `concurrency` clients at a time, each on its own keep-alive connection."""
+    """POST every body once to `path` with the same headers, `concurrency` clients at a time."""
+    return burst(name, base_url, [Call(path, body, headers or {}) for body in bodies], concurrency)
+
+
+def burst(name: str, base_url: str, calls: list[Call], concurrency: int, keep_answers: bool = False) -> LoadResult:
+    """Make every call once, `concurrency` clients at a time, each on its own keep-alive connection.
+
+    A client takes the next call as soon as it has its previous answer (closed loop), so the
+    calls are started in list order.
+    """
     url = urllib.parse.urlparse(base_url)
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    next_index = iter(range(len(bodies)))
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    answers: list[Answer | None] = [None] * len(calls)
+    next_index = iter(range(len(calls)))
 
-    def client() -> None:
+    def client(number: int) -> None:
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        turn = 0
         try:
             while True:
                 with lock:
                     index = next(next_index, None)
                 if index is None:
                     return
+                call = calls[index]
+                body = json.dumps(call.body)
+                headers = {"Content-Type": "application/json", **call.headers}
                 started = time.perf_counter()
-                connection.request("POST", path, body=json.dumps(bodies[index]), headers=all_headers)
-                response = connection.getresponse()
-                response.read()
+                status, raw = _post(connection, call.path, body, headers)
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
-                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                    statuses[status] = statuses.get(status, 0) + 1
+                if keep_answers:
+                    answers[index] = Answer(status, raw, number, turn)
+                turn += 1
         finally:
             connection.close()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        for future in [pool.submit(client) for _ in range(concurrency)]:
+        for future in [pool.submit(client, number) for number in range(concurrency)]:
             future.result()
-    return LoadResult(name, len(bodies), concurrency, time.perf_counter() - started, latencies, statuses)
+    return LoadResult(name, len(calls), concurrency, time.perf_counter() - started, latencies, statuses,
+                      answers if keep_answers else None)
+
+
+def _post(connection: http.client.HTTPConnection, path: str, body: str, headers: dict) -> tuple[int, bytes]:
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+    except http.client.RemoteDisconnected:
+        # Nothing came back: the server closed the keep-alive connection as the request went out
+        # (its idle timeout), so it never handled it. Sent again once on a new connection; were
+        # it handled after all, the second answer would say so (409 already registered).
+        connection.close()
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+    return response.status, response.read()
 
 
 def time_until(predicate: Callable[[], bool], timeout: float = 300) -> float:
