@@ -48,7 +48,8 @@ def test_create_organization_translates_the_body_and_answers_201_with_location(c
     assert response.get_json() == {
         "id": "eastbay-usd", "name": "East Bay USD", "kind": "district", "parent_id": "alameda-coe",
         "ancestor_ids": ["ca", "bay", "alameda-coe"], "code": None, "time_zone": "America/Los_Angeles",
-        "created_at": "2026-03-01T17:30:05Z"}
+        "created_at": "2026-03-01T17:30:05Z", "region_id": None, "network_ids": [], "parent_history": [],
+        "updated_at": None}
     [call] = clients["membership"].calls
     assert call.method == "CreateOrganization"
     assert call.request == mpb.CreateOrganizationRequest(organization_id="eastbay-usd", name="East Bay USD",

@@ -1,21 +1,23 @@
-"""/api/v1/orgs: the organization tree (membership)."""
+"""/api/v1/orgs: the organization tree and networks beside it (membership)."""
 
 from __future__ import annotations
 
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.convert import organizations as convert
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
+from copnet.gateway.convert import organizations as convert
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.organizations import (Organization, OrganizationCreate, OrganizationList, OrganizationPath,
-                                    OrganizationQuery)
+from copnet.gateway.schemas.organizations import (NetworkMemberPath, Organization, OrganizationCreate,
+                                                  OrganizationList, OrganizationMove, OrganizationPath,
+                                                  OrganizationQuery, OrganizationUpdate)
 from copnet.membership.v1 import membership_pb2 as pb
 
 blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="organizations", description="State, regions, county offices, "
                                                                           "districts, schools and partners.")])
+WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 
 
 @blueprint.post("", responses={201: Organization, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
@@ -29,7 +31,7 @@ def create_organization(body: OrganizationCreate):
 
 @blueprint.get("", responses={200: OrganizationList, **problem_responses(422, 503, 504)})
 def list_organizations(query: OrganizationQuery):
-    """Organizations in id order, a page at a time; filter by parent or kind."""
+    """Organizations in id order, a page at a time; filter by parent, kind, region, network or ancestor."""
     reply = call("membership", "ListOrganizations", convert.list_organizations_request(query))
     return OrganizationList(items=[convert.organization(o) for o in reply.organizations],
                             next_page_token=reply.next_page_token).model_dump(mode="json")
@@ -37,6 +39,42 @@ def list_organizations(query: OrganizationQuery):
 
 @blueprint.get("/<id>", responses={200: Organization, **problem_responses(404, 503, 504)})
 def get_organization(path: OrganizationPath):
-    """One organization."""
+    """One organization, with its networks and earlier parents."""
     reply = call("membership", "GetOrganization", pb.GetOrganizationRequest(id=path.id))
+    return convert.organization(reply.organization).model_dump(mode="json")
+
+
+@blueprint.patch("/<id>", responses={200: Organization, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+def update_organization(path: OrganizationPath, body: OrganizationUpdate):
+    """Rename an organization, change its code (unique per kind) or its time zone."""
+    reply = call("membership", "UpdateOrganization", convert.update_organization_request(path.id, body))
+    return convert.organization(reply.organization).model_dump(mode="json")
+
+
+@blueprint.post("/<id>/move", responses={200: Organization, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+def move_organization(path: OrganizationPath, body: OrganizationMove):
+    """Move an organization and its subtree under a new parent (e.g. a school to another district).
+
+    Needs a manager over both the old and the new parent; the earlier parent is kept in
+    `parent_history`."""
+    reply = call("membership", "MoveOrganization", pb.MoveOrganizationRequest(id=path.id,
+                                                                              new_parent_id=body.parent_id))
+    return convert.organization(reply.organization).model_dump(mode="json")
+
+
+@blueprint.put("/<network_id>/members/<org_id>", responses={200: Organization, **WRITE_ERRORS},
+               security=BEARER_REQUIRED)
+def add_network_member(path: NetworkMemberPath):
+    """Make an organization a member of a network (idempotent); answers the member."""
+    reply = call("membership", "AddNetworkMember", pb.AddNetworkMemberRequest(network_id=path.network_id,
+                                                                              organization_id=path.org_id))
+    return convert.organization(reply.organization).model_dump(mode="json")
+
+
+@blueprint.delete("/<network_id>/members/<org_id>", responses={200: Organization, **WRITE_ERRORS},
+                  security=BEARER_REQUIRED)
+def remove_network_member(path: NetworkMemberPath):
+    """Take an organization out of a network (409 NOT_A_MEMBER when it was not in it); answers the member."""
+    reply = call("membership", "RemoveNetworkMember", pb.RemoveNetworkMemberRequest(network_id=path.network_id,
+                                                                                    organization_id=path.org_id))
     return convert.organization(reply.organization).model_dump(mode="json")
