@@ -14,10 +14,18 @@ import pytest
 from copnet.events.v1 import events_pb2
 from copnet.kernel.errors import details_of
 from copnet.kernel.events import CloudEvent, stream_name, subject_for
+from copnet.kernel.timestamps import timestamp
 from copnet.membership.v1 import membership_pb2 as m
 
 TZ = "America/Los_Angeles"
 BANDS = {"k_2": m.GRADE_BAND_K_2, "3_5": m.GRADE_BAND_3_5, "6_8": m.GRADE_BAND_6_8, "9_12": m.GRADE_BAND_9_12}
+COMMUNITY_KINDS = {"plc": m.COMMUNITY_KIND_PLC, "math_team": m.COMMUNITY_KIND_MATH_TEAM,
+                   "cross_district_team": m.COMMUNITY_KIND_CROSS_DISTRICT_TEAM}
+STATUSES = {"open": m.COMMUNITY_STATUS_OPEN, "closed": m.COMMUNITY_STATUS_CLOSED, "active": m.COMMUNITY_STATUS_ACTIVE,
+            "completed": m.COMMUNITY_STATUS_COMPLETED}
+# How a new (draft) community reaches each status.
+STATUS_PATH = {"draft": (), "open": ("open",), "closed": ("open", "closed"), "active": ("open", "active"),
+               "completed": ("open", "active", "completed")}
 POSITIONS = {"teacher": m.POSITION_TEACHER, "coach": m.POSITION_COACH, "specialist": m.POSITION_SPECIALIST,
              "site_admin": m.POSITION_SITE_ADMIN}
 
@@ -70,25 +78,25 @@ class World:
                   closes_in: dt.timedelta = dt.timedelta(days=30), soft_deadline_in: dt.timedelta | None = None,
                   positions=(), organization_ids=(), team_composition=(), facilitators=(), kind: str = "plc",
                   host: str | None = None) -> str:
-        """An open community with a sign-up window around now, written as a document: its
-        lifecycle RPCs are not in this tree yet (see the module docstring of communities.py)."""
+        """A community with a sign-up window around now, brought to `status` (default open)."""
         community_id = f"{self.prefix}-{name}"
-        host = host or self.district
-        host_doc = self.db.organizations.find_one({"_id": host})
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        window = {"opens_at": now + opens_in, "closes_at": now + closes_in}
+        window = m.SignupWindow(open_time=timestamp(now + opens_in), close_time=timestamp(now + closes_in))
         if soft_deadline_in is not None:
-            window["soft_deadline"] = now + soft_deadline_in
-        self.db.communities.insert_one({
-            "_id": community_id, "name": name, "kind": kind, "description": "", "focus": "", "program_id": "",
-            "grade_bands": [], "host_organization_id": host, "county_office_id": self.county,
-            "region_id": f"{self.prefix}-region", "scope": [*host_doc["ancestor_ids"], host],
-            "facilitator_ids": list(facilitators), "status": status, "capacity": capacity, "signup_window": window,
-            "eligibility": {"positions": list(positions), "organization_ids": list(organization_ids)},
-            "team_composition": [{"position": p, "count": c, "grade_bands": list(b)} for p, c, b in team_composition],
-            "confirmed_count": 0, "waitlisted_count": 0, "waitlist_entries": 0, "registration_sequence": 0,
-            "waitlist_ticket": 0, "created_at": now})
+            window.soft_deadline.CopyFrom(timestamp(now + soft_deadline_in))
+        self.call("CreateCommunity", m.CreateCommunityRequest(
+            community_id=community_id, name=name, kind=COMMUNITY_KINDS[kind], host_organization_id=host or self.district,
+            capacity=capacity, signup_window=window, facilitator_ids=list(facilitators),
+            eligibility=m.Eligibility(positions=[POSITIONS[p] for p in positions], organization_ids=list(organization_ids)),
+            team_composition=[m.TeamSlot(position=POSITIONS[p], count=c, grade_bands=[BANDS[b] for b in bands])
+                              for p, c, bands in team_composition]), token=self.admin)
+        self.change_status(community_id, *STATUS_PATH[status])
         return community_id
+
+    def change_status(self, community_id: str, *statuses: str) -> None:
+        for status in statuses:
+            self.call("ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id=community_id, status=STATUSES[status]),
+                      token=self.admin)
 
     def ledger(self, community_id: str) -> dict:
         doc = self.db.communities.find_one({"_id": community_id})

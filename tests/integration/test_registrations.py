@@ -239,6 +239,6 @@ def test_nobody_is_promoted_in_a_completed_community(world):
     holder, waiting = world.people(2, "done")
     seat = world.register(community, holder)
     world.register(community, waiting)
-    world.db.communities.update_one({"_id": community}, {"$set": {"status": "completed"}})
+    world.change_status(community, "active", "completed")
     assert list(world.cancel(seat.id, world.token_of(holder)).promoted) == []
     assert check_ledger(world, community) == {"confirmed_count": 0, "waitlisted_count": 1, "waitlist_entries": 1}
