@@ -1,24 +1,54 @@
 """The demo network, loaded through the gateway's REST API (so it goes the way real data goes).
 
-Every item has a fixed, readable id, so loading twice is harmless: the second time each POST
-answers 409 Conflict, which here means "already there". Parents come before their children.
-Only the standard library talks HTTP here: the CLI needs nothing the gateway does not.
+Every item has a fixed, readable id, so loading twice is harmless: a create answering 409
+Conflict means "already there", and steps that are not creates (a role grant, a proposal call,
+opening a community) look first and leave alone what is already done. Items come in dependency
+order: parents before children, people before the communities they facilitate, a community
+opened before anyone registers for it.
+
+Sign-up windows and the proposal call's due date are relative to the moment of loading, so a
+freshly loaded demo always has a call and sign-ups open now.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
-API = "/api/v1"
+from copnet.api_client import ApiClient, ApiError, GatewayUnreachable
+
 # Who the loader says it is in the platform_admin token it signs.
 SEED_PERSON_ID = "copnet-seed"
-REQUEST_TIMEOUT_SECONDS = 30.0
+CREATED, EXISTING = "created", "existing"
 
 
+class SeedError(Exception):
+    """The gateway refused an item or could not be reached; the message says which and why."""
+
+
+def _created_or_existing(create: Callable[[], object], *already_there: str) -> str:
+    """CREATED, or EXISTING when the gateway answers 409 (with one of `already_there` as its reason,
+    when given: a 409 can also mean a rule the request broke)."""
+    try:
+        create()
+    except ApiError as error:
+        if error.status == 409 and (not already_there or error.reason in already_there):
+            return EXISTING
+        raise
+    return CREATED
+
+
+def _compact(body: dict) -> dict:
+    """The request body without empty optional fields."""
+    return {key: value for key, value in body.items() if value not in (None, "", (), [], {})}
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the items ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Org:
     id: str
@@ -28,7 +58,97 @@ class Org:
     code: str | None = None
     time_zone: str | None = None
 
-    path = f"{API}/orgs"
+    def body(self) -> dict:
+        return _compact({"id": self.id, "name": self.name, "kind": self.kind, "parent_id": self.parent_id,
+                         "code": self.code, "time_zone": self.time_zone})
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        return _created_or_existing(lambda: api.post("/orgs", self.body()))
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+    # (organization id, position) pairs.
+    affiliations: tuple[tuple[str, str], ...]
+    grade_bands: tuple[str, ...] = ()
+
+    def body(self) -> dict:
+        return _compact({"id": self.id, "name": self.name, "email": self.email, "grade_bands": list(self.grade_bands),
+                         "affiliations": [{"organization_id": org, "position": position}
+                                          for org, position in self.affiliations]})
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        return _created_or_existing(lambda: api.post("/people", self.body()))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role granted to a person at an organization (skipped when they hold it already)."""
+
+    person_id: str
+    role: str
+    organization_id: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.person_id}:{self.role}"
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        held = api.get(f"/people/{self.person_id}")["roles"]
+        if any(r["role"] == self.role and r["organization_id"] == self.organization_id for r in held):
+            return EXISTING
+        api.post(f"/people/{self.person_id}/roles", {"role": self.role, "organization_id": self.organization_id})
+        return CREATED
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    name: str
+    owner_organization_id: str
+    program_year: str
+    description: str = ""
+
+    def body(self) -> dict:
+        return _compact({"id": self.id, "name": self.name, "owner_organization_id": self.owner_organization_id,
+                         "program_year": self.program_year, "description": self.description})
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        return _created_or_existing(lambda: api.post("/programs", self.body()))
+
+
+@dataclass(frozen=True)
+class ProposalCall:
+    """A program's call for facilitator proposals, due `due_in` after loading (an open call is kept)."""
+
+    program_id: str
+    due_in: dt.timedelta
+
+    @property
+    def id(self) -> str:
+        return f"{self.program_id}:proposal-call"
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        if api.get(f"/programs/{self.program_id}").get("proposal_call"):
+            return EXISTING
+        api.put(f"/programs/{self.program_id}/proposal-call", {"due_at": _rfc3339(now + self.due_in)})
+        return CREATED
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sign-up window relative to the moment of loading."""
+
+    opened_ago: dt.timedelta
+    soft_deadline_in: dt.timedelta | None
+    closes_in: dt.timedelta
+
+    def body(self, now: dt.datetime) -> dict:
+        return _compact({"opens_at": _rfc3339(now - self.opened_ago), "closes_at": _rfc3339(now + self.closes_in),
+                         "soft_deadline": _rfc3339(now + self.soft_deadline_in) if self.soft_deadline_in else None})
 
 
 @dataclass(frozen=True)
@@ -38,12 +158,94 @@ class Community:
     kind: str
     host_organization_id: str
     description: str = ""
+    program_id: str = ""
+    focus: str = ""
+    grade_bands: tuple[str, ...] = ()
+    facilitator_ids: tuple[str, ...] = ()
+    capacity: int = 0
+    signup_window: Window | None = None
+    # Eligibility: positions and organizations (each admits its subtree); empty admits all.
+    eligible_positions: tuple[str, ...] = ()
+    eligible_organization_ids: tuple[str, ...] = ()
 
-    path = f"{API}/communities"
+    def body(self, now: dt.datetime) -> dict:
+        eligibility = _compact({"positions": list(self.eligible_positions),
+                                "organization_ids": list(self.eligible_organization_ids)})
+        return _compact({
+            "id": self.id, "name": self.name, "kind": self.kind, "host_organization_id": self.host_organization_id,
+            "description": self.description, "program_id": self.program_id, "focus": self.focus,
+            "grade_bands": list(self.grade_bands), "facilitator_ids": list(self.facilitator_ids),
+            "capacity": self.capacity or None,
+            "signup_window": self.signup_window.body(now) if self.signup_window else None,
+            "eligibility": eligibility or None})
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        return _created_or_existing(lambda: api.post("/communities", self.body(now)))
 
 
-Item = Org | Community
+@dataclass(frozen=True)
+class Opening:
+    """A draft community opened for sign-up (one already past draft is left as it is)."""
 
+    community_id: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.community_id}:open"
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        if api.get(f"/communities/{self.community_id}")["status"] != "draft":
+            return EXISTING
+        api.post(f"/communities/{self.community_id}/status", {"status": "open"})
+        return CREATED
+
+
+@dataclass(frozen=True)
+class Signup:
+    """A person registered by an administrator (the person acknowledges the commitment themself)."""
+
+    community_id: str
+    person_id: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.community_id}:{self.person_id}"
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        return _created_or_existing(
+            lambda: api.post(f"/communities/{self.community_id}/registrations",
+                             {"person_id": self.person_id, "acknowledge_commitment": False}),
+            "ALREADY_REGISTERED")
+
+
+@dataclass(frozen=True)
+class TeamSignup:
+    """A school team registered as a unit."""
+
+    community_id: str
+    team_id: str
+    team_name: str
+    school_id: str
+    # (person id, team role) pairs.
+    members: tuple[tuple[str, str], ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.community_id}:{self.team_id}"
+
+    def body(self) -> dict:
+        return {"team_id": self.team_id, "team_name": self.team_name, "school_id": self.school_id,
+                "members": [{"person_id": person, "role": role} for person, role in self.members]}
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        return _created_or_existing(
+            lambda: api.post(f"/communities/{self.community_id}/team-registrations", self.body()),
+            "ALREADY_REGISTERED", "DUPLICATE_ID")
+
+
+Item = Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup
+
+# -- the demo network -----------------------------------------------------------------------------
 # A state, two regions, three county offices (codes are California county codes), a district
 # under each county office, a few schools.
 DEMO_ORGANIZATIONS: tuple[Org, ...] = (
@@ -64,7 +266,37 @@ DEMO_ORGANIZATIONS: tuple[Org, ...] = (
     Org("mesa-ms", "Mesa Middle School", "school", parent_id="harbor-usd"),
 )
 
-DEMO_COMMUNITIES: tuple[Community, ...] = (
+# Bayside Elementary has what a school math team needs: a math specialist, their site
+# administrator and another K-5 teacher. The coach facilitates; the regional lead runs the program.
+DEMO_PEOPLE: tuple[Person, ...] = (
+    Person("maria-lopez", "Maria Lopez", "maria.lopez@bayside.example.org", (("bayside-es", "specialist"),),
+           ("K-2", "3-5")),
+    Person("james-carter", "James Carter", "james.carter@bayside.example.org", (("bayside-es", "site_admin"),)),
+    Person("aisha-johnson", "Aisha Johnson", "aisha.johnson@bayside.example.org", (("bayside-es", "teacher"),),
+           ("3-5",)),
+    Person("daniel-kim", "Daniel Kim", "daniel.kim@lakeview.example.org", (("lakeview-ms", "teacher"),), ("6-8",)),
+    Person("sofia-garcia", "Sofia Garcia", "sofia.garcia@lakeview.example.org", (("lakeview-ms", "teacher"),),
+           ("6-8",)),
+    Person("priya-patel", "Priya Patel", "priya.patel@orchard.example.org", (("orchard-hs", "teacher"),),
+           ("9-12",)),
+    Person("grace-okafor", "Grace Okafor", "grace.okafor@mesa.example.org", (("mesa-ms", "teacher"),), ("6-8",)),
+    Person("robert-nguyen", "Robert Nguyen", "robert.nguyen@eastbay.example.org", (("eastbay-usd", "coach"),),
+           ("3-5", "6-8")),
+    Person("elena-torres", "Elena Torres", "elena.torres@alameda-coe.example.org",
+           (("alameda-coe", "county_leader"),)),
+)
+
+DEMO_GRANTS: tuple[Grant, ...] = (
+    Grant("elena-torres", "regional_lead", "ca-bay-area"),
+    Grant("robert-nguyen", "facilitator", "eastbay-usd"),
+)
+
+DEMO_PROGRAM = Program("bay-area-math-cop-2026-27", "2026-27 Bay Area Math CoP", "ca-bay-area", "2026-27",
+                       "The Bay Area region's communities of practice for the 2026-27 school year.")
+DEMO_PROPOSAL_CALL = ProposalCall(DEMO_PROGRAM.id, due_in=dt.timedelta(days=21))
+
+# Standing communities, outside any program (drafts: no seats or window yet).
+DEMO_STANDING_COMMUNITIES: tuple[Community, ...] = (
     Community("lakeview-grade6-plc", "Lakeview Grade 6 Math PLC", "plc", "lakeview-ms",
               "Grade 6 teachers planning ratio and proportion units together."),
     Community("eastbay-math-team", "East Bay District Math Team", "math_team", "eastbay-usd",
@@ -79,37 +311,67 @@ DEMO_COMMUNITIES: tuple[Community, ...] = (
               "Regional and county math leads across the state."),
 )
 
+# Sign-ups opened a week ago; the soft deadline (no more waiting list) is in two weeks; kick-off in four.
+OPEN_NOW = Window(opened_ago=dt.timedelta(days=7), soft_deadline_in=dt.timedelta(days=14),
+                  closes_in=dt.timedelta(days=28))
+
+# The program's communities, opened for sign-up.
+DEMO_PROGRAM_COMMUNITIES: tuple[Community, ...] = (
+    Community("bay-ratios-plc-2026-27", "Bay Area Grade 6-8 Ratios PLC", "plc", "eastbay-usd",
+              "Middle school teachers building a shared ratio and proportion unit, meeting monthly.",
+              program_id=DEMO_PROGRAM.id, focus="Ratio and proportional reasoning", grade_bands=("6-8",),
+              facilitator_ids=("robert-nguyen",), capacity=24, signup_window=OPEN_NOW,
+              eligible_positions=("teacher", "specialist", "coach"), eligible_organization_ids=("ca-bay-area",)),
+    Community("eastbay-elementary-math-teams-2026-27", "East Bay Elementary School Math Teams", "math_team",
+              "eastbay-usd",
+              "School teams (a math specialist, their site administrator and a K-5 teacher) leading math at "
+              "their school.",
+              program_id=DEMO_PROGRAM.id, focus="Number sense and fractions, K-5", grade_bands=("K-2", "3-5"),
+              facilitator_ids=("robert-nguyen",), capacity=12, signup_window=OPEN_NOW,
+              eligible_positions=("teacher", "specialist", "site_admin"), eligible_organization_ids=("eastbay-usd",)),
+)
+
+DEMO_COMMUNITIES: tuple[Community, ...] = (*DEMO_STANDING_COMMUNITIES, *DEMO_PROGRAM_COMMUNITIES)
+
+DEMO_REGISTRATIONS: tuple[Signup | TeamSignup, ...] = (
+    Signup("bay-ratios-plc-2026-27", "daniel-kim"),
+    Signup("bay-ratios-plc-2026-27", "sofia-garcia"),
+    TeamSignup("eastbay-elementary-math-teams-2026-27", "bayside-math-team", "Bayside Elementary Math Team",
+               "bayside-es", (("maria-lopez", "lead"), ("james-carter", "administrator"),
+                              ("aisha-johnson", "member"))),
+)
+
 
 def demo_items() -> list[Item]:
-    return [*DEMO_ORGANIZATIONS, *DEMO_COMMUNITIES]
+    return [*DEMO_ORGANIZATIONS, *DEMO_PEOPLE, *DEMO_GRANTS, DEMO_PROGRAM, DEMO_PROPOSAL_CALL, *DEMO_COMMUNITIES,
+            *(Opening(c.id) for c in DEMO_PROGRAM_COMMUNITIES), *DEMO_REGISTRATIONS]
 
 
-class SeedError(Exception):
-    """The gateway refused an item or could not be reached; the message says which and why."""
-
-
+# -- loading --------------------------------------------------------------------------------------
 @dataclass
 class SeedReport:
-    created: list[str] = field(default_factory=list)
-    existing: list[str] = field(default_factory=list)
+    created: list[str]
+    existing: list[str]
 
     def summary(self) -> str:
         return f"{len(self.created)} created, {len(self.existing)} already there"
 
 
-def body_of(item: Item) -> dict:
-    """The REST request body: optional fields left out when empty."""
-    return {key: value for key, value in asdict(item).items() if value not in (None, "")}
-
-
 def load(gateway_url: str, token: str, items: list[Item],
-         on_item: Callable[[Item, str], None] | None = None) -> SeedReport:
-    """POST each item in order; `on_item(item, "created" | "existing")` after each one."""
-    report = SeedReport()
-    base = gateway_url.rstrip("/")
+         on_item: Callable[[Item, str], None] | None = None, now: dt.datetime | None = None) -> SeedReport:
+    """Load each item in order; `on_item(item, "created" | "existing")` after each one."""
+    api = ApiClient(gateway_url, token)
+    now = now or dt.datetime.now(dt.UTC)
+    report = SeedReport([], [])
     for item in items:
-        outcome = _post(base, item, token)
-        (report.created if outcome == "created" else report.existing).append(item.id)
+        what = f"{type(item).__name__.lower()} {item.id!r}"
+        try:
+            outcome = item.load(api, now)
+        except ApiError as error:
+            raise SeedError(f"{error} (loading {what})") from None
+        except GatewayUnreachable as error:
+            raise SeedError(str(error)) from None
+        (report.created if outcome == CREATED else report.existing).append(item.id)
         if on_item is not None:
             on_item(item, outcome)
     return report
@@ -117,39 +379,3 @@ def load(gateway_url: str, token: str, items: list[Item],
 
 def load_demo(gateway_url: str, token: str, on_item: Callable[[Item, str], None] | None = None) -> SeedReport:
     return load(gateway_url, token, demo_items(), on_item)
-
-
-def _post(base: str, item: Item, token: str) -> str:
-    url = base + item.path
-    request = urllib.request.Request(url, data=json.dumps(body_of(item)).encode(), method="POST", headers={
-        "Content-Type": "application/json", "Accept": "application/json, application/problem+json",
-        "Authorization": f"Bearer {token}"})
-    what = f"{type(item).__name__.lower()} {item.id!r}"
-    try:
-        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
-            if response.status in (200, 201):
-                return "created"
-            raise SeedError(f"POST {url} for {what}: unexpected status {response.status}")
-    except urllib.error.HTTPError as error:
-        if error.code == 409:
-            return "existing"
-        raise SeedError(f"POST {url} for {what}: {error.code} {_problem(error)}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise SeedError(f"cannot reach the gateway at {base} ({reason}): is `copnet up` running?") from None
-
-
-def _problem(error: urllib.error.HTTPError) -> str:
-    """The problem+json title and detail, or the raw body when it is not JSON."""
-    try:
-        raw = error.read().decode("utf-8", "replace")
-    except OSError:
-        return error.reason or ""
-    try:
-        problem = json.loads(raw)
-    except ValueError:
-        return raw.strip()[:500] or str(error.reason)
-    if not isinstance(problem, dict):
-        return raw.strip()[:500]
-    parts = [str(problem[key]) for key in ("title", "detail") if problem.get(key)]
-    return ": ".join(parts) or raw.strip()[:500]

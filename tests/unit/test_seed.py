@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -11,17 +12,41 @@ import pytest
 
 from copnet import seed
 from copnet.gateway.schemas import CommunityKind, OrganizationKind
+from copnet.gateway.schemas.communities import CommunityCreate, CommunityStatusChange
+from copnet.gateway.schemas.organizations import OrganizationCreate
+from copnet.gateway.schemas.people import PersonCreate, RoleGrantBody
+from copnet.gateway.schemas.programs import ProgramCreate, ProposalCallOpen
+from copnet.gateway.schemas.registrations import RegistrationCreate, TeamRegistrationCreate
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 # The REST contract's allowed parents for the kinds the demo uses.
 PARENT_KIND = {"state": None, "region": "state", "county_office": "region", "district": "county_office",
                "school": "district"}
+NOW = dt.datetime(2026, 11, 23, 17, 30, tzinfo=dt.UTC)
+ORGS = {org.id: org for org in seed.DEMO_ORGANIZATIONS}
+PEOPLE = {person.id: person for person in seed.DEMO_PEOPLE}
+
+
+def ancestry(org_id: str) -> list[str]:
+    """The organization and everything above it."""
+    chain = []
+    while org_id:
+        chain.append(org_id)
+        org_id = ORGS[org_id].parent_id or ""
+    return chain
+
+
+def parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
 
 
 def test_demo_ids_are_valid_and_unique():
-    ids = [item.id for item in seed.demo_items()]
+    entities = [*seed.DEMO_ORGANIZATIONS, *seed.DEMO_PEOPLE, seed.DEMO_PROGRAM, *seed.DEMO_COMMUNITIES]
+    ids = [item.id for item in entities]
     assert all(ID.match(i) for i in ids), ids
     assert len(set(ids)) == len(ids)
+    steps = [item.id for item in seed.demo_items()]
+    assert len(set(steps)) == len(steps)
 
 
 def test_demo_organizations_come_after_their_parents_and_sit_under_the_right_kind():
@@ -38,33 +63,152 @@ def test_demo_organizations_come_after_their_parents_and_sit_under_the_right_kin
     assert list(kinds.values()).count("region") == 2
 
 
+def test_demo_people_hold_the_positions_the_demo_is_about():
+    positions = {(org, position) for person in seed.DEMO_PEOPLE for org, position in person.affiliations}
+    assert {("bayside-es", "specialist"), ("bayside-es", "site_admin"), ("bayside-es", "teacher")} <= positions
+    assert "coach" in {position for _, position in positions}
+    assert all(org in ORGS for org, _ in positions)
+    assert len({person.email.lower() for person in seed.DEMO_PEOPLE}) == len(seed.DEMO_PEOPLE)
+    grants = {(g.person_id, g.role, g.organization_id) for g in seed.DEMO_GRANTS}
+    assert ("elena-torres", "regional_lead", "ca-bay-area") in grants
+    assert all(person in PEOPLE and org in ORGS for person, _, org in grants)
+
+
 def test_demo_communities_are_hosted_by_demo_organizations():
-    orgs = {org.id for org in seed.DEMO_ORGANIZATIONS}
     for community in seed.DEMO_COMMUNITIES:
-        assert community.host_organization_id in orgs
+        assert community.host_organization_id in ORGS
         assert community.kind in {k.value for k in CommunityKind}
+        assert all(person in PEOPLE for person in community.facilitator_ids)
     assert {"plc", "math_team", "equity_cohort"} <= {c.kind for c in seed.DEMO_COMMUNITIES}
 
 
+def test_the_program_belongs_to_the_bay_area_and_its_communities_are_ready_to_open():
+    assert seed.DEMO_PROGRAM.owner_organization_id == "ca-bay-area"
+    assert seed.DEMO_PROGRAM.program_year == "2026-27"
+    assert seed.DEMO_PROPOSAL_CALL.program_id == seed.DEMO_PROGRAM.id
+    opened = {item.community_id for item in seed.demo_items() if isinstance(item, seed.Opening)}
+    assert opened == {c.id for c in seed.DEMO_PROGRAM_COMMUNITIES}
+    for community in seed.DEMO_PROGRAM_COMMUNITIES:
+        assert community.program_id == seed.DEMO_PROGRAM.id
+        assert "ca-bay-area" in ancestry(community.host_organization_id)
+        assert community.capacity > 0 and community.facilitator_ids and community.eligible_positions
+        window = community.body(NOW)["signup_window"]
+        assert parse(window["opens_at"]) < NOW < parse(window["soft_deadline"]) < parse(window["closes_at"])
+
+
+def eligible(person: seed.Person, community: seed.Community) -> bool:
+    """One affiliation matching both lists, an organization admitting its subtree (the domain rule)."""
+    return any((not community.eligible_positions or position in community.eligible_positions)
+               and (not community.eligible_organization_ids
+                    or set(ancestry(org)) & set(community.eligible_organization_ids))
+               for org, position in person.affiliations)
+
+
+def test_everyone_the_demo_registers_is_eligible_and_the_school_team_has_its_composition():
+    communities = {c.id: c for c in seed.DEMO_COMMUNITIES}
+    for registration in seed.DEMO_REGISTRATIONS:
+        community = communities[registration.community_id]
+        members = ([registration.person_id] if isinstance(registration, seed.Signup)
+                   else [person for person, _ in registration.members])
+        assert all(eligible(PEOPLE[person], community) for person in members), registration
+    team = next(r for r in seed.DEMO_REGISTRATIONS if isinstance(r, seed.TeamSignup))
+    at_school = [position for person, _ in team.members for org, position in PEOPLE[person].affiliations
+                 if org == team.school_id]
+    # The math-team rule: a specialist, their site administrator and one more K-5 teacher.
+    assert sorted(at_school) == ["site_admin", "specialist", "teacher"]
+    teacher = next(PEOPLE[p] for p, _ in team.members if ("bayside-es", "teacher") in PEOPLE[p].affiliations)
+    assert set(teacher.grade_bands) & {"K-2", "3-5"}
+
+
 class FakeGateway:
-    """Answers POSTs like the gateway: 201 the first time an id is seen, 409 after; or `fail_with`."""
+    """Enough of the REST contract to load the demo: creates answer 201 the first time an id is
+    seen and 409 after; references (parents, people, an open community) must already exist; or
+    every request answers `fail_with`."""
 
     def __init__(self):
-        self.requests: list[tuple[str, dict, str]] = []
-        self.seen: set[tuple[str, str]] = set()
+        self.requests: list[tuple[str, str, dict | None, str]] = []
+        self.store: dict[str, dict] = {}
+        self.registrations: set[tuple[str, str]] = set()
         self.fail_with: tuple[int, dict] | None = None
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(method, path) for method, path, _, _ in self.requests if method != "GET"]
+
+    def answer(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        if self.fail_with is not None:
+            return self.fail_with
+        parts = path.removeprefix("/api/v1/").split("/")
+        if method == "POST" and len(parts) == 1:
+            return self.create(parts[0], body)
+        resource = self.store.get(f"{parts[0]}/{parts[1]}")
+        if resource is None:
+            return 404, {"title": "Not Found", "reason": "NOT_FOUND"}
+        if method == "GET" and len(parts) == 2:
+            return 200, resource
+        match (method, parts[0], parts[2]):
+            case ("POST", "people", "roles"):
+                resource["roles"].append({**body, "granted_by": "copnet-seed"})
+                return 200, resource
+            case ("PUT", "programs", "proposal-call"):
+                resource["proposal_call"] = {"opened_at": "now", **body}
+                return 200, resource
+            case ("POST", "communities", "status"):
+                resource["status"] = body["status"]
+                return 200, resource
+            case ("POST", "communities", "registrations"):
+                return self.register(resource, [body["person_id"]])
+            case ("POST", "communities", "team-registrations"):
+                return self.register(resource, [m["person_id"] for m in body["members"]])
+        return 404, {"title": "Not Found"}
+
+    def create(self, collection: str, body: dict) -> tuple[int, dict]:
+        missing = [ref for ref in self.references(collection, body) if ref not in self.store]
+        if missing:
+            return 422, {"title": "Unprocessable Content", "detail": f"unknown {missing}"}
+        key = f"{collection}/{body['id']}"
+        if key in self.store:
+            return 409, {"title": "Conflict", "reason": "DUPLICATE_ID"}
+        self.store[key] = {**body, "roles": [], "proposal_call": None, "status": "draft"}
+        return 201, self.store[key]
+
+    @staticmethod
+    def references(collection: str, body: dict) -> list[str]:
+        """What a create refers to, as store keys: it must be there first."""
+        match collection:
+            case "orgs":
+                return [f"orgs/{body['parent_id']}"] if body.get("parent_id") else []
+            case "people":
+                return [f"orgs/{a['organization_id']}" for a in body["affiliations"]]
+            case "programs":
+                return [f"orgs/{body['owner_organization_id']}"]
+            case "communities":
+                return [f"orgs/{body['host_organization_id']}", *(f"people/{p}" for p in body.get("facilitator_ids", [])),
+                        *([f"programs/{body['program_id']}"] if body.get("program_id") else [])]
+        raise AssertionError(collection)
+
+    def register(self, community: dict, people: list[str]) -> tuple[int, dict]:
+        if community["status"] != "open":
+            return 409, {"title": "Conflict", "reason": "SIGNUP_CLOSED"}
+        if any(f"people/{p}" not in self.store for p in people):
+            return 422, {"title": "Unprocessable Content", "reason": "UNKNOWN_PERSON"}
+        keys = {(community["id"], p) for p in people}
+        if keys & self.registrations:
+            return 409, {"title": "Conflict", "reason": "ALREADY_REGISTERED"}
+        self.registrations |= keys
+        return 201, {}
+
+    def _handler(self):
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                gateway.requests.append((self.path, body, self.headers.get("Authorization", "")))
-                if gateway.fail_with is not None:
-                    status, payload = gateway.fail_with
-                else:
-                    key = (self.path, body.get("id"))
-                    status, payload = (409, {"title": "Conflict"}) if key in gateway.seen else (201, body)
-                    gateway.seen.add(key)
+            def handle_one(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                gateway.requests.append((self.command, self.path, body, self.headers.get("Authorization", "")))
+                status, payload = gateway.answer(self.command, self.path, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if status < 400 else "application/problem+json")
@@ -72,12 +216,12 @@ class FakeGateway:
                 self.end_headers()
                 self.wfile.write(data)
 
+            do_GET = do_POST = do_PUT = handle_one
+
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        return Handler
 
     def __enter__(self):
         self.thread.start()
@@ -94,27 +238,79 @@ def gateway():
         yield fake
 
 
-def test_load_posts_every_item_in_order_with_the_token(gateway):
+def test_load_sends_every_item_in_order_with_the_token(gateway):
     seen = []
-    report = seed.load_demo(gateway.url + "/", "tok", lambda item, outcome: seen.append((item.id, outcome)))
+    report = seed.load(gateway.url + "/", "tok", seed.demo_items(), lambda item, outcome: seen.append((item.id, outcome)),
+                       now=NOW)
     items = seed.demo_items()
     assert report.created == [item.id for item in items] and report.existing == []
     assert seen == [(item.id, "created") for item in items]
-    paths = [path for path, _, _ in gateway.requests]
-    assert paths == ["/api/v1/orgs"] * len(seed.DEMO_ORGANIZATIONS) + ["/api/v1/communities"] * len(seed.DEMO_COMMUNITIES)
-    assert {auth for _, _, auth in gateway.requests} == {"Bearer tok"}
-    state = gateway.requests[0][1]
-    assert state == {"id": "ca", "name": "California", "kind": "state", "code": "CA", "time_zone": "America/Los_Angeles"}
-    region = gateway.requests[1][1]
-    assert region == {"id": "ca-bay-area", "name": "Bay Area Region", "kind": "region", "parent_id": "ca"}
+    assert {auth for *_, auth in gateway.requests} == {"Bearer tok"}
+    first = gateway.requests[0]
+    assert first[:3] == ("POST", "/api/v1/orgs", {"id": "ca", "name": "California", "kind": "state", "code": "CA",
+                                                 "time_zone": "America/Los_Angeles"})
+    people = [body for method, path, body, _ in gateway.requests if path == "/api/v1/people"]
+    assert people[0] == {"id": "maria-lopez", "name": "Maria Lopez", "email": "maria.lopez@bayside.example.org",
+                         "grade_bands": ["K-2", "3-5"],
+                         "affiliations": [{"organization_id": "bayside-es", "position": "specialist"}]}
+    call = gateway.store[f"programs/{seed.DEMO_PROGRAM.id}"]["proposal_call"]
+    assert parse(call["due_at"]) == NOW + dt.timedelta(days=21)
+    plc = gateway.store["communities/bay-ratios-plc-2026-27"]
+    assert plc["status"] == "open" and plc["capacity"] == 24 and plc["facilitator_ids"] == ["robert-nguyen"]
+    assert plc["eligibility"] == {"positions": ["teacher", "specialist", "coach"], "organization_ids": ["ca-bay-area"]}
+    assert plc["signup_window"] == {"opens_at": "2026-11-16T17:30:00Z", "soft_deadline": "2026-12-07T17:30:00Z",
+                                    "closes_at": "2026-12-21T17:30:00Z"}
+    assert "capacity" not in gateway.store["communities/lakeview-grade6-plc"]
+    assert ("bay-ratios-plc-2026-27", "daniel-kim") in gateway.registrations
+    assert ("eastbay-elementary-math-teams-2026-27", "james-carter") in gateway.registrations
+    roles = gateway.store["people/elena-torres"]["roles"]
+    assert [(r["role"], r["organization_id"]) for r in roles] == [("regional_lead", "ca-bay-area")]
 
 
-def test_loading_twice_finds_everything_already_there(gateway):
+# The gateway's request model for each write the loader makes (path with ids replaced by "*").
+REQUEST_MODELS = {
+    ("POST", "/api/v1/orgs"): OrganizationCreate, ("POST", "/api/v1/people"): PersonCreate,
+    ("POST", "/api/v1/people/*/roles"): RoleGrantBody, ("POST", "/api/v1/programs"): ProgramCreate,
+    ("PUT", "/api/v1/programs/*/proposal-call"): ProposalCallOpen, ("POST", "/api/v1/communities"): CommunityCreate,
+    ("POST", "/api/v1/communities/*/status"): CommunityStatusChange,
+    ("POST", "/api/v1/communities/*/registrations"): RegistrationCreate,
+    ("POST", "/api/v1/communities/*/team-registrations"): TeamRegistrationCreate,
+}
+
+
+def test_every_body_the_loader_sends_is_valid_for_the_gateway(gateway):
     seed.load_demo(gateway.url, "tok")
+    writes = [(method, path, body) for method, path, body, _ in gateway.requests if method != "GET"]
+    for method, path, body in writes:
+        parts = path.split("/")
+        pattern = "/".join(parts[:4] + ["*" if len(parts) > 4 else ""] + parts[5:]).rstrip("/")
+        # Strict models: an unknown or misspelt field fails here as it would at the gateway (422).
+        REQUEST_MODELS[(method, pattern)].model_validate(body)
+    assert {(method, path.split("/")[3]) for method, path, _ in writes} >= {
+        ("POST", "orgs"), ("POST", "people"), ("POST", "programs"), ("PUT", "programs"), ("POST", "communities")}
+
+
+def test_loading_twice_finds_everything_already_there_and_changes_nothing(gateway):
+    seed.load_demo(gateway.url, "tok")
+    writes_before = len(gateway.writes())
+    creates = sum(1 for item in seed.demo_items()
+                  if isinstance(item, (seed.Org, seed.Person, seed.Program, seed.Community, seed.Signup,
+                                       seed.TeamSignup)))
     again = seed.load_demo(gateway.url, "tok")
     assert again.created == []
     assert again.existing == [item.id for item in seed.demo_items()]
     assert again.summary() == f"0 created, {len(seed.demo_items())} already there"
+    # Only the creates were sent again (and answered 409); no grant, call or status change.
+    assert len(gateway.writes()) - writes_before == creates
+
+
+def test_a_registration_refused_for_a_rule_is_an_error_not_already_there(gateway):
+    items = [*seed.DEMO_ORGANIZATIONS, *seed.DEMO_PEOPLE, seed.DEMO_PROGRAM, *seed.DEMO_PROGRAM_COMMUNITIES,
+             seed.Signup("bay-ratios-plc-2026-27", "daniel-kim")]  # never opened: sign-up closed
+    with pytest.raises(seed.SeedError) as raised:
+        seed.load(gateway.url, "tok", items)
+    assert "409 Conflict" in str(raised.value)
+    assert "signup 'bay-ratios-plc-2026-27:daniel-kim'" in str(raised.value)
 
 
 def test_a_refusal_stops_loading_with_the_problem_detail(gateway):

@@ -1,0 +1,75 @@
+"""The demo network loaded through the real gateway: what it sets up works as the domain says
+(an open program community takes sign-ups now, by eligibility), and loading again changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from copnet import seed
+from copnet.api_client import ApiClient, ApiError
+
+pytestmark = pytest.mark.integration
+
+PLC, MATH_TEAMS = "bay-ratios-plc-2026-27", "eastbay-elementary-math-teams-2026-27"
+
+
+@pytest.fixture(scope="module")
+def demo(stack):
+    report = seed.load_demo(stack.gateway_url, stack.token("platform_admin", person=seed.SEED_PERSON_ID))
+    return stack, report
+
+
+def as_person(stack, person_id: str, role: str = "member", org: str = "ca") -> ApiClient:
+    return ApiClient(stack.gateway_url, stack.token(role, org, person=person_id))
+
+
+def test_everything_is_created_the_first_time(demo):
+    _, report = demo
+    assert report.created == [item.id for item in seed.demo_items()]
+    assert report.existing == []
+
+
+def test_the_program_has_an_open_call_and_open_communities(demo):
+    stack, _ = demo
+    lead = as_person(stack, "elena-torres", "regional_lead", "ca-bay-area")
+    program = lead.get(f"/programs/{seed.DEMO_PROGRAM.id}")
+    assert program["owner_organization_id"] == "ca-bay-area" and program["program_year"] == "2026-27"
+    assert dt.datetime.fromisoformat(program["proposal_call"]["due_at"]) > dt.datetime.now(dt.UTC)
+    open_ids = {c["id"] for c in lead.pages("/communities", program_id=seed.DEMO_PROGRAM.id, status="open")}
+    assert open_ids == {PLC, MATH_TEAMS}
+    person = lead.get("/people/elena-torres")
+    assert [(r["role"], r["organization_id"]) for r in person["roles"]] == [("regional_lead", "ca-bay-area")]
+
+
+def test_the_demo_registrations_hold_seats_and_the_school_team_registered_as_a_unit(demo):
+    stack, _ = demo
+    lead = as_person(stack, "elena-torres", "regional_lead", "ca-bay-area")
+    plc = lead.get(f"/communities/{PLC}")
+    assert plc["seats"]["capacity"] == 24 and plc["seats"]["confirmed"] >= 2
+    team_roster = list(lead.pages(f"/communities/{MATH_TEAMS}/registrations"))
+    assert {(r["person_id"], r["status"], r["team_id"]) for r in team_roster} == {
+        ("maria-lopez", "confirmed", "bayside-math-team"), ("james-carter", "confirmed", "bayside-math-team"),
+        ("aisha-johnson", "confirmed", "bayside-math-team")}
+    team = lead.get("/teams/bayside-math-team")
+    assert team["school_id"] == "bayside-es" and len(team["members"]) == 3
+
+
+def test_sign_up_is_open_now_for_eligible_people_only(demo):
+    stack, _ = demo
+    # A Santa Clara teacher is in the Bay Area region: eligible.
+    joined = as_person(stack, "priya-patel").post(f"/communities/{PLC}/registrations",
+                                                  {"acknowledge_commitment": True})
+    assert joined["status"] == "confirmed" and joined["commitment_acknowledged_at"]
+    # A San Diego teacher is not.
+    with pytest.raises(ApiError) as refused:
+        as_person(stack, "grace-okafor").post(f"/communities/{PLC}/registrations", {"acknowledge_commitment": True})
+    assert (refused.value.status, refused.value.reason) == (409, "NOT_ELIGIBLE")
+
+
+def test_loading_again_finds_everything_already_there(demo):
+    stack, _ = demo
+    again = seed.load_demo(stack.gateway_url, stack.token("platform_admin", person=seed.SEED_PERSON_ID))
+    assert again.created == []
+    assert again.existing == [item.id for item in seed.demo_items()]
