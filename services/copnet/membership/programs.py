@@ -57,6 +57,27 @@ def find_program(program_id: str) -> Program:
     return program
 
 
+def program_owner(owner_id: str) -> Organization:
+    if not owner_id:
+        raise InvalidArgument.for_field("owner_organization_id", "is required")
+    owner = Organization.objects(id=owner_id).first()
+    if owner is None:
+        raise InvalidArgument.for_field("owner_organization_id", f"no organization {owner_id!r}",
+                                        reason="UNKNOWN_ORGANIZATION")
+    if owner.kind not in PROGRAM_OWNER_KINDS:
+        raise InvalidArgument.for_field("owner_organization_id",
+                                        f"a program is owned by a region or the state, not a {owner.kind}",
+                                        reason="INVALID_OWNER_KIND")
+    return owner
+
+
+def reread_program(uow: db.UnitOfWork, program_id: str) -> Program:
+    program = uow.find_one(Program, {"_id": program_id})
+    if program is None:
+        raise NotFound(f"no program {program_id!r}")
+    return program
+
+
 class ProgramsApi:
     ctx: ServiceContext
 
@@ -67,14 +88,14 @@ class ProgramsApi:
         program_id = chosen_or_new_id(request.program_id, "program_id")
         program_year = valid_program_year(request.program_year)
         description = optional_text(request.description, "description", 5000)
-        owner = self._program_owner(request.owner_organization_id)
+        owner = program_owner(request.owner_organization_id)
         identity = access.require(PROGRAM_MANAGERS, owner.scope, "creating a program")
         program = Program(id=program_id, name=name, owner_organization_id=owner.id, scope=owner.scope,
                           program_year=program_year, description=description, created_at=db.utcnow())
 
         def work(uow: db.UnitOfWork) -> None:
             uow.insert(program)
-            self._emit(uow, "created", program, identity.person_id)
+            self._emit_program_event(uow, "created", program, identity.person_id)
 
         try:
             self.ctx.transaction(work)
@@ -106,8 +127,8 @@ class ProgramsApi:
             changes["description"] = optional_text(request.description, "description", 5000)
         if not changes:
             return pb.UpdateProgramResponse(program=program_message(program))
-        updated = self.ctx.transaction(lambda uow: self._change(uow, program.id, changes, "updated",
-                                                                identity.person_id))
+        updated = self.ctx.transaction(
+            lambda uow: self._program_changed(uow, program.id, changes, "updated", identity.person_id))
         return pb.UpdateProgramResponse(program=program_message(updated))
 
     def OpenProposalCall(self, request: pb.OpenProposalCallRequest, _context) -> pb.OpenProposalCallResponse:
@@ -119,45 +140,25 @@ class ProgramsApi:
             raise InvalidArgument.for_field("due_time", "must be in the future", reason="DUE_TIME_NOT_IN_FUTURE")
 
         def work(uow: db.UnitOfWork) -> Program:
-            current = self._reread(uow, program.id)
+            current = reread_program(uow, program.id)
             now = db.utcnow()
             # An open call keeps when it opened and is only re-dated; a lapsed one opens anew.
             opened_at = current.proposal_call.opened_at if proposal_call_is_open(current, now) else now
             call = ProposalCall(opened_at=opened_at, due_at=due_at)
-            return self._change(uow, program.id, {"proposal_call": call.to_mongo()}, "proposal_call_opened",
-                                identity.person_id)
+            return self._program_changed(uow, program.id, {"proposal_call": call.to_mongo()},
+                                         "proposal_call_opened", identity.person_id)
 
         return pb.OpenProposalCallResponse(program=program_message(self.ctx.transaction(work)))
 
     # -- helpers -------------------------------------------------------------------------------
-    @staticmethod
-    def _program_owner(owner_id: str) -> Organization:
-        if not owner_id:
-            raise InvalidArgument.for_field("owner_organization_id", "is required")
-        owner = Organization.objects(id=owner_id).first()
-        if owner is None:
-            raise InvalidArgument.for_field("owner_organization_id", f"no organization {owner_id!r}",
-                                            reason="UNKNOWN_ORGANIZATION")
-        if owner.kind not in PROGRAM_OWNER_KINDS:
-            raise InvalidArgument.for_field("owner_organization_id",
-                                            f"a program is owned by a region or the state, not a {owner.kind}",
-                                            reason="INVALID_OWNER_KIND")
-        return owner
-
-    @staticmethod
-    def _reread(uow: db.UnitOfWork, program_id: str) -> Program:
-        program = uow.find_one(Program, {"_id": program_id})
-        if program is None:
-            raise NotFound(f"no program {program_id!r}")
-        return program
-
-    def _change(self, uow: db.UnitOfWork, program_id: str, changes: dict, verb: str, changed_by: str) -> Program:
-        self._reread(uow, program_id)
+    def _program_changed(self, uow: db.UnitOfWork, program_id: str, changes: dict, verb: str,
+                         changed_by: str) -> Program:
+        reread_program(uow, program_id)
         uow.update_one(Program, {"_id": program_id}, {"$set": {**changes, "updated_at": db.utcnow()}})
-        program = self._reread(uow, program_id)
-        self._emit(uow, verb, program, changed_by)
+        program = reread_program(uow, program_id)
+        self._emit_program_event(uow, verb, program, changed_by)
         return program
 
-    def _emit(self, uow: db.UnitOfWork, verb: str, program: Program, changed_by: str) -> None:
+    def _emit_program_event(self, uow: db.UnitOfWork, verb: str, program: Program, changed_by: str) -> None:
         uow.emit(self.ctx.event(f"copnet.membership.program.{verb}", program.id,
                                 events_pb2.ProgramChanged(program=program_message(program), changed_by=changed_by)))

@@ -114,7 +114,7 @@ class ProposalsApi:
             # The call may have been re-dated since it was checked above.
             require_open_call(uow.find_one(Program, {"_id": program.id}))
             uow.insert(proposal)
-            self._emit(uow, "created", proposal, identity.person_id)
+            self._emit_proposal_event(uow, "created", proposal, identity.person_id)
 
         self.ctx.transaction(work)
         return pb.SubmitProposalResponse(proposal=proposal_message(proposal))
@@ -157,9 +157,10 @@ class ProposalsApi:
             require_undecided(current)
             uow.insert(community)
             uow.emit(community_created_event(self.ctx, community, identity.person_id))
-            decided = self._decide(uow, current.id, identity.person_id, status="accepted", community_id=community.id,
-                                   stipend_cents=stipend_cents, stipend_currency=currency)
-            self._grant_facilitator(uow, current.proposer_id, host.id, identity.person_id)
+            decided = self._proposal_decided(uow, current.id, identity.person_id, status="accepted",
+                                             community_id=community.id, stipend_cents=stipend_cents,
+                                             stipend_currency=currency)
+            self._grant_proposer_facilitator(uow, current.proposer_id, host.id, identity.person_id)
             return decided
 
         try:
@@ -179,19 +180,20 @@ class ProposalsApi:
 
         def work(uow: db.UnitOfWork) -> Proposal:
             require_undecided(reread_proposal(uow, proposal.id))
-            return self._decide(uow, proposal.id, identity.person_id, status="declined", decision_note=note)
+            return self._proposal_decided(uow, proposal.id, identity.person_id, status="declined", decision_note=note)
 
         return pb.DeclineProposalResponse(proposal=proposal_message(self.ctx.transaction(work)))
 
     # -- helpers -------------------------------------------------------------------------------
-    def _decide(self, uow: db.UnitOfWork, proposal_id: str, decided_by: str, **decision) -> Proposal:
+    def _proposal_decided(self, uow: db.UnitOfWork, proposal_id: str, decided_by: str, **decision) -> Proposal:
         uow.update_one(Proposal, {"_id": proposal_id, "status": "submitted"},
                        {"$set": {**decision, "decided_by": decided_by, "decided_at": db.utcnow()}})
         decided = reread_proposal(uow, proposal_id)
-        self._emit(uow, decision["status"], decided, decided_by)
+        self._emit_proposal_event(uow, decision["status"], decided, decided_by)
         return decided
 
-    def _grant_facilitator(self, uow: db.UnitOfWork, person_id: str, organization_id: str, granted_by: str) -> None:
+    def _grant_proposer_facilitator(self, uow: db.UnitOfWork, person_id: str, organization_id: str,
+                                    granted_by: str) -> None:
         """The proposer facilitates at the host from now on (unless they already do)."""
         person = uow.find_one(Person, {"_id": person_id})
         if person is None:
@@ -207,7 +209,7 @@ class ProposalsApi:
         uow.emit(self.ctx.event("copnet.membership.person.role_granted", person_id,
                                 events_pb2.PersonChanged(person=person_message(granted), changed_by=granted_by)))
 
-    def _emit(self, uow: db.UnitOfWork, verb: str, proposal: Proposal, changed_by: str) -> None:
+    def _emit_proposal_event(self, uow: db.UnitOfWork, verb: str, proposal: Proposal, changed_by: str) -> None:
         uow.emit(self.ctx.event(f"copnet.membership.proposal.{verb}", proposal.id,
                                 events_pb2.ProposalChanged(proposal=proposal_message(proposal),
                                                            changed_by=changed_by)))
