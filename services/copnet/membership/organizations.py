@@ -137,8 +137,9 @@ class OrganizationsApi:
 
         try:
             self.ctx.transaction(work)
-        except DuplicateKeyError as error:
-            if "code_key" in str(error):
+        except DuplicateKeyError:
+            # Which unique key clashed first is up to the server; the id is what callers re-send.
+            if not Organization.objects(id=org_id).only("id").first():
                 raise duplicate_code(kind, code) from None
             raise AlreadyExists(f"organization {org_id!r} already exists", reason="DUPLICATE_ID",
                                 metadata={"field": "organization_id"}) from None
