@@ -8,6 +8,7 @@ import pytest
 
 from copnet.kernel.errors import details_of
 from copnet.membership.v1 import membership_pb2 as m
+from tests.integration.jetstream_events import wait_for_types
 
 pytestmark = pytest.mark.integration
 
@@ -328,6 +329,11 @@ def test_moving_a_school_keeps_history_and_rewrites_everything_that_copied_its_p
                                                                         ("mem-mv-to", "admin-2")]
     assert back.parent_history[1].from_time == moved.update_time
 
+    created, moved_type = "copnet.membership.organization.created", "copnet.membership.organization.moved"
+    events = wait_for_types(tree, "membership.organization.*", "mem-mv-school", [created, moved_type, moved_type])
+    assert [(e.data["changed_by"], e.data["organization"]["parent_id"]) for e in events[1:]] == [
+        ("lead-1", "mem-mv-to"), ("admin-2", "mem-mv-from")]
+
 
 def test_moving_a_district_carries_its_schools_and_their_people(tree):
     call, admin = tree.clients["membership"].call, tree.token("platform_admin")
@@ -404,6 +410,11 @@ def test_network_membership_is_idempotent_listed_and_removable(network):
     not_member = rpc_error(call, "RemoveNetworkMember", m.RemoveNetworkMemberRequest(
         network_id="mem-net", organization_id="mem-school"), token=alameda)
     assert (not_member.code, not_member.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_A_MEMBER")
+    # One event per change: the second add changed nothing, the failed removal wrote nothing.
+    prefix = "copnet.membership.organization."
+    events = wait_for_types(network, "membership.organization.*", "mem-school",
+                            [prefix + "created", prefix + "network_member_added", prefix + "network_member_removed"])
+    assert events[1].data["organization"]["network_ids"] == ["mem-net"]
 
 
 @pytest.mark.parametrize(("network_id", "member", "role", "org", "code", "reason"), [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.http import Reply, request
+from tests.integration.jetstream_events import wait_for_types
 
 pytestmark = pytest.mark.integration
 
@@ -208,6 +209,9 @@ def test_a_person_changes_their_own_name_email_and_grade_bands_but_not_affiliati
                     409, "DUPLICATE_EMAIL")
     assert [e["field"] for e in taken["errors"]] == ["email"]
     assert api.ok("GET", "/api/v1/people/ppl-cora", token=cora) == updated
+    events = wait_for_types(api.stack, "membership.person.*", "ppl-cora", [
+        "copnet.membership.person.created", "copnet.membership.person.updated"])
+    assert (events[1].data["changed_by"], events[1].data["person"]["email"]) == ("ppl-cora", "cora@new.example")
 
 
 def test_a_manager_moves_a_person_and_their_visibility_follows(api):
@@ -246,6 +250,12 @@ def test_granting_is_idempotent_and_revoking_removes_the_grant(api):
     assert revoked["roles"] == []
     problem(api.call("DELETE", "/api/v1/people/ppl-dev/roles?role=facilitator&organization_id=ppl-district-a",
                      token=county_a), 404, "ROLE_NOT_GRANTED")
+    # One event per change: granting again and revoking what is not held announce nothing.
+    events = wait_for_types(api.stack, "membership.person.*", "ppl-dev", [
+        "copnet.membership.person.created", "copnet.membership.person.role_granted",
+        "copnet.membership.person.role_revoked"])
+    assert [e.data["changed_by"] for e in events[1:]] == ["ppl-granter", "ppl-granter"]
+    assert events[1].data["person"]["roles"][0]["organization_id"] == "ppl-district-a"
 
 
 @pytest.mark.parametrize(("role", "org", "grantor_role", "grantor_org", "status", "reason"), [
