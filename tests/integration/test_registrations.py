@@ -9,6 +9,7 @@ import grpc
 import pytest
 from copnet.membership.v1 import membership_pb2 as m
 
+from tests.integration.http import request
 from tests.integration.signup_world import (
     World,
     check_ledger,
@@ -242,3 +243,48 @@ def test_nobody_is_promoted_in_a_completed_community(world):
     world.change_status(community, "active", "completed")
     assert list(world.cancel(seat.id, world.token_of(holder)).promoted) == []
     assert check_ledger(world, community) == {"confirmed_count": 0, "waitlisted_count": 1, "waitlist_entries": 1}
+
+
+def test_the_rest_routes_answer_as_documented(stack, world):
+    facilitator = world.person("http-facilitator")
+    community = world.community("http", 1, facilitators=[facilitator])
+    person, other = world.people(2, "http")
+    api = f"{stack.gateway_url}/api/v1"
+    created = request("POST", f"{api}/communities/{community}/registrations",
+                      json_body={"acknowledge_commitment": True}, token=world.token_of(person))
+    assert created.status == 201, created.text
+    body = created.json()
+    assert created.headers["location"] == f"/api/v1/registrations/{body['id']}"
+    assert (body["person_id"], body["status"], body["waitlist_position"], body["team_id"]) == (
+        person, "confirmed", None, None)
+    assert body["commitment_acknowledged_at"] and body["promoted_at"] is None
+    waiting = request("POST", f"{api}/communities/{community}/registrations", json_body={},
+                      token=world.token_of(other)).json()
+    assert (waiting["status"], waiting["waitlist_position"]) == ("waitlisted", 1)
+
+    # Reads need a token: 401 without one, 403 for someone else, the roster for the facilitator.
+    assert request("GET", f"{api}/registrations/{body['id']}").status == 401
+    assert request("GET", f"{api}/communities/{community}/registrations").status == 401
+    assert request("GET", f"{api}/registrations/{body['id']}", token=world.token_of(other)).status == 403
+    roster = request("GET", f"{api}/communities/{community}/registrations?status=waitlisted",
+                     token=world.token_of(facilitator))
+    assert [r["id"] for r in roster.json()["items"]] == [waiting["id"]]
+    assert request("GET", f"{api}/communities/{community}/registrations", token=world.token_of(other)).status == 403
+    own = request("GET", f"{api}/people/{other}/registrations", token=world.token_of(other)).json()
+    assert [(r["id"], r["waitlist_position"]) for r in own["items"]] == [(waiting["id"], 1)]
+
+    onboarded = request("POST", f"{api}/registrations/{body['id']}/onboarding", json_body={},
+                        token=world.token_of(facilitator))
+    assert onboarded.status == 200 and onboarded.json()["onboarding_completed_at"]
+    committed = request("POST", f"{api}/registrations/{waiting['id']}/commitment", json_body={},
+                        token=world.token_of(other))
+    assert committed.status == 200 and committed.json()["commitment_acknowledged_at"]
+    cancelled = request("POST", f"{api}/registrations/{body['id']}/cancel", json_body={}, token=world.token_of(person))
+    assert cancelled.status == 200
+    assert [(p["id"], p["status"]) for p in cancelled.json()["promoted"]] == [(waiting["id"], "confirmed")]
+    again = request("POST", f"{api}/registrations/{body['id']}/cancel", json_body={}, token=world.token_of(person))
+    assert (again.status, again.json()["reason"]) == (409, "ALREADY_CANCELLED")
+    closed = world.community("http-closed", 1, status="closed")
+    refused = request("POST", f"{api}/communities/{closed}/registrations", json_body={}, token=world.token_of(person))
+    assert (refused.status, refused.json()["reason"]) == (409, "SIGNUP_NOT_OPEN")
+    assert request("POST", f"{api}/communities/{community}/registrations", json_body={}).status == 401
