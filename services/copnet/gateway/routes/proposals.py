@@ -30,7 +30,8 @@ def submit_proposal(path: ProgramProposalsPath, body: ProposalCreate):
     return proposal.model_dump(mode="json"), 201, {"Location": url_for(".get_proposal", id=proposal.id)}
 
 
-@blueprint.get("/programs/<id>/proposals", responses={200: ProposalList, **problem_responses(403, 404, 422, 503, 504)})
+@blueprint.get("/programs/<id>/proposals", responses={200: ProposalList, **problem_responses(403, 404, 422, 503, 504)},
+               security=BEARER_REQUIRED)
 def list_proposals(path: ProgramProposalsPath, query: ProposalQuery):
     """The program's proposals (needs a token): all of them for its managers, only the caller's own for
     anyone else."""
@@ -39,7 +40,8 @@ def list_proposals(path: ProgramProposalsPath, query: ProposalQuery):
                         next_page_token=reply.next_page_token).model_dump(mode="json")
 
 
-@blueprint.get("/proposals/<id>", responses={200: Proposal, **problem_responses(403, 404, 503, 504)})
+@blueprint.get("/proposals/<id>", responses={200: Proposal, **problem_responses(403, 404, 503, 504)},
+               security=BEARER_REQUIRED)
 def get_proposal(path: ProposalPath):
     """One proposal (needs a token): for its proposer and the program's managers."""
     reply = call("membership", "GetProposal", pb.GetProposalRequest(id=path.id))
