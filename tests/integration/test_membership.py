@@ -8,6 +8,7 @@ import pytest
 
 from copnet.kernel.errors import details_of
 from copnet.membership.v1 import membership_pb2 as m
+from tests.integration.http import request
 from tests.integration.jetstream_events import wait_for_types
 
 pytestmark = pytest.mark.integration
@@ -431,3 +432,65 @@ def test_bad_network_changes_are_refused(network, network_id, member, role, org,
                       token=network.token(role, org))
     assert (error.code, error.reason) == (code, reason)
     assert "mem-net" not in organization(network, "mem-school").network_ids
+
+
+# -- the same through the gateway's REST routes ----------------------------------------------------
+@pytest.fixture(scope="module")
+def rest(stack, tree):
+    create_org(tree, "mem-r-district", m.ORGANIZATION_KIND_DISTRICT, "mem-alameda")
+    create_org(tree, "mem-r-school", m.ORGANIZATION_KIND_SCHOOL, "mem-r-district")
+    create_org(tree, "mem-r-net", m.ORGANIZATION_KIND_NETWORK, "mem-state")
+
+    def call(method: str, path: str, body=None, token: str | None = None):
+        kwargs = {"json_body": body} if body is not None else {}
+        return request(method, f"{stack.gateway_url}/api/v1/orgs{path}", token=token, **kwargs)
+    call.token = stack.token
+    return call
+
+
+def test_rest_patch_move_and_network_members(rest):
+    admin = rest.token("county_admin", "mem-alameda")
+    patched = rest("PATCH", "/mem-r-district", {"name": "R District", "code": "R-1"}, token=admin)
+    assert patched.status == 200, patched.text
+    assert (patched.json()["name"], patched.json()["code"], patched.json()["region_id"]) == ("R District", "R-1",
+                                                                                           "mem-bay")
+    cleared = rest("PATCH", "/mem-r-district", {"code": None}, token=admin).json()
+    assert (cleared["name"], cleared["code"]) == ("R District", None)
+
+    moved = rest("POST", "/mem-r-school/move", {"parent_id": "mem-oakland"}, token=admin)
+    assert moved.status == 200, moved.text
+    [change] = moved.json()["parent_history"]
+    assert (change["parent_id"], change["moved_by"]) == ("mem-r-district", "tester")
+    assert change["until_at"] == moved.json()["updated_at"]
+
+    joined = rest("PUT", "/mem-r-net/members/mem-r-school", {}, token=admin)
+    assert joined.status == 200 and joined.json()["network_ids"] == ["mem-r-net"], joined.text
+    listed = rest("GET", "?network_id=mem-r-net").json()["items"]
+    assert [item["id"] for item in listed] == ["mem-r-school"]
+    assert rest("DELETE", "/mem-r-net/members/mem-r-school", token=admin).json()["network_ids"] == []
+    gone = rest("DELETE", "/mem-r-net/members/mem-r-school", token=admin)
+    assert (gone.status, gone.json()["reason"]) == (409, "NOT_A_MEMBER")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "token_of", "status", "reason"), [
+    ("PATCH", "/mem-r-district", {"name": "x"}, None, 401, "TOKEN_REQUIRED"),
+    ("PATCH", "/mem-r-district", {"name": "x"}, ("county_admin", "mem-marin"), 403, "OUT_OF_SCOPE"),
+    ("PATCH", "/mem-r-district", {"time_zone": "Nowhere/Town"}, ("platform_admin", ""), 422, "INVALID_FIELD"),
+    ("PATCH", "/mem-r-district", {"colour": "red"}, ("platform_admin", ""), 422, "VALIDATION_FAILED"),
+    ("POST", "/mem-r-district/move", {"parent_id": "mem-marin"}, None, 401, "TOKEN_REQUIRED"),
+    ("POST", "/mem-r-district/move", {"parent_id": "mem-marin"}, ("county_admin", "mem-alameda"), 403,
+     "OUT_OF_SCOPE"),
+    ("POST", "/mem-r-district/move", {"parent_id": "mem-bay"}, ("platform_admin", ""), 422, "INVALID_PARENT_KIND"),
+    ("POST", "/mem-nowhere/move", {"parent_id": "mem-marin"}, ("platform_admin", ""), 404, "NOT_FOUND"),
+    ("PUT", "/mem-r-net/members/mem-r-district", {}, None, 401, "TOKEN_REQUIRED"),
+    ("PUT", "/mem-r-net/members/mem-r-district", {}, ("member", "mem-r-district"), 403, "OUT_OF_SCOPE"),
+    ("PUT", "/mem-r-district/members/mem-school", {}, ("platform_admin", ""), 422, "NOT_A_NETWORK"),
+])
+def test_rest_refusals(rest, method, path, body, token_of, status, reason):
+    reply = rest(method, path, body, token=rest.token(*token_of) if token_of else None)
+    assert (reply.status, reply.json().get("reason")) == (status, reason), reply.text
+    if status == 422 and method == "POST":
+        assert [e["field"] for e in reply.json()["errors"]] == ["parent_id"]
+    district = rest("GET", "/mem-r-district").json()
+    assert district["name"] != "x" and district["time_zone"] == TZ
+    assert (district["parent_id"], district["network_ids"]) == ("mem-alameda", [])

@@ -18,6 +18,8 @@ blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_
                          abp_tags=[Tag(name="organizations", description="State, regions, county offices, "
                                                                           "districts, schools and partners.")])
 WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
+# A DELETE has no body to be malformed, too large or of the wrong type.
+DELETE_ERRORS = problem_responses(403, 404, 409, 422, 503, 504)
 
 
 @blueprint.post("", responses={201: Organization, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
@@ -71,7 +73,7 @@ def add_network_member(path: NetworkMemberPath):
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.delete("/<network_id>/members/<org_id>", responses={200: Organization, **WRITE_ERRORS},
+@blueprint.delete("/<network_id>/members/<org_id>", responses={200: Organization, **DELETE_ERRORS},
                   security=BEARER_REQUIRED)
 def remove_network_member(path: NetworkMemberPath):
     """Take an organization out of a network (409 NOT_A_MEMBER when it was not in it); answers the member."""

@@ -17,6 +17,8 @@ from copnet.membership.v1 import membership_pb2 as pb
 blueprint = APIBlueprint("people", __name__, url_prefix="/api/v1/people", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="people", description="People, their affiliations and roles.")])
 WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
+# A DELETE has no body to be malformed, too large or of the wrong type.
+DELETE_ERRORS = problem_responses(403, 404, 409, 422, 503, 504)
 
 
 @blueprint.post("", responses={201: Person, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
@@ -57,7 +59,7 @@ def grant_role(path: PersonPath, body: RoleGrantBody):
     return convert.person(reply.person).model_dump(mode="json")
 
 
-@blueprint.delete("/<id>/roles", responses={200: Person, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.delete("/<id>/roles", responses={200: Person, **DELETE_ERRORS}, security=BEARER_REQUIRED)
 def revoke_role(path: PersonPath, query: RoleGrantQuery):
     """Revoke a role held at an organization (404 ROLE_NOT_GRANTED when it is not held there)."""
     reply = call("membership", "RevokeRole", convert.revoke_role_request(path.id, query))
