@@ -5,9 +5,9 @@ from __future__ import annotations
 import grpc
 import pymongo
 import pytest
-
 from copnet.kernel.errors import details_of
 from copnet.membership.v1 import membership_pb2 as m
+
 from tests.integration.http import request
 from tests.integration.jetstream_events import wait_for_types
 

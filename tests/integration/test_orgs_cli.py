@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from copnet.cli import app
 from typer.testing import CliRunner
 
-from copnet.cli import app
 from tests.integration.http import request
 
 pytestmark = pytest.mark.integration

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-
 from copnet.api_client import ApiError
-from copnet.cli.orgs import (CsvRow, UnreadableFile, describe_error, import_rows, organization_body, parents_first,
-                             read_rows)
+from copnet.cli.orgs import (
+    CsvRow,
+    UnreadableFile,
+    describe_error,
+    import_rows,
+    organization_body,
+    parents_first,
+    read_rows,
+)
 
 
 def write(tmp_path, text: str, encoding: str = "utf-8"):

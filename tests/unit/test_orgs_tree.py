@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from copnet.kernel.errors import InvalidArgument
 from copnet.membership.models import Organization
-from copnet.membership.organizations import (nearest, refuse_move_into_own_subtree, region_below, union_of_scopes,
-                                             valid_code)
+from copnet.membership.organizations import (
+    nearest,
+    refuse_move_into_own_subtree,
+    region_below,
+    union_of_scopes,
+    valid_code,
+)
 
 
 def org(org_id: str, kind: str, ancestors: list[str], region: str = "") -> Organization:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from copnet.gateway.convert.organizations import update_organization_request
 from copnet.gateway.convert.people import update_person_request
 from copnet.gateway.schemas.organizations import OrganizationUpdate

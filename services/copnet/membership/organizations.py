@@ -11,13 +11,30 @@ from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db
 from copnet.kernel.auth import Identity, Role
 from copnet.kernel.enums import from_label
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from copnet.kernel.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership.access import ORG_MANAGERS
-from copnet.membership.models import Community, Organization, ParentChange, Person, Program, Proposal
-from copnet.membership.rules import chosen_or_new_id, required_label, required_text, valid_time_zone
+from copnet.membership.models import (
+    Community,
+    Organization,
+    ParentChange,
+    Person,
+    Program,
+    Proposal,
+)
+from copnet.membership.rules import (
+    chosen_or_new_id,
+    required_label,
+    required_text,
+    valid_time_zone,
+)
 from copnet.membership.v1 import membership_pb2 as pb
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,32}$")

@@ -8,10 +8,15 @@ import re
 from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel import auth, db
+from copnet.kernel import db
 from copnet.kernel.auth import Identity, Role
 from copnet.kernel.enums import from_label
-from copnet.kernel.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from copnet.kernel.errors import (
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -19,7 +24,13 @@ from copnet.membership import access
 from copnet.membership.access import GRANTORS, ORG_MANAGERS
 from copnet.membership.models import Affiliation, Organization, Person, RoleGrant
 from copnet.membership.organizations import union_of_scopes
-from copnet.membership.rules import chosen_or_new_id, labels, optional_label, required_label, required_text
+from copnet.membership.rules import (
+    chosen_or_new_id,
+    labels,
+    optional_label,
+    required_label,
+    required_text,
+)
 from copnet.membership.v1 import membership_pb2 as pb
 
 # Deliberately loose: one "@", something before it, a dotted domain after it, no spaces. Whether

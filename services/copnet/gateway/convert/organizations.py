@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from copnet.gateway.convert.common import JSON_FIELD_FOR_PROTO_FIELD, or_null, rfc3339, rfc3339_or_null
+from copnet.gateway.convert.common import (
+    JSON_FIELD_FOR_PROTO_FIELD,
+    or_null,
+    rfc3339,
+    rfc3339_or_null,
+)
 from copnet.gateway.schemas import organizations as schemas
 from copnet.kernel.enums import from_label, to_label
 from copnet.membership.v1 import membership_pb2 as membership

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from copnet.gateway.convert.common import (enum_from_proto, enum_to_proto, grade_bands_from_proto,
-                                           grade_bands_to_proto, or_null, rfc3339, rfc3339_or_null)
+from copnet.gateway.convert.common import (
+    enum_from_proto,
+    enum_to_proto,
+    grade_bands_from_proto,
+    grade_bands_to_proto,
+    or_null,
+    rfc3339,
+    rfc3339_or_null,
+)
 from copnet.gateway.schemas import people as schemas
 from copnet.membership.v1 import membership_pb2 as membership
 

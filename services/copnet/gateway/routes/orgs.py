@@ -9,9 +9,16 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import organizations as convert
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.organizations import (NetworkMemberPath, Organization, OrganizationCreate,
-                                                  OrganizationList, OrganizationMove, OrganizationPath,
-                                                  OrganizationQuery, OrganizationUpdate)
+from copnet.gateway.schemas.organizations import (
+    NetworkMemberPath,
+    Organization,
+    OrganizationCreate,
+    OrganizationList,
+    OrganizationMove,
+    OrganizationPath,
+    OrganizationQuery,
+    OrganizationUpdate,
+)
 from copnet.membership.v1 import membership_pb2 as pb
 
 blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_id_callback=operation_id,

@@ -10,8 +10,16 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import people as convert
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.people import (PeopleQuery, Person, PersonCreate, PersonList, PersonPath, PersonUpdate,
-                                           RoleGrantBody, RoleGrantQuery)
+from copnet.gateway.schemas.people import (
+    PeopleQuery,
+    Person,
+    PersonCreate,
+    PersonList,
+    PersonPath,
+    PersonUpdate,
+    RoleGrantBody,
+    RoleGrantQuery,
+)
 from copnet.membership.v1 import membership_pb2 as pb
 
 blueprint = APIBlueprint("people", __name__, url_prefix="/api/v1/people", operation_id_callback=operation_id,
