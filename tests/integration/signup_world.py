@@ -153,7 +153,7 @@ def events_about(services, event_type: str, subjects: set[str]) -> dict[str, lis
             while True:
                 try:
                     messages = await subscription.fetch(256, timeout=0.5)
-                except nats.errors.TimeoutError:
+                except TimeoutError:   # nats raises its own subclass, or the plain one
                     return found
                 for message in messages:
                     event = CloudEvent.from_nats(message.headers, message.data)
