@@ -79,23 +79,39 @@ def test_operations_have_unique_ids_success_schemas_and_problem_errors(document)
             assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
 
 
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+# Reads that are not public (people and rosters): they must say they take a token.
+PRIVATE_READ_PATHS = re.compile(r"^/api/v1/(people|registrations|teams|proposals)|/(registrations|teams|proposals)$")
+
+
 def test_input_routes_document_422_and_writes_the_mapped_grpc_errors(document):
     for path, method, operation in operations(document):
         # A path segment is any string; query parameters and bodies can be invalid.
         query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
         if query or operation.get("requestBody"):
             assert "422" in operation["responses"], f"{method} {path}"
-        if method == "post":
-            assert {"400", "403", "409", "413", "415", "422", "503", "504"} <= operation["responses"].keys()
-            assert "Location" in operation["responses"]["201"]["headers"]
+        if operation.get("requestBody"):
+            assert {"400", "413", "415"} <= operation["responses"].keys(), f"{method} {path}"
             assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        if method in WRITE_METHODS:
+            assert {"403", "503", "504"} <= operation["responses"].keys(), f"{method} {path}"
+        if "201" in operation["responses"]:
+            assert method == "post", f"{method} {path}"
+            assert "Location" in operation["responses"]["201"]["headers"], f"{method} {path}"
 
 
-def test_writes_declare_bearer_security_and_reads_do_not(document):
+def test_creates_answer_201_with_a_location(document):
+    creates = [(path, method) for path, method, operation in operations(document)
+               if method == "post" and "201" in operation["responses"]]
+    assert ("/api/v1/communities/{id}/registrations", "post") in creates
+    assert ("/api/v1/people", "post") in creates
+
+
+def test_writes_and_private_reads_declare_bearer_security_and_public_reads_do_not(document):
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     for path, method, operation in operations(document):
-        if method == "post":
-            assert operation["security"] == [{"bearer": []}], path
+        if method in WRITE_METHODS or PRIVATE_READ_PATHS.search(path):
+            assert operation.get("security") == [{"bearer": []}], f"{method} {path}"
         else:
             assert "security" not in operation, f"{method} {path}"
 

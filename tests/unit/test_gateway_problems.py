@@ -137,3 +137,9 @@ def test_the_gateway_refuses_to_start_without_a_secret():
 
     with pytest.raises(ConfigError, match="COPNET_SECRET"):
         create_app(load_settings(secret=None))
+
+
+def test_a_write_without_any_body_reaches_validation_instead_of_415(client, clients):
+    response = client.post("/api/v1/orgs", headers=bearer())
+    assert_problem(response, 422, "VALIDATION_FAILED")
+    assert clients.all_calls() == []

@@ -11,7 +11,7 @@ import json
 import logging
 
 import grpc
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -88,8 +88,17 @@ def from_service_call(failure: ServiceCallFailed) -> Response:
                   504: f"the {failure.service} service did not answer in time"}.get(
             status, "the request failed inside copnet; the error has been logged")
         return problem(status, detail, reason=details.code.name if status != 500 else None)
-    errors = [FieldError(field=json_field(f.field), message=f.description) for f in details.fields]
+    sent = sent_field_names()
+    errors = [FieldError(field=json_field(f.field, sent), message=f.description) for f in details.fields]
     return problem(status, details.message, reason=details.reason, errors=errors)
+
+
+def sent_field_names() -> set[str]:
+    """The body and query names of the current request (what a field error should be named after)."""
+    if not has_request_context():
+        return set()
+    body = request.get_json(silent=True)
+    return {*(body if isinstance(body, dict) else ()), *request.args}
 
 
 def from_http_exception(error: HTTPException) -> Response:

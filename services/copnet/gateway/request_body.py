@@ -1,4 +1,4 @@
-"""Request bodies must be one JSON object; anything else is refused before validation.
+"""Request bodies must be one JSON object (or absent); anything else is refused before validation.
 
 flask-openapi3 parses bodies with `get_json(silent=True)`, which turns malformed JSON into a
 missing body (a misleading 422); checking first gives the caller an honest 400 or 415.
@@ -20,6 +20,8 @@ JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a
 def require_json_object() -> None:
     if request.routing_exception is not None or request.method not in BODY_METHODS:
         return
+    if not request.content_type and not request.get_data(cache=True):
+        return  # no body at all: an action like POST .../cancel; a route that needs one answers 422
     if not request.is_json:
         abort(problem(415, "send the body as Content-Type: application/json", reason="UNSUPPORTED_MEDIA_TYPE"))
     try:

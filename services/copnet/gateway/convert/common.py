@@ -3,6 +3,7 @@ whose JSON spelling differs from the proto label."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
@@ -11,10 +12,13 @@ from copnet.gateway.schemas.common import GradeBand
 from copnet.kernel.enums import from_label, to_label
 from copnet.membership.v1 import membership_pb2 as membership
 
-# Proto request fields whose JSON name differs, so a service's field violation names what the
-# caller actually sent (AIP-133's `organization_id` is the body's `id`).
+# Proto request fields whose JSON name may differ, so a service's field violation names what the
+# caller actually sent: AIP-133's `organization_id` is a create body's `id`, a move's
+# `new_parent_id` is its `parent_id`. Applied only when the caller did not send the proto name
+# itself (a registration's `person_id` stays `person_id`); see json_field.
 JSON_FIELD_FOR_PROTO_FIELD = {
     "organization_id": "id", "community_id": "id", "person_id": "id", "program_id": "id", "team_id": "id",
+    "new_parent_id": "parent_id",
     "signup_window.open_time": "signup_window.opens_at", "signup_window.close_time": "signup_window.closes_at",
     "due_time": "due_at",
 }
@@ -24,7 +28,11 @@ GRADE_BAND_LABELS = {GradeBand.K_2: "k_2", GradeBand.G3_5: "3_5", GradeBand.G6_8
 GRADE_BAND_OF_LABEL = {label: band for band, label in GRADE_BAND_LABELS.items()}
 
 
-def json_field(proto_field: str) -> str:
+def json_field(proto_field: str, sent: frozenset[str] | set[str] = frozenset()) -> str:
+    """The JSON name of a proto request field; `sent` holds the top-level names the caller sent."""
+    top = re.split(r"[.\[]", proto_field, maxsplit=1)[0]
+    if top in sent:
+        return proto_field
     return JSON_FIELD_FOR_PROTO_FIELD.get(proto_field, proto_field)
 
 

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from copnet.gateway.convert.common import (
-    JSON_FIELD_FOR_PROTO_FIELD,
-    or_null,
-    rfc3339,
-    rfc3339_or_null,
-)
+from copnet.gateway.convert.common import or_null, rfc3339, rfc3339_or_null
 from copnet.gateway.schemas import organizations as schemas
 from copnet.kernel.enums import from_label, to_label
 from copnet.membership.v1 import membership_pb2 as membership
-
-# MoveOrganization's `new_parent_id` is the move body's `parent_id`.
-JSON_FIELD_FOR_PROTO_FIELD.setdefault("new_parent_id", "parent_id")
-
 
 def create_organization_request(body: schemas.OrganizationCreate) -> membership.CreateOrganizationRequest:
     return membership.CreateOrganizationRequest(

@@ -1,0 +1,21 @@
+"""A service's field error is named after what the caller sent, not the proto request field."""
+
+from __future__ import annotations
+
+from copnet.gateway.convert.common import json_field
+
+
+def test_an_aip_133_id_is_named_id_when_the_body_sent_id():
+    assert json_field("person_id", {"id", "name"}) == "id"
+    assert json_field("organization_id", set()) == "id"
+
+
+def test_a_field_the_caller_sent_under_its_own_name_keeps_it():
+    assert json_field("person_id", {"person_id", "acknowledge_commitment"}) == "person_id"
+    assert json_field("program_id", {"name", "program_id"}) == "program_id"
+
+
+def test_nested_and_indexed_fields_are_matched_by_their_top_level_name():
+    assert json_field("affiliations[0].organization_id", {"affiliations"}) == "affiliations[0].organization_id"
+    assert json_field("signup_window.open_time", set()) == "signup_window.opens_at"
+    assert json_field("new_parent_id", {"parent_id"}) == "parent_id"
