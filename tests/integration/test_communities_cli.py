@@ -20,37 +20,37 @@ TZ = "America/Los_Angeles"
 def tree(stack):
     """A school with three communities (one open with a roster), a program, and two teachers."""
     admin = stack.token("platform_admin")
-    for org_id, kind, parent in (("cli-state", m.ORGANIZATION_KIND_STATE, ""),
-                                 ("cli-region", m.ORGANIZATION_KIND_REGION, "cli-state"),
-                                 ("cli-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "cli-region"),
-                                 ("cli-district", m.ORGANIZATION_KIND_DISTRICT, "cli-county"),
-                                 ("cli-school", m.ORGANIZATION_KIND_SCHOOL, "cli-district")):
+    for org_id, kind, parent in (("ccl-state", m.ORGANIZATION_KIND_STATE, ""),
+                                 ("ccl-region", m.ORGANIZATION_KIND_REGION, "ccl-state"),
+                                 ("ccl-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "ccl-region"),
+                                 ("ccl-district", m.ORGANIZATION_KIND_DISTRICT, "ccl-county"),
+                                 ("ccl-school", m.ORGANIZATION_KIND_SCHOOL, "ccl-district")):
         call(stack, "CreateOrganization", m.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""),
             admin)
-    call(stack, "CreateProgram", m.CreateProgramRequest(program_id="cli-program", name="CLI program",
-                                                        owner_organization_id="cli-region", program_year="2026-27"),
+    call(stack, "CreateProgram", m.CreateProgramRequest(program_id="ccl-program", name="CLI program",
+                                                        owner_organization_id="ccl-region", program_year="2026-27"),
          admin)
-    for person_id in ("cli-t1", "cli-t2"):
+    for person_id in ("ccl-t1", "ccl-t2"):
         call(stack, "CreatePerson", m.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="cli-school", position=m.POSITION_TEACHER)]), admin)
+            affiliations=[m.Affiliation(organization_id="ccl-school", position=m.POSITION_TEACHER)]), admin)
     opens, closes = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
     opens.FromDatetime(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     closes.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
-    for community_id, kind, program_id in (("cli-open", m.COMMUNITY_KIND_PLC, "cli-program"),
-                                           ("cli-draft", m.COMMUNITY_KIND_PLC, ""),
-                                           ("cli-team", m.COMMUNITY_KIND_MATH_TEAM, "")):
+    for community_id, kind, program_id in (("ccl-open", m.COMMUNITY_KIND_PLC, "ccl-program"),
+                                           ("ccl-draft", m.COMMUNITY_KIND_PLC, ""),
+                                           ("ccl-team", m.COMMUNITY_KIND_MATH_TEAM, "")):
         call(stack, "CreateCommunity", m.CreateCommunityRequest(
-            community_id=community_id, name=f"{community_id} name", kind=kind, host_organization_id="cli-school",
+            community_id=community_id, name=f"{community_id} name", kind=kind, host_organization_id="ccl-school",
             program_id=program_id, capacity=1, signup_window=m.SignupWindow(open_time=opens, close_time=closes)),
             admin)
-    call(stack, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id="cli-open", status=m.COMMUNITY_STATUS_OPEN),
+    call(stack, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id="ccl-open", status=m.COMMUNITY_STATUS_OPEN),
          admin)
-    first = call(stack, "Register", m.RegisterRequest(community_id="cli-open", person_id="cli-t1"), admin)
-    call(stack, "Register", m.RegisterRequest(community_id="cli-open", person_id="cli-t2"), admin)
+    first = call(stack, "Register", m.RegisterRequest(community_id="ccl-open", person_id="ccl-t1"), admin)
+    call(stack, "Register", m.RegisterRequest(community_id="ccl-open", person_id="ccl-t2"), admin)
     call(stack, "AcknowledgeCommitment", m.AcknowledgeCommitmentRequest(id=first.registration.id),
-         stack.token("member", "cli-school", person="cli-t1"))
+         stack.token("member", "ccl-school", person="ccl-t1"))
     call(stack, "RecordOnboarding", m.RecordOnboardingRequest(id=first.registration.id), admin)
     return stack
 
@@ -71,24 +71,24 @@ def row(output: str, key: str) -> list[str]:
 
 
 def test_list_shows_every_community_of_the_host_with_its_seats(tree):
-    result = copnet(tree, "list", "--host", "cli-school")
+    result = copnet(tree, "list", "--host", "ccl-school")
     assert result.exit_code == 0, result.output
-    assert row(result.output, "cli-open") == ["cli-open", "cli-open name", "plc", "open", "cli-school", "cli-program",
+    assert row(result.output, "ccl-open") == ["ccl-open", "ccl-open name", "plc", "open", "ccl-school", "ccl-program",
                                               "1", "1", "1", "0"]
-    assert row(result.output, "cli-team")[2:4] == ["math_team", "draft"]
+    assert row(result.output, "ccl-team")[2:4] == ["math_team", "draft"]
     assert "communities (3)" in result.output
 
 
 @pytest.mark.parametrize(("options", "expected"), [
-    (("--status", "open"), {"cli-open"}),
-    (("--kind", "math_team"), {"cli-team"}),
-    (("--program", "cli-program"), {"cli-open"}),
-    (("--status", "draft", "--kind", "plc"), {"cli-draft"}),
+    (("--status", "open"), {"ccl-open"}),
+    (("--kind", "math_team"), {"ccl-team"}),
+    (("--program", "ccl-program"), {"ccl-open"}),
+    (("--status", "draft", "--kind", "plc"), {"ccl-draft"}),
 ])
 def test_list_filters(tree, options, expected):
-    result = copnet(tree, "list", "--host", "cli-school", *options)
+    result = copnet(tree, "list", "--host", "ccl-school", *options)
     assert result.exit_code == 0, result.output
-    shown = {key for key in ("cli-open", "cli-draft", "cli-team") if f" {key} " in result.output}
+    shown = {key for key in ("ccl-open", "ccl-draft", "ccl-team") if f" {key} " in result.output}
     assert shown == expected
 
 
@@ -99,21 +99,21 @@ def test_list_refuses_an_unknown_status_with_the_problem(tree):
 
 
 def test_roster_shows_status_waitlist_commitment_and_onboarding(tree):
-    result = copnet(tree, "roster", "cli-open", token=tree.token("county_admin", "cli-county"))
+    result = copnet(tree, "roster", "ccl-open", token=tree.token("county_admin", "ccl-county"))
     assert result.exit_code == 0, result.output
-    confirmed, waitlisted = row(result.output, "cli-t1"), row(result.output, "cli-t2")
-    assert confirmed[:3] == ["cli-t1", "confirmed", "-"]
+    confirmed, waitlisted = row(result.output, "ccl-t1"), row(result.output, "ccl-t2")
+    assert confirmed[:3] == ["ccl-t1", "confirmed", "-"]
     assert confirmed[3] != "no" and confirmed[4] != "no"        # acknowledged and onboarded: when
-    assert waitlisted == ["cli-t2", "waitlisted", "1", "no", "no"]
+    assert waitlisted == ["ccl-t2", "waitlisted", "1", "no", "no"]
 
 
 @pytest.mark.parametrize(("community_id", "role", "status"), [
-    ("cli-open", "member", "403"),          # rosters are not public
-    ("cli-nowhere", "platform_admin", "404"),
+    ("ccl-open", "member", "403"),          # rosters are not public
+    ("ccl-nowhere", "platform_admin", "404"),
 ])
 def test_roster_exits_1_with_the_problem(tree, community_id, role, status):
-    token = tree.token(role, "cli-school") if role != "platform_admin" else tree.token(role)
+    token = tree.token(role, "ccl-school") if role != "platform_admin" else tree.token(role)
     result = copnet(tree, "roster", community_id, token=token)
     assert result.exit_code == 1
     assert status in result.output
-    assert "cli-t1" not in result.output
+    assert "ccl-t1" not in result.output

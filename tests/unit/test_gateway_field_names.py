@@ -18,4 +18,5 @@ def test_a_field_the_caller_sent_under_its_own_name_keeps_it():
 def test_nested_and_indexed_fields_are_matched_by_their_top_level_name():
     assert json_field("affiliations[0].organization_id", {"affiliations"}) == "affiliations[0].organization_id"
     assert json_field("signup_window.open_time", set()) == "signup_window.opens_at"
+    assert json_field("signup_window.close_time", {"signup_window", "name"}) == "signup_window.closes_at"
     assert json_field("new_parent_id", {"parent_id"}) == "parent_id"

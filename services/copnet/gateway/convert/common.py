@@ -30,10 +30,14 @@ GRADE_BAND_OF_LABEL = {label: band for band, label in GRADE_BAND_LABELS.items()}
 
 def json_field(proto_field: str, sent: frozenset[str] | set[str] = frozenset()) -> str:
     """The JSON name of a proto request field; `sent` holds the top-level names the caller sent."""
-    top = re.split(r"[.\[]", proto_field, maxsplit=1)[0]
-    if top in sent:
-        return proto_field
-    return JSON_FIELD_FOR_PROTO_FIELD.get(proto_field, proto_field)
+    renamed = JSON_FIELD_FOR_PROTO_FIELD.get(proto_field, proto_field)
+    if top_level(renamed) != top_level(proto_field) and top_level(proto_field) in sent:
+        return proto_field  # the caller used the proto name itself (a registration's person_id)
+    return renamed
+
+
+def top_level(field: str) -> str:
+    return re.split(r"[.\[]", field, maxsplit=1)[0]
 
 
 def rfc3339(timestamp: timestamp_pb2.Timestamp) -> datetime:
