@@ -290,7 +290,7 @@ class CommunitiesApi:
                 community=community_message(updated), changed_by=identity.person_id)))
             return updated, promoted
 
-        updated, promoted = self.ctx.transaction(work)
+        updated, promoted = seats.ledger_transaction(self.ctx, community.id, work)
         return pb.UpdateCommunityResponse(community=community_message(updated),
                                           promoted=[registrations.registration_message(r) for r in promoted])
 

@@ -184,13 +184,16 @@ class RegistrationsApi:
         person = Person.objects(id=person_id).first()
         if person is None:
             raise InvalidArgument.for_field("person_id", f"no person {person_id!r}", reason="UNKNOWN_PERSON")
+        # Answered before queueing for the ledger; inside the transaction the unique index on
+        # active_key decides (a duplicate insert aborts it, counters included).
+        if Registration.objects(active_key=active_key(community.id, person.id)).only("id").first() is not None:
+            raise already_registered(community.id, person.id)
 
         def work(uow: db.UnitOfWork) -> tuple[Registration, int]:
             now = db.utcnow()
             current = reread(uow, Community, community.id)
             waitlist_open = check_signup_open(current, now)
             check_eligible(person, current)
-            check_not_registered(uow, current.id, person.id)
             placement = seats.place(uow, current, 1, now, waitlist_open=waitlist_open)
             registration = Registration(
                 id=str(bson.ObjectId()), community_id=current.id, person_id=person.id,
@@ -203,7 +206,7 @@ class RegistrationsApi:
             return registration, placement.waitlist_position
 
         try:
-            registration, position = self.ctx.transaction(work)
+            registration, position = seats.ledger_transaction(self.ctx, community.id, work)
         except DuplicateKeyError:
             raise already_registered(community.id, person.id) from None
         return pb.RegisterResponse(registration=registration_message(registration, position))
@@ -276,7 +279,7 @@ class RegistrationsApi:
             promoted = seats.promote_from_waitlist(uow, current.community_id, identity.person_id, self.ctx)
             return cancelled, promoted
 
-        cancelled, promoted = self.ctx.transaction(work)
+        cancelled, promoted = seats.ledger_transaction(self.ctx, registration.community_id, work)
         return pb.CancelRegistrationResponse(registration=registration_message(cancelled),
                                              promoted=[registration_message(r) for r in promoted])
 

@@ -8,7 +8,11 @@ rather than overbook (the database's write conflicts make that a retry in practi
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
@@ -17,6 +21,29 @@ from copnet.kernel.service import ServiceContext
 from copnet.membership.models import Community, Registration
 
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
+T = TypeVar("T")
+
+# One lock per community ledger, per process (dropped when no request holds it).
+_ledger_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+_ledger_locks_guard = threading.Lock()
+
+
+def ledger_transaction(ctx: ServiceContext, community_id: str, work: Callable[[db.UnitOfWork], T]) -> T:
+    """Run `work` (which changes `community_id`'s seat ledger) in one transaction, one at a time per
+    community in this process.
+
+    Correctness does not depend on the lock: the database serializes transactions that write the
+    same community document, so replicas of this service never overbook either. The lock is
+    there for throughput. Under a burst (hundreds of sign-ups for one community at once), letting
+    every transaction run concurrently makes all but one fail on a write conflict and retry from
+    the start, again and again; queueing them in the process lets each commit at its first try.
+    """
+    with _ledger_locks_guard:
+        lock = _ledger_locks.get(community_id)
+        if lock is None:
+            lock = _ledger_locks[community_id] = threading.Lock()
+    with lock:
+        return ctx.transaction(work)
 
 
 class LedgerMoved(RuntimeError):

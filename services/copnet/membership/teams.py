@@ -99,7 +99,7 @@ class TeamsApi:
             return team, registrations, placement.waitlist_position
 
         try:
-            team, registrations, position = self.ctx.transaction(work)
+            team, registrations, position = seats.ledger_transaction(self.ctx, community.id, work)
         except DuplicateKeyError as error:
             if "active_key" in str(error):
                 raise AlreadyExists(f"a member is already registered for {community.id!r}",
