@@ -106,3 +106,19 @@ def test_relays_claim_each_pending_event_once_and_can_give_claims_back(database)
     assert [e.id for e in outbox.claim_batch()] == [first[2].id]
     outbox.mark_published([e.id for e in first])
     assert database.outbox.count_documents({}) == 0
+
+
+def test_relays_racing_for_a_backlog_split_it_without_overlap(database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from copnet.kernel import outbox
+
+    for index in range(120):
+        db.run_in_transaction(lambda uow, s=f"race{index}": uow.emit(an_event(s)), "test")
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(lambda _: outbox.claim_batch(limit=50), range(4)))
+    claimed = [entry.id for batch in batches for entry in batch]
+    assert len(claimed) == len(set(claimed))               # nobody's lease was taken over
+    leftover = outbox.claim_batch(limit=500)
+    assert len(claimed) + len(leftover) == 120
+    outbox.mark_published(claimed + [e.id for e in leftover])

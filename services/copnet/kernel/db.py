@@ -87,6 +87,8 @@ class OutboxEntry(mongoengine.Document):
     # a crashed relay's lease lapses and the sweep picks its entries up.
     claimed_until = mongoengine.DateTimeField(required=True)
     attempts = mongoengine.IntField(default=0)
+    # Which relay pass holds the lease (several may race for the same entries).
+    claim = mongoengine.StringField()
     meta = {"collection": "outbox", "indexes": [("claimed_until", "created_at")]}
 
 

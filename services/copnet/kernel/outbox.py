@@ -11,31 +11,36 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import uuid
 
 from copnet.kernel.db import OutboxEntry, utcnow
 from copnet.kernel.events import CloudEvent
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
+BATCH_SIZE = 500
 LEASE = dt.timedelta(seconds=30)
 UNCLAIMED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEntry]:
-    """Lease up to `limit` unclaimed (or lapsed) entries, oldest first."""
+    """Lease up to `limit` unclaimed (or lapsed) entries, oldest first.
+
+    Three round trips whatever the batch size (find, one conditional update, read back what this
+    claim won): with a backlog, each pass's cost is dominated by finding candidates, so few large
+    passes drain it far faster than many small ones.
+    """
     now = utcnow()
     collection = OutboxEntry._get_collection()
-    candidates = collection.find({"claimed_until": {"$lte": now}}, {"_id": 1}).sort(
-        [("claimed_until", 1), ("created_at", 1)]).limit(limit)
-    claimed = []
-    for candidate in list(candidates):
-        son = collection.find_one_and_update(
-            {"_id": candidate["_id"], "claimed_until": {"$lte": now}},
-            {"$set": {"claimed_until": now + LEASE}, "$inc": {"attempts": 1}},
-            return_document=True)
-        if son is not None:
-            claimed.append(OutboxEntry._from_son(son))
+    candidates = [son["_id"] for son in collection.find({"claimed_until": {"$lte": now}}, {"_id": 1}).sort(
+        [("claimed_until", 1), ("created_at", 1)]).limit(limit)]
+    if not candidates:
+        return []
+    claim = uuid.uuid4().hex
+    # Conditional: an entry another relay leased in the meantime stays theirs.
+    collection.update_many({"_id": {"$in": candidates}, "claimed_until": {"$lte": now}},
+                           {"$set": {"claimed_until": now + LEASE, "claim": claim}, "$inc": {"attempts": 1}})
+    claimed = [OutboxEntry._from_son(son) for son in collection.find({"_id": {"$in": candidates}, "claim": claim})]
     claimed.sort(key=lambda entry: entry.created_at)
     return claimed
 
