@@ -2,7 +2,7 @@
 
 from copnet import hookimpl
 
-COPNET_HOOKSPEC_VERSION = 1
+COPNET_HOOKSPEC_VERSION = 2
 
 CORE_SESSION_TYPES = [
     {"key": "regular_convening", "title": "Regular convening", "default_duration_minutes": 180,

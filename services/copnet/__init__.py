@@ -1,6 +1,16 @@
-"""copnet: statewide networks of math Communities of Practice."""
+"""copnet: statewide networks of math Communities of Practice.
+
+Plugin authors import what they need from here: `hookimpl` and the types in `copnet.pluginapi`.
+"""
 
 from copnet.kernel.hookspecs import hookimpl
+from copnet.pluginapi import (AssessmentImporter, CalendarExporter, DashboardPanel, EventView, Notifier,
+                              PluginContext, PluginSettings, ReflectionMetric, RosterAffiliation, RosterBatch,
+                              RosterOrganization, RosterPerson, RosterRowError, RosterSource, SessionType,
+                              SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson)
 
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "__version__"]
+__all__ = ["AssessmentImporter", "CalendarExporter", "DashboardPanel", "EventView", "Notifier", "PluginContext",
+           "PluginSettings", "ReflectionMetric", "RosterAffiliation", "RosterBatch", "RosterOrganization",
+           "RosterPerson", "RosterRowError", "RosterSource", "SessionType", "SignupAffiliation", "SignupAttempt",
+           "SignupCommunity", "SignupPerson", "__version__", "hookimpl"]

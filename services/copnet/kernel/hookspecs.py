@@ -1,9 +1,20 @@
-"""Every plugin hook copnet calls, in one place (the contract between copnet and its plugins).
+"""Every plugin hook copnet calls, in one place: the contract between copnet and its plugins.
 
-A plugin is a module or object with functions named after these hooks and decorated with
-`copnet.hookimpl`, registered under the `copnet` entry-point group. copnet calls each
-implementation on its own, time-bounded, and goes on without one that raises or hangs
-(copnet.kernel.plugins).
+A plugin is a module (or object) registered under the `copnet` entry-point group, declaring
+`COPNET_HOOKSPEC_VERSION` and optionally a `Settings` class (a `copnet.PluginSettings`), with
+functions named after the hooks below and decorated with `copnet.hookimpl`. An implementation
+takes only the arguments it names, so hooks can gain arguments without breaking plugins.
+
+copnet calls each implementation on its own, in a worker thread with a deadline: one that
+raises or hangs is logged with the plugin's name, counted and skipped, and the call goes on
+(copnet.kernel.plugins). No hook is `firstresult`: every enabled plugin's answer is collected.
+
+Per-region hooks (they take `settings` and `context`) run only for plugins enabled in the
+configuration that applies to the call's target: the deepest organization in the target's
+scope (a county office's configuration overrides its region's). `settings` is that
+configuration's validated `Settings` (None for a plugin without one); `context` is a
+`copnet.PluginContext`. Registration hooks (`register_*` without `settings`) are called once per
+process for every installed plugin.
 """
 
 from __future__ import annotations
@@ -11,19 +22,104 @@ from __future__ import annotations
 import pluggy
 
 PROJECT = "copnet"
-# Plugins declare the hookspec version they target; bumped when a hook changes incompatibly.
-HOOKSPEC_VERSION = 1
+# Plugins declare the version they target; it changes only when a hook changes incompatibly
+# (adding an argument does not: implementations take the arguments they name).
+HOOKSPEC_VERSION = 2
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+# -- session types (scheduling) -----------------------------------------------------------------
 @hookspec
-def register_session_types():
-    """Return a list of session types this plugin offers communities.
+def register_session_types(settings, context):
+    """Return the session types this plugin offers communities in this region.
 
-    Called by the scheduling service when it lists session types. Each item is a dict with
-    ``key`` (unique, lower-case, e.g. ``"regular_convening"``), ``title``, ``description`` and
-    ``default_duration_minutes`` (1..1440). Every plugin's list is collected; a duplicate key is
-    dropped with a warning naming both plugins.
+    Called by the scheduling service when it lists session types for a community or validates a
+    new session, with the community's scope. Returns a list of `copnet.SessionType` (or dicts of
+    the same shape). Keys must be unique across plugins: a duplicate is dropped with a warning
+    naming both plugins.
+    """
+
+
+# -- sign-up validation (membership) ------------------------------------------------------------
+@hookspec
+def validate_registration(attempt, settings, context):
+    """Return a human-readable reason to refuse this sign-up, or None to let it through.
+
+    Called by the membership service before a sign-up takes a seat (Register, and RegisterTeam
+    once per member), with a `copnet.SignupAttempt` and the community's scope. Any plugin's
+    reason refuses it (FAILED_PRECONDITION `PLUGIN_VETO`, the message names the plugin). An
+    exception or a time-out is not a refusal: the sign-up goes on without this plugin.
+    """
+
+
+# -- event reactions (plugins service) ----------------------------------------------------------
+@hookspec
+def subscribed_event_types():
+    """Return the event types this plugin reacts to, as fnmatch patterns.
+
+    Called once by the plugins service at start, e.g.
+    `["copnet.membership.registration.*", "copnet.scheduling.session.scheduled"]`.
+    """
+
+
+@hookspec
+def react_to_event(event, settings, context):
+    """React to one domain event (a `copnet.EventView`); the return value is ignored.
+
+    Called by the plugins service from this plugin's own durable consumer, after the request
+    that caused the event has been answered, so a slow plugin never slows a request. Only events
+    matching `subscribed_event_types` whose scope has the plugin enabled arrive here. An event
+    is delivered at least once: a plugin that must not act twice keys on `event.id`.
+    """
+
+
+# -- roster sources (plugins service) -----------------------------------------------------------
+@hookspec
+def register_roster_sources():
+    """Return the roster sources this plugin provides (objects with `key`, `title` and
+    `read(files, settings) -> copnet.RosterBatch`).
+
+    Called by the plugins service when it lists sources and before an import, which calls
+    `read` with the uploaded files (name -> bytes) and writes the batch through membership.
+    """
+
+
+# -- declared now, used by later services -------------------------------------------------------
+@hookspec
+def register_calendar_exporters():
+    """Return `copnet.CalendarExporter` objects (scheduling's calendar feeds)."""
+
+
+@hookspec
+def register_notifiers():
+    """Return `copnet.Notifier` objects (delivering reminders and confirmations)."""
+
+
+@hookspec
+def register_assessment_importers():
+    """Return `copnet.AssessmentImporter` objects (reflection's assessment data sets)."""
+
+
+@hookspec
+def register_reflection_metrics():
+    """Return `copnet.ReflectionMetric` objects (reflection's participation and gap metrics)."""
+
+
+# -- gateway ------------------------------------------------------------------------------------
+@hookspec
+def register_gateway_blueprints():
+    """Return Flask blueprints; the gateway mounts each under `/plugins/<plugin name>/`.
+
+    Called once by the gateway at start. Routes answer 404 while the plugin is enabled in no
+    organization.
+    """
+
+
+@hookspec
+def register_dashboard_panels(settings, context):
+    """Return `copnet.DashboardPanel` objects for this region's dashboard.
+
+    Called when `GET /api/v1/regions/{region}/dashboard` is read, with the region's scope.
     """

@@ -1,0 +1,203 @@
+"""What a plugin author works with: settings, the context of a call, and the values hooks take
+and return. Everything here is re-exported from `copnet` (`from copnet import SessionType`).
+
+Hook arguments are frozen snapshots: a plugin can read what it is given about one region and
+nothing else, and cannot change copnet's data through them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PluginSettings(BaseModel):
+    """Base class of a plugin's `Settings`: unknown keys are refused, values are immutable.
+
+    Declare secrets (API keys, webhook URLs) as `pydantic.SecretStr`: the API never shows them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """Where a hook call applies: the plugin, the organization whose configuration is in effect
+    (a region, or a county office overriding it), that region, and the target's scope."""
+
+    plugin: str
+    organization_id: str
+    region_id: str
+    scope: tuple[str, ...]
+
+
+# -- session types ------------------------------------------------------------------------------
+class SessionType(BaseModel):
+    """A kind of session a community can schedule (returned by `register_session_types`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$", description="Unique across plugins, e.g. `equity_workshop`.")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    default_duration_minutes: int = Field(ge=1, le=1440)
+    fields: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}},
+                                   description="JSON Schema (an object) for the extra fields a session of this "
+                                               "type carries; sessions are validated against it.")
+    preparation_prompts: list[str] = Field(default_factory=list)
+    reflection_prompts: list[str] = Field(default_factory=list)
+
+
+# -- sign-up validation -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SignupAffiliation:
+    organization_id: str
+    position: str
+    # The organization's ancestry plus itself.
+    scope: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignupPerson:
+    id: str
+    grade_bands: tuple[str, ...]
+    affiliations: tuple[SignupAffiliation, ...]
+
+
+@dataclass(frozen=True)
+class SignupCommunity:
+    id: str
+    kind: str
+    host_organization_id: str
+    region_id: str
+    county_office_id: str
+    grade_bands: tuple[str, ...]
+    scope: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignupAttempt:
+    """Someone about to take a seat (or a place on the waiting list): `validate_registration`'s argument."""
+
+    person: SignupPerson
+    community: SignupCommunity
+    # Set when the person registers with their school team.
+    team_id: str = ""
+
+
+# -- event reactions ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventView:
+    """A domain event as a plugin sees it (`react_to_event`); `data` is the JSON payload, a copy."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: dt.datetime
+    data: Mapping[str, Any]
+    scope: tuple[str, ...] = ()
+
+
+# -- roster sources -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RosterOrganization:
+    id: str
+    name: str
+    kind: str
+    parent_id: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class RosterPerson:
+    id: str
+    name: str
+    email: str
+    grade_bands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RosterAffiliation:
+    person_id: str
+    organization_id: str
+    position: str
+
+
+@dataclass(frozen=True)
+class RosterRowError:
+    file: str
+    row: int
+    message: str
+
+
+@dataclass
+class RosterBatch:
+    """What a roster source read: records to import, and the rows it could not use."""
+
+    organizations: list[RosterOrganization] = field(default_factory=list)
+    people: list[RosterPerson] = field(default_factory=list)
+    affiliations: list[RosterAffiliation] = field(default_factory=list)
+    errors: list[RosterRowError] = field(default_factory=list)
+
+
+@runtime_checkable
+class RosterSource(Protocol):
+    key: str
+    title: str
+
+    def read(self, files: Mapping[str, bytes], settings: PluginSettings | None) -> RosterBatch: ...
+
+
+# -- declared for later issues ------------------------------------------------------------------
+@runtime_checkable
+class CalendarExporter(Protocol):
+    """Turns a community's or a person's sessions into a calendar feed (scheduling)."""
+
+    key: str
+    media_type: str
+
+    def export(self, calendar: Any, settings: PluginSettings | None) -> bytes: ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers a notification (a reminder, a confirmation) over some channel."""
+
+    key: str
+
+    def notify(self, notification: Mapping[str, Any], settings: PluginSettings | None) -> None: ...
+
+
+@runtime_checkable
+class AssessmentImporter(Protocol):
+    """Reads a local assessment export into pseudonymous student rows (reflection)."""
+
+    key: str
+    title: str
+
+    def read(self, files: Mapping[str, bytes], settings: PluginSettings | None) -> Any: ...
+
+
+@runtime_checkable
+class ReflectionMetric(Protocol):
+    """A metric computed over aggregated participation or outcome data (reflection)."""
+
+    key: str
+    title: str
+
+    def compute(self, data: Any, settings: PluginSettings | None) -> Any: ...
+
+
+# -- gateway ------------------------------------------------------------------------------------
+class DashboardPanel(BaseModel):
+    """A panel on a region's dashboard (`register_dashboard_panels`)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,62}$")
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field("", max_length=20000, description="Plain text or Markdown shown in the panel.")
+    link: str | None = Field(None, description="Where the panel's 'more' link goes, if anywhere.")
