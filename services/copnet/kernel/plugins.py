@@ -1,26 +1,50 @@
-"""The plugin manager, and the one place hooks are dispatched: isolated and time-bounded.
+"""The plugin host: loading, per-organization enablement, and the one place hooks are dispatched.
 
-pluggy stops at the first exception and has no time limit, so copnet calls each hook
-implementation itself: each in a worker thread with a deadline; an exception or a time-out is
-logged with the plugin's name, counted, and the call goes on with the other plugins.
+pluggy stops at the first exception, has no time limit and knows nothing of regions, so copnet
+calls each hook implementation itself:
+
+- with a `scope` (the target organization's ancestry plus itself), only plugins enabled in the
+  configuration that applies there (the deepest organization in the scope with a config for the
+  plugin) are called, each with that config's validated `settings` and a `PluginContext`;
+  without a scope every loaded plugin is called (settings None);
+- each implementation runs in its own worker thread with a deadline; an exception or a time-out
+  is logged with the plugin's name, counted per (plugin, organization), and skipped;
+- N consecutive failures for one (plugin, organization) switch the plugin off there in this
+  process at once and call `on_repeated_failure` (the kernel emits an event; the plugins service
+  then disables it for good with a new config version, which switches it back on only if a
+  lead re-enables it).
+
+A plugin that cannot be used is refused at load with a clear message, and the others load.
 """
 
 from __future__ import annotations
 
 import collections
-import concurrent.futures
+import contextvars
 import importlib.metadata
+import inspect
 import logging
 import threading
+import time
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
+import pydantic
 
 from copnet.kernel import hookspecs
+from copnet.kernel.errors import FieldViolation, InvalidArgument, NotFound
+from copnet.kernel.plugin_config import PluginConfig, PluginConfigs
+from copnet.pluginapi import PluginContext, PluginSettings
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "copnet"
+DEFAULT_FAILURE_LIMIT = 5
+# The arguments the host fills in for per-region hooks.
+INJECTED = ("settings", "context")
 
 
 @dataclass(frozen=True)
@@ -35,72 +59,341 @@ class LoadFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class PluginDescription:
+    name: str
+    # The distribution's version ("0" when unknown, e.g. a plugin registered in-process).
+    version: str
+    title: str
+    description: str
+    hookspec_version: int
+    hooks: tuple[str, ...]
+    settings_schema: dict | None
+    secret_fields: tuple[str, ...]
+
+
+class PluginRefused(Exception):
+    """A plugin that cannot be used (wrong hookspec version, unknown hook, bad Settings...)."""
+
+
+@dataclass
+class _Loaded:
+    name: str
+    plugin: object
+    version: str
+    settings_class: type[PluginSettings] | None
+    # Enabled where no configuration in scope says otherwise (copnet's own defaults).
+    enabled_by_default: bool
+
+
 class PluginHost:
-    def __init__(self, timeout_seconds: float = 2.0, max_workers: int = 8):
+    def __init__(self, timeout_seconds: float = 2.0, failure_limit: int = DEFAULT_FAILURE_LIMIT,
+                 configs: PluginConfigs | None = None):
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.timeout_seconds = timeout_seconds
-        self.failures: list[LoadFailure] = []
-        # Per plugin: hook calls that raised or timed out (exported later as a metric).
-        self.errors: collections.Counter[str] = collections.Counter()
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                               thread_name_prefix="plugin-hook")
+        self.failure_limit = failure_limit
+        self.configs = configs if configs is not None else PluginConfigs()
+        self.load_failures: list[LoadFailure] = []
+        # Hook calls that raised or timed out, per (plugin, organization id; "" for unscoped calls).
+        self.failures: collections.Counter[tuple[str, str]] = collections.Counter()
+        # Called (plugin, organization_id, reason) when a plugin is switched off for failing repeatedly.
+        self.on_repeated_failure: Callable[[str, str, str], None] | None = None
+        self._plugins: dict[str, _Loaded] = {}
+        self._consecutive: collections.Counter[tuple[str, str]] = collections.Counter()
+        # (plugin, organization id) -> the config version that was switched off (None: unscoped).
+        self._switched_off: dict[tuple[str, str], int | None] = {}
+        self._settings_cache: dict[tuple[str, str, int], PluginSettings | None] = {}
         self._lock = threading.Lock()
 
+    # -- loading -----------------------------------------------------------------------------
     def load_entry_points(self) -> None:
-        """Register every plugin in the `copnet` entry-point group; a broken one is skipped."""
+        """Register every plugin in the `copnet` entry-point group; one that cannot be used is
+        recorded in `load_failures`, logged, and stays off."""
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
-                self.register(entry_point.load(), entry_point.name)
+                plugin = entry_point.load()
             except Exception as exc:
-                self.failures.append(LoadFailure(entry_point.name, f"{type(exc).__name__}: {exc}"))
-                log.error("plugins: %s could not be loaded and stays off: %s", entry_point.name, exc)
+                self._refused(entry_point.name, f"its entry point {entry_point.value!r} failed to import: "
+                                                f"{type(exc).__name__}: {exc}")
+                continue
+            dist = getattr(entry_point, "dist", None)
+            version = getattr(dist, "version", None) or "0"
+            try:
+                self.register(plugin, entry_point.name, version=version)
+            except PluginRefused as exc:
+                self._refused(entry_point.name, str(exc))
 
-    def register(self, plugin: object, name: str) -> None:
-        """Register one plugin, refusing it (and leaving others as they were) when it is invalid."""
-        version = getattr(plugin, "COPNET_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
-        if version != hookspecs.HOOKSPEC_VERSION:
-            raise ValueError(f"targets hookspec version {version}, this copnet provides "
-                             f"{hookspecs.HOOKSPEC_VERSION}")
-        self.pm.register(plugin, name=name)
+    def _refused(self, name: str, why: str) -> None:
+        self.load_failures.append(LoadFailure(name, why))
+        log.error("plugins: %s is refused and stays off: %s", name, why)
+
+    def register(self, plugin: object, name: str, *, version: str = "0") -> None:
+        """Register one plugin; raises PluginRefused (leaving the others as they were) when it is invalid."""
+        if name in self._plugins:
+            raise PluginRefused(f"a plugin named {name!r} is already loaded")
+        provided = hookspecs.HOOKSPEC_VERSION
+        if not hasattr(plugin, "COPNET_HOOKSPEC_VERSION"):
+            raise PluginRefused(f"it does not declare COPNET_HOOKSPEC_VERSION; this copnet provides {provided}")
+        target = getattr(plugin, "COPNET_HOOKSPEC_VERSION")
+        if target != provided:
+            raise PluginRefused(f"targets hookspec version {target}; this copnet provides {provided}")
+        settings_class = getattr(plugin, "Settings", None)
+        if settings_class is not None and not (isinstance(settings_class, type)
+                                               and issubclass(settings_class, PluginSettings)):
+            raise PluginRefused("its Settings is not a copnet.PluginSettings subclass")
         try:
-            # A misspelled hook name fails loudly here instead of silently never running.
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            # e.g. a hookimpl taking an argument its hookspec does not have.
+            raise PluginRefused(str(exc)) from None
+        except ValueError as exc:
+            raise PluginRefused(str(exc)) from None
+        try:
+            # A misspelled hook name fails here instead of silently never running.
             self.pm.check_pending()
-        except pluggy.PluginValidationError:
+        except pluggy.PluginValidationError as exc:
             self.pm.unregister(name=name)
-            raise
+            raise PluginRefused(str(exc)) from None
+        self._plugins[name] = _Loaded(name, plugin, version, settings_class,
+                                      bool(getattr(plugin, "COPNET_ENABLED_BY_DEFAULT", False)))
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
+        self._plugins.pop(name, None)
 
     def plugin_names(self) -> list[str]:
-        return sorted(name for name, _ in self.pm.list_name_plugin())
+        return sorted(self._plugins)
 
-    def call(self, hook_name: str, **kwargs) -> list[HookResult]:
-        """Call every implementation of `hook_name`; None results are left out."""
+    def has_plugin(self, name: str) -> bool:
+        return name in self._plugins
+
+    # -- describing and validating -----------------------------------------------------------
+    def describe(self) -> list[PluginDescription]:
+        return [self.describe_one(name) for name in self.plugin_names()]
+
+    def describe_one(self, name: str) -> PluginDescription:
+        loaded = self._get(name)
+        title, description = _doc_parts(loaded.plugin)
+        hooks = sorted({caller.name for caller in self.pm.get_hookcallers(loaded.plugin) or []})
+        settings_class = loaded.settings_class
+        return PluginDescription(
+            name=name, version=loaded.version, title=title or name, description=description,
+            hookspec_version=int(getattr(loaded.plugin, "COPNET_HOOKSPEC_VERSION")), hooks=tuple(hooks),
+            settings_schema=settings_class.model_json_schema() if settings_class else None,
+            secret_fields=secret_fields(settings_class))
+
+    def settings_class(self, plugin: str) -> type[PluginSettings] | None:
+        return self._get(plugin).settings_class
+
+    def validate_settings(self, plugin: str, document: Mapping[str, Any]) -> PluginSettings | None:
+        """`document` as the plugin's Settings; InvalidArgument naming `settings.<field>` for each
+        problem (None for a plugin without Settings, which takes an empty document only)."""
+        loaded = self._get(plugin)
+        if loaded.settings_class is None:
+            if document:
+                fields = [FieldViolation(f"settings.{key}", f"plugin {plugin} takes no settings")
+                          for key in sorted(document)]
+                raise InvalidArgument("; ".join(f"{f.field}: {f.description}" for f in fields),
+                                      reason="INVALID_SETTINGS", fields=fields)
+            return None
+        try:
+            return loaded.settings_class.model_validate(dict(document))
+        except pydantic.ValidationError as exc:
+            fields = [FieldViolation(".".join(["settings", *(str(part) for part in error["loc"])]),
+                                     _message(error)) for error in exc.errors()]
+            raise InvalidArgument("; ".join(f"{f.field}: {f.description}" for f in fields),
+                                  reason="INVALID_SETTINGS", fields=fields) from None
+
+    def _get(self, name: str) -> _Loaded:
+        try:
+            return self._plugins[name]
+        except KeyError:
+            raise NotFound(f"no plugin named {name!r} is installed", reason="UNKNOWN_PLUGIN",
+                           metadata={"plugin": name}) from None
+
+    # -- enablement --------------------------------------------------------------------------
+    def enabled(self, plugin: str, scope: Sequence[str]) -> PluginConfig | None:
+        """The config under which `plugin` runs for `scope`, or None when it is off there."""
+        return self._effective(plugin, tuple(scope))[0]
+
+    def _effective(self, plugin: str, scope: tuple[str, ...]) -> tuple[PluginConfig | None, bool]:
+        """(config, on): config None with on=True means enabled by default without a config."""
+        loaded = self._plugins.get(plugin)
+        if loaded is None:
+            return None, False
+        config = self.configs.effective(plugin, scope)
+        if config is None:
+            if loaded.enabled_by_default and not self._is_switched_off(plugin, "", None):
+                return None, True
+            return None, False
+        # Fail closed until the complete configuration has been loaded.
+        if not self.configs.loaded or not config.enabled:
+            return None, False
+        if self._is_switched_off(plugin, config.organization_id, config.version):
+            return None, False
+        return config, True
+
+    def _is_switched_off(self, plugin: str, organization_id: str, version: int | None) -> bool:
+        key = (plugin, organization_id)
+        with self._lock:
+            # A newer config version (a lead's change, or the automatic disabling) clears it.
+            return key in self._switched_off and self._switched_off[key] == version
+
+    def _settings_for(self, loaded: _Loaded, config: PluginConfig | None) -> PluginSettings | None:
+        if loaded.settings_class is None:
+            return None
+        if config is None:
+            return loaded.settings_class()   # enabled by default: the declared defaults
+        key = (config.organization_id, config.plugin, config.version)
+        with self._lock:
+            if key in self._settings_cache:
+                return self._settings_cache[key]
+        settings = loaded.settings_class.model_validate(dict(config.settings))
+        with self._lock:
+            self._settings_cache[key] = settings
+        return settings
+
+    # -- calling -----------------------------------------------------------------------------
+    def call(self, hook_name: str, *, scope: Sequence[str] | None = None, **kwargs) -> list[HookResult]:
+        """Call every implementation of `hook_name` that applies; None results are left out.
+
+        With `scope`, only plugins enabled for it, with `settings` and `context` injected; without,
+        every loaded plugin (settings and context None).
+        """
         caller = getattr(self.pm.hook, hook_name)
-        futures = []
+        scope_tuple = tuple(scope) if scope is not None else None
+        calls = []
         for impl in reversed(caller.get_hookimpls()):  # pluggy's order: last registered first
-            arguments = {name: kwargs[name] for name in impl.argnames}
-            futures.append((impl.plugin_name, self._executor.submit(impl.function, **arguments)))
+            loaded = self._plugins.get(impl.plugin_name)
+            if loaded is None:
+                continue
+            arguments = dict(kwargs)
+            if scope_tuple is None:
+                organization_id = ""
+                if self._is_switched_off(loaded.name, "", None):
+                    continue
+                arguments.update(settings=None, context=None)
+            else:
+                config, on = self._effective(loaded.name, scope_tuple)
+                if not on:
+                    continue
+                organization_id = config.organization_id if config else ""
+                try:
+                    settings = self._settings_for(loaded, config)
+                except pydantic.ValidationError as exc:
+                    log.error("plugins: %s is skipped for %s: its stored settings (version %s) do not validate: %s",
+                              loaded.name, organization_id, config.version if config else "-", exc)
+                    continue
+                region_id = (config.region_id or config.organization_id) if config else ""
+                arguments.update(settings=settings, context=PluginContext(loaded.name, organization_id, region_id,
+                                                                          scope_tuple))
+            missing = [name for name in impl.argnames if name not in arguments]
+            if missing:
+                raise TypeError(f"{hook_name} needs argument(s) {', '.join(missing)}")
+            calls.append((loaded.name, organization_id, impl.function,
+                          {name: arguments[name] for name in impl.argnames}))
+
+        running = [(plugin, organization_id, _start(function, arguments))
+                   for plugin, organization_id, function, arguments in calls]
+        deadline = time.monotonic() + self.timeout_seconds
         results = []
-        for plugin_name, future in futures:
-            try:
-                value = future.result(timeout=self.timeout_seconds)
-            except concurrent.futures.TimeoutError:
-                self._failed(plugin_name, hook_name, f"timed out after {self.timeout_seconds}s")
+        for plugin, organization_id, outcome in running:
+            if not outcome.done.wait(max(0.0, deadline - time.monotonic())):
+                self._failed(plugin, organization_id, hook_name, f"timed out after {self.timeout_seconds}s")
                 continue
-            except Exception as exc:
-                self._failed(plugin_name, hook_name, f"{type(exc).__name__}: {exc}")
+            if outcome.error is not None:
+                error = outcome.error
+                self._failed(plugin, organization_id, hook_name, f"{type(error).__name__}: {error}")
                 continue
-            if value is not None:
-                results.append(HookResult(plugin_name, value))
+            self._succeeded(plugin, organization_id)
+            if outcome.value is not None:
+                results.append(HookResult(plugin, outcome.value))
         return results
 
-    def _failed(self, plugin_name: str, hook_name: str, why: str) -> None:
+    def _succeeded(self, plugin: str, organization_id: str) -> None:
         with self._lock:
-            self.errors[plugin_name] += 1
-        log.error("plugins: %s.%s failed and was skipped: %s", plugin_name, hook_name, why)
+            self._consecutive.pop((plugin, organization_id), None)
+
+    def _failed(self, plugin: str, organization_id: str, hook_name: str, why: str) -> None:
+        key = (plugin, organization_id)
+        where = f" for {organization_id}" if organization_id else ""
+        log.error("plugins: %s.%s failed%s and was skipped: %s", plugin, hook_name, where, why)
+        with self._lock:
+            self.failures[key] += 1
+            self._consecutive[key] += 1
+            if self._consecutive[key] < self.failure_limit:
+                return
+            count = self._consecutive.pop(key)
+            self._switched_off[key] = self._current_version(plugin, organization_id)
+        reason = f"{hook_name} failed {count} times in a row; last: {why}"
+        log.error("plugins: %s is switched off%s in this process: %s", plugin, where, reason)
+        callback = self.on_repeated_failure
+        if callback is not None:
+            try:
+                callback(plugin, organization_id, reason)
+            except Exception:
+                log.exception("plugins: reporting %s's repeated failures failed", plugin)
+
+    def _current_version(self, plugin: str, organization_id: str) -> int | None:
+        if not organization_id:
+            return None
+        config = self.configs.get(organization_id, plugin)
+        return config.version if config else None
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Hook threads are daemons: a hung implementation does not keep the process alive."""
+
+
+# -- helpers -----------------------------------------------------------------------------------
+@dataclass
+class _Outcome:
+    done: threading.Event
+    value: Any = None
+    error: BaseException | None = None
+
+
+def _start(function: Callable, arguments: dict) -> _Outcome:
+    """Run `function(**arguments)` in its own daemon thread (with the caller's context vars)."""
+    outcome = _Outcome(threading.Event())
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome.value = context.run(function, **arguments)
+        except BaseException as exc:  # a plugin's SystemExit must not end anything but its thread
+            outcome.error = exc
+        finally:
+            outcome.done.set()
+
+    threading.Thread(target=run, name="plugin-hook", daemon=True).start()
+    return outcome
+
+
+def _doc_parts(plugin: object) -> tuple[str, str]:
+    """(title, description) from the plugin's docstring: its first line, and the rest."""
+    doc = plugin.__doc__ if isinstance(plugin, types.ModuleType | type) else type(plugin).__doc__
+    doc = inspect.cleandoc(doc or "")
+    title, _, rest = doc.partition("\n")
+    return title.strip(), rest.strip()
+
+
+def secret_fields(settings_class: type[PluginSettings] | None) -> tuple[str, ...]:
+    """The Settings fields declared as SecretStr (write-only through the API)."""
+    if settings_class is None:
+        return ()
+    return tuple(name for name, info in settings_class.model_fields.items() if _mentions_secret(info.annotation))
+
+
+def _mentions_secret(annotation) -> bool:
+    if annotation is None:
+        return False
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.SecretStr | pydantic.SecretBytes):
+        return True
+    return any(_mentions_secret(arg) for arg in typing.get_args(annotation))
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "unknown setting"
+    return str(error.get("msg", "invalid"))

@@ -8,8 +8,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_NAMES = ("membership", "scheduling", "resources", "reflection")
-_DEFAULT_PORTS = {"membership": 50051, "scheduling": 50052, "resources": 50053, "reflection": 50054}
+SERVICE_NAMES = ("membership", "scheduling", "resources", "reflection", "plugins")
+_DEFAULT_PORTS = {"membership": 50051, "scheduling": 50052, "resources": 50053, "reflection": 50054,
+                 "plugins": 50055}
 
 
 class ConfigError(Exception):
@@ -34,11 +35,13 @@ class Settings(BaseSettings):
     scheduling_port: int = Field(_DEFAULT_PORTS["scheduling"], ge=1, le=65535)
     resources_port: int = Field(_DEFAULT_PORTS["resources"], ge=1, le=65535)
     reflection_port: int = Field(_DEFAULT_PORTS["reflection"], ge=1, le=65535)
+    plugins_port: int = Field(_DEFAULT_PORTS["plugins"], ge=1, le=65535)
     # Where the gateway finds each service; defaults to host:port (set these in Kubernetes).
     membership_addr: str | None = None
     scheduling_addr: str | None = None
     resources_addr: str | None = None
     reflection_addr: str | None = None
+    plugins_addr: str | None = None
     # Embedded servers' ports (only used when the URIs above are unset).
     embedded_mongodb_port: int = Field(27017, ge=1, le=65535)
     embedded_nats_port: int = Field(4222, ge=1, le=65535)
@@ -53,6 +56,9 @@ class Settings(BaseSettings):
     max_deliver: int = Field(5, ge=1, le=100)
     ack_wait_seconds: float = Field(30.0, gt=0, le=3600)
     plugin_hook_timeout_seconds: float = Field(2.0, gt=0, le=60)
+    # Consecutive failures (exceptions or time-outs) of one plugin for one organization's
+    # configuration before this process switches it off there and reports it.
+    plugin_failure_limit: int = Field(5, ge=1, le=1000)
 
     @field_validator("secret")
     @classmethod
