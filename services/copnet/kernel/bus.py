@@ -20,7 +20,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from copnet.kernel import db, tracing
 from copnet.kernel.events import (CloudEvent, MalformedEvent, dead_letter_stream_name, dead_letter_subject,
-                                  stream_name, subject_for)
+                                  stream_name)
 from copnet.kernel.outbox import OutboxRelay
 from copnet.kernel.settings import Settings
 
@@ -32,11 +32,23 @@ FETCH_BATCH = 32
 
 @dataclass(frozen=True)
 class Subscription:
-    """A durable consumer: `handler(uow, event)` runs in the same transaction as the inbox record."""
+    """A durable consumer: `handler(uow, event)` runs in the same transaction as the inbox record.
+
+    `event_types` may use NATS wildcards (`copnet.*.plugin.failing`, `copnet.membership.>`)."""
 
     name: str
     event_types: tuple[str, ...]
     handler: Callable[[db.UnitOfWork, CloudEvent], None]
+
+
+def subject_filter(region: str, event_type: str) -> str:
+    """A consumer's NATS filter for an event type that may hold NATS wildcards (`*` one token,
+    `>` the rest): copnet.*.plugin.failing -> copnet.<region>.*.plugin.failing."""
+    parts = event_type.split(".")
+    if (parts[0] != "copnet" or len(parts) < 2 or ">" in parts[:-1]
+            or not all(p in ("*", ">") or (p and p.replace("_", "").isalnum()) for p in parts[1:])):
+        raise ValueError(f"an event type filter is copnet.<token>... (tokens, * or >), got {event_type!r}")
+    return f"copnet.{region}.{event_type.removeprefix('copnet.')}"
 
 
 def event_stream_config(region: str) -> StreamConfig:
@@ -159,7 +171,7 @@ class EventBus:
         config = ConsumerConfig(
             durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.settings.ack_wait_seconds, max_deliver=self.settings.max_deliver,
-            filter_subjects=[subject_for(self.region, t) for t in subscription.event_types],
+            filter_subjects=[subject_filter(self.region, t) for t in subscription.event_types],
             max_ack_pending=1000)
         await self._js.add_consumer(stream_name(self.region), config=config)
         return durable

@@ -71,6 +71,7 @@ def _method_names(stub_class, full_service_name: str) -> list[str]:
 def _registry() -> dict[str, tuple[str, object]]:
     # Imported here: generated modules are only needed by processes that call services.
     from copnet.membership.v1 import membership_pb2_grpc
+    from copnet.plugins.v1 import plugins_pb2_grpc
     from copnet.reflection.v1 import reflection_pb2_grpc
     from copnet.resources.v1 import resources_pb2_grpc
     from copnet.scheduling.v1 import scheduling_pb2_grpc
@@ -80,6 +81,7 @@ def _registry() -> dict[str, tuple[str, object]]:
         "scheduling": ("copnet.scheduling.v1.SchedulingService", scheduling_pb2_grpc.SchedulingServiceStub),
         "resources": ("copnet.resources.v1.ResourcesService", resources_pb2_grpc.ResourcesServiceStub),
         "reflection": ("copnet.reflection.v1.ReflectionService", reflection_pb2_grpc.ReflectionServiceStub),
+        "plugins": ("copnet.plugins.v1.PluginService", plugins_pb2_grpc.PluginServiceStub),
     }
 
 

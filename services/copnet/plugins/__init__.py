@@ -1,0 +1,1 @@
+"""The plugins service: per-organization plugin configuration, event reactions, roster imports."""

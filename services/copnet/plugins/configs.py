@@ -1,0 +1,103 @@
+"""Pure rules for plugin settings: secrets write-only, round trips through protobuf Structs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pydantic import BaseModel, SecretBytes, SecretStr
+
+AUTO_DISABLE = "copnet:auto-disable"
+SERVICE_SUBJECT_PREFIX = "service:"
+
+
+def plain(value: Any) -> Any:
+    """JSON from a Struct: numbers that are whole become ints again (Struct keeps only doubles)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict:
+    return plain(json_format.MessageToDict(struct))
+
+
+def dict_to_struct(document: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(dict(document))
+    return struct
+
+
+def is_marker(value: Any) -> bool:
+    """`{"set": true|false}`: what a read shows for a secret, sent back unchanged."""
+    return isinstance(value, dict) and set(value) == {"set"} and isinstance(value["set"], bool)
+
+
+def redact(settings: Mapping[str, Any], secret_fields: Iterable[str]) -> dict:
+    """The settings with each secret field replaced by {"set": bool}."""
+    shown = dict(settings)
+    for name in secret_fields:
+        shown[name] = {"set": shown.get(name) not in (None, "")}
+    return shown
+
+
+def merge_secrets(sent: Mapping[str, Any], stored: Mapping[str, Any], secret_fields: Iterable[str]) -> dict:
+    """What to validate: `sent`, where a secret left out (or sent back as its marker) keeps its stored value."""
+    merged = dict(sent)
+    for name in secret_fields:
+        if name not in merged or is_marker(merged[name]):
+            merged.pop(name, None)
+            if stored.get(name) not in (None, ""):
+                merged[name] = stored[name]
+    return merged
+
+
+def _reveal(value: Any) -> Any:
+    if isinstance(value, (SecretStr, SecretBytes)):
+        secret = value.get_secret_value()
+        return secret.decode() if isinstance(secret, bytes) else secret
+    if isinstance(value, BaseModel):
+        return {key: _reveal(getattr(value, key)) for key in value.model_fields_set}
+    if isinstance(value, dict):
+        return {key: _reveal(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_reveal(item) for item in value]
+    return value
+
+
+def stored_settings(model: BaseModel | None) -> dict:
+    """The validated settings as stored: the fields the caller set, normalised, secrets revealed."""
+    if model is None:
+        return {}
+    json_ready = model.model_dump(mode="json", exclude_unset=True)
+    for name in json_ready:
+        value = getattr(model, name)
+        if _contains_secret(value):
+            json_ready[name] = _reveal(value)
+    return json_ready
+
+
+def _contains_secret(value: Any) -> bool:
+    if isinstance(value, (SecretStr, SecretBytes)):
+        return True
+    if isinstance(value, BaseModel):
+        return any(_contains_secret(getattr(value, key)) for key in value.model_fields_set)
+    if isinstance(value, dict):
+        return any(_contains_secret(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_secret(item) for item in value)
+    return False
+
+
+def effective(configs: Mapping[str, Any], scope: Iterable[str]):
+    """The configuration in force for `scope` (ancestry plus the target): the deepest one that has one."""
+    found = None
+    for organization_id in scope:
+        if organization_id in configs:
+            found = configs[organization_id]
+    return found

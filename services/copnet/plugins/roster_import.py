@@ -1,0 +1,271 @@
+"""Roster imports: a plugin's roster source reads the files, membership's API writes the records.
+
+Idempotent: each record is created when missing, updated when it differs, left alone otherwise.
+Every write goes through membership with the caller's token, so its access rules apply; a record
+membership refuses is reported (kind, id, why) and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import grpc
+
+from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.errors import FailedPrecondition, details_of
+from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson
+from copnet.plugins.v1 import plugins_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def message(self) -> pb.ImportCounts:
+        return pb.ImportCounts(created=self.created, updated=self.updated, unchanged=self.unchanged,
+                               failed=self.failed)
+
+
+class Refused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def grade_band(value: str) -> int:
+    try:
+        return from_label(mpb.GradeBand, value.strip().lower().replace("-", "_"))
+    except ValueError:
+        raise Refused(f"unknown grade band {value!r} (K-2, 3-5, 6-8, 9-12)") from None
+
+
+def position(value: str) -> int:
+    try:
+        return from_label(mpb.Position, value.strip().lower())
+    except ValueError:
+        raise Refused(f"unknown position {value!r}") from None
+
+
+def organization_kind(value: str) -> int:
+    try:
+        return from_label(mpb.OrganizationKind, value.strip().lower())
+    except ValueError:
+        raise Refused(f"unknown organization kind {value!r}") from None
+
+
+def parents_first(organizations: list[RosterOrganization]) -> list[RosterOrganization]:
+    """Organizations ordered so that a parent in the batch comes before its children."""
+    by_id = {org.id: org for org in organizations}
+    ordered, placed = [], set()
+
+    def place(org: RosterOrganization, path: tuple[str, ...] = ()) -> None:
+        if org.id in placed or org.id in path:
+            return
+        parent = by_id.get(org.parent_id)
+        if parent is not None:
+            place(parent, (*path, org.id))
+        placed.add(org.id)
+        ordered.append(org)
+
+    for org in organizations:
+        place(org)
+    return ordered
+
+
+@dataclass
+class RosterImport:
+    membership: object          # a copnet.kernel.clients.ServiceClient for membership
+    token: str | None           # the caller's, forwarded
+    dry_run: bool = False
+    organizations: Counts = field(default_factory=Counts)
+    people: Counts = field(default_factory=Counts)
+    affiliations: Counts = field(default_factory=Counts)
+    errors: list[pb.RosterImportError] = field(default_factory=list)
+
+    def run(self, plugin: str, source, files: Mapping[str, bytes], settings, *, timeout: float,
+            default_parent: str = "") -> pb.ImportRosterResponse:
+        batch = read_batch(plugin, source, files, settings, timeout)
+        self.errors += [pb.RosterImportError(file=e.file, row=int(e.row), message=e.message) for e in batch.errors]
+        for org in parents_first(list(batch.organizations)):
+            self.import_organization(org, default_parent)
+        self.import_people(list(batch.people), list(batch.affiliations))
+        return pb.ImportRosterResponse(organizations=self.organizations.message(), people=self.people.message(),
+                                       affiliations=self.affiliations.message(), errors=self.errors,
+                                       dry_run=self.dry_run, plugin=plugin)
+
+    # -- membership calls ------------------------------------------------------------------------
+    def call(self, method: str, request):
+        try:
+            return self.membership.call(method, request, token=self.token)
+        except grpc.RpcError as error:
+            details = details_of(error)
+            raise MembershipRefused(details.code, details.reason, details.message) from None
+
+    def get(self, method: str, request):
+        """The record, or None when membership has none."""
+        try:
+            return self.call(method, request)
+        except MembershipRefused as refused:
+            if refused.code == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+
+    def refuse(self, counts: Counts, kind: str, record: str, message: str) -> None:
+        counts.failed += 1
+        self.errors.append(pb.RosterImportError(kind=kind, record=record, message=message))
+
+    # -- organizations ---------------------------------------------------------------------------
+    def import_organization(self, org: RosterOrganization, default_parent: str) -> None:
+        try:
+            kind = organization_kind(org.kind)
+            parent_id = org.parent_id or default_parent
+            reply = self.get("GetOrganization", mpb.GetOrganizationRequest(id=org.id))
+            if reply is None:
+                if not self.dry_run:
+                    try:
+                        self.call("CreateOrganization", mpb.CreateOrganizationRequest(
+                            organization_id=org.id, name=org.name, kind=kind, parent_id=parent_id, code=org.code))
+                    except MembershipRefused as refused:
+                        if refused.code != grpc.StatusCode.ALREADY_EXISTS or refused.reason != "DUPLICATE_ID":
+                            raise
+                        self.organizations.unchanged += 1  # created meanwhile: present
+                        return
+                self.organizations.created += 1
+                return
+            existing = reply.organization
+            if existing.kind != kind:
+                raise Refused(f"is a {to_label(mpb.OrganizationKind, existing.kind)} in copnet, "
+                              f"the roster says {org.kind}")
+            changes = {}
+            if org.name and org.name != existing.name:
+                changes["name"] = org.name
+            if org.code and org.code != existing.code:
+                changes["code"] = org.code
+            moved = bool(parent_id) and parent_id != existing.parent_id
+            if not changes and not moved:
+                self.organizations.unchanged += 1
+                return
+            if not self.dry_run:
+                if changes:
+                    self.call("UpdateOrganization", mpb.UpdateOrganizationRequest(id=org.id, **changes))
+                if moved:
+                    self.call("MoveOrganization", mpb.MoveOrganizationRequest(id=org.id, new_parent_id=parent_id))
+            self.organizations.updated += 1
+        except (Refused, MembershipRefused) as problem:
+            self.refuse(self.organizations, "organization", org.id, problem.message)
+
+    # -- people and their affiliations -----------------------------------------------------------
+    def import_people(self, people: list[RosterPerson], affiliations: list[RosterAffiliation]) -> None:
+        wanted: dict[str, list[RosterAffiliation]] = {}
+        for affiliation in affiliations:
+            wanted.setdefault(affiliation.person_id, []).append(affiliation)
+        listed = {person.id for person in people}
+        for person in people:
+            self.import_person(person, wanted.get(person.id, []))
+        for person_id in sorted(set(wanted) - listed):
+            self.import_person(None, wanted[person_id], person_id=person_id)
+
+    def import_person(self, person: RosterPerson | None, affiliations: list[RosterAffiliation],
+                      person_id: str = "") -> None:
+        person_id = person.id if person is not None else person_id
+        try:
+            requested = []
+            for affiliation in affiliations:
+                pair = (affiliation.organization_id, position(affiliation.position))
+                if pair not in requested:
+                    requested.append(pair)
+            bands = sorted({grade_band(b) for b in person.grade_bands}) if person is not None else []
+            reply = self.get("GetPerson", mpb.GetPersonRequest(id=person_id))
+            if reply is None:
+                if person is None:
+                    raise Refused("has affiliations in the roster but is neither in its people nor in copnet")
+                self.create_person(person, bands, requested)
+                return
+            self.update_person(person, reply.person, bands, requested)
+        except (Refused, MembershipRefused) as problem:
+            if person is not None:
+                self.refuse(self.people, "person", person_id, problem.message)
+            self.affiliations.failed += len(affiliations)
+            if person is None:
+                self.errors.append(pb.RosterImportError(kind="affiliation", record=person_id, message=problem.message))
+
+    def create_person(self, person: RosterPerson, bands: list[int], requested: list[tuple[str, int]]) -> None:
+        if not self.dry_run:
+            try:
+                self.call("CreatePerson", mpb.CreatePersonRequest(
+                    person_id=person.id, name=person.name, email=person.email, grade_bands=bands,
+                    affiliations=[mpb.Affiliation(organization_id=o, position=p) for o, p in requested]))
+            except MembershipRefused as refused:
+                if refused.code != grpc.StatusCode.ALREADY_EXISTS or refused.reason != "DUPLICATE_ID":
+                    raise
+                self.people.unchanged += 1
+                self.affiliations.unchanged += len(requested)
+                return
+        self.people.created += 1
+        self.affiliations.created += len(requested)
+
+    def update_person(self, person: RosterPerson | None, existing: mpb.Person, bands: list[int],
+                      requested: list[tuple[str, int]]) -> None:
+        current = [(a.organization_id, a.position) for a in existing.affiliations]
+        missing = [pair for pair in requested if pair not in current]
+        request = mpb.UpdatePersonRequest(id=existing.id)
+        changed = False
+        if person is not None:
+            if person.name and person.name != existing.name:
+                request.name, changed = person.name, True
+            if person.email and person.email.lower() != existing.email.lower():
+                request.email, changed = person.email, True
+            if bands and bands != sorted(set(existing.grade_bands)):
+                request.set_grade_bands, changed = True, True
+                request.grade_bands.extend(bands)
+        if missing:
+            request.set_affiliations = True
+            request.affiliations.extend(mpb.Affiliation(organization_id=o, position=p) for o, p in current + missing)
+        if (changed or missing) and not self.dry_run:
+            self.call("UpdatePerson", request)
+        if person is not None:
+            if changed or missing:
+                self.people.updated += 1
+            else:
+                self.people.unchanged += 1
+        self.affiliations.created += len(missing)
+        self.affiliations.unchanged += len(requested) - len(missing)
+
+
+class MembershipRefused(Exception):
+    def __init__(self, code: grpc.StatusCode, reason: str | None, message: str):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = f"membership refused ({reason or code.name}): {message}"
+
+
+def read_batch(plugin: str, source, files: Mapping[str, bytes], settings, timeout: float) -> RosterBatch:
+    """The source's reading of the files, in a worker thread with a deadline."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"roster-{plugin}")
+    try:
+        future = pool.submit(source.read, files, settings)
+        try:
+            batch = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} did not finish reading within "
+                                     f"{timeout:.0f}s", reason="ROSTER_SOURCE_FAILED") from None
+        except Exception as exc:
+            log.exception("plugins: %s's roster source %s failed", plugin, source.key)
+            raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} failed: "
+                                     f"{type(exc).__name__}: {exc}", reason="ROSTER_SOURCE_FAILED") from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if not isinstance(batch, RosterBatch):
+        raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} returned "
+                                 f"{type(batch).__name__}, not a RosterBatch", reason="ROSTER_SOURCE_FAILED")
+    return batch

@@ -1,0 +1,341 @@
+"""plugins' gRPC API: installed plugins, per-organization configuration, dashboards, roster imports."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import auth, db
+from copnet.kernel.auth import Identity, Role
+from copnet.kernel.bus import Subscription
+from copnet.kernel.clients import Clients
+from copnet.kernel.enums import to_label
+from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from copnet.kernel.events import CloudEvent
+from copnet.kernel.pagination import decode_token, encode_token, page_size
+from copnet.kernel.service import ServiceContext
+from copnet.kernel.settings import SERVICE_NAMES
+from copnet.kernel.timestamps import timestamp
+from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.plugins import configs, reactions
+from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision, config_id, revision_id
+from copnet.plugins.roster_import import RosterImport
+from copnet.plugins.v1 import plugins_pb2 as pb
+from copnet.plugins.v1 import plugins_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+CONFIG_EDITORS = {Role.REGIONAL_LEAD, Role.PLATFORM_ADMIN}
+DASHBOARD_READERS = {Role.COUNTY_ADMIN, Role.REGIONAL_LEAD, Role.STATE_COORDINATOR, Role.PLATFORM_ADMIN}
+ROSTER_IMPORTERS = {Role.COUNTY_ADMIN, Role.REGIONAL_LEAD, Role.PLATFORM_ADMIN}
+CONFIGURABLE_KINDS = ("region", "county_office")
+CONFIG_CHANGED = "copnet.plugins.config.changed"
+AUTO_DISABLED = "copnet.plugins.plugin.auto_disabled"
+SERVICE_TOKEN_TTL_SECONDS = 300
+
+
+class Organization:
+    """What configuration needs to know about an organization (from membership)."""
+
+    def __init__(self, message: mpb.Organization):
+        self.id = message.id
+        self.kind = to_label(mpb.OrganizationKind, message.kind)
+        self.region_id = message.region_id
+        self.scope = [*message.ancestor_ids, message.id]
+
+
+def is_service(identity: Identity | None) -> bool:
+    return (identity is not None and identity.person_id.startswith(configs.SERVICE_SUBJECT_PREFIX)
+            and any(grant.role is Role.PLATFORM_ADMIN for grant in identity.grants))
+
+
+def caller_token(context) -> str | None:
+    metadata = dict(context.invocation_metadata() or ()) if context is not None else {}
+    return auth.bearer_from_header(metadata.get(auth.METADATA_KEY))
+
+
+class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
+    def __init__(self, context: ServiceContext, clients: Clients | None = None):
+        self.ctx = context
+        self.host = context.plugins
+        self.clients = clients or Clients(context.settings)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def service_token(self) -> str:
+        return auth.issue_token(self.ctx.settings.require_secret(), f"{configs.SERVICE_SUBJECT_PREFIX}{self.ctx.name}",
+                                Role.PLATFORM_ADMIN, ttl_seconds=SERVICE_TOKEN_TTL_SECONDS)
+
+    def descriptions(self) -> dict:
+        return {d.name: d for d in self.host.describe()}
+
+    def description(self, plugin: str, field: str = "plugin"):
+        if not plugin:
+            raise InvalidArgument.for_field(field, "is required")
+        found = self.descriptions().get(plugin)
+        if found is not None:
+            return found
+        for failure in getattr(self.host, "load_failures", None) or ():
+            if failure.name == plugin:
+                raise FailedPrecondition(f"plugin {plugin!r} is installed but did not load: {failure.error}",
+                                         reason="PLUGIN_NOT_LOADED")
+        raise NotFound(f"no plugin {plugin!r} is installed", reason="UNKNOWN_PLUGIN")
+
+    def organization(self, organization_id: str, *, configurable: bool = True) -> Organization:
+        if not organization_id:
+            raise InvalidArgument.for_field("organization_id", "is required")
+        try:
+            reply = self.clients["membership"].call("GetOrganization", mpb.GetOrganizationRequest(id=organization_id),
+                                                    token=self.service_token())
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(f"no organization {organization_id!r}") from None
+            raise Unavailable(f"membership did not answer: {error.code().name}", reason="MEMBERSHIP_UNAVAILABLE") \
+                from None
+        org = Organization(reply.organization)
+        if configurable and org.kind not in CONFIGURABLE_KINDS:
+            raise InvalidArgument.for_field("organization_id", f"{organization_id!r} is a {org.kind}: plugins are "
+                                            "configured for a region or a county office", reason="NOT_A_REGION")
+        return org
+
+    def config_message(self, doc: PluginConfigDocument, *, include_secrets: bool) -> pb.PluginConfig:
+        settings = dict(doc.settings or {})
+        if not include_secrets:
+            settings = configs.redact(settings, self.secret_fields(doc.plugin))
+        return pb.PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, enabled=doc.enabled,
+                               settings=configs.dict_to_struct(settings), version=doc.version,
+                               region_id=doc.region_id or "", organization_kind=doc.organization_kind,
+                               scope=list(doc.scope or ()), update_time=timestamp(doc.updated_at),
+                               updated_by=doc.updated_by, reason=doc.reason or "")
+
+    def secret_fields(self, plugin: str) -> list[str]:
+        description = self.descriptions().get(plugin)
+        return list(getattr(description, "secret_fields", None) or ()) if description is not None else []
+
+    def plugin_message(self, description, placements: list[PluginConfigDocument], sources: list[str]) -> pb.Plugin:
+        schema = getattr(description, "settings_schema", None) or {}
+        return pb.Plugin(name=description.name, version=getattr(description, "version", "") or "",
+                         title=getattr(description, "title", "") or "",
+                         description=getattr(description, "description", "") or "",
+                         hookspec_version=int(getattr(description, "hookspec_version", 0) or 0),
+                         hooks=sorted(getattr(description, "hooks", None) or ()),
+                         settings_schema=configs.dict_to_struct(schema),
+                         secret_fields=list(getattr(description, "secret_fields", None) or ()),
+                         enabled_in=[pb.PluginPlacement(organization_id=c.organization_id, enabled=c.enabled,
+                                                        version=c.version) for c in placements],
+                         roster_sources=sources)
+
+    def roster_sources(self) -> dict[str, list]:
+        """plugin -> the roster source objects it registers."""
+        found: dict[str, list] = {}
+        for result in self.host.call("register_roster_sources"):
+            items = result.value if isinstance(result.value, (list, tuple)) else [result.value]
+            found[result.plugin] = [s for s in items if getattr(s, "key", None) and callable(getattr(s, "read", None))]
+        return found
+
+    # -- plugins ---------------------------------------------------------------------------------
+    def ListPlugins(self, request: pb.ListPluginsRequest, _context) -> pb.ListPluginsResponse:
+        placements: dict[str, list[PluginConfigDocument]] = {}
+        for doc in PluginConfigDocument.objects.order_by("id"):
+            placements.setdefault(doc.plugin, []).append(doc)
+        sources = self.roster_sources()
+        return pb.ListPluginsResponse(plugins=[
+            self.plugin_message(d, placements.get(name, []), [s.key for s in sources.get(name, [])])
+            for name, d in sorted(self.descriptions().items())])
+
+    def GetPlugin(self, request: pb.GetPluginRequest, _context) -> pb.GetPluginResponse:
+        description = self.description(request.name, "name")
+        placements = list(PluginConfigDocument.objects(plugin=request.name).order_by("id"))
+        sources = [s.key for s in self.roster_sources().get(request.name, [])]
+        return pb.GetPluginResponse(plugin=self.plugin_message(description, placements, sources))
+
+    # -- configuration ---------------------------------------------------------------------------
+    def ListPluginConfigs(self, request: pb.ListPluginConfigsRequest, _context) -> pb.ListPluginConfigsResponse:
+        identity = auth.require_authenticated("reading plugin configurations")
+        if request.organization_id:
+            org = self.organization(request.organization_id, configurable=False)
+            auth.require(CONFIG_EDITORS, org.scope, "reading this organization's plugin configurations")
+        else:
+            auth.require({Role.PLATFORM_ADMIN}, [], "reading every organization's plugin configurations")
+        include_secrets = request.include_secrets and is_service(identity)
+        query = {key: value for key, value in (("organization_id", request.organization_id),
+                                               ("plugin", request.plugin)) if value}
+        size = page_size(request.page_size)
+        after = decode_token(request.page_token, query)
+        filters = dict(query)
+        if after is not None:
+            filters["id__gt"] = after
+        found = list(PluginConfigDocument.objects(**filters).order_by("id").limit(size + 1))
+        token = encode_token(found[size - 1].id, query) if len(found) > size else ""
+        return pb.ListPluginConfigsResponse(
+            configs=[self.config_message(doc, include_secrets=include_secrets) for doc in found[:size]],
+            next_page_token=token)
+
+    def GetPluginConfig(self, request: pb.GetPluginConfigRequest, _context) -> pb.GetPluginConfigResponse:
+        auth.require_authenticated("reading a plugin configuration")
+        self.description(request.plugin)
+        org = self.organization(request.organization_id, configurable=False)
+        auth.require(CONFIG_EDITORS, org.scope, "reading this organization's plugin configuration")
+        doc = PluginConfigDocument.objects(id=config_id(org.id, request.plugin)).first()
+        if doc is None:
+            raise NotFound(f"plugin {request.plugin!r} is not configured for {org.id!r}", reason="NOT_CONFIGURED")
+        return pb.GetPluginConfigResponse(config=self.config_message(doc, include_secrets=False))
+
+    def PutPluginConfig(self, request: pb.PutPluginConfigRequest, _context) -> pb.PutPluginConfigResponse:
+        identity = auth.require_authenticated("configuring a plugin")
+        description = self.description(request.plugin)
+        org = self.organization(request.organization_id)
+        auth.require(CONFIG_EDITORS, org.scope, "configuring plugins for this organization")
+        if request.HasField("expected_version") and request.expected_version < 0:
+            raise InvalidArgument.for_field("expected_version", "must not be negative")
+        secret_fields = list(getattr(description, "secret_fields", None) or ())
+        key = config_id(org.id, request.plugin)
+        stored = PluginConfigDocument.objects(id=key).first()
+        sent = configs.struct_to_dict(request.settings)
+        document = configs.merge_secrets(sent, dict(stored.settings or {}) if stored else {}, secret_fields)
+        settings = configs.stored_settings(self.host.validate_settings(request.plugin, document))
+        now = db.utcnow()
+
+        def work(uow: db.UnitOfWork) -> tuple[PluginConfigDocument, bool]:
+            current = uow.find_one(PluginConfigDocument, {"_id": key})
+            version = current.version if current else 0
+            if request.HasField("expected_version") and request.expected_version != version:
+                raise FailedPrecondition(f"the configuration is at version {version}, not {request.expected_version}: "
+                                         "read it again and retry", reason="VERSION_MISMATCH",
+                                         metadata={"current_version": str(version)})
+            if current is not None and current.enabled == request.enabled and dict(current.settings or {}) == settings:
+                return current, False
+            doc = PluginConfigDocument(id=key, organization_id=org.id, plugin=request.plugin, enabled=request.enabled,
+                                       settings=settings, version=version + 1, region_id=org.region_id,
+                                       organization_kind=org.kind, scope=org.scope, updated_at=now,
+                                       updated_by=identity.person_id, reason=request.reason)
+            write_revision(uow, doc, secret_fields)
+            uow.emit(self.config_changed_event(doc))
+            return doc, True
+
+        doc, changed = self.ctx.transaction(work)
+        return pb.PutPluginConfigResponse(config=self.config_message(doc, include_secrets=False), changed=changed)
+
+    def config_changed_event(self, doc: PluginConfigDocument) -> CloudEvent:
+        return self.ctx.event(CONFIG_CHANGED, doc.id, events_pb2.PluginConfigChanged(
+            config=self.config_message(doc, include_secrets=True)))
+
+    def ListPluginConfigHistory(self, request: pb.ListPluginConfigHistoryRequest,
+                                _context) -> pb.ListPluginConfigHistoryResponse:
+        auth.require_authenticated("reading a plugin configuration's history")
+        if not request.plugin:
+            raise InvalidArgument.for_field("plugin", "is required")
+        org = self.organization(request.organization_id, configurable=False)
+        auth.require(CONFIG_EDITORS, org.scope, "reading this organization's plugin configuration")
+        query = {"config_id": config_id(org.id, request.plugin)}
+        size = page_size(request.page_size)
+        after = decode_token(request.page_token, query)
+        filters = dict(query)
+        if after is not None:
+            filters["version__lt"] = int(after)
+        found = list(PluginConfigRevision.objects(**filters).order_by("-version").limit(size + 1))
+        token = encode_token(str(found[size - 1].version), query) if len(found) > size else ""
+        return pb.ListPluginConfigHistoryResponse(revisions=[revision_message(r) for r in found[:size]],
+                                                  next_page_token=token)
+
+    # -- dashboards ------------------------------------------------------------------------------
+    def ListDashboardPanels(self, request: pb.ListDashboardPanelsRequest, _context) -> pb.ListDashboardPanelsResponse:
+        auth.require_authenticated("reading a dashboard")
+        org = self.organization(request.organization_id, configurable=False)
+        auth.require(DASHBOARD_READERS, org.scope, "reading this organization's dashboard")
+        panels, keys = [], set()
+        for result in self.host.call("register_dashboard_panels", scope=org.scope):
+            for item in result.value if isinstance(result.value, (list, tuple)) else [result.value]:
+                panel = panel_message(item, result.plugin)
+                if panel is None or panel.key in keys:
+                    log.warning("plugins: %s returned an invalid or duplicate dashboard panel; skipped", result.plugin)
+                    continue
+                keys.add(panel.key)
+                panels.append(panel)
+        return pb.ListDashboardPanelsResponse(panels=panels)
+
+    # -- roster imports --------------------------------------------------------------------------
+    def ImportRoster(self, request: pb.ImportRosterRequest, context) -> pb.ImportRosterResponse:
+        auth.require_authenticated("importing a roster")
+        if not request.source:
+            raise InvalidArgument.for_field("source", "is required")
+        if not request.files:
+            raise InvalidArgument.for_field("files", "at least one file is required", reason="NO_FILES")
+        org = self.organization(request.organization_id)
+        auth.require(ROSTER_IMPORTERS, org.scope, "importing a roster into this organization")
+        plugin, source = self.find_roster_source(request.source)
+        config = configs.effective({doc.organization_id: doc for doc in PluginConfigDocument.objects(
+            plugin=plugin, organization_id__in=org.scope)}, org.scope)
+        if config is None or not config.enabled:
+            raise FailedPrecondition(f"plugin {plugin!r} (roster source {request.source!r}) is not enabled for "
+                                     f"{org.id!r}", reason="PLUGIN_NOT_ENABLED")
+        settings = self.host.validate_settings(plugin, dict(config.settings or {}))
+        importer = RosterImport(self.clients["membership"], caller_token(context), dry_run=request.dry_run)
+        return importer.run(plugin, source, dict(request.files), settings,
+                            timeout=max(30.0, self.ctx.settings.plugin_hook_timeout_seconds), default_parent=org.id)
+
+    def find_roster_source(self, key: str):
+        for plugin, sources in sorted(self.roster_sources().items()):
+            for source in sources:
+                if source.key == key:
+                    return plugin, source
+        raise InvalidArgument.for_field("source", f"no installed plugin provides a roster source {key!r}",
+                                        reason="UNKNOWN_ROSTER_SOURCE")
+
+    # -- automatic disabling ---------------------------------------------------------------------
+    def apply_plugin_failing(self, uow: db.UnitOfWork, event: CloudEvent) -> None:
+        failing = event.payload(events_pb2.PluginFailing)
+        if not failing.plugin or not failing.organization_id:
+            return
+        current = uow.find_one(PluginConfigDocument, {"_id": config_id(failing.organization_id, failing.plugin)})
+        if current is None or not current.enabled:
+            return  # nothing enabled to switch off (already off, or never configured there)
+        reason = (f"switched off after {failing.failures} consecutive failures in {failing.service or 'a service'}: "
+                  f"{failing.reason}")[:1000]
+        doc = PluginConfigDocument(id=current.id, organization_id=current.organization_id, plugin=current.plugin,
+                                   enabled=False, settings=dict(current.settings or {}), version=current.version + 1,
+                                   region_id=current.region_id, organization_kind=current.organization_kind,
+                                   scope=list(current.scope or ()), updated_at=db.utcnow(),
+                                   updated_by=configs.AUTO_DISABLE, reason=reason)
+        write_revision(uow, doc, self.secret_fields(doc.plugin))
+        uow.emit(self.config_changed_event(doc))
+        uow.emit(self.ctx.event(AUTO_DISABLED, doc.id, events_pb2.PluginAutoDisabled(
+            config=self.config_message(doc, include_secrets=True), reason=reason)))
+
+
+def write_revision(uow: db.UnitOfWork, doc: PluginConfigDocument, secret_fields: list[str]) -> None:
+    doc.validate()
+    fields = doc.to_mongo().to_dict()
+    fields.pop("_id")
+    uow.update_one(PluginConfigDocument, {"_id": doc.id}, {"$set": fields}, upsert=True)
+    uow.insert(PluginConfigRevision(id=revision_id(doc.organization_id, doc.plugin, doc.version), config_id=doc.id,
+                                    organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version,
+                                    enabled=doc.enabled, settings=configs.redact(dict(doc.settings or {}), secret_fields),
+                                    changed_by=doc.updated_by, changed_at=doc.updated_at, reason=doc.reason or ""))
+
+
+def revision_message(revision: PluginConfigRevision) -> pb.PluginConfigRevision:
+    return pb.PluginConfigRevision(organization_id=revision.organization_id, plugin=revision.plugin,
+                                   version=revision.version, enabled=revision.enabled,
+                                   settings=configs.dict_to_struct(dict(revision.settings or {})),
+                                   changed_by=revision.changed_by, change_time=timestamp(revision.changed_at),
+                                   reason=revision.reason or "")
+
+
+def panel_message(item, plugin: str) -> pb.DashboardPanel | None:
+    from copnet.pluginapi import DashboardPanel
+
+    try:
+        panel = item if isinstance(item, DashboardPanel) else DashboardPanel.model_validate(item)
+    except Exception:
+        return None
+    return pb.DashboardPanel(key=panel.key, title=panel.title, body=panel.body, link=panel.link or "", plugin=plugin)
+
+
+def subscriptions(ctx: ServiceContext) -> list[Subscription]:
+    servicer = PluginServicer(ctx)
+    failing = tuple(f"copnet.{service}.plugin.failing" for service in SERVICE_NAMES)
+    return [Subscription("auto-disable", failing, servicer.apply_plugin_failing),
+            *reactions.reaction_subscriptions(ctx.plugins)]
+
