@@ -28,7 +28,7 @@ import threading
 import time
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,18 +255,20 @@ class PluginHost:
         return settings
 
     # -- calling -----------------------------------------------------------------------------
-    def call(self, hook_name: str, *, scope: Sequence[str] | None = None, **kwargs) -> list[HookResult]:
+    def call(self, hook_name: str, *, scope: Sequence[str] | None = None, only: Collection[str] | None = None,
+             **kwargs) -> list[HookResult]:
         """Call every implementation of `hook_name` that applies; None results are left out.
 
         With `scope`, only plugins enabled for it, with `settings` and `context` injected; without,
-        every loaded plugin (settings and context None).
+        every loaded plugin (settings and context None). `only` limits the call to these plugins
+        (a plugin's own event consumer calls just that plugin).
         """
         caller = getattr(self.pm.hook, hook_name)
         scope_tuple = tuple(scope) if scope is not None else None
         calls = []
         for impl in reversed(caller.get_hookimpls()):  # pluggy's order: last registered first
             loaded = self._plugins.get(impl.plugin_name)
-            if loaded is None:
+            if loaded is None or (only is not None and loaded.name not in only):
                 continue
             arguments = dict(kwargs)
             if scope_tuple is None:
