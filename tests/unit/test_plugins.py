@@ -227,7 +227,8 @@ def test_each_refused_entry_point_is_recorded_and_the_others_load(host, monkeypa
 def test_the_builtin_plugin_is_found_through_the_entry_point_group(host):
     host.load_entry_points()
     assert "core-session-types" in host.plugin_names()
-    keys = {item["key"] for r in host.call("register_session_types") for item in r.value}
+    keys = {item["key"] if isinstance(item, dict) else item.key
+            for r in host.call("register_session_types") for item in r.value}
     assert {"regular_convening", "kick_off", "data_reflection"} <= keys
 
 

@@ -1,7 +1,10 @@
 """The CloudEvents envelope for domain events, and how it maps to NATS.
 
 Binary content mode: attributes travel as `ce-*` headers, the payload (protobuf's canonical
-JSON of a copnet.events.v1 message) is the message body. Subjects are
+JSON of a copnet.events.v1 message) is the message body. An event about something inside an
+organization carries that organization's scope (its ancestry plus itself) in the extension
+attribute `copnetscope` (header `ce-copnetscope`, comma-separated ids), so consumers such as
+plugin reactions can tell which region's configuration applies. Subjects are
 `copnet.<region>.<service>.<entity>.<verb>`; the event type is the same without the region.
 """
 
@@ -20,6 +23,7 @@ from copnet.kernel import tracing
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 TYPE_PREFIX = "copnet."
+SCOPE_HEADER = "ce-copnetscope"
 
 
 class MalformedEvent(ValueError):
@@ -36,12 +40,15 @@ class CloudEvent:
     time: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     datacontenttype: str = CONTENT_TYPE
     traceparent: str | None = None
+    # The organization scope the event belongs to (ancestry first, the target last); () for none.
+    scope: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, type: str, source: str, subject: str, payload: Message, **kwargs) -> "CloudEvent":
         validate_type(type)
         data = json_format.MessageToDict(payload, preserving_proto_field_name=True)
         kwargs.setdefault("traceparent", tracing.current_traceparent())
+        kwargs["scope"] = tuple(kwargs.get("scope") or ())
         return cls(type=type, source=source, subject=subject, data=data, **kwargs)
 
     def nats_subject(self, region: str) -> str:
@@ -65,6 +72,8 @@ class CloudEvent:
         }
         if self.traceparent:
             headers["traceparent"] = self.traceparent
+        if self.scope:
+            headers[SCOPE_HEADER] = ",".join(self.scope)
         return headers
 
     def body(self) -> bytes:
@@ -87,12 +96,12 @@ class CloudEvent:
         if not isinstance(data, dict):
             raise MalformedEvent("event data must be a JSON object")
         return cls(time=time, data=data, datacontenttype=headers.get("content-type", CONTENT_TYPE),
-                   traceparent=headers.get("traceparent"), **attrs)
+                   traceparent=headers.get("traceparent"), scope=parse_scope(headers.get(SCOPE_HEADER)), **attrs)
 
     def to_document(self) -> dict:
         return {"id": self.id, "type": self.type, "source": self.source, "subject": self.subject,
                 "time": self.time, "data": self.data, "datacontenttype": self.datacontenttype,
-                "traceparent": self.traceparent}
+                "traceparent": self.traceparent, "scope": list(self.scope)}
 
     @classmethod
     def from_document(cls, doc: dict) -> "CloudEvent":
@@ -101,7 +110,12 @@ class CloudEvent:
             time = time.replace(tzinfo=dt.UTC)
         return cls(id=doc["id"], type=doc["type"], source=doc["source"], subject=doc["subject"],
                    time=time, data=doc["data"], datacontenttype=doc.get("datacontenttype", CONTENT_TYPE),
-                   traceparent=doc.get("traceparent"))
+                   traceparent=doc.get("traceparent"), scope=tuple(doc.get("scope") or ()))
+
+
+def parse_scope(value: str | None) -> tuple[str, ...]:
+    """`a,b,c` -> ("a", "b", "c"); empty or missing -> ()."""
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 def validate_type(event_type: str) -> None:

@@ -6,19 +6,21 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
 import mongoengine
 
-from copnet.kernel import db
+from copnet.kernel import auth, db
 from copnet.kernel.bus import EventBus, Subscription
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcServer, PortInUse
 from copnet.kernel.logs import configure_logging
+from copnet.kernel.plugin_config import ConfigFeed, PluginConfig
 from copnet.kernel.plugins import PluginHost
-from copnet.kernel.settings import ConfigError, Settings, load_settings
+from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -39,8 +41,10 @@ class ServiceContext:
     def transaction(self, work: Callable[[db.UnitOfWork], object]):
         return db.run_in_transaction(work, self.settings.region)
 
-    def event(self, type: str, subject: str, payload) -> CloudEvent:
-        return CloudEvent.of(type, self.source, subject, payload)
+    def event(self, type: str, subject: str, payload, scope: Sequence[str] = ()) -> CloudEvent:
+        """A domain event from this service; `scope` is the organization scope it belongs to
+        (ancestry plus the target), carried as the `copnetscope` extension attribute."""
+        return CloudEvent.of(type, self.source, subject, payload, scope=tuple(scope))
 
 
 @dataclass
@@ -50,6 +54,9 @@ class ServiceDefinition:
     add_servicer: Callable[[grpc.Server, ServiceContext], None]
     documents: list[type[mongoengine.Document]] = field(default_factory=list)
     subscriptions: Callable[[ServiceContext], list[Subscription]] = lambda context: []
+    # Where this service's plugin configuration comes from at start (and after a reconnection).
+    # None: the plugins service's ListPluginConfigs; the plugins service reads its own database.
+    plugin_configs: Callable[[ServiceContext], Iterable[PluginConfig]] | None = None
 
 
 def run(definition: ServiceDefinition) -> int:
@@ -63,9 +70,11 @@ def run(definition: ServiceDefinition) -> int:
     configure_logging(definition.name, settings.log_level)
 
     db.connect(mongodb_uri, settings.database_name(definition.name))
-    plugins = PluginHost(settings.plugin_hook_timeout_seconds)
+    plugins = PluginHost(settings.plugin_hook_timeout_seconds, settings.plugin_failure_limit)
     plugins.load_entry_points()
     context = ServiceContext(definition.name, settings, plugins)
+    plugins.on_repeated_failure = lambda plugin, organization_id, reason: report_repeated_failure(
+        context, plugin, organization_id, reason)
 
     server = GrpcServer(service_name=definition.name, full_service_names=[definition.full_service_name],
                         host=settings.host, port=settings.port_of(definition.name), secret=secret,
@@ -80,6 +89,9 @@ def run(definition: ServiceDefinition) -> int:
 
     bus = EventBus(settings, definition.name, definition.subscriptions(context))
     bus.start()
+    feed = plugin_config_feed(definition, context)
+    if feed is not None:
+        feed.start()
 
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -96,8 +108,85 @@ def run(definition: ServiceDefinition) -> int:
     server.set_serving(False)
     server.stop(SHUTDOWN_GRACE_SECONDS)
     bus.stop()
+    if feed is not None:
+        feed.stop()
     plugins.close()
     return 0
+
+
+# -- plugins ------------------------------------------------------------------------------------
+PLUGIN_CONFIG_PAGE_SIZE = 500
+SERVICE_TOKEN_SECONDS = 300
+
+
+def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -> ConfigFeed | None:
+    """The feed keeping this process's plugin configuration current, or None when there is no
+    plugins service to get it from (then no plugin is enabled for any organization)."""
+    if definition.plugin_configs is not None:
+        def load() -> Iterable[PluginConfig]:
+            return definition.plugin_configs(context)
+    elif "plugins" in SERVICE_NAMES and definition.name != "plugins":
+        from copnet.kernel.clients import Clients
+
+        clients = Clients(context.settings)
+
+        def load() -> Iterable[PluginConfig]:
+            return load_plugin_configs(context, clients)
+    else:
+        log.info("plugins: no plugins service; plugins configured per organization stay off")
+        return None
+    return ConfigFeed(context.plugins.configs, load, nats_url=context.settings.nats_url,
+                      region=context.settings.region, name=context.name)
+
+
+def load_plugin_configs(context: ServiceContext, clients) -> list[PluginConfig]:
+    """Every organization's plugin configuration, secrets included, from the plugins service."""
+    from copnet.plugins.v1 import plugins_pb2
+
+    token = auth.issue_token(context.settings.require_secret(), f"service:{context.name}", auth.Role.PLATFORM_ADMIN,
+                             ttl_seconds=SERVICE_TOKEN_SECONDS)
+    configs: list[PluginConfig] = []
+    page_token = ""
+    while True:
+        request = plugins_pb2.ListPluginConfigsRequest(include_secrets=True, page_size=PLUGIN_CONFIG_PAGE_SIZE,
+                                                       page_token=page_token)
+        reply = clients["plugins"].call("ListPluginConfigs", request, token=token)
+        configs += [PluginConfig.from_proto(message) for message in reply.configs]
+        page_token = reply.next_page_token
+        if not page_token:
+            return configs
+
+
+def report_repeated_failure(context: ServiceContext, plugin: str, organization_id: str, reason: str) -> None:
+    """Emit `copnet.<service>.plugin.failing` (through the outbox, off the caller's thread) so the
+    plugins service disables the plugin for that organization; the plugin is already off here."""
+    if not organization_id:
+        log.error("plugins: %s keeps failing outside any organization's configuration; it stays off in this "
+                  "process until it restarts: %s", plugin, reason)
+        return
+    thread = threading.Thread(target=_emit_failing, args=(context, plugin, organization_id, reason),
+                              name="plugin-failing", daemon=True)
+    thread.start()
+
+
+def _emit_failing(context: ServiceContext, plugin: str, organization_id: str, reason: str,
+                  attempts: int = 5, backoff: float = 1.0) -> None:
+    from copnet.events.v1 import events_pb2
+
+    payload = events_pb2.PluginFailing(plugin=plugin, organization_id=organization_id, service=context.name,
+                                       reason=reason[:2000], failures=context.plugins.failure_limit)
+    event = context.event(f"copnet.{context.name}.plugin.failing", plugin, payload)
+    delay = backoff
+    for attempt in range(1, attempts + 1):
+        try:
+            context.transaction(lambda uow: uow.emit(event))
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                log.error("plugins: could not report that %s keeps failing for %s: %s", plugin, organization_id, exc)
+                return
+            time.sleep(delay)
+            delay *= 2
 
 
 def _watch_dependencies(server: GrpcServer, bus: EventBus, documents, stopping: threading.Event) -> None:
