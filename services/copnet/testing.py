@@ -207,7 +207,7 @@ class PluginTestbed:
                 continue
             if self.host.enabled(plugin, event.scope) is None:
                 continue
-            self.host.call("react_to_event", scope=tuple(event.scope), plugins=(plugin,), event=event)
+            self.host.call("react_to_event", scope=tuple(event.scope), only=(plugin,), event=event)
             delivered.append(plugin)
         return delivered
 
