@@ -1,0 +1,255 @@
+"""webhook-notify: payload formats, headers, retries with back-off against a local HTTP server, settings."""
+
+import datetime as dt
+import hashlib
+import hmac
+import http.server
+import json
+import socket
+import threading
+
+import pytest
+
+from copnet.kernel.errors import InvalidArgument
+from copnet.testing import event_view, scope
+from copnet_plugins import webhook_notify
+from copnet_plugins.webhook_notify import Settings, WebhookDeliveryError
+
+REGION = "wh-north"
+CREATED = "copnet.membership.registration.created"
+REGISTRATION = {"registration": {"id": "reg-1", "community_id": "wh-plc-6-8", "person_id": "wh-teacher-1",
+                                 "status": "REGISTRATION_STATUS_CONFIRMED", "sequence": "3"},
+                "changed_by": "wh-teacher-1"}
+WHEN = dt.datetime(2026, 9, 1, 16, 30, tzinfo=dt.UTC)
+
+
+class Receiver:
+    """A local webhook receiver: answers with the next status of `statuses` (then 200)."""
+
+    def __init__(self, statuses=()):
+        self.statuses = list(statuses)
+        self.requests: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append((dict(self.headers), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/copnet"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(statuses=()):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()
+
+
+class FakeClock:
+    """Back-off without waiting: `sleep` moves the clock."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def settings(url, **values):
+    return Settings(url=url, **values)
+
+
+def registration_event(type=CREATED, data=REGISTRATION, **kwargs):  # noqa: A002
+    return event_view(type, data=data, subject="reg-1", scope=scope(REGION), time=WHEN, id="ev-123", **kwargs)
+
+
+def test_json_payload_carries_the_event(receiver):
+    server = receiver()
+    assert webhook_notify.deliver(registration_event(), settings(server.url)) == 1
+    [(headers, body)] = server.requests
+    payload = json.loads(body)
+    assert payload == {"specversion": "1.0", "type": CREATED, "id": "ev-123", "source": "copnet/membership",
+                       "time": "2026-09-01T16:30:00+00:00", "subject": "reg-1", "scope": ["state", REGION],
+                       "data": REGISTRATION}
+    assert headers["X-Copnet-Event-Id"] == "ev-123"
+    assert headers["X-Copnet-Event-Type"] == CREATED
+    assert headers["Content-Type"].startswith("application/json")
+    assert "X-Copnet-Signature" not in headers
+
+
+@pytest.mark.parametrize(("type_", "status", "text"), [
+    (CREATED, "REGISTRATION_STATUS_CONFIRMED", "wh-teacher-1 signed up for wh-plc-6-8 and has a seat."),
+    (CREATED, "REGISTRATION_STATUS_WAITLISTED", "wh-teacher-1 joined the waiting list for wh-plc-6-8 (position 2)."),
+    ("copnet.membership.registration.promoted", "REGISTRATION_STATUS_CONFIRMED",
+     "wh-teacher-1 moved from the waiting list to a seat in wh-plc-6-8."),
+    ("copnet.membership.registration.cancelled", "REGISTRATION_STATUS_CANCELLED",
+     "wh-teacher-1 cancelled their registration for wh-plc-6-8."),
+])
+def test_slack_format_is_one_text_message(receiver, type_, status, text):
+    server = receiver()
+    data = {"registration": dict(REGISTRATION["registration"], status=status, waitlist_position=2)}
+    webhook_notify.deliver(registration_event(type_, data), settings(server.url, format="slack"))
+    [(_, body)] = server.requests
+    assert json.loads(body) == {"text": text}
+
+
+def test_slack_text_for_a_session_and_for_an_unknown_event():
+    session = event_view("copnet.scheduling.session.scheduled", id="ev-9", subject="s-1",
+                         data={"session": {"title": "Equity workshop", "community_id": "wh-plc",
+                                           "start_time": "2026-10-01T16:00:00Z"}})
+    assert webhook_notify.text_message(session) == ("Session 'Equity workshop' in wh-plc scheduled for "
+                                                    "2026-10-01T16:00:00Z.")
+    other = event_view("copnet.scheduling.session.cancelled", id="ev-10", subject="s-2", data={})
+    assert webhook_notify.text_message(other) == "copnet.scheduling.session.cancelled about s-2 (event ev-10)."
+
+
+def test_a_signing_secret_signs_the_body(receiver):
+    server = receiver()
+    webhook_notify.deliver(registration_event(), settings(server.url, signing_secret="s3cret-for-hmac"))
+    [(headers, body)] = server.requests
+    expected = hmac.new(b"s3cret-for-hmac", body, hashlib.sha256).hexdigest()
+    assert headers["X-Copnet-Signature"] == f"sha256={expected}"
+
+
+def test_5xx_and_429_are_retried_with_doubling_back_off(receiver):
+    server = receiver([503, 429])
+    clock = FakeClock()
+    attempts = webhook_notify.deliver(registration_event(), settings(server.url, backoff_seconds=0.2),
+                                      clock=clock, sleep=clock.sleep)
+    assert attempts == 3
+    assert len(server.requests) == 3
+    assert {headers["X-Copnet-Event-Id"] for headers, _ in server.requests} == {"ev-123"}
+    assert len(clock.sleeps) == 2
+    assert 0.2 <= clock.sleeps[0] <= 0.22 and 0.4 <= clock.sleeps[1] <= 0.44
+
+
+def test_it_gives_up_after_max_attempts(receiver):
+    server = receiver([500, 500, 500, 500])
+    clock = FakeClock()
+    with pytest.raises(WebhookDeliveryError, match="after 3 attempt"):
+        webhook_notify.deliver(registration_event(), settings(server.url), clock=clock, sleep=clock.sleep)
+    assert len(server.requests) == 3
+
+
+def test_back_off_never_runs_past_the_total_time(receiver):
+    server = receiver([500] * 6)
+    clock = FakeClock()
+    with pytest.raises(WebhookDeliveryError, match="after 2 attempt"):
+        webhook_notify.deliver(registration_event(),
+                               settings(server.url, max_attempts=6, backoff_seconds=0.5, total_timeout_seconds=1.2,
+                                        attempt_timeout_seconds=1.0),
+                               clock=clock, sleep=clock.sleep)
+    assert len(server.requests) == 2
+    assert sum(clock.sleeps) <= 1.2
+
+
+def test_a_4xx_refusal_is_not_retried(receiver):
+    server = receiver([404])
+    with pytest.raises(WebhookDeliveryError, match="HTTP 404"):
+        webhook_notify.deliver(registration_event(), settings(server.url))
+    assert len(server.requests) == 1
+
+
+def test_a_network_error_is_retried_then_reported():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    clock = FakeClock()
+    with pytest.raises(WebhookDeliveryError, match="after 2 attempt"):
+        webhook_notify.deliver(registration_event(), settings(f"http://127.0.0.1:{port}/x", max_attempts=2),
+                               clock=clock, sleep=clock.sleep)
+    assert len(clock.sleeps) == 1
+
+
+def test_a_slow_receiver_is_bounded_by_the_attempt_timeout():
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+        with pytest.raises(WebhookDeliveryError, match="after 1 attempt"):
+            webhook_notify.deliver(registration_event(),
+                                   settings(url, max_attempts=1, attempt_timeout_seconds=0.2,
+                                            total_timeout_seconds=0.3))
+
+
+# -- through the plugin host, as the plugins service calls it ------------------------------------
+@pytest.fixture
+def testbed(copnet_plugins):
+    copnet_plugins.load("webhook-notify")
+    return copnet_plugins
+
+
+def test_it_subscribes_to_registrations_and_sessions(testbed):
+    assert testbed.subscriptions() == {"webhook-notify": [
+        "copnet.membership.registration.created", "copnet.membership.registration.promoted",
+        "copnet.membership.registration.cancelled", "copnet.scheduling.session.*"]}
+
+
+def test_only_the_selected_events_are_posted_and_only_where_enabled(testbed, receiver):
+    server = receiver()
+    testbed.configure(REGION, {"url": server.url, "events": ["copnet.membership.registration.promoted"]})
+    assert testbed.deliver(registration_event(CREATED)) == ["webhook-notify"]
+    assert server.requests == []  # delivered to the plugin, not selected by its settings
+    testbed.deliver(registration_event("copnet.membership.registration.promoted"))
+    assert len(server.requests) == 1
+    elsewhere = event_view("copnet.membership.registration.promoted", data=REGISTRATION, scope=scope("wh-south"))
+    assert testbed.deliver(elsewhere) == []
+    assert len(server.requests) == 1
+
+
+def test_a_delivery_that_fails_is_counted_against_the_plugin(testbed, receiver):
+    server = receiver([400])
+    testbed.configure(REGION, {"url": server.url})
+    testbed.deliver(registration_event())
+    assert testbed.failures[("webhook-notify", REGION)] == 1
+
+
+@pytest.mark.parametrize(("settings_", "field"), [
+    ({}, "settings.url"),
+    ({"url": "ftp://example.org/hook"}, "settings.url"),
+    ({"url": "file:///etc/passwd"}, "settings.url"),
+    ({"url": "https://"}, "settings.url"),
+    ({"url": "https://hooks.example.org/x", "format": "xml"}, "settings.format"),
+    ({"url": "https://hooks.example.org/x", "events": []}, "settings.events"),
+    ({"url": "https://hooks.example.org/x", "events": ["registration.*"]}, "settings.events"),
+    ({"url": "https://hooks.example.org/x", "max_attempts": 0}, "settings.max_attempts"),
+    ({"url": "https://hooks.example.org/x", "attempt_timeout_seconds": 5, "total_timeout_seconds": 1}, "settings"),
+])
+def test_invalid_settings_are_refused_naming_the_field(testbed, settings_, field):
+    with pytest.raises(InvalidArgument) as caught:
+        testbed.configure(REGION, settings_)
+    assert any(v.field.startswith(field) for v in caught.value.fields), caught.value.fields
+
+
+def test_url_and_signing_secret_are_secret_fields(testbed):
+    [description] = testbed.describe()
+    assert set(description.secret_fields) == {"url", "signing_secret"}
+    assert all(prop.get("description") for prop in description.settings_schema["properties"].values())
