@@ -28,6 +28,7 @@ FULL_NAMES = {
     "scheduling": "copnet.scheduling.v1.SchedulingService",
     "resources": "copnet.resources.v1.ResourcesService",
     "reflection": "copnet.reflection.v1.ReflectionService",
+    "plugins": "copnet.plugins.v1.PluginService",
 }
 
 

@@ -12,7 +12,7 @@ from tests.integration.http import Reply, request
 pytestmark = pytest.mark.integration
 
 TIME_ZONE = "America/Los_Angeles"
-SERVICES = ("membership", "scheduling", "resources", "reflection")
+SERVICES = ("membership", "scheduling", "resources", "reflection", "plugins")
 
 
 class Api:

@@ -88,7 +88,7 @@ class FakeClients(dict):
 
     def __init__(self):
         super().__init__({name: FakeServiceClient() for name in
-                          ("membership", "scheduling", "resources", "reflection")})
+                          ("membership", "scheduling", "resources", "reflection", "plugins")})
 
     def all_calls(self) -> list[Call]:
         return [call for client in self.values() for call in client.calls]

@@ -131,7 +131,7 @@ def test_up_reports_a_configuration_error(env, monkeypatch, no_stack):
 def test_status_fails_when_nothing_answers(env):
     result = invoke("status")
     assert result.exit_code == 1
-    for name in ("membership", "scheduling", "resources", "reflection", "gateway"):
+    for name in ("membership", "scheduling", "resources", "reflection", "plugins", "gateway"):
         assert name in result.stdout
     assert "UNREACHABLE" in result.stdout
     assert "SERVING " not in result.stdout.replace("NOT_SERVING", "")
