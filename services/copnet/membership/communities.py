@@ -70,7 +70,7 @@ def community_created_event(ctx: ServiceContext, community: Community, created_b
     return ctx.event("copnet.membership.community.created", community.id, events_pb2.CommunityCreated(
         community_id=community.id, name=community.name, kind=community.kind,
         host_organization_id=community.host_organization_id, county_office_id=community.county_office_id,
-        community=community_message(community), created_by=created_by))
+        community=community_message(community), created_by=created_by), scope=community.scope)
 
 
 # -- input rules (pure: no database) ------------------------------------------------------------
@@ -287,7 +287,7 @@ class CommunitiesApi:
                         if capacity > current.capacity else [])
             updated = reread_community(uow, current.id)
             uow.emit(self.ctx.event("copnet.membership.community.updated", updated.id, events_pb2.CommunityChanged(
-                community=community_message(updated), changed_by=identity.person_id)))
+                community=community_message(updated), changed_by=identity.person_id), scope=updated.scope))
             return updated, promoted
 
         updated, promoted = seats.ledger_transaction(self.ctx, community.id, work)
@@ -317,7 +317,8 @@ class CommunitiesApi:
             uow.emit(self.ctx.event("copnet.membership.community.status_changed", updated.id,
                                     events_pb2.CommunityChanged(community=community_message(updated),
                                                                 changed_by=identity.person_id,
-                                                                previous_status=current.status)))
+                                                                previous_status=current.status),
+                                    scope=updated.scope))
             return updated
 
         return pb.ChangeCommunityStatusResponse(community=community_message(self.ctx.transaction(work)))

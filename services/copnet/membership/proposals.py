@@ -212,4 +212,4 @@ class ProposalsApi:
     def _emit_proposal_event(self, uow: db.UnitOfWork, verb: str, proposal: Proposal, changed_by: str) -> None:
         uow.emit(self.ctx.event(f"copnet.membership.proposal.{verb}", proposal.id,
                                 events_pb2.ProposalChanged(proposal=proposal_message(proposal),
-                                                           changed_by=changed_by)))
+                                                           changed_by=changed_by), scope=proposal.scope))

@@ -4,6 +4,8 @@ next in line exactly once, commitments and onboarding, and a school team registe
 from __future__ import annotations
 
 import bisect
+import logging
+from collections.abc import Sequence
 
 import bson
 from pymongo.errors import DuplicateKeyError
@@ -27,6 +29,9 @@ from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.models import Community, Person, Registration, Team
 from copnet.membership.rules import optional_label
 from copnet.membership.v1 import membership_pb2 as pb
+from copnet.pluginapi import SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson
+
+log = logging.getLogger(__name__)
 
 
 def registration_message(registration, waitlist_position: int = 0):
@@ -57,12 +62,15 @@ def team_message(team: Team) -> pb.Team:
     return message
 
 
-def emit_team(ctx: ServiceContext, uow: db.UnitOfWork, verb: str, team: Team, changed_by: str) -> None:
+def emit_team(ctx: ServiceContext, uow: db.UnitOfWork, verb: str, team: Team, changed_by: str,
+              scope: Sequence[str] = ()) -> None:
+    """`scope`: the team's community's scope (plugins reacting to the event are those enabled there)."""
     uow.emit(ctx.event(f"copnet.membership.team.{verb}", team.id,
-                       events_pb2.TeamChanged(team=team_message(team), changed_by=changed_by)))
+                       events_pb2.TeamChanged(team=team_message(team), changed_by=changed_by), scope=scope))
 
 
-def leave_team(ctx: ServiceContext, uow: db.UnitOfWork, registration: Registration, changed_by: str, now) -> None:
+def leave_team(ctx: ServiceContext, uow: db.UnitOfWork, registration: Registration, changed_by: str, now,
+               scope: Sequence[str] = ()) -> None:
     """Take a cancelled registration's person off their team (a team holds registered people; the
     registration keeps its team_id as history)."""
     if not registration.team_id:
@@ -70,7 +78,7 @@ def leave_team(ctx: ServiceContext, uow: db.UnitOfWork, registration: Registrati
     pulled = uow.update_one(Team, {"_id": registration.team_id, "members.person_id": registration.person_id},
                             {"$pull": {"members": {"person_id": registration.person_id}}, "$set": {"updated_at": now}})
     if pulled.modified_count:
-        emit_team(ctx, uow, "updated", reread(uow, Team, registration.team_id), changed_by)
+        emit_team(ctx, uow, "updated", reread(uow, Team, registration.team_id), changed_by, scope)
 
 
 def current_message(registration: Registration) -> pb.Registration:
@@ -104,6 +112,41 @@ def check_eligible(person: Person, community: Community, field: str = "person_id
     if why:
         raise FailedPrecondition(f"{person.id} is not eligible for {community.id!r}: {why}", reason="NOT_ELIGIBLE",
                                  metadata={"field": field})
+
+
+def signup_attempt(person: Person, community: Community, team_id: str = "") -> SignupAttempt:
+    """The frozen snapshot `validate_registration` plugins see: this person and community only."""
+    return SignupAttempt(
+        person=SignupPerson(id=person.id, grade_bands=tuple(person.grade_bands), affiliations=tuple(
+            SignupAffiliation(organization_id=a.organization_id, position=a.position, scope=tuple(a.scope))
+            for a in person.affiliations)),
+        community=SignupCommunity(id=community.id, kind=community.kind,
+                                  host_organization_id=community.host_organization_id,
+                                  region_id=community.region_id or "", county_office_id=community.county_office_id or "",
+                                  grade_bands=tuple(community.grade_bands), scope=tuple(community.scope)),
+        team_id=team_id)
+
+
+def check_plugins_allow(ctx: ServiceContext, person: Person, community: Community, team_id: str = "",
+                        field: str = "person_id") -> None:
+    """Ask the plugins enabled for the community's scope; any reason they give refuses the sign-up.
+
+    A plugin that raises or times out is skipped by the host: that is not a refusal.
+    """
+    attempt = signup_attempt(person, community, team_id)
+    vetoes = []
+    for result in ctx.plugins.call("validate_registration", scope=community.scope, attempt=attempt):
+        if isinstance(result.value, str):
+            if result.value.strip():
+                vetoes.append((result.plugin, result.value.strip()))
+        else:
+            log.warning("plugins: %s.validate_registration returned %s, not a reason or None; ignored",
+                        result.plugin, type(result.value).__name__)
+    if vetoes:
+        reasons = "; ".join(f"plugin {plugin}: {reason}" for plugin, reason in vetoes)
+        raise FailedPrecondition(f"the sign-up of {person.id} for {community.id!r} is refused by {reasons}",
+                                 reason="PLUGIN_VETO", metadata={"field": field, "plugin": vetoes[0][0],
+                                                                 "plugins": ",".join(p for p, _ in vetoes)})
 
 
 def check_not_registered(uow: db.UnitOfWork, community_id: str, person_id: str) -> None:
@@ -161,10 +204,11 @@ def reread(uow: db.UnitOfWork, document, filter_id: str):
 
 
 def emit_registration(ctx: ServiceContext, uow: db.UnitOfWork, verb: str, registration: Registration,
-                      changed_by: str, position: int = 0) -> None:
+                      changed_by: str, position: int = 0, scope: Sequence[str] = ()) -> None:
+    """`scope`: the community's scope (plugins reacting to the event are those enabled there)."""
     payload = events_pb2.RegistrationChanged(registration=registration_message(registration, position),
                                              changed_by=changed_by)
-    uow.emit(ctx.event(f"copnet.membership.registration.{verb}", registration.id, payload))
+    uow.emit(ctx.event(f"copnet.membership.registration.{verb}", registration.id, payload, scope=scope))
 
 
 class RegistrationsApi:
@@ -188,6 +232,8 @@ class RegistrationsApi:
         # active_key decides (a duplicate insert aborts it, counters included).
         if Registration.objects(active_key=active_key(community.id, person.id)).only("id").first() is not None:
             raise already_registered(community.id, person.id)
+        # Local rules from plugins, before queueing: a plugin never runs inside the transaction.
+        check_plugins_allow(self.ctx, person, community)
 
         def work(uow: db.UnitOfWork) -> tuple[Registration, int]:
             now = db.utcnow()
@@ -202,7 +248,8 @@ class RegistrationsApi:
                 registered_by=identity.person_id, created_at=now,
                 commitment_acknowledged_at=now if request.acknowledge_commitment else None)
             uow.insert(registration)
-            emit_registration(self.ctx, uow, "created", registration, identity.person_id, placement.waitlist_position)
+            emit_registration(self.ctx, uow, "created", registration, identity.person_id, placement.waitlist_position,
+                              current.scope)
             return registration, placement.waitlist_position
 
         try:
@@ -273,9 +320,9 @@ class RegistrationsApi:
                                      "cancelled_by": identity.person_id, "waitlist_ticket": 0},
                             "$unset": {"active_key": ""}})
             seats.release(uow, current)
-            leave_team(self.ctx, uow, current, identity.person_id, now)
+            leave_team(self.ctx, uow, current, identity.person_id, now, community.scope)
             cancelled = reread(uow, Registration, current.id)
-            emit_registration(self.ctx, uow, "cancelled", cancelled, identity.person_id)
+            emit_registration(self.ctx, uow, "cancelled", cancelled, identity.person_id, scope=community.scope)
             promoted = seats.promote_from_waitlist(uow, current.community_id, identity.person_id, self.ctx)
             return cancelled, promoted
 
@@ -289,18 +336,23 @@ class RegistrationsApi:
         registration = find_registration(request.id)
         if not access.is_self(identity, registration.person_id):
             raise denied("acknowledging the commitment (only the registered person)")
-        updated = self._stamp(registration, "commitment_acknowledged_at", "commitment_acknowledged", identity)
+        community = find_community(registration.community_id)
+        updated = self._stamp(registration, "commitment_acknowledged_at", "commitment_acknowledged", identity,
+                              community.scope)
         return pb.AcknowledgeCommitmentResponse(registration=current_message(updated))
 
     def RecordOnboarding(self, request: pb.RecordOnboardingRequest, _context) -> pb.RecordOnboardingResponse:
         identity = access.caller("recording onboarding")
         registration = find_registration(request.id)
-        if not may_run(identity, find_community(registration.community_id)):
+        community = find_community(registration.community_id)
+        if not may_run(identity, community):
             raise denied("recording onboarding (the community's facilitators and managers)")
-        updated = self._stamp(registration, "onboarding_completed_at", "onboarding_completed", identity)
+        updated = self._stamp(registration, "onboarding_completed_at", "onboarding_completed", identity,
+                              community.scope)
         return pb.RecordOnboardingResponse(registration=current_message(updated))
 
-    def _stamp(self, registration: Registration, field: str, verb: str, identity: Identity) -> Registration:
+    def _stamp(self, registration: Registration, field: str, verb: str, identity: Identity,
+               scope: Sequence[str]) -> Registration:
         """Set `field` to now once (idempotent: a second call changes nothing and emits nothing)."""
         def work(uow: db.UnitOfWork) -> Registration:
             current = reread(uow, Registration, registration.id)
@@ -311,7 +363,8 @@ class RegistrationsApi:
             now = db.utcnow()
             uow.update_one(Registration, {"_id": current.id, field: None}, {"$set": {field: now}})
             setattr(current, field, now)
-            emit_registration(self.ctx, uow, verb, current, identity.person_id, seats.waitlist_position(current))
+            emit_registration(self.ctx, uow, verb, current, identity.person_id, seats.waitlist_position(current),
+                              scope)
             return current
 
         return self.ctx.transaction(work)

@@ -152,7 +152,7 @@ def promote_from_waitlist(uow: db.UnitOfWork, community_id: str, changed_by: str
         promoted += head
     for registration in promoted:
         payload = events_pb2.RegistrationChanged(registration=registration_message(registration), changed_by=changed_by)
-        uow.emit(ctx.event("copnet.membership.registration.promoted", registration.id, payload))
+        uow.emit(ctx.event("copnet.membership.registration.promoted", registration.id, payload, scope=community.scope))
     return promoted
 
 

@@ -33,6 +33,7 @@ from copnet.membership.registrations import (
     already_registered,
     check_eligible,
     check_not_registered,
+    check_plugins_allow,
     check_signup_open,
     denied,
     emit_registration,
@@ -71,6 +72,9 @@ class TeamsApi:
             if Registration.objects(active_key=active_key(community.id, person.id)).first() is not None:
                 raise already_registered(community.id, person.id)
         check_composition(people, community, school.id)
+        # Local rules from plugins, per member, before queueing (never inside the transaction).
+        for i, person in enumerate(people):
+            check_plugins_allow(self.ctx, person, community, team_id, f"members[{i}].person_id")
 
         def work(uow: db.UnitOfWork) -> tuple[Team, list[Registration], int]:
             # Every rule again on what this transaction reads, before the ledger is touched.
@@ -85,7 +89,7 @@ class TeamsApi:
             team = uow.insert(Team(id=team_id, community_id=current.id, kind="school", name=name,
                                    school_id=school.id, members=members, created_by=identity.person_id,
                                    created_at=now))
-            emit_team(self.ctx, uow, "created", team, identity.person_id)
+            emit_team(self.ctx, uow, "created", team, identity.person_id, current.scope)
             registrations = []
             for offset, person in enumerate(people):
                 registration = uow.insert(Registration(
@@ -94,7 +98,7 @@ class TeamsApi:
                     waitlist_ticket=placement.ticket, sequence=placement.first_sequence + offset, team_id=team.id,
                     registered_by=identity.person_id, created_at=now))
                 emit_registration(self.ctx, uow, "created", registration, identity.person_id,
-                                  placement.waitlist_position)
+                                  placement.waitlist_position, current.scope)
                 registrations.append(registration)
             return team, registrations, placement.waitlist_position
 
@@ -134,7 +138,7 @@ class TeamsApi:
                                    members=members, created_by=identity.person_id, created_at=now))
             for i, member in enumerate(members):
                 join_team(uow, community.id, team.id, member.person_id, f"members[{i}].person_id")
-            emit_team(self.ctx, uow, "created", team, identity.person_id)
+            emit_team(self.ctx, uow, "created", team, identity.person_id, community.scope)
             return team
 
         try:
@@ -179,7 +183,7 @@ class TeamsApi:
                 raise AlreadyExists(f"{member.person_id} is already on team {team.id!r}", reason="ALREADY_ON_A_TEAM")
             join_team(uow, community.id, team.id, member.person_id, "member.person_id")
             updated = reread(uow, Team, team.id)
-            emit_team(self.ctx, uow, "updated", updated, identity.person_id)
+            emit_team(self.ctx, uow, "updated", updated, identity.person_id, community.scope)
             return updated
 
         return pb.AddTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
@@ -200,7 +204,7 @@ class TeamsApi:
             uow.update_one(Registration, {"active_key": active_key(community.id, request.person_id),
                                           "team_id": team.id}, {"$set": {"team_id": ""}})
             updated = reread(uow, Team, team.id)
-            emit_team(self.ctx, uow, "updated", updated, identity.person_id)
+            emit_team(self.ctx, uow, "updated", updated, identity.person_id, community.scope)
             return updated
 
         return pb.RemoveTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
