@@ -13,18 +13,20 @@ from flask_openapi3 import Info
 import copnet
 from copnet.gateway import auth, backend, problems, request_body
 from copnet.gateway.openapi import GatewayOpenAPI
-from copnet.gateway.routes import (catalog, communities, health, orgs, people, programs, proposals, registrations,
-                                   reports, teams)
+from copnet.gateway.routes import (catalog, communities, health, orgs, people, plugins, programs, proposals,
+                                   registrations, reports, teams)
 from copnet.gateway.schemas import Problem
 from copnet.kernel.clients import Clients
 from copnet.kernel.logs import configure_logging
 from copnet.kernel.settings import Settings, load_settings
 
 API_PREFIX = "/api/v1"
-# Far above any JSON body this API takes; a larger one is refused (413) before it is read.
+# Far above any JSON body this API takes (but a roster import's, see routes.plugins); a larger
+# one is refused (413) before it is read.
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (orgs.blueprint, people.blueprint, programs.blueprint, proposals.blueprint, communities.blueprint,
-              registrations.blueprint, teams.blueprint, catalog.blueprint, reports.blueprint, health.blueprint)
+              registrations.blueprint, teams.blueprint, catalog.blueprint, reports.blueprint, plugins.blueprint,
+              health.blueprint)
 
 
 def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpenAPI:
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpen
     backend.install(app, (lambda: clients) if clients is not None else (lambda: Clients(settings)))
     problems.register(app)
     auth.register(app, secret)  # before the body check: an anonymous write is 401 whatever it sends
+    plugins.register(app)  # a roster import may be up to 16 MiB: raised before the body is read
     request_body.register(app)
     for blueprint in BLUEPRINTS:
         app.register_api(blueprint)
