@@ -178,6 +178,13 @@ def test_a_4xx_refusal_is_not_retried(receiver):
     assert len(server.requests) == 1
 
 
+def test_a_redirect_is_not_followed(receiver):
+    server = receiver([307])
+    with pytest.raises(WebhookDeliveryError, match="HTTP 307"):
+        webhook_notify.deliver(registration_event(), settings(server.url))
+    assert len(server.requests) == 1
+
+
 def test_a_network_error_is_retried_then_reported():
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
