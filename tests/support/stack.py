@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from copnet import stack as stacklib
@@ -29,11 +30,16 @@ def settings_for_tests(data_dir: Path, **overrides) -> Settings:
 
 
 class RunningStack:
-    def __init__(self, settings: Settings, log_dir: Path):
+    def __init__(self, settings: Settings, log_dir: Path, extra_pythonpath: Sequence[Path] = ()):
         self.settings = settings
         self.log_dir = log_dir
         self.plan = stacklib.plan(settings)
         self.env = self.plan.env
+        if extra_pythonpath:
+            # Every process shares this environment: e.g. a plugin made importable (with its
+            # dist-info, so its entry point is found) without installing it into the venv.
+            paths = [str(path) for path in extra_pythonpath]
+            self.env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [self.env.get("PYTHONPATH")])])
         self.processes: dict[str, ManagedProcess] = {}
         self.clients = Clients(settings)
         self.gateway_url = stacklib.gateway_url(settings)
