@@ -122,7 +122,7 @@ class _Bundle:
         self.errors.append(RosterRowError(file=file, row=row, message=message))
 
     def rows(self, name: str, required: tuple[str, ...], *, optional_file: bool = False):
-        """(row number, {lower-case column: stripped value}) for each row; header is row 1."""
+        """(line, {lower-case column: stripped value}) for each row; the header is line 1."""
         if name not in self.files:
             if not optional_file:
                 self.error(name, 0, f"{name} is missing from the bundle")
@@ -143,7 +143,8 @@ class _Bundle:
         if missing:
             self.error(name, 1, f"the header lacks column(s): {', '.join(missing)}")
             return
-        for number, values in enumerate(reader, start=2):
+        for values in reader:
+            number = reader.line_num  # where the row ends, as an editor numbers lines (header: 1)
             if not any(value.strip() for value in values):
                 continue
             if len(values) > len(columns):

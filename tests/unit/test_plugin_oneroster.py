@@ -184,6 +184,12 @@ def test_oneroster_1_2_roles_file_and_students_found_there():
     assert [p.id for p in batch.people] == ["or-t1"] and batch.errors == []
 
 
+def test_rows_are_numbered_as_an_editor_numbers_lines():
+    orgs = ORGS + 's2,,,"Two-line\nname",school,,d1\ns3,,,Orphan,school,,nowhere\n'
+    batch = read(user("t1"), orgs=orgs)
+    assert [(e.file, e.row) for e in batch.errors] == [("orgs.csv", 6)]
+
+
 def test_a_row_with_too_many_values_is_reported():
     batch = read(user("t1").rstrip("\n") + ",extra,values\n" + user("t2"))
     assert [p.id for p in batch.people] == ["or-t2"]
