@@ -274,10 +274,12 @@ def serve(
 
 
 # Admin command groups, each in its own module (they use the helpers above).
-from copnet.cli import communities, orgs  # noqa: E402
+from copnet.cli import communities, orgs, plugins  # noqa: E402
 
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(communities.app, name="communities")
+app.add_typer(plugins.app, name="plugins")
+app.add_typer(plugins.roster_app, name="roster")
 
 
 def main() -> None:

@@ -1,0 +1,263 @@
+"""`copnet plugins ...` and `copnet roster import`: installed plugins, a region's configuration of
+them, and roster imports, through the gateway.
+
+Exit codes: 0 success; 1 the gateway refused something (or could not be reached), or a roster
+import reported rows it could not import; 2 a usage problem (a bad --set, an unreadable file).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from copnet.cli import api_client, fail
+from copnet.cli.orgs import GatewayOption, TokenOption, describe_error
+
+app = typer.Typer(help="Plugins: what is installed, and each region's configuration of them.", no_args_is_help=True)
+roster_app = typer.Typer(help="Rosters: import organizations, people and affiliations with a plugin's roster source.",
+                         no_args_is_help=True)
+# A roster import writes every record through membership: give it time.
+ROSTER_IMPORT_TIMEOUT_SECONDS = 180.0
+CONSOLE_WIDTH = 200
+
+
+def _errors():
+    from copnet.api_client import ApiError, GatewayUnreachable
+
+    return ApiError, GatewayUnreachable
+
+
+def _console() -> Console:
+    return Console(width=CONSOLE_WIDTH)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+# -- list / show -------------------------------------------------------------------------------
+
+@app.command("list")
+def list_plugins(gateway: GatewayOption = None, token: TokenOption = None) -> None:
+    """Installed plugins: name, version, hooks and where each is configured."""
+    try:
+        plugins = api_client(gateway, token).get("/plugins")["items"]
+    except _errors() as error:
+        raise fail(f"copnet plugins list: {describe_error(error)}", 1) from None
+    table = Table(title="plugins")
+    for column in ("name", "version", "title", "hooks", "configured at"):
+        table.add_column(column, overflow="fold")
+    for plugin in plugins:
+        placements = ", ".join(f"{p['organization_id']} ({'on' if p['enabled'] else 'off'}, v{p['version']})"
+                               for p in plugin["enabled_in"])
+        table.add_row(plugin["name"], plugin["version"], plugin["title"], ", ".join(plugin["hooks"]), placements)
+    _console().print(table)
+
+
+@app.command()
+def show(name: Annotated[str, typer.Argument(help="The plugin's name.")],
+         gateway: GatewayOption = None, token: TokenOption = None) -> None:
+    """One plugin: its description, hooks, settings (secrets marked) and where it is configured."""
+    try:
+        plugin = api_client(gateway, token).get(f"/plugins/{name}")
+    except _errors() as error:
+        raise fail(f"copnet plugins show: {describe_error(error)}", 1) from None
+    typer.echo(f"{plugin['name']} {plugin['version']} — {plugin['title']}")
+    if plugin["description"]:
+        typer.echo(plugin["description"])
+    typer.echo(f"hookspec version: {plugin['hookspec_version']}")
+    typer.echo(f"hooks: {', '.join(plugin['hooks']) or '-'}")
+    if plugin["roster_sources"]:
+        typer.echo(f"roster sources: {', '.join(plugin['roster_sources'])}")
+    schema = plugin.get("settings_schema") or {}
+    properties = schema.get("properties") or {}
+    if properties:
+        table = Table(title="settings")
+        for column in ("setting", "type", "default", "secret", "description"):
+            table.add_column(column, overflow="fold")
+        required = set(schema.get("required") or [])
+        for key, spec in properties.items():
+            kind = spec.get("type") or " | ".join(str(option.get("type", "?")) for option in spec.get("anyOf", []))
+            default = "(required)" if key in required else _json(spec.get("default"))
+            table.add_row(key, str(kind), default, "yes" if key in plugin["secret_fields"] else "",
+                          spec.get("description", ""))
+        _console().print(table)
+    else:
+        typer.echo("settings: none")
+    if plugin["enabled_in"]:
+        for placement in plugin["enabled_in"]:
+            typer.echo(f"configured at {placement['organization_id']}: "
+                       f"{'enabled' if placement['enabled'] else 'disabled'} (version {placement['version']})")
+    else:
+        typer.echo("configured nowhere")
+
+
+# -- configure ---------------------------------------------------------------------------------
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`key=value`; the value is JSON when it parses as JSON (1, true, ["a"]), a string otherwise."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValueError(f"--set {text!r}: expected key=value")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
+def settings_document(current: dict, settings_file: Path | None, assignments: list[str]) -> dict:
+    settings = dict(current)
+    if settings_file is not None:
+        try:
+            loaded = json.loads(settings_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read {settings_file}: {error}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{settings_file} must hold a JSON object")
+        settings = loaded
+    for assignment in assignments:
+        key, value = parse_assignment(assignment)
+        settings[key] = value
+    return settings
+
+
+@app.command()
+def configure(
+    region: Annotated[str, typer.Argument(help="A region's id, or a county office's (to override its region).")],
+    name: Annotated[str, typer.Argument(help="The plugin's name.")],
+    enable: Annotated[bool | None, typer.Option("--enable/--disable", help="Switch it on or off here.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value (JSON values allowed); repeatable.")] = None,
+    settings_file: Annotated[Path | None, typer.Option(help="A JSON object replacing the settings (then --set "
+                                                            "applies).")] = None,
+    reason: Annotated[str, typer.Option(help="Why, kept in the history.")] = "",
+    gateway: GatewayOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Change a plugin's configuration for a region: a new version, applied everywhere within seconds.
+
+    Starts from the current settings (secrets keep their values unless set again) and refuses to
+    overwrite a change someone made meanwhile."""
+    ApiError, GatewayUnreachable = _errors()
+    client = api_client(gateway, token)
+    try:
+        try:
+            current = client.get(f"/regions/{region}/plugins/{name}")
+        except ApiError as error:
+            if error.status != 404 or error.reason != "NOT_CONFIGURED":
+                raise
+            current = None
+        try:
+            settings = settings_document(current["settings"] if current else {}, settings_file, set_ or [])
+        except ValueError as error:
+            raise fail(f"copnet plugins configure: {error}", 2) from None
+        enabled = enable if enable is not None else bool(current and current["enabled"])
+        body = {"enabled": enabled, "settings": settings, "reason": reason,
+                "expected_version": current["version"] if current else 0}
+        written = client.put(f"/regions/{region}/plugins/{name}", body)
+    except (ApiError, GatewayUnreachable) as error:
+        raise fail(f"copnet plugins configure: {describe_error(error)}", 1) from None
+    state = "enabled" if written["enabled"] else "disabled"
+    if written["changed"]:
+        typer.echo(f"{name} at {region}: version {written['version']}, {state}")
+    else:
+        typer.echo(f"{name} at {region}: unchanged (version {written['version']}, {state})")
+    typer.echo(f"settings: {_json(written['settings'])}")
+
+
+@app.command()
+def history(
+    region: Annotated[str, typer.Argument(help="A region's or county office's id.")],
+    name: Annotated[str, typer.Argument(help="The plugin's name.")],
+    gateway: GatewayOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Every version of a plugin's configuration at a region, newest first."""
+    table = Table(title=f"{name} at {region}")
+    for column in ("version", "enabled", "changed by", "changed at", "reason", "settings"):
+        table.add_column(column, overflow="fold")
+    try:
+        for revision in api_client(gateway, token).pages(f"/regions/{region}/plugins/{name}/history"):
+            table.add_row(str(revision["version"]), "yes" if revision["enabled"] else "no", revision["changed_by"],
+                          revision["changed_at"], revision["reason"] or "", _json(revision["settings"]))
+    except _errors() as error:
+        raise fail(f"copnet plugins history: {describe_error(error)}", 1) from None
+    _console().print(table)
+
+
+# -- roster import -----------------------------------------------------------------------------
+
+def read_roster_files(path: Path) -> dict[str, str]:
+    """A directory's files (not its subdirectories) or a .zip's members, by base name, as text."""
+    files: dict[str, bytes] = {}
+    try:
+        if path.is_dir():
+            for item in sorted(path.iterdir()):
+                if item.is_file() and not item.name.startswith("."):
+                    files[item.name] = item.read_bytes()
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    base = Path(member.filename).name
+                    if not member.is_dir() and base and not base.startswith(".") and "__MACOSX" not in member.filename:
+                        files[base] = archive.read(member)
+        else:
+            raise ValueError(f"{path} is neither a directory nor a .zip file")
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    if not files:
+        raise ValueError(f"{path} holds no files")
+    texts = {}
+    for name, raw in files.items():
+        try:
+            texts[name] = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{name} is not UTF-8 text: {error}") from None
+    return texts
+
+
+@roster_app.command("import")
+def import_roster(
+    region: Annotated[str, typer.Argument(help="The region (or county office) importing.")],
+    path: Annotated[Path, typer.Argument(help="A directory of CSV files, or a .zip of them.")],
+    source: Annotated[str, typer.Option(help="The roster source's key, e.g. oneroster.")],
+    dry_run: Annotated[bool, typer.Option(help="Report what would change, write nothing.")] = False,
+    gateway: GatewayOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Import organizations, people and affiliations; idempotent, with a per-row error report."""
+    ApiError, GatewayUnreachable = _errors()
+    try:
+        files = read_roster_files(path)
+    except ValueError as error:
+        raise fail(f"copnet roster import: {error}", 2) from None
+    client = api_client(gateway, token)
+    client.timeout = ROSTER_IMPORT_TIMEOUT_SECONDS
+    try:
+        report = client.post(f"/regions/{region}/roster-imports", {"source": source, "files": files,
+                                                                    "dry_run": dry_run})
+    except (ApiError, GatewayUnreachable) as error:
+        raise fail(f"copnet roster import: {describe_error(error)}", 1) from None
+    table = Table(title=f"roster import ({report['plugin']}{', dry run: nothing written' if dry_run else ''})")
+    for column in ("kind", "created", "updated", "unchanged", "failed"):
+        table.add_column(column)
+    for kind in ("organizations", "people", "affiliations"):
+        counts = report[kind]
+        table.add_row(kind, *(str(counts[key]) for key in ("created", "updated", "unchanged", "failed")))
+    _console().print(table)
+    errors = report["errors"]
+    if errors:
+        listing = Table(title=f"{len(errors)} row(s) not imported")
+        for column in ("file", "row", "record", "problem"):
+            listing.add_column(column, overflow="fold")
+        for error in errors:
+            record = f"{error['kind']} {error['record']}" if error.get("record") else ""
+            listing.add_row(error.get("file") or "", str(error.get("row") or ""), record, error["message"])
+        _console().print(listing)
+        raise typer.Exit(1)
