@@ -4,7 +4,7 @@ import sys
 
 from copnet.kernel.service import ServiceDefinition, run
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision
-from copnet.plugins.servicer import PluginServicer, subscriptions
+from copnet.plugins.servicer import PluginServicer, stored_configs, subscriptions
 from copnet.plugins.v1 import plugins_pb2_grpc
 
 DEFINITION = ServiceDefinition(
@@ -13,6 +13,8 @@ DEFINITION = ServiceDefinition(
     add_servicer=lambda server, ctx: plugins_pb2_grpc.add_PluginServiceServicer_to_server(PluginServicer(ctx), server),
     documents=[PluginConfigDocument, PluginConfigRevision],
     subscriptions=subscriptions,
+    # The other services ask this one; this one reads its own database.
+    plugin_configs=stored_configs,
 )
 
 if __name__ == "__main__":

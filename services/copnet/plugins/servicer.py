@@ -14,6 +14,7 @@ from copnet.kernel.clients import Clients
 from copnet.kernel.enums import to_label
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
+from copnet.kernel.plugin_config import PluginConfig
 from copnet.kernel.pagination import decode_token, encode_token, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import SERVICE_NAMES
@@ -276,10 +277,15 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                             timeout=max(30.0, self.ctx.settings.plugin_hook_timeout_seconds), default_parent=org.id)
 
     def find_roster_source(self, key: str):
-        for plugin, sources in sorted(self.roster_sources().items()):
+        """The source with this key, or the only source of the plugin with this name (`oneroster`)."""
+        registered = sorted(self.roster_sources().items())
+        for plugin, sources in registered:
             for source in sources:
                 if source.key == key:
                     return plugin, source
+        for plugin, sources in registered:
+            if plugin == key and len(sources) == 1:
+                return plugin, sources[0]
         raise InvalidArgument.for_field("source", f"no installed plugin provides a roster source {key!r}",
                                         reason="UNKNOWN_ROSTER_SOURCE")
 
@@ -331,6 +337,13 @@ def panel_message(item, plugin: str) -> pb.DashboardPanel | None:
     except Exception:
         return None
     return pb.DashboardPanel(key=panel.key, title=panel.title, body=panel.body, link=panel.link or "", plugin=plugin)
+
+
+def stored_configs(_ctx: ServiceContext) -> list[PluginConfig]:
+    """Every configuration in this service's database, as the plugin host of this process keeps them."""
+    return [PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version,
+                         enabled=doc.enabled, settings=dict(doc.settings or {}), region_id=doc.region_id or "")
+            for doc in PluginConfigDocument.objects.order_by("id")]
 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
