@@ -3,6 +3,9 @@
 from copnet import hookimpl
 
 COPNET_HOOKSPEC_VERSION = 2
+# copnet's own defaults: on in every region unless a region's (or county office's) configuration
+# switches them off.
+COPNET_ENABLED_BY_DEFAULT = True
 
 CORE_SESSION_TYPES = [
     {"key": "regular_convening", "title": "Regular convening", "default_duration_minutes": 180,

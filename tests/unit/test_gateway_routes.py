@@ -130,10 +130,21 @@ def test_list_communities_is_one_call_per_page(client, clients):
 def test_session_types(client, clients):
     clients["scheduling"].replies["ListSessionTypes"] = spb.ListSessionTypesResponse(session_types=[
         spb.SessionType(key="lesson_study", title="Lesson study", description="Plan, teach, observe",
-                        default_duration_minutes=90, plugin="core-session-types")])
+                        default_duration_minutes=90, plugin="core-session-types",
+                        fields_schema_json='{"properties": {"grade": {"type": "string"}}, "type": "object"}',
+                        preparation_prompts=["Pick a task"], reflection_prompts=["What did students say?"])])
     assert client.get("/api/v1/session-types").get_json() == {"items": [{
         "key": "lesson_study", "title": "Lesson study", "description": "Plan, teach, observe",
-        "default_duration_minutes": 90, "plugin": "core-session-types"}]}
+        "default_duration_minutes": 90, "plugin": "core-session-types",
+        "fields": {"type": "object", "properties": {"grade": {"type": "string"}}},
+        "preparation_prompts": ["Pick a task"], "reflection_prompts": ["What did students say?"]}]}
+    assert clients["scheduling"].calls[0].request == spb.ListSessionTypesRequest()
+
+
+def test_session_types_for_a_community(client, clients):
+    clients["scheduling"].replies["ListSessionTypes"] = spb.ListSessionTypesResponse()
+    assert client.get("/api/v1/session-types?community_id=c-7").get_json() == {"items": []}
+    assert clients["scheduling"].calls[0].request == spb.ListSessionTypesRequest(community_id="c-7")
 
 
 def test_community_count_reports(client, clients):

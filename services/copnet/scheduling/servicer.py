@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
-import re
 
 import bson
+import grpc
+import pydantic
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel import db
+from copnet.kernel import auth, db
 from copnet.kernel.bus import Subscription
-from copnet.kernel.errors import NotFound
+from copnet.kernel.clients import Clients
+from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
+from copnet.pluginapi import SessionType
 from copnet.scheduling.models import Calendar
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 from copnet.scheduling.v1 import scheduling_pb2_grpc
 
 log = logging.getLogger(__name__)
-SESSION_TYPE_KEY = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
 
 class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
@@ -34,30 +38,56 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
                                                            create_time=timestamp(calendar.created_at)))
 
     def ListSessionTypes(self, request: pb.ListSessionTypesRequest, _context) -> pb.ListSessionTypesResponse:
-        return pb.ListSessionTypesResponse(session_types=collect_session_types(self.ctx))
+        scope = self._community_scope(request.community_id) if request.community_id else None
+        return pb.ListSessionTypesResponse(session_types=collect_session_types(self.ctx, scope))
+
+    def _community_scope(self, community_id: str) -> list[str]:
+        """The community's scope (its host's ancestry plus the host), from membership."""
+        from copnet.membership.v1 import membership_pb2
+
+        token = auth.issue_token(self.ctx.settings.require_secret(), f"service:{self.ctx.name}",
+                                 auth.Role.PLATFORM_ADMIN, ttl_seconds=60)
+        membership = self._clients["membership"]
+        try:
+            community = membership.call("GetCommunity", membership_pb2.GetCommunityRequest(id=community_id),
+                                        token=token).community
+            host = membership.call("GetOrganization",
+                                   membership_pb2.GetOrganizationRequest(id=community.host_organization_id),
+                                   token=token).organization
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(f"no community {community_id!r}", reason="UNKNOWN_COMMUNITY",
+                               metadata={"field": "community_id"}) from None
+            raise Unavailable(f"membership could not be asked for community {community_id!r}: "
+                              f"{error.code().name}", reason="MEMBERSHIP_UNAVAILABLE") from None
+        return [*host.ancestor_ids, host.id]
+
+    @functools.cached_property
+    def _clients(self) -> Clients:
+        return Clients(self.ctx.settings)
 
 
-def collect_session_types(ctx: ServiceContext) -> list[pb.SessionType]:
-    """Every plugin's session types; a malformed entry or a duplicate key is dropped and logged."""
+def collect_session_types(ctx: ServiceContext, scope: list[str] | None = None) -> list[pb.SessionType]:
+    """The plugins' session types (with `scope`, only those of plugins enabled there); a malformed
+    entry or a duplicate key is dropped and logged."""
     by_key: dict[str, pb.SessionType] = {}
-    for result in ctx.plugins.call("register_session_types"):
-        for item in result.value if isinstance(result.value, list) else []:
+    for result in ctx.plugins.call("register_session_types", scope=scope):
+        for item in result.value if isinstance(result.value, list | tuple) else []:
             try:
-                session_type = pb.SessionType(key=item["key"], title=item["title"],
-                                              description=item.get("description", ""),
-                                              default_duration_minutes=int(item["default_duration_minutes"]),
-                                              plugin=result.plugin)
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("plugins: %s returned a malformed session type (%r); skipped", result.plugin, exc)
+                declared = item if isinstance(item, SessionType) else SessionType.model_validate(item)
+            except (pydantic.ValidationError, TypeError) as exc:
+                log.warning("plugins: %s returned an invalid session type %r; skipped: %s", result.plugin,
+                            item.get("key") if isinstance(item, dict) else item, exc)
                 continue
-            if not SESSION_TYPE_KEY.match(session_type.key) or not 1 <= session_type.default_duration_minutes <= 1440:
-                log.warning("plugins: %s returned an invalid session type %r; skipped", result.plugin, item)
+            if declared.key in by_key:
+                log.warning("plugins: session type %r from %s duplicates %s's; skipped", declared.key,
+                            result.plugin, by_key[declared.key].plugin)
                 continue
-            if session_type.key in by_key:
-                log.warning("plugins: session type %r from %s duplicates %s's; skipped", session_type.key,
-                            result.plugin, by_key[session_type.key].plugin)
-                continue
-            by_key[session_type.key] = session_type
+            by_key[declared.key] = pb.SessionType(
+                key=declared.key, title=declared.title, description=declared.description,
+                default_duration_minutes=declared.default_duration_minutes, plugin=result.plugin,
+                fields_schema_json=json.dumps(declared.fields, sort_keys=True),
+                preparation_prompts=declared.preparation_prompts, reflection_prompts=declared.reflection_prompts)
     return sorted(by_key.values(), key=lambda t: t.key)
 
 
