@@ -70,6 +70,32 @@ def test_the_built_in_plugins_are_listed_with_their_hooks_and_settings(stack):
     assert "url" in listed["webhook-notify"]["settings_schema"]["properties"]
 
 
+# -- equity-sessions -----------------------------------------------------------------------------
+EQUITY_KEYS = {"equity_culturally_responsive_tasks", "equity_grouping_and_tracking",
+               "equity_student_voice_belonging", "equity_multilingual_learners"}
+
+
+def test_equity_session_types_appear_for_the_enabled_regions_communities_only(stack, regions):
+    north, south = regions
+    north.configure("equity-sessions", {"enabled": True, "settings": {
+        "hidden": ["equity_grouping_and_tracking"],
+        "extra_session_types": [{"key": "bp_family_math_night", "title": "Family math night",
+                                 "default_duration_minutes": 90}]}})
+
+    def keys(region: Region) -> set[str]:
+        reply = request("GET", f"{stack.gateway_url}/api/v1/session-types?community_id={region.community}")
+        assert reply.status == 200, reply.text
+        return {item["key"] for item in reply.json()["items"]}
+
+    # A region without the plugin never sees its types (checked first: it needs no waiting).
+    assert "regular_convening" in keys(south)
+    assert not (EQUITY_KEYS | {"bp_family_math_night"}) & keys(south)
+    wanted = EQUITY_KEYS - {"equity_grouping_and_tracking"} | {"bp_family_math_night"}
+    stack.wait_for(lambda: wanted <= keys(north), 30, "the north community's equity session types")
+    assert "equity_grouping_and_tracking" not in keys(north)
+    assert not (EQUITY_KEYS | {"bp_family_math_night"}) & keys(south)
+
+
 # -- local-eligibility ---------------------------------------------------------------------------
 def test_local_eligibility_vetoes_sign_ups_in_its_region_only(stack, regions):
     north, south = regions
