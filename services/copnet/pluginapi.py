@@ -15,6 +15,11 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# Grade bands as plugins see and return them (the REST API's spelling), and copnet's stored labels.
+GRADE_BANDS = ("K-2", "3-5", "6-8", "9-12")
+GRADE_BAND_OF_LABEL = {"k_2": "K-2", "3_5": "3-5", "6_8": "6-8", "9_12": "9-12"}
+
+
 class PluginSettings(BaseModel):
     """Base class of a plugin's `Settings`: unknown keys are refused, values are immutable.
 
@@ -64,6 +69,7 @@ class SignupAffiliation:
 @dataclass(frozen=True)
 class SignupPerson:
     id: str
+    # Spelled as in GRADE_BANDS ("K-2", ...).
     grade_bands: tuple[str, ...]
     affiliations: tuple[SignupAffiliation, ...]
 

@@ -60,7 +60,8 @@ def host():
 
 def test_the_attempt_is_a_frozen_snapshot_of_this_person_and_community(person, community):
     attempt = signup_attempt(person, community, "team-1")
-    assert attempt.person.id == "p1" and attempt.person.grade_bands == ("3_5",)
+    assert attempt.person.id == "p1" and attempt.person.grade_bands == ("3-5",)
+    assert attempt.community.grade_bands == ("3-5", "6-8")
     [affiliation] = attempt.person.affiliations
     assert (affiliation.organization_id, affiliation.position, affiliation.scope) == ("school-1", "teacher",
                                                                                      tuple(SCOPE))

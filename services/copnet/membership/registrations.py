@@ -29,7 +29,7 @@ from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.models import Community, Person, Registration, Team
 from copnet.membership.rules import optional_label
 from copnet.membership.v1 import membership_pb2 as pb
-from copnet.pluginapi import SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson
+from copnet.pluginapi import GRADE_BAND_OF_LABEL, SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson
 
 log = logging.getLogger(__name__)
 
@@ -117,14 +117,19 @@ def check_eligible(person: Person, community: Community, field: str = "person_id
 def signup_attempt(person: Person, community: Community, team_id: str = "") -> SignupAttempt:
     """The frozen snapshot `validate_registration` plugins see: this person and community only."""
     return SignupAttempt(
-        person=SignupPerson(id=person.id, grade_bands=tuple(person.grade_bands), affiliations=tuple(
+        person=SignupPerson(id=person.id, grade_bands=plugin_grade_bands(person.grade_bands), affiliations=tuple(
             SignupAffiliation(organization_id=a.organization_id, position=a.position, scope=tuple(a.scope))
             for a in person.affiliations)),
         community=SignupCommunity(id=community.id, kind=community.kind,
                                   host_organization_id=community.host_organization_id,
                                   region_id=community.region_id or "", county_office_id=community.county_office_id or "",
-                                  grade_bands=tuple(community.grade_bands), scope=tuple(community.scope)),
+                                  grade_bands=plugin_grade_bands(community.grade_bands), scope=tuple(community.scope)),
         team_id=team_id)
+
+
+def plugin_grade_bands(labels) -> tuple[str, ...]:
+    """Stored labels (`k_2`) in the spelling plugins get (`K-2`, as in the REST API)."""
+    return tuple(GRADE_BAND_OF_LABEL[label] for label in labels)
 
 
 def check_plugins_allow(ctx: ServiceContext, person: Person, community: Community, team_id: str = "",
