@@ -80,7 +80,7 @@ class Region:
 
     def sign_up(self, band: str) -> grpc.RpcError | None:
         """A fresh teacher of `band` signs up for the K-2 community: None, or the refusal."""
-        person = self.world.person(f"{band}-{next(self._people)}", bands=(band,))
+        person = self.world.person(f"{band.replace('_', '-')}-{next(self._people)}", bands=(band,))
         try:
             self.world.register(self.community, person)
         except grpc.RpcError as error:
@@ -104,7 +104,7 @@ def put_config(stack, region: Region, body: dict, token: str | None = None):
 def test_the_plugin_is_discovered_with_what_its_package_declares(tp_stack):
     reply = request("GET", f"{tp_stack.gateway_url}/api/v1/plugins")
     assert reply.status == 200, reply.text
-    listed = {plugin["name"]: plugin for plugin in reply.json()["plugins"]}
+    listed = {plugin["name"]: plugin for plugin in reply.json()["items"]}
     plugin = listed[PLUGIN]
     assert plugin["version"] == "0.1.0"
     assert plugin["title"] == ("Grade-band check: a planning session type, and sign-ups only for a community's "
@@ -118,7 +118,7 @@ def test_the_plugin_is_discovered_with_what_its_package_declares(tp_stack):
 def test_its_settings_are_validated_and_only_the_regions_lead_configures_it(tp_stack, regions):
     north, south = regions
     typo = put_config(tp_stack, north, {"enabled": True, "settings": {"session_titel": "x"}})
-    assert typo.status == 400, typo.text
+    assert typo.status == 422, typo.text
     assert "settings.session_titel" in typo.text
     foreign = put_config(tp_stack, south, {"enabled": True, "settings": {}}, token=north.lead)
     assert foreign.status == 403, foreign.text
@@ -146,7 +146,7 @@ def test_enabled_in_one_region_it_refuses_sign_ups_there_and_nowhere_else(tp_sta
     assert north.sign_up("k_2") is None        # the community's own grade band still signs up
     assert south.sign_up("6_8") is None        # the south region has no configuration: no rule there
 
-    listed = {p["name"]: p for p in request("GET", f"{tp_stack.gateway_url}/api/v1/plugins").json()["plugins"]}
+    listed = {p["name"]: p for p in request("GET", f"{tp_stack.gateway_url}/api/v1/plugins").json()["items"]}
     assert [(e["organization_id"], e["enabled"]) for e in listed[PLUGIN]["enabled_in"]] == [(north.id, True)]
 
 
