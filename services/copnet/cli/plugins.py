@@ -47,7 +47,8 @@ def _json(value: Any) -> str:
 def list_plugins(gateway: GatewayOption = None, token: TokenOption = None) -> None:
     """Installed plugins: name, version, hooks and where each is configured."""
     try:
-        plugins = api_client(gateway, token).get("/plugins")["items"]
+        listing = api_client(gateway, token).get("/plugins")
+        plugins = listing["items"]
     except _errors() as error:
         raise fail(f"copnet plugins list: {describe_error(error)}", 1) from None
     table = Table(title="plugins")
@@ -58,6 +59,8 @@ def list_plugins(gateway: GatewayOption = None, token: TokenOption = None) -> No
                                for p in plugin["enabled_in"])
         table.add_row(plugin["name"], plugin["version"], plugin["title"], ", ".join(plugin["hooks"]), placements)
     _console().print(table)
+    for refused in listing.get("refused", []):
+        _console().print(f"[red]refused[/red] {refused['name']}: {refused['reason']}")
 
 
 @app.command()

@@ -143,7 +143,9 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         sources = self.roster_sources()
         return pb.ListPluginsResponse(plugins=[
             self.plugin_message(d, placements.get(name, []), [s.key for s in sources.get(name, [])])
-            for name, d in sorted(self.descriptions().items())])
+            for name, d in sorted(self.descriptions().items())],
+            refused=[pb.RefusedPlugin(name=f.name, reason=f.error)
+                     for f in sorted(self.host.load_failures, key=lambda f: f.name)])
 
     def GetPlugin(self, request: pb.GetPluginRequest, _context) -> pb.GetPluginResponse:
         description = self.description(request.name, "name")

@@ -12,7 +12,7 @@ from copnet.gateway.convert import plugins as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.plugins import (ConfigQuery, Dashboard, HistoryQuery, PluginConfig, PluginConfigHistory,
                                             PluginConfigList, PluginConfigPut, PluginConfigWritten, PluginList,
-                                            PluginPath, RegionPath, RegionPluginPath, RosterImportCreate,
+                                            PluginPath, RefusedPlugin, RegionPath, RegionPluginPath, RosterImportCreate,
                                             RosterImportReport)
 from copnet.gateway.schemas.plugins import Plugin as PluginModel
 from copnet.plugins.v1 import plugins_pb2 as pb
@@ -31,7 +31,8 @@ blueprint = APIBlueprint("plugins", __name__, url_prefix="/api/v1", operation_id
 def list_plugins():
     """Every installed plugin: version, hooks, settings schema, roster sources, and where it is configured."""
     reply = call("plugins", "ListPlugins", pb.ListPluginsRequest())
-    return PluginList(items=[convert.plugin(p) for p in reply.plugins]).model_dump(mode="json")
+    return PluginList(items=[convert.plugin(p) for p in reply.plugins],
+                      refused=[RefusedPlugin(name=r.name, reason=r.reason) for r in reply.refused]).model_dump(mode="json")
 
 
 @blueprint.get("/plugins/<name>", responses={200: PluginModel, **problem_responses(404, 503, 504)})

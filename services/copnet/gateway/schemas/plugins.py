@@ -43,8 +43,14 @@ class Plugin(BaseModel):
     enabled_in: list[Placement] = Field(description="Every organization with a configuration for it.")
 
 
+class RefusedPlugin(BaseModel):
+    name: str
+    reason: str = Field(description="Why it did not load, e.g. an import error or another hookspec version.")
+
+
 class PluginList(BaseModel):
     items: list[Plugin]
+    refused: list[RefusedPlugin] = Field(description="Installed plugins that were refused at load: off everywhere.")
 
 
 class PluginConfig(BaseModel):
