@@ -180,21 +180,12 @@ def program_hosting(program_id: str, host: Organization) -> Program:
     return program
 
 
-def region_of(org: Organization) -> str:
-    """The region at or above `org`, or "" when it sits above region level."""
-    if org.kind == "region":
-        return org.id
-    for ancestor in Organization.objects(id__in=org.ancestor_ids, kind="region").only("id"):
-        return ancestor.id
-    return ""
-
-
 def new_community(community_id: str, host: Organization, **fields) -> Community:
     """A draft community at `host`, placed (scope, county office, region) by the host."""
     kind = fields["kind"]
     fields.setdefault("team_composition", default_team_composition(kind))
     return Community(id=community_id, host_organization_id=host.id, scope=host.scope,
-                     county_office_id=county_office_of(host), region_id=region_of(host), status="draft",
+                     county_office_id=county_office_of(host), region_id=host.region_id or "", status="draft",
                      created_at=db.utcnow(), **fields)
 
 
