@@ -182,6 +182,10 @@ def test_a_plugin_that_keeps_raising_is_switched_off_for_its_region(mb_stack, wo
     assert "the local system is down" in config["reason"]
     history = request("GET", f"{mb_stack.gateway_url}/api/v1/regions/{world.prefix}-region/plugins/raising/history",
                       token=mb_stack.token("regional_lead", f"{world.prefix}-region", person="mb-lead")).json()
+    listed = {p["name"]: p for p in request("GET", f"{mb_stack.gateway_url}/api/v1/plugins").json()["items"]}
+    tally = [f for f in listed["raising"]["failures"] if f["service"] == "membership"]
+    assert tally and tally[0]["organization_id"] == f"{world.prefix}-region"
+    assert tally[0]["count"] >= FAILURE_LIMIT
     revisions = sorted(history["items"], key=lambda item: item["version"])
     assert [(item["enabled"], item["changed_by"]) for item in revisions] == [(True, "mb-lead"),
                                                                             (False, "copnet:auto-disable")]

@@ -148,3 +148,23 @@ def test_unscoped_calls_are_counted_and_switched_off_under_no_organization(repor
         host.call("register_roster_sources")
     assert host.failures[("breaking", "")] == 2
     assert reported == [("breaking", "")]
+
+
+def test_failure_counts_report_each_plugin_and_organization_and_whether_it_is_off_now():
+    from copnet.kernel.plugins import PluginHost
+
+    class Raising:
+        COPNET_HOOKSPEC_VERSION = 2
+
+        @hookimpl
+        def validate_registration(self, attempt):
+            raise RuntimeError("down")
+
+    host = PluginHost(timeout_seconds=1.0, failure_limit=2)
+    host.register(Raising(), "raising")
+    host.configs.load([PluginConfig(organization_id="r1", plugin="raising", version=1, enabled=True)])
+    for _ in range(2):
+        host.call("validate_registration", scope=["state", "r1"], attempt=None)
+    assert host.failure_counts() == [("raising", "r1", 2, True)]
+    host.configs.apply(PluginConfig(organization_id="r1", plugin="raising", version=2, enabled=True))
+    assert host.failure_counts() == [("raising", "r1", 2, False)]   # a new version switches it back on

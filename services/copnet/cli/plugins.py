@@ -52,12 +52,15 @@ def list_plugins(gateway: GatewayOption = None, token: TokenOption = None) -> No
     except _errors() as error:
         raise fail(f"copnet plugins list: {describe_error(error)}", 1) from None
     table = Table(title="plugins")
-    for column in ("name", "version", "title", "hooks", "configured at"):
+    for column in ("name", "version", "title", "hooks", "configured at", "failures"):
         table.add_column(column, overflow="fold")
     for plugin in plugins:
         placements = ", ".join(f"{p['organization_id']} ({'on' if p['enabled'] else 'off'}, v{p['version']})"
                                for p in plugin["enabled_in"])
-        table.add_row(plugin["name"], plugin["version"], plugin["title"], ", ".join(plugin["hooks"]), placements)
+        failures = ", ".join(f"{f['service']}{'@' + f['organization_id'] if f['organization_id'] else ''}: "
+                             f"{f['count']}{' (off)' if f['switched_off'] else ''}" for f in plugin.get("failures", []))
+        table.add_row(plugin["name"], plugin["version"], plugin["title"], ", ".join(plugin["hooks"]), placements,
+                      failures or "-")
     _console().print(table)
     for refused in listing.get("refused", []):
         _console().print(f"[red]refused[/red] {refused['name']}: {refused['reason']}")

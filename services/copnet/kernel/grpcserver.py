@@ -114,9 +114,11 @@ class IdentityInterceptor(grpc.ServerInterceptor):
 
 class GrpcServer:
     def __init__(self, *, service_name: str, full_service_names: list[str], host: str, port: int,
-                 secret: str, workers: int):
+                 secret: str, workers: int, extra_service_names: list[str] = ()):
         self.service_name = service_name
         self.full_service_names = full_service_names
+        # Served too (and listed by reflection), but not part of the service's own health.
+        self.extra_service_names = list(extra_service_names)
         # Outermost first: log, map errors (including identity errors), then identify.
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{service_name}"),
@@ -128,7 +130,7 @@ class GrpcServer:
         self.port = port
 
     def start(self) -> None:
-        names = [*self.full_service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        names = [*self.full_service_names, *self.extra_service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
         reflection.enable_server_reflection(names, self.server)
         try:
             bound = self.server.add_insecure_port(self.address)

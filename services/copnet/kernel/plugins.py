@@ -313,6 +313,15 @@ class PluginHost:
                 results.append(HookResult(plugin, outcome.value))
         return results
 
+    def failure_counts(self) -> list[tuple[str, str, int, bool]]:
+        """(plugin, organization id, failed calls, switched off here now) for every plugin that failed."""
+        with self._lock:
+            keys = sorted(set(self.failures) | set(self._switched_off))
+            counts = [(plugin, organization_id, self.failures[(plugin, organization_id)]) for plugin, organization_id in keys]
+        return [(plugin, organization_id, count,
+                 self._is_switched_off(plugin, organization_id, self._current_version(plugin, organization_id)))
+                for plugin, organization_id, count in counts]
+
     def _succeeded(self, plugin: str, organization_id: str) -> None:
         with self._lock:
             self._consecutive.pop((plugin, organization_id), None)

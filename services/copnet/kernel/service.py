@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import grpc
 import mongoengine
 
-from copnet.kernel import auth, db
+from copnet.kernel import auth, db, diagnostics
 from copnet.kernel.bus import EventBus, Subscription
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcServer, PortInUse
@@ -78,8 +78,9 @@ def run(definition: ServiceDefinition) -> int:
 
     server = GrpcServer(service_name=definition.name, full_service_names=[definition.full_service_name],
                         host=settings.host, port=settings.port_of(definition.name), secret=secret,
-                        workers=settings.grpc_workers)
+                        workers=settings.grpc_workers, extra_service_names=[diagnostics.FULL_SERVICE_NAME])
     definition.add_servicer(server.server, context)
+    diagnostics.add_to_server(server.server, definition.name, plugins)
     server.set_serving(False)
     try:
         server.start()

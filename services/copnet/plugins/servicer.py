@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel import auth, db
+from copnet.kernel import auth, db, diagnostics
 from copnet.kernel.auth import Identity, Role
 from copnet.kernel.bus import Subscription
 from copnet.kernel.clients import Clients
@@ -19,6 +20,7 @@ from copnet.kernel.pagination import decode_token, encode_token, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import SERVICE_NAMES
 from copnet.kernel.timestamps import timestamp
+from copnet.kernel.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.plugins import configs, reactions
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision, config_id, revision_id
@@ -35,6 +37,8 @@ CONFIGURABLE_KINDS = ("region", "county_office")
 CONFIG_CHANGED = "copnet.plugins.config.changed"
 AUTO_DISABLED = "copnet.plugins.plugin.auto_disabled"
 SERVICE_TOKEN_TTL_SECONDS = 300
+# Listing plugins asks every process for its failure counts; a slow one is left out, not waited for.
+DIAGNOSTICS_TIMEOUT = 1.0
 
 
 class Organization:
@@ -114,7 +118,29 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         description = self.descriptions().get(plugin)
         return list(getattr(description, "secret_fields", None) or ()) if description is not None else []
 
-    def plugin_message(self, description, placements: list[PluginConfigDocument], sources: list[str]) -> pb.Plugin:
+    def failure_tallies(self) -> dict[str, list[pb.PluginFailureTally]]:
+        """plugin -> failures every process counted (a process that does not answer is left out)."""
+        def ask(service: str):
+            if service == self.ctx.name:
+                return diagnostics.failures_message(service, self.host)
+            stub = diagnostics_pb2_grpc.DiagnosticsServiceStub(self.clients[service].channel)
+            try:
+                return stub.GetPluginFailures(diagnostics_pb2.GetPluginFailuresRequest(), timeout=DIAGNOSTICS_TIMEOUT)
+            except grpc.RpcError as error:
+                log.warning("plugin failures of %s not available: %s", service, error.code().name)
+                return None
+
+        tallies: dict[str, list[pb.PluginFailureTally]] = {}
+        with ThreadPoolExecutor(len(SERVICE_NAMES)) as pool:
+            for reply in pool.map(ask, SERVICE_NAMES):
+                for count in reply.failures if reply is not None else ():
+                    tallies.setdefault(count.plugin, []).append(pb.PluginFailureTally(
+                        service=reply.service, organization_id=count.organization_id, count=count.count,
+                        switched_off=count.switched_off))
+        return tallies
+
+    def plugin_message(self, description, placements: list[PluginConfigDocument], sources: list[str],
+                       failures: list[pb.PluginFailureTally] | None = None) -> pb.Plugin:
         schema = getattr(description, "settings_schema", None) or {}
         return pb.Plugin(name=description.name, version=getattr(description, "version", "") or "",
                          title=getattr(description, "title", "") or "",
@@ -125,7 +151,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                          secret_fields=list(getattr(description, "secret_fields", None) or ()),
                          enabled_in=[pb.PluginPlacement(organization_id=c.organization_id, enabled=c.enabled,
                                                         version=c.version) for c in placements],
-                         roster_sources=sources)
+                         roster_sources=sources, failures=failures or [])
 
     def roster_sources(self) -> dict[str, list]:
         """plugin -> the roster source objects it registers."""
@@ -141,8 +167,10 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         for doc in PluginConfigDocument.objects.order_by("id"):
             placements.setdefault(doc.plugin, []).append(doc)
         sources = self.roster_sources()
+        tallies = self.failure_tallies()
         return pb.ListPluginsResponse(plugins=[
-            self.plugin_message(d, placements.get(name, []), [s.key for s in sources.get(name, [])])
+            self.plugin_message(d, placements.get(name, []), [s.key for s in sources.get(name, [])],
+                                tallies.get(name))
             for name, d in sorted(self.descriptions().items())],
             refused=[pb.RefusedPlugin(name=f.name, reason=f.error)
                      for f in sorted(self.host.load_failures, key=lambda f: f.name)])
@@ -151,7 +179,8 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         description = self.description(request.name, "name")
         placements = list(PluginConfigDocument.objects(plugin=request.name).order_by("id"))
         sources = [s.key for s in self.roster_sources().get(request.name, [])]
-        return pb.GetPluginResponse(plugin=self.plugin_message(description, placements, sources))
+        return pb.GetPluginResponse(plugin=self.plugin_message(description, placements, sources,
+                                                               self.failure_tallies().get(request.name)))
 
     # -- configuration ---------------------------------------------------------------------------
     def ListPluginConfigs(self, request: pb.ListPluginConfigsRequest, _context) -> pb.ListPluginConfigsResponse:

@@ -21,7 +21,9 @@ def plugin(message: pb.Plugin) -> schemas.Plugin:
         settings_schema=struct_dict(message, "settings_schema") or None, secret_fields=list(message.secret_fields),
         roster_sources=list(message.roster_sources),
         enabled_in=[schemas.Placement(organization_id=p.organization_id, enabled=p.enabled, version=p.version)
-                    for p in message.enabled_in])
+                    for p in message.enabled_in],
+        failures=[schemas.FailureTally(service=f.service, organization_id=f.organization_id or None, count=f.count,
+                                       switched_off=f.switched_off) for f in message.failures])
 
 
 def config(message: pb.PluginConfig) -> schemas.PluginConfig:

@@ -30,6 +30,13 @@ class Placement(BaseModel):
     version: int
 
 
+class FailureTally(BaseModel):
+    service: str = Field(description="The process that counted them, e.g. `membership`.")
+    organization_id: str | None = Field(description="Whose configuration was in effect; null for unscoped calls.")
+    count: int = Field(description="Hook calls that raised or timed out since that process started.")
+    switched_off: bool = Field(description="Switched off in that process after failing too often in a row.")
+
+
 class Plugin(BaseModel):
     name: str = Field(description="The entry-point name (group `copnet`).")
     version: str = Field(description="The version of the distribution that provides it.")
@@ -41,6 +48,7 @@ class Plugin(BaseModel):
     secret_fields: list[str] = Field(description="Settings that are write-only: reads show `{\"set\": bool}`.")
     roster_sources: list[str] = Field(description="Keys of the roster sources it provides.")
     enabled_in: list[Placement] = Field(description="Every organization with a configuration for it.")
+    failures: list[FailureTally] = Field(description="Its failed hook calls, as each process counted them.")
 
 
 class RefusedPlugin(BaseModel):
