@@ -14,8 +14,9 @@ from copnet.kernel.enums import to_label
 from copnet.membership.v1 import membership_pb2
 from tests.unit.gateway_fakes import make_app
 
-# flask-openapi3's own routes (the document and the docs UI) are not API operations.
-DOC_ENDPOINT_PREFIXES = ("openapi.", "swagger.")
+# flask-openapi3's own routes (the document and the docs UI) and plugins' blueprints are not
+# operations of the documented API.
+DOC_ENDPOINT_PREFIXES = ("openapi.", "swagger.", "plugin.")
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from flask import Blueprint
+
 from flask_openapi3 import Info
 
 import copnet
@@ -18,9 +20,13 @@ from copnet.gateway.routes import (catalog, communities, health, orgs, people, p
 from copnet.gateway.schemas import Problem
 from copnet.kernel.clients import Clients
 from copnet.kernel.logs import configure_logging
+from copnet.kernel.plugins import PluginHost
 from copnet.kernel.settings import Settings, load_settings
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+# Plugins' own routes (their blueprints), outside the documented API.
+PLUGIN_PREFIX = "/plugins"
 # Far above any JSON body this API takes (but a roster import's, see routes.plugins); a larger
 # one is refused (413) before it is read.
 MAX_BODY_BYTES = 1 << 20
@@ -29,10 +35,12 @@ BLUEPRINTS = (orgs.blueprint, people.blueprint, programs.blueprint, proposals.bl
               health.blueprint)
 
 
-def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpenAPI:
+def create_app(settings: Settings | None = None, *, clients=None,
+               plugin_host: PluginHost | None = None) -> GatewayOpenAPI:
     """The gateway for `settings` (default: the COPNET_* environment).
 
     `clients` replaces the per-process `Clients` (tests pass a fake); production leaves it None.
+    `plugin_host` replaces the host whose blueprints are mounted (default: every installed plugin).
     """
     settings = settings or load_settings()
     secret = settings.require_secret()  # fail at start-up, not at the first write
@@ -60,4 +68,25 @@ def create_app(settings: Settings | None = None, *, clients=None) -> GatewayOpen
     request_body.register(app)
     for blueprint in BLUEPRINTS:
         app.register_api(blueprint)
+    mount_plugin_blueprints(app, plugin_host or installed_plugins(settings))
     return app
+
+
+def installed_plugins(settings: Settings) -> PluginHost:
+    host = PluginHost(settings.plugin_hook_timeout_seconds, settings.plugin_failure_limit)
+    host.load_entry_points()
+    return host
+
+
+def mount_plugin_blueprints(app: GatewayOpenAPI, host: PluginHost) -> None:
+    """Each plugin's blueprints under /plugins/<plugin name>/ (the hook call is isolated like any other;
+    a view that raises answers a 500 problem without affecting other routes)."""
+    for result in host.call("register_gateway_blueprints"):
+        blueprints = result.value if isinstance(result.value, (list, tuple)) else [result.value]
+        for blueprint in blueprints:
+            if not isinstance(blueprint, Blueprint):
+                log.error("plugins: %s.register_gateway_blueprints returned %r, not a flask.Blueprint; skipped",
+                          result.plugin, blueprint)
+                continue
+            app.register_blueprint(blueprint, url_prefix=f"{PLUGIN_PREFIX}/{result.plugin}",
+                                   name=f"plugin.{result.plugin}.{blueprint.name}")

@@ -112,8 +112,9 @@ def register_reflection_metrics():
 def register_gateway_blueprints():
     """Return Flask blueprints; the gateway mounts each under `/plugins/<plugin name>/`.
 
-    Called once by the gateway at start. Routes answer 404 while the plugin is enabled in no
-    organization.
+    Called once by each gateway process at start, for every installed plugin (routes are
+    instance-wide: a view that acts for a region checks the caller and the region itself). They
+    are outside the documented `/api/v1` API; a view that raises answers a 500 problem.
     """
 
 
