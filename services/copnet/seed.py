@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from copnet.api_client import ApiClient, ApiError, GatewayUnreachable
 
@@ -139,6 +139,30 @@ class ProposalCall:
 
 
 @dataclass(frozen=True)
+class PluginSetup:
+    """A plugin switched on for a region with its settings (a configuration already there is kept)."""
+
+    region_id: str
+    plugin: str
+    settings: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.region_id}:{self.plugin}"
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        path = f"/regions/{self.region_id}/plugins/{self.plugin}"
+        try:
+            api.get(path)
+            return EXISTING
+        except ApiError as error:
+            if error.status != 404:
+                raise
+        api.put(path, {"enabled": True, "settings": self.settings})
+        return CREATED
+
+
+@dataclass(frozen=True)
 class Window:
     """A sign-up window relative to the moment of loading."""
 
@@ -243,7 +267,7 @@ class TeamSignup:
             "ALREADY_REGISTERED", "DUPLICATE_ID")
 
 
-Item = Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup
+Item = Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup | PluginSetup
 
 # -- the demo network -----------------------------------------------------------------------------
 # A state, two regions, three county offices (codes are California county codes), a district
@@ -342,9 +366,14 @@ DEMO_REGISTRATIONS: tuple[Signup | TeamSignup, ...] = (
 )
 
 
+# The Bay Area region offers the equity workshops (a regional lead would do this with
+# `copnet plugins configure ca-bay-area equity-sessions --enable`).
+DEMO_PLUGINS: tuple[PluginSetup, ...] = (PluginSetup("ca-bay-area", "equity-sessions"),)
+
+
 def demo_items() -> list[Item]:
     return [*DEMO_ORGANIZATIONS, *DEMO_PEOPLE, *DEMO_GRANTS, DEMO_PROGRAM, DEMO_PROPOSAL_CALL, *DEMO_COMMUNITIES,
-            *(Opening(c.id) for c in DEMO_PROGRAM_COMMUNITIES), *DEMO_REGISTRATIONS]
+            *(Opening(c.id) for c in DEMO_PROGRAM_COMMUNITIES), *DEMO_REGISTRATIONS, *DEMO_PLUGINS]
 
 
 # -- loading --------------------------------------------------------------------------------------

@@ -43,6 +43,18 @@ def test_the_program_has_an_open_call_and_open_communities(demo):
     assert [(r["role"], r["organization_id"]) for r in person["roles"]] == [("regional_lead", "ca-bay-area")]
 
 
+def test_the_bay_area_offers_the_equity_workshops_and_southern_california_does_not(demo):
+    stack, _ = demo
+    api = ApiClient(stack.gateway_url)
+
+    def keys(community_id: str) -> set[str]:
+        return {t["key"] for t in api.get("/session-types", community_id=community_id)["items"]}
+
+    stack.wait_for(lambda: "equity_grouping_and_tracking" in keys(PLC), 30, "equity session types in the Bay Area")
+    assert "regular_convening" in keys(PLC)
+    assert not any(key.startswith("equity_") for key in keys("san-diego-equity-cohort"))
+
+
 def test_the_demo_registrations_hold_seats_and_the_school_team_registered_as_a_unit(demo):
     stack, _ = demo
     lead = as_person(stack, "elena-torres", "regional_lead", "ca-bay-area")

@@ -15,6 +15,7 @@ from copnet.gateway.schemas import CommunityKind, OrganizationKind
 from copnet.gateway.schemas.communities import CommunityCreate, CommunityStatusChange
 from copnet.gateway.schemas.organizations import OrganizationCreate
 from copnet.gateway.schemas.people import PersonCreate, RoleGrantBody
+from copnet.gateway.schemas.plugins import PluginConfigPut
 from copnet.gateway.schemas.programs import ProgramCreate, ProposalCallOpen
 from copnet.gateway.schemas.registrations import RegistrationCreate, TeamRegistrationCreate
 
@@ -141,6 +142,8 @@ class FakeGateway:
         if self.fail_with is not None:
             return self.fail_with
         parts = path.removeprefix("/api/v1/").split("/")
+        if parts[0] == "regions" and parts[2:3] == ["plugins"] and len(parts) == 4:
+            return self.plugin_config(method, parts[1], parts[3], body)
         if method == "POST" and len(parts) == 1:
             return self.create(parts[0], body)
         resource = self.store.get(f"{parts[0]}/{parts[1]}")
@@ -163,6 +166,16 @@ class FakeGateway:
             case ("POST", "communities", "team-registrations"):
                 return self.register(resource, [m["person_id"] for m in body["members"]])
         return 404, {"title": "Not Found"}
+
+    def plugin_config(self, method: str, region: str, plugin: str, body: dict | None) -> tuple[int, dict]:
+        if f"orgs/{region}" not in self.store:
+            return 404, {"title": "Not Found", "reason": "NOT_FOUND"}
+        key = f"plugin-configs/{region}/{plugin}"
+        if method == "PUT":
+            self.store[key] = {"organization_id": region, "plugin": plugin, **body}
+            return 200, self.store[key]
+        found = self.store.get(key)
+        return (200, found) if found else (404, {"title": "Not Found", "reason": "NOT_FOUND"})
 
     def create(self, collection: str, body: dict) -> tuple[int, dict]:
         missing = [ref for ref in self.references(collection, body) if ref not in self.store]
@@ -265,6 +278,7 @@ def test_load_sends_every_item_in_order_with_the_token(gateway):
     assert ("eastbay-elementary-math-teams-2026-27", "james-carter") in gateway.registrations
     roles = gateway.store["people/elena-torres"]["roles"]
     assert [(r["role"], r["organization_id"]) for r in roles] == [("regional_lead", "ca-bay-area")]
+    assert gateway.store["plugin-configs/ca-bay-area/equity-sessions"]["enabled"] is True
 
 
 # The gateway's request model for each write the loader makes (path with ids replaced by "*").
@@ -275,6 +289,7 @@ REQUEST_MODELS = {
     ("POST", "/api/v1/communities/*/status"): CommunityStatusChange,
     ("POST", "/api/v1/communities/*/registrations"): RegistrationCreate,
     ("POST", "/api/v1/communities/*/team-registrations"): TeamRegistrationCreate,
+    ("PUT", "/api/v1/regions/*/plugins/equity-sessions"): PluginConfigPut,
 }
 
 
