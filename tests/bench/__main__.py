@@ -7,6 +7,7 @@ wrong state (overbooked, a duplicate, a waiting list out of order): correctness 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -70,6 +71,8 @@ def main() -> int:
     parser.add_argument("--seats", type=int, default=36, help="the community's capacity")
     parser.add_argument("--only", choices=("create-community", "signup"), help="run one benchmark")
     args = parser.parse_args()
+    # A stop request (kill, a CI cancel) must still stop the stack below: exit through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     correct = True
     with tempfile.TemporaryDirectory(prefix="copnet-bench-") as tmp:
         root = Path(tmp)
