@@ -73,3 +73,13 @@ def test_malformed_authorization_header_is_refused(header):
 def test_absent_authorization_header_is_anonymous():
     assert auth.bearer_from_header(None) is None
     assert auth.bearer_from_header("bearer abc.def") == "abc.def"
+
+
+def test_a_service_token_is_recognised_as_a_service_and_a_person_token_is_not():
+    service = auth.verify_token(SECRET, auth.service_token(SECRET, "scheduling"))
+    assert service.person_id == "service:scheduling" and auth.is_service(service)
+    admin = auth.verify_token(SECRET, auth.issue_token(SECRET, "someone", "platform_admin"))
+    assert not auth.is_service(admin)
+    # Calling oneself "service:" does not help without the platform_admin role.
+    member = auth.verify_token(SECRET, auth.issue_token(SECRET, "service:fake", "member", "org-1"))
+    assert not auth.is_service(member)

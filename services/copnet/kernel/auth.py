@@ -97,6 +97,23 @@ def issue_token(secret: str, person_id: str, role: Role | str, org_id: str = "",
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+# A service acting on its own account (not for a caller), e.g. loading configuration at start.
+SERVICE_SUBJECT_PREFIX = "service:"
+SERVICE_TOKEN_SECONDS = 300
+
+
+def service_token(secret: str, service: str) -> str:
+    """A short-lived platform_admin token whose subject says which service is calling."""
+    return issue_token(secret, f"{SERVICE_SUBJECT_PREFIX}{service}", Role.PLATFORM_ADMIN,
+                       ttl_seconds=SERVICE_TOKEN_SECONDS)
+
+
+def is_service(identity: Identity | None) -> bool:
+    """True for a token made by `service_token` (only the instance secret can sign one)."""
+    return (identity is not None and identity.person_id.startswith(SERVICE_SUBJECT_PREFIX)
+            and any(grant.role is Role.PLATFORM_ADMIN for grant in identity.grants))
+
+
 def verify_token(secret: str, token: str) -> Identity:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,

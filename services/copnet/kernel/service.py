@@ -117,7 +117,6 @@ def run(definition: ServiceDefinition) -> int:
 
 # -- plugins ------------------------------------------------------------------------------------
 PLUGIN_CONFIG_PAGE_SIZE = 500
-SERVICE_TOKEN_SECONDS = 300
 
 
 def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -> ConfigFeed | None:
@@ -144,8 +143,7 @@ def load_plugin_configs(context: ServiceContext, clients) -> list[PluginConfig]:
     """Every organization's plugin configuration, secrets included, from the plugins service."""
     from copnet.plugins.v1 import plugins_pb2
 
-    token = auth.issue_token(context.settings.require_secret(), f"service:{context.name}", auth.Role.PLATFORM_ADMIN,
-                             ttl_seconds=SERVICE_TOKEN_SECONDS)
+    token = auth.service_token(context.settings.require_secret(), context.name)
     configs: list[PluginConfig] = []
     page_token = ""
     while True:

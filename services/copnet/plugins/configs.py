@@ -9,7 +9,6 @@ from google.protobuf import json_format, struct_pb2
 from pydantic import BaseModel, SecretBytes, SecretStr
 
 AUTO_DISABLE = "copnet:auto-disable"
-SERVICE_SUBJECT_PREFIX = "service:"
 
 
 def plain(value: Any) -> Any:

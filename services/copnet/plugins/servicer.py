@@ -9,7 +9,7 @@ import grpc
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db, diagnostics
-from copnet.kernel.auth import Identity, Role
+from copnet.kernel.auth import Role
 from copnet.kernel.bus import Subscription
 from copnet.kernel.clients import Clients
 from copnet.kernel.enums import to_label
@@ -36,7 +36,6 @@ ROSTER_IMPORTERS = {Role.COUNTY_ADMIN, Role.REGIONAL_LEAD, Role.PLATFORM_ADMIN}
 CONFIGURABLE_KINDS = ("region", "county_office")
 CONFIG_CHANGED = "copnet.plugins.config.changed"
 AUTO_DISABLED = "copnet.plugins.plugin.auto_disabled"
-SERVICE_TOKEN_TTL_SECONDS = 300
 # Listing plugins asks every process for its failure counts; a slow one is left out, not waited for.
 DIAGNOSTICS_TIMEOUT = 1.0
 
@@ -49,11 +48,6 @@ class Organization:
         self.kind = to_label(mpb.OrganizationKind, message.kind)
         self.region_id = message.region_id
         self.scope = [*message.ancestor_ids, message.id]
-
-
-def is_service(identity: Identity | None) -> bool:
-    return (identity is not None and identity.person_id.startswith(configs.SERVICE_SUBJECT_PREFIX)
-            and any(grant.role is Role.PLATFORM_ADMIN for grant in identity.grants))
 
 
 def caller_token(context) -> str | None:
@@ -69,8 +63,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
 
     # -- helpers ---------------------------------------------------------------------------------
     def service_token(self) -> str:
-        return auth.issue_token(self.ctx.settings.require_secret(), f"{configs.SERVICE_SUBJECT_PREFIX}{self.ctx.name}",
-                                Role.PLATFORM_ADMIN, ttl_seconds=SERVICE_TOKEN_TTL_SECONDS)
+        return auth.service_token(self.ctx.settings.require_secret(), self.ctx.name)
 
     def descriptions(self) -> dict:
         return {d.name: d for d in self.host.describe()}
@@ -190,7 +183,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             auth.require(CONFIG_EDITORS, org.scope, "reading this organization's plugin configurations")
         else:
             auth.require({Role.PLATFORM_ADMIN}, [], "reading every organization's plugin configurations")
-        include_secrets = request.include_secrets and is_service(identity)
+        include_secrets = request.include_secrets and auth.is_service(identity)
         query = {key: value for key, value in (("organization_id", request.organization_id),
                                                ("plugin", request.plugin)) if value}
         size = page_size(request.page_size)

@@ -45,8 +45,7 @@ class SchedulingServicer(scheduling_pb2_grpc.SchedulingServiceServicer):
         """The community's scope (its host's ancestry plus the host), from membership."""
         from copnet.membership.v1 import membership_pb2
 
-        token = auth.issue_token(self.ctx.settings.require_secret(), f"service:{self.ctx.name}",
-                                 auth.Role.PLATFORM_ADMIN, ttl_seconds=60)
+        token = auth.service_token(self.ctx.settings.require_secret(), self.ctx.name)
         membership = self._clients["membership"]
         try:
             community = membership.call("GetCommunity", membership_pb2.GetCommunityRequest(id=community_id),
