@@ -14,10 +14,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from copnet.kernel.enums import GRADE_BAND_SPELLING
+
 
 # Grade bands as plugins see and return them (the REST API's spelling), and copnet's stored labels.
-GRADE_BANDS = ("K-2", "3-5", "6-8", "9-12")
-GRADE_BAND_OF_LABEL = {"k_2": "K-2", "3_5": "3-5", "6_8": "6-8", "9_12": "9-12"}
+GRADE_BANDS = tuple(GRADE_BAND_SPELLING.values())
+GRADE_BAND_OF_LABEL = GRADE_BAND_SPELLING
 
 
 class PluginSettings(BaseModel):

@@ -19,3 +19,9 @@ def to_label(enum, number: int) -> str:
 
 def from_label(enum, label: str) -> int:
     return enum.Value(_prefix(enum) + label.upper())
+
+
+# Grade bands: the proto labels (stored, in events) and the spelling people read and write
+# (`K-2`), used by the REST API and handed to plugins. The one table both directions come from.
+GRADE_BAND_SPELLING = {"k_2": "K-2", "3_5": "3-5", "6_8": "6-8", "9_12": "9-12"}
+GRADE_BAND_LABEL = {spelling: label for label, spelling in GRADE_BAND_SPELLING.items()}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import mongoengine as me
 
+from copnet.kernel.enums import GRADE_BAND_SPELLING
+
 ORGANIZATION_KINDS = ("state", "region", "county_office", "district", "school", "network", "university",
                       "partner")
 COMMUNITY_KINDS = ("plc", "math_team", "cross_district_team", "equity_cohort", "lesson_study", "leadership",
                    "network")
 COMMUNITY_STATUSES = ("draft", "open", "closed", "active", "completed")
-GRADE_BANDS = ("k_2", "3_5", "6_8", "9_12")
+GRADE_BANDS = tuple(GRADE_BAND_SPELLING)
 POSITIONS = ("teacher", "coach", "specialist", "site_admin", "district_admin", "county_leader",
              "university_partner", "researcher")
 ROLES = ("member", "facilitator", "county_admin", "regional_lead", "state_coordinator", "platform_admin")

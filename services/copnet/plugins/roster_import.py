@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.enums import GRADE_BAND_LABEL, GRADE_BAND_SPELLING, from_label, to_label
 from copnet.kernel.errors import FailedPrecondition, details_of
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson
@@ -42,10 +42,12 @@ class Refused(Exception):
 
 
 def grade_band(value: str) -> int:
-    try:
-        return from_label(mpb.GradeBand, value.strip().lower().replace("-", "_"))
-    except ValueError:
-        raise Refused(f"unknown grade band {value!r} (K-2, 3-5, 6-8, 9-12)") from None
+    """A roster's grade band, spelled `K-2` or as the label `k_2`, as the proto value."""
+    value = value.strip()
+    label = GRADE_BAND_LABEL.get(value.upper(), value.lower() if value.lower() in GRADE_BAND_SPELLING else None)
+    if label is None:
+        raise Refused(f"unknown grade band {value!r} ({', '.join(GRADE_BAND_LABEL)})")
+    return from_label(mpb.GradeBand, label)
 
 
 def position(value: str) -> int:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from google.protobuf import timestamp_pb2
 
 from copnet.gateway.schemas.common import GradeBand
-from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.enums import GRADE_BAND_LABEL, from_label, to_label
 from copnet.membership.v1 import membership_pb2 as membership
 
 # Proto request fields whose JSON name may differ, so a service's field violation names what the
@@ -24,7 +24,7 @@ JSON_FIELD_FOR_PROTO_FIELD = {
 }
 
 # The proto label (`k_2`) of each grade band, and back.
-GRADE_BAND_LABELS = {GradeBand.K_2: "k_2", GradeBand.G3_5: "3_5", GradeBand.G6_8: "6_8", GradeBand.G9_12: "9_12"}
+GRADE_BAND_LABELS = {GradeBand(spelling): label for spelling, label in GRADE_BAND_LABEL.items()}
 GRADE_BAND_OF_LABEL = {label: band for band, label in GRADE_BAND_LABELS.items()}
 
 
