@@ -8,11 +8,11 @@ from pymongo.errors import DuplicateKeyError
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.enums import from_label
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.membership import access, registrations, seats
+from copnet.membership import access, lookups, registrations, seats
 from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.models import (Community, Eligibility, Organization, Person, Program, SignupWindow,
                                       TeamSlot)
@@ -190,17 +190,11 @@ def new_community(community_id: str, host: Organization, **fields) -> Community:
 
 
 def find_community(community_id: str) -> Community:
-    community = Community.objects(id=community_id).first() if community_id else None
-    if community is None:
-        raise NotFound(f"no community {community_id!r}")
-    return community
+    return lookups.existing(Community, community_id)
 
 
 def reread_community(uow: db.UnitOfWork, community_id: str) -> Community:
-    community = uow.find_one(Community, {"_id": community_id})
-    if community is None:
-        raise NotFound(f"no community {community_id!r}")
-    return community
+    return lookups.reread(uow, Community, community_id)
 
 
 class CommunitiesApi:

@@ -10,11 +10,11 @@ from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
-from copnet.kernel.errors import AlreadyExists, InvalidArgument, NotFound
+from copnet.kernel.errors import AlreadyExists, InvalidArgument
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.membership import access
+from copnet.membership import access, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.models import Organization, Program, ProposalCall
 from copnet.membership.rules import chosen_or_new_id, optional_text, required_instant, required_text
@@ -51,10 +51,7 @@ def proposal_call_is_open(program: Program, now: dt.datetime) -> bool:
 
 
 def find_program(program_id: str) -> Program:
-    program = Program.objects(id=program_id).first() if program_id else None
-    if program is None:
-        raise NotFound(f"no program {program_id!r}")
-    return program
+    return lookups.existing(Program, program_id)
 
 
 def program_owner(owner_id: str) -> Organization:
@@ -72,10 +69,7 @@ def program_owner(owner_id: str) -> Organization:
 
 
 def reread_program(uow: db.UnitOfWork, program_id: str) -> Program:
-    program = uow.find_one(Program, {"_id": program_id})
-    if program is None:
-        raise NotFound(f"no program {program_id!r}")
-    return program
+    return lookups.reread(uow, Program, program_id)
 
 
 class ProgramsApi:

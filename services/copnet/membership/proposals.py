@@ -10,11 +10,11 @@ from pymongo.errors import DuplicateKeyError
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.enums import from_label
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.membership import access
+from copnet.membership import access, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.communities import (community_created_event, community_message, existing_organization,
                                            new_community, program_hosting, valid_capacity)
@@ -73,17 +73,11 @@ def require_undecided(proposal: Proposal) -> None:
 
 
 def find_proposal(proposal_id: str) -> Proposal:
-    proposal = Proposal.objects(id=proposal_id).first() if proposal_id else None
-    if proposal is None:
-        raise NotFound(f"no proposal {proposal_id!r}")
-    return proposal
+    return lookups.existing(Proposal, proposal_id)
 
 
 def reread_proposal(uow: db.UnitOfWork, proposal_id: str) -> Proposal:
-    proposal = uow.find_one(Proposal, {"_id": proposal_id})
-    if proposal is None:
-        raise NotFound(f"no proposal {proposal_id!r}")
-    return proposal
+    return lookups.reread(uow, Proposal, proposal_id)
 
 
 class ProposalsApi:

@@ -18,13 +18,12 @@ from copnet.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
     PermissionDenied,
 )
 from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.membership import access, eligibility, seats
+from copnet.membership import access, eligibility, lookups, seats
 from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.models import Community, Person, Registration, Team
 from copnet.membership.rules import optional_label
@@ -188,24 +187,14 @@ def denied(action: str) -> PermissionDenied:
 def find_community(community_id: str, field: str = "community_id") -> Community:
     if not community_id:
         raise InvalidArgument.for_field(field, "is required")
-    community = Community.objects(id=community_id).first()
-    if community is None:
-        raise NotFound(f"no community {community_id!r}")
-    return community
+    return lookups.existing(Community, community_id)
 
 
 def find_registration(registration_id: str) -> Registration:
-    registration = Registration.objects(id=registration_id).first() if registration_id else None
-    if registration is None:
-        raise NotFound(f"no registration {registration_id!r}")
-    return registration
+    return lookups.existing(Registration, registration_id)
 
 
-def reread(uow: db.UnitOfWork, document, filter_id: str):
-    found = uow.find_one(document, {"_id": filter_id})
-    if found is None:
-        raise NotFound(f"no {document.__name__.lower()} {filter_id!r}")
-    return found
+reread = lookups.reread
 
 
 def emit_registration(ctx: ServiceContext, uow: db.UnitOfWork, verb: str, registration: Registration,

@@ -18,7 +18,7 @@ from copnet.kernel.errors import (
 )
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
-from copnet.membership import access, eligibility, seats
+from copnet.membership import access, eligibility, lookups, seats
 from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.models import (
     Community,
@@ -274,10 +274,7 @@ def duplicate_team(team_id: str) -> AlreadyExists:
 
 
 def find_team(team_id: str) -> Team:
-    team = Team.objects(id=team_id).first() if team_id else None
-    if team is None:
-        raise NotFound(f"no team {team_id!r}")
-    return team
+    return lookups.existing(Team, team_id)
 
 
 # -- access ---------------------------------------------------------------------------------------
