@@ -61,9 +61,14 @@ def manager(services) -> str:
     return services.token("county_admin", "cl-county", person="cl-county-admin")
 
 
+# One reference instant, so `window(opens=5, soft=5)` really gives two equal instants (taking
+# now() per stamp made them differ by a millisecond now and then, and the case flaky).
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 def stamp(days: float) -> timestamp_pb2.Timestamp:
     result = timestamp_pb2.Timestamp()
-    result.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=days))
+    result.FromDatetime(NOW + dt.timedelta(days=days))
     return result
 
 
