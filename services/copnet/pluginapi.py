@@ -161,26 +161,112 @@ class RosterSource(Protocol):
     def read(self, files: Mapping[str, bytes], settings: PluginSettings | None) -> RosterBatch: ...
 
 
-# -- declared for later issues ------------------------------------------------------------------
+# -- calendar feeds (scheduling) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedOverride:
+    """One occurrence of a series that no longer happens where the rule puts it: moved (new
+    start, end and location) or cancelled. `recurrence_id` is where the rule put it (UTC)."""
+
+    recurrence_id: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+    cancelled: bool = False
+    location: str = ""
+    sequence: int = 0
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """A session as a calendar sees it: one event, or a series (`rrule`) with its exceptions.
+
+    Instants are timezone-aware UTC; `time_zone` (IANA) is where the wall-clock times and the
+    recurrence belong, so a series stays at 4 pm across a daylight-saving change. `rrule` is the
+    effective rule (bounded: an open-ended one carries the program year's end as UNTIL).
+    """
+
+    uid: str
+    sequence: int
+    summary: str
+    start: dt.datetime
+    end: dt.datetime
+    time_zone: str
+    description: str = ""
+    location: str = ""
+    url: str = ""
+    rrule: str = ""
+    # Cancelled occurrences of the series, by their original start (UTC); also in `overrides`.
+    exdates: tuple[dt.datetime, ...] = ()
+    overrides: tuple[FeedOverride, ...] = ()
+    # The whole session is cancelled.
+    cancelled: bool = False
+    categories: tuple[str, ...] = ()
+    created: dt.datetime | None = None
+    last_modified: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CalendarFeed:
+    """A community's or a person's sessions: `CalendarExporter.export`'s argument."""
+
+    name: str
+    # The calendar's own time zone (a community's, or a person's first community's).
+    time_zone: str
+    events: tuple[FeedEvent, ...]
+    description: str = ""
+    # Stable per feed (iCalendar PRODID is copnet's; this names the calendar).
+    feed_id: str = ""
+
+
 @runtime_checkable
 class CalendarExporter(Protocol):
-    """Turns a community's or a person's sessions into a calendar feed (scheduling)."""
+    """Turns a community's or a person's sessions into a calendar file (scheduling's feeds).
+
+    `key` is what a feed URL asks for (`?format=ics`); `media_type` is served with the content.
+    """
 
     key: str
     media_type: str
+    file_extension: str
 
-    def export(self, calendar: Any, settings: PluginSettings | None) -> bytes: ...
+    def export(self, calendar: CalendarFeed, settings: PluginSettings | None) -> bytes: ...
+
+
+# -- notifications ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NotificationPerson:
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something to tell one person: `Notifier.notify`'s argument.
+
+    `kind` is the event it comes from, e.g. "session.reminder"; `subject` and `body` are ready to
+    send as plain text; `data` is the event's JSON payload (a copy) for richer channels.
+    """
+
+    id: str
+    kind: str
+    person: NotificationPerson
+    subject: str
+    body: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    # Where more is (e.g. the community's page); may be empty.
+    link: str = ""
 
 
 @runtime_checkable
 class Notifier(Protocol):
-    """Delivers a notification (a reminder, a confirmation) over some channel."""
+    """Delivers a notification (a session reminder) over some channel; raise to report a failure."""
 
     key: str
 
-    def notify(self, notification: Mapping[str, Any], settings: PluginSettings | None) -> None: ...
+    def notify(self, notification: Notification, settings: PluginSettings | None) -> None: ...
 
 
+# -- declared for later issues ------------------------------------------------------------------
 @runtime_checkable
 class AssessmentImporter(Protocol):
     """Reads a local assessment export into pseudonymous student rows (reflection)."""

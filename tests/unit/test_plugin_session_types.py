@@ -12,7 +12,8 @@ from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
 from copnet.membership.v1 import membership_pb2 as mpb
-from copnet.scheduling.servicer import SchedulingServicer, collect_session_types
+from copnet.scheduling.catalog import collect_session_types
+from copnet.scheduling.servicer import SchedulingServicer
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 SCOPE_A1 = ["state", "region-a", "county-a1", "district-1"]
@@ -97,7 +98,7 @@ class RpcError(grpc.RpcError):
 
 def servicer_with(ctx, membership):
     servicer = SchedulingServicer(ctx)
-    servicer.__dict__["_clients"] = {"membership": membership}
+    servicer.directory.__dict__["_clients"] = {"membership": membership}
     return servicer
 
 

@@ -86,15 +86,29 @@ def register_roster_sources():
     """
 
 
-# -- declared now, used by later services -------------------------------------------------------
+# -- scheduling ---------------------------------------------------------------------------------
 @hookspec
 def register_calendar_exporters():
-    """Return `copnet.CalendarExporter` objects (scheduling's calendar feeds)."""
+    """Return `copnet.CalendarExporter` objects (each with `key`, `media_type`, `file_extension`
+    and `export(calendar, settings) -> bytes`).
+
+    Called by scheduling when a calendar feed is fetched, for the plugins enabled in the
+    community's scope (a person's feed: their first community's). The exporter whose `key` the
+    feed asks for (`?format=`, default `ics`) gets a `copnet.CalendarFeed` and the plugin's
+    settings there; its `export` runs isolated and time-bounded like a hook. Keys are unique: a
+    second exporter with a taken key is skipped and logged.
+    """
 
 
 @hookspec
 def register_notifiers():
-    """Return `copnet.Notifier` objects (delivering reminders and confirmations)."""
+    """Return `copnet.Notifier` objects (each with `key` and `notify(notification, settings)`).
+
+    Called by scheduling for each `session.reminder` it emitted, for the plugins enabled in the
+    community's scope. Every notifier returned gets the `copnet.Notification` (one person, a
+    ready-to-send subject and body, the event's data); `notify` runs isolated and time-bounded,
+    and raising counts as a failure of that plugin. Results are collected: all notifiers deliver.
+    """
 
 
 @hookspec

@@ -313,6 +313,34 @@ class PluginHost:
                 results.append(HookResult(plugin, outcome.value))
         return results
 
+    def invoke(self, plugin: str, scope: Sequence[str], what: str, function: Callable[[PluginSettings | None], Any],
+               *, timeout_seconds: float | None = None) -> Any:
+        """Call `function(settings)` for an object a plugin returned (an exporter's `export`, a
+        notifier's `notify`) with the same isolation as a hook: its own thread, a deadline
+        (default the hook time-out), failures counted against (plugin, organization).
+
+        `settings` are the plugin's validated settings for `scope`. Raises PluginUnavailable when
+        the plugin is off for `scope`, PluginCallFailed when the call raised or timed out.
+        """
+        loaded = self._plugins.get(plugin)
+        scope_tuple = tuple(scope)
+        config, on = self._effective(plugin, scope_tuple) if loaded is not None else (None, False)
+        if loaded is None or not on:
+            raise PluginUnavailable(f"plugin {plugin!r} is not enabled here")
+        organization_id = config.organization_id if config else ""
+        settings = self._settings_for(loaded, config)
+        outcome = _start(lambda settings: function(settings), {"settings": settings})
+        limit = self.timeout_seconds if timeout_seconds is None else timeout_seconds
+        if not outcome.done.wait(limit):
+            why = f"timed out after {limit}s"
+        elif outcome.error is not None:
+            why = f"{type(outcome.error).__name__}: {outcome.error}"
+        else:
+            self._succeeded(plugin, organization_id)
+            return outcome.value
+        self._failed(plugin, organization_id, what, why)
+        raise PluginCallFailed(f"{plugin}.{what} failed: {why}")
+
     def failure_counts(self) -> list[tuple[str, str, int, bool]]:
         """(plugin, organization id, failed calls, switched off here now) for every plugin that failed."""
         with self._lock:
@@ -357,6 +385,14 @@ class PluginHost:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+class PluginUnavailable(Exception):
+    """The plugin is not installed, or not enabled for the scope asked about."""
+
+
+class PluginCallFailed(Exception):
+    """A plugin's call raised or ran past its deadline (already logged and counted)."""
+
+
 @dataclass
 class _Outcome:
     done: threading.Event

@@ -47,6 +47,17 @@ class ServiceContext:
         return CloudEvent.of(type, self.source, subject, payload, scope=tuple(scope))
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work a service does on its own every `interval_seconds` (first run right after start), in
+    its own thread. A run that raises is logged and the job goes on; `run` must be safe to repeat
+    and to run in several replicas at once (the database decides who wins)."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[], object]
+
+
 @dataclass
 class ServiceDefinition:
     name: str
@@ -57,6 +68,7 @@ class ServiceDefinition:
     # Where this service's plugin configuration comes from at start (and after a reconnection).
     # None: the plugins service's ListPluginConfigs; the plugins service reads its own database.
     plugin_configs: Callable[[ServiceContext], Iterable[PluginConfig]] | None = None
+    jobs: Callable[[ServiceContext], list[PeriodicJob]] = lambda context: []
 
 
 def run(definition: ServiceDefinition) -> int:
@@ -103,6 +115,9 @@ def run(definition: ServiceDefinition) -> int:
     monitor = threading.Thread(target=_watch_dependencies, name="dependency-monitor", daemon=True,
                                args=(server, bus, [db.OutboxEntry, db.InboxEntry, *definition.documents], stopping))
     monitor.start()
+    for job in definition.jobs(context):
+        threading.Thread(target=_run_periodically, name=f"job-{job.name}", daemon=True,
+                         args=(job, stopping)).start()
     stopping.wait()
 
     log.info("%s shutting down", definition.name)
@@ -113,6 +128,15 @@ def run(definition: ServiceDefinition) -> int:
         feed.stop()
     plugins.close()
     return 0
+
+
+def _run_periodically(job: PeriodicJob, stopping: threading.Event) -> None:
+    while not stopping.is_set():
+        try:
+            job.run()
+        except Exception:  # noqa: BLE001 - a failed run is retried at the next interval
+            log.exception("job %s failed; retrying in %.0f s", job.name, job.interval_seconds)
+        stopping.wait(job.interval_seconds)
 
 
 # -- plugins ------------------------------------------------------------------------------------

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     # Consecutive failures (exceptions or time-outs) of one plugin for one organization's
     # configuration before this process switches it off there and reports it.
     plugin_failure_limit: int = Field(5, ge=1, le=1000)
+    # Scheduling's reminders: how long before an occurrence starts each person is reminded (minutes,
+    # comma-separated for several, e.g. "1440,60"), and how often the service looks for due ones.
+    reminder_leads_minutes: str = Field("1440", pattern=r"^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$")
+    reminder_interval_seconds: float = Field(60.0, gt=0, le=3600)
+
+    @property
+    def reminder_leads(self) -> tuple[int, ...]:
+        return tuple(sorted({int(part) for part in self.reminder_leads_minutes.split(",") if int(part) > 0},
+                            reverse=True))
 
     @field_validator("secret")
     @classmethod

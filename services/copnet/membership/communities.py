@@ -241,6 +241,8 @@ class CommunitiesApi:
         for field in ("host_organization_id", "program_id", "region_id"):
             if getattr(request, field):
                 query[field] = getattr(request, field)
+        if request.facilitator_id:
+            query["facilitator_ids"] = request.facilitator_id
         if request.status:
             query["status"] = required_label(pb.CommunityStatus, request.status, "status")
         if request.kind:

@@ -173,7 +173,8 @@ class Community(me.Document):
     created_at = me.DateTimeField(required=True)
     updated_at = me.DateTimeField()
     meta = {"collection": "communities",
-            "indexes": ["host_organization_id", "scope", "program_id", "region_id", "status"]}
+            "indexes": ["host_organization_id", "scope", "program_id", "region_id", "status",
+                        "facilitator_ids"]}
 
 
 # -- proposals ----------------------------------------------------------------------------------

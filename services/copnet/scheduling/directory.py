@@ -1,0 +1,216 @@
+"""What scheduling asks membership (over gRPC, with the service token): communities, programs,
+people, rosters and teams. Membership is the system of record; scheduling keeps no copy, so a
+roster is never stale when attendance is checked or a reminder goes out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+
+from copnet.kernel import auth
+from copnet.kernel.clients import Clients
+from copnet.kernel.errors import InvalidArgument, NotFound, Unavailable
+from copnet.kernel.service import ServiceContext
+
+PAGE_SIZE = 500
+# Positions whose holders are "leaders" for a leaders-only convening.
+LEADER_POSITIONS = frozenset({"site_admin", "district_admin", "county_leader"})
+LEADER_TEAM_ROLES = frozenset({"lead", "administrator"})
+
+
+@dataclass(frozen=True)
+class CommunityFacts:
+    id: str
+    name: str
+    program_id: str
+    host_organization_id: str
+    region_id: str
+    # The host's ancestry plus the host: plugin configuration and roles apply over it.
+    scope: tuple[str, ...]
+    time_zone: str
+    facilitator_ids: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    id: str
+    name: str
+    program_year: str
+    owner_organization_id: str
+    owner_name: str
+    scope: tuple[str, ...]
+    time_zone: str
+    # July 1 of the first year to July 1 of the next, in the owner's time zone (as UTC instants).
+    year_start: dt.datetime
+    year_end: dt.datetime
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    id: str
+    name: str
+    email: str
+    positions: tuple[str, ...]
+    organization_ids: tuple[str, ...] = ()
+
+
+def program_year_bounds(program_year: str, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
+    """[July 1 of the first year, July 1 of the next) in `time_zone`, as UTC instants."""
+    first = int(program_year[:4])
+    zone = zoneinfo.ZoneInfo(time_zone)
+    start = dt.datetime(first, 7, 1, tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime(first + 1, 7, 1, tzinfo=zone).astimezone(dt.UTC)
+    return start, end
+
+
+class Directory:
+    def __init__(self, context: ServiceContext):
+        self.ctx = context
+
+    @functools.cached_property
+    def _clients(self) -> Clients:
+        return Clients(self.ctx.settings)
+
+    def _call(self, method: str, request, *, missing: str | None = None, field: str | None = None,
+              reason: str = "NOT_FOUND"):
+        """Call membership; NOT_FOUND becomes a field error on `field` (or NotFound), anything
+        else Unavailable."""
+        token = auth.service_token(self.ctx.settings.require_secret(), self.ctx.name)
+        try:
+            return self._clients["membership"].call(method, request, token=token)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND and missing is not None:
+                if field:
+                    raise InvalidArgument.for_field(field, missing, reason=reason) from None
+                raise NotFound(missing, reason=reason) from None
+            raise Unavailable(f"membership could not answer {method}: {error.code().name}",
+                              reason="MEMBERSHIP_UNAVAILABLE") from None
+
+    # -- organizations, communities, programs --------------------------------------------------
+    def organization(self, organization_id: str):
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        return self._call("GetOrganization", mpb.GetOrganizationRequest(id=organization_id),
+                          missing=f"no organization {organization_id!r}", reason="UNKNOWN_ORGANIZATION").organization
+
+    def community(self, community_id: str, *, field: str | None = "community_id") -> CommunityFacts:
+        """The community, or a field error on `field` (NotFound when `field` is None)."""
+        from copnet.kernel.enums import to_label
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        if not community_id:
+            raise InvalidArgument.for_field(field or "community_id", "is required")
+        community = self._call("GetCommunity", mpb.GetCommunityRequest(id=community_id),
+                               missing=f"no community {community_id!r}", field=field,
+                               reason="UNKNOWN_COMMUNITY").community
+        host = self.organization(community.host_organization_id)
+        return CommunityFacts(id=community.id, name=community.name, program_id=community.program_id,
+                              host_organization_id=host.id, region_id=community.region_id,
+                              scope=(*host.ancestor_ids, host.id), time_zone=host.time_zone,
+                              facilitator_ids=tuple(community.facilitator_ids),
+                              status=to_label(mpb.CommunityStatus, community.status))
+
+    def program(self, program_id: str, *, field: str | None = "program_id") -> ProgramFacts:
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        if not program_id:
+            raise InvalidArgument.for_field(field or "program_id", "is required")
+        program = self._call("GetProgram", mpb.GetProgramRequest(id=program_id),
+                             missing=f"no program {program_id!r}", field=field, reason="UNKNOWN_PROGRAM").program
+        owner = self.organization(program.owner_organization_id)
+        start, end = program_year_bounds(program.program_year, owner.time_zone)
+        return ProgramFacts(id=program.id, name=program.name, program_year=program.program_year,
+                            owner_organization_id=owner.id, owner_name=owner.name,
+                            scope=(*owner.ancestor_ids, owner.id), time_zone=owner.time_zone,
+                            year_start=start, year_end=end)
+
+    # -- people ----------------------------------------------------------------------------------
+    def person(self, person_id: str, *, field: str | None = "person_id") -> PersonFacts:
+        from copnet.kernel.enums import to_label
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        person = self._call("GetPerson", mpb.GetPersonRequest(id=person_id), missing=f"no person {person_id!r}",
+                            field=field, reason="UNKNOWN_PERSON").person
+        return PersonFacts(id=person.id, name=person.name, email=person.email,
+                           positions=tuple(to_label(mpb.Position, a.position) for a in person.affiliations),
+                           organization_ids=tuple(a.organization_id for a in person.affiliations))
+
+    def person_scope(self, person: PersonFacts) -> tuple[str, ...]:
+        """The person's affiliated organizations with their ancestry: a manager's role over any
+        of them reaches the person (as in membership)."""
+        scope: list[str] = []
+        for organization_id in dict.fromkeys(person.organization_ids):
+            try:
+                organization = self.organization(organization_id)
+            except NotFound:
+                continue
+            scope.extend([*organization.ancestor_ids, organization.id])
+        return tuple(dict.fromkeys(scope))
+
+    def members(self, community_id: str) -> set[str]:
+        """People with a confirmed registration in the community (facilitators not included)."""
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        return {registration.person_id for registration in self._pages(
+            "ListRegistrations", lambda token: mpb.ListRegistrationsRequest(
+                community_id=community_id, status=mpb.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
+                page_token=token), "registrations")}
+
+    def communities_of(self, person_id: str) -> set[str]:
+        """Communities the person is a confirmed member of or facilitates."""
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        registered = {registration.community_id for registration in self._pages(
+            "ListRegistrations", lambda token: mpb.ListRegistrationsRequest(
+                person_id=person_id, status=mpb.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
+                page_token=token), "registrations")}
+        facilitated = {community.id for community in self._pages(
+            "ListCommunities", lambda token: mpb.ListCommunitiesRequest(
+                facilitator_id=person_id, page_size=PAGE_SIZE, page_token=token), "communities")}
+        return registered | facilitated
+
+    def team(self, team_id: str, *, field: str | None = "team_id"):
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        return self._call("GetTeam", mpb.GetTeamRequest(id=team_id), missing=f"no team {team_id!r}", field=field,
+                          reason="UNKNOWN_TEAM").team
+
+    def expected_attendees(self, community: CommunityFacts, audience: str, team_id: str,
+                           facilitator_ids: tuple[str, ...] | list[str] = ()) -> set[str]:
+        """Who an occurrence with this audience is for: its facilitators plus all confirmed
+        members, the members who lead, or one team's members."""
+        from copnet.kernel.enums import to_label
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        people = set(facilitator_ids) | set(community.facilitator_ids)
+        members = self.members(community.id)
+        if audience == "team":
+            team = self.team(team_id, field=None)
+            return people | {m.person_id for m in team.members if m.person_id in members}
+        if audience == "leaders_only":
+            leaders = set()
+            for team in self._pages("ListTeams", lambda token: mpb.ListTeamsRequest(
+                    community_id=community.id, page_size=PAGE_SIZE, page_token=token), "teams"):
+                leaders |= {m.person_id for m in team.members
+                            if to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES}
+            for person_id in members - leaders:
+                if LEADER_POSITIONS & set(self.person(person_id, field=None).positions):
+                    leaders.add(person_id)
+            return people | (leaders & members)
+        return people | members
+
+    def _pages(self, method: str, request_for_token, items: str) -> Iterator:
+        token = ""
+        while True:
+            reply = self._call(method, request_for_token(token))
+            yield from getattr(reply, items)
+            token = reply.next_page_token
+            if not token:
+                return
