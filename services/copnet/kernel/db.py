@@ -112,6 +112,17 @@ class UnitOfWork:
             document.pk = result.inserted_id
         return document
 
+    def insert_many(self, documents: list[D]) -> list[D]:
+        """Insert documents of one class in one round trip (a recurring series' occurrences)."""
+        if not documents:
+            return documents
+        sons = []
+        for document in documents:
+            document.validate()
+            sons.append(document.to_mongo())
+        documents[0]._get_collection().insert_many(sons, ordered=True, session=self.session)
+        return documents
+
     def update_one(self, document_class: type[mongoengine.Document], filter: dict, update: dict,
                    *, upsert: bool = False) -> pymongo.results.UpdateResult:
         return document_class._get_collection().update_one(filter, update, upsert=upsert, session=self.session)
@@ -155,7 +166,7 @@ def run_in_transaction(work: Callable[[UnitOfWork], T], region: str) -> T:
         result = session.with_transaction(callback, read_concern=ReadConcern("majority"),
                                           write_concern=WriteConcern("majority"))
     if emitted:
-        for listener in list(_after_commit_listeners):
+        for listener in _after_commit_listeners:
             listener()
     return result
 

@@ -196,8 +196,7 @@ class Directory:
             return people | {m.person_id for m in team.members if m.person_id in members}
         if audience == "leaders_only":
             leaders = set()
-            for team in self._pages("ListTeams", lambda token: mpb.ListTeamsRequest(
-                    community_id=community.id, page_size=PAGE_SIZE, page_token=token), "teams"):
+            for team in self.teams(community.id):
                 leaders |= {m.person_id for m in team.members
                             if to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES}
             for person_id in members - leaders:
@@ -205,6 +204,24 @@ class Directory:
                     leaders.add(person_id)
             return people | (leaders & members)
         return people | members
+
+    def teams(self, community_id: str) -> list:
+        """The community's teams (membership Team messages)."""
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        return list(self._pages("ListTeams", lambda token: mpb.ListTeamsRequest(
+            community_id=community_id, page_size=PAGE_SIZE, page_token=token), "teams"))
+
+    def is_leader(self, person_id: str, teams: list) -> bool:
+        """A leader for a leaders-only convening: a team lead or administrator in the community
+        (`teams`), or someone holding a leading position."""
+        from copnet.kernel.enums import to_label
+        from copnet.membership.v1 import membership_pb2 as mpb
+
+        if any(m.person_id == person_id and to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES
+               for team in teams for m in team.members):
+            return True
+        return bool(LEADER_POSITIONS & set(self.person(person_id, field=None).positions))
 
     def _pages(self, method: str, request_for_token, items: str) -> Iterator:
         token = ""

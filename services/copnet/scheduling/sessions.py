@@ -1,9 +1,323 @@
-"""Sessions (single or recurring) and their occurrences. (Being built.)"""
+"""Sessions (a single convening or a recurring series) and their occurrences.
+
+A series is expanded once, when written: every occurrence is a document with a stable id
+("<session id>:<original start>"), so conflicts, feeds, reminders and attendance read indexed
+ranges instead of re-expanding rules. A write checks everything first (session_plan), computes the
+soft conflicts (warnings), then runs one transaction: the room locks, the room re-check, the
+documents and the event.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from pymongo.errors import DuplicateKeyError
+
+from copnet.events.v1 import events_pb2
+from copnet.kernel import db
+from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import timestamp
+from copnet.scheduling import access, conflicts, recurrence
+from copnet.scheduling.conflicts import Booking
+from copnet.scheduling.directory import CommunityFacts, Directory
+from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
+from copnet.scheduling.session_plan import Draft, Plan, chosen_or_new_id, plan
+from copnet.scheduling.v1 import scheduling_pb2 as pb
+
+SESSION_EVENT = "copnet.scheduling.session.{}"
+OCCURRENCE_EVENT = "copnet.scheduling.occurrence.{}"
+
+
+# -- messages (other areas import these) -----------------------------------------------------------
+def venue_message(venue: Venue | None) -> pb.Venue | None:
+    return pb.Venue(name=venue.name, address=venue.address) if venue is not None and venue.name else None
+
+
+def session_message(session: Session) -> pb.Session:
+    return pb.Session(
+        id=session.id, community_id=session.community_id, program_id=session.program_id,
+        session_type=session.session_type, title=session.title, agenda=session.agenda,
+        facilitator_ids=session.facilitator_ids, start_time=timestamp(session.start_at),
+        end_time=timestamp(session.end_at), time_zone=session.time_zone, recurrence=session.recurrence,
+        modality=from_label(pb.Modality, session.modality), venue=venue_message(session.venue),
+        meeting_url=session.meeting_url, audience=from_label(pb.Audience, session.audience),
+        team_id=session.team_id, capacity=session.capacity,
+        fields_json=json.dumps(session.fields, sort_keys=True) if session.fields else "",
+        status=from_label(pb.SessionStatus, session.status), sequence=session.sequence,
+        occurrence_count=session.occurrence_count, created_by=session.created_by,
+        create_time=timestamp(session.created_at),
+        update_time=timestamp(session.updated_at) if session.updated_at else None,
+        cancel_reason=session.cancel_reason)
+
+
+def occurrence_message(occurrence: Occurrence) -> pb.Occurrence:
+    return pb.Occurrence(
+        id=occurrence.id, session_id=occurrence.session_id, community_id=occurrence.community_id,
+        original_start_time=timestamp(occurrence.original_start), start_time=timestamp(occurrence.start_at),
+        end_time=timestamp(occurrence.end_at), status=from_label(pb.OccurrenceStatus, occurrence.status),
+        title=occurrence.title, session_type=occurrence.session_type,
+        modality=from_label(pb.Modality, occurrence.modality), venue=venue_message(occurrence.venue),
+        meeting_url=occurrence.meeting_url, facilitator_ids=occurrence.facilitator_ids,
+        audience=from_label(pb.Audience, occurrence.audience), team_id=occurrence.team_id,
+        time_zone=occurrence.time_zone, cancel_reason=occurrence.cancel_reason, sequence=occurrence.sequence)
+
+
+def occurrence_id(session_id: str, original_start: dt.datetime) -> str:
+    return f"{session_id}:{original_start.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+# -- lookups -----------------------------------------------------------------------------------------
+def find_session(session_id: str, uow: db.UnitOfWork | None = None) -> Session:
+    found = (uow.find_one(Session, {"_id": session_id}) if uow is not None
+             else Session.objects(id=session_id).first()) if session_id else None
+    if found is None:
+        raise NotFound(f"no session {session_id!r}", reason="SESSION_NOT_FOUND")
+    return found
+
+
+def find_occurrence(identifier: str, uow: db.UnitOfWork | None = None) -> Occurrence:
+    found = (uow.find_one(Occurrence, {"_id": identifier}) if uow is not None
+             else Occurrence.objects(id=identifier).first()) if identifier else None
+    if found is None:
+        raise NotFound(f"no occurrence {identifier!r}", reason="OCCURRENCE_NOT_FOUND")
+    return found
+
+
+def with_attendance(occurrence_ids: Sequence[str]) -> list[str]:
+    """The ones among `occurrence_ids` that have attendance recorded."""
+    if not occurrence_ids:
+        return []
+    return sorted(set(AttendanceRecord.objects(occurrence_id__in=list(occurrence_ids)).distinct("occurrence_id")))
+
+
+def refuse_if_attended(occurrence_ids: Sequence[str], what: str) -> None:
+    attended = with_attendance(occurrence_ids)
+    if attended:
+        raise FailedPrecondition(f"{what} would drop occurrence {attended[0]!r}, which has attendance recorded",
+                                 reason="OCCURRENCE_HAS_ATTENDANCE", metadata={"occurrence_id": attended[0]})
+
+
+def refuse_if_completed(community: CommunityFacts) -> None:
+    if community.status == "completed":
+        raise FailedPrecondition(f"community {community.id!r} is completed: its sessions can no longer change",
+                                 reason="COMMUNITY_COMPLETED")
+
+
+def refuse_if_cancelled(session: Session) -> None:
+    if session.status == "cancelled":
+        raise FailedPrecondition(f"session {session.id!r} is cancelled", reason="SESSION_CANCELLED")
+
+
+def venue_of(plan_: Plan) -> Venue | None:
+    draft = plan_.draft
+    return Venue(name=draft.venue_name, address=draft.venue_address) if draft.venue_name else None
+
+
+def copied_fields(plan_: Plan) -> dict:
+    """What every occurrence copies from its session (so reads need no join)."""
+    draft = plan_.draft
+    return {"title": draft.title, "session_type": draft.session_type, "modality": draft.modality,
+            "venue": venue_of(plan_), "venue_key": plan_.venue_key, "meeting_url": draft.meeting_url,
+            "facilitator_ids": list(draft.facilitator_ids), "audience": draft.audience, "team_id": draft.team_id,
+            "time_zone": plan_.time_zone}
+
+
+def new_occurrences(session_id: str, community_id: str, plan_: Plan, slots: Sequence[recurrence.Slot],
+                    sequence: int) -> list[Occurrence]:
+    copied = copied_fields(plan_)
+    return [Occurrence(id=occurrence_id(session_id, slot.original_start), session_id=session_id,
+                       community_id=community_id, program_id=plan_.program_id, original_start=slot.original_start,
+                       start_at=slot.start, end_at=slot.end, status="scheduled", sequence=sequence, **copied)
+            for slot in slots]
+
+
+def bookings_of(occurrences: Sequence[Occurrence]) -> list[Booking]:
+    return [Booking(o.id, o.start_at, o.end_at, o.venue_key) for o in occurrences if o.status != "cancelled"]
+
+
+def _instant(message, field_name: str) -> dt.datetime | None:
+    if not message.HasField(field_name):
+        return None
+    moment = getattr(message, field_name).ToDatetime(tzinfo=dt.UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _label(enum, value: int, field_name: str, default: str) -> str:
+    if value == 0:
+        return default
+    if value not in enum.values():
+        raise InvalidArgument.for_field(field_name, f"unknown value {value}")
+    return to_label(enum, value)
 
 
 class SessionsApi:
     ctx: ServiceContext
+    directory: Directory
+
+    # -- warnings ------------------------------------------------------------------------------
+    def conflict_warnings(self, community: CommunityFacts, session_id: str, bookings: Sequence[Booking],
+                          facilitator_ids: Sequence[str], audience: str, team_id: str) -> list[pb.ConflictWarning]:
+        if not bookings:
+            return []
+        expected = self.directory.expected_attendees(community, audience, team_id, list(facilitator_ids))
+        members_by_community: dict[str, set[str]] = {}
+
+        def people_at(other: Occurrence) -> set[str]:
+            if other.community_id not in members_by_community:
+                members_by_community[other.community_id] = self.directory.members(other.community_id)
+            return set(other.facilitator_ids) | members_by_community[other.community_id]
+
+        return conflicts.warnings_for(bookings, facilitator_ids, expected, own_session_id=session_id,
+                                      people_at=people_at)
+
+    def emit_session(self, uow: db.UnitOfWork, verb: str, session: Session, changed_by: str) -> None:
+        uow.emit(self.ctx.event(SESSION_EVENT.format(verb), session.id,
+                                events_pb2.SessionChanged(session=session_message(session), changed_by=changed_by),
+                                scope=session.scope))
+
+    def emit_occurrence(self, uow: db.UnitOfWork, verb: str, occurrence: Occurrence, scope: Sequence[str],
+                        changed_by: str) -> None:
+        uow.emit(self.ctx.event(OCCURRENCE_EVENT.format(verb), occurrence.id,
+                                events_pb2.OccurrenceChanged(occurrence=occurrence_message(occurrence),
+                                                             changed_by=changed_by), scope=scope))
+
+    # -- sessions ------------------------------------------------------------------------------
+    def CreateSession(self, request: pb.CreateSessionRequest, _context) -> pb.CreateSessionResponse:
+        access.caller("scheduling a session")
+        community = self.directory.community(request.community_id)
+        identity = access.require_community_manager(community, "scheduling a session")
+        refuse_if_completed(community)
+        session_id = chosen_or_new_id(request.session_id)
+        draft = Draft(
+            session_type=request.session_type.strip(), start=_instant(request, "start_time"),
+            end=_instant(request, "end_time"), title=request.title, agenda=request.agenda,
+            facilitator_ids=[p.strip() for p in request.facilitator_ids], recurrence=request.recurrence,
+            modality=_label(pb.Modality, request.modality, "modality", "virtual"),
+            venue_name=request.venue.name, venue_address=request.venue.address,
+            venue_given=request.HasField("venue"), meeting_url=request.meeting_url,
+            audience=_label(pb.Audience, request.audience, "audience", "all_members"), team_id=request.team_id,
+            capacity=request.capacity, fields_json=request.fields_json)
+        checked = plan(self.ctx, self.directory, community, draft)
+        occurrences = new_occurrences(session_id, community.id, checked, checked.slots, 0)
+        warnings = self.conflict_warnings(community, session_id, bookings_of(occurrences),
+                                          checked.draft.facilitator_ids, checked.draft.audience, checked.draft.team_id)
+        conflicts.prepare_locks([checked.venue_key])
+
+        def work(uow: db.UnitOfWork) -> Session:
+            now = db.utcnow()
+            conflicts.touch_locks(uow, [checked.venue_key])
+            conflicts.check_rooms_free(uow, bookings_of(occurrences), own_session_id=session_id)
+            d = checked.draft
+            session = uow.insert(Session(
+                id=session_id, community_id=community.id, program_id=community.program_id, scope=list(community.scope),
+                session_type=d.session_type, title=d.title, agenda=d.agenda, facilitator_ids=list(d.facilitator_ids),
+                start_at=checked.start, end_at=checked.end, time_zone=checked.time_zone, recurrence=d.recurrence,
+                modality=d.modality, venue=venue_of(checked), meeting_url=d.meeting_url, audience=d.audience,
+                team_id=d.team_id, capacity=d.capacity, fields=checked.fields, status="scheduled", sequence=0,
+                occurrence_count=len(occurrences), created_by=identity.person_id, created_at=now, updated_at=now))
+            uow.insert_many(occurrences)
+            self.emit_session(uow, "created", session, identity.person_id)
+            return session
+
+        try:
+            session = self.ctx.transaction(work)
+        except DuplicateKeyError:
+            raise AlreadyExists(f"session {session_id!r} already exists", reason="SESSION_EXISTS") from None
+        return pb.CreateSessionResponse(session=session_message(session), warnings=warnings)
+
+    def GetSession(self, request: pb.GetSessionRequest, _context) -> pb.GetSessionResponse:
+        access.caller("reading a session")
+        return pb.GetSessionResponse(session=session_message(find_session(request.id)))
+
+    def ListSessions(self, request: pb.ListSessionsRequest, _context) -> pb.ListSessionsResponse:
+        access.caller("listing sessions")
+        if not request.community_id:
+            raise InvalidArgument.for_field("community_id", "is required")
+        query: dict = {"community_id": request.community_id}
+        if not request.include_cancelled:
+            query["status"] = "scheduled"
+        found, token = page_of(Session, query, request.page_size, request.page_token)
+        return pb.ListSessionsResponse(sessions=[session_message(s) for s in found], next_page_token=token)
+
+    # -- occurrences ---------------------------------------------------------------------------
+    def ListOccurrences(self, request: pb.ListOccurrencesRequest, _context) -> pb.ListOccurrencesResponse:
+        identity = access.caller("listing occurrences")
+        chosen = [name for name in ("community_id", "session_id", "person_id") if getattr(request, name)]
+        if len(chosen) != 1:
+            raise InvalidArgument.for_field(chosen[1] if len(chosen) > 1 else "community_id",
+                                            "give exactly one of community_id, session_id and person_id")
+        start, end = _instant(request, "start_time"), _instant(request, "end_time")
+        if start is not None and end is not None and end <= start:
+            raise InvalidArgument.for_field("end_time", "must be after start_time", reason="END_BEFORE_START")
+        if request.community_id:
+            where: dict = {"community_id": request.community_id}
+        elif request.session_id:
+            where = {"session_id": find_session(request.session_id).id}
+        else:
+            person_id = request.person_id
+            if identity.person_id != person_id:
+                access.require_self_or_manager(
+                    person_id, lambda: self.directory.person_scope(self.directory.person(person_id)),
+                    "listing a person's occurrences")
+            where = self.person_filter(person_id)
+        if start is not None:
+            where["end_at"] = {"$gt": start}
+        if end is not None:
+            where["start_at"] = {"$lt": end}
+        if not request.include_cancelled:
+            where["status"] = {"$ne": "cancelled"}
+        token_query = {"community_id": request.community_id, "session_id": request.session_id,
+                       "person_id": request.person_id, "include_cancelled": request.include_cancelled,
+                       "start": start.isoformat() if start else "", "end": end.isoformat() if end else ""}
+        found, token = occurrences_page(where, request.page_size, request.page_token, token_query)
+        return pb.ListOccurrencesResponse(occurrences=[occurrence_message(o) for o in found], next_page_token=token)
+
+    def person_filter(self, person_id: str) -> dict:
+        """Occurrences of the person's communities whose audience includes them, and any they facilitate."""
+        clauses: list[dict] = [{"facilitator_ids": person_id}]
+        for community_id in sorted(self.directory.communities_of(person_id)):
+            community = self.directory.community(community_id, field=None)
+            if person_id in community.facilitator_ids:
+                clauses.append({"community_id": community_id})
+                continue
+            teams = self.directory.teams(community_id)
+            audiences = ["all_members"]
+            if self.directory.is_leader(person_id, teams):
+                audiences.append("leaders_only")
+            clauses.append({"community_id": community_id, "audience": {"$in": audiences}})
+            mine = [team.id for team in teams if any(m.person_id == person_id for m in team.members)]
+            if mine:
+                clauses.append({"community_id": community_id, "audience": "team", "team_id": {"$in": mine}})
+        return {"$or": clauses}
+
+    def GetOccurrence(self, request: pb.GetOccurrenceRequest, _context) -> pb.GetOccurrenceResponse:
+        access.caller("reading an occurrence")
+        return pb.GetOccurrenceResponse(occurrence=occurrence_message(find_occurrence(request.id)))
+
+
+def occurrences_page(where: dict, requested_size: int, page_token: str, token_query: dict):
+    """A page of occurrences in start order (ties by id): the key is (start_at, _id)."""
+    size = page_size(requested_size)
+    after = decode_token(page_token, token_query)
+    filters = dict(where)
+    if after is not None:
+        start_text, _, last_id = after.partition("|")
+        last_start = dt.datetime.fromisoformat(start_text)
+        filters = {"$and": [where, {"$or": [{"start_at": {"$gt": last_start}},
+                                            {"start_at": last_start, "_id": {"$gt": last_id}}]}]}
+    found = list(Occurrence.objects(__raw__=filters).order_by("start_at", "id").limit(size + 1))
+    token = ""
+    if len(found) > size:
+        last = found[size - 1]
+        token = encode_token(f"{last.start_at.astimezone(dt.UTC).isoformat()}|{last.id}", token_query)
+    return found[:size], token
