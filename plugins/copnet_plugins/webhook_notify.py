@@ -7,6 +7,10 @@ Slack or Microsoft Teams incoming webhook shows as is. Delivery happens in the p
 own consumer, never inside a request; failed attempts are retried with exponential back-off
 within a bounded time, and every request carries `X-Copnet-Event-Id` so a receiver can drop
 repeats (delivery is at least once).
+
+It is also a notifier (`register_notifiers`): session reminders, one per person, ready to read
+(subject, body, the person's name and email), posted the same way when `events` selects
+`copnet.scheduling.session.reminder`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from copnet import EventView, PluginSettings, hookimpl
+from copnet import EventView, Notification, PluginSettings, hookimpl
 
 COPNET_HOOKSPEC_VERSION = 2
 log = logging.getLogger(__name__)
@@ -40,6 +44,9 @@ SUBSCRIBED = [
 ]
 DEFAULT_EVENTS = ["copnet.membership.registration.created", "copnet.membership.registration.promoted",
                   "copnet.membership.registration.cancelled"]
+# Notifications by kind, and the event type `Settings.events` selects them by. These events are
+# posted per person by the notifier, never as raw events by `react_to_event`.
+NOTIFICATION_EVENT_TYPES = {"session.reminder": "copnet.scheduling.session.reminder"}
 USER_AGENT = "copnet-webhook-notify/2"
 # Statuses worth another try: the receiver was busy or broken, not the request.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -58,7 +65,9 @@ class Settings(PluginSettings):
         default_factory=lambda: list(DEFAULT_EVENTS), min_length=1, max_length=50,
         description="Which events to post, as patterns (fnmatch: `*` matches anything), e.g. "
                     "`copnet.membership.registration.*`. Only events this plugin subscribes to arrive at all: "
-                    "registrations created, promoted and cancelled, and `copnet.scheduling.session.*`.")
+                    "registrations created, promoted and cancelled, and `copnet.scheduling.session.*`. "
+                    "`copnet.scheduling.session.reminder` posts each person's reminder as a notification "
+                    "(subject, body, name and email) instead of the raw event.")
     signing_secret: SecretStr | None = Field(
         None, description="When set, each request carries `X-Copnet-Signature: sha256=<hex>`, the HMAC-SHA256 "
                           "of the body with this secret, so the receiver can check it came from copnet. "
@@ -165,8 +174,12 @@ def request_body(event: EventView, format: str) -> bytes:
 
 
 def request_headers(event: EventView, body: bytes, settings: Settings) -> dict[str, str]:
+    return signed_headers(event.id, event.type, body, settings)
+
+
+def signed_headers(event_id: str, event_type: str, body: bytes, settings: Settings) -> dict[str, str]:
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
-               "X-Copnet-Event-Id": event.id, "X-Copnet-Event-Type": event.type}
+               "X-Copnet-Event-Id": event_id, "X-Copnet-Event-Type": event_type}
     if settings.signing_secret is not None:
         digest = hmac.new(settings.signing_secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
         headers["X-Copnet-Signature"] = f"sha256={digest}"
@@ -205,14 +218,20 @@ def _attempt(url: str, body: bytes, headers: dict[str, str], timeout: float) -> 
 
 def deliver(event: EventView, settings: Settings, *, clock: Callable[[], float] = time.monotonic,
             sleep: Callable[[float], None] = time.sleep) -> int:
-    """Post one event; returns the number of attempts it took.
+    """Post one event; returns the number of attempts it took (see `post`)."""
+    body = request_body(event, settings.format)
+    return post(body, request_headers(event, body, settings), settings, f"event {event.id}", clock=clock,
+                sleep=sleep)
+
+
+def post(body: bytes, headers: dict[str, str], settings: Settings, what: str, *,
+         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> int:
+    """POST `body` to the webhook; returns the number of attempts it took.
 
     Retries network errors and 408/425/429/5xx with exponential back-off, never past
     `total_timeout_seconds`; raises WebhookDeliveryError when it gives up or the receiver refuses
     (another 4xx), so the failure is logged and counted against the plugin.
     """
-    body = request_body(event, settings.format)
-    headers = request_headers(event, body, settings)
     url = settings.url.get_secret_value()
     deadline = clock() + settings.total_timeout_seconds
     last, tried = "no attempt fitted in the time allowed", 0
@@ -226,14 +245,61 @@ def deliver(event: EventView, settings: Settings, *, clock: Callable[[], float] 
             return attempt
         except _Retryable as exc:
             last = str(exc)
-            log.warning("webhook-notify: attempt %d for event %s failed: %s", attempt, event.id, last)
+            log.warning("webhook-notify: attempt %d for %s failed: %s", attempt, what, last)
         if attempt == settings.max_attempts:
             break
         pause = settings.backoff_seconds * (2 ** (attempt - 1)) * (1 + random.uniform(0, 0.1))
         if clock() + pause >= deadline:
             break
         sleep(pause)
-    raise WebhookDeliveryError(f"event {event.id} not delivered after {tried} attempt(s): {last}")
+    raise WebhookDeliveryError(f"{what} not delivered after {tried} attempt(s): {last}")
+
+
+# -- notifications (session reminders) ------------------------------------------------------------
+def notification_event_type(notification: Notification) -> str:
+    return NOTIFICATION_EVENT_TYPES.get(notification.kind, f"copnet.notification.{notification.kind}")
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    return {
+        "type": notification_event_type(notification),
+        "kind": notification.kind,
+        "id": notification.id,
+        "person": {"id": notification.person.id, "name": notification.person.name,
+                   "email": notification.person.email},
+        "subject": notification.subject,
+        "body": notification.body,
+        "link": notification.link,
+        "data": json.loads(json.dumps(dict(notification.data), default=str)),
+    }
+
+
+def notification_message(notification: Notification) -> str:
+    """What a chat channel shows: whom it is for, the subject, then the body (no email address)."""
+    return f"For {notification.person.name or notification.person.id}: {notification.subject}\n\n{notification.body}"
+
+
+def notification_body(notification: Notification, format: str) -> bytes:
+    payload = ({"text": notification_message(notification)} if format == "slack"
+               else notification_payload(notification))
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class WebhookNotifier:
+    """Posts a notification to the region's webhook, when `events` selects its kind's event type."""
+
+    key = "webhook"
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.clock, self.sleep = clock, sleep
+
+    def notify(self, notification: Notification, settings: Settings | None) -> None:
+        event_type = notification_event_type(notification)
+        if settings is None or not wanted(event_type, settings.events):
+            return
+        body = notification_body(notification, settings.format)
+        post(body, signed_headers(notification.id, event_type, body, settings), settings,
+             f"notification {notification.id}", clock=self.clock, sleep=self.sleep)
 
 
 @hookimpl
@@ -243,7 +309,12 @@ def subscribed_event_types():
 
 @hookimpl
 def react_to_event(event, settings, context):
-    if settings is None or not wanted(event.type, settings.events):
+    if settings is None or event.type in NOTIFICATION_EVENT_TYPES.values() or not wanted(event.type, settings.events):
         return None
     deliver(event, settings)
     return None
+
+
+@hookimpl
+def register_notifiers():
+    return [WebhookNotifier()]

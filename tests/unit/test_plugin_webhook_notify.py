@@ -10,7 +10,9 @@ import threading
 
 import pytest
 
+from copnet import Notification, NotificationPerson, Notifier
 from copnet.kernel.errors import InvalidArgument
+from copnet.kernel.plugins import PluginCallFailed
 from copnet.testing import event_view, scope
 from copnet_plugins import webhook_notify
 from copnet_plugins.webhook_notify import Settings, WebhookDeliveryError
@@ -260,3 +262,82 @@ def test_url_and_signing_secret_are_secret_fields(testbed):
     [description] = testbed.describe()
     assert set(description.secret_fields) == {"url", "signing_secret"}
     assert all(prop.get("description") for prop in description.settings_schema["properties"].values())
+
+
+# -- the notifier (session reminders) ------------------------------------------------------------
+REMINDER = "copnet.scheduling.session.reminder"
+REMINDER_DATA = {"occurrence": {"id": "s-1:20261013T230000Z", "title": "Algebra PLC"}, "person_id": "wh-teacher-1",
+                 "community_name": "Algebra PLC", "lead_minutes": 1440}
+
+
+def reminder(**values):
+    values = {"id": "ev-77", "kind": "session.reminder",
+              "person": NotificationPerson("wh-teacher-1", "Ana Lopez", "ana@example.org"),
+              "subject": "Reminder: Algebra PLC — Tue Oct 13, 4:00 PM PDT",
+              "body": "Algebra PLC.\nWhen: Tue Oct 13, 4:00 – 7:00 PM PDT", "data": REMINDER_DATA,
+              "link": "https://meet.example.org/algebra", **values}
+    return Notification(**values)
+
+
+def test_the_notifier_posts_a_reminder_as_json_signed(receiver):
+    server = receiver()
+    notifier = webhook_notify.WebhookNotifier()
+    notifier.notify(reminder(), settings(server.url, events=[REMINDER], signing_secret="s3cret-for-hmac"))
+    [(headers, body)] = server.requests
+    assert json.loads(body) == {
+        "type": REMINDER, "kind": "session.reminder", "id": "ev-77",
+        "person": {"id": "wh-teacher-1", "name": "Ana Lopez", "email": "ana@example.org"},
+        "subject": "Reminder: Algebra PLC — Tue Oct 13, 4:00 PM PDT",
+        "body": "Algebra PLC.\nWhen: Tue Oct 13, 4:00 – 7:00 PM PDT", "link": "https://meet.example.org/algebra",
+        "data": REMINDER_DATA}
+    assert (headers["X-Copnet-Event-Id"], headers["X-Copnet-Event-Type"]) == ("ev-77", REMINDER)
+    expected = hmac.new(b"s3cret-for-hmac", body, hashlib.sha256).hexdigest()
+    assert headers["X-Copnet-Signature"] == f"sha256={expected}"
+
+
+def test_the_notifier_in_slack_format_names_the_person_not_their_email(receiver):
+    server = receiver()
+    webhook_notify.WebhookNotifier().notify(reminder(), settings(server.url, format="slack",
+                                                                 events=["copnet.scheduling.session.*"]))
+    [(_, body)] = server.requests
+    assert json.loads(body) == {"text": "For Ana Lopez: Reminder: Algebra PLC — Tue Oct 13, 4:00 PM PDT\n\n"
+                                        "Algebra PLC.\nWhen: Tue Oct 13, 4:00 – 7:00 PM PDT"}
+
+
+def test_reminders_are_posted_only_when_the_events_select_them(receiver):
+    server = receiver()
+    webhook_notify.WebhookNotifier().notify(reminder(), settings(server.url))   # the default: registrations
+    assert server.requests == []
+
+
+def test_the_notifier_retries_with_the_same_back_off_and_then_reports(receiver):
+    server = receiver([503, 500, 500])
+    clock = FakeClock()
+    with pytest.raises(WebhookDeliveryError, match="notification ev-77 not delivered after 3 attempt"):
+        webhook_notify.WebhookNotifier(clock=clock, sleep=clock.sleep).notify(
+            reminder(), settings(server.url, events=[REMINDER]))
+    assert len(server.requests) == 3
+    assert {headers["X-Copnet-Event-Id"] for headers, _ in server.requests} == {"ev-77"}
+
+
+def test_a_reminder_event_is_never_posted_raw_by_react_to_event(testbed, receiver):
+    server = receiver()
+    testbed.configure(REGION, {"url": server.url, "events": ["copnet.scheduling.session.*"]})
+    testbed.deliver(event_view(REMINDER, data=REMINDER_DATA, subject="s-1:20261013T230000Z", scope=scope(REGION)))
+    assert server.requests == []   # the notifier posts it, once per person, with names
+
+
+def test_register_notifiers_gives_the_webhook_notifier_where_enabled(testbed, receiver):
+    server = receiver([404])
+    testbed.configure(REGION, {"url": server.url, "events": [REMINDER]})
+    assert "register_notifiers" in testbed.describe()[0].hooks
+    assert testbed.call("register_notifiers", scope=scope("wh-south")) == []
+    [result] = testbed.call("register_notifiers", scope=scope(REGION))
+    [notifier] = result.value
+    assert isinstance(notifier, Notifier) and notifier.key == "webhook"
+    # As scheduling calls it: isolated, with the region's settings; a refusal is the plugin's failure.
+    with pytest.raises(PluginCallFailed, match="HTTP 404"):
+        testbed.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
+    assert testbed.failures[("webhook-notify", REGION)] == 1
+    testbed.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(id="ev-78"), s))
+    assert [headers["X-Copnet-Event-Id"] for headers, _ in server.requests] == ["ev-77", "ev-78"]
