@@ -166,7 +166,7 @@ def run_in_transaction(work: Callable[[UnitOfWork], T], region: str) -> T:
         result = session.with_transaction(callback, read_concern=ReadConcern("majority"),
                                           write_concern=WriteConcern("majority"))
     if emitted:
-        for listener in _after_commit_listeners:
+        for listener in list(_after_commit_listeners):
             listener()
     return result
 
