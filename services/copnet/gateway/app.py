@@ -15,8 +15,9 @@ from flask_openapi3 import Info
 import copnet
 from copnet.gateway import auth, backend, problems, request_body
 from copnet.gateway.openapi import GatewayOpenAPI
-from copnet.gateway.routes import (catalog, communities, health, orgs, people, plugins, programs, proposals,
-                                   registrations, reports, teams)
+from copnet.gateway.routes import (attendance, catalog, communities, feeds, health, learning_hours, milestones,
+                                   occurrences, orgs, people, plugins, programs, proposals, registrations, reminders,
+                                   reports, sessions, teams)
 from copnet.gateway.schemas import Problem
 from copnet.kernel.clients import Clients
 from copnet.kernel.logs import configure_logging
@@ -32,7 +33,8 @@ PLUGIN_PREFIX = "/plugins"
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (orgs.blueprint, people.blueprint, programs.blueprint, proposals.blueprint, communities.blueprint,
               registrations.blueprint, teams.blueprint, catalog.blueprint, reports.blueprint, plugins.blueprint,
-              health.blueprint)
+              milestones.blueprint, sessions.blueprint, occurrences.blueprint, attendance.blueprint,
+              learning_hours.blueprint, feeds.blueprint, reminders.blueprint, health.blueprint)
 
 
 def create_app(settings: Settings | None = None, *, clients=None,

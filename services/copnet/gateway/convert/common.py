@@ -18,6 +18,7 @@ from copnet.membership.v1 import membership_pb2 as membership
 # itself (a registration's `person_id` stays `person_id`); see json_field.
 JSON_FIELD_FOR_PROTO_FIELD = {
     "organization_id": "id", "community_id": "id", "person_id": "id", "program_id": "id", "team_id": "id",
+    "session_id": "id", "fields_json": "fields",
     "new_parent_id": "parent_id",
     "signup_window.open_time": "signup_window.opens_at", "signup_window.close_time": "signup_window.closes_at",
     "due_time": "due_at",
