@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.enums import from_label, to_label
-from copnet.kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -255,10 +255,9 @@ class AttendanceApi:
         access.caller("listing attendance")
         given = {name: getattr(request, name) for name in LIST_FILTERS if getattr(request, name)}
         if len(given) != 1:
-            raise InvalidArgument("give exactly one of occurrence_id, community_id and person_id",
-                                  reason="EXACTLY_ONE_FILTER",
-                                  fields=[FieldViolation(name, "exactly one of these is required")
-                                          for name in (given if len(given) > 1 else LIST_FILTERS)])
+            # Named like ListOccurrences does: the second filter given, or the first one possible.
+            raise InvalidArgument.for_field(list(given)[1] if given else LIST_FILTERS[0],
+                                            "give exactly one of occurrence_id, community_id and person_id")
         if request.occurrence_id:
             occurrence = self._occurrence(request.occurrence_id)
             access.require_community_manager(self.directory.community(occurrence.community_id, field=None),
@@ -328,7 +327,8 @@ class AttendanceApi:
         lines = []
         for record in records:
             occurrence = occurrences.get(record.occurrence_id)
-            # A convening cancelled after the fact no longer counts (as in participation).
+            # Cancelled occurrences never count, as in participation (sessions also refuse to cancel
+            # one that has attendance, so this only guards the rule).
             if occurrence is None or occurrence.status == "cancelled":
                 continue
             if occurrence.community_id not in names:
