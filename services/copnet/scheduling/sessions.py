@@ -31,11 +31,20 @@ from copnet.scheduling import access, conflicts, recurrence
 from copnet.scheduling.conflicts import Booking
 from copnet.scheduling.directory import CommunityFacts, Directory
 from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
-from copnet.scheduling.session_plan import Draft, Plan, chosen_or_new_id, plan
+from copnet.scheduling.session_plan import (
+    Draft,
+    Plan,
+    check_times,
+    check_venue,
+    chosen_or_new_id,
+    plan,
+    text,
+)
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 SESSION_EVENT = "copnet.scheduling.session.{}"
 OCCURRENCE_EVENT = "copnet.scheduling.occurrence.{}"
+REASON_MAX = 2000
 
 
 # -- messages (other areas import these) -----------------------------------------------------------
@@ -304,6 +313,158 @@ class SessionsApi:
         access.caller("reading an occurrence")
         return pb.GetOccurrenceResponse(occurrence=occurrence_message(find_occurrence(request.id)))
 
+    def UpdateSession(self, request: pb.UpdateSessionRequest, _context) -> pb.UpdateSessionResponse:
+        access.caller("changing a session")
+        session = find_session(request.id)
+        community = self.directory.community(session.community_id, field=None)
+        identity = access.require_community_manager(community, "changing a session")
+        refuse_if_completed(community)
+        refuse_if_cancelled(session)
+        checked = plan(self.ctx, self.directory, community, changed_draft(session, request))
+        existing = list(Occurrence.objects(session_id=session.id))
+        kept, added, dropped = reshaped_series(session, checked, existing)
+        refuse_if_attended([o.id for o in dropped], "this change of the series")
+        results = sorted([*kept, *added], key=lambda o: o.original_start)
+        bookings = bookings_of(results)
+        warnings = self.conflict_warnings(community, session.id, bookings, checked.draft.facilitator_ids,
+                                          checked.draft.audience, checked.draft.team_id)
+        keys = {o.venue_key for o in results}
+        conflicts.prepare_locks(keys)
+        d = checked.draft
+        updated = Session(
+            id=session.id, community_id=session.community_id, program_id=session.program_id, scope=session.scope,
+            session_type=session.session_type, title=d.title, agenda=d.agenda, facilitator_ids=list(d.facilitator_ids),
+            start_at=checked.start, end_at=checked.end, time_zone=checked.time_zone, recurrence=d.recurrence,
+            modality=d.modality, venue=venue_of(checked), meeting_url=d.meeting_url, audience=d.audience,
+            team_id=d.team_id, capacity=d.capacity, fields=checked.fields, status="scheduled",
+            sequence=session.sequence + 1, occurrence_count=len(results), created_by=session.created_by,
+            created_at=session.created_at)
+
+        def work(uow: db.UnitOfWork) -> Session:
+            updated.updated_at = db.utcnow()
+            conflicts.touch_locks(uow, keys)
+            refuse_if_attended_within(uow, [o.id for o in dropped])
+            conflicts.check_rooms_free(uow, bookings, own_session_id=session.id)
+            replace_if_unchanged(uow, updated, session.sequence, f"session {session.id!r}")
+            if dropped:
+                Occurrence._get_collection().delete_many({"_id": {"$in": [o.id for o in dropped]}},
+                                                         session=uow.session)
+            for occurrence in kept:
+                replace_if_unchanged(uow, occurrence, occurrence.sequence - 1, f"occurrence {occurrence.id!r}")
+            uow.insert_many(added)
+            self.emit_session(uow, "updated", updated, identity.person_id)
+            return updated
+
+        return pb.UpdateSessionResponse(session=session_message(self.ctx.transaction(work)), warnings=warnings)
+
+    def CancelSession(self, request: pb.CancelSessionRequest, _context) -> pb.CancelSessionResponse:
+        access.caller("cancelling a session")
+        session = find_session(request.id)
+        community = self.directory.community(session.community_id, field=None)
+        identity = access.require_community_manager(community, "cancelling a session")
+        reason = text(request.reason, "reason", REASON_MAX)
+
+        def work(uow: db.UnitOfWork) -> Session:
+            current = find_session(session.id, uow)
+            if current.status == "cancelled":
+                return current   # cancelling twice changes nothing and tells no one again
+            now = db.utcnow()
+            Occurrence._get_collection().update_many(
+                {"session_id": session.id, "status": {"$ne": "cancelled"}, "start_at": {"$gte": now}},
+                {"$set": {"status": "cancelled", "cancel_reason": reason}, "$inc": {"sequence": 1}},
+                session=uow.session)
+            uow.update_one(Session, {"_id": session.id}, {"$set": {"status": "cancelled", "cancel_reason": reason,
+                                                                   "updated_at": now}, "$inc": {"sequence": 1}})
+            cancelled = find_session(session.id, uow)
+            self.emit_session(uow, "cancelled", cancelled, identity.person_id)
+            return cancelled
+
+        return pb.CancelSessionResponse(session=session_message(self.ctx.transaction(work)))
+
+    # -- one occurrence (an exception to its series) ---------------------------------------------
+    def occurrence_to_change(self, occurrence_id: str, action: str):
+        occurrence = find_occurrence(occurrence_id)
+        session = find_session(occurrence.session_id)
+        community = self.directory.community(occurrence.community_id, field=None)
+        identity = access.require_community_manager(community, action)
+        refuse_if_completed(community)
+        refuse_if_cancelled(session)
+        return occurrence, session, community, identity
+
+    def MoveOccurrence(self, request: pb.MoveOccurrenceRequest, _context) -> pb.MoveOccurrenceResponse:
+        access.caller("moving an occurrence")
+        occurrence, session, community, identity = self.occurrence_to_change(request.id, "moving an occurrence")
+        if occurrence.status == "cancelled":
+            raise FailedPrecondition(f"occurrence {occurrence.id!r} is cancelled: restore it before moving it",
+                                     reason="OCCURRENCE_CANCELLED")
+        start = _instant(request, "start_time")
+        end = _instant(request, "end_time")
+        if end is None and start is not None:
+            end = start + (occurrence.end_at - occurrence.start_at)
+        check_times(start, end)
+        if community.program_id:
+            program = self.directory.program(community.program_id, field=None)
+            recurrence.check_in_year(start, end, (program.year_start, program.year_end), "start_time")
+        venue, key = occurrence.venue, occurrence.venue_key
+        if request.HasField("venue"):
+            key = check_venue(occurrence.modality, request.venue.name, request.venue.address, True)
+            venue = Venue(name=request.venue.name.strip(), address=request.venue.address.strip())
+        at_series_time = (start == occurrence.original_start and end - start == session.end_at - session.start_at
+                          and key == session_venue_key(session))
+        return self.rebook(occurrence, session, community, identity.person_id, start, end, venue, key,
+                           status="scheduled" if at_series_time else "moved", verb="moved",
+                           reply=pb.MoveOccurrenceResponse)
+
+    def RestoreOccurrence(self, request: pb.RestoreOccurrenceRequest, _context) -> pb.RestoreOccurrenceResponse:
+        access.caller("restoring an occurrence")
+        occurrence, session, community, identity = self.occurrence_to_change(request.id, "restoring an occurrence")
+        if occurrence.status == "scheduled":
+            return pb.RestoreOccurrenceResponse(occurrence=occurrence_message(occurrence))
+        start = occurrence.original_start.astimezone(dt.UTC)
+        end = start + (session.end_at - session.start_at)
+        return self.rebook(occurrence, session, community, identity.person_id, start, end, session.venue,
+                           session_venue_key(session), status="scheduled", verb="restored",
+                           reply=pb.RestoreOccurrenceResponse)
+
+    def rebook(self, occurrence: Occurrence, session: Session, community: CommunityFacts, changed_by: str,
+               start: dt.datetime, end: dt.datetime, venue: Venue | None, key: str, *, status: str, verb: str, reply):
+        """Put one occurrence at a new time and room: warnings first, then one transaction with the
+        room lock, the room re-check, the write and its event."""
+        booking = Booking(occurrence.id, start, end, key)
+        warnings = self.conflict_warnings(community, session.id, [booking], occurrence.facilitator_ids,
+                                          occurrence.audience, occurrence.team_id)
+        conflicts.prepare_locks([key])
+        changed = Occurrence._from_son(occurrence.to_mongo())
+        changed.start_at, changed.end_at, changed.status, changed.cancel_reason = start, end, status, ""
+        changed.venue, changed.venue_key, changed.sequence = venue, key, occurrence.sequence + 1
+
+        def work(uow: db.UnitOfWork) -> Occurrence:
+            conflicts.touch_locks(uow, [key])
+            conflicts.check_rooms_free(uow, [booking], own_occurrence_ids=[occurrence.id])
+            replace_if_unchanged(uow, changed, occurrence.sequence, f"occurrence {occurrence.id!r}")
+            self.emit_occurrence(uow, verb, changed, session.scope, changed_by)
+            return changed
+
+        return reply(occurrence=occurrence_message(self.ctx.transaction(work)), warnings=warnings)
+
+    def CancelOccurrence(self, request: pb.CancelOccurrenceRequest, _context) -> pb.CancelOccurrenceResponse:
+        access.caller("cancelling an occurrence")
+        occurrence, session, _community, identity = self.occurrence_to_change(request.id, "cancelling an occurrence")
+        reason = text(request.reason, "reason", REASON_MAX)
+        if occurrence.status == "cancelled":
+            return pb.CancelOccurrenceResponse(occurrence=occurrence_message(occurrence))
+        refuse_if_attended([occurrence.id], "cancelling this occurrence")
+        changed = Occurrence._from_son(occurrence.to_mongo())
+        changed.status, changed.cancel_reason, changed.sequence = "cancelled", reason, occurrence.sequence + 1
+
+        def work(uow: db.UnitOfWork) -> Occurrence:
+            refuse_if_attended_within(uow, [occurrence.id])
+            replace_if_unchanged(uow, changed, occurrence.sequence, f"occurrence {occurrence.id!r}")
+            self.emit_occurrence(uow, "cancelled", changed, session.scope, identity.person_id)
+            return changed
+
+        return pb.CancelOccurrenceResponse(occurrence=occurrence_message(self.ctx.transaction(work)))
+
 
 def occurrences_page(where: dict, requested_size: int, page_token: str, token_query: dict):
     """A page of occurrences in start order (ties by id): the key is (start_at, _id)."""
@@ -321,3 +482,95 @@ def occurrences_page(where: dict, requested_size: int, page_token: str, token_qu
         last = found[size - 1]
         token = encode_token(f"{last.start_at.astimezone(dt.UTC).isoformat()}|{last.id}", token_query)
     return found[:size], token
+
+
+def refuse_if_attended_within(uow: db.UnitOfWork, occurrence_ids: Sequence[str]) -> None:
+    """OCCURRENCE_HAS_ATTENDANCE, read inside the transaction (attendance may have come meanwhile)."""
+    if not occurrence_ids:
+        return
+    found = AttendanceRecord._get_collection().find_one({"occurrence_id": {"$in": list(occurrence_ids)}},
+                                                        session=uow.session)
+    if found is not None:
+        raise FailedPrecondition(f"occurrence {found['occurrence_id']!r} has attendance recorded",
+                                 reason="OCCURRENCE_HAS_ATTENDANCE", metadata={"occurrence_id": found["occurrence_id"]})
+
+
+def changed_meanwhile(what: str) -> FailedPrecondition:
+    return FailedPrecondition(f"{what} changed while this request was being checked; send it again",
+                              reason="CONCURRENT_UPDATE")
+
+
+def replace_if_unchanged(uow: db.UnitOfWork, document, expected_sequence: int, what: str) -> None:
+    """Write `document` over its stored version, only if nobody changed that since it was read."""
+    document.validate()
+    written = type(document)._get_collection().replace_one(
+        {"_id": document.id, "sequence": expected_sequence}, document.to_mongo(), session=uow.session)
+    if not written.matched_count:
+        raise changed_meanwhile(what)
+
+
+def session_venue_key(session: Session) -> str:
+    venue = session.venue or Venue()
+    return conflicts.venue_key(session.modality, venue.name, venue.address)
+
+
+def draft_of(session: Session) -> Draft:
+    """The stored session as a draft to change."""
+    venue = session.venue or Venue()
+    return Draft(session_type=session.session_type, start=session.start_at, end=session.end_at, title=session.title,
+                 agenda=session.agenda, facilitator_ids=list(session.facilitator_ids), recurrence=session.recurrence,
+                 modality=session.modality, venue_name=venue.name, venue_address=venue.address,
+                 meeting_url=session.meeting_url, audience=session.audience, team_id=session.team_id,
+                 capacity=session.capacity, fields_json=json.dumps(session.fields) if session.fields else "")
+
+
+def changed_draft(session: Session, request: pb.UpdateSessionRequest) -> Draft:
+    """The stored session with the request's set fields applied."""
+    draft = draft_of(session)
+    changes: dict = {}
+    for name in ("title", "agenda", "recurrence", "meeting_url", "capacity", "fields_json", "team_id"):
+        if request.HasField(name):
+            changes[name] = getattr(request, name)
+    if request.set_facilitator_ids:
+        changes["facilitator_ids"] = [p.strip() for p in request.facilitator_ids]
+    start, end = _instant(request, "start_time"), _instant(request, "end_time")
+    if start is not None:
+        changes["start"] = start
+        changes["end"] = end if end is not None else start + (session.end_at - session.start_at)
+    elif end is not None:
+        changes["end"] = end
+    if request.modality:
+        changes["modality"] = _label(pb.Modality, request.modality, "modality", session.modality)
+    if request.clear_venue:
+        changes |= {"venue_name": "", "venue_address": "", "venue_given": False}
+    elif request.HasField("venue"):
+        changes |= {"venue_name": request.venue.name, "venue_address": request.venue.address, "venue_given": True}
+    if request.audience:
+        changes["audience"] = _label(pb.Audience, request.audience, "audience", session.audience)
+        if changes["audience"] != "team" and not request.HasField("team_id"):
+            changes["team_id"] = ""
+    return draft.replace(**changes)
+
+
+def reshaped_series(session: Session, checked: Plan, existing: Sequence[Occurrence]) -> tuple[list, list, list]:
+    """(kept, added, dropped) occurrences after an update. An exception (moved or cancelled) whose
+    original start is still in the series is kept as it is in time; a moved one keeps its own room
+    when it had one of its own."""
+    by_start = {o.original_start.astimezone(dt.UTC): o for o in existing}
+    copied = copied_fields(checked)
+    old_key = session_venue_key(session)
+    kept, added = [], []
+    for slot in checked.slots:
+        occurrence = by_start.pop(slot.original_start, None)
+        if occurrence is None:
+            added.extend(new_occurrences(session.id, session.community_id, checked, [slot], 0))
+            continue
+        own_room = occurrence.status == "moved" and occurrence.venue_key != old_key
+        for name, value in copied.items():
+            if not (own_room and name in ("venue", "venue_key")):
+                setattr(occurrence, name, value)
+        if occurrence.status != "moved":
+            occurrence.start_at, occurrence.end_at = slot.start, slot.end
+        occurrence.sequence += 1
+        kept.append(occurrence)
+    return kept, added, list(by_start.values())
