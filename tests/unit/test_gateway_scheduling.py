@@ -206,7 +206,8 @@ def test_an_occurrence_window_that_ends_before_it_starts_is_refused(client, clie
 
 
 def test_move_sends_the_new_time_and_room_and_answers_the_occurrence_with_warnings(client, clients):
-    moved = occurrence(status=spb.OCCURRENCE_STATUS_MOVED, start_time=timestamp(datetime(2026, 12, 15, 23, 30, tzinfo=UTC)),
+    moved = occurrence(status=spb.OCCURRENCE_STATUS_MOVED,
+                       start_time=timestamp(datetime(2026, 12, 15, 23, 30, tzinfo=UTC)),
                        end_time=timestamp(datetime(2026, 12, 16, 1, 30, tzinfo=UTC)))
     clients["scheduling"].replies["MoveOccurrence"] = spb.MoveOccurrenceResponse(occurrence=moved, warnings=[overlap()])
     response = client.post("/api/v1/occurrences/s1:20261208T233000Z/move", headers=bearer(),
@@ -441,7 +442,8 @@ def test_a_feed_needs_no_bearer_token_and_answers_the_exporter_bytes(client, cli
     call = clients["scheduling"].calls[0]
     assert call.request == spb.ExportPersonCalendarRequest(person_id="a", token="secret", format="ics")
     assert call.token is None
-    again = client.get("/api/v1/calendars/people/a.ics?token=secret", headers={"If-None-Match": response.headers["ETag"]})
+    again = client.get("/api/v1/calendars/people/a.ics?token=secret",
+                       headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
 
 

@@ -274,12 +274,18 @@ def serve(
 
 
 # Admin command groups, each in its own module (they use the helpers above).
-from copnet.cli import communities, orgs, plugins  # noqa: E402
+from copnet.cli import attendance, communities, orgs, plugins, scheduling  # noqa: E402
 
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(communities.app, name="communities")
 app.add_typer(plugins.app, name="plugins")
 app.add_typer(plugins.roster_app, name="roster")
+app.add_typer(scheduling.milestones_app, name="milestones")
+app.add_typer(scheduling.sessions_app, name="sessions")
+app.add_typer(scheduling.occurrences_app, name="occurrences")
+app.add_typer(attendance.attendance_app, name="attendance")
+app.add_typer(attendance.feeds_app, name="feeds")
+app.command("hours")(attendance.hours)
 
 
 def main() -> None:
