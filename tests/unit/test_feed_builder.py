@@ -188,11 +188,23 @@ def test_a_counted_series_in_a_community_without_a_program():
     assert client_view(event) == happening(occurrences) and len(occurrences) == 6
 
 
-def test_a_cancelled_series_is_a_cancelled_event():
-    s = session(status="cancelled", sequence=3)
-    event = feed_event(s, materialized(s), region=REGION, type_title="")
-    assert event.cancelled and event.sequence == 3
+def test_a_series_cancelled_before_it_began_is_a_cancelled_event():
+    s = session(status="cancelled", sequence=1)
+    occurrences = [cancelled(o) for o in materialized(s)]
+    event = feed_event(s, occurrences, region=REGION, type_title="")
+    assert event.cancelled and event.sequence == 1
     assert client_view(event) == []
+
+
+def test_a_series_cancelled_part_way_keeps_the_meetings_that_took_place():
+    s = session(status="cancelled", sequence=1)
+    occurrences = materialized(s)
+    for occurrence in occurrences[3:]:   # as CancelSession does: the occurrences still ahead
+        cancelled(occurrence)
+    event = feed_event(s, occurrences, region=REGION, type_title="")
+    assert not event.cancelled
+    assert event.exdates == tuple(o.original_start for o in occurrences[3:])
+    assert client_view(event) == happening(occurrences) == happening(occurrences[:3])
 
 
 # -- single sessions ---------------------------------------------------------------------------

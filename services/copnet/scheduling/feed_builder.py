@@ -44,8 +44,12 @@ def feed_event(session: Session, occurrences: Iterable[Occurrence], *, region: s
         start=series_start, end=series_end)
     if not session.recurrence:
         return _single(event, ordered)
+    # Cancelling a series part-way cancels only the occurrences still ahead (scheduling keeps the
+    # ones that took place, with their attendance): it stays a series with those as exceptions,
+    # so clients keep the meetings that happened. Only a series with nothing left is cancelled whole.
+    standing = any(o.status != "cancelled" for o in ordered)
     return dataclasses.replace(
-        event,
+        event, cancelled=event.cancelled and not standing,
         rrule=effective_rule(session.recurrence, _utc(ordered[-1].original_start)) if ordered else session.recurrence,
         exdates=tuple(_utc(o.original_start) for o in ordered if o.status == "cancelled"),
         overrides=tuple(_override(o) for o in ordered if _is_exception(o, length)))
