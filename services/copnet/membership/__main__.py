@@ -3,6 +3,7 @@
 import sys
 
 from copnet.kernel.service import ServiceDefinition, run
+from copnet.membership import timeline
 from copnet.membership.models import DOCUMENTS
 from copnet.membership.servicer import MembershipServicer
 from copnet.membership.v1 import membership_pb2_grpc
@@ -13,6 +14,7 @@ DEFINITION = ServiceDefinition(
     add_servicer=lambda server, ctx: membership_pb2_grpc.add_MembershipServiceServicer_to_server(
         MembershipServicer(ctx), server),
     documents=list(DOCUMENTS),
+    subscriptions=timeline.subscriptions,
 )
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from pymongo.errors import DuplicateKeyError
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.enums import from_label
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
+from copnet.kernel.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
+                                  PermissionDenied)
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -180,6 +181,39 @@ def program_hosting(program_id: str, host: Organization) -> Program:
     return program
 
 
+def same_window(one: SignupWindow, other: SignupWindow) -> bool:
+    return (one.opens_at, one.soft_deadline, one.closes_at) == (other.opens_at, other.soft_deadline, other.closes_at)
+
+
+def require_window_not_managed(program: Program, requested: SignupWindow | None) -> None:
+    """A program whose timeline sets the sign-up dates gives every community that window; asking
+    for the same window is no edit and passes."""
+    managed = program.managed_signup_window()
+    if managed is None or requested is None or same_window(requested, managed):
+        return
+    message = (f"program {program.id!r}'s timeline sets its communities' sign-up window (opens "
+               f"{managed.opens_at.isoformat()}, closes {managed.closes_at.isoformat()}); move the sign-up "
+               "milestones instead")
+    raise FailedPrecondition(message, reason="MANAGED_BY_TIMELINE", metadata={"field": "signup_window"},
+                             fields=[FieldViolation("signup_window", message)])
+
+
+def join_program(uow: db.UnitOfWork, community: Community, requested: SignupWindow | None) -> None:
+    """Inside the transaction that inserts `community` (of a program): it takes the window the
+    program's timeline gives, and the program is written so that a concurrent application of the
+    timeline conflicts with this transaction (see Program.community_window_writes)."""
+    program = lookups.reread(uow, Program, community.program_id)
+    require_window_not_managed(program, requested)
+    managed = program.managed_signup_window()
+    if managed is not None:
+        community.signup_window = managed
+    claim_window_write(uow, program.id)
+
+
+def claim_window_write(uow: db.UnitOfWork, program_id: str) -> None:
+    uow.update_one(Program, {"_id": program_id}, {"$inc": {"community_window_writes": 1}})
+
+
 def new_community(community_id: str, host: Organization, **fields) -> Community:
     """A draft community at `host`, placed (scope, county office, region) by the host."""
     kind = fields["kind"]
@@ -215,6 +249,9 @@ class CommunitiesApi:
         host = existing_organization(request.host_organization_id, "host_organization_id")
         identity = access.require(COMMUNITY_MANAGERS, host.scope, "creating a community")
         program = program_hosting(request.program_id, host) if request.program_id else None
+        if program is not None:
+            require_window_not_managed(program, window)
+            window = program.managed_signup_window() or window
         facilitator_ids = valid_facilitators(request.facilitator_ids)
         eligibility = valid_eligibility(request.eligibility)
         community = new_community(community_id, host, name=name, kind=kind, description=description, focus=focus,
@@ -222,7 +259,11 @@ class CommunitiesApi:
                                   facilitator_ids=facilitator_ids, capacity=capacity, signup_window=window,
                                   eligibility=eligibility, team_composition=team_composition)
 
+        requested_window = community.signup_window if request.HasField("signup_window") else None
+
         def work(uow: db.UnitOfWork) -> None:
+            if community.program_id:
+                join_program(uow, community, requested_window)
             uow.insert(community)
             uow.emit(community_created_event(self.ctx, community, identity.person_id))
 
@@ -258,12 +299,16 @@ class CommunitiesApi:
         changes = self._community_changes(request, community.kind)
         if not changes:
             return pb.UpdateCommunityResponse(community=community_message(community))
+        requested_window = SignupWindow._from_son(changes["signup_window"]) if "signup_window" in changes else None
 
         def work(uow: db.UnitOfWork):
             current = reread_community(uow, community.id)
             if current.status == "completed":
                 raise FailedPrecondition(f"community {current.id!r} is completed and can no longer change",
                                          reason="COMMUNITY_COMPLETED")
+            if requested_window is not None and current.program_id:
+                require_window_not_managed(lookups.reread(uow, Program, current.program_id), requested_window)
+                claim_window_write(uow, current.program_id)
             capacity = changes.get("capacity", current.capacity)
             if capacity < current.confirmed_count:
                 raise FailedPrecondition(f"capacity {capacity} is below the {current.confirmed_count} confirmed "

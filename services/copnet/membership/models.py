@@ -103,10 +103,41 @@ class Person(me.Document):
     meta = {"collection": "people", "indexes": ["scope", "name_key", "affiliations.organization_id"]}
 
 
+# -- sign-up windows (a community's, or the one a program's timeline gives all of them) --------
+class SignupWindow(me.EmbeddedDocument):
+    opens_at = me.DateTimeField(required=True)
+    soft_deadline = me.DateTimeField()
+    closes_at = me.DateTimeField(required=True)
+
+
 # -- programs -----------------------------------------------------------------------------------
 class ProposalCall(me.EmbeddedDocument):
     opened_at = me.DateTimeField(required=True)
     due_at = me.DateTimeField(required=True)
+
+
+class ProgramTimeline(me.EmbeddedDocument):
+    """The linked dates of the program's timeline (owned by scheduling) at the newest revision
+    applied here. While a date is set, what it governs is managed by the timeline: the proposal
+    call by `proposals_due_at`, every community's sign-up window by the sign-up dates."""
+
+    revision = me.IntField(default=0)
+    call_opens_at = me.DateTimeField()
+    proposals_due_at = me.DateTimeField()
+    signup_opens_at = me.DateTimeField()
+    soft_deadline = me.DateTimeField()
+    signup_closes_at = me.DateTimeField()
+
+    @property
+    def manages_proposal_call(self) -> bool:
+        return self.proposals_due_at is not None
+
+    def signup_window(self) -> SignupWindow | None:
+        """The sign-up window every community of the program has; None while it is not set."""
+        if self.signup_opens_at is None or self.signup_closes_at is None:
+            return None
+        return SignupWindow(opens_at=self.signup_opens_at, soft_deadline=self.soft_deadline,
+                            closes_at=self.signup_closes_at)
 
 
 class Program(me.Document):
@@ -118,18 +149,26 @@ class Program(me.Document):
     program_year = me.StringField(required=True)
     description = me.StringField(default="", max_length=5000)
     proposal_call = me.EmbeddedDocumentField(ProposalCall)
+    timeline = me.EmbeddedDocumentField(ProgramTimeline)
+    # Counts the transactions that add a community to the program or set a program community's
+    # own window. Each writes this document, so it conflicts with a concurrent application of
+    # the timeline (which writes it too) and one of the two is retried after the other: no
+    # community ends up with a window other than the one the timeline gives.
+    community_window_writes = me.IntField(default=0)
     created_at = me.DateTimeField(required=True)
     updated_at = me.DateTimeField()
     meta = {"collection": "programs", "indexes": ["owner_organization_id", "scope", "program_year"]}
 
+    @property
+    def proposal_call_managed(self) -> bool:
+        return self.timeline is not None and self.timeline.manages_proposal_call
+
+    def managed_signup_window(self) -> SignupWindow | None:
+        """The window the timeline gives every community of the program, if it gives one."""
+        return self.timeline.signup_window() if self.timeline is not None else None
+
 
 # -- communities --------------------------------------------------------------------------------
-class SignupWindow(me.EmbeddedDocument):
-    opens_at = me.DateTimeField(required=True)
-    soft_deadline = me.DateTimeField()
-    closes_at = me.DateTimeField(required=True)
-
-
 class Eligibility(me.EmbeddedDocument):
     positions = me.ListField(me.StringField(choices=POSITIONS))
     organization_ids = me.ListField(me.StringField())

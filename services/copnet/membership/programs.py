@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
-from copnet.kernel.errors import AlreadyExists, InvalidArgument
+from copnet.kernel.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -47,7 +47,18 @@ def valid_program_year(value: str, field: str = "program_year") -> str:
 
 
 def proposal_call_is_open(program: Program, now: dt.datetime) -> bool:
-    return program.proposal_call is not None and now < program.proposal_call.due_at
+    """Opened (a timeline may open it in the future) and not yet due."""
+    call = program.proposal_call
+    return call is not None and call.opened_at <= now < call.due_at
+
+
+def require_call_not_managed(program: Program) -> None:
+    """Once the program's timeline has a proposals-due milestone, the call is dated there."""
+    if program.proposal_call_managed:
+        message = (f"program {program.id!r}'s call for proposals is dated by its timeline (proposals due "
+                   f"{program.timeline.proposals_due_at.isoformat()}); move the proposals-due milestone instead")
+        raise FailedPrecondition(message, reason="MANAGED_BY_TIMELINE", metadata={"field": "due_time"},
+                                 fields=[FieldViolation("due_time", message)])
 
 
 def find_program(program_id: str) -> Program:
@@ -129,12 +140,14 @@ class ProgramsApi:
         access.caller("opening a call for proposals")
         program = find_program(request.program_id)
         identity = access.require(PROGRAM_MANAGERS, program.scope, "opening a call for proposals")
+        require_call_not_managed(program)
         due_at = required_instant(request, "due_time")
         if due_at <= db.utcnow():
             raise InvalidArgument.for_field("due_time", "must be in the future", reason="DUE_TIME_NOT_IN_FUTURE")
 
         def work(uow: db.UnitOfWork) -> Program:
             current = reread_program(uow, program.id)
+            require_call_not_managed(current)
             now = db.utcnow()
             # An open call keeps when it opened and is only re-dated; a lapsed one opens anew.
             opened_at = current.proposal_call.opened_at if proposal_call_is_open(current, now) else now

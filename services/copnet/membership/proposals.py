@@ -17,10 +17,10 @@ from copnet.kernel.timestamps import timestamp
 from copnet.membership import access, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.communities import (community_created_event, community_message, existing_organization,
-                                           new_community, program_hosting, valid_capacity)
+                                           join_program, new_community, program_hosting, valid_capacity)
 from copnet.membership.models import Person, Program, Proposal, RoleGrant
 from copnet.membership.people import person_message
-from copnet.membership.programs import find_program
+from copnet.membership.programs import find_program, proposal_call_is_open
 from copnet.membership.rules import chosen_or_new_id, optional_label, optional_text, required_label, required_text
 from copnet.membership.v1 import membership_pb2 as pb
 
@@ -59,11 +59,16 @@ def valid_stipend(cents: int, field: str = "stipend_cents") -> int:
 
 
 def require_open_call(program: Program) -> None:
+    now = db.utcnow()
+    if proposal_call_is_open(program, now):
+        return
     if program.proposal_call is None:
         raise FailedPrecondition(f"program {program.id!r} has no call for proposals", reason="NO_PROPOSAL_CALL")
-    if db.utcnow() >= program.proposal_call.due_at:
-        raise FailedPrecondition(f"program {program.id!r}'s call for proposals closed at "
-                                 f"{program.proposal_call.due_at.isoformat()}", reason="PROPOSALS_CLOSED")
+    if now < program.proposal_call.opened_at:
+        raise FailedPrecondition(f"program {program.id!r}'s call for proposals opens at "
+                                 f"{program.proposal_call.opened_at.isoformat()}", reason="PROPOSALS_NOT_YET_OPEN")
+    raise FailedPrecondition(f"program {program.id!r}'s call for proposals closed at "
+                             f"{program.proposal_call.due_at.isoformat()}", reason="PROPOSALS_CLOSED")
 
 
 def require_undecided(proposal: Proposal) -> None:
@@ -149,6 +154,7 @@ class ProposalsApi:
         def work(uow: db.UnitOfWork):
             current = reread_proposal(uow, proposal.id)
             require_undecided(current)
+            join_program(uow, community, None)
             uow.insert(community)
             uow.emit(community_created_event(self.ctx, community, identity.person_id))
             decided = self._proposal_decided(uow, current.id, identity.person_id, status="accepted",
