@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import grpc
+import pymongo
 import pytest
 from google.protobuf import timestamp_pb2
 
@@ -148,20 +149,24 @@ def test_update_changes_only_the_fields_given(tree):
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_a_proposal_call_opens_and_an_open_call_is_re_dated_keeping_its_opening(tree):
+def test_a_proposal_call_opens_and_from_then_on_is_dated_by_the_program_timeline(tree):
     create(tree, "pg-call")
     first = call(tree, "OpenProposalCall", m.OpenProposalCallRequest(program_id="pg-call", due_time=stamp(in_days(30))),
                  lead(tree)).program.proposal_call
     assert first.open_time.ToDatetime() < first.due_time.ToDatetime()
-    later = in_days(45).replace(microsecond=0)
-    second = call(tree, "OpenProposalCall", m.OpenProposalCallRequest(program_id="pg-call", due_time=stamp(later)),
-                  lead(tree)).program.proposal_call
-    assert second.open_time == first.open_time
-    assert second.due_time.ToDatetime(tzinfo=dt.UTC) == later
+    # Scheduling takes the call over as milestones of the program's timeline and membership
+    # applies that timeline: from then on the call is re-dated by moving the milestone.
+    with pymongo.MongoClient(tree.mongodb_uri) as client:
+        programs = client[tree.settings.database_name("membership")].programs
+        tree.wait_for(lambda: (programs.find_one({"_id": "pg-call"}).get("timeline") or {}).get("revision"),
+                      timeout=20, what="membership applying pg-call's timeline")
+    error = rpc_error(tree, "OpenProposalCall", m.OpenProposalCallRequest(program_id="pg-call",
+                                                                        due_time=stamp(in_days(45))), lead(tree))
+    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "MANAGED_BY_TIMELINE")
+    assert call(tree, "GetProgram", m.GetProgramRequest(id="pg-call")).program.proposal_call == first
     events = wait_for_types(tree, PROGRAM_EVENTS, "pg-call", ["copnet.membership.program.created",
-                                                              "copnet.membership.program.proposal_call_opened",
                                                               "copnet.membership.program.proposal_call_opened"])
-    assert events[-1].data["program"]["proposal_call"]["due_time"].startswith(later.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert events[-1].data["program"]["proposal_call"]["due_time"] == first.due_time.ToJsonString()
 
 
 @pytest.mark.parametrize(("due", "reason"), [(None, "INVALID_FIELD"), (-1, "DUE_TIME_NOT_IN_FUTURE")])

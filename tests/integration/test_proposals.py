@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2
 
 from copnet.kernel.errors import details_of
 from copnet.membership.v1 import membership_pb2 as m
+from copnet.scheduling.v1 import scheduling_pb2 as s
 from tests.integration import http
 from tests.integration.jetstream_events import wait_for_types
 
@@ -43,13 +44,14 @@ def tree(services):
     for program_id in ("pp-open", "pp-nocall", "pp-lapsed"):
         call(services, "CreateProgram", m.CreateProgramRequest(
             program_id=program_id, name=program_id, owner_organization_id="pp-north", program_year="2026-27"), admin)
-    for program_id in ("pp-open", "pp-lapsed"):
-        call(services, "OpenProposalCall", m.OpenProposalCallRequest(program_id=program_id, due_time=stamp(days=20)),
-             admin)
-    # A call that has lapsed: moved into the past directly (the API only takes future due dates).
-    with pymongo.MongoClient(services.mongodb_uri) as client:
-        client[services.settings.database_name("membership")].programs.update_one(
-            {"_id": "pp-lapsed"}, {"$set": {"proposal_call.due_at": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)}})
+    call(services, "OpenProposalCall", m.OpenProposalCallRequest(program_id="pp-open", due_time=stamp(days=20)), admin)
+    # A call that has lapsed: dated in the past on the program's timeline (opening a call in
+    # membership takes only future due dates), which membership then applies.
+    for kind, days in ((s.MILESTONE_KIND_CALL_OPENS, -2), (s.MILESTONE_KIND_PROPOSALS_DUE, -1 / 1440)):
+        services.clients["scheduling"].call("CreateMilestone", s.CreateMilestoneRequest(
+            program_id="pp-lapsed", kind=kind, time=stamp(days=days)), token=admin)
+    services.wait_for(lambda: call(services, "GetProgram", m.GetProgramRequest(id="pp-lapsed"), admin).program.HasField(
+        "proposal_call"), timeout=20, what="pp-lapsed's call from its timeline")
     return services
 
 
