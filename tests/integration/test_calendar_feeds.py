@@ -54,14 +54,14 @@ class Setup:
         assert reply.person_id == person_id
         return reply.token
 
-    def community_feed(self, community_id: str, token: str, format: str = "") -> s.ExportCalendarResponse:  # noqa: A002
+    def community_feed(self, community_id: str, token: str, fmt: str = "") -> s.ExportCalendarResponse:
         # No bearer token: a calendar client has only the URL.
         return self.world.scheduling("ExportCommunityCalendar", s.ExportCommunityCalendarRequest(
-            community_id=community_id, token=token, format=format))
+            community_id=community_id, token=token, format=fmt))
 
-    def person_feed(self, person_id: str, token: str, format: str = "") -> s.ExportCalendarResponse:  # noqa: A002
+    def person_feed(self, person_id: str, token: str, fmt: str = "") -> s.ExportCalendarResponse:
         return self.world.scheduling("ExportPersonCalendar", s.ExportPersonCalendarRequest(
-            person_id=person_id, token=token, format=format))
+            person_id=person_id, token=token, format=fmt))
 
     def session(self, community_id: str, start: dt.datetime, **fields) -> s.Session:
         return self.world.session(community_id, start, **fields).session
