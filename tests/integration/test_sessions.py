@@ -329,8 +329,9 @@ def test_concurrent_bookings_of_one_room_let_exactly_one_win(setup):
     def book(n: int):
         gate.wait()
         try:
-            outcomes.append(setup.world.session(setup.community, start + dt.timedelta(minutes=n), minutes=90,
-                                                modality=s.MODALITY_IN_PERSON, venue=room, session_id=f"{setup.world.prefix}-race{n}"))
+            outcomes.append(setup.world.session(
+                setup.community, start + dt.timedelta(minutes=n), minutes=90, modality=s.MODALITY_IN_PERSON,
+                venue=room, session_id=f"{setup.world.prefix}-race{n}"))
         except grpc.RpcError as error:
             outcomes.append(error)
 
@@ -341,7 +342,7 @@ def test_concurrent_bookings_of_one_room_let_exactly_one_win(setup):
         thread.join()
     won = [o for o in outcomes if isinstance(o, s.CreateSessionResponse)]
     lost = [o for o in outcomes if isinstance(o, grpc.RpcError)]
-    assert len(won) == 1, [getattr(o, "details", lambda: o)() for o in lost]
+    assert len(won) == 1, [error.details() for error in lost]
     assert all(o.code() == grpc.StatusCode.FAILED_PRECONDITION and "already booked" in o.details() for o in lost)
     assert setup.sdb.occurrences.count_documents({"venue_key": "race room|2 main st"}) == 1
 

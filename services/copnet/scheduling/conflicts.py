@@ -96,29 +96,39 @@ def check_rooms_free(uow: db.UnitOfWork, bookings: Sequence[Booking], *, own_ses
 def warnings_for(bookings: Sequence[Booking], facilitator_ids: Iterable[str], expected: set[str], *,
                  own_session_id: str, people_at: Callable[[Occurrence], set[str]]) -> list[pb.ConflictWarning]:
     """People of this write (its facilitators and expected attendees) who are also expected at an
-    overlapping occurrence of another session. One range query, then a pairwise check; capped."""
+    overlapping occurrence of another session: one range query, then a pairwise check."""
     if not bookings:
         return []
-    facilitators = set(facilitator_ids)
-    ours = facilitators | expected
     query = _overlapping_query(bookings) | {"session_id": {"$ne": own_session_id}}
     others = list(Occurrence.objects(__raw__=query).order_by("start_at"))
+    return overlap_warnings(bookings, others, set(facilitator_ids), expected, people_at)
+
+
+def overlap_warnings(bookings: Sequence[Booking], others: Sequence[Occurrence], facilitators: set[str],
+                     expected: set[str], people_at: Callable[[Occurrence], set[str]]) -> list[pb.ConflictWarning]:
+    """FACILITATOR_OVERLAP for someone facilitating this write, PARTICIPANT_OVERLAP for anyone else
+    it expects; at most MAX_WARNINGS (a long series against a busy calendar would say the same
+    thing hundreds of times)."""
+    ours = facilitators | expected
     found: list[pb.ConflictWarning] = []
     for booking in sorted(bookings, key=lambda b: b.start):
         for other in others:
             if not overlaps(booking.start, booking.end, other.start_at, other.end_at):
                 continue
             for person_id in sorted(ours & people_at(other)):
-                facilitating = person_id in facilitators
-                found.append(pb.ConflictWarning(
-                    kind=(pb.ConflictWarning.KIND_FACILITATOR_OVERLAP if facilitating
-                          else pb.ConflictWarning.KIND_PARTICIPANT_OVERLAP),
-                    person_id=person_id, occurrence_id=booking.occurrence_id, other_occurrence_id=other.id,
-                    other_session_id=other.session_id, other_community_id=other.community_id,
-                    other_start_time=timestamp(other.start_at), other_end_time=timestamp(other.end_at),
-                    message=(f"{person_id} ({'facilitator' if facilitating else 'participant'}) is also expected "
-                             f"at {other.title!r} of community {other.community_id!r} from "
-                             f"{other.start_at:%Y-%m-%d %H:%M} to {other.end_at:%Y-%m-%d %H:%M} UTC")))
+                found.append(warning(booking, other, person_id, person_id in facilitators))
                 if len(found) >= MAX_WARNINGS:
                     return found
     return found
+
+
+def warning(booking: Booking, other: Occurrence, person_id: str, facilitating: bool) -> pb.ConflictWarning:
+    role = "facilitator" if facilitating else "participant"
+    kind = pb.ConflictWarning.KIND_FACILITATOR_OVERLAP if facilitating else pb.ConflictWarning.KIND_PARTICIPANT_OVERLAP
+    return pb.ConflictWarning(
+        kind=kind,
+        person_id=person_id, occurrence_id=booking.occurrence_id, other_occurrence_id=other.id,
+        other_session_id=other.session_id, other_community_id=other.community_id,
+        other_start_time=timestamp(other.start_at), other_end_time=timestamp(other.end_at),
+        message=(f"{person_id} ({role}) is also expected at {other.title!r} of community {other.community_id!r} "
+                 f"from {other.start_at:%Y-%m-%d %H:%M} to {other.end_at:%Y-%m-%d %H:%M} UTC"))

@@ -24,8 +24,6 @@ MAX_OCCURRENCES = 400
 # A convening happens at most once a day in practice; finer rules are almost always a typo and
 # would flood calendars and the reminder job.
 TOO_FREQUENT = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
-# Without COUNT or UNTIL and without a program year, a series runs for this long.
-OPEN_ENDED = dt.timedelta(days=366)
 ALLOWED_PARTS = frozenset({"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
                            "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"})
 UNTIL_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -123,7 +121,7 @@ def _local_until(value: str, zone: zoneinfo.ZoneInfo) -> str:
         raise invalid(f"UNTIL={value} is not a date (20270630) or a UTC date-time (20270630T000000Z)") from None
 
 
-def _no_possible_day(parts: dict[str, str]) -> bool:
+def no_possible_day(parts: dict[str, str]) -> bool:
     """True when BYMONTH and BYMONTHDAY name no real date (February 30): dateutil would search
     until the year 9999 for it."""
     if "BYMONTHDAY" not in parts:
@@ -144,7 +142,7 @@ def parse(rule: str, local_start: dt.datetime, zone: zoneinfo.ZoneInfo) -> rrule
                       reason="RECURRENCE_TOO_FREQUENT")
     if "UNTIL" in parts:
         parts["UNTIL"] = _local_until(parts["UNTIL"], zone)
-    if _no_possible_day(parts):
+    if no_possible_day(parts):
         raise invalid("never yields an occurrence (no such day of the month)", reason="RECURRENCE_NEVER_YIELDS")
     text = ";".join(f"{name}={value}" for name, value in parts.items())
     try:
@@ -172,7 +170,7 @@ def expand(rule: str, start: dt.datetime, end: dt.datetime, time_zone: str,
         return [Slot(start, start, end)]
     parsed = parse(rule, local_naive(start, zone), zone)
     bounded = is_bounded(rule)
-    horizon = year[1] if year is not None else start + OPEN_ENDED
+    horizon = year[1] if year is not None else a_year_after(start)
     slots: list[Slot] = []
     for local in parsed:
         begin = placed(local, zone)
@@ -192,6 +190,14 @@ def expand(rule: str, start: dt.datetime, end: dt.datetime, time_zone: str,
         for slot in slots[1:]:
             check_in_year(slot.start, slot.end, year, FIELD)
     return slots
+
+
+def a_year_after(instant: dt.datetime) -> dt.datetime:
+    """Where a rule without COUNT or UNTIL stops when there is no program year."""
+    try:
+        return instant.replace(year=instant.year + 1)
+    except ValueError:   # February 29
+        return instant.replace(year=instant.year + 1, day=28)
 
 
 def check_in_year(start: dt.datetime, end: dt.datetime, year: tuple[dt.datetime, dt.datetime], field: str) -> None:

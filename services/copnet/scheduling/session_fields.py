@@ -62,14 +62,13 @@ def validate_fields(fields: dict, schema: dict, session_type: str) -> dict:
         return fields
     error = errors[0]
     path = ".".join(str(part) for part in [FIELD, *error.absolute_path])
+    given = error.instance if isinstance(error.instance, dict) else {}
     if error.validator == "additionalProperties":
-        extra = [key for key in (error.instance if isinstance(error.instance, dict) else {})
-                 if key not in (error.schema.get("properties") or {})]
+        extra = [key for key in given if key not in (error.schema.get("properties") or {})]
         if extra:
-            return_path = f"{path}.{extra[0]}"
-            raise InvalidArgument.for_field(return_path, "is not a declared field", reason="UNDECLARED_FIELD")
+            raise InvalidArgument.for_field(f"{path}.{extra[0]}", "is not a declared field", reason="UNDECLARED_FIELD")
     if error.validator == "required":
-        missing = [key for key in error.validator_value if isinstance(error.instance, dict) and key not in error.instance]
+        missing = [key for key in error.validator_value if key not in given]
         if missing:
             path = f"{path}.{missing[0]}"
     raise InvalidArgument.for_field(path, error.message, reason="INVALID_FIELD_VALUE")
