@@ -7,7 +7,13 @@ import datetime as dt
 
 import pytest
 from copnet.kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from copnet.scheduling.attendance import MAX_ENTRIES, Entry, check_recordable, checked_entries
+from copnet.scheduling.attendance import (
+    MAX_ENTRIES,
+    MAX_REPORTED_ENTRIES,
+    Entry,
+    check_recordable,
+    checked_entries,
+)
 from copnet.scheduling.models import Occurrence
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
@@ -107,3 +113,12 @@ def test_attendance_is_for_occurrences_that_started_and_were_not_cancelled():
     with pytest.raises(FailedPrecondition) as raised:
         check_recordable(occurrence("cancelled", start), start + dt.timedelta(days=1))
     assert raised.value.reason == "OCCURRENCE_CANCELLED"
+
+
+def test_a_sheet_of_strangers_lists_the_first_twenty_so_the_error_fits_in_grpc_trailers():
+    strangers = [entry(f"stranger-{n}", PRESENT) for n in range(MAX_ENTRIES)]
+    with pytest.raises(InvalidArgument) as raised:
+        checked_entries(strangers, length=180, community_id="c", people=PEOPLE)
+    assert raised.value.reason == "NOT_A_MEMBER"
+    assert [f.field for f in raised.value.fields] == [f"entries[{n}].person_id" for n in range(MAX_REPORTED_ENTRIES)]
+    assert raised.value.message.startswith(f"{MAX_ENTRIES} of {MAX_ENTRIES} entries were refused (the first 20")

@@ -37,6 +37,8 @@ from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 MAX_ENTRIES = 500
 MAX_NOTE_LENGTH = 2000
+# Bad rows named in one error: the details travel in gRPC trailers, which clients cap at 8 KiB.
+MAX_REPORTED_ENTRIES = 20
 RECORDED = "copnet.scheduling.attendance.recorded"
 LIST_FILTERS = ("occurrence_id", "community_id", "person_id")
 
@@ -64,8 +66,8 @@ def check_recordable(occurrence: Occurrence, now: dt.datetime) -> None:
 def checked_entries(entries: Sequence[pb.AttendanceEntry], *, length: int, community_id: str,
                     people: set[str]) -> list[Entry]:
     """Every entry checked against the occurrence's `length` (minutes) and the `people` in the
-    community. All bad entries are reported together (a sheet is fixed in one go); the error's
-    reason is the first one's."""
+    community. Bad entries are reported together, up to MAX_REPORTED_ENTRIES (a sheet is fixed in
+    one go); the error's reason is the first one's."""
     if not entries:
         raise InvalidArgument.for_field("entries", "needs at least one entry")
     if len(entries) > MAX_ENTRIES:
@@ -85,8 +87,10 @@ def checked_entries(entries: Sequence[pb.AttendanceEntry], *, length: int, commu
         raise refused[0]
     if refused:
         first = refused[0]
-        raise InvalidArgument(f"{len(refused)} of {len(entries)} entries were refused, first {first.message}",
-                              reason=first.reason, fields=[field for error in refused for field in error.fields])
+        listed = refused[:MAX_REPORTED_ENTRIES]
+        raise InvalidArgument(f"{len(refused)} of {len(entries)} entries were refused (the first {len(listed)} "
+                              f"are listed), first {first.message}",
+                              reason=first.reason, fields=[field for error in listed for field in error.fields])
     return checked
 
 
