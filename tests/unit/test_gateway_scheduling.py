@@ -412,7 +412,7 @@ def test_milestones_list_patch_and_delete(client, clients):
                                                                                  timeline_revision=3)
     clients["scheduling"].replies["UpdateMilestone"] = spb.UpdateMilestoneResponse(milestone=milestone())
     clients["scheduling"].replies["DeleteMilestone"] = spb.DeleteMilestoneResponse()
-    listed = client.get("/api/v1/programs/p1/milestones").get_json()
+    listed = client.get("/api/v1/programs/p1/milestones", headers=bearer()).get_json()
     assert listed["timeline_revision"] == 3 and listed["items"][0]["id"] == "m1"
     client.patch("/api/v1/milestones/m1", headers=bearer(), json={"time": "2026-12-09T00:00:00Z"})
     request = sent(clients, "UpdateMilestone")
@@ -423,8 +423,8 @@ def test_milestones_list_patch_and_delete(client, clients):
 
 def test_a_linked_milestone_cannot_be_deleted(client, clients):
     clients["scheduling"].replies["DeleteMilestone"] = FakeRpcError.of(
-        FailedPrecondition("membership relies on it", reason="LINKED_MILESTONE"))
-    assert_problem(client.delete("/api/v1/milestones/m1", headers=bearer()), 409, "LINKED_MILESTONE")
+        FailedPrecondition("membership relies on it", reason="MILESTONE_LINKED"))
+    assert_problem(client.delete("/api/v1/milestones/m1", headers=bearer()), 409, "MILESTONE_LINKED")
 
 
 # -- feeds, tokens, reminders ---------------------------------------------------------------------

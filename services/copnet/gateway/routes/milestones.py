@@ -1,6 +1,6 @@
 """/api/v1 program timelines: the milestones of a program year (scheduling). Linked milestones
 (call opens, proposals due, sign-up opens, soft deadline, sign-up closes) are applied by membership
-to the program's proposal call and its communities' sign-up windows."""
+to the program's proposal call and its communities' sign-up windows. Every route needs a token."""
 
 from __future__ import annotations
 
@@ -18,28 +18,29 @@ from copnet.scheduling.v1 import scheduling_pb2 as pb
 blueprint = APIBlueprint("milestones", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="timelines", description="Program timelines: milestones.")])
 WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
-READ_ERRORS = problem_responses(404, 503, 504)
+READ_ERRORS = problem_responses(403, 404, 503, 504)
 
 
 @blueprint.post("/programs/<id>/milestones", responses={201: Milestone, **WRITE_ERRORS}, security=BEARER_REQUIRED)
 def create_milestone(path: ProgramPath, body: MilestoneCreate):
     """Add a milestone to the program's timeline (platform admins, regional leads over the program's owner).
-    A linked kind exists at most once per program (409)."""
+    A linked kind exists at most once per program (409 MILESTONE_KIND_EXISTS) and keeps the order
+    call opens < proposals due, sign-up opens < soft deadline <= sign-up closes (422 MILESTONE_ORDER)."""
     reply = call("scheduling", "CreateMilestone", convert.create_milestone_request(path.id, body))
     created = convert.milestone(reply.milestone)
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_milestone", id=created.id)}
 
 
-@blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **READ_ERRORS})
+@blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **READ_ERRORS}, security=BEARER_REQUIRED)
 def list_milestones(path: ProgramPath):
-    """The program's timeline in time order, with its revision. Public, like the program."""
+    """The program's timeline in time order, with its revision (any signed-in person)."""
     reply = call("scheduling", "ListMilestones", pb.ListMilestonesRequest(program_id=path.id))
     return convert.milestone_list(reply).model_dump(mode="json")
 
 
-@blueprint.get("/milestones/<id>", responses={200: Milestone, **READ_ERRORS})
+@blueprint.get("/milestones/<id>", responses={200: Milestone, **READ_ERRORS}, security=BEARER_REQUIRED)
 def get_milestone(path: MilestonePath):
-    """One milestone. Public, like the program."""
+    """One milestone (any signed-in person)."""
     reply = call("scheduling", "GetMilestone", pb.GetMilestoneRequest(id=path.id))
     return convert.milestone(reply.milestone).model_dump(mode="json")
 
@@ -55,6 +56,7 @@ def update_milestone(path: MilestonePath, body: MilestoneUpdate):
 @blueprint.delete("/milestones/<id>", responses={200: Deleted, **problem_responses(403, 404, 409, 503, 504)},
                   security=BEARER_REQUIRED)
 def delete_milestone(path: MilestonePath):
-    """Remove a milestone; a linked one cannot be removed (409): membership's dates depend on it."""
+    """Remove a milestone; a linked one cannot be removed (409 MILESTONE_LINKED): membership's dates depend on
+    it, so move it instead."""
     call("scheduling", "DeleteMilestone", pb.DeleteMilestoneRequest(id=path.id))
     return Deleted(id=path.id).model_dump(mode="json")

@@ -45,7 +45,7 @@ class AttendanceSheet(Strict):
     """Everyone's attendance at one occurrence, checked as a whole: one bad entry refuses them all.
     An entry for someone already recorded replaces their record."""
 
-    entries: list[AttendanceEntry] = Field(min_length=1, max_length=1000)
+    entries: list[AttendanceEntry] = Field(min_length=1, description="At most 500 (TOO_MANY_ENTRIES).")
 
 
 class AttendanceRecord(BaseModel):
