@@ -68,6 +68,13 @@ def _overlapping_query(bookings: Sequence[Booking]) -> dict:
             "end_at": {"$gt": min(b.start for b in bookings)}}
 
 
+def hold_rooms(uow: db.UnitOfWork, bookings: Sequence[Booking], *, own_session_id: str = "",
+               own_occurrence_ids: Iterable[str] = ()) -> None:
+    """Lock the rooms of `bookings`, then refuse if one is taken: first thing in a booking transaction."""
+    touch_locks(uow, [b.venue_key for b in bookings])
+    check_rooms_free(uow, bookings, own_session_id=own_session_id, own_occurrence_ids=own_occurrence_ids)
+
+
 def check_rooms_free(uow: db.UnitOfWork, bookings: Sequence[Booking], *, own_session_id: str = "",
                      own_occurrence_ids: Iterable[str] = ()) -> None:
     """ROOM_DOUBLE_BOOKED when a booking's room is taken by another non-cancelled occurrence at an

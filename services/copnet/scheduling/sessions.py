@@ -224,8 +224,7 @@ class SessionsApi:
 
         def work(uow: db.UnitOfWork) -> Session:
             now = db.utcnow()
-            conflicts.touch_locks(uow, [checked.venue_key])
-            conflicts.check_rooms_free(uow, bookings_of(occurrences), own_session_id=session_id)
+            conflicts.hold_rooms(uow, bookings_of(occurrences), own_session_id=session_id)
             d = checked.draft
             session = uow.insert(Session(
                 id=session_id, community_id=community.id, program_id=community.program_id, scope=list(community.scope),
@@ -328,8 +327,7 @@ class SessionsApi:
         bookings = bookings_of(results)
         warnings = self.conflict_warnings(community, session.id, bookings, checked.draft.facilitator_ids,
                                           checked.draft.audience, checked.draft.team_id)
-        keys = {o.venue_key for o in results}
-        conflicts.prepare_locks(keys)
+        conflicts.prepare_locks(b.venue_key for b in bookings)
         d = checked.draft
         updated = Session(
             id=session.id, community_id=session.community_id, program_id=session.program_id, scope=session.scope,
@@ -342,9 +340,8 @@ class SessionsApi:
 
         def work(uow: db.UnitOfWork) -> Session:
             updated.updated_at = db.utcnow()
-            conflicts.touch_locks(uow, keys)
+            conflicts.hold_rooms(uow, bookings, own_session_id=session.id)
             refuse_if_attended_within(uow, [o.id for o in dropped])
-            conflicts.check_rooms_free(uow, bookings, own_session_id=session.id)
             replace_if_unchanged(uow, updated, session.sequence, f"session {session.id!r}")
             if dropped:
                 Occurrence._get_collection().delete_many({"_id": {"$in": [o.id for o in dropped]}},
@@ -439,8 +436,7 @@ class SessionsApi:
         changed.venue, changed.venue_key, changed.sequence = venue, key, occurrence.sequence + 1
 
         def work(uow: db.UnitOfWork) -> Occurrence:
-            conflicts.touch_locks(uow, [key])
-            conflicts.check_rooms_free(uow, [booking], own_occurrence_ids=[occurrence.id])
+            conflicts.hold_rooms(uow, [booking], own_occurrence_ids=[occurrence.id])
             replace_if_unchanged(uow, changed, occurrence.sequence, f"occurrence {occurrence.id!r}")
             self.emit_occurrence(uow, verb, changed, session.scope, changed_by)
             return changed
