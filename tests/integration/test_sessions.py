@@ -11,6 +11,7 @@ import zoneinfo
 import grpc
 import pytest
 from copnet.kernel.timestamps import timestamp
+from copnet.membership.v1 import membership_pb2 as m
 from copnet.scheduling.v1 import scheduling_pb2 as s
 
 from tests.integration.http import request
@@ -403,6 +404,22 @@ def test_occurrences_by_community_person_and_time_range_in_start_order_across_pa
     mine = setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
         person_id=setup.members[2], page_size=1000), token=setup.world.token_of(setup.members[2])).occurrences
     assert {o.session_id for o in mine} == {monthly.id, weekly.id} and len(mine) == 11
+    # A team's session is for the team (and its facilitators), a leaders-only one for leaders.
+    team = setup.world.call("CreateTeam", m.CreateTeamRequest(
+        community_id=setup.community, kind=m.TEAM_KIND_CROSS_DISTRICT, name="Team A",
+        members=[m.TeamMemberSpec(person_id=setup.members[0], role=m.TEAM_ROLE_LEAD)]), token=admin).team
+    for_team = setup.world.session(setup.community, second_tuesday(setup.year, 10, 8), minutes=60,
+                                   audience=s.AUDIENCE_TEAM, team_id=team.id).session
+    for_leaders = setup.world.session(setup.community, second_tuesday(setup.year, 10, 6), minutes=60,
+                                      audience=s.AUDIENCE_LEADERS_ONLY).session
+
+    def sessions_of(person_id: str) -> set[str]:
+        return {o.session_id for o in setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
+            person_id=person_id, page_size=1000), token=admin).occurrences}
+
+    assert sessions_of(setup.members[0]) == {monthly.id, weekly.id, for_team.id, for_leaders.id}
+    assert sessions_of(setup.members[2]) == {monthly.id, weekly.id}
+    assert sessions_of(setup.facilitator) == {monthly.id, weekly.id, for_team.id, for_leaders.id}
     outsider = setup.world.person("outsider")
     assert list(setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(person_id=outsider),
                                  token=setup.world.token_of(outsider)).occurrences) == []

@@ -212,15 +212,16 @@ class Directory:
         return list(self._pages("ListTeams", lambda token: mpb.ListTeamsRequest(
             community_id=community_id, page_size=PAGE_SIZE, page_token=token), "teams"))
 
-    def is_leader(self, person_id: str, teams: list) -> bool:
-        """A leader for a leaders-only convening: a team lead or administrator in the community
-        (`teams`), or someone holding a leading position."""
+    def leads_a_team(self, person_id: str, teams: list) -> bool:
+        """A team lead or administrator in one of `teams` (a leader for a leaders-only convening)."""
         from copnet.kernel.enums import to_label
         from copnet.membership.v1 import membership_pb2 as mpb
 
-        if any(m.person_id == person_id and to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES
-               for team in teams for m in team.members):
-            return True
+        return any(m.person_id == person_id and to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES
+                   for team in teams for m in team.members)
+
+    def holds_leading_position(self, person_id: str) -> bool:
+        """A site, district or county leader by position (a leader for a leaders-only convening)."""
         return bool(LEADER_POSITIONS & set(self.person(person_id, field=None).positions))
 
     def _pages(self, method: str, request_for_token, items: str) -> Iterator:

@@ -112,7 +112,7 @@ def with_attendance(occurrence_ids: Sequence[str]) -> list[str]:
 def refuse_if_attended(occurrence_ids: Sequence[str], what: str) -> None:
     attended = with_attendance(occurrence_ids)
     if attended:
-        raise FailedPrecondition(f"{what} would drop occurrence {attended[0]!r}, which has attendance recorded",
+        raise FailedPrecondition(f"{what}: occurrence {attended[0]!r} has attendance recorded",
                                  reason="OCCURRENCE_HAS_ATTENDANCE", metadata={"occurrence_id": attended[0]})
 
 
@@ -273,10 +273,9 @@ class SessionsApi:
             where = {"session_id": find_session(request.session_id).id}
         else:
             person_id = request.person_id
-            if identity.person_id != person_id:
-                access.require_self_or_manager(
-                    person_id, lambda: self.directory.person_scope(self.directory.person(person_id)),
-                    "listing a person's occurrences")
+            access.require_self_or_manager(
+                person_id, lambda: self.directory.person_scope(self.directory.person(person_id)),
+                "listing a person's occurrences")
             where = self.person_filter(person_id)
         if start is not None:
             where["end_at"] = {"$gt": start}
@@ -293,6 +292,7 @@ class SessionsApi:
     def person_filter(self, person_id: str) -> dict:
         """Occurrences of the person's communities whose audience includes them, and any they facilitate."""
         clauses: list[dict] = [{"facilitator_ids": person_id}]
+        holds_leading_position = None
         for community_id in sorted(self.directory.communities_of(person_id)):
             community = self.directory.community(community_id, field=None)
             if person_id in community.facilitator_ids:
@@ -300,8 +300,13 @@ class SessionsApi:
                 continue
             teams = self.directory.teams(community_id)
             audiences = ["all_members"]
-            if self.directory.is_leader(person_id, teams):
+            if self.directory.leads_a_team(person_id, teams):
                 audiences.append("leaders_only")
+            else:
+                if holds_leading_position is None:
+                    holds_leading_position = self.directory.holds_leading_position(person_id)
+                if holds_leading_position:
+                    audiences.append("leaders_only")
             clauses.append({"community_id": community_id, "audience": {"$in": audiences}})
             mine = [team.id for team in teams if any(m.person_id == person_id for m in team.members)]
             if mine:
@@ -322,7 +327,7 @@ class SessionsApi:
         checked = plan(self.ctx, self.directory, community, changed_draft(session, request))
         existing = list(Occurrence.objects(session_id=session.id))
         kept, added, dropped = reshaped_series(session, checked, existing)
-        refuse_if_attended([o.id for o in dropped], "this change of the series")
+        refuse_if_attended([o.id for o in dropped], "this change would drop an occurrence of the series")
         results = sorted([*kept, *added], key=lambda o: o.original_start)
         bookings = bookings_of(results)
         warnings = self.conflict_warnings(community, session.id, bookings, checked.draft.facilitator_ids,
@@ -449,7 +454,7 @@ class SessionsApi:
         reason = text(request.reason, "reason", REASON_MAX)
         if occurrence.status == "cancelled":
             return pb.CancelOccurrenceResponse(occurrence=occurrence_message(occurrence))
-        refuse_if_attended([occurrence.id], "cancelling this occurrence")
+        refuse_if_attended([occurrence.id], "an occurrence with attendance cannot be cancelled")
         changed = Occurrence._from_son(occurrence.to_mongo())
         changed.status, changed.cancel_reason, changed.sequence = "cancelled", reason, occurrence.sequence + 1
 
@@ -561,7 +566,8 @@ def reshaped_series(session: Session, checked: Plan, existing: Sequence[Occurren
         if occurrence is None:
             added.extend(new_occurrences(session.id, session.community_id, checked, [slot], 0))
             continue
-        own_room = occurrence.status == "moved" and occurrence.venue_key != old_key
+        own_room = (occurrence.status == "moved" and occurrence.venue_key != old_key
+                    and checked.draft.modality != "virtual")
         for name, value in copied.items():
             if not (own_room and name in ("venue", "venue_key")):
                 setattr(occurrence, name, value)
