@@ -259,7 +259,7 @@ class SessionsApi:
 
     # -- occurrences ---------------------------------------------------------------------------
     def ListOccurrences(self, request: pb.ListOccurrencesRequest, _context) -> pb.ListOccurrencesResponse:
-        identity = access.caller("listing occurrences")
+        access.caller("listing occurrences")
         chosen = [name for name in ("community_id", "session_id", "person_id") if getattr(request, name)]
         if len(chosen) != 1:
             raise InvalidArgument.for_field(chosen[1] if len(chosen) > 1 else "community_id",
