@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db
@@ -80,14 +80,15 @@ class ReminderScan:
 
         Raises Unavailable when membership cannot say who to remind: what was committed stays,
         the rest waits for the next scan."""
-        # A scan "as of" the past is a scan as of now: never a reminder for what has begun.
         real_now = db.utcnow()
-        now = max(now, real_now) if now else real_now
+        now = now or real_now
+        # Whatever `now` says, never a reminder for an occurrence that has begun.
+        not_begun = max(now, real_now)
         leads = self.ctx.settings.reminder_leads
         emitted = 0
         for lead in leads:
             for occurrence in list(Occurrence.objects(
-                    status__in=LIVE_STATUSES, start_at__gt=now, start_at__lte=now + dt.timedelta(minutes=lead),
+                    status__in=LIVE_STATUSES, start_at__gt=not_begun, start_at__lte=now + dt.timedelta(minutes=lead),
                     reminded_leads__ne=lead).order_by("start_at")):
                 send, settled = due_leads(occurrence.start_at, now, leads, occurrence.reminded_leads)
                 if send is not None:
@@ -119,6 +120,14 @@ class ReminderScan:
                                                               settled))
         except DuplicateKeyError:
             log.info("reminders: another scan reminded occurrence %s (lead %d) first", occurrence.id, lead)
+            return 0
+        except PyMongoError as error:
+            if not db.ping():
+                raise Unavailable("the database does not answer", reason="DATABASE_UNAVAILABLE") from error
+            # Held by a transaction nobody will finish (a process killed mid-write): the database
+            # aborts it within its transaction lifetime; the other occurrences need not wait.
+            log.warning("reminders: occurrence %s cannot be written now (%s); next scan", occurrence.id,
+                        type(error).__name__)
             return 0
 
     def emit(self, uow: db.UnitOfWork, occurrence: Occurrence, community: CommunityFacts, people: list[str],
