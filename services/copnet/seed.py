@@ -7,12 +7,16 @@ order: parents before children, people before the communities they facilitate, a
 opened before anyone registers for it.
 
 Sign-up windows and the proposal call's due date are relative to the moment of loading, so a
-freshly loaded demo always has a call and sign-ups open now.
+freshly loaded demo always has a call and sign-ups open now. The program's timeline dates the
+sign-up window with the very same instants (membership applies its linked milestones to every
+program community), and each open community meets monthly from its kick-off on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +25,10 @@ from copnet.api_client import ApiClient, ApiError, GatewayUnreachable
 # Who the loader says it is in the platform_admin token it signs.
 SEED_PERSON_ID = "copnet-seed"
 CREATED, EXISTING = "created", "existing"
+# Every demo organization's time zone (the state's, inherited).
+DEMO_TIME_ZONE = zoneinfo.ZoneInfo("America/Los_Angeles")
+# A plugin's session types reach scheduling by event once the plugin is switched on for a region.
+SESSION_TYPE_WAIT_SECONDS = 30.0
 
 
 class SeedError(Exception):
@@ -267,7 +275,86 @@ class TeamSignup:
             "ALREADY_REGISTERED", "DUPLICATE_ID")
 
 
-Item = Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup | PluginSetup
+@dataclass(frozen=True)
+class Milestone:
+    """A milestone of a program's timeline at `at(now)` (a kind already on the timeline is kept; a custom
+    one is told apart by its title)."""
+
+    program_id: str
+    kind: str
+    at: Callable[[dt.datetime], dt.datetime] = field(hash=False, compare=False)
+    title: str = ""
+    description: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.program_id}:{self.kind}" + (f":{self.title}" if self.kind == "custom" else "")
+
+    def body(self, now: dt.datetime) -> dict:
+        return _compact({"kind": self.kind, "time": _rfc3339(self.at(now)), "title": self.title,
+                         "description": self.description})
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        timeline = api.get(f"/programs/{self.program_id}/milestones")["items"]
+        if any(m["kind"] == self.kind and (self.kind != "custom" or m["title"] == self.title) for m in timeline):
+            return EXISTING
+        api.post(f"/programs/{self.program_id}/milestones", self.body(now))
+        return CREATED
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session (a series with `recurrence`) of a community; its first start is `first_start(now)` in
+    the demo's time zone. Waits for a plugin's session type to reach scheduling."""
+
+    id: str
+    community_id: str
+    session_type: str
+    title: str
+    first_start: Callable[[dt.datetime], dt.datetime] = field(hash=False, compare=False)
+    minutes: int
+    agenda: str = ""
+    recurrence: str = ""
+    modality: str = "virtual"
+    venue: tuple[str, str] | None = None
+    meeting_url: str = ""
+    fields: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def body(self, now: dt.datetime) -> dict:
+        start = self.first_start(now)
+        return _compact({
+            "id": self.id, "session_type": self.session_type, "title": self.title, "agenda": self.agenda,
+            "start_time": start.isoformat(), "end_time": (start + dt.timedelta(minutes=self.minutes)).isoformat(),
+            "recurrence": self.recurrence, "modality": self.modality, "meeting_url": self.meeting_url,
+            "venue": {"name": self.venue[0], "address": self.venue[1]} if self.venue else None,
+            "fields": self.fields})
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        # Looked up first: sent again, a series would be refused for its own room before its id is.
+        try:
+            api.get(f"/sessions/{self.id}")
+            return EXISTING
+        except ApiError as error:
+            if error.status != 404:
+                raise
+        self.wait_for_session_type(api)
+        return _created_or_existing(lambda: api.post(f"/communities/{self.community_id}/sessions", self.body(now)),
+                                    "SESSION_EXISTS")
+
+    def wait_for_session_type(self, api: ApiClient) -> None:
+        deadline = time.monotonic() + SESSION_TYPE_WAIT_SECONDS
+        while True:
+            offered = {t["key"] for t in api.get("/session-types", community_id=self.community_id)["items"]}
+            if self.session_type in offered:
+                return
+            if time.monotonic() > deadline:
+                raise SeedError(f"community {self.community_id!r} offers no session type {self.session_type!r} "
+                                f"after {SESSION_TYPE_WAIT_SECONDS:.0f} s (is its plugin switched on?)")
+            time.sleep(0.25)
+
+
+Item = (Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup | PluginSetup
+        | Milestone | Session)
 
 # -- the demo network -----------------------------------------------------------------------------
 # A state, two regions, three county offices (codes are California county codes), a district
@@ -371,9 +458,83 @@ DEMO_REGISTRATIONS: tuple[Signup | TeamSignup, ...] = (
 DEMO_PLUGINS: tuple[PluginSetup, ...] = (PluginSetup("ca-bay-area", "equity-sessions"),)
 
 
+
+
+# -- the program's timeline and its communities' sessions -----------------------------------------
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """A wall-clock time on `day` where the demo network is."""
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=DEMO_TIME_ZONE)
+
+
+def kick_off(now: dt.datetime) -> dt.datetime:
+    """When sign-up closes and the communities start (OPEN_NOW's close)."""
+    return now + OPEN_NOW.closes_in
+
+
+def nth_weekday_from(start: dt.datetime, weekday: int, n: int) -> dt.date:
+    """The first `n`-th `weekday` (Monday 0) of a month on or after `start`'s local day."""
+    day = start.astimezone(DEMO_TIME_ZONE).date()
+    month = day.replace(day=1)
+    while True:
+        candidate = month + dt.timedelta(days=(weekday - month.weekday()) % 7 + 7 * (n - 1))
+        if candidate >= day:
+            return candidate
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def weekday_from(start: dt.datetime, weekday: int, weeks_after: int) -> dt.date:
+    """The first `weekday` at least `weeks_after` weeks after `start`'s local day."""
+    day = start.astimezone(DEMO_TIME_ZONE).date() + dt.timedelta(weeks=weeks_after)
+    return day + dt.timedelta(days=(weekday - day.weekday()) % 7)
+
+
+TUESDAY, WEDNESDAY, SATURDAY = 1, 2, 5
+
+
+def equity_workshop_start(now: dt.datetime) -> dt.datetime:
+    return local(weekday_from(kick_off(now), SATURDAY, weeks_after=6), 9)
+
+
+# The linked sign-up milestones carry exactly the instants of OPEN_NOW, the window the program's
+# communities were created with, so membership applying them changes nothing. The proposal call's
+# milestones (call opens, proposals due) are taken over by scheduling from the call itself.
+DEMO_MILESTONES: tuple[Milestone, ...] = (
+    Milestone(DEMO_PROGRAM.id, "signup_opens", lambda now: now - OPEN_NOW.opened_ago),
+    Milestone(DEMO_PROGRAM.id, "soft_deadline", lambda now: now + OPEN_NOW.soft_deadline_in,
+              description="After it, sign-ups continue only while seats remain."),
+    Milestone(DEMO_PROGRAM.id, "signup_closes", kick_off),
+    Milestone(DEMO_PROGRAM.id, "kick_off", kick_off, description="Sign-up closes and the communities begin."),
+    Milestone(DEMO_PROGRAM.id, "in_person_session", equity_workshop_start, title="Equity workshop: culturally "
+              "responsive math tasks", description="In person at the Alameda County Office of Education."),
+    Milestone(DEMO_PROGRAM.id, "final_product_due", lambda now: local(dt.date(2027, 5, 28), 17),
+              description="Each community shares its unit, lesson study or toolkit with the network."),
+)
+
+DEMO_SESSIONS: tuple[Session, ...] = (
+    Session("bay-ratios-plc-monthly", "bay-ratios-plc-2026-27", "regular_convening", "Ratios PLC monthly convening",
+            lambda now: local(nth_weekday_from(kick_off(now), TUESDAY, 2), 15, 30), 120,
+            agenda="Share student work from the last unit, plan the next lesson together, set a classroom try.",
+            recurrence="FREQ=MONTHLY;BYDAY=2TU", meeting_url="https://meet.example.org/bay-ratios-plc"),
+    Session("eastbay-math-teams-monthly", "eastbay-elementary-math-teams-2026-27", "regular_convening",
+            "School math teams monthly convening",
+            lambda now: local(nth_weekday_from(kick_off(now), WEDNESDAY, 3), 15, 45), 90,
+            agenda="Each school team brings its number-sense routine data and one question for the network.",
+            recurrence="FREQ=MONTHLY;BYDAY=3WE", modality="hybrid",
+            venue=("East Bay USD Professional Learning Center, Room 2", "1200 Bayview Ave, Oakland, CA 94601"),
+            meeting_url="https://meet.example.org/eastbay-math-teams"),
+    Session("bay-ratios-equity-workshop", "bay-ratios-plc-2026-27", "equity_culturally_responsive_tasks",
+            "Culturally responsive ratio tasks", equity_workshop_start, 150, modality="in_person",
+            venue=("Alameda County Office of Education", "313 W. Winton Ave, Hayward, CA 94544"),
+            fields={"task_to_bring": "A ratio or rate task from your next unit, with three samples of student work.",
+                    "grade_bands": ["6-8"], "standards": ["6.RP.A.3", "7.RP.A.2"],
+                    "focus_student_groups": ["english_learners"]}),
+)
+
+
 def demo_items() -> list[Item]:
     return [*DEMO_ORGANIZATIONS, *DEMO_PEOPLE, *DEMO_GRANTS, DEMO_PROGRAM, DEMO_PROPOSAL_CALL, *DEMO_COMMUNITIES,
-            *(Opening(c.id) for c in DEMO_PROGRAM_COMMUNITIES), *DEMO_REGISTRATIONS, *DEMO_PLUGINS]
+            *(Opening(c.id) for c in DEMO_PROGRAM_COMMUNITIES), *DEMO_REGISTRATIONS, *DEMO_PLUGINS, *DEMO_MILESTONES,
+            *DEMO_SESSIONS]
 
 
 # -- loading --------------------------------------------------------------------------------------

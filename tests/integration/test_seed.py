@@ -80,6 +80,45 @@ def test_sign_up_is_open_now_for_eligible_people_only(demo):
     assert (refused.value.status, refused.value.reason) == (409, "NOT_ELIGIBLE")
 
 
+def test_the_timeline_dates_the_program_communities_sign_up_window(demo):
+    stack, _ = demo
+    lead = as_person(stack, "elena-torres", "regional_lead", "ca-bay-area")
+
+    def timeline() -> dict[str, dt.datetime]:
+        items = lead.get(f"/programs/{seed.DEMO_PROGRAM.id}/milestones")["items"]
+        return {m["kind"]: dt.datetime.fromisoformat(m["time"]) for m in items}
+
+    # The call's milestones are taken over from the proposal call, by event.
+    stack.wait_for(lambda: {"call_opens", "proposals_due"} <= set(timeline()), 30, "the proposal call's milestones")
+    dates = timeline()
+    assert {m.kind for m in seed.DEMO_MILESTONES} <= set(dates)
+    due = dt.datetime.fromisoformat(lead.get(f"/programs/{seed.DEMO_PROGRAM.id}")["proposal_call"]["due_at"])
+    assert dates["proposals_due"] == due
+    for community_id in (PLC, MATH_TEAMS):
+        window = lead.get(f"/communities/{community_id}")["signup_window"]
+        assert (dates["signup_opens"], dates["soft_deadline"], dates["signup_closes"]) == tuple(
+            dt.datetime.fromisoformat(window[key]) for key in ("opens_at", "soft_deadline", "closes_at"))
+
+
+def test_each_open_community_meets_monthly_and_the_bay_area_has_an_equity_workshop(demo):
+    stack, _ = demo
+    lead = as_person(stack, "elena-torres", "regional_lead", "ca-bay-area")
+    for community_id, series_id, weekday in ((PLC, "bay-ratios-plc-monthly", 1),
+                                             (MATH_TEAMS, "eastbay-math-teams-monthly", 2)):
+        series = lead.get(f"/sessions/{series_id}")
+        assert series["community_id"] == community_id and series["recurrence"].startswith("FREQ=MONTHLY")
+        occurrences = list(lead.pages(f"/sessions/{series_id}/occurrences"))
+        assert len(occurrences) == series["occurrence_count"] >= 1
+        local_starts = [dt.datetime.fromisoformat(o["local_start"]) for o in occurrences]
+        assert {(start.weekday(), start.time()) for start in local_starts} == {
+            (weekday, dt.datetime.fromisoformat(series["local_start"]).time())}
+        assert all(o["facilitator_ids"] == ["robert-nguyen"] for o in occurrences)
+    workshop = lead.get("/sessions/bay-ratios-equity-workshop")
+    assert (workshop["session_type"], workshop["modality"], workshop["occurrence_count"]) == (
+        "equity_culturally_responsive_tasks", "in_person", 1)
+    assert workshop["venue"]["name"] == "Alameda County Office of Education" and workshop["fields"]["task_to_bring"]
+
+
 def test_loading_again_finds_everything_already_there(demo):
     stack, _ = demo
     again = seed.load_demo(stack.gateway_url, stack.token("platform_admin", person=seed.SEED_PERSON_ID))

@@ -13,11 +13,13 @@ import pytest
 from copnet import seed
 from copnet.gateway.schemas import CommunityKind, OrganizationKind
 from copnet.gateway.schemas.communities import CommunityCreate, CommunityStatusChange
+from copnet.gateway.schemas.milestones import MilestoneCreate
 from copnet.gateway.schemas.organizations import OrganizationCreate
 from copnet.gateway.schemas.people import PersonCreate, RoleGrantBody
 from copnet.gateway.schemas.plugins import PluginConfigPut
 from copnet.gateway.schemas.programs import ProgramCreate, ProposalCallOpen
 from copnet.gateway.schemas.registrations import RegistrationCreate, TeamRegistrationCreate
+from copnet.gateway.schemas.sessions import SessionCreate
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 # The REST contract's allowed parents for the kinds the demo uses.
@@ -141,9 +143,12 @@ class FakeGateway:
     def answer(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
         if self.fail_with is not None:
             return self.fail_with
+        path, _, query = path.partition("?")
         parts = path.removeprefix("/api/v1/").split("/")
         if parts[0] == "regions" and parts[2:3] == ["plugins"] and len(parts) == 4:
             return self.plugin_config(method, parts[1], parts[3], body)
+        if parts == ["session-types"]:
+            return 200, {"items": [{"key": key} for key in self.session_types(query)]}
         if method == "POST" and len(parts) == 1:
             return self.create(parts[0], body)
         resource = self.store.get(f"{parts[0]}/{parts[1]}")
@@ -165,7 +170,28 @@ class FakeGateway:
                 return self.register(resource, [body["person_id"]])
             case ("POST", "communities", "team-registrations"):
                 return self.register(resource, [m["person_id"] for m in body["members"]])
+            case ("GET", "programs", "milestones"):
+                return 200, {"items": resource.setdefault("milestones", []), "timeline_revision": 0}
+            case ("POST", "programs", "milestones"):
+                resource.setdefault("milestones", []).append({"title": "", **body})
+                return 201, body
+            case ("POST", "communities", "sessions"):
+                return self.create_session(resource, body)
         return 404, {"title": "Not Found"}
+
+    def session_types(self, query: str) -> list[str]:
+        """Core types everywhere; the equity workshops where the Bay Area switched them on."""
+        keys = ["regular_convening"]
+        if "community_id=bay-" in query and "plugin-configs/ca-bay-area/equity-sessions" in self.store:
+            keys.append("equity_culturally_responsive_tasks")
+        return keys
+
+    def create_session(self, community: dict, body: dict) -> tuple[int, dict]:
+        key = f"sessions/{body['id']}"
+        if key in self.store:
+            return 409, {"title": "Conflict", "reason": "SESSION_EXISTS"}
+        self.store[key] = {**body, "community_id": community["id"]}
+        return 201, self.store[key]
 
     def plugin_config(self, method: str, region: str, plugin: str, body: dict | None) -> tuple[int, dict]:
         if f"orgs/{region}" not in self.store:
@@ -290,6 +316,8 @@ REQUEST_MODELS = {
     ("POST", "/api/v1/communities/*/registrations"): RegistrationCreate,
     ("POST", "/api/v1/communities/*/team-registrations"): TeamRegistrationCreate,
     ("PUT", "/api/v1/regions/*/plugins/equity-sessions"): PluginConfigPut,
+    ("POST", "/api/v1/programs/*/milestones"): MilestoneCreate,
+    ("POST", "/api/v1/communities/*/sessions"): SessionCreate,
 }
 
 
@@ -343,3 +371,82 @@ def test_an_unreachable_gateway_is_reported():
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(seed.SeedError, match="cannot reach the gateway"):
         seed.load_demo(url, "tok")
+
+
+# -- the program's timeline and sessions ----------------------------------------------------------
+def milestone_times(now: dt.datetime) -> dict[str, dt.datetime]:
+    return {m.kind: parse(m.body(now)["time"]) for m in seed.DEMO_MILESTONES}
+
+
+def test_the_linked_sign_up_milestones_are_the_program_communities_window():
+    times = milestone_times(NOW)
+    for community in seed.DEMO_PROGRAM_COMMUNITIES:
+        window = {key: parse(value) for key, value in community.body(NOW)["signup_window"].items()}
+        assert (times["signup_opens"], times["soft_deadline"], times["signup_closes"]) == (
+            window["opens_at"], window["soft_deadline"], window["closes_at"])
+    # The timeline's order rule (membership's window rule): opens < soft deadline <= closes.
+    assert times["signup_opens"] < times["soft_deadline"] <= times["signup_closes"] == times["kick_off"]
+    # The proposal call's milestones come from the call itself (scheduling takes it over).
+    assert not {"call_opens", "proposals_due"} & set(times)
+    assert all(m.program_id == seed.DEMO_PROGRAM.id for m in seed.DEMO_MILESTONES)
+
+
+PROGRAM_YEAR = (dt.datetime(2026, 7, 1, tzinfo=seed.DEMO_TIME_ZONE),
+                dt.datetime(2027, 7, 1, tzinfo=seed.DEMO_TIME_ZONE))
+
+
+@pytest.mark.parametrize("now", [NOW, dt.datetime(2026, 9, 1, 7, tzinfo=dt.UTC),
+                                 dt.datetime(2027, 1, 30, tzinfo=dt.UTC)])
+def test_each_open_community_meets_monthly_from_its_kick_off_within_the_program_year(now):
+    from dateutil import rrule
+
+    series = {s.community_id: s for s in seed.DEMO_SESSIONS if s.recurrence}
+    assert set(series) == {c.id for c in seed.DEMO_PROGRAM_COMMUNITIES}
+    for session in series.values():
+        body = session.body(now)
+        start, end = parse(body["start_time"]), parse(body["end_time"])
+        assert start >= seed.kick_off(now) and PROGRAM_YEAR[0] <= start < end < PROGRAM_YEAR[1]
+        assert start.utcoffset() == start.astimezone(seed.DEMO_TIME_ZONE).utcoffset()
+        # The first start is an occurrence of the rule itself (dateutil leaves out a start that is not).
+        local_start = start.astimezone(seed.DEMO_TIME_ZONE).replace(tzinfo=None)
+        first = rrule.rrulestr(body["recurrence"], dtstart=local_start)[0]
+        assert first == local_start and body["recurrence"].startswith("FREQ=MONTHLY")
+    days = {s.id: parse(s.body(now)["start_time"]).weekday() for s in series.values()}
+    assert len(set(days.values())) == len(days)  # the shared facilitator is never in two places
+
+
+def test_the_equity_workshop_is_in_the_bay_area_with_the_fields_its_type_declares():
+    import jsonschema
+
+    from copnet_plugins.equity_sessions import BUILT_IN_SESSION_TYPES
+
+    [workshop] = [s for s in seed.DEMO_SESSIONS if s.session_type.startswith("equity_")]
+    community = next(c for c in seed.DEMO_COMMUNITIES if c.id == workshop.community_id)
+    assert "ca-bay-area" in ancestry(community.host_organization_id)
+    assert ("ca-bay-area", "equity-sessions") in {(p.region_id, p.plugin) for p in seed.DEMO_PLUGINS}
+    session_type = next(t for t in BUILT_IN_SESSION_TYPES if t.key == workshop.session_type)
+    jsonschema.validate(workshop.body(NOW)["fields"], session_type.fields)
+    body = workshop.body(NOW)
+    assert body["modality"] == "in_person" and body["venue"]["name"] and "recurrence" not in body
+    in_person = next(m for m in seed.DEMO_MILESTONES if m.kind == "in_person_session")
+    assert parse(in_person.body(NOW)["time"]) == parse(body["start_time"])
+
+
+def test_loading_sends_the_timeline_and_the_sessions(gateway):
+    seed.load(gateway.url, "tok", seed.demo_items(), now=NOW)
+    timeline = gateway.store[f"programs/{seed.DEMO_PROGRAM.id}"]["milestones"]
+    assert [m["kind"] for m in timeline] == ["signup_opens", "soft_deadline", "signup_closes", "kick_off",
+                                             "in_person_session", "final_product_due"]
+    plc = gateway.store["sessions/bay-ratios-plc-monthly"]
+    assert (plc["community_id"], plc["start_time"], plc["end_time"]) == (
+        "bay-ratios-plc-2026-27", "2027-01-12T15:30:00-08:00", "2027-01-12T17:30:00-08:00")
+    assert gateway.store["sessions/bay-ratios-equity-workshop"]["start_time"] == "2027-02-06T09:00:00-08:00"
+
+
+def test_a_session_type_that_never_arrives_is_a_clear_error(gateway, monkeypatch):
+    monkeypatch.setattr(seed, "SESSION_TYPE_WAIT_SECONDS", 0.3)
+    items = [*seed.DEMO_ORGANIZATIONS, *seed.DEMO_PEOPLE, seed.DEMO_PROGRAM, *seed.DEMO_PROGRAM_COMMUNITIES,
+             seed.DEMO_SESSIONS[-1]]  # the equity workshop, with the plugin never switched on
+    with pytest.raises(seed.SeedError, match="offers no session type 'equity_culturally_responsive_tasks'"):
+        seed.load(gateway.url, "tok", items, now=NOW)
+    assert "sessions/bay-ratios-equity-workshop" not in gateway.store
