@@ -86,6 +86,11 @@ def test_a_single_session_has_one_occurrence_and_defaults_from_its_type_and_comm
                               token=setup.world.admin).sessions
     assert [x.id for x in listed] == [session.id]
     wait_for_events(services, "copnet.scheduling.session.created", {session.id})
+    again = rpc_error(setup.world.session, setup.community, start, session_id=session.id)
+    assert (again.code, again.reason) == (grpc.StatusCode.ALREADY_EXISTS, "SESSION_EXISTS")
+    missing = rpc_error(setup.scheduling, "GetSession", s.GetSessionRequest(id="no-such-session"),
+                        token=setup.world.admin)
+    assert (missing.code, missing.reason) == (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")
 
 
 def test_a_monthly_series_stays_at_four_pm_local_across_the_daylight_saving_change(setup):
