@@ -490,3 +490,14 @@ def test_reminders_run_passes_the_instant_to_look_at(client, clients):
     body = client.post("/api/v1/reminders/run", headers=bearer(), json={"now": "2026-12-07T23:30:00Z"}).get_json()
     assert body == {"emitted": 3}
     assert sent(clients, "RunReminders").now.ToDatetime(tzinfo=UTC) == datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+
+
+def test_the_document_offers_the_certificate_as_html_and_the_feeds_as_calendars(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    certificate = paths["/api/v1/people/{id}/programs/{program_id}/certificate"]["get"]["responses"]["200"]
+    assert set(certificate["content"]) == {"text/html", "application/json"}
+    for feed in ("/api/v1/calendars/people/{id}.ics", "/api/v1/calendars/communities/{id}.ics"):
+        operation = paths[feed]["get"]
+        assert set(operation["responses"]["200"]["content"]) == {"text/calendar", "application/json"}
+        assert "security" not in operation
+        assert [p["name"] for p in operation["parameters"] if p["in"] == "query" and p["required"]] == ["token"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from copnet.gateway.schemas.common import Strict
 
@@ -30,6 +30,11 @@ class CalendarToken(BaseModel):
 
 class CalendarExport(BaseModel):
     """A feed as JSON, for a client that asks for `application/json` instead of the calendar itself."""
+
+    model_config = ConfigDict(openapi_extra={
+        "description": "The feed in the exporter's media type (text/calendar for `ics`), or wrapped in JSON on "
+                       "`Accept: application/json`.",
+        "content": {"text/calendar": {"schema": {"type": "string"}}}})
 
     media_type: str = Field(description="The exporter's media type, e.g. text/calendar.")
     filename: str = Field(description='Suggested file name ("bay-area-algebra.ics").')
