@@ -182,7 +182,7 @@ def test_attendance_waits_for_the_occurrence_to_start_and_is_not_for_cancelled_o
     error = rpc_error(world.record, occurrences[2].id, entry(world.alice, PRESENT))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "OCCURRENCE_CANCELLED")
     error = rpc_error(world.record, "no-such-session:20261013T230000Z", entry(world.alice, PRESENT))
-    assert (error.code, error.reason) == (grpc.StatusCode.NOT_FOUND, "UNKNOWN_OCCURRENCE")
+    assert (error.code, error.reason) == (grpc.StatusCode.NOT_FOUND, "OCCURRENCE_NOT_FOUND")
     assert world.stored(upcoming.id) == world.stored(occurrences[2].id) == []
 
 

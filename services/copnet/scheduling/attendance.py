@@ -33,6 +33,7 @@ from copnet.scheduling.participation import (
     occurrence_minutes,
     summed,
 )
+from copnet.scheduling.sessions import find_occurrence
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 MAX_ENTRIES = 500
@@ -223,9 +224,7 @@ class AttendanceApi:
             # Checked again on the occurrence as this transaction sees it: it may have been moved or
             # cancelled since, which changes its length or whether it can have attendance at all.
             now = db.utcnow()
-            current = uow.find_one(Occurrence, {"_id": occurrence.id})
-            if current is None:
-                raise NotFound(f"no occurrence {occurrence.id!r}", reason="UNKNOWN_OCCURRENCE")
+            current = find_occurrence(occurrence.id, uow)
             check_recordable(current, now)
             entries = checked(current)
             before = existing_records(uow, [record_id(current.id, entry.person_id) for entry in entries])
@@ -354,10 +353,7 @@ class AttendanceApi:
     def _occurrence(self, occurrence_id: str) -> Occurrence:
         if not occurrence_id:
             raise InvalidArgument.for_field("occurrence_id", "is required")
-        occurrence = Occurrence.objects(id=occurrence_id).first()
-        if occurrence is None:
-            raise NotFound(f"no occurrence {occurrence_id!r}", reason="UNKNOWN_OCCURRENCE")
-        return occurrence
+        return find_occurrence(occurrence_id)
 
     def _require_self_or_manager(self, person_id: str, action: str,
                                  person: Callable[[], PersonFacts] | None = None) -> str:
