@@ -81,10 +81,12 @@ def test_operations_have_unique_ids_success_schemas_and_problem_errors(document)
 
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
-# Reads that are not public (people, rosters, a region's plugin configuration and dashboard): they
-# must say they take a token. `/api/v1/plugins` (what is installed) is public.
-PRIVATE_READ_PATHS = re.compile(r"^/api/v1/(people|registrations|teams|proposals|regions)"
-                                r"|/(registrations|teams|proposals)$")
+# Reads that are not public (people, rosters, a region's plugin configuration and dashboard,
+# schedules and attendance): they must say they take a token. `/api/v1/plugins` (what is
+# installed) is public, and so are calendar feeds (their secret token is a query parameter).
+PRIVATE_READ_PATHS = re.compile(
+    r"^/api/v1/(people|registrations|teams|proposals|regions|sessions|occurrences|milestones)"
+    r"|/(registrations|teams|proposals|sessions|occurrences|attendance|participation|milestones)$")
 
 
 def test_input_routes_document_422_and_writes_the_mapped_grpc_errors(document):
