@@ -64,7 +64,9 @@ def test_the_built_in_plugins_are_listed_with_their_hooks_and_settings(stack):
     listed = {plugin["name"]: plugin for plugin in reply.json()["items"]}
     assert set(listed["equity-sessions"]["hooks"]) == {"register_session_types"}
     assert set(listed["local-eligibility"]["hooks"]) == {"validate_registration"}
-    assert set(listed["webhook-notify"]["hooks"]) == {"subscribed_event_types", "react_to_event"}
+    assert set(listed["webhook-notify"]["hooks"]) == {"subscribed_event_types", "react_to_event",
+                                                      "register_notifiers"}
+    assert set(listed["icalendar-feed"]["hooks"]) == {"register_calendar_exporters"}
     assert set(listed["oneroster"]["hooks"]) == {"register_roster_sources"}
     assert listed["oneroster"]["title"].startswith("OneRoster roster import")
     assert "url" in listed["webhook-notify"]["settings_schema"]["properties"]
