@@ -275,6 +275,13 @@ def start(services, name: str, env: dict[str, str] | None = None) -> None:
         process.spec = dataclasses.replace(process.spec, env=env)
     process.start()
     services.wait_until_healthy()
+    # The gateway's own channels reconnect too: later tests reach scheduling through it.
+    services.wait_for(lambda: gateway_reaches_every_service(services), 30, "the gateway ready again")
+
+
+def gateway_reaches_every_service(services) -> bool:
+    """Several readiness answers in a row, so that every gateway worker's channels are back."""
+    return all(request("GET", f"{services.gateway_url}/readyz").status == 200 for _ in range(8))
 
 
 def settled(services, plc: Reminders, occurrence_ids: set[str]) -> bool:

@@ -32,8 +32,12 @@ class ServiceClient:
                    if name.startswith(("Get", "List"))]
         # round_robin: behind a headless Kubernetes Service, calls (not just connections) spread
         # over every replica (use a dns:/// address there).
+        # Reconnection back-off capped at 2 s (gRPC's default grows to 120 s): a service that was
+        # restarted (a deploy, a crash) is reached again within seconds, not minutes of 503s.
         options = [("grpc.enable_retries", 1), ("grpc.lb_policy_name", "round_robin"),
-                   ("grpc.service_config", _retry_config(full_service_name, methods))]
+                   ("grpc.service_config", _retry_config(full_service_name, methods)),
+                   ("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
+                   ("grpc.max_reconnect_backoff_ms", 2000)]
         self.channel = grpc.insecure_channel(address, options=options)
         self.stub = stub_class(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
