@@ -41,12 +41,14 @@ def world(services, request):
     found.close()
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+# One reference instant for the module: two milestones "10 days from now" are the same instant
+# (computed twice, they could straddle a second). Every offset is a day or more, so the module's
+# few minutes of running never make a "future" date past.
+REFERENCE = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def in_days(days: float) -> dt.datetime:
-    return now() + dt.timedelta(days=days)
+    return REFERENCE + dt.timedelta(days=days)
 
 
 def utc(stamp) -> dt.datetime:
