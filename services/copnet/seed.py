@@ -9,7 +9,9 @@ opened before anyone registers for it.
 Sign-up windows and the proposal call's due date are relative to the moment of loading, so a
 freshly loaded demo always has a call and sign-ups open now. The program's timeline dates the
 sign-up window with the very same instants (membership applies its linked milestones to every
-program community), and each open community meets monthly from its kick-off on.
+program community), and each open community meets monthly from its kick-off on. The program's
+school year is the one its kick-off falls in (see `demo_year`), so ids carry no year and the demo
+loads the same way in any year.
 """
 
 from __future__ import annotations
@@ -114,18 +116,23 @@ class Grant:
 
 @dataclass(frozen=True)
 class Program:
+    """A program of the school year `year_of(now)` (e.g. "2026-27"); "{year}" in its name and
+    description stands for it."""
+
     id: str
     name: str
     owner_organization_id: str
-    program_year: str
+    year_of: Callable[[dt.datetime], str] = field(hash=False, compare=False)
     description: str = ""
 
-    def body(self) -> dict:
-        return _compact({"id": self.id, "name": self.name, "owner_organization_id": self.owner_organization_id,
-                         "program_year": self.program_year, "description": self.description})
+    def body(self, now: dt.datetime) -> dict:
+        year = self.year_of(now)
+        return _compact({"id": self.id, "name": self.name.format(year=year),
+                         "owner_organization_id": self.owner_organization_id, "program_year": year,
+                         "description": self.description.format(year=year)})
 
     def load(self, api: ApiClient, now: dt.datetime) -> str:
-        return _created_or_existing(lambda: api.post("/programs", self.body()))
+        return _created_or_existing(lambda: api.post("/programs", self.body(now)))
 
 
 @dataclass(frozen=True)
@@ -172,15 +179,23 @@ class PluginSetup:
 
 @dataclass(frozen=True)
 class Window:
-    """A sign-up window relative to the moment of loading."""
+    """A sign-up window open at the moment of loading: opened `opened_ago` before it, closing at
+    `closes(now)`, with its soft deadline `soft_deadline_before_close` before that."""
 
     opened_ago: dt.timedelta
-    soft_deadline_in: dt.timedelta | None
-    closes_in: dt.timedelta
+    soft_deadline_before_close: dt.timedelta | None
+    closes: Callable[[dt.datetime], dt.datetime] = field(hash=False, compare=False)
+
+    def opens(self, now: dt.datetime) -> dt.datetime:
+        return now - self.opened_ago
+
+    def soft_deadline(self, now: dt.datetime) -> dt.datetime | None:
+        return self.closes(now) - self.soft_deadline_before_close if self.soft_deadline_before_close else None
 
     def body(self, now: dt.datetime) -> dict:
-        return _compact({"opens_at": _rfc3339(now - self.opened_ago), "closes_at": _rfc3339(now + self.closes_in),
-                         "soft_deadline": _rfc3339(now + self.soft_deadline_in) if self.soft_deadline_in else None})
+        soft_deadline = self.soft_deadline(now)
+        return _compact({"opens_at": _rfc3339(self.opens(now)), "closes_at": _rfc3339(self.closes(now)),
+                         "soft_deadline": _rfc3339(soft_deadline) if soft_deadline else None})
 
 
 @dataclass(frozen=True)
@@ -356,6 +371,75 @@ class Session:
 Item = (Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup | PluginSetup
         | Milestone | Session)
 
+# -- the demo's school year -----------------------------------------------------------------------
+# Sign-up closes and the communities start this long after loading, unless that is too late in
+# the school year (below).
+SIGNUP_LEAD = dt.timedelta(days=28)
+# The program's communities run at least this long between kick-off and the final product: their
+# first monthly meetings and the equity workshop (six weeks in) come before it is due.
+MIN_RUN = dt.timedelta(weeks=8)
+EQUITY_WORKSHOP_WEEKS = 6
+FRIDAY = 4
+
+
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """A wall-clock time on `day` where the demo network is."""
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=DEMO_TIME_ZONE)
+
+
+def school_year_of(moment: dt.datetime) -> int:
+    """The calendar year in which the school year (July 1 to June 30, local) holding `moment` begins."""
+    day = moment.astimezone(DEMO_TIME_ZONE).date()
+    return day.year if day.month >= 7 else day.year - 1
+
+
+@dataclass(frozen=True)
+class DemoYear:
+    """The demo program's school year (it begins on July 1 of `first`) and its kick-off."""
+
+    first: int
+    kick_off: dt.datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.first}-{(self.first + 1) % 100:02d}"
+
+    @property
+    def start(self) -> dt.datetime:
+        return local(dt.date(self.first, 7, 1), 0)
+
+    @property
+    def end(self) -> dt.datetime:
+        return local(dt.date(self.first + 1, 7, 1), 0)
+
+    @property
+    def final_product_due(self) -> dt.datetime:
+        return final_product_due(self.first)
+
+
+def final_product_due(first: int) -> dt.datetime:
+    """The last Friday of May, 17:00, in the school year that begins in `first`."""
+    may_31 = dt.date(first + 1, 5, 31)
+    return local(may_31 - dt.timedelta(days=(may_31.weekday() - FRIDAY) % 7), 17)
+
+
+def demo_year(now: dt.datetime) -> DemoYear:
+    """The school year of the kick-off `SIGNUP_LEAD` after `now`, when it leaves the communities
+    `MIN_RUN` before the final product; otherwise (from about March on) the next school year, with
+    sign-up open from now until its first morning. Either way the program's sessions and
+    milestones from kick-off on fall inside its year."""
+    kick_off_now = now + SIGNUP_LEAD
+    first = school_year_of(kick_off_now)
+    if kick_off_now + MIN_RUN <= final_product_due(first):
+        return DemoYear(first, kick_off_now)
+    return DemoYear(first + 1, local(dt.date(first + 1, 7, 1), 9))
+
+
+def kick_off(now: dt.datetime) -> dt.datetime:
+    """When sign-up closes and the communities start."""
+    return demo_year(now).kick_off
+
+
 # -- the demo network -----------------------------------------------------------------------------
 # A state, two regions, three county offices (codes are California county codes), a district
 # under each county office, a few schools.
@@ -402,8 +486,9 @@ DEMO_GRANTS: tuple[Grant, ...] = (
     Grant("robert-nguyen", "facilitator", "eastbay-usd"),
 )
 
-DEMO_PROGRAM = Program("bay-area-math-cop-2026-27", "2026-27 Bay Area Math CoP", "ca-bay-area", "2026-27",
-                       "The Bay Area region's communities of practice for the 2026-27 school year.")
+DEMO_PROGRAM = Program("bay-area-math-cop", "{year} Bay Area Math CoP", "ca-bay-area",
+                       lambda now: demo_year(now).label,
+                       "The Bay Area region's communities of practice for the {year} school year.")
 DEMO_PROPOSAL_CALL = ProposalCall(DEMO_PROGRAM.id, due_in=dt.timedelta(days=21))
 
 # Standing communities, outside any program (drafts: no seats or window yet).
@@ -422,18 +507,19 @@ DEMO_STANDING_COMMUNITIES: tuple[Community, ...] = (
               "Regional and county math leads across the state."),
 )
 
-# Sign-ups opened a week ago; the soft deadline (no more waiting list) is in two weeks; kick-off in four.
-OPEN_NOW = Window(opened_ago=dt.timedelta(days=7), soft_deadline_in=dt.timedelta(days=14),
-                  closes_in=dt.timedelta(days=28))
+# Sign-ups opened a week ago and close at the kick-off (usually in four weeks); the soft deadline
+# (no more waiting list) is two weeks before it.
+OPEN_NOW = Window(opened_ago=dt.timedelta(days=7), soft_deadline_before_close=dt.timedelta(days=14),
+                  closes=kick_off)
 
 # The program's communities, opened for sign-up.
 DEMO_PROGRAM_COMMUNITIES: tuple[Community, ...] = (
-    Community("bay-ratios-plc-2026-27", "Bay Area Grade 6-8 Ratios PLC", "plc", "eastbay-usd",
+    Community("bay-ratios-plc", "Bay Area Grade 6-8 Ratios PLC", "plc", "eastbay-usd",
               "Middle school teachers building a shared ratio and proportion unit, meeting monthly.",
               program_id=DEMO_PROGRAM.id, focus="Ratio and proportional reasoning", grade_bands=("6-8",),
               facilitator_ids=("robert-nguyen",), capacity=24, signup_window=OPEN_NOW,
               eligible_positions=("teacher", "specialist", "coach"), eligible_organization_ids=("ca-bay-area",)),
-    Community("eastbay-elementary-math-teams-2026-27", "East Bay Elementary School Math Teams", "math_team",
+    Community("eastbay-elementary-math-teams", "East Bay Elementary School Math Teams", "math_team",
               "eastbay-usd",
               "School teams (a math specialist, their site administrator and a K-5 teacher) leading math at "
               "their school.",
@@ -445,9 +531,9 @@ DEMO_PROGRAM_COMMUNITIES: tuple[Community, ...] = (
 DEMO_COMMUNITIES: tuple[Community, ...] = (*DEMO_STANDING_COMMUNITIES, *DEMO_PROGRAM_COMMUNITIES)
 
 DEMO_REGISTRATIONS: tuple[Signup | TeamSignup, ...] = (
-    Signup("bay-ratios-plc-2026-27", "daniel-kim"),
-    Signup("bay-ratios-plc-2026-27", "sofia-garcia"),
-    TeamSignup("eastbay-elementary-math-teams-2026-27", "bayside-math-team", "Bayside Elementary Math Team",
+    Signup("bay-ratios-plc", "daniel-kim"),
+    Signup("bay-ratios-plc", "sofia-garcia"),
+    TeamSignup("eastbay-elementary-math-teams", "bayside-math-team", "Bayside Elementary Math Team",
                "bayside-es", (("maria-lopez", "lead"), ("james-carter", "administrator"),
                               ("aisha-johnson", "member"))),
 )
@@ -461,23 +547,12 @@ DEMO_PLUGINS: tuple[PluginSetup, ...] = (PluginSetup("ca-bay-area", "equity-sess
 
 
 # -- the program's timeline and its communities' sessions -----------------------------------------
-def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """A wall-clock time on `day` where the demo network is."""
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=DEMO_TIME_ZONE)
-
-
-def kick_off(now: dt.datetime) -> dt.datetime:
-    """When sign-up closes and the communities start (OPEN_NOW's close)."""
-    return now + OPEN_NOW.closes_in
-
-
-def nth_weekday_from(start: dt.datetime, weekday: int, n: int) -> dt.date:
-    """The first `n`-th `weekday` (Monday 0) of a month on or after `start`'s local day."""
-    day = start.astimezone(DEMO_TIME_ZONE).date()
-    month = day.replace(day=1)
+def monthly_from(after: dt.datetime, weekday: int, n: int, hour: int, minute: int = 0) -> dt.datetime:
+    """The first `n`-th `weekday` (Monday 0) of a month at `hour`:`minute`, local, not before `after`."""
+    month = after.astimezone(DEMO_TIME_ZONE).date().replace(day=1)
     while True:
-        candidate = month + dt.timedelta(days=(weekday - month.weekday()) % 7 + 7 * (n - 1))
-        if candidate >= day:
+        candidate = local(month + dt.timedelta(days=(weekday - month.weekday()) % 7 + 7 * (n - 1)), hour, minute)
+        if candidate >= after:
             return candidate
         month = (month + dt.timedelta(days=32)).replace(day=1)
 
@@ -492,37 +567,37 @@ TUESDAY, WEDNESDAY, SATURDAY = 1, 2, 5
 
 
 def equity_workshop_start(now: dt.datetime) -> dt.datetime:
-    return local(weekday_from(kick_off(now), SATURDAY, weeks_after=6), 9)
+    return local(weekday_from(kick_off(now), SATURDAY, weeks_after=EQUITY_WORKSHOP_WEEKS), 9)
 
 
 # The linked sign-up milestones carry exactly the instants of OPEN_NOW, the window the program's
 # communities were created with, so membership applying them changes nothing. The proposal call's
 # milestones (call opens, proposals due) are taken over by scheduling from the call itself.
 DEMO_MILESTONES: tuple[Milestone, ...] = (
-    Milestone(DEMO_PROGRAM.id, "signup_opens", lambda now: now - OPEN_NOW.opened_ago),
-    Milestone(DEMO_PROGRAM.id, "soft_deadline", lambda now: now + OPEN_NOW.soft_deadline_in,
+    Milestone(DEMO_PROGRAM.id, "signup_opens", OPEN_NOW.opens),
+    Milestone(DEMO_PROGRAM.id, "soft_deadline", OPEN_NOW.soft_deadline,
               description="After it, sign-ups continue only while seats remain."),
     Milestone(DEMO_PROGRAM.id, "signup_closes", kick_off),
     Milestone(DEMO_PROGRAM.id, "kick_off", kick_off, description="Sign-up closes and the communities begin."),
     Milestone(DEMO_PROGRAM.id, "in_person_session", equity_workshop_start, title="Equity workshop: culturally "
               "responsive math tasks", description="In person at the Alameda County Office of Education."),
-    Milestone(DEMO_PROGRAM.id, "final_product_due", lambda now: local(dt.date(2027, 5, 28), 17),
+    Milestone(DEMO_PROGRAM.id, "final_product_due", lambda now: demo_year(now).final_product_due,
               description="Each community shares its unit, lesson study or toolkit with the network."),
 )
 
 DEMO_SESSIONS: tuple[Session, ...] = (
-    Session("bay-ratios-plc-monthly", "bay-ratios-plc-2026-27", "regular_convening", "Ratios PLC monthly convening",
-            lambda now: local(nth_weekday_from(kick_off(now), TUESDAY, 2), 15, 30), 120,
+    Session("bay-ratios-plc-monthly", "bay-ratios-plc", "regular_convening", "Ratios PLC monthly convening",
+            lambda now: monthly_from(kick_off(now), TUESDAY, 2, 15, 30), 120,
             agenda="Share student work from the last unit, plan the next lesson together, set a classroom try.",
             recurrence="FREQ=MONTHLY;BYDAY=2TU", meeting_url="https://meet.example.org/bay-ratios-plc"),
-    Session("eastbay-math-teams-monthly", "eastbay-elementary-math-teams-2026-27", "regular_convening",
+    Session("eastbay-math-teams-monthly", "eastbay-elementary-math-teams", "regular_convening",
             "School math teams monthly convening",
-            lambda now: local(nth_weekday_from(kick_off(now), WEDNESDAY, 3), 15, 45), 90,
+            lambda now: monthly_from(kick_off(now), WEDNESDAY, 3, 15, 45), 90,
             agenda="Each school team brings its number-sense routine data and one question for the network.",
             recurrence="FREQ=MONTHLY;BYDAY=3WE", modality="hybrid",
             venue=("East Bay USD Professional Learning Center, Room 2", "1200 Bayview Ave, Oakland, CA 94601"),
             meeting_url="https://meet.example.org/eastbay-math-teams"),
-    Session("bay-ratios-equity-workshop", "bay-ratios-plc-2026-27", "equity_culturally_responsive_tasks",
+    Session("bay-ratios-equity-workshop", "bay-ratios-plc", "equity_culturally_responsive_tasks",
             "Culturally responsive ratio tasks", equity_workshop_start, 150, modality="in_person",
             venue=("Alameda County Office of Education", "313 W. Winton Ave, Hayward, CA 94544"),
             fields={"task_to_bring": "A ratio or rate task from your next unit, with three samples of student work.",

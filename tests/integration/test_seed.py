@@ -12,7 +12,7 @@ from copnet.api_client import ApiClient, ApiError
 
 pytestmark = pytest.mark.integration
 
-PLC, MATH_TEAMS = "bay-ratios-plc-2026-27", "eastbay-elementary-math-teams-2026-27"
+PLC, MATH_TEAMS = "bay-ratios-plc", "eastbay-elementary-math-teams"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,8 @@ def test_the_program_has_an_open_call_and_open_communities(demo):
     stack, _ = demo
     lead = as_person(stack, "elena-torres", "regional_lead", "ca-bay-area")
     program = lead.get(f"/programs/{seed.DEMO_PROGRAM.id}")
-    assert program["owner_organization_id"] == "ca-bay-area" and program["program_year"] == "2026-27"
+    assert program["owner_organization_id"] == "ca-bay-area"
+    assert program["name"] == f"{program['program_year']} Bay Area Math CoP"
     assert dt.datetime.fromisoformat(program["proposal_call"]["due_at"]) > dt.datetime.now(dt.UTC)
     open_ids = {c["id"] for c in lead.pages("/communities", program_id=seed.DEMO_PROGRAM.id, status="open")}
     assert open_ids == {PLC, MATH_TEAMS}
@@ -113,6 +114,17 @@ def test_each_open_community_meets_monthly_and_the_bay_area_has_an_equity_worksh
         assert {(start.weekday(), start.time()) for start in local_starts} == {
             (weekday, dt.datetime.fromisoformat(series["local_start"]).time())}
         assert all(o["facilitator_ids"] == ["robert-nguyen"] for o in occurrences)
+    # Whenever it is loaded, the program's year is the school year of its kick-off and holds the
+    # rest of its timeline and every occurrence.
+    year = lead.get(f"/programs/{seed.DEMO_PROGRAM.id}")["program_year"]
+    start, end = (dt.datetime(int(year[:4]) + n, 7, 1, tzinfo=seed.DEMO_TIME_ZONE) for n in (0, 1))
+    timeline = {m["kind"]: dt.datetime.fromisoformat(m["time"])
+                for m in lead.get(f"/programs/{seed.DEMO_PROGRAM.id}/milestones")["items"]}
+    assert all(start <= timeline[kind] < end for kind in ("kick_off", "in_person_session", "final_product_due"))
+    for series_id in ("bay-ratios-plc-monthly", "eastbay-math-teams-monthly", "bay-ratios-equity-workshop"):
+        for occurrence in lead.pages(f"/sessions/{series_id}/occurrences"):
+            begins, ends = (dt.datetime.fromisoformat(occurrence[key]) for key in ("start_time", "end_time"))
+            assert timeline["kick_off"] <= begins < ends <= end
     workshop = lead.get("/sessions/bay-ratios-equity-workshop")
     assert (workshop["session_type"], workshop["modality"], workshop["occurrence_count"]) == (
         "equity_culturally_responsive_tasks", "in_person", 1)

@@ -87,7 +87,9 @@ def test_demo_communities_are_hosted_by_demo_organizations():
 
 def test_the_program_belongs_to_the_bay_area_and_its_communities_are_ready_to_open():
     assert seed.DEMO_PROGRAM.owner_organization_id == "ca-bay-area"
-    assert seed.DEMO_PROGRAM.program_year == "2026-27"
+    program = seed.DEMO_PROGRAM.body(NOW)
+    assert (program["program_year"], program["name"]) == ("2026-27", "2026-27 Bay Area Math CoP")
+    assert "2026-27 school year" in program["description"]
     assert seed.DEMO_PROPOSAL_CALL.program_id == seed.DEMO_PROGRAM.id
     opened = {item.community_id for item in seed.demo_items() if isinstance(item, seed.Opening)}
     assert opened == {c.id for c in seed.DEMO_PROGRAM_COMMUNITIES}
@@ -294,14 +296,14 @@ def test_load_sends_every_item_in_order_with_the_token(gateway):
                          "affiliations": [{"organization_id": "bayside-es", "position": "specialist"}]}
     call = gateway.store[f"programs/{seed.DEMO_PROGRAM.id}"]["proposal_call"]
     assert parse(call["due_at"]) == NOW + dt.timedelta(days=21)
-    plc = gateway.store["communities/bay-ratios-plc-2026-27"]
+    plc = gateway.store["communities/bay-ratios-plc"]
     assert plc["status"] == "open" and plc["capacity"] == 24 and plc["facilitator_ids"] == ["robert-nguyen"]
     assert plc["eligibility"] == {"positions": ["teacher", "specialist", "coach"], "organization_ids": ["ca-bay-area"]}
     assert plc["signup_window"] == {"opens_at": "2026-11-16T17:30:00Z", "soft_deadline": "2026-12-07T17:30:00Z",
                                     "closes_at": "2026-12-21T17:30:00Z"}
     assert "capacity" not in gateway.store["communities/lakeview-grade6-plc"]
-    assert ("bay-ratios-plc-2026-27", "daniel-kim") in gateway.registrations
-    assert ("eastbay-elementary-math-teams-2026-27", "james-carter") in gateway.registrations
+    assert ("bay-ratios-plc", "daniel-kim") in gateway.registrations
+    assert ("eastbay-elementary-math-teams", "james-carter") in gateway.registrations
     roles = gateway.store["people/elena-torres"]["roles"]
     assert [(r["role"], r["organization_id"]) for r in roles] == [("regional_lead", "ca-bay-area")]
     assert gateway.store["plugin-configs/ca-bay-area/equity-sessions"]["enabled"] is True
@@ -349,11 +351,11 @@ def test_loading_twice_finds_everything_already_there_and_changes_nothing(gatewa
 
 def test_a_registration_refused_for_a_rule_is_an_error_not_already_there(gateway):
     items = [*seed.DEMO_ORGANIZATIONS, *seed.DEMO_PEOPLE, seed.DEMO_PROGRAM, *seed.DEMO_PROGRAM_COMMUNITIES,
-             seed.Signup("bay-ratios-plc-2026-27", "daniel-kim")]  # never opened: sign-up closed
+             seed.Signup("bay-ratios-plc", "daniel-kim")]  # never opened: sign-up closed
     with pytest.raises(seed.SeedError) as raised:
         seed.load(gateway.url, "tok", items)
     assert "409 Conflict" in str(raised.value)
-    assert "signup 'bay-ratios-plc-2026-27:daniel-kim'" in str(raised.value)
+    assert "signup 'bay-ratios-plc:daniel-kim'" in str(raised.value)
 
 
 def test_a_refusal_stops_loading_with_the_problem_detail(gateway):
@@ -391,21 +393,110 @@ def test_the_linked_sign_up_milestones_are_the_program_communities_window():
     assert all(m.program_id == seed.DEMO_PROGRAM.id for m in seed.DEMO_MILESTONES)
 
 
-PROGRAM_YEAR = (dt.datetime(2026, 7, 1, tzinfo=seed.DEMO_TIME_ZONE),
-                dt.datetime(2027, 7, 1, tzinfo=seed.DEMO_TIME_ZONE))
+# Loading moments (UTC) across the school year: the school year the demo then runs in, and
+# whether its kick-off is four weeks on ("4 weeks") or, too late in the year for that, the next
+# year's first morning ("July 1"). The edges: early July; December; the last moment a kick-off
+# four weeks on still leaves eight weeks before the final product (Friday 2027-05-28 17:00 PDT)
+# and the moment after it; mid-May; a kick-off four weeks on that would be June 30; one that is
+# July 1 00:00 local; late June; a leap day.
+LOADING_MOMENTS = {
+    dt.datetime(2026, 7, 2, 16, tzinfo=dt.UTC): ("2026-27", "4 weeks"),
+    dt.datetime(2026, 9, 1, 7, tzinfo=dt.UTC): ("2026-27", "4 weeks"),
+    NOW: ("2026-27", "4 weeks"),
+    dt.datetime(2026, 12, 15, 23, 45, tzinfo=dt.UTC): ("2026-27", "4 weeks"),
+    dt.datetime(2027, 1, 30, tzinfo=dt.UTC): ("2026-27", "4 weeks"),
+    dt.datetime(2027, 3, 6, 0, 0, tzinfo=dt.UTC): ("2026-27", "4 weeks"),
+    dt.datetime(2027, 3, 6, 0, 0, 1, tzinfo=dt.UTC): ("2027-28", "July 1"),
+    dt.datetime(2027, 5, 15, 18, tzinfo=dt.UTC): ("2027-28", "July 1"),
+    dt.datetime(2027, 6, 2, 18, tzinfo=dt.UTC): ("2027-28", "July 1"),
+    dt.datetime(2027, 6, 3, 7, tzinfo=dt.UTC): ("2027-28", "4 weeks"),
+    dt.datetime(2027, 6, 25, 22, tzinfo=dt.UTC): ("2027-28", "4 weeks"),
+    dt.datetime(2028, 2, 29, 12, tzinfo=dt.UTC): ("2027-28", "4 weeks"),
+}
 
 
-@pytest.mark.parametrize("now", [NOW, dt.datetime(2026, 9, 1, 7, tzinfo=dt.UTC),
-                                 dt.datetime(2027, 1, 30, tzinfo=dt.UTC)])
-def test_each_open_community_meets_monthly_from_its_kick_off_within_the_program_year(now):
+def program_year(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The bounds scheduling gives the demo program's year (its own rule, not the seed's)."""
+    from copnet.scheduling.directory import program_year_bounds
+
+    return program_year_bounds(seed.DEMO_PROGRAM.body(now)["program_year"], "America/Los_Angeles")
+
+
+def occurrences(session: seed.Session, now: dt.datetime) -> list:
+    """The session's occurrences as scheduling expands them against the program year (raising
+    SESSION_OUTSIDE_PROGRAM_YEAR as it would)."""
+    from copnet.scheduling import recurrence
+
+    body = session.body(now)
+    return recurrence.expand(body.get("recurrence", ""), parse(body["start_time"]), parse(body["end_time"]),
+                             "America/Los_Angeles", program_year(now))
+
+
+@pytest.mark.parametrize("now", LOADING_MOMENTS)
+def test_the_program_year_is_the_school_year_of_the_kick_off(now):
+    year, kick_off = LOADING_MOMENTS[now]
+    program = seed.DEMO_PROGRAM.body(now)
+    assert program["program_year"] == year and program["name"] == f"{year} Bay Area Math CoP"
+    assert f"the {year} school year" in program["description"]
+    start, end = program_year(now)
+    assert start <= seed.kick_off(now) < end
+    assert seed.kick_off(now) == (now + dt.timedelta(days=28) if kick_off == "4 weeks"
+                                  else dt.datetime(int(year[:4]), 7, 1, 9, tzinfo=seed.DEMO_TIME_ZONE))
+
+
+@pytest.mark.parametrize("now", LOADING_MOMENTS)
+def test_sign_up_is_open_at_loading_and_closes_at_the_kick_off(now):
+    times = milestone_times(now)
+    assert times["signup_opens"] == now - dt.timedelta(days=7)
+    assert times["signup_opens"] < now < times["soft_deadline"] < times["signup_closes"] == times["kick_off"]
+    assert times["soft_deadline"] == times["kick_off"] - dt.timedelta(days=14)
+    for community in seed.DEMO_PROGRAM_COMMUNITIES:
+        window = community.body(now)["signup_window"]
+        assert parse(window["closes_at"]) == times["kick_off"]
+
+
+@pytest.mark.parametrize("now", LOADING_MOMENTS)
+def test_every_session_occurrence_and_milestone_from_the_kick_off_on_is_inside_the_program_year(now):
+    start, end = program_year(now)
+    times = milestone_times(now)
+    # Sign-up for a school year may open before it begins; everything from the kick-off on is in it.
+    for kind in ("signup_closes", "kick_off", "in_person_session", "final_product_due"):
+        assert start <= times[kind] < end, kind
+    assert times["kick_off"] < times["in_person_session"] < times["final_product_due"]
+    assert times["final_product_due"].astimezone(seed.DEMO_TIME_ZONE).strftime("%a %m %H:%M") == "Fri 05 17:00"
+    for session in seed.DEMO_SESSIONS:
+        slots = occurrences(session, now)
+        assert all(start <= slot.start < slot.end <= end for slot in slots), session.id
+        assert slots[0].start >= times["kick_off"]
+        # Each community meets before its final product is due.
+        assert slots[0].end < times["final_product_due"]
+        if session.recurrence:
+            # Monthly until the year ends: the last occurrence is within a month of its end.
+            assert len(slots) >= 2 and end - slots[-1].end < dt.timedelta(days=35)
+
+
+def test_any_day_of_several_years_loads_a_demo_inside_its_program_year():
+    day = dt.datetime(2026, 7, 1, 6, 59, tzinfo=dt.UTC)
+    while day < dt.datetime(2030, 7, 2, tzinfo=dt.UTC):
+        start, end = program_year(day)
+        times = milestone_times(day)
+        assert times["signup_opens"] < day < times["soft_deadline"] and start <= times["kick_off"], day
+        assert times["kick_off"] < times["in_person_session"] < times["final_product_due"] < end, day
+        for session in seed.DEMO_SESSIONS:
+            assert occurrences(session, day)[0].start >= times["kick_off"], (day, session.id)
+        day += dt.timedelta(days=1, hours=7)  # a different time of day each time
+
+
+@pytest.mark.parametrize("now", LOADING_MOMENTS)
+def test_each_open_community_meets_monthly_from_its_kick_off(now):
     from dateutil import rrule
 
     series = {s.community_id: s for s in seed.DEMO_SESSIONS if s.recurrence}
     assert set(series) == {c.id for c in seed.DEMO_PROGRAM_COMMUNITIES}
     for session in series.values():
         body = session.body(now)
-        start, end = parse(body["start_time"]), parse(body["end_time"])
-        assert start >= seed.kick_off(now) and PROGRAM_YEAR[0] <= start < end < PROGRAM_YEAR[1]
+        start = parse(body["start_time"])
+        assert start >= seed.kick_off(now)
         assert start.utcoffset() == start.astimezone(seed.DEMO_TIME_ZONE).utcoffset()
         # The first start is an occurrence of the rule itself (dateutil leaves out a start that is not).
         local_start = start.astimezone(seed.DEMO_TIME_ZONE).replace(tzinfo=None)
@@ -413,6 +504,13 @@ def test_each_open_community_meets_monthly_from_its_kick_off_within_the_program_
         assert first == local_start and body["recurrence"].startswith("FREQ=MONTHLY")
     days = {s.id: parse(s.body(now)["start_time"]).weekday() for s in series.values()}
     assert len(set(days.values())) == len(days)  # the shared facilitator is never in two places
+
+
+def test_a_kick_off_after_the_meeting_hour_moves_the_first_meeting_to_the_next_month():
+    # Kick-off on a second Tuesday (2027-10-12) at 16:00: that day's 15:30 meeting would precede it.
+    now = dt.datetime(2027, 10, 12, 16, tzinfo=seed.DEMO_TIME_ZONE) - dt.timedelta(days=28)
+    plc = next(s for s in seed.DEMO_SESSIONS if s.id == "bay-ratios-plc-monthly")
+    assert parse(plc.body(now)["start_time"]) == dt.datetime(2027, 11, 9, 15, 30, tzinfo=seed.DEMO_TIME_ZONE)
 
 
 def test_the_equity_workshop_is_in_the_bay_area_with_the_fields_its_type_declares():
@@ -439,7 +537,7 @@ def test_loading_sends_the_timeline_and_the_sessions(gateway):
                                              "in_person_session", "final_product_due"]
     plc = gateway.store["sessions/bay-ratios-plc-monthly"]
     assert (plc["community_id"], plc["start_time"], plc["end_time"]) == (
-        "bay-ratios-plc-2026-27", "2027-01-12T15:30:00-08:00", "2027-01-12T17:30:00-08:00")
+        "bay-ratios-plc", "2027-01-12T15:30:00-08:00", "2027-01-12T17:30:00-08:00")
     assert gateway.store["sessions/bay-ratios-equity-workshop"]["start_time"] == "2027-02-06T09:00:00-08:00"
 
 
