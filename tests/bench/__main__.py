@@ -1,7 +1,9 @@
 """`make bench`: benchmarks on a real local stack, each beside a baseline measured in the same run.
 
 Prints figures and ratios; asserts nothing about speed. Exits 1 when the sign-up burst ends in a
-wrong state (overbooked, a duplicate, a waiting list out of order): correctness is not optional.
+wrong state (overbooked, a duplicate, a waiting list out of order) or a calendar feed is wrong (an
+occurrence too many or too few as an independent parser expands it, no 304 for an unchanged feed):
+correctness is not optional.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 
 from copnet import stack as stacklib
 from copnet.reflection.v1 import reflection_pb2 as rf
+from tests.bench import baseline_app
+from tests.bench.feeds import bench_feed_poll
 from tests.bench.load import HEADER, post_burst, time_until
 from tests.bench.signup import COUNTY, bench_signup_burst, create_organizations
 from tests.support.processes import ManagedProcess
@@ -23,8 +27,10 @@ from tests.support.stack import RunningStack, settings_for_tests
 def baseline_spec(stack: RunningStack, port: int) -> stacklib.ProcessSpec:
     """The baseline app under the same gunicorn configuration as the gateway."""
     settings = stack.settings.model_copy(update={"gateway_port": port})
-    spec = stacklib.gateway_spec(settings, {**stack.env, "BASELINE_MONGODB_URI": stack.mongodb_uri},
-                                 app="tests.bench.baseline_app:create_app()")
+    env = {**stack.env, "BASELINE_MONGODB_URI": stack.mongodb_uri,
+           baseline_app.MEMBERSHIP_DATABASE: stack.settings.database_name("membership"),
+           baseline_app.SCHEDULING_DATABASE: stack.settings.database_name("scheduling")}
+    spec = stacklib.gateway_spec(settings, env, app="tests.bench.baseline_app:create_app()")
     spec.name, spec.probe = "baseline", lambda: stacklib.tcp_answers(settings.host, port)
     return spec
 
@@ -69,7 +75,9 @@ def main() -> int:
     parser.add_argument("--signups", type=int, default=10_000, help="registration attempts (one person each)")
     parser.add_argument("--signup-clients", type=int, default=200, help="clients registering at once")
     parser.add_argument("--seats", type=int, default=36, help="the community's capacity")
-    parser.add_argument("--only", choices=("create-community", "signup"), help="run one benchmark")
+    parser.add_argument("--feed-requests", type=int, default=500, help="GETs of one person's calendar feed")
+    parser.add_argument("--feed-clients", type=int, default=8, help="clients fetching the feed at once")
+    parser.add_argument("--only", choices=("create-community", "signup", "feed"), help="run one benchmark")
     args = parser.parse_args()
     # A stop request (kill, a CI cancel) must still stop the stack below: exit through `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -86,7 +94,10 @@ def main() -> int:
             if args.only in (None, "create-community"):
                 bench_create_community(stack, baseline_url, args.requests, args.concurrency)
             if args.only in (None, "signup"):
-                correct = bench_signup_burst(stack, baseline_url, args.signups, args.signup_clients, args.seats)
+                correct = bench_signup_burst(stack, baseline_url, args.signups, args.signup_clients,
+                                             args.seats) and correct
+            if args.only in (None, "feed"):
+                correct = bench_feed_poll(stack, baseline_url, args.feed_requests, args.feed_clients) and correct
         finally:
             if baseline is not None:
                 baseline.stop()

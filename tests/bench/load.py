@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Call:
-    """One POST: its path, JSON body and headers of its own (e.g. the caller's bearer token)."""
+    """One request: its path, JSON body (None: no body) and headers of its own (e.g. the caller's
+    bearer token), sent with `method`."""
 
     path: str
-    body: dict
+    body: dict | None
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
 
 
 @dataclass
@@ -69,6 +71,12 @@ def post_burst(name: str, base_url: str, path: str, bodies: list[dict], concurre
     return burst(name, base_url, [Call(path, body, headers or {}) for body in bodies], concurrency)
 
 
+def get_burst(name: str, base_url: str, path: str, requests: int, concurrency: int,
+              headers: dict[str, str] | None = None) -> LoadResult:
+    """GET `path` `requests` times with the same headers, `concurrency` clients at a time."""
+    return burst(name, base_url, [Call(path, None, headers or {}, method="GET")] * requests, concurrency)
+
+
 def burst(name: str, base_url: str, calls: list[Call], concurrency: int, keep_answers: bool = False) -> LoadResult:
     """Make every call once, `concurrency` clients at a time, each on its own keep-alive connection.
 
@@ -92,10 +100,10 @@ def burst(name: str, base_url: str, calls: list[Call], concurrency: int, keep_an
                 if index is None:
                     return
                 call = calls[index]
-                body = json.dumps(call.body)
-                headers = {"Content-Type": "application/json", **call.headers}
+                body = None if call.body is None else json.dumps(call.body)
+                headers = {**({} if body is None else {"Content-Type": "application/json"}), **call.headers}
                 started = time.perf_counter()
-                status, raw = _post(connection, call.path, body, headers)
+                status, raw = _send(connection, call.method, call.path, body, headers)
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
@@ -114,16 +122,17 @@ def burst(name: str, base_url: str, calls: list[Call], concurrency: int, keep_an
                       answers if keep_answers else None)
 
 
-def _post(connection: http.client.HTTPConnection, path: str, body: str, headers: dict) -> tuple[int, bytes]:
+def _send(connection: http.client.HTTPConnection, method: str, path: str, body: str | None,
+          headers: dict) -> tuple[int, bytes]:
     try:
-        connection.request("POST", path, body=body, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
     except http.client.RemoteDisconnected:
         # Nothing came back: the server closed the keep-alive connection as the request went out
         # (its idle timeout), so it never handled it. Sent again once on a new connection; were
-        # it handled after all, the second answer would say so (409 already registered).
+        # a POST handled after all, the second answer would say so (409 already registered).
         connection.close()
-        connection.request("POST", path, body=body, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
     return response.status, response.read()
 
