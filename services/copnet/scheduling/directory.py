@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+import time
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,9 @@ from copnet.kernel.errors import InvalidArgument, NotFound, Unavailable
 from copnet.kernel.service import ServiceContext
 
 PAGE_SIZE = 500
+# Organizations (a community's host: its time zone and ancestry) are asked for on almost every
+# request and change rarely (a move, a new time zone): a process keeps each for this long.
+ORGANIZATION_TTL_SECONDS = 30.0
 # Positions whose holders are "leaders" for a leaders-only convening.
 LEADER_POSITIONS = frozenset({"site_admin", "district_admin", "county_leader"})
 LEADER_TEAM_ROLES = frozenset({"lead", "administrator"})
@@ -70,9 +75,31 @@ def program_year_bounds(program_year: str, time_zone: str) -> tuple[dt.datetime,
     return start, end
 
 
+class _Recent:
+    """Values remembered for `ttl` seconds (thread-safe)."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[float, object]] = {}
+
+    def get(self, key: str):
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or found[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return found[1]
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, value)
+
+
 class Directory:
     def __init__(self, context: ServiceContext):
         self.ctx = context
+        self._organizations = _Recent(ORGANIZATION_TTL_SECONDS)
 
     @functools.cached_property
     def _clients(self) -> Clients:
@@ -95,10 +122,16 @@ class Directory:
 
     # -- organizations, communities, programs --------------------------------------------------
     def organization(self, organization_id: str):
+        """The organization (remembered for ORGANIZATION_TTL_SECONDS; a missing one is not)."""
         from copnet.membership.v1 import membership_pb2 as mpb
 
-        return self._call("GetOrganization", mpb.GetOrganizationRequest(id=organization_id),
-                          missing=f"no organization {organization_id!r}", reason="UNKNOWN_ORGANIZATION").organization
+        found = self._organizations.get(organization_id)
+        if found is None:
+            found = self._call("GetOrganization", mpb.GetOrganizationRequest(id=organization_id),
+                               missing=f"no organization {organization_id!r}",
+                               reason="UNKNOWN_ORGANIZATION").organization
+            self._organizations.put(organization_id, found)
+        return found
 
     def community(self, community_id: str, *, field: str | None = "community_id") -> CommunityFacts:
         """The community, or a field error on `field` (NotFound when `field` is None)."""
