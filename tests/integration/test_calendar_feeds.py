@@ -16,6 +16,7 @@ from copnet.kernel.timestamps import timestamp
 from copnet.membership.v1 import membership_pb2 as m
 from copnet.scheduling.v1 import scheduling_pb2 as s
 
+from tests.integration.http import request
 from tests.integration.scheduling_world import SchedulingWorld, current_program_year
 from tests.integration.signup_world import rpc_error
 
@@ -251,3 +252,26 @@ def test_an_unknown_format_is_refused_naming_the_available_ones(setup):
         assert (refused.code, refused.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_FORMAT")
         assert [f.field for f in refused.fields] == ["format"] and "ics" in refused.message
     assert calendar_of(setup.community_feed(setup.algebra, token, "ics"))
+
+
+def test_an_equity_sessions_fields_and_what_to_prepare_are_in_its_description(stack, setup):
+    lead = stack.token("regional_lead", setup.world.region, person=f"{setup.world.prefix}-lead")
+    reply = request("PUT", f"{stack.gateway_url}/api/v1/regions/{setup.world.region}/plugins/equity-sessions",
+                    json_body={"enabled": True, "settings": {}}, token=lead)
+    assert reply.status == 200, reply.text
+
+    def offered() -> bool:
+        types = setup.world.scheduling("ListSessionTypes", s.ListSessionTypesRequest(
+            community_id=setup.algebra), token=setup.world.admin).session_types
+        return "equity_culturally_responsive_tasks" in {t.key for t in types}
+
+    stack.wait_for(offered, 30, "the equity session types in the world's region")
+    session = setup.session(setup.algebra, local(setup.year, 10, 17, 9),
+                            session_type="equity_culturally_responsive_tasks",
+                            modality=s.MODALITY_IN_PERSON, venue=s.Venue(name="County office", address="1 Main St"),
+                            fields_json='{"task_to_bring": "A fractions task", "grade_bands": ["3-5", "6-8"]}')
+    calendar = calendar_of(setup.community_feed(setup.algebra, setup.token_for(setup.ada)))
+    description = masters(calendar)[setup.uid(session)].description.value
+    assert "Grade bands: 3-5, 6-8\nTask to bring: A fractions task\n" in description   # the schema's order
+    assert "To prepare: Choose a task from a unit you will teach in the next month" in description
+    assert "Session type: Culturally responsive math tasks" in description

@@ -6,10 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import vobject
-
 from copnet.scheduling import recurrence
 from copnet.scheduling.directory import program_year_bounds
-from copnet.scheduling.feed_builder import calendar_feed, description_of, feed_event, location_of
+from copnet.scheduling.feed_builder import (
+    calendar_feed,
+    description_of,
+    feed_event,
+    location_of,
+    session_details,
+)
 from copnet.scheduling.models import Occurrence, Session, Venue
 from copnet_plugins.icalendar_feed import ICalendarExporter
 
@@ -256,3 +261,23 @@ def test_the_feed_lists_events_in_a_stable_order():
     feed = calendar_feed("Bay Area Algebra", LA, events, feed_id="community:c-1", description="d")
     assert [e.uid for e in feed.events] == ["s-a@bay-area.copnet", "s-b@bay-area.copnet"]
     assert (feed.name, feed.time_zone, feed.feed_id, feed.description) == ("Bay Area Algebra", LA, "community:c-1", "d")
+
+
+# -- a session's details in its description ------------------------------------------------------
+def test_type_fields_are_labelled_by_the_schema_in_its_order_then_what_to_prepare():
+    schema = {"type": "object", "properties": {
+        "task_to_bring": {"type": "string", "title": "Task to bring"},
+        "grade_bands": {"type": "array", "items": {"type": "string"}},
+        "childcare": {"type": "boolean"}}}
+    fields = {"childcare": False, "grade_bands": ["6-8", "9-12"], "task_to_bring": "A ratio task",
+              "zz_extra": {"room": "B"}}
+    assert session_details(fields, schema, ["Collect three student quotes", ""]) == [
+        ("Task to bring", "A ratio task"), ("Grade bands", "6-8, 9-12"), ("Childcare", "no"),
+        ("Zz extra", "room: B"), ("To prepare", "Collect three student quotes")]
+
+
+def test_details_sit_between_the_agenda_and_how_to_join():
+    assert description_of("Plan the unit.", "Equity workshop", "https://meet.example.org/x",
+                          [("Task to bring", "A ratio task"), ("Empty", "")]) == (
+        "Plan the unit.\n\nTask to bring: A ratio task\n\nSession type: Equity workshop\n"
+        "Join: https://meet.example.org/x")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from copnet.pluginapi import CalendarFeed, FeedEvent, FeedOverride
 from copnet.scheduling.models import Occurrence, Session, Venue
@@ -22,8 +23,10 @@ def uid_of(session_id: str, region: str) -> str:
     return f"{session_id}@{region}.copnet"
 
 
-def feed_event(session: Session, occurrences: Iterable[Occurrence], *, region: str, type_title: str) -> FeedEvent:
-    """`occurrences` are the session's own (any order); `type_title` is its session type's title."""
+def feed_event(session: Session, occurrences: Iterable[Occurrence], *, region: str, type_title: str,
+               details: Sequence[tuple[str, str]] = ()) -> FeedEvent:
+    """`occurrences` are the session's own (any order); `type_title` is its session type's title;
+    `details` are (label, text) lines shown under the agenda (see session_details)."""
     ordered = sorted(occurrences, key=lambda o: _utc(o.original_start))
     length = _utc(session.end_at) - _utc(session.start_at)
     # DTSTART of a series is its first instance as the rule placed it, whatever became of it since.
@@ -34,7 +37,7 @@ def feed_event(session: Session, occurrences: Iterable[Occurrence], *, region: s
         uid=uid_of(session.id, region),
         sequence=max([session.sequence or 0, *(o.sequence or 0 for o in ordered)]),
         summary=session.title,
-        description=description_of(session.agenda, type_title, session.meeting_url),
+        description=description_of(session.agenda, type_title, session.meeting_url, details),
         location=location_of(session.modality, session.venue, session.meeting_url),
         url=session.meeting_url or "", time_zone=session.time_zone,
         cancelled=session.status == "cancelled",
@@ -89,12 +92,39 @@ def location_of(modality: str, venue: Venue | None, meeting_url: str) -> str:
     return room
 
 
-def description_of(agenda: str, type_title: str, meeting_url: str) -> str:
-    """The agenda, then what kind of session it is and how to join. The link has a line of its own
-    so an exporter that keeps links out of a feed can drop it."""
+def description_of(agenda: str, type_title: str, meeting_url: str, details: Sequence[tuple[str, str]] = ()) -> str:
+    """The agenda, the session's details (its type's fields, what to prepare), then what kind of
+    session it is and how to join. The link has a line of its own so an exporter that keeps links
+    out of a feed can drop it."""
+    middle = "\n".join(f"{label}: {text}" for label, text in details if text)
     facts = [f"Session type: {type_title}" if type_title else "", f"Join: {meeting_url}" if meeting_url else ""]
     tail = "\n".join(fact for fact in facts if fact)
-    return "\n\n".join(part for part in (agenda.strip(), tail) if part)
+    return "\n\n".join(part for part in (agenda.strip(), middle, tail) if part)
+
+
+def session_details(fields: Mapping[str, Any], schema: Mapping[str, Any],
+                    preparation_prompts: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(label, text) lines for a session's type fields (labelled by the schema's `title`, else the
+    key made readable; in the schema's order) and for what its type asks participants to prepare."""
+    properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+    ordered = [key for key in properties if key in fields] + sorted(key for key in fields if key not in properties)
+    lines = []
+    for key in ordered:
+        declared = properties.get(key) if isinstance(properties.get(key), Mapping) else {}
+        label = declared.get("title") if isinstance(declared.get("title"), str) else key.replace("_", " ").capitalize()
+        lines.append((label, _readable(fields[key])))
+    lines.extend(("To prepare", prompt) for prompt in preparation_prompts if prompt)
+    return lines
+
+
+def _readable(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_readable(item) for item in value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{key}: {_readable(item)}" for key, item in value.items())
+    return str(value)
 
 
 def calendar_feed(name: str, time_zone: str, events: Iterable[FeedEvent], *, feed_id: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -17,7 +18,13 @@ import unicodedata
 from collections.abc import Iterable
 
 from copnet.kernel import db
-from copnet.kernel.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated, Unavailable
+from copnet.kernel.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
 from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -25,7 +32,7 @@ from copnet.pluginapi import CalendarExporter, CalendarFeed, FeedEvent
 from copnet.scheduling import access
 from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.directory import CommunityFacts, Directory
-from copnet.scheduling.feed_builder import calendar_feed, feed_event
+from copnet.scheduling.feed_builder import calendar_feed, feed_event, session_details
 from copnet.scheduling.models import FeedToken, Occurrence, Session
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
@@ -133,15 +140,19 @@ class FeedsApi:
         by_session: dict[str, list[Occurrence]] = collections.defaultdict(list)
         for occurrence in Occurrence.objects(session_id__in=[s.id for s in sessions]):
             by_session[occurrence.session_id].append(occurrence)
-        titles: dict[str, dict[str, str]] = {}
+        types: dict[str, dict[str, pb.SessionType]] = {}
         for session in sessions:
-            if session.community_id not in titles:
-                titles[session.community_id] = {t.key: t.title for t in collect_session_types(
+            if session.community_id not in types:
+                types[session.community_id] = {t.key: t for t in collect_session_types(
                     self.ctx, list(communities[session.community_id].scope))}
-            # A type whose plugin was switched off since keeps a readable name.
-            title = titles[session.community_id].get(session.session_type,
-                                                     session.session_type.replace("_", " ").capitalize())
-            yield feed_event(session, by_session[session.id], region=self.ctx.settings.region, type_title=title)
+            declared = types[session.community_id].get(session.session_type)
+            # A type whose plugin was switched off since keeps a readable name and its fields.
+            title = declared.title if declared else session.session_type.replace("_", " ").capitalize()
+            schema = json.loads(declared.fields_schema_json) if declared and declared.fields_schema_json else {}
+            details = session_details(session.fields or {}, schema,
+                                      list(declared.preparation_prompts) if declared else ())
+            yield feed_event(session, by_session[session.id], region=self.ctx.settings.region, type_title=title,
+                             details=details)
 
     # -- exporters -------------------------------------------------------------------------------
     def _exporter(self, requested: str, scope: Iterable[str]) -> tuple[str, CalendarExporter]:
