@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from copnet.gateway.backend import ServiceCallFailed
 from copnet.gateway.convert import json_field
 from copnet.gateway.schemas import FieldError, Problem
+from copnet.kernel.clients import request_field_names
 from copnet.kernel.errors import RpcErrorDetails, Unauthenticated, details_of
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ def from_service_call(failure: ServiceCallFailed) -> Response:
             status, "the request failed inside copnet; the error has been logged")
         return problem(status, detail, reason=details.code.name if status != 500 else None)
     sent = sent_field_names()
-    errors = [FieldError(field=json_field(f.field, sent), message=f.description) for f in details.fields]
+    own = request_field_names(failure.service, failure.method)
+    errors = [FieldError(field=json_field(f.field, sent, own), message=f.description) for f in details.fields]
     return problem(status, details.message, reason=details.reason, errors=errors)
 
 

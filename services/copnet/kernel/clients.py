@@ -89,6 +89,18 @@ def _registry() -> dict[str, tuple[str, object]]:
     }
 
 
+def request_field_names(service: str, method: str) -> frozenset[str]:
+    """The top-level fields of `service`'s `method` request message (empty when unknown)."""
+    from google.protobuf import descriptor_pool
+
+    try:
+        full_name = _registry()[service][0]
+        descriptor = descriptor_pool.Default().FindServiceByName(full_name).FindMethodByName(method)
+    except KeyError:
+        return frozenset()
+    return frozenset(field.name for field in descriptor.input_type.fields) if descriptor else frozenset()
+
+
 class Clients:
     """Every service's client for this process, each made on first use (so after any fork)."""
 

@@ -29,11 +29,15 @@ GRADE_BAND_LABELS = {GradeBand(spelling): label for spelling, label in GRADE_BAN
 GRADE_BAND_OF_LABEL = {label: band for band, label in GRADE_BAND_LABELS.items()}
 
 
-def json_field(proto_field: str, sent: frozenset[str] | set[str] = frozenset()) -> str:
-    """The JSON name of a proto request field; `sent` holds the top-level names the caller sent."""
+def json_field(proto_field: str, sent: frozenset[str] | set[str] = frozenset(),
+               request_fields: frozenset[str] | set[str] = frozenset()) -> str:
+    """The JSON name of a proto request field; `sent` holds the top-level names the caller sent,
+    `request_fields` the request message's own fields."""
     renamed = JSON_FIELD_FOR_PROTO_FIELD.get(proto_field, proto_field)
     if top_level(renamed) != top_level(proto_field) and top_level(proto_field) in sent:
         return proto_field  # the caller used the proto name itself (a registration's person_id)
+    if top_level(renamed) == "id" and "id" in request_fields:
+        return proto_field  # the request has an id of its own: `team_id` names another resource
     return renamed
 
 
