@@ -67,6 +67,8 @@ def test_the_built_in_plugins_are_listed_with_their_hooks_and_settings(stack):
     assert set(listed["webhook-notify"]["hooks"]) == {"subscribed_event_types", "react_to_event",
                                                       "register_notifiers"}
     assert set(listed["icalendar-feed"]["hooks"]) == {"register_calendar_exporters"}
+    assert set(listed["email-notify"]["hooks"]) == {"register_notifiers"}
+    assert listed["email-notify"]["settings_schema"]["required"] == ["host", "from_address"]
     assert set(listed["oneroster"]["hooks"]) == {"register_roster_sources"}
     assert listed["oneroster"]["title"].startswith("OneRoster roster import")
     assert "url" in listed["webhook-notify"]["settings_schema"]["properties"]
