@@ -36,7 +36,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 # The feeds' fix for parsers that read only the first of several comma-separated RDATEs.
-from copnet_plugins.icalendar_feed import _one_rdate_per_line
+from copnet_plugins.icalendar_feed import one_rdate_per_line
 
 COPNET_HOOKSPEC_VERSION = 2
 
@@ -80,11 +80,9 @@ class Settings(PluginSettings):
     from_name: str = Field("copnet", max_length=200, description="The name shown with `from_address`.")
     reply_to: str | None = Field(None, description="Where replies go (Reply-To), e.g. the region's help desk.")
     timeout_seconds: float = Field(
-        10.0, gt=0, le=60,
-        description="The most one message may take, the whole SMTP conversation. It is capped at the 6 s the "
-                    "notifiers of one reminder share, and the host stops waiting for a notifier at the instance's "
-                    "plugin hook deadline (COPNET_PLUGIN_HOOK_TIMEOUT_SECONDS, 2 s by default): raise that if the "
-                    "SMTP server is slower.")
+        5.0, gt=0, le=DELIVERY_BUDGET_SECONDS,
+        description="The most one message may take, the whole SMTP conversation; at most the 6 s the notifiers "
+                    "of one reminder share.")
     attach_ics: bool = Field(True, description="Attach the occurrence as an iCalendar file (`text/calendar; "
                                                "method=PUBLISH`, `session.ics`).")
 
@@ -211,7 +209,7 @@ def occurrence_ics(notification: Notification, *, now: dt.datetime | None = None
     calendar.add_component(event)
     if zone is not dt.UTC:
         calendar.add_missing_timezones(first_date=dt.date(start.year - 1, 1, 1), last_date=dt.date(end.year + 2, 1, 1))
-        _one_rdate_per_line(calendar)
+        one_rdate_per_line(calendar)
     return calendar.to_ical()
 
 

@@ -78,11 +78,11 @@ def to_ical(calendar: CalendarFeed, settings: Settings) -> bytes:
         # Transitions for the years the events span, not the library's default 1970-2038.
         first, last = min(instants), max(instants)
         ical.add_missing_timezones(first_date=dt.date(first.year - 1, 1, 1), last_date=dt.date(last.year + 2, 1, 1))
-        _one_rdate_per_line(ical)
+        one_rdate_per_line(ical)
     return ical.to_ical()
 
 
-def _one_rdate_per_line(ical: icalendar.Calendar) -> None:
+def one_rdate_per_line(ical: icalendar.Calendar) -> None:
     """The library lists a zone's later transitions as one comma-separated RDATE; some parsers
     (vobject, and clients built on it) read only the first value and get every later year's
     offset wrong. One RDATE property per transition means the same and reads the same everywhere."""

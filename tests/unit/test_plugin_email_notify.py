@@ -254,7 +254,7 @@ VALID = {"host": "smtp.example.org", "from_address": SENDER}
 def test_defaults(testbed):
     configured = testbed.configure(REGION, VALID)
     assert (configured.port, configured.security, configured.from_name) == (587, "starttls", "copnet")
-    assert (configured.timeout_seconds, configured.attach_ics) == (10.0, True)
+    assert (configured.timeout_seconds, configured.attach_ics) == (5.0, True)
     assert configured.username is None and configured.password is None and configured.reply_to is None
 
 
@@ -268,7 +268,7 @@ def test_defaults(testbed):
     ({"host": "smtp://smtp.example.org:587"}, "settings.host"),
     ({"port": 0}, "settings.port"),
     ({"timeout_seconds": 0}, "settings.timeout_seconds"),
-    ({"timeout_seconds": 600}, "settings.timeout_seconds"),
+    ({"timeout_seconds": 6.5}, "settings.timeout_seconds"),
     ({"from_name": "copnet\r\nBcc: everyone@example.org"}, "settings.from_name"),
     ({"username": "bay-reminders"}, "settings"),
     ({"password": "correct horse"}, "settings"),

@@ -218,26 +218,32 @@ class ReminderDelivery:
         counted by the plugin host and never stops the others. Returns how many delivered."""
         plugins = self.ctx.plugins
         deadline = time.monotonic() + DELIVERY_BUDGET_SECONDS
-        delivered = 0
+        notifiers = []
         for result in plugins.call("register_notifiers", scope=event.scope):
-            notifiers = result.value if isinstance(result.value, list | tuple) else [result.value]
-            for notifier in notifiers:
-                if not isinstance(notifier, Notifier):
+            for notifier in result.value if isinstance(result.value, list | tuple) else [result.value]:
+                if isinstance(notifier, Notifier):
+                    notifiers.append((result.plugin, notifier))
+                else:
                     log.warning("plugins: %s returned %r from register_notifiers, not a Notifier; skipped",
                                 result.plugin, notifier)
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    log.error("reminders: no time left for %s's notifier %r; reminder %s not delivered there",
-                              result.plugin, getattr(notifier, "key", "?"), event.id)
-                    continue
-                try:
-                    plugins.invoke(result.plugin, event.scope, "notify",
-                                   lambda settings, notifier=notifier: notifier.notify(notification, settings),
-                                   timeout_seconds=min(plugins.timeout_seconds, remaining))
-                    delivered += 1
-                except (PluginCallFailed, PluginUnavailable):
-                    continue
+        delivered = 0
+        for position, (plugin, notifier) in enumerate(notifiers):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.error("reminders: no time left for %s's notifier %r; reminder %s not delivered there",
+                          plugin, getattr(notifier, "key", "?"), event.id)
+                continue
+            # Off the request path, a notifier may take longer than the hook deadline (an SMTP
+            # conversation needs seconds): its fair share of what is left, at least the hook
+            # deadline, so one that hangs leaves time for the others.
+            share = max(plugins.timeout_seconds, remaining / (len(notifiers) - position))
+            try:
+                plugins.invoke(plugin, event.scope, "notify",
+                               lambda settings, notifier=notifier: notifier.notify(notification, settings),
+                               timeout_seconds=min(share, remaining))
+                delivered += 1
+            except (PluginCallFailed, PluginUnavailable):
+                continue
         return delivered
 
 
