@@ -102,7 +102,7 @@ def test_a_forged_token_is_refused(tree):
     ({"name": " ", "kind": m.ORGANIZATION_KIND_DISTRICT, "parent_id": "mem-alameda"}, "name", "INVALID_FIELD"),
     ({"name": "x", "parent_id": "mem-alameda"}, "kind", "INVALID_FIELD"),
     ({"name": "x", "kind": 99, "parent_id": "mem-alameda"}, "kind", "INVALID_FIELD"),
-    ({"name": "x", "kind": m.ORGANIZATION_KIND_STATE, "time_zone": "Mars/Olympus"}, "time_zone", "INVALID_FIELD"),
+    ({"name": "x", "kind": m.ORGANIZATION_KIND_STATE, "time_zone": "Mars/Olympus"}, "time_zone", "UNKNOWN_TIME_ZONE"),
     ({"name": "x", "kind": m.ORGANIZATION_KIND_STATE}, "time_zone", "INVALID_FIELD"),
     ({"organization_id": "Bad Id", "name": "x", "kind": m.ORGANIZATION_KIND_DISTRICT, "parent_id": "mem-alameda"},
      "organization_id", "INVALID_FIELD"),
@@ -475,7 +475,7 @@ def test_rest_patch_move_and_network_members(rest):
 @pytest.mark.parametrize(("method", "path", "body", "token_of", "status", "reason"), [
     ("PATCH", "/mem-r-district", {"name": "x"}, None, 401, "TOKEN_REQUIRED"),
     ("PATCH", "/mem-r-district", {"name": "x"}, ("county_admin", "mem-marin"), 403, "OUT_OF_SCOPE"),
-    ("PATCH", "/mem-r-district", {"time_zone": "Nowhere/Town"}, ("platform_admin", ""), 422, "INVALID_FIELD"),
+    ("PATCH", "/mem-r-district", {"time_zone": "Nowhere/Town"}, ("platform_admin", ""), 422, "UNKNOWN_TIME_ZONE"),
     ("PATCH", "/mem-r-district", {"colour": "red"}, ("platform_admin", ""), 422, "VALIDATION_FAILED"),
     ("POST", "/mem-r-district/move", {"parent_id": "mem-marin"}, None, 401, "TOKEN_REQUIRED"),
     ("POST", "/mem-r-district/move", {"parent_id": "mem-marin"}, ("county_admin", "mem-alameda"), 403,

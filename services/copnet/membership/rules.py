@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 
 import bson
 
+from copnet.kernel import timezones
 from copnet.kernel.enums import to_label
 from copnet.kernel.errors import InvalidArgument
 
@@ -63,10 +63,7 @@ def optional_text(value: str, field: str, max_length: int) -> str:
 
 
 def valid_time_zone(name: str, field: str = "time_zone") -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument.for_field(field, f"unknown IANA time zone {name!r}") from None
+    timezones.zone(name, field)
     return name
 
 

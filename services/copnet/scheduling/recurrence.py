@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from dateutil import rrule
 
+from copnet.kernel import timezones
 from copnet.kernel.errors import InvalidArgument
 
 FIELD = "recurrence"
@@ -90,11 +91,7 @@ def effective_rule(rule: str, last_start_utc: dt.datetime) -> str:
 
 
 def zone_of(time_zone: str, field: str = "time_zone") -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument.for_field(field, f"unknown IANA time zone {time_zone!r} at the community's host",
-                                        reason="UNKNOWN_TIME_ZONE") from None
+    return timezones.zone(time_zone, field, whose="at the community's host")
 
 
 def local_naive(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:

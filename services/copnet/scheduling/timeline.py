@@ -20,7 +20,7 @@ import bson
 from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel import db
+from copnet.kernel import db, timezones
 from copnet.kernel.bus import Subscription
 from copnet.kernel.enums import from_label, to_label
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -70,11 +70,7 @@ def valid_kind(value: int, field: str = "kind") -> str:
 
 
 def valid_time_zone(name: str, field: str = "time_zone") -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument.for_field(field, f"unknown IANA time zone {name!r}",
-                                        reason="UNKNOWN_TIME_ZONE") from None
+    timezones.zone(name, field)
     return name
 
 
