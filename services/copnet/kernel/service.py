@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -15,6 +16,7 @@ import mongoengine
 
 from copnet.kernel import auth, db, diagnostics
 from copnet.kernel.bus import EventBus, Subscription
+from copnet.kernel.clients import Clients
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcServer, PortInUse
 from copnet.kernel.logs import configure_logging
@@ -33,6 +35,22 @@ class ServiceContext:
     name: str
     settings: Settings
     plugins: PluginHost
+    _token: tuple[float, str] | None = field(default=None, init=False, repr=False)
+    _token_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @functools.cached_property
+    def clients(self) -> Clients:
+        """This process's clients of the other services: one set of channels, made on first use
+        (after any fork)."""
+        return Clients(self.settings)
+
+    def service_token(self) -> str:
+        """This service's token for calls to the others, signed again a minute before it expires."""
+        with self._token_lock:
+            if self._token is None or self._token[0] < time.monotonic():
+                self._token = (time.monotonic() + auth.SERVICE_TOKEN_SECONDS - 60,
+                               auth.service_token(self.settings.require_secret(), self.name))
+            return self._token[1]
 
     @property
     def source(self) -> str:
@@ -150,12 +168,8 @@ def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -
         def load() -> Iterable[PluginConfig]:
             return definition.plugin_configs(context)
     elif "plugins" in SERVICE_NAMES and definition.name != "plugins":
-        from copnet.kernel.clients import Clients
-
-        clients = Clients(context.settings)
-
         def load() -> Iterable[PluginConfig]:
-            return load_plugin_configs(context, clients)
+            return load_plugin_configs(context, context.clients)
     else:
         log.info("plugins: no plugins service; plugins configured per organization stay off")
         return None
@@ -167,7 +181,7 @@ def load_plugin_configs(context: ServiceContext, clients) -> list[PluginConfig]:
     """Every organization's plugin configuration, secrets included, from the plugins service."""
     from copnet.plugins.v1 import plugins_pb2
 
-    token = auth.service_token(context.settings.require_secret(), context.name)
+    token = context.service_token()
     configs: list[PluginConfig] = []
     page_token = ""
     while True:

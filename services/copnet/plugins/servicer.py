@@ -59,11 +59,11 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
     def __init__(self, context: ServiceContext, clients: Clients | None = None):
         self.ctx = context
         self.host = context.plugins
-        self.clients = clients or Clients(context.settings)
+        self.clients = clients or context.clients
 
     # -- helpers ---------------------------------------------------------------------------------
     def service_token(self) -> str:
-        return auth.service_token(self.ctx.settings.require_secret(), self.ctx.name)
+        return self.ctx.service_token()
 
     def descriptions(self) -> dict:
         return {d.name: d for d in self.host.describe()}

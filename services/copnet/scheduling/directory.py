@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import grpc
 
-from copnet.kernel import auth
 from copnet.kernel.clients import Clients
 from copnet.kernel.errors import InvalidArgument, NotFound, Unavailable
 from copnet.kernel.service import ServiceContext
@@ -103,13 +102,13 @@ class Directory:
 
     @functools.cached_property
     def _clients(self) -> Clients:
-        return Clients(self.ctx.settings)
+        return self.ctx.clients
 
     def _call(self, method: str, request, *, missing: str | None = None, field: str | None = None,
               reason: str = "NOT_FOUND"):
         """Call membership; NOT_FOUND becomes a field error on `field` (or NotFound), anything
         else Unavailable."""
-        token = auth.service_token(self.ctx.settings.require_secret(), self.ctx.name)
+        token = self.ctx.service_token()
         try:
             return self._clients["membership"].call(method, request, token=token)
         except grpc.RpcError as error:
