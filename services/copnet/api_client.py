@@ -45,11 +45,21 @@ class ApiClient:
 
     def request(self, method: str, path: str, body: dict | None = None, query: dict | None = None):
         """The decoded JSON answer of a 2xx (None when empty); raises ApiError / GatewayUnreachable."""
+        raw = self.send(method, path, body, query)
+        return json.loads(raw) if raw else None
+
+    def text(self, path: str, accept: str, **query) -> str:
+        """A GET of a page that is not JSON (the certificate's HTML), as text; errors as `request`'s."""
+        return self.send("GET", path, query=query, accept=accept).decode("utf-8")
+
+    def send(self, method: str, path: str, body: dict | None = None, query: dict | None = None,
+             accept: str = "application/json") -> bytes:
+        """The raw body of a 2xx answer; raises ApiError / GatewayUnreachable."""
         url = self.base_url + API + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")},
                                                 doseq=True)
-        headers = {"Accept": "application/json, application/problem+json"}
+        headers = {"Accept": f"{accept}, application/problem+json"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -59,8 +69,7 @@ class ApiClient:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-                return json.loads(raw) if raw else None
+                return response.read()
         except urllib.error.HTTPError as error:
             with error:
                 raise ApiError(method, url, error.code, _problem_of(error.read())) from None

@@ -340,3 +340,68 @@ def test_a_stop_during_start_up_reaches_every_process(tmp_path, capsys):
     assert "SIGKILL" not in out
     for i in range(3):
         assert f"sleeper{i} stopped (rc=-15)" in out or f"sleeper{i} stopped (rc=0)" in out
+
+
+# -- REST client: pages that are not JSON ----------------------------------------------------------
+
+@pytest.fixture
+def html_gateway():
+    """A stand-in gateway: the certificate as HTML for a bearer token, a 401 problem without one;
+    each request's headers are kept."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            if self.headers.get("Authorization"):
+                status, media_type = 200, "text/html; charset=utf-8"
+                body = "<h1>Certificate of Professional Learning</h1>".encode()
+            else:
+                status, media_type = 401, "application/problem+json"
+                body = json.dumps({"title": "Unauthorized", "detail": "a token is required",
+                                   "reason": "TOKEN_REQUIRED"}).encode()
+            if self.path.endswith("/hours"):
+                status, media_type = 200, "application/json"
+                body = json.dumps({"person_name": "Ana", "program_name": "P", "program_year": "2026-27",
+                                   "issuer_name": "Bay", "lines": [], "total_hours": 0.0,
+                                   "total_minutes": 0}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", media_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_hours_saves_the_certificate_asked_for_as_html(env, html_gateway, tmp_path):
+    url, seen = html_gateway
+    certificate = tmp_path / "certificate.html"
+    result = invoke("hours", "ana", "p1", "--certificate", str(certificate), "--gateway", url, "--token", "t0k")
+    assert result.exit_code == 0, result.output
+    assert certificate.read_text(encoding="utf-8") == "<h1>Certificate of Professional Learning</h1>"
+    assert seen[-1]["Accept"].startswith("text/html")
+    assert seen[-1]["Authorization"] == "Bearer t0k"
+
+
+def test_a_page_fetched_without_a_token_sends_no_authorization_and_raises_the_problem(html_gateway):
+    from copnet.api_client import ApiClient, ApiError
+
+    url, seen = html_gateway
+    with pytest.raises(ApiError) as raised:
+        ApiClient(url).text("/people/ana/programs/p1/certificate", "text/html")
+    assert (raised.value.status, raised.value.reason) == (401, "TOKEN_REQUIRED")
+    assert "Authorization" not in seen[-1]

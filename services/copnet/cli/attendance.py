@@ -6,9 +6,6 @@ Exit codes: 0 success; 1 the gateway refused (its problem is printed) or could n
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated
 
@@ -113,33 +110,12 @@ def hours(
                   line["status"], str(line["attended_minutes"])] for line in summary["lines"]])
     typer.echo(f"total: {summary['total_hours']:.2f} hours ({summary['total_minutes']} minutes)")
     if certificate is not None:
-        html = call_gateway("hours", gateway, token, lambda api: fetch_html(api, f"{path}/certificate"))
+        html = call_gateway("hours", gateway, token, lambda api: api.text(f"{path}/certificate", "text/html"))
         try:
             certificate.write_text(html, encoding="utf-8")
         except OSError as error:
             raise fail(f"copnet hours: cannot write {certificate}: {error.strerror}", 2) from None
         typer.echo(f"certificate: {certificate}")
-
-
-def fetch_html(api, path: str) -> str:
-    """A page of the API as text (ApiClient speaks JSON only); errors as the client raises them."""
-    from copnet.api_client import API, ApiError, GatewayUnreachable
-
-    url = api.base_url + API + path
-    headers = {"Accept": "text/html, application/problem+json", "Authorization": f"Bearer {api.token}"}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=api.timeout) as response:
-            return response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        with error:
-            try:
-                problem = json.loads(error.read())
-            except ValueError:
-                problem = {}
-        raise ApiError("GET", url, error.code, problem if isinstance(problem, dict) else {}) from None
-    except (urllib.error.URLError, OSError) as error:
-        raise GatewayUnreachable(f"cannot reach the gateway at {api.base_url} ({getattr(error, 'reason', error)})"
-                                 ) from None
 
 
 # -- feeds ----------------------------------------------------------------------------------------
