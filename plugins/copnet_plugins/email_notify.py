@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from typing import Any, Literal
 
 import icalendar
-from copnet import Notification, PluginSettings, hookimpl
+from copnet import NOTIFY_BUDGET_SECONDS, Notification, PluginSettings, hookimpl
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -41,9 +41,6 @@ from copnet_plugins.icalendar_feed import one_rdate_per_line
 COPNET_HOOKSPEC_VERSION = 2
 
 PRODID = "-//copnet//email-notify//EN"
-# What scheduling gives all notifiers of one reminder together (its DELIVERY_BUDGET_SECONDS): a
-# conversation still going after that is of no use to anyone, whatever `timeout_seconds` says.
-DELIVERY_BUDGET_SECONDS = 6.0
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 MAX_EMAIL_LENGTH = 254
 HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -80,7 +77,7 @@ class Settings(PluginSettings):
     from_name: str = Field("copnet", max_length=200, description="The name shown with `from_address`.")
     reply_to: str | None = Field(None, description="Where replies go (Reply-To), e.g. the region's help desk.")
     timeout_seconds: float = Field(
-        5.0, gt=0, le=DELIVERY_BUDGET_SECONDS,
+        5.0, gt=0, le=NOTIFY_BUDGET_SECONDS,
         description="The most one message may take, the whole SMTP conversation; at most the 6 s the notifiers "
                     "of one reminder share.")
     attach_ics: bool = Field(True, description="Attach the occurrence as an iCalendar file (`text/calendar; "
@@ -293,7 +290,7 @@ def connect(settings: Settings, deadline: _Deadline) -> smtplib.SMTP:
 
 def send(message: EmailMessage, recipient: str, settings: Settings) -> None:
     """One SMTP conversation for one message to `recipient`; every SMTP or network error propagates."""
-    deadline = _Deadline(min(settings.timeout_seconds, DELIVERY_BUDGET_SECONDS))
+    deadline = _Deadline(settings.timeout_seconds)
     smtp = connect(settings, deadline)
     try:
         smtp.send_message(message, from_addr=settings.from_address, to_addrs=[recipient])

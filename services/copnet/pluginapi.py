@@ -232,6 +232,12 @@ class CalendarExporter(Protocol):
 
 
 # -- notifications ------------------------------------------------------------------------------
+# What all the notifiers of one notification share, in seconds: each gets its fair share of what
+# is left (at least the hook deadline), and what is still running after that is abandoned. A
+# notifier's own time-outs (one SMTP conversation, one HTTP attempt) belong well inside it.
+NOTIFY_BUDGET_SECONDS = 6.0
+
+
 @dataclass(frozen=True)
 class NotificationPerson:
     id: str

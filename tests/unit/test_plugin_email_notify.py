@@ -11,7 +11,7 @@ import ssl
 
 import pytest
 import vobject
-from copnet import Notification, NotificationPerson, Notifier
+from copnet import NOTIFY_BUDGET_SECONDS, Notification, NotificationPerson, Notifier
 from copnet.events.v1 import events_pb2
 from copnet.kernel.errors import InvalidArgument
 from copnet.kernel.events import CloudEvent
@@ -280,6 +280,13 @@ def test_invalid_settings_are_refused_naming_the_field(testbed, values, field):
     with pytest.raises(InvalidArgument) as caught:
         testbed.configure(REGION, document)
     assert any(violation.field.startswith(field) for violation in caught.value.fields), caught.value.fields
+
+
+def test_timeout_seconds_may_take_at_most_the_budget_the_notifiers_share(testbed):
+    assert NOTIFY_BUDGET_SECONDS == 6.0
+    assert testbed.configure(REGION, {**VALID, "timeout_seconds": NOTIFY_BUDGET_SECONDS}).timeout_seconds == 6.0
+    with pytest.raises(InvalidArgument):
+        testbed.configure(REGION, {**VALID, "timeout_seconds": NOTIFY_BUDGET_SECONDS + 0.1})
 
 
 def test_the_password_is_a_secret_field_never_shown(testbed):
