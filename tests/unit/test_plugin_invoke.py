@@ -73,3 +73,11 @@ def test_a_success_resets_the_consecutive_count(host):
     with pytest.raises(PluginCallFailed):
         host.invoke("greeter", REGION_A, "notify", lambda settings: 1 / 0)
     assert host.failure_counts() == [("greeter", "region-a", 2, False)]
+
+
+def test_stored_settings_that_no_longer_validate_make_the_plugin_unavailable_there(host):
+    # e.g. written before an upgrade of the plugin changed its Settings.
+    host.configs.apply(PluginConfig("region-a", "greeter", 2, True, {"greeting": 7}))
+    with pytest.raises(PluginUnavailable, match="do not validate"):
+        host.invoke("greeter", REGION_A, "notify", lambda settings: "never runs")
+    assert host.failure_counts() == []

@@ -284,8 +284,7 @@ class PluginHost:
                 try:
                     settings = self._settings_for(loaded, config)
                 except pydantic.ValidationError as exc:
-                    log.error("plugins: %s is skipped for %s: its stored settings (version %s) do not validate: %s",
-                              loaded.name, organization_id, config.version if config else "-", exc)
+                    _log_invalid_settings(loaded.name, config, exc)
                     continue
                 region_id = (config.region_id or config.organization_id) if config else ""
                 arguments.update(settings=settings, context=PluginContext(loaded.name, organization_id, region_id,
@@ -328,7 +327,12 @@ class PluginHost:
         if loaded is None or not on:
             raise PluginUnavailable(f"plugin {plugin!r} is not enabled here")
         organization_id = config.organization_id if config else ""
-        settings = self._settings_for(loaded, config)
+        try:
+            settings = self._settings_for(loaded, config)
+        except pydantic.ValidationError as exc:
+            # As a hook call skips it: the plugin cannot run here until its settings are mended.
+            _log_invalid_settings(plugin, config, exc)
+            raise PluginUnavailable(f"plugin {plugin!r}'s stored settings here do not validate") from None
         outcome = _start(lambda settings: function(settings), {"settings": settings})
         limit = self.timeout_seconds if timeout_seconds is None else timeout_seconds
         if not outcome.done.wait(limit):
@@ -415,6 +419,13 @@ def _start(function: Callable, arguments: dict) -> _Outcome:
 
     threading.Thread(target=run, name="plugin-hook", daemon=True).start()
     return outcome
+
+
+def _log_invalid_settings(plugin: str, config: PluginConfig | None, error: pydantic.ValidationError) -> None:
+    # Only a stored config can fail (defaults are the Settings' own): e.g. a plugin upgraded
+    # since the settings were written.
+    log.error("plugins: %s is skipped for %s: its stored settings (version %s) do not validate: %s",
+              plugin, config.organization_id if config else "", config.version if config else "-", error)
 
 
 def _doc_parts(plugin: object) -> tuple[str, str]:
