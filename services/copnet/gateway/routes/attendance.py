@@ -11,7 +11,8 @@ from copnet.gateway.backend import call
 from copnet.gateway.convert import attendance as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.attendance import (AttendanceList, AttendanceQuery, AttendanceRecorded, AttendanceSheet,
-                                               CommunityParticipation, IdPath, PersonParticipation)
+                                               CommunityParticipation, PersonParticipation)
+from copnet.gateway.schemas.common import IdPath
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 blueprint = APIBlueprint("attendance", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,

@@ -11,8 +11,8 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import feeds as convert
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.feeds import CalendarExport, CalendarToken, FeedQuery, IdPath
-from copnet.gateway.schemas.sessions import NoBody
+from copnet.gateway.schemas.common import IdPath, NoBody
+from copnet.gateway.schemas.feeds import CalendarExport, CalendarToken, FeedQuery
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 blueprint = APIBlueprint("feeds", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,

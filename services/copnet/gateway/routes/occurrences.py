@@ -9,7 +9,8 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import sessions as convert
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.sessions import Cancel, IdPath, NoBody, Occurrence, OccurrenceMove, OccurrenceWritten
+from copnet.gateway.schemas.common import IdPath, NoBody
+from copnet.gateway.schemas.sessions import Cancel, Occurrence, OccurrenceMove, OccurrenceWritten
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 blueprint = APIBlueprint("occurrences", __name__, url_prefix="/api/v1/occurrences",

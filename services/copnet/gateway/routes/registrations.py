@@ -11,10 +11,10 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import registrations as convert
 from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.schemas.common import NoBody
 from copnet.gateway.schemas.registrations import (
     Cancellation,
     CommunityPath,
-    NoBody,
     PersonPath,
     Registration,
     RegistrationCreate,

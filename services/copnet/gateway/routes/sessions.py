@@ -10,7 +10,8 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import sessions as convert
 from copnet.gateway.openapi import operation_id, problem_responses
-from copnet.gateway.schemas.sessions import (Cancel, IdPath, OccurrenceList, OccurrenceQuery, Session,
+from copnet.gateway.schemas.common import IdPath
+from copnet.gateway.schemas.sessions import (Cancel, OccurrenceList, OccurrenceQuery, Session,
                                              SessionCreate, SessionList, SessionQuery, SessionUpdate, SessionWritten)
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 

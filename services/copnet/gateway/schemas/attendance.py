@@ -19,10 +19,6 @@ class AttendanceStatus(enum.StrEnum):
     EXCUSED = "excused"
 
 
-class IdPath(Strict):
-    id: str
-
-
 class PersonProgramPath(Strict):
     id: str = Field(description="The person.")
     program_id: str

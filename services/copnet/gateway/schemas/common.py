@@ -124,3 +124,7 @@ class Page(Strict):
 
 class IdPath(Strict):
     id: str
+
+
+class NoBody(Strict):
+    """An action without parameters: send `{}`."""

@@ -9,10 +9,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from copnet.gateway.schemas.common import Strict
 
 
-class IdPath(Strict):
-    id: str
-
-
 class FeedQuery(Strict):
     token: str = Field(min_length=1, description="The person's feed token (POST .../calendar-token): calendar "
                                                  "clients send no bearer token, so the URL carries this secret.")

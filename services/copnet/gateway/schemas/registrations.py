@@ -33,10 +33,6 @@ class RegistrationQuery(Page):
     status: RegistrationStatus | None = Field(None, description="Only registrations in this status.")
 
 
-class NoBody(Strict):
-    """An action without parameters: send `{}`."""
-
-
 class Registration(BaseModel):
     id: str
     community_id: str

@@ -42,10 +42,6 @@ class ConflictKind(enum.StrEnum):
 
 
 # -- paths and queries ----------------------------------------------------------------------------
-class IdPath(Strict):
-    id: str
-
-
 class SessionQuery(Page):
     include_cancelled: bool = Field(False, description="Also cancelled sessions.")
 
@@ -130,10 +126,6 @@ class OccurrenceMove(Strict):
     start_time: AwareDatetime
     end_time: AwareDatetime | None = Field(None, description="Defaults to the new start + the occurrence's length.")
     venue: Venue | None = Field(None, description="A different room for this occurrence only.")
-
-
-class NoBody(Strict):
-    """An action without parameters: send `{}`."""
 
 
 # -- responses ------------------------------------------------------------------------------------
