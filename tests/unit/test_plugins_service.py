@@ -131,3 +131,81 @@ def test_a_plugins_consumer_calls_that_plugin_only_where_it_is_enabled():
         assert second.seen == []
     finally:
         host.close()
+
+
+class Roster:
+    """A roster source whose `read` does what the test says."""
+
+    COPNET_HOOKSPEC_VERSION = 2
+
+    class Settings(PluginSettings):
+        prefix: str = "r"
+
+    key = "tiny"
+    title = "Tiny"
+
+    def __init__(self, read):
+        self._read = read
+
+    def read(self, files, settings):
+        return self._read(files, settings)
+
+    @hookimpl
+    def register_roster_sources(self):
+        return [self]
+
+
+def roster_host(read, *, timeout: float = 1.0, failure_limit: int = 5):
+    from copnet.testing import PluginTestbed
+
+    testbed = PluginTestbed(timeout_seconds=timeout, failure_limit=failure_limit)
+    source = Roster(read)
+    testbed.register(source, "tiny-roster")
+    testbed.configure("region", {"prefix": "n"})
+    return testbed, source
+
+
+def test_a_roster_source_reads_with_the_settings_that_apply_to_the_importing_organization():
+    from copnet.pluginapi import RosterBatch
+    from copnet.plugins.roster_import import read_batch
+
+    testbed, source = roster_host(lambda files, settings: RosterBatch(
+        organizations=[RosterOrganization(f"{settings.prefix}-{name}", name, "district") for name in files]))
+    try:
+        batch = read_batch(testbed.host, "tiny-roster", ("state", "region"), source, {"d1": b""}, timeout=1.0)
+        assert [org.id for org in batch.organizations] == ["n-d1"]
+    finally:
+        testbed.close()
+
+
+def test_a_roster_source_that_is_off_raises_or_hangs_is_refused_and_counted_like_any_plugin_call():
+    import threading
+
+    from copnet.kernel.errors import FailedPrecondition
+    from copnet.plugins.roster_import import read_batch
+
+    release = threading.Event()
+
+    def read(files, settings):
+        if "hang" in files:
+            release.wait(30)
+        raise ValueError("not a roster")
+
+    testbed, source = roster_host(read, timeout=0.1, failure_limit=2)
+    try:
+        with pytest.raises(FailedPrecondition) as off:
+            read_batch(testbed.host, "tiny-roster", ("state", "elsewhere"), source, {}, timeout=1.0)
+        assert off.value.reason == "PLUGIN_NOT_ENABLED"
+        with pytest.raises(FailedPrecondition, match="not a roster") as raised:
+            read_batch(testbed.host, "tiny-roster", ("state", "region"), source, {}, timeout=1.0)
+        assert raised.value.reason == "ROSTER_SOURCE_FAILED"
+        # The import's own deadline, not the hook time-out (0.1 s here), bounds the read.
+        with pytest.raises(FailedPrecondition, match="timed out after 0.3s") as hung:
+            read_batch(testbed.host, "tiny-roster", ("state", "region"), source, {"hang": b""}, timeout=0.3)
+        assert hung.value.reason == "ROSTER_SOURCE_FAILED"
+        # Two failures in a row: switched off there, as a failing hook would be.
+        assert testbed.host.failure_counts() == [("tiny-roster", "region", 2, True)]
+        assert testbed.auto_disabled and testbed.auto_disabled[0][:2] == ("tiny-roster", "region")
+    finally:
+        release.set()
+        testbed.close()

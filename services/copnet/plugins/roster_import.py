@@ -7,20 +7,17 @@ membership refuses is reported (kind, id, why) and the rest goes on.
 
 from __future__ import annotations
 
-import concurrent.futures
-import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import grpc
 
 from copnet.kernel.enums import GRADE_BAND_LABEL, GRADE_BAND_SPELLING, from_label, to_label
 from copnet.kernel.errors import FailedPrecondition, details_of
+from copnet.kernel.plugins import PluginCallFailed, PluginHost, PluginUnavailable
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson
 from copnet.plugins.v1 import plugins_pb2 as pb
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,9 +90,7 @@ class RosterImport:
     affiliations: Counts = field(default_factory=Counts)
     errors: list[pb.RosterImportError] = field(default_factory=list)
 
-    def run(self, plugin: str, source, files: Mapping[str, bytes], settings, *, timeout: float,
-            default_parent: str = "") -> pb.ImportRosterResponse:
-        batch = read_batch(plugin, source, files, settings, timeout)
+    def run(self, plugin: str, batch: RosterBatch, *, default_parent: str = "") -> pb.ImportRosterResponse:
         self.errors += [pb.RosterImportError(file=e.file, row=int(e.row), message=e.message) for e in batch.errors]
         for org in parents_first(list(batch.organizations)):
             self.import_organization(org, default_parent)
@@ -251,22 +246,21 @@ class MembershipRefused(Exception):
         self.message = f"membership refused ({reason or code.name}): {message}"
 
 
-def read_batch(plugin: str, source, files: Mapping[str, bytes], settings, timeout: float) -> RosterBatch:
-    """The source's reading of the files, in a worker thread with a deadline."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"roster-{plugin}")
+def read_batch(host: PluginHost, plugin: str, scope: Sequence[str], source, files: Mapping[str, bytes], *,
+               timeout: float) -> RosterBatch:
+    """The source's reading of the files, with the settings that apply to `scope` (the importing
+    organization's), isolated like any plugin call: its own thread, a deadline, and a failure
+    counted against the plugin there."""
+    where = scope[-1] if scope else ""
     try:
-        future = pool.submit(source.read, files, settings)
-        try:
-            batch = future.result(timeout=timeout)
-        except concurrent.futures.TimeoutError:
-            raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} did not finish reading within "
-                                     f"{timeout:.0f}s", reason="ROSTER_SOURCE_FAILED") from None
-        except Exception as exc:
-            log.exception("plugins: %s's roster source %s failed", plugin, source.key)
-            raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} failed: "
-                                     f"{type(exc).__name__}: {exc}", reason="ROSTER_SOURCE_FAILED") from None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        batch = host.invoke(plugin, scope, f"roster source {source.key}", lambda settings: source.read(files, settings),
+                            timeout_seconds=timeout)
+    except PluginUnavailable as off:
+        raise FailedPrecondition(f"plugin {plugin!r} (roster source {source.key!r}) is not enabled for {where!r}: "
+                                 f"{off}", reason="PLUGIN_NOT_ENABLED") from None
+    except PluginCallFailed as failed:
+        raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} could not read the files: "
+                                 f"{failed}", reason="ROSTER_SOURCE_FAILED") from None
     if not isinstance(batch, RosterBatch):
         raise FailedPrecondition(f"plugin {plugin!r}: roster source {source.key!r} returned "
                                  f"{type(batch).__name__}, not a RosterBatch", reason="ROSTER_SOURCE_FAILED")

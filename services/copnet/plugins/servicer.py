@@ -24,7 +24,7 @@ from copnet.kernel.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.plugins import configs, reactions
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision, config_id, revision_id
-from copnet.plugins.roster_import import RosterImport
+from copnet.plugins.roster_import import RosterImport, read_batch
 from copnet.plugins.v1 import plugins_pb2 as pb
 from copnet.plugins.v1 import plugins_pb2_grpc
 
@@ -290,15 +290,14 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         org = self.organization(request.organization_id)
         auth.require(ROSTER_IMPORTERS, org.scope, "importing a roster into this organization")
         plugin, source = self.find_roster_source(request.source)
-        config = configs.effective({doc.organization_id: doc for doc in PluginConfigDocument.objects(
-            plugin=plugin, organization_id__in=org.scope)}, org.scope)
-        if config is None or not config.enabled:
-            raise FailedPrecondition(f"plugin {plugin!r} (roster source {request.source!r}) is not enabled for "
-                                     f"{org.id!r}", reason="PLUGIN_NOT_ENABLED")
-        settings = self.host.validate_settings(plugin, dict(config.settings or {}))
+        # This service's own writes, so an import right after enabling the plugin need not wait
+        # for the change's event to reach this process (snapshots apply by version: never older).
+        for doc in PluginConfigDocument.objects(plugin=plugin, organization_id__in=org.scope):
+            self.host.configs.apply(plugin_config(doc))
+        batch = read_batch(self.host, plugin, org.scope, source, dict(request.files),
+                           timeout=max(30.0, self.ctx.settings.plugin_hook_timeout_seconds))
         importer = RosterImport(self.clients["membership"], caller_token(context), dry_run=request.dry_run)
-        return importer.run(plugin, source, dict(request.files), settings,
-                            timeout=max(30.0, self.ctx.settings.plugin_hook_timeout_seconds), default_parent=org.id)
+        return importer.run(plugin, batch, default_parent=org.id)
 
     def find_roster_source(self, key: str):
         """The source with this key, or the only source of the plugin with this name (`oneroster`)."""
@@ -363,11 +362,15 @@ def panel_message(item, plugin: str) -> pb.DashboardPanel | None:
     return pb.DashboardPanel(key=panel.key, title=panel.title, body=panel.body, link=panel.link or "", plugin=plugin)
 
 
+def plugin_config(doc: PluginConfigDocument) -> PluginConfig:
+    """A stored configuration as the plugin host of this process keeps it."""
+    return PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version,
+                        enabled=doc.enabled, settings=dict(doc.settings or {}), region_id=doc.region_id or "")
+
+
 def stored_configs(_ctx: ServiceContext) -> list[PluginConfig]:
     """Every configuration in this service's database, as the plugin host of this process keeps them."""
-    return [PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version,
-                         enabled=doc.enabled, settings=dict(doc.settings or {}), region_id=doc.region_id or "")
-            for doc in PluginConfigDocument.objects.order_by("id")]
+    return [plugin_config(doc) for doc in PluginConfigDocument.objects.order_by("id")]
 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
