@@ -205,7 +205,7 @@ class PluginTestbed:
         for plugin, patterns in sorted(self.subscriptions().items()):
             if not any(fnmatch.fnmatchcase(event.type, pattern) for pattern in patterns):
                 continue
-            if self.host.enabled(plugin, event.scope) is None:
+            if not self.host.is_enabled(plugin, event.scope):
                 continue
             self.host.call("react_to_event", scope=tuple(event.scope), only=(plugin,), event=event)
             delivered.append(plugin)
@@ -235,10 +235,10 @@ class PluginTestbed:
         plugin, source = sources[source_key]
         settings = None
         if scope is not None:
-            config = self.host.enabled(plugin, scope)
-            if config is None:
+            if not self.host.is_enabled(plugin, scope):
                 raise LookupError(f"{plugin} is not enabled for {tuple(scope)}")
-            settings = self.host.validate_settings(plugin, dict(config.settings))
+            config = self.host.enabled(plugin, scope)   # None: on by default, with the declared defaults
+            settings = self.host.validate_settings(plugin, dict(config.settings) if config else {})
         raw = {name: content.encode("utf-8") if isinstance(content, str) else bytes(content)
                for name, content in files.items()}
         batch = source.read(raw, settings)

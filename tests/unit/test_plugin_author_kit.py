@@ -289,6 +289,49 @@ def test_roster_sources_read_with_the_importing_organizations_settings(copnet_pl
         copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-south"))
 
 
+def test_a_plugin_on_by_default_is_delivered_to_and_reads_rosters_without_a_configuration(copnet_plugins):
+    from copnet import RosterBatch, RosterOrganization
+
+    seen = []
+
+    class Source:
+        key = "tiny"
+        title = "Tiny"
+
+        def read(self, files, settings):
+            return RosterBatch(organizations=[RosterOrganization(id=f"{settings.prefix}s1", name="x", kind="school")])
+
+    class Default:
+        COPNET_HOOKSPEC_VERSION = 2
+        COPNET_ENABLED_BY_DEFAULT = True
+
+        class Settings(PluginSettings):
+            prefix: str = "d-"
+
+        @hookimpl
+        def subscribed_event_types(self):
+            return ["copnet.membership.*"]
+
+        @hookimpl
+        def react_to_event(self, event):
+            seen.append(event.type)
+
+        @hookimpl
+        def register_roster_sources(self):
+            return [Source()]
+
+    copnet_plugins.register(Default(), "default-on")
+    event = event_view("copnet.membership.registration.confirmed", scope=scope("region-north"))
+    assert copnet_plugins.deliver(event) == ["default-on"]
+    assert seen == ["copnet.membership.registration.confirmed"]
+    batch = copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-north"))
+    assert [o.id for o in batch.organizations] == ["d-s1"]
+    copnet_plugins.configure("region-south", enabled=False)
+    assert copnet_plugins.deliver(event_view("copnet.membership.team.created", scope=scope("region-south"))) == []
+    with pytest.raises(LookupError, match="not enabled"):
+        copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-south"))
+
+
 def test_builders_make_consistent_snapshots():
     attempt = signup_attempt(region_id="r", county_office_id="c", host_organization_id="school",
                              community_grade_bands=["K-2"], team_id="t")

@@ -214,8 +214,13 @@ class PluginHost:
 
     # -- enablement --------------------------------------------------------------------------
     def enabled(self, plugin: str, scope: Sequence[str]) -> PluginConfig | None:
-        """The config under which `plugin` runs for `scope`, or None when it is off there."""
+        """The config under which `plugin` runs for `scope`; None when it is off there, and also
+        when it runs there by default without one (ask `is_enabled`)."""
         return self._effective(plugin, tuple(scope))[0]
+
+    def is_enabled(self, plugin: str, scope: Sequence[str]) -> bool:
+        """Whether a scoped call would call `plugin` for `scope` (configured on, or on by default)."""
+        return self._effective(plugin, tuple(scope))[1]
 
     def _effective(self, plugin: str, scope: tuple[str, ...]) -> tuple[PluginConfig | None, bool]:
         """(config, on): config None with on=True means enabled by default without a config."""
