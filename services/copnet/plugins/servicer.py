@@ -15,7 +15,7 @@ from copnet.kernel.clients import Clients
 from copnet.kernel.enums import to_label
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
-from copnet.kernel.plugin_config import PluginConfig
+from copnet.kernel.plugin_config import CONFIG_CHANGED, PluginConfig
 from copnet.kernel.pagination import decode_token, encode_token, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import SERVICE_NAMES
@@ -34,7 +34,6 @@ CONFIG_EDITORS = {Role.REGIONAL_LEAD, Role.PLATFORM_ADMIN}
 DASHBOARD_READERS = {Role.COUNTY_ADMIN, Role.REGIONAL_LEAD, Role.STATE_COORDINATOR, Role.PLATFORM_ADMIN}
 ROSTER_IMPORTERS = {Role.COUNTY_ADMIN, Role.REGIONAL_LEAD, Role.PLATFORM_ADMIN}
 CONFIGURABLE_KINDS = ("region", "county_office")
-CONFIG_CHANGED = "copnet.plugins.config.changed"
 AUTO_DISABLED = "copnet.plugins.plugin.auto_disabled"
 # Listing plugins asks every process for its failure counts; a slow one is left out, not waited for.
 DIAGNOSTICS_TIMEOUT = 1.0
