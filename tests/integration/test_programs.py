@@ -74,6 +74,8 @@ def test_a_regional_lead_creates_a_program_for_their_region_and_it_is_announced(
     [event] = wait_for_types(tree, PROGRAM_EVENTS, "pg-first", ["copnet.membership.program.created"])
     assert event.data["program"]["id"] == "pg-first"
     assert event.data["changed_by"] == "lead-of-pg-north"
+    # In the owner's scope, as a community's events are: plugins enabled there may react to it.
+    assert event.scope == ("pg-state", "pg-north")
 
 
 def test_a_platform_admin_creates_a_state_program(tree):
@@ -167,6 +169,7 @@ def test_a_proposal_call_opens_and_from_then_on_is_dated_by_the_program_timeline
     events = wait_for_types(tree, PROGRAM_EVENTS, "pg-call", ["copnet.membership.program.created",
                                                               "copnet.membership.program.proposal_call_opened"])
     assert events[-1].data["program"]["proposal_call"]["due_time"] == first.due_time.ToJsonString()
+    assert {event.scope for event in events} == {("pg-state", "pg-north")}
 
 
 @pytest.mark.parametrize(("due", "reason"), [(None, "INVALID_FIELD"), (-1, "DUE_TIME_NOT_IN_FUTURE")])

@@ -74,6 +74,13 @@ def community_created_event(ctx: ServiceContext, community: Community, created_b
         community=community_message(community), created_by=created_by), scope=community.scope)
 
 
+def community_changed_event(ctx: ServiceContext, verb: str, community: Community, changed_by: str,
+                            previous_status: str = ""):
+    return ctx.event(f"copnet.membership.community.{verb}", community.id, events_pb2.CommunityChanged(
+        community=community_message(community), changed_by=changed_by, previous_status=previous_status),
+        scope=community.scope)
+
+
 # -- input rules (pure: no database) ------------------------------------------------------------
 def valid_capacity(value: int, field: str = "capacity", *, allow_unset: bool = True) -> int:
     """Seats; 0 means "not set yet" where `allow_unset` (a draft may not know its size)."""
@@ -318,8 +325,7 @@ class CommunitiesApi:
             promoted = (seats.promote_from_waitlist(uow, current.id, identity.person_id, self.ctx)
                         if capacity > current.capacity else [])
             updated = reread_community(uow, current.id)
-            uow.emit(self.ctx.event("copnet.membership.community.updated", updated.id, events_pb2.CommunityChanged(
-                community=community_message(updated), changed_by=identity.person_id), scope=updated.scope))
+            uow.emit(community_changed_event(self.ctx, "updated", updated, identity.person_id))
             return updated, promoted
 
         updated, promoted = seats.ledger_transaction(self.ctx, community.id, work)
@@ -346,11 +352,8 @@ class CommunitiesApi:
             uow.update_one(Community, {"_id": current.id, "status": current.status},
                            {"$set": {"status": target, "updated_at": db.utcnow()}})
             updated = reread_community(uow, current.id)
-            uow.emit(self.ctx.event("copnet.membership.community.status_changed", updated.id,
-                                    events_pb2.CommunityChanged(community=community_message(updated),
-                                                                changed_by=identity.person_id,
-                                                                previous_status=current.status),
-                                    scope=updated.scope))
+            uow.emit(community_changed_event(self.ctx, "status_changed", updated, identity.person_id,
+                                             previous_status=current.status))
             return updated
 
         return pb.ChangeCommunityStatusResponse(community=community_message(self.ctx.transaction(work)))

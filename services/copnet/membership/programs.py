@@ -61,6 +61,14 @@ def require_call_not_managed(program: Program) -> None:
                                  fields=[FieldViolation("due_time", message)])
 
 
+def program_event(ctx: ServiceContext, verb: str, program: Program, changed_by: str):
+    """`copnet.membership.program.<verb>` with the program as it now is, in the program's scope
+    (an event without a scope reaches no plugin)."""
+    return ctx.event(f"copnet.membership.program.{verb}", program.id,
+                     events_pb2.ProgramChanged(program=program_message(program), changed_by=changed_by),
+                     scope=program.scope)
+
+
 def find_program(program_id: str) -> Program:
     return lookups.existing(Program, program_id)
 
@@ -100,7 +108,7 @@ class ProgramsApi:
 
         def work(uow: db.UnitOfWork) -> None:
             uow.insert(program)
-            self._emit_program_event(uow, "created", program, identity.person_id)
+            uow.emit(program_event(self.ctx, "created", program, identity.person_id))
 
         try:
             self.ctx.transaction(work)
@@ -163,9 +171,5 @@ class ProgramsApi:
         reread_program(uow, program_id)
         uow.update_one(Program, {"_id": program_id}, {"$set": {**changes, "updated_at": db.utcnow()}})
         program = reread_program(uow, program_id)
-        self._emit_program_event(uow, verb, program, changed_by)
+        uow.emit(program_event(self.ctx, verb, program, changed_by))
         return program
-
-    def _emit_program_event(self, uow: db.UnitOfWork, verb: str, program: Program, changed_by: str) -> None:
-        uow.emit(self.ctx.event(f"copnet.membership.program.{verb}", program.id,
-                                events_pb2.ProgramChanged(program=program_message(program), changed_by=changed_by)))

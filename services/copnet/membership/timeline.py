@@ -17,9 +17,9 @@ from copnet.kernel import db
 from copnet.kernel.bus import Subscription
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
-from copnet.membership.communities import community_message, same_window
+from copnet.membership.communities import community_changed_event, same_window
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
-from copnet.membership.programs import program_message
+from copnet.membership.programs import program_event
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +114,12 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
     uow.update_one(Program, {"_id": program.id}, {"$set": changes})
     if application.proposal_call is not None:
         updated = uow.find_one(Program, {"_id": program.id})
-        uow.emit(ctx.event("copnet.membership.program.updated", program.id, events_pb2.ProgramChanged(
-            program=program_message(updated), changed_by=changed.changed_by), scope=updated.scope))
+        uow.emit(program_event(ctx, "updated", updated, changed.changed_by))
     for community_id in application.community_ids:
         uow.update_one(Community, {"_id": community_id},
                        {"$set": {"signup_window": application.window.to_mongo(), "updated_at": now}})
         community = uow.find_one(Community, {"_id": community_id})
-        uow.emit(ctx.event("copnet.membership.community.updated", community.id, events_pb2.CommunityChanged(
-            community=community_message(community), changed_by=changed.changed_by), scope=community.scope))
+        uow.emit(community_changed_event(ctx, "updated", community, changed.changed_by))
 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
