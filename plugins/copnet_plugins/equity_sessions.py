@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from copnet import PluginSettings, SessionType, hookimpl
+from copnet import GRADE_BANDS, PluginSettings, SessionType, hookimpl
 from copnet_plugins.core_session_types import CORE_SESSION_TYPES
 
 COPNET_HOOKSPEC_VERSION = 2
 
-GRADE_BANDS = ["K-2", "3-5", "6-8", "9-12"]
 STUDENT_GROUPS = ["english_learners", "students_with_disabilities", "socioeconomically_disadvantaged",
                   "foster_youth", "homeless_youth", "black_students", "latino_students",
                   "american_indian_alaska_native_students", "pacific_islander_students", "girls", "other"]
 
-_GRADE_BANDS_FIELD = {"type": "array", "items": {"type": "string", "enum": GRADE_BANDS}, "uniqueItems": True,
+_GRADE_BANDS_FIELD = {"type": "array", "items": {"type": "string", "enum": list(GRADE_BANDS)}, "uniqueItems": True,
                       "title": "Grade bands", "description": "The grade bands the session's examples come from."}
 _FOCUS_GROUPS_FIELD = {
     "type": "array", "items": {"type": "string", "enum": STUDENT_GROUPS}, "uniqueItems": True,

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from copnet import (PluginSettings, RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson,
+from copnet import (GRADE_BANDS, PluginSettings, RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson,
                     RosterRowError, hookimpl)
 
 COPNET_HOOKSPEC_VERSION = 2
@@ -42,9 +42,8 @@ MAPPING_KEYS = tuple(DEFAULT_POSITIONS) + STAFF_ROLES
 # OneRoster org types copnet has no organization for: reported, not imported.
 UNMAPPED_ORG_TYPES = ("local", "state", "national")
 # CEDS grade codes -> copnet grade bands (pre-K and post-secondary codes have none).
-GRADE_BANDS = {"KG": "K-2", "TK": "K-2", "01": "K-2", "02": "K-2", "03": "3-5", "04": "3-5", "05": "3-5",
-               "06": "6-8", "07": "6-8", "08": "6-8", "09": "9-12", "10": "9-12", "11": "9-12", "12": "9-12"}
-BAND_ORDER = ("K-2", "3-5", "6-8", "9-12")
+BAND_OF_GRADE = {"KG": "K-2", "TK": "K-2", "01": "K-2", "02": "K-2", "03": "3-5", "04": "3-5", "05": "3-5",
+                 "06": "6-8", "07": "6-8", "08": "6-8", "09": "9-12", "10": "9-12", "11": "9-12", "12": "9-12"}
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 ID_MAX = 63
@@ -103,9 +102,9 @@ def derive_id(prefix: str, sourced_id: str) -> str:
 
 
 def grade_bands(codes: str) -> tuple[str, ...]:
-    found = {GRADE_BANDS[code] for code in _split(codes.upper()) if code in GRADE_BANDS}
-    found |= {GRADE_BANDS[f"0{code}"] for code in _split(codes) if code.isdigit() and len(code) == 1 and code != "0"}
-    return tuple(band for band in BAND_ORDER if band in found)
+    found = {BAND_OF_GRADE[code] for code in _split(codes.upper()) if code in BAND_OF_GRADE}
+    found |= {BAND_OF_GRADE[f"0{code}"] for code in _split(codes) if code.isdigit() and len(code) == 1 and code != "0"}
+    return tuple(band for band in GRADE_BANDS if band in found)
 
 
 def _split(value: str) -> list[str]:
@@ -366,7 +365,7 @@ def read_bundle(files: Mapping[str, bytes], settings: Settings | None = None) ->
             bundle.error(file, number, f"{sourced_id}: org {org_sourced_id!r} is not a district, school or "
                                        f"department in orgs.csv; that affiliation is left out")
         batch.people.append(RosterPerson(id=member.person.id, name=member.person.name, email=member.person.email,
-                                         grade_bands=tuple(b for b in BAND_ORDER if b in member.bands)))
+                                         grade_bands=tuple(b for b in GRADE_BANDS if b in member.bands)))
         batch.affiliations.extend(affiliations.values())
     batch.errors = sorted(bundle.errors, key=lambda e: (e.file, e.row))
     return batch

@@ -4,15 +4,15 @@ Plugin authors import what they need from here: `hookimpl` and the types in `cop
 """
 
 from copnet.kernel.hookspecs import hookimpl
-from copnet.pluginapi import (AssessmentImporter, CalendarExporter, CalendarFeed, DashboardPanel, EventView,
-                              FeedEvent, FeedOverride, NOTIFY_BUDGET_SECONDS, Notification, NotificationPerson, Notifier,
-                              PluginContext, PluginSettings, ReflectionMetric, RosterAffiliation, RosterBatch,
+from copnet.pluginapi import (GRADE_BANDS, NOTIFY_BUDGET_SECONDS, AssessmentImporter, CalendarExporter, CalendarFeed,
+                              DashboardPanel, EventView, FeedEvent, FeedOverride, Notification, NotificationPerson,
+                              Notifier, PluginContext, PluginSettings, ReflectionMetric, RosterAffiliation, RosterBatch,
                               RosterOrganization, RosterPerson, RosterRowError, RosterSource, SessionType,
                               SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson)
 
 __version__ = "0.1.0"
-__all__ = ["AssessmentImporter", "CalendarExporter", "CalendarFeed", "DashboardPanel", "EventView", "FeedEvent",
-           "FeedOverride", "NOTIFY_BUDGET_SECONDS", "Notification", "NotificationPerson", "Notifier", "PluginContext",
-           "PluginSettings", "ReflectionMetric", "RosterAffiliation", "RosterBatch", "RosterOrganization",
-           "RosterPerson", "RosterRowError", "RosterSource", "SessionType", "SignupAffiliation", "SignupAttempt",
-           "SignupCommunity", "SignupPerson", "__version__", "hookimpl"]
+__all__ = ["GRADE_BANDS", "NOTIFY_BUDGET_SECONDS", "AssessmentImporter", "CalendarExporter", "CalendarFeed",
+           "DashboardPanel", "EventView", "FeedEvent", "FeedOverride", "Notification", "NotificationPerson",
+           "Notifier", "PluginContext", "PluginSettings", "ReflectionMetric", "RosterAffiliation", "RosterBatch",
+           "RosterOrganization", "RosterPerson", "RosterRowError", "RosterSource", "SessionType", "SignupAffiliation",
+           "SignupAttempt", "SignupCommunity", "SignupPerson", "__version__", "hookimpl"]

@@ -37,6 +37,15 @@ def test_built_in_types_are_valid_session_types_with_prompts_and_object_schemas(
     assert [item.key for item in equity_sessions.BUILT_IN_SESSION_TYPES] == BUILT_IN
 
 
+def test_the_grade_band_fields_offer_copnets_grade_bands():
+    from copnet import GRADE_BANDS
+
+    assert GRADE_BANDS == ("K-2", "3-5", "6-8", "9-12")
+    bands = [item.fields["properties"]["grade_bands"] for item in equity_sessions.BUILT_IN_SESSION_TYPES
+             if "grade_bands" in item.fields["properties"]]
+    assert bands and all(field["items"]["enum"] == list(GRADE_BANDS) for field in bands)
+
+
 def test_built_in_keys_do_not_clash_with_the_core_types():
     core = {item["key"] for item in core_session_types.CORE_SESSION_TYPES}
     assert not core & set(BUILT_IN)
