@@ -346,8 +346,8 @@ def test_a_stop_during_start_up_reaches_every_process(tmp_path, capsys):
 
 @pytest.fixture
 def html_gateway():
-    """A stand-in gateway: the certificate as HTML for a bearer token, a 401 problem without one;
-    each request's headers are kept."""
+    """A stand-in gateway: the certificate as HTML for a bearer token, a 401 problem without one,
+    a 404 problem for anything "nowhere"; each request's headers are kept."""
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -364,6 +364,10 @@ def html_gateway():
                 status, media_type = 401, "application/problem+json"
                 body = json.dumps({"title": "Unauthorized", "detail": "a token is required",
                                    "reason": "TOKEN_REQUIRED"}).encode()
+            if "nowhere" in self.path:
+                status, media_type = 404, "application/problem+json"
+                body = json.dumps({"title": "Not Found", "detail": "no community 'nowhere'",
+                                   "reason": "COMMUNITY_NOT_FOUND"}).encode()
             if self.path.endswith("/hours"):
                 status, media_type = 200, "application/json"
                 body = json.dumps({"person_name": "Ana", "program_name": "P", "program_year": "2026-27",
@@ -405,3 +409,15 @@ def test_a_page_fetched_without_a_token_sends_no_authorization_and_raises_the_pr
         ApiClient(url).text("/people/ana/programs/p1/certificate", "text/html")
     assert (raised.value.status, raised.value.reason) == (401, "TOKEN_REQUIRED")
     assert "Authorization" not in seen[-1]
+
+
+@pytest.mark.parametrize(("command", "prefix"), [
+    (("communities", "roster", "nowhere"), "copnet communities"),
+    (("sessions", "list", "nowhere"), "copnet sessions list"),
+    (("plugins", "history", "nowhere", "equity-sessions"), "copnet plugins history"),
+])
+def test_every_command_group_reports_the_gateways_problem_the_same_way(env, html_gateway, command, prefix):
+    url, _ = html_gateway
+    result = invoke(*command, "--gateway", url, "--token", "t0k")
+    assert result.exit_code == 1
+    assert f"{prefix}: 404 COMMUNITY_NOT_FOUND: no community 'nowhere'" in result.stderr

@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 import os
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -74,6 +75,36 @@ def api_client(gateway: str | None, token: str | None):
     settings = settings_or_exit()
     url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
     return ApiClient(url, token or os.environ.get("COPNET_TOKEN") or seed_token(secret_of(settings)))
+
+
+# The options of every command that talks to the gateway (see api_client).
+GatewayOption = Annotated[str | None, typer.Option(
+    help="Gateway base URL (default http://COPNET_HOST:COPNET_GATEWAY_PORT).")]
+TokenOption = Annotated[str | None, typer.Option(
+    help="Bearer token to act with (default $COPNET_TOKEN, else a short-lived platform_admin token of this "
+         "instance).")]
+
+
+def call_gateway(command: str, gateway: str | None, token: str | None, work: Callable[[Any], Any]):
+    """`work(client)`; exit 1 with the gateway's problem (or why it cannot be reached)."""
+    from copnet.api_client import ApiError, GatewayUnreachable
+
+    client = api_client(gateway, token)
+    try:
+        return work(client)
+    except (ApiError, GatewayUnreachable) as error:
+        raise fail(f"copnet {command}: {describe_error(error)}", 1) from None
+
+
+def describe_error(error) -> str:
+    """An ApiError as `status reason: detail (field: message; ...)`; anything else as its text."""
+    problem = getattr(error, "problem", None)
+    if problem is None:
+        return str(error)
+    text = " ".join(str(part) for part in (error.status, problem.get("reason") or problem.get("title")) if part)
+    text += f": {problem.get('detail', '')}"
+    fields = "; ".join(f"{item.get('field')}: {item.get('message')}" for item in problem.get("errors") or [])
+    return f"{text} ({fields})" if fields else text
 
 
 def seed_token(secret: str) -> str:

@@ -8,12 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Communities: list them, show a roster.", no_args_is_help=True)
+from copnet.cli import GatewayOption, TokenOption, call_gateway
 
-GatewayOption = Annotated[str | None, typer.Option(
-    help="Gateway base URL (default http://COPNET_HOST:COPNET_GATEWAY_PORT).")]
-TokenOption = Annotated[str | None, typer.Option(
-    help="Bearer token to act with (default $COPNET_TOKEN, else the local instance's platform admin).")]
+app = typer.Typer(help="Communities: list them, show a roster.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -61,17 +58,7 @@ def roster(
 
 def fetch_all(path: str, gateway: str | None, token: str | None, **query) -> list[dict]:
     """Every item of a paged list; exit 1 with the gateway's problem when it refuses."""
-    from copnet.api_client import ApiError, GatewayUnreachable
-    from copnet.cli import api_client, fail
-
-    client = api_client(gateway, token)
-    try:
-        return list(client.pages(path, **{k: v for k, v in query.items() if v}))
-    except ApiError as error:
-        detail = error.problem.get("detail") or error.problem.get("title") or "request refused"
-        raise fail(f"copnet communities: {error.status} {detail}", 1) from None
-    except GatewayUnreachable as error:
-        raise fail(f"copnet communities: {error}", 1) from None
+    return call_gateway("communities", gateway, token, lambda api: list(api.pages(path, **query)))
 
 
 def yes_no(moment: str | None) -> str:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from copnet.cli import api_client, fail
+from copnet.cli import GatewayOption, TokenOption, api_client, call_gateway, describe_error, fail
 
 app = typer.Typer(help="Organizations: create, import from CSV, list.", no_args_is_help=True)
 
@@ -24,11 +24,6 @@ KINDS = "state, region, county_office, district, school, network, university or 
 CSV_COLUMNS = ("id", "name", "kind", "parent_id", "code", "time_zone")
 REQUIRED_COLUMNS = ("id", "name", "kind")
 SNIFF_BYTES = 64 * 1024
-
-GatewayOption = Annotated[str | None, typer.Option(
-    help="Gateway base URL (default http://COPNET_HOST:COPNET_GATEWAY_PORT).")]
-TokenOption = Annotated[str | None, typer.Option(
-    help="Bearer token (default $COPNET_TOKEN, else a short-lived platform_admin token of this instance).")]
 
 
 # -- create ------------------------------------------------------------------------------------
@@ -45,14 +40,9 @@ def create(
     token: TokenOption = None,
 ) -> None:
     """Create one organization; prints its id."""
-    from copnet.api_client import ApiError, GatewayUnreachable
-
     body = organization_body({"id": id, "name": name, "kind": kind, "parent_id": parent_id, "code": code,
                               "time_zone": time_zone})
-    try:
-        created = api_client(gateway, token).post("/orgs", body)
-    except (ApiError, GatewayUnreachable) as error:
-        raise fail(f"copnet orgs create: {describe_error(error)}", 1) from None
+    created = call_gateway("orgs create", gateway, token, lambda api: api.post("/orgs", body))
     typer.echo(created["id"])
 
 
@@ -69,18 +59,15 @@ def list_organizations(
     token: TokenOption = None,
 ) -> None:
     """Organizations as a table, in id order (every page)."""
-    from copnet.api_client import ApiError, GatewayUnreachable
-
+    orgs = call_gateway("orgs list", gateway, token, lambda api: list(api.pages(
+        "/orgs", parent_id=parent_id, kind=kind, region_id=region_id, network_id=network_id,
+        ancestor_id=ancestor_id)))
     table = Table(title="organizations")
     for column in ("id", "name", "kind", "parent", "region", "code", "time zone"):
         table.add_column(column, overflow="fold")
-    try:
-        for org in api_client(gateway, token).pages("/orgs", parent_id=parent_id, kind=kind, region_id=region_id,
-                                                    network_id=network_id, ancestor_id=ancestor_id):
-            table.add_row(org["id"], org["name"], org["kind"], org["parent_id"] or "", org["region_id"] or "",
-                          org["code"] or "", org["time_zone"])
-    except (ApiError, GatewayUnreachable) as error:
-        raise fail(f"copnet orgs list: {describe_error(error)}", 1) from None
+    for org in orgs:
+        table.add_row(org["id"], org["name"], org["kind"], org["parent_id"] or "", org["region_id"] or "",
+                      org["code"] or "", org["time_zone"])
     Console(width=200).print(table)
 
 
@@ -167,17 +154,6 @@ def parents_first(rows: list[CsvRow]) -> list[CsvRow]:
 def organization_body(values: dict[str, str | None]) -> dict[str, str]:
     """The POST /orgs body: only the columns that have a value."""
     return {name: value for name, value in values.items() if name in CSV_COLUMNS and value}
-
-
-def describe_error(error) -> str:
-    """An ApiError as `status reason: detail (field: message; ...)`; anything else as its text."""
-    problem = getattr(error, "problem", None)
-    if problem is None:
-        return str(error)
-    text = " ".join(str(part) for part in (error.status, problem.get("reason") or problem.get("title")) if part)
-    text += f": {problem.get('detail', '')}"
-    fields = "; ".join(f"{item.get('field')}: {item.get('message')}" for item in problem.get("errors") or [])
-    return f"{text} ({fields})" if fields else text
 
 
 def import_rows(client, rows: list[CsvRow], advance) -> ImportReport:

@@ -16,8 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from copnet.cli import api_client, fail
-from copnet.cli.orgs import GatewayOption, TokenOption, describe_error
+from copnet.cli import GatewayOption, TokenOption, call_gateway, fail
 
 app = typer.Typer(help="Plugins: what is installed, and each region's configuration of them.", no_args_is_help=True)
 roster_app = typer.Typer(help="Rosters: import organizations, people and affiliations with a plugin's roster source.",
@@ -25,12 +24,6 @@ roster_app = typer.Typer(help="Rosters: import organizations, people and affilia
 # A roster import writes every record through membership: give it time.
 ROSTER_IMPORT_TIMEOUT_SECONDS = 180.0
 CONSOLE_WIDTH = 200
-
-
-def _errors():
-    from copnet.api_client import ApiError, GatewayUnreachable
-
-    return ApiError, GatewayUnreachable
 
 
 def _console() -> Console:
@@ -46,11 +39,8 @@ def _json(value: Any) -> str:
 @app.command("list")
 def list_plugins(gateway: GatewayOption = None, token: TokenOption = None) -> None:
     """Installed plugins: name, version, hooks and where each is configured."""
-    try:
-        listing = api_client(gateway, token).get("/plugins")
-        plugins = listing["items"]
-    except _errors() as error:
-        raise fail(f"copnet plugins list: {describe_error(error)}", 1) from None
+    listing = call_gateway("plugins list", gateway, token, lambda api: api.get("/plugins"))
+    plugins = listing["items"]
     table = Table(title="plugins")
     for column in ("name", "version", "title", "hooks", "configured at", "failures"):
         table.add_column(column, overflow="fold")
@@ -70,10 +60,7 @@ def list_plugins(gateway: GatewayOption = None, token: TokenOption = None) -> No
 def show(name: Annotated[str, typer.Argument(help="The plugin's name.")],
          gateway: GatewayOption = None, token: TokenOption = None) -> None:
     """One plugin: its description, hooks, settings (secrets marked) and where it is configured."""
-    try:
-        plugin = api_client(gateway, token).get(f"/plugins/{name}")
-    except _errors() as error:
-        raise fail(f"copnet plugins show: {describe_error(error)}", 1) from None
+    plugin = call_gateway("plugins show", gateway, token, lambda api: api.get(f"/plugins/{name}"))
     typer.echo(f"{plugin['name']} {plugin['version']} — {plugin['title']}")
     if plugin["description"]:
         typer.echo(plugin["description"])
@@ -150,9 +137,9 @@ def configure(
 
     Starts from the current settings (secrets keep their values unless set again) and refuses to
     overwrite a change someone made meanwhile."""
-    ApiError, GatewayUnreachable = _errors()
-    client = api_client(gateway, token)
-    try:
+    from copnet.api_client import ApiError
+
+    def put(client) -> dict:
         try:
             current = client.get(f"/regions/{region}/plugins/{name}")
         except ApiError as error:
@@ -166,9 +153,9 @@ def configure(
         enabled = enable if enable is not None else bool(current and current["enabled"])
         body = {"enabled": enabled, "settings": settings, "reason": reason,
                 "expected_version": current["version"] if current else 0}
-        written = client.put(f"/regions/{region}/plugins/{name}", body)
-    except (ApiError, GatewayUnreachable) as error:
-        raise fail(f"copnet plugins configure: {describe_error(error)}", 1) from None
+        return client.put(f"/regions/{region}/plugins/{name}", body)
+
+    written = call_gateway("plugins configure", gateway, token, put)
     state = "enabled" if written["enabled"] else "disabled"
     if written["changed"]:
         typer.echo(f"{name} at {region}: version {written['version']}, {state}")
@@ -185,15 +172,14 @@ def history(
     token: TokenOption = None,
 ) -> None:
     """Every version of a plugin's configuration at a region, newest first."""
+    revisions = call_gateway("plugins history", gateway, token,
+                             lambda api: list(api.pages(f"/regions/{region}/plugins/{name}/history")))
     table = Table(title=f"{name} at {region}")
     for column in ("version", "enabled", "changed by", "changed at", "reason", "settings"):
         table.add_column(column, overflow="fold")
-    try:
-        for revision in api_client(gateway, token).pages(f"/regions/{region}/plugins/{name}/history"):
-            table.add_row(str(revision["version"]), "yes" if revision["enabled"] else "no", revision["changed_by"],
-                          revision["changed_at"], revision["reason"] or "", _json(revision["settings"]))
-    except _errors() as error:
-        raise fail(f"copnet plugins history: {describe_error(error)}", 1) from None
+    for revision in revisions:
+        table.add_row(str(revision["version"]), "yes" if revision["enabled"] else "no", revision["changed_by"],
+                      revision["changed_at"], revision["reason"] or "", _json(revision["settings"]))
     _console().print(table)
 
 
@@ -238,18 +224,17 @@ def import_roster(
     token: TokenOption = None,
 ) -> None:
     """Import organizations, people and affiliations; idempotent, with a per-row error report."""
-    ApiError, GatewayUnreachable = _errors()
     try:
         files = read_roster_files(path)
     except ValueError as error:
         raise fail(f"copnet roster import: {error}", 2) from None
-    client = api_client(gateway, token)
-    client.timeout = ROSTER_IMPORT_TIMEOUT_SECONDS
-    try:
-        report = client.post(f"/regions/{region}/roster-imports", {"source": source, "files": files,
-                                                                    "dry_run": dry_run})
-    except (ApiError, GatewayUnreachable) as error:
-        raise fail(f"copnet roster import: {describe_error(error)}", 1) from None
+
+    def post(client) -> dict:
+        client.timeout = ROSTER_IMPORT_TIMEOUT_SECONDS
+        return client.post(f"/regions/{region}/roster-imports", {"source": source, "files": files,
+                                                                  "dry_run": dry_run})
+
+    report = call_gateway("roster import", gateway, token, post)
     table = Table(title=f"roster import ({report['plugin']}{', dry run: nothing written' if dry_run else ''})")
     for column in ("kind", "created", "updated", "unchanged", "failed"):
         table.add_column(column)

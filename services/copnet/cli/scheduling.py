@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from copnet.cli import api_client, fail
+from copnet.cli import GatewayOption, TokenOption, call_gateway, fail
 
 milestones_app = typer.Typer(help="Program timelines: list, add, move and delete milestones.", no_args_is_help=True)
 sessions_app = typer.Typer(help="A community's sessions: list, create, cancel, list occurrences.",
                            no_args_is_help=True)
 occurrences_app = typer.Typer(help="One occurrence of a session: move, cancel, restore.", no_args_is_help=True)
 
-GatewayOption = Annotated[str | None, typer.Option(
-    help="Gateway base URL (default http://COPNET_HOST:COPNET_GATEWAY_PORT).")]
-TokenOption = Annotated[str | None, typer.Option(
-    help="Bearer token to act with (default $COPNET_TOKEN, else the local instance's platform admin).")]
 TzOption = Annotated[str | None, typer.Option("--tz", help="IANA time zone of times given without an offset.")]
 MILESTONE_KINDS = ("call_opens, proposals_due, offerings_finalized, signup_opens, soft_deadline, signup_closes, "
                    "kick_off, orientation, in_person_session, final_product_due or custom")
@@ -38,18 +33,6 @@ WIDTH = 220
 
 
 # -- shared helpers -------------------------------------------------------------------------------
-def call_gateway(command: str, gateway: str | None, token: str | None, work: Callable[[Any], Any]):
-    """`work(client)`; exit 1 with the gateway's problem (or why it cannot be reached)."""
-    from copnet.api_client import ApiError, GatewayUnreachable
-    from copnet.cli.orgs import describe_error
-
-    client = api_client(gateway, token)
-    try:
-        return work(client)
-    except (ApiError, GatewayUnreachable) as error:
-        raise fail(f"copnet {command}: {describe_error(error)}", 1) from None
-
-
 def instant(text: str, option: str, time_zone: str | None) -> str:
     """`text` as RFC 3339 (exit 2 when it is not a time, or has no offset and no --tz was given)."""
     try:
