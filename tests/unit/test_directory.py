@@ -1,6 +1,8 @@
 """scheduling's directory: a community's facts come from membership; its host organization is
 remembered for a while (asked on nearly every request, changed rarely), a missing one is not."""
 
+import types
+
 import grpc
 import pytest
 
@@ -10,10 +12,13 @@ from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.scheduling import directory as directory_module
-from copnet.scheduling.directory import Directory
+from copnet.scheduling.directory import Audiences, Directory
 
 
 class Membership:
+    """membership as scheduling's directory sees it: community "plc" has members ana, ben (a team
+    lead), cy (a site administrator) and dee; team "t-1" is ben's and dee's."""
+
     def __init__(self):
         self.calls: list[str] = []
         self.time_zone = "America/Los_Angeles"
@@ -24,6 +29,24 @@ class Membership:
         if method == "GetCommunity":
             return mpb.GetCommunityResponse(community=mpb.Community(
                 id=request.id, name=request.id, host_organization_id="district-1", facilitator_ids=["fac"]))
+        if method == "ListRegistrations":
+            return mpb.ListRegistrationsResponse(registrations=[
+                mpb.Registration(community_id=request.community_id, person_id=p) for p in ("ana", "ben", "cy", "dee")])
+        if method in ("GetTeam", "ListTeams"):
+            team = mpb.Team(id="t-1", community_id="plc", members=[
+                mpb.TeamMember(person_id="ben", role=mpb.TEAM_ROLE_LEAD),
+                mpb.TeamMember(person_id="dee", role=mpb.TEAM_ROLE_MEMBER)])
+            if method == "ListTeams":
+                return mpb.ListTeamsResponse(teams=[team])
+            if request.id in self.missing:
+                raise Missing()
+            return mpb.GetTeamResponse(team=team)
+        if method == "GetPerson":
+            if request.id in self.missing:
+                raise Missing()
+            positions = [mpb.Affiliation(organization_id="school-1", position=mpb.POSITION_SITE_ADMIN)] \
+                if request.id == "cy" else []
+            return mpb.GetPersonResponse(person=mpb.Person(id=request.id, name=request.id, affiliations=positions))
         if request.id in self.missing:
             raise Missing()
         return mpb.GetOrganizationResponse(organization=mpb.Organization(
@@ -78,3 +101,29 @@ def test_a_missing_organization_is_not_remembered(directory, membership):
         with pytest.raises(NotFound):
             directory.organization("gone")
     assert membership.calls == ["GetOrganization", "GetOrganization"]
+
+
+def test_an_audience_is_its_facilitators_and_the_members_it_names(directory):
+    audiences = Audiences(directory)
+    community = directory.community("plc")
+    assert audiences.of(community, "all_members", "") == {"fac", "ana", "ben", "cy", "dee"}
+    assert audiences.of(community, "team", "t-1") == {"fac", "ben", "dee"}
+    assert audiences.of(community, "leaders_only", "") == {"fac", "ben", "cy"}
+
+
+def test_each_roster_and_audience_is_asked_for_once_while_the_audiences_live(directory, membership):
+    audiences = Audiences(directory)
+    community = directory.community("plc")
+    for _ in range(2):
+        for audience, team_id in (("all_members", ""), ("team", "t-1"), ("leaders_only", "")):
+            audiences.of(community, audience, team_id)
+    assert membership.calls.count("ListRegistrations") == 1
+    assert membership.calls.count("GetTeam") == 1
+    assert membership.calls.count("ListTeams") == 1
+
+
+def test_a_team_that_is_gone_leaves_its_occurrences_to_their_facilitators(directory, membership):
+    membership.missing.add("t-1")
+    occurrence = types.SimpleNamespace(audience="team", team_id="t-1", facilitator_ids=["guest"])
+    assert Audiences(directory).at(directory.community("plc"), occurrence) == {"fac", "guest"}
+

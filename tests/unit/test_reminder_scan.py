@@ -1,9 +1,15 @@
 """Which reminder lead is due for an occurrence, and the ledger id that makes it go out once."""
 
 import datetime as dt
+import types
 
 import pytest
 
+from copnet.kernel.plugins import PluginHost
+from copnet.kernel.service import ServiceContext
+from copnet.kernel.settings import load_settings
+from copnet.scheduling.directory import Directory
+from copnet.scheduling.models import Occurrence
 from copnet.scheduling.reminders import due_leads, reminder_id
 
 NOW = dt.datetime(2026, 10, 12, 16, 0, tzinfo=dt.UTC)
@@ -39,3 +45,23 @@ def test_due_leads(start, leads, reminded, expected):
 
 def test_the_ledger_id_names_occurrence_person_and_lead():
     assert reminder_id("s-1:20261013T230000Z", "p-42", 1440) == "s-1:20261013T230000Z|p-42|1440"
+
+
+def test_a_scan_asks_membership_once_per_community_and_roster_not_once_per_occurrence(monkeypatch):
+    from copnet.scheduling.reminders import ReminderScan
+    from tests.unit.test_directory import Membership
+
+    membership = Membership()
+    directory = Directory(ServiceContext("scheduling", load_settings(secret="s" * 40), PluginHost()))
+    directory.__dict__["_clients"] = {"membership": membership}
+    reminded: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(ReminderScan, "emit", lambda self, uow, occurrence, community, people, lead, settled:
+                        reminded.append((occurrence.id, people)) or len(people))
+    scan = ReminderScan(types.SimpleNamespace(transaction=lambda work: work(None)), directory)
+    occurrences = [Occurrence(id=f"s-1:2026101{day}T230000Z", community_id="plc", audience="all_members",
+                              facilitator_ids=["fac"]) for day in (3, 4, 5)]
+    for occurrence in occurrences:
+        scan.remind(occurrence, 1440, (1440,))
+    assert [people for _, people in reminded] == [["ana", "ben", "cy", "dee", "fac"]] * 3
+    assert membership.calls.count("GetCommunity") == 1
+    assert membership.calls.count("ListRegistrations") == 1

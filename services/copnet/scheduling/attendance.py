@@ -21,7 +21,7 @@ from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling import access
-from copnet.scheduling.directory import CommunityFacts, Directory, PersonFacts
+from copnet.scheduling.directory import Audiences, CommunityFacts, Directory, PersonFacts
 from copnet.scheduling.models import AttendanceRecord, Occurrence
 from copnet.scheduling.participation import (
     HeldOccurrence,
@@ -167,29 +167,6 @@ def unchanged(record: AttendanceRecord, entry: Entry) -> bool:
     return (record.status, record.attended_minutes, record.note) == (entry.status, entry.attended_minutes, entry.note)
 
 
-class Audiences:
-    """Who each occurrence of one community is for, asking membership once per distinct audience
-    within a request."""
-
-    def __init__(self, directory: Directory, community: CommunityFacts):
-        self.directory = directory
-        self.community = community
-        self._people: dict[tuple[str, str], set[str]] = {}
-
-    def of(self, audience: str, team_id: str) -> set[str]:
-        key = (audience, team_id)
-        if key not in self._people:
-            try:
-                self._people[key] = self.directory.expected_attendees(self.community, audience, team_id)
-            except NotFound:
-                # The team is gone: the occurrence was for its facilitators only from then on.
-                self._people[key] = set(self.community.facilitator_ids)
-        return self._people[key]
-
-    def for_occurrence(self, occurrence: HeldOccurrence) -> set[str]:
-        return self.of(occurrence.audience, occurrence.team_id) | set(occurrence.facilitator_ids)
-
-
 def held_occurrence(occurrence: Occurrence) -> HeldOccurrence:
     return HeldOccurrence(id=occurrence.id, start_at=occurrence.start_at, end_at=occurrence.end_at,
                           audience=occurrence.audience, team_id=occurrence.team_id,
@@ -304,11 +281,11 @@ class AttendanceApi:
         now = db.utcnow()
         held = [held_occurrence(o) for o in Occurrence.objects(community_id=community.id, start_at__lte=now)
                 if is_held(o.status, o.start_at, now)]
-        audiences = Audiences(self.directory, community)
-        audience_of = {o.id: audiences.for_occurrence(o) for o in held}
+        audiences = Audiences(self.directory)
+        audience_of = {o.id: audiences.at(community, o) for o in held}
         if person_id is None:
             # Everyone the community's convenings are for: confirmed members and its facilitators.
-            people = audiences.of("all_members", "")
+            people = audiences.of(community, "all_members", "")
             records = AttendanceRecord.objects(community_id=community.id)
         else:
             people = {person_id}

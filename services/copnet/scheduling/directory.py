@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import threading
 import time
 import zoneinfo
@@ -19,6 +20,7 @@ from copnet.kernel.clients import Clients
 from copnet.kernel.errors import InvalidArgument, NotFound, Unavailable
 from copnet.kernel.service import ServiceContext
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 # Organizations (a community's host: its time zone and ancestry) are asked for on almost every
 # request and change rarely (a move, a new time zone): a process keeps each for this long.
@@ -215,26 +217,21 @@ class Directory:
                           reason="UNKNOWN_TEAM").team
 
     def expected_attendees(self, community: CommunityFacts, audience: str, team_id: str,
-                           facilitator_ids: tuple[str, ...] | list[str] = ()) -> set[str]:
+                           facilitator_ids: tuple[str, ...] | list[str] = (), *,
+                           members: set[str] | None = None) -> set[str]:
         """Who an occurrence with this audience is for: its facilitators plus all confirmed
-        members, the members who lead, or one team's members."""
-        from copnet.kernel.enums import to_label
-        from copnet.membership.v1 import membership_pb2 as mpb
-
+        members, the members who lead, or one team's members. `members` is the community's
+        confirmed members when the caller already has them."""
         people = set(facilitator_ids) | set(community.facilitator_ids)
-        members = self.members(community.id)
+        if members is None:
+            members = self.members(community.id)
         if audience == "team":
             team = self.team(team_id, field=None)
             return people | {m.person_id for m in team.members if m.person_id in members}
         if audience == "leaders_only":
-            leaders = set()
-            for team in self.teams(community.id):
-                leaders |= {m.person_id for m in team.members
-                            if to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES}
-            for person_id in members - leaders:
-                if LEADER_POSITIONS & set(self.person(person_id, field=None).positions):
-                    leaders.add(person_id)
-            return people | (leaders & members)
+            leaders = self.team_leaders(self.teams(community.id)) & members
+            leaders |= {person_id for person_id in members - leaders if self.holds_leading_position(person_id)}
+            return people | leaders
         return people | members
 
     def teams(self, community_id: str) -> list:
@@ -244,13 +241,14 @@ class Directory:
         return list(self._pages("ListTeams", lambda token: mpb.ListTeamsRequest(
             community_id=community_id, page_size=PAGE_SIZE, page_token=token), "teams"))
 
-    def leads_a_team(self, person_id: str, teams: list) -> bool:
-        """A team lead or administrator in one of `teams` (a leader for a leaders-only convening)."""
+    @staticmethod
+    def team_leaders(teams: list) -> set[str]:
+        """The leads and administrators of `teams` (leaders for a leaders-only convening)."""
         from copnet.kernel.enums import to_label
         from copnet.membership.v1 import membership_pb2 as mpb
 
-        return any(m.person_id == person_id and to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES
-                   for team in teams for m in team.members)
+        return {m.person_id for team in teams for m in team.members
+                if to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES}
 
     def holds_leading_position(self, person_id: str) -> bool:
         """A site, district or county leader by position (a leader for a leaders-only convening)."""
@@ -264,3 +262,35 @@ class Directory:
             token = reply.next_page_token
             if not token:
                 return
+
+
+class Audiences:
+    """Who occurrences are for (Directory.expected_attendees), each community's roster and each
+    (community, audience, team) asked of membership once while this lives: one request, or one
+    reminder scan. A team that no longer exists leaves its occurrences to their facilitators."""
+
+    def __init__(self, directory: Directory):
+        self.directory = directory
+        self._members: dict[str, set[str]] = {}
+        self._people: dict[tuple[str, str, str], set[str]] = {}
+
+    def members(self, community_id: str) -> set[str]:
+        if community_id not in self._members:
+            self._members[community_id] = self.directory.members(community_id)
+        return self._members[community_id]
+
+    def of(self, community: CommunityFacts, audience: str, team_id: str) -> set[str]:
+        key = (community.id, audience, team_id)
+        if key not in self._people:
+            try:
+                self._people[key] = self.directory.expected_attendees(community, audience, team_id,
+                                                                      members=self.members(community.id))
+            except NotFound:
+                log.warning("team %s of community %s is gone: its sessions are for their facilitators only",
+                            team_id, community.id)
+                self._people[key] = set(community.facilitator_ids)
+        return self._people[key]
+
+    def at(self, community: CommunityFacts, occurrence) -> set[str]:
+        """Who one occurrence (or session) of `community` is for: its audience and its facilitators."""
+        return self.of(community, occurrence.audience, occurrence.team_id) | set(occurrence.facilitator_ids)

@@ -31,7 +31,7 @@ from copnet.kernel.timestamps import timestamp
 from copnet.pluginapi import CalendarExporter, CalendarFeed, FeedEvent
 from copnet.scheduling import access
 from copnet.scheduling.catalog import collect_session_types
-from copnet.scheduling.directory import CommunityFacts, Directory
+from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.feed_builder import calendar_feed, feed_event, session_details
 from copnet.scheduling.models import FeedToken, Occurrence, Session
 from copnet.scheduling.v1 import scheduling_pb2 as pb
@@ -113,28 +113,18 @@ class FeedsApi:
         first = next(iter(communities.values()), None)
         scope = first.scope if first else ()
         plugin, exporter = self._exporter(request.format, scope)
-        audiences: dict[tuple[str, str, str], set[str]] = {}   # this request's rosters, asked once each
+        audiences = Audiences(self.directory)
+        # Cancelled sessions count, so a subscribed client removes them. Every all-members
+        # session is the person's: they belong to each of these communities.
         sessions = [session for session in Session.objects(community_id__in=list(communities))
-                    if self._is_for(person.id, session, communities[session.community_id], audiences)]
+                    if session.audience == "all_members" or person.id in session.facilitator_ids
+                    or person.id in audiences.of(communities[session.community_id], session.audience,
+                                                 session.team_id)]
         feed = calendar_feed(f"{person.name} (copnet sessions)", first.time_zone if first else NO_COMMUNITY_TIME_ZONE,
                              self._events(sessions, communities),
                              feed_id=f"person-{person.id}@{self.ctx.settings.region}.copnet",
                              description=f"Sessions for {person.name} in every community they belong to or facilitate")
         return self._export(plugin, exporter, scope, feed, person.name)
-
-    def _is_for(self, person_id: str, session: Session, community: CommunityFacts,
-                cache: dict[tuple[str, str, str], set[str]]) -> bool:
-        """Whether the session's audience includes the person, who belongs to its community (so
-        every all-members session does). Cancelled sessions count, so a subscribed client removes them."""
-        if session.audience == "all_members" or person_id in session.facilitator_ids:
-            return True
-        key = (community.id, session.audience, session.team_id)
-        if key not in cache:
-            try:
-                cache[key] = self.directory.expected_attendees(community, session.audience, session.team_id)
-            except NotFound:   # the team is gone: only the facilitators remain
-                cache[key] = set(community.facilitator_ids)
-        return person_id in cache[key]
 
     def _events(self, sessions: list[Session], communities: dict[str, CommunityFacts]) -> Iterable[FeedEvent]:
         by_session: dict[str, list[Occurrence]] = collections.defaultdict(list)

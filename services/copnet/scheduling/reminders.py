@@ -30,7 +30,7 @@ from copnet.kernel.events import CloudEvent
 from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import PeriodicJob, ServiceContext
 from copnet.pluginapi import Notification, NotificationPerson, Notifier
-from copnet.scheduling.directory import CommunityFacts, Directory
+from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import Occurrence, ReminderSent, Session
 from copnet.scheduling.notification_text import reminder_text
 from copnet.scheduling.sessions import occurrence_message
@@ -69,11 +69,14 @@ def reminder_id(occurrence_id: str, person_id: str, lead: int) -> str:
 
 # -- the scan ------------------------------------------------------------------------------------
 class ReminderScan:
-    """One pass over the occurrences whose reminders are due."""
+    """One pass over the occurrences whose reminders are due. Membership is asked once per
+    community, roster and audience in a pass, not once per occurrence."""
 
     def __init__(self, ctx: ServiceContext, directory: Directory):
         self.ctx = ctx
         self.directory = directory
+        self._communities: dict[str, CommunityFacts | None] = {}
+        self._audiences = Audiences(directory)
 
     def run(self, now: dt.datetime | None = None) -> int:
         """Emit every reminder due at `now` (default: now); returns how many were emitted.
@@ -95,26 +98,28 @@ class ReminderScan:
                     emitted += self.remind(occurrence, send, settled)
         return emitted
 
+    def community(self, community_id: str) -> CommunityFacts | None:
+        """The community (None when it is gone), asked of membership once per pass."""
+        if community_id not in self._communities:
+            try:
+                self._communities[community_id] = self.directory.community(community_id, field=None)
+            except NotFound:
+                self._communities[community_id] = None
+        return self._communities[community_id]
+
     def remind(self, occurrence: Occurrence, lead: int, settled: Sequence[int]) -> int:
-        try:
-            community = self.directory.community(occurrence.community_id, field=None)
-        except NotFound:
+        community = self.community(occurrence.community_id)
+        if community is None:
             log.warning("reminders: community %s of occurrence %s is gone; no reminders for it",
                         occurrence.community_id, occurrence.id)
             self.ctx.transaction(lambda uow: settle(uow, occurrence.id, settled))
             return 0
         try:
-            people = self.directory.expected_attendees(community, occurrence.audience, occurrence.team_id,
-                                                       occurrence.facilitator_ids)
+            people = self._audiences.at(community, occurrence)
         except Unavailable:
             log.warning("reminders: membership cannot say who occurrence %s is for; trying again next scan",
                         occurrence.id)
             raise
-        except NotFound:
-            # The team the occurrence is for is gone: its facilitators still meet.
-            log.warning("reminders: team %s of occurrence %s is gone; reminding its facilitators only",
-                        occurrence.team_id, occurrence.id)
-            people = set(occurrence.facilitator_ids) | set(community.facilitator_ids)
         try:
             return self.ctx.transaction(lambda uow: self.emit(uow, occurrence, community, sorted(people), lead,
                                                               settled))
@@ -167,11 +172,11 @@ class RemindersApi:
 
 
 def jobs(ctx: ServiceContext) -> list[PeriodicJob]:
-    scan = ReminderScan(ctx, Directory(ctx))
+    directory = Directory(ctx)
 
     def run() -> int:
         try:
-            emitted = scan.run()
+            emitted = ReminderScan(ctx, directory).run()
         except Unavailable as error:
             log.warning("reminders: scan stopped (%s); the next one picks up the rest", error)
             return 0

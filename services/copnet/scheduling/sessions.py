@@ -29,7 +29,7 @@ from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling import access, conflicts, recurrence
 from copnet.scheduling.conflicts import Booking
-from copnet.scheduling.directory import CommunityFacts, Directory
+from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
 from copnet.scheduling.session_plan import (
     Draft,
@@ -178,13 +178,11 @@ class SessionsApi:
                           facilitator_ids: Sequence[str], audience: str, team_id: str) -> list[pb.ConflictWarning]:
         if not bookings:
             return []
-        expected = self.directory.expected_attendees(community, audience, team_id, list(facilitator_ids))
-        members_by_community: dict[str, set[str]] = {}
+        audiences = Audiences(self.directory)
+        expected = audiences.of(community, audience, team_id) | set(facilitator_ids)
 
         def people_at(other: Occurrence) -> set[str]:
-            if other.community_id not in members_by_community:
-                members_by_community[other.community_id] = self.directory.members(other.community_id)
-            return set(other.facilitator_ids) | members_by_community[other.community_id]
+            return set(other.facilitator_ids) | audiences.members(other.community_id)
 
         return conflicts.warnings_for(bookings, facilitator_ids, expected, own_session_id=session_id,
                                       people_at=people_at)
@@ -300,7 +298,7 @@ class SessionsApi:
                 continue
             teams = self.directory.teams(community_id)
             audiences = ["all_members"]
-            if self.directory.leads_a_team(person_id, teams):
+            if person_id in self.directory.team_leaders(teams):
                 audiences.append("leaders_only")
             else:
                 if holds_leading_position is None:
