@@ -123,7 +123,7 @@ def up(
     """Start the whole stack in the foreground and wait until it is ready.
 
     Starts the embedded MongoDB-wire server and NATS (unless COPNET_MONGODB_URI / COPNET_NATS_URL
-    are set), the four services and the gateway.
+    are set), the five services and the gateway.
 
     Ctrl-C (or SIGTERM) stops every process. Data lives in COPNET_DATA_DIR (default .copnet/).
     """
