@@ -127,3 +127,7 @@ def test_a_team_that_is_gone_leaves_its_occurrences_to_their_facilitators(direct
     occurrence = types.SimpleNamespace(audience="team", team_id="t-1", facilitator_ids=["guest"])
     assert Audiences(directory).at(directory.community("plc"), occurrence) == {"fac", "guest"}
 
+
+def test_a_member_membership_no_longer_has_is_no_leader_and_the_others_still_are(directory, membership):
+    membership.missing.add("ana")
+    assert Audiences(directory).of(directory.community("plc"), "leaders_only", "") == {"fac", "ben", "cy"}

@@ -251,8 +251,12 @@ class Directory:
                 if to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES}
 
     def holds_leading_position(self, person_id: str) -> bool:
-        """A site, district or county leader by position (a leader for a leaders-only convening)."""
-        return bool(LEADER_POSITIONS & set(self.person(person_id, field=None).positions))
+        """A site, district or county leader by position (a leader for a leaders-only convening).
+        A person membership no longer has holds none (and does not empty the audience for others)."""
+        try:
+            return bool(LEADER_POSITIONS & set(self.person(person_id, field=None).positions))
+        except NotFound:
+            return False
 
     def _pages(self, method: str, request_for_token, items: str) -> Iterator:
         token = ""
