@@ -29,7 +29,7 @@ from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import PeriodicJob, ServiceContext
-from copnet.pluginapi import Notification, NotificationPerson, Notifier
+from copnet.pluginapi import NOTIFY_BUDGET_SECONDS, Notification, NotificationPerson, Notifier
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import Occurrence, ReminderSent, Session
 from copnet.scheduling.notification_text import reminder_text
@@ -41,10 +41,6 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "copnet.scheduling.session.reminder"
 NOTIFICATION_KIND = "session.reminder"
 LIVE_STATUSES = ("scheduled", "moved")
-# Delivery runs inside the consumer's inbox transaction (10 s at most): the notifiers of one
-# reminder share this much time, so a slow one cannot make the transaction time out and the
-# reminder be delivered again and again.
-DELIVERY_BUDGET_SECONDS = 6.0
 
 
 # -- which lead is due ---------------------------------------------------------------------------
@@ -222,7 +218,10 @@ class ReminderDelivery:
         """Every enabled notifier gets the notification; a failing one is already logged and
         counted by the plugin host and never stops the others. Returns how many delivered."""
         plugins = self.ctx.plugins
-        deadline = time.monotonic() + DELIVERY_BUDGET_SECONDS
+        # Delivery runs inside the consumer's inbox transaction (10 s at most): the notifiers of
+        # one reminder share NOTIFY_BUDGET_SECONDS, so a slow one cannot make the transaction time
+        # out and the reminder be delivered again and again.
+        deadline = time.monotonic() + NOTIFY_BUDGET_SECONDS
         notifiers = []
         for result in plugins.call("register_notifiers", scope=event.scope):
             for notifier in result.value if isinstance(result.value, list | tuple) else [result.value]:
