@@ -3,8 +3,10 @@ whose JSON spelling differs from the proto label."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from google.protobuf import timestamp_pb2
 
@@ -83,3 +85,22 @@ def enum_to_proto(enum, value) -> int:
 
 def enum_from_proto(enum, number: int) -> str:
     return to_label(enum, number)
+
+
+def in_zone(moment: datetime, time_zone: str) -> datetime:
+    """`moment` with the offset it has in `time_zone` (UTC when the zone is empty or unknown here)."""
+    try:
+        zone = ZoneInfo(time_zone) if time_zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return moment.astimezone(zone)
+
+
+def fields_of(fields_json: str) -> dict:
+    """A JSON object of a reply (a session's fields, a session type's fields schema); {} when there are
+    none, or the text is not an object."""
+    try:
+        fields = json.loads(fields_json) if fields_json else {}
+    except ValueError:
+        return {}
+    return fields if isinstance(fields, dict) else {}

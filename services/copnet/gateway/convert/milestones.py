@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from copnet.gateway.convert.common import enum_to_proto, or_null, rfc3339, rfc3339_or_null, timestamp_of
-from copnet.gateway.convert.sessions import in_zone
+from copnet.gateway.convert.common import enum_to_proto, in_zone, or_null, rfc3339, rfc3339_or_null, timestamp_of
 from copnet.gateway.schemas import milestones as schemas
 from copnet.kernel.enums import to_label
 from copnet.scheduling.v1 import scheduling_pb2 as scheduling

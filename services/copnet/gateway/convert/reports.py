@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
+from copnet.gateway.convert.common import fields_of
 from copnet.gateway.schemas import reports as schemas
 from copnet.reflection.v1 import reflection_pb2 as reflection
 from copnet.scheduling.v1 import scheduling_pb2 as scheduling
 
 
 def session_type(message: scheduling.SessionType) -> schemas.SessionType:
-    try:
-        fields = json.loads(message.fields_schema_json) if message.fields_schema_json else {}
-    except ValueError:
-        fields = {}
     return schemas.SessionType(key=message.key, title=message.title, description=message.description,
                                default_duration_minutes=message.default_duration_minutes, plugin=message.plugin,
-                               fields=fields if isinstance(fields, dict) else {},
+                               fields=fields_of(message.fields_schema_json),
                                preparation_prompts=list(message.preparation_prompts),
                                reflection_prompts=list(message.reflection_prompts))
 

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from copnet.gateway.convert.common import enum_to_proto, or_null, rfc3339, rfc3339_or_null, timestamp_of
+from copnet.gateway.convert.common import (enum_to_proto, fields_of, in_zone, or_null, rfc3339, rfc3339_or_null,
+                                           timestamp_of)
 from copnet.gateway.schemas import sessions as schemas
 from copnet.kernel.enums import to_label
 from copnet.scheduling.v1 import scheduling_pb2 as scheduling
 
 # Fields a PATCH may clear by sending null (proto `optional string`s, set to "").
 CLEARABLE_TEXT = ("recurrence", "meeting_url", "team_id")
-
-
-def in_zone(moment: datetime, time_zone: str) -> datetime:
-    """`moment` with the offset it has in `time_zone` (UTC when the zone is empty or unknown here)."""
-    try:
-        zone = ZoneInfo(time_zone) if time_zone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return moment.astimezone(zone)
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -153,11 +143,3 @@ def venue(message) -> schemas.Venue | None:
         return None
     return schemas.Venue(name=message.venue.name, address=message.venue.address)
 
-
-def fields_of(fields_json: str) -> dict:
-    """The session type's fields as an object ({} when there are none, or the text is not an object)."""
-    try:
-        fields = json.loads(fields_json) if fields_json else {}
-    except ValueError:
-        return {}
-    return fields if isinstance(fields, dict) else {}

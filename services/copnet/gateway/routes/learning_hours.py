@@ -11,7 +11,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import call
 from copnet.gateway.convert import attendance as convert
-from copnet.gateway.convert.sessions import in_zone
+from copnet.gateway.convert.common import in_zone
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.attendance import Certificate, LearningHours, PersonProgramPath
 from copnet.scheduling.v1 import scheduling_pb2 as pb
