@@ -1,4 +1,5 @@
-"""Reading one document by id, or answering NOT_FOUND: outside a transaction, and inside one."""
+"""Reading one document by id, or answering NOT_FOUND: outside a transaction, and inside one;
+and every document matching a filter inside one."""
 
 from __future__ import annotations
 
@@ -26,3 +27,9 @@ def reread(uow: db.UnitOfWork, document_class: type[D], document_id: str) -> D:
     if found is None:
         raise NotFound(f"no {document_class.__name__.lower()} {document_id!r}")
     return found
+
+
+def find_all(uow: db.UnitOfWork, document_class: type[D], filter: dict) -> list[D]:
+    """Every document matching `filter`, read inside the unit of work's transaction."""
+    return [document_class._from_son(son)
+            for son in document_class._get_collection().find(filter, session=uow.session)]

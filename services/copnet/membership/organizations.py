@@ -21,6 +21,7 @@ from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership.access import ORG_MANAGERS
+from copnet.membership.lookups import find_all
 from copnet.membership.models import (
     Community,
     Organization,
@@ -95,12 +96,6 @@ def existing_organization(org_id: str) -> Organization:
     if org is None:
         raise NotFound(f"no organization {org_id!r}")
     return org
-
-
-def find_all(uow: db.UnitOfWork, document_class, filter: dict) -> list:
-    """Every document matching `filter`, read inside the unit of work's transaction."""
-    return [document_class._from_son(son)
-            for son in document_class._get_collection().find(filter, session=uow.session)]
 
 
 def duplicate_code(kind: str, code: str | None) -> AlreadyExists:

@@ -17,9 +17,11 @@ from copnet.kernel import db
 from copnet.kernel.bus import Subscription
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
+from copnet.membership import lookups
 from copnet.membership.communities import community_changed_event, same_window
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
 from copnet.membership.programs import program_event
+from copnet.membership.rules import instant
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,7 @@ WINDOW_KEPT_IN = ("completed",)
 def timeline_from_links(links: events_pb2.ProgramTimelineLinks) -> ProgramTimeline:
     timeline = ProgramTimeline(revision=links.revision)
     for link, field in LINK_FIELDS:
-        if links.HasField(link):
-            moment = getattr(links, link).ToDatetime(tzinfo=dt.UTC)
-            setattr(timeline, field, moment.replace(microsecond=moment.microsecond // 1000 * 1000))
+        setattr(timeline, field, instant(links, link))
     return timeline
 
 
@@ -87,11 +87,6 @@ def plan(program: Program, links: events_pb2.ProgramTimelineLinks, communities: 
                        window=window, community_ids=changing)
 
 
-def program_communities(uow: db.UnitOfWork, program_id: str) -> list[Community]:
-    documents = Community._get_collection().find({"program_id": program_id}, session=uow.session)
-    return [Community._from_son(document) for document in documents]
-
-
 def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudEvent) -> None:
     changed = event.payload(events_pb2.MilestoneChanged)
     links = changed.links
@@ -100,13 +95,14 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
         log.warning("timeline: milestone %s names no program %r here; nothing to apply", event.subject,
                     links.program_id)
         return
-    event_time = event.time.astimezone(dt.UTC)
-    event_time = event_time.replace(microsecond=event_time.microsecond // 1000 * 1000)
-    application = plan(program, links, program_communities(uow, program.id), event_time)
-    if application is None:
+    if is_stale(program, links):
         log.info("timeline: program %s already has timeline revision %d; revision %d ignored", program.id,
                  program.timeline.revision, links.revision)
         return
+    event_time = event.time.astimezone(dt.UTC)
+    event_time = event_time.replace(microsecond=event_time.microsecond // 1000 * 1000)
+    communities = lookups.find_all(uow, Community, {"program_id": program.id})
+    application = plan(program, links, communities, event_time)
     now = db.utcnow()
     changes: dict = {"timeline": application.timeline.to_mongo()}
     if application.proposal_call is not None:
@@ -115,11 +111,17 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
     if application.proposal_call is not None:
         updated = uow.find_one(Program, {"_id": program.id})
         uow.emit(program_event(ctx, "updated", updated, changed.changed_by))
-    for community_id in application.community_ids:
-        uow.update_one(Community, {"_id": community_id},
-                       {"$set": {"signup_window": application.window.to_mongo(), "updated_at": now}})
-        community = uow.find_one(Community, {"_id": community_id})
-        uow.emit(community_changed_event(ctx, "updated", community, changed.changed_by))
+    if not application.community_ids:
+        return
+    # One write for all of them (a program may have hundreds); the documents read above, given
+    # the same two fields, are what the write leaves.
+    Community._get_collection().update_many(
+        {"_id": {"$in": list(application.community_ids)}},
+        {"$set": {"signup_window": application.window.to_mongo(), "updated_at": now}}, session=uow.session)
+    for community in communities:
+        if community.id in application.community_ids:
+            community.signup_window, community.updated_at = application.window, now
+            uow.emit(community_changed_event(ctx, "updated", community, changed.changed_by))
 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
