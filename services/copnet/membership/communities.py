@@ -205,20 +205,23 @@ def require_window_not_managed(program: Program, requested: SignupWindow | None)
                              fields=[FieldViolation("signup_window", message)])
 
 
+def claim_window_write(uow: db.UnitOfWork, program_id: str, requested: SignupWindow | None) -> SignupWindow | None:
+    """Inside a transaction that gives a program's community its window (adding the community, or
+    setting its own): refuses `requested` unless the program's timeline gives that window, and
+    writes the program so that a concurrent application of the timeline conflicts with this
+    transaction (see Program.community_window_writes). The window the timeline gives, if any."""
+    program = lookups.reread(uow, Program, program_id)
+    require_window_not_managed(program, requested)
+    uow.update_one(Program, {"_id": program_id}, {"$inc": {"community_window_writes": 1}})
+    return program.managed_signup_window()
+
+
 def join_program(uow: db.UnitOfWork, community: Community, requested: SignupWindow | None) -> None:
     """Inside the transaction that inserts `community` (of a program): it takes the window the
-    program's timeline gives, and the program is written so that a concurrent application of the
-    timeline conflicts with this transaction (see Program.community_window_writes)."""
-    program = lookups.reread(uow, Program, community.program_id)
-    require_window_not_managed(program, requested)
-    managed = program.managed_signup_window()
+    program's timeline gives."""
+    managed = claim_window_write(uow, community.program_id, requested)
     if managed is not None:
         community.signup_window = managed
-    claim_window_write(uow, program.id)
-
-
-def claim_window_write(uow: db.UnitOfWork, program_id: str) -> None:
-    uow.update_one(Program, {"_id": program_id}, {"$inc": {"community_window_writes": 1}})
 
 
 def new_community(community_id: str, host: Organization, **fields) -> Community:
@@ -256,9 +259,6 @@ class CommunitiesApi:
         host = existing_organization(request.host_organization_id, "host_organization_id")
         identity = access.require(COMMUNITY_MANAGERS, host.scope, "creating a community")
         program = program_hosting(request.program_id, host) if request.program_id else None
-        if program is not None:
-            require_window_not_managed(program, window)
-            window = program.managed_signup_window() or window
         facilitator_ids = valid_facilitators(request.facilitator_ids)
         eligibility = valid_eligibility(request.eligibility)
         community = new_community(community_id, host, name=name, kind=kind, description=description, focus=focus,
@@ -266,11 +266,9 @@ class CommunitiesApi:
                                   facilitator_ids=facilitator_ids, capacity=capacity, signup_window=window,
                                   eligibility=eligibility, team_composition=team_composition)
 
-        requested_window = community.signup_window if request.HasField("signup_window") else None
-
         def work(uow: db.UnitOfWork) -> None:
             if community.program_id:
-                join_program(uow, community, requested_window)
+                join_program(uow, community, window)
             uow.insert(community)
             uow.emit(community_created_event(self.ctx, community, identity.person_id))
 
@@ -314,8 +312,7 @@ class CommunitiesApi:
                 raise FailedPrecondition(f"community {current.id!r} is completed and can no longer change",
                                          reason="COMMUNITY_COMPLETED")
             if requested_window is not None and current.program_id:
-                require_window_not_managed(lookups.reread(uow, Program, current.program_id), requested_window)
-                claim_window_write(uow, current.program_id)
+                claim_window_write(uow, current.program_id, requested_window)
             capacity = changes.get("capacity", current.capacity)
             if capacity < current.confirmed_count:
                 raise FailedPrecondition(f"capacity {capacity} is below the {current.confirmed_count} confirmed "
