@@ -10,7 +10,8 @@ from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
 from copnet.scheduling.directory import Directory
 from copnet.scheduling.models import Occurrence
-from copnet.scheduling.reminders import due_leads, reminder_id
+from copnet.scheduling.reminders import ReminderScan, due_leads, reminder_id
+from tests.unit.test_directory import Membership
 
 NOW = dt.datetime(2026, 10, 12, 16, 0, tzinfo=dt.UTC)
 
@@ -48,9 +49,6 @@ def test_the_ledger_id_names_occurrence_person_and_lead():
 
 
 def test_a_scan_asks_membership_once_per_community_and_roster_not_once_per_occurrence(monkeypatch):
-    from copnet.scheduling.reminders import ReminderScan
-    from tests.unit.test_directory import Membership
-
     membership = Membership()
     directory = Directory(ServiceContext("scheduling", load_settings(secret="s" * 40), PluginHost()))
     directory.__dict__["_clients"] = {"membership": membership}

@@ -21,7 +21,12 @@ from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling import access
-from copnet.scheduling.directory import Audiences, CommunityFacts, Directory, PersonFacts
+from copnet.scheduling.directory import (
+    Audiences,
+    CommunityFacts,
+    Directory,
+    PersonFacts,
+)
 from copnet.scheduling.models import AttendanceRecord, Occurrence
 from copnet.scheduling.participation import (
     HeldOccurrence,

@@ -29,7 +29,12 @@ from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import PeriodicJob, ServiceContext
-from copnet.pluginapi import NOTIFY_BUDGET_SECONDS, Notification, NotificationPerson, Notifier
+from copnet.pluginapi import (
+    NOTIFY_BUDGET_SECONDS,
+    Notification,
+    NotificationPerson,
+    Notifier,
+)
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import Occurrence, ReminderSent, Session
 from copnet.scheduling.notification_text import reminder_text
