@@ -238,10 +238,10 @@ def test_cancel_and_restore_one_occurrence(client, clients):
 
 def test_a_room_double_booking_is_a_409_problem(client, clients):
     clients["scheduling"].replies["MoveOccurrence"] = FakeRpcError.of(
-        FailedPrecondition("Room 4 is booked then", reason="VENUE_DOUBLE_BOOKED"))
+        FailedPrecondition("Room 4 is booked then", reason="ROOM_DOUBLE_BOOKED"))
     response = client.post("/api/v1/occurrences/s1:20261208T233000Z/move", headers=bearer(),
                            json={"start_time": "2026-12-15T23:30:00Z"})
-    assert_problem(response, 409, "VENUE_DOUBLE_BOOKED")
+    assert_problem(response, 409, "ROOM_DOUBLE_BOOKED")
 
 
 # -- field names in the service's errors ----------------------------------------------------------

@@ -27,7 +27,7 @@ LIST_ERRORS = problem_responses(403, 404, 422, 503, 504)
                 security=BEARER_REQUIRED)
 def create_session(path: IdPath, body: SessionCreate):
     """Schedule a session or a recurring series (an RRULE, computed in the community's time zone) inside
-    the program year. A room booked at the same time is refused (409 VENUE_DOUBLE_BOOKED); people
+    the program year. A room booked at the same time is refused (409 ROOM_DOUBLE_BOOKED); people
     expected in two overlapping sessions are only `warnings`."""
     reply = call("scheduling", "CreateSession", convert.create_session_request(path.id, body))
     created = convert.session_written(reply.session, reply.warnings)
