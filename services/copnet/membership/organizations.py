@@ -15,13 +15,12 @@ from copnet.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
 )
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership.access import ORG_MANAGERS
-from copnet.membership.lookups import find_all
+from copnet.membership.lookups import existing, find_all
 from copnet.membership.models import (
     Community,
     Organization,
@@ -92,10 +91,7 @@ def check_parent_kind(kind: str, parent: Organization | None, field: str) -> Non
 
 
 def existing_organization(org_id: str) -> Organization:
-    org = Organization.objects(id=org_id).first() if org_id else None
-    if org is None:
-        raise NotFound(f"no organization {org_id!r}")
-    return org
+    return existing(Organization, org_id)
 
 
 def duplicate_code(kind: str, code: str | None) -> AlreadyExists:

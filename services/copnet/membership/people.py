@@ -20,7 +20,7 @@ from copnet.kernel.errors import (
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.membership import access
+from copnet.membership import access, lookups
 from copnet.membership.access import GRANTORS, ORG_MANAGERS
 from copnet.membership.models import Affiliation, Organization, Person, RoleGrant
 from copnet.membership.organizations import union_of_scopes
@@ -108,10 +108,7 @@ def holds(person: Person, role: str, org_id: str) -> bool:
 
 
 def existing_person(person_id: str) -> Person:
-    person = Person.objects(id=person_id).first() if person_id else None
-    if person is None:
-        raise NotFound(f"no person {person_id!r}")
-    return person
+    return lookups.existing(Person, person_id)
 
 
 def visible_to(identity: Identity) -> dict | None:

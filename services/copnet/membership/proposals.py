@@ -111,7 +111,7 @@ class ProposalsApi:
 
         def work(uow: db.UnitOfWork) -> None:
             # The call may have been re-dated since it was checked above.
-            require_open_call(uow.find_one(Program, {"_id": program.id}))
+            require_open_call(lookups.reread(uow, Program, program.id))
             uow.insert(proposal)
             self._emit_proposal_event(uow, "created", proposal, identity.person_id)
 

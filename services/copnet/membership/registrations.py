@@ -25,6 +25,7 @@ from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership import access, eligibility, lookups, seats
 from copnet.membership.access import COMMUNITY_MANAGERS
+from copnet.membership.lookups import reread
 from copnet.membership.models import Community, Person, Registration, Team
 from copnet.membership.rules import optional_label
 from copnet.membership.v1 import membership_pb2 as pb
@@ -192,9 +193,6 @@ def find_community(community_id: str, field: str = "community_id") -> Community:
 
 def find_registration(registration_id: str) -> Registration:
     return lookups.existing(Registration, registration_id)
-
-
-reread = lookups.reread
 
 
 def emit_registration(ctx: ServiceContext, uow: db.UnitOfWork, verb: str, registration: Registration,

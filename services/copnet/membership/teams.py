@@ -42,9 +42,9 @@ from copnet.membership.registrations import (
     is_site_admin,
     may_run,
     registration_message,
-    reread,
     team_message,
 )
+from copnet.membership.lookups import reread
 from copnet.membership.rules import chosen_or_new_id, required_label, required_text
 from copnet.membership.v1 import membership_pb2 as pb
 
