@@ -8,6 +8,7 @@ from pydantic import SecretStr
 
 from copnet import PluginSettings, hookimpl
 from copnet.kernel.bus import subject_filter
+from copnet.kernel.plugin_config import PluginConfig, PluginConfigs
 from copnet.pluginapi import RosterOrganization
 from copnet.plugins import configs, reactions
 from copnet.plugins.roster_import import grade_band, parents_first
@@ -46,10 +47,12 @@ def test_struct_round_trip_keeps_whole_numbers_whole():
 
 
 def test_the_deepest_configuration_in_scope_applies():
-    found = {"region": "r", "county": "c"}
-    assert configs.effective(found, ["state", "region", "county", "district"]) == "c"
-    assert configs.effective(found, ["state", "region"]) == "r"
-    assert configs.effective(found, ["state"]) is None
+    # The one rule, the kernel's (the plugins service had a second copy).
+    found = PluginConfigs()
+    found.load([PluginConfig("region", "p", 1, True), PluginConfig("county", "p", 1, True)])
+    assert found.effective("p", ["state", "region", "county", "district"]).organization_id == "county"
+    assert found.effective("p", ["state", "region"]).organization_id == "region"
+    assert found.effective("p", ["state"]) is None
 
 
 @pytest.mark.parametrize("pattern, expected", [

@@ -93,10 +93,3 @@ def _contains_secret(value: Any) -> bool:
     return False
 
 
-def effective(configs: Mapping[str, Any], scope: Iterable[str]):
-    """The configuration in force for `scope` (ancestry plus the target): the deepest one that has one."""
-    found = None
-    for organization_id in scope:
-        if organization_id in configs:
-            found = configs[organization_id]
-    return found
