@@ -199,6 +199,21 @@ def test_listing_filters_by_program_status_kind_region_and_host(tree):
     assert ids(host_organization_id="cl-school") == {"cl-list-a", "cl-list-b"}
 
 
+def test_listing_by_facilitator_finds_every_community_they_facilitate(tree):
+    # Scheduling asks this way for the communities whose sessions a facilitator may run.
+    create(tree, "cl-fac-both", facilitator_ids=["cl-ana", "cl-ben"])
+    create(tree, "cl-fac-ben", facilitator_ids=["cl-ben"])
+    create(tree, "cl-fac-none")
+
+    def ids(person_id: str) -> set[str]:
+        return {c.id for c in call(tree, "ListCommunities", m.ListCommunitiesRequest(
+            page_size=1000, facilitator_id=person_id)).communities if c.id.startswith("cl-fac-")}
+
+    assert ids("cl-ana") == {"cl-fac-both"}
+    assert ids("cl-ben") == {"cl-fac-both", "cl-fac-ben"}
+    assert ids("cl-t1") == set()
+
+
 # -- updates ------------------------------------------------------------------------------------
 def test_an_update_changes_only_the_fields_given_and_is_announced(tree):
     create(tree, "cl-upd", focus="Ratios", capacity=10, facilitator_ids=["cl-ana"])
