@@ -125,6 +125,8 @@ def test_a_community_keeps_every_field_and_announces_itself_whole(tree):
             "county_office_id": "cl-county"}
     assert (event.data["created_by"], event.data["community"]["capacity"], event.data["community"]["program_id"]) \
         == ("cl-county-admin", 24, "cl-program")
+    # The host's scope: plugins enabled for its region or county may react to the community.
+    assert event.scope == ("cl-state", "cl-north", "cl-county", "cl-district", "cl-school")
 
 
 def test_a_math_team_gets_the_default_team_composition(tree):

@@ -109,6 +109,8 @@ def test_a_person_submits_while_the_call_is_open(tree):
     assert (proposal.community_id, proposal.stipend_cents, proposal.HasField("decision_time")) == ("", 0, False)
     [event] = wait_for_types(tree, "membership.proposal.*", proposal.id, ["copnet.membership.proposal.created"])
     assert event.data["changed_by"] == PROPOSER
+    # The program's scope: plugins enabled for its region may react to the proposal.
+    assert event.scope == ("pp-state", "pp-north")
 
 
 @pytest.mark.parametrize(("program_id", "reason"), [("pp-nocall", "NO_PROPOSAL_CALL"),
