@@ -122,3 +122,25 @@ def test_relays_racing_for_a_backlog_split_it_without_overlap(database):
     leftover = outbox.claim_batch(limit=500)
     assert len(claimed) + len(leftover) == 120
     outbox.mark_published(claimed + [e.id for e in leftover])
+
+
+def test_many_document_reads_and_writes_see_the_transaction_and_roll_back_with_it(database):
+    def work(uow):
+        uow.insert_many([Thing(id="m1", name="one"), Thing(id="m2", name="two"), Thing(id="m3", name="three")])
+        uow.update_many(Thing, {"_id": {"$in": ["m1", "m2"]}}, {"$set": {"name": "renamed"}})
+        uow.delete_many(Thing, {"_id": "m3"})
+        seen = [(t.id, t.name) for t in uow.find_all(Thing, {}, sort=[("_id", -1)])]
+        assert seen == [("m2", "renamed"), ("m1", "renamed")]   # its own writes, in the order asked
+        raise RuntimeError("then a rule fails")
+
+    with pytest.raises(RuntimeError):
+        db.run_in_transaction(work, "test")
+    assert database.things.count_documents({}) == 0
+
+    def commit(uow):
+        uow.insert_many([Thing(id="k1", name="one"), Thing(id="k2", name="two")])
+        uow.update_many(Thing, {}, {"$set": {"name": "kept"}})
+
+    db.run_in_transaction(commit, "test")
+    assert list(database.things.find({}, {"name": 1}).sort("_id", 1)) == [{"_id": "k1", "name": "kept"},
+                                                                         {"_id": "k2", "name": "kept"}]

@@ -20,6 +20,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from copnet.kernel.events import CloudEvent
+from copnet.kernel.timestamps import to_millisecond
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,9 +61,8 @@ def ensure_indexes(*documents: type[mongoengine.Document]) -> None:
 
 
 def utcnow() -> dt.datetime:
-    """Now, to the millisecond: what BSON stores, so a reply and a later read agree."""
-    now = dt.datetime.now(dt.UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    """Now, to the millisecond (see timestamps.to_millisecond)."""
+    return to_millisecond(dt.datetime.now(dt.UTC))
 
 
 class InboxEntry(mongoengine.Document):
@@ -126,6 +126,20 @@ class UnitOfWork:
     def update_one(self, document_class: type[mongoengine.Document], filter: dict, update: dict,
                    *, upsert: bool = False) -> pymongo.results.UpdateResult:
         return document_class._get_collection().update_one(filter, update, upsert=upsert, session=self.session)
+
+    def update_many(self, document_class: type[mongoengine.Document], filter: dict,
+                    update: dict) -> pymongo.results.UpdateResult:
+        return document_class._get_collection().update_many(filter, update, session=self.session)
+
+    def delete_many(self, document_class: type[mongoengine.Document], filter: dict) -> pymongo.results.DeleteResult:
+        return document_class._get_collection().delete_many(filter, session=self.session)
+
+    def find_all(self, document_class: type[D], filter: dict, *, sort: list[tuple[str, int]] | None = None) -> list[D]:
+        """Every document matching `filter`, as this transaction sees them."""
+        cursor = document_class._get_collection().find(filter, session=self.session)
+        if sort:
+            cursor = cursor.sort(sort)
+        return [document_class._from_son(son) for son in cursor]
 
     def find_one(self, document_class: type[D], filter: dict) -> D | None:
         son = document_class._get_collection().find_one(filter, session=self.session)

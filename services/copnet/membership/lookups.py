@@ -31,5 +31,4 @@ def reread(uow: db.UnitOfWork, document_class: type[D], document_id: str) -> D:
 
 def find_all(uow: db.UnitOfWork, document_class: type[D], filter: dict) -> list[D]:
     """Every document matching `filter`, read inside the unit of work's transaction."""
-    return [document_class._from_son(son)
-            for son in document_class._get_collection().find(filter, session=uow.session)]
+    return uow.find_all(document_class, filter)

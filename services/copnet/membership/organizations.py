@@ -297,13 +297,12 @@ def move_subtree(uow: db.UnitOfWork, org: Organization, new_parent: Organization
             "ancestor_ids": scope[:-1], "region_id": nearest(scope, kinds, "region"), "updated_at": now}})
 
     for host_id, scope in new_scopes.items():
-        Community._get_collection().update_many({"host_organization_id": host_id}, {"$set": {
+        uow.update_many(Community, {"host_organization_id": host_id}, {"$set": {
             "scope": scope, "region_id": nearest(scope, kinds, "region"),
-            "county_office_id": nearest(scope, kinds, "county_office"), "updated_at": now}}, session=uow.session)
+            "county_office_id": nearest(scope, kinds, "county_office"), "updated_at": now}})
         for program in find_all(uow, Program, {"owner_organization_id": host_id}):
             uow.update_one(Program, {"_id": program.id}, {"$set": {"scope": scope, "updated_at": now}})
-            Proposal._get_collection().update_many({"program_id": program.id}, {"$set": {"scope": scope}},
-                                             session=uow.session)
+            uow.update_many(Proposal, {"program_id": program.id}, {"$set": {"scope": scope}})
     for person in find_all(uow, Person, {"affiliations.organization_id": {"$in": list(new_scopes)}}):
         for affiliation in person.affiliations:
             affiliation.scope = new_scopes.get(affiliation.organization_id, affiliation.scope)

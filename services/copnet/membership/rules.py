@@ -10,7 +10,7 @@ import re
 
 import bson
 
-from copnet.kernel import timezones
+from copnet.kernel import timestamps, timezones
 from copnet.kernel.enums import to_label
 from copnet.kernel.errors import InvalidArgument
 
@@ -71,8 +71,7 @@ def instant(message, field: str, path: str | None = None) -> dt.datetime | None:
     """`message.field` (a Timestamp) as an aware datetime to the millisecond, None when unset."""
     if not message.HasField(field):
         return None
-    moment = getattr(message, field).ToDatetime(tzinfo=dt.UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return timestamps.instant(getattr(message, field))
 
 
 def required_instant(message, field: str, path: str | None = None) -> dt.datetime:

@@ -17,6 +17,7 @@ from copnet.kernel import db
 from copnet.kernel.bus import Subscription
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
+from copnet.kernel.timestamps import to_millisecond
 from copnet.membership import lookups
 from copnet.membership.communities import community_changed_event, same_window
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
@@ -100,7 +101,7 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
                  program.timeline.revision, links.revision)
         return
     event_time = event.time.astimezone(dt.UTC)
-    event_time = event_time.replace(microsecond=event_time.microsecond // 1000 * 1000)
+    event_time = to_millisecond(event_time)
     communities = lookups.find_all(uow, Community, {"program_id": program.id})
     application = plan(program, links, communities, event_time)
     now = db.utcnow()
@@ -115,9 +116,8 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
         return
     # One write for all of them (a program may have hundreds); the documents read above, given
     # the same two fields, are what the write leaves.
-    Community._get_collection().update_many(
-        {"_id": {"$in": list(application.community_ids)}},
-        {"$set": {"signup_window": application.window.to_mongo(), "updated_at": now}}, session=uow.session)
+    uow.update_many(Community, {"_id": {"$in": list(application.community_ids)}},
+                    {"$set": {"signup_window": application.window.to_mongo(), "updated_at": now}})
     for community in communities:
         if community.id in application.community_ids:
             community.signup_window, community.updated_at = application.window, now

@@ -164,8 +164,7 @@ def record_id(occurrence_id: str, person_id: str) -> str:
 
 def existing_records(uow: db.UnitOfWork, ids: list[str]) -> dict[str, AttendanceRecord]:
     """The records with these ids as this transaction sees them (one query, not one per row)."""
-    found = AttendanceRecord._get_collection().find({"_id": {"$in": ids}}, session=uow.session)
-    return {son["_id"]: AttendanceRecord._from_son(son) for son in found}
+    return {record.id: record for record in uow.find_all(AttendanceRecord, {"_id": {"$in": ids}})}
 
 
 def unchanged(record: AttendanceRecord, entry: Entry) -> bool:

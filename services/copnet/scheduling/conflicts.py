@@ -86,8 +86,7 @@ def check_rooms_free(uow: db.UnitOfWork, bookings: Sequence[Booking], *, own_ses
     if own_session_id:
         query["session_id"] = {"$ne": own_session_id}
     excluded = set(own_occurrence_ids)
-    taken = [Occurrence._from_son(son) for son in
-             Occurrence._get_collection().find(query, session=uow.session).sort("start_at", 1)]
+    taken = uow.find_all(Occurrence, query, sort=[("start_at", 1)])
     for booking in booked:
         for other in taken:
             if (other.id not in excluded and other.venue_key == booking.venue_key

@@ -139,8 +139,7 @@ class ReminderScan:
     def emit(self, uow: db.UnitOfWork, occurrence: Occurrence, community: CommunityFacts, people: list[str],
              lead: int, settled: Sequence[int]) -> int:
         ids = {reminder_id(occurrence.id, person, lead): person for person in people}
-        sent = {row["_id"] for row in ReminderSent._get_collection().find(
-            {"_id": {"$in": list(ids)}}, {"_id": 1}, session=uow.session)}
+        sent = {row.id for row in uow.find_all(ReminderSent, {"_id": {"$in": list(ids)}})}
         message = occurrence_message(occurrence)
         now = db.utcnow()
         count = 0

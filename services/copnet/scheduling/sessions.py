@@ -26,7 +26,7 @@ from copnet.kernel.errors import (
 )
 from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.timestamps import timestamp
+from copnet.kernel.timestamps import instant, timestamp
 from copnet.scheduling import access, conflicts, recurrence
 from copnet.scheduling.conflicts import Booking
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
@@ -157,8 +157,7 @@ def bookings_of(occurrences: Sequence[Occurrence]) -> list[Booking]:
 def _instant(message, field_name: str) -> dt.datetime | None:
     if not message.HasField(field_name):
         return None
-    moment = getattr(message, field_name).ToDatetime(tzinfo=dt.UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return instant(getattr(message, field_name))
 
 
 def _label(enum, value: int, field_name: str, default: str) -> str:
@@ -347,8 +346,7 @@ class SessionsApi:
             refuse_if_attended_within(uow, [o.id for o in dropped])
             replace_if_unchanged(uow, updated, session.sequence, f"session {session.id!r}")
             if dropped:
-                Occurrence._get_collection().delete_many({"_id": {"$in": [o.id for o in dropped]}},
-                                                         session=uow.session)
+                uow.delete_many(Occurrence, {"_id": {"$in": [o.id for o in dropped]}})
             for occurrence in kept:
                 replace_if_unchanged(uow, occurrence, occurrence.sequence - 1, f"occurrence {occurrence.id!r}")
             uow.insert_many(added)
@@ -369,10 +367,9 @@ class SessionsApi:
             if current.status == "cancelled":
                 return current   # cancelling twice changes nothing and tells no one again
             now = db.utcnow()
-            Occurrence._get_collection().update_many(
-                {"session_id": session.id, "status": {"$ne": "cancelled"}, "start_at": {"$gte": now}},
-                {"$set": {"status": "cancelled", "cancel_reason": reason}, "$inc": {"sequence": 1}},
-                session=uow.session)
+            uow.update_many(
+                Occurrence, {"session_id": session.id, "status": {"$ne": "cancelled"}, "start_at": {"$gte": now}},
+                {"$set": {"status": "cancelled", "cancel_reason": reason}, "$inc": {"sequence": 1}})
             uow.update_one(Session, {"_id": session.id}, {"$set": {"status": "cancelled", "cancel_reason": reason,
                                                                    "updated_at": now}, "$inc": {"sequence": 1}})
             cancelled = find_session(session.id, uow)
@@ -487,11 +484,10 @@ def refuse_if_attended_within(uow: db.UnitOfWork, occurrence_ids: Sequence[str])
     """OCCURRENCE_HAS_ATTENDANCE, read inside the transaction (attendance may have come meanwhile)."""
     if not occurrence_ids:
         return
-    found = AttendanceRecord._get_collection().find_one({"occurrence_id": {"$in": list(occurrence_ids)}},
-                                                        session=uow.session)
+    found = uow.find_one(AttendanceRecord, {"occurrence_id": {"$in": list(occurrence_ids)}})
     if found is not None:
-        raise FailedPrecondition(f"occurrence {found['occurrence_id']!r} has attendance recorded",
-                                 reason="OCCURRENCE_HAS_ATTENDANCE", metadata={"occurrence_id": found["occurrence_id"]})
+        raise FailedPrecondition(f"occurrence {found.occurrence_id!r} has attendance recorded",
+                                 reason="OCCURRENCE_HAS_ATTENDANCE", metadata={"occurrence_id": found.occurrence_id})
 
 
 def changed_meanwhile(what: str) -> FailedPrecondition:

@@ -20,7 +20,7 @@ import bson
 from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel import db, timezones
+from copnet.kernel import db, timestamps, timezones
 from copnet.kernel.bus import Subscription
 from copnet.kernel.enums import from_label, to_label
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -101,8 +101,7 @@ def required_time(message, field: str = "time") -> dt.datetime:
 
 def to_millisecond(moment: dt.datetime) -> dt.datetime:
     """What BSON stores: comparisons with stored dates and equality across services hold."""
-    moment = moment.astimezone(dt.UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return timestamps.to_millisecond(moment.astimezone(dt.UTC))
 
 
 def describe(milestone: Milestone) -> str:
@@ -162,9 +161,8 @@ def linked_key(program_id: str, kind: str) -> str | None:
 # -- reads and writes inside a transaction ------------------------------------------------------
 def linked_milestones(uow: db.UnitOfWork, program_id: str) -> dict[str, Milestone]:
     """The program's linked milestones by kind, as this transaction sees them."""
-    documents = Milestone._get_collection().find({"program_id": program_id, "linked_key": {"$ne": None}},
-                                                 session=uow.session)
-    return {milestone.kind: milestone for milestone in map(Milestone._from_son, documents)}
+    return {milestone.kind: milestone
+            for milestone in uow.find_all(Milestone, {"program_id": program_id, "linked_key": {"$ne": None}})}
 
 
 def next_revision(uow: db.UnitOfWork, program: ProgramFacts | None, program_id: str) -> int:
@@ -301,7 +299,7 @@ class TimelineApi:
         def work(uow: db.UnitOfWork) -> None:
             current = reread_milestone(uow, milestone.id)
             revision = next_revision(uow, program, current.program_id)
-            Milestone._get_collection().delete_one({"_id": current.id}, session=uow.session)
+            uow.delete_many(Milestone, {"_id": current.id})
             links = links_message(current.program_id, revision, linked_milestones(uow, current.program_id))
             uow.emit(milestone_event(self.ctx, "deleted", current, links, identity.person_id, program.scope))
 

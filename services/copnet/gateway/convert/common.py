@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2
 
 from copnet.gateway.schemas.common import GradeBand
 from copnet.kernel.enums import GRADE_BAND_LABEL, from_label, to_label
+from copnet.kernel.timestamps import instant
 from copnet.membership.v1 import membership_pb2 as membership
 
 # Proto request fields whose JSON name may differ, so a service's field violation names what the
@@ -49,8 +50,7 @@ def top_level(field: str) -> str:
 
 def rfc3339(timestamp: timestamp_pb2.Timestamp) -> datetime:
     """The API's instants carry milliseconds, the precision MongoDB stores, whatever a reply holds."""
-    moment = timestamp.ToDatetime(tzinfo=UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return instant(timestamp)
 
 
 def rfc3339_or_null(message, field: str) -> datetime | None:
