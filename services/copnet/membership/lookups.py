@@ -28,7 +28,3 @@ def reread(uow: db.UnitOfWork, document_class: type[D], document_id: str) -> D:
         raise NotFound(f"no {document_class.__name__.lower()} {document_id!r}")
     return found
 
-
-def find_all(uow: db.UnitOfWork, document_class: type[D], filter: dict) -> list[D]:
-    """Every document matching `filter`, read inside the unit of work's transaction."""
-    return uow.find_all(document_class, filter)

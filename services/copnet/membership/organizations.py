@@ -20,7 +20,7 @@ from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership.access import ORG_MANAGERS
-from copnet.membership.lookups import existing, find_all
+from copnet.membership.lookups import existing
 from copnet.membership.models import (
     Community,
     Organization,
@@ -277,8 +277,8 @@ def refuse_move_into_own_subtree(org: Organization, new_parent: Organization) ->
 def move_subtree(uow: db.UnitOfWork, org: Organization, new_parent: Organization, moved_by: str, now) -> None:
     """Re-root `org` under `new_parent`, and rewrite everything that copied the subtree's ancestry:
     descendants, hosted communities, affiliated people, owned programs and their proposals."""
-    descendants = find_all(uow, Organization, {"ancestor_ids": org.id})
-    above = {o.id: o for o in find_all(uow, Organization, {"_id": {"$in": new_parent.scope}})}
+    descendants = uow.find_all(Organization, {"ancestor_ids": org.id})
+    above = {o.id: o for o in uow.find_all(Organization, {"_id": {"$in": new_parent.scope}})}
     kinds = {**{o.id: o.kind for o in above.values()}, org.id: org.kind, **{d.id: d.kind for d in descendants}}
     old_depth = len(org.ancestor_ids)
     new_scopes = {org.id: [*new_parent.scope, org.id]}
@@ -300,10 +300,10 @@ def move_subtree(uow: db.UnitOfWork, org: Organization, new_parent: Organization
         uow.update_many(Community, {"host_organization_id": host_id}, {"$set": {
             "scope": scope, "region_id": nearest(scope, kinds, "region"),
             "county_office_id": nearest(scope, kinds, "county_office"), "updated_at": now}})
-        for program in find_all(uow, Program, {"owner_organization_id": host_id}):
+        for program in uow.find_all(Program, {"owner_organization_id": host_id}):
             uow.update_one(Program, {"_id": program.id}, {"$set": {"scope": scope, "updated_at": now}})
             uow.update_many(Proposal, {"program_id": program.id}, {"$set": {"scope": scope}})
-    for person in find_all(uow, Person, {"affiliations.organization_id": {"$in": list(new_scopes)}}):
+    for person in uow.find_all(Person, {"affiliations.organization_id": {"$in": list(new_scopes)}}):
         for affiliation in person.affiliations:
             affiliation.scope = new_scopes.get(affiliation.organization_id, affiliation.scope)
         uow.update_one(Person, {"_id": person.id}, {"$set": {

@@ -18,7 +18,6 @@ from copnet.kernel.bus import Subscription
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import to_millisecond
-from copnet.membership import lookups
 from copnet.membership.communities import community_changed_event, same_window
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
 from copnet.membership.programs import program_event
@@ -102,7 +101,7 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
         return
     event_time = event.time.astimezone(dt.UTC)
     event_time = to_millisecond(event_time)
-    communities = lookups.find_all(uow, Community, {"program_id": program.id})
+    communities = uow.find_all(Community, {"program_id": program.id})
     application = plan(program, links, communities, event_time)
     now = db.utcnow()
     changes: dict = {"timeline": application.timeline.to_mongo()}
