@@ -173,10 +173,6 @@ def request_body(event: EventView, format: str) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def request_headers(event: EventView, body: bytes, settings: Settings) -> dict[str, str]:
-    return signed_headers(event.id, event.type, body, settings)
-
-
 def signed_headers(event_id: str, event_type: str, body: bytes, settings: Settings) -> dict[str, str]:
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "X-Copnet-Event-Id": event_id, "X-Copnet-Event-Type": event_type}
@@ -220,7 +216,7 @@ def deliver(event: EventView, settings: Settings, *, clock: Callable[[], float] 
             sleep: Callable[[float], None] = time.sleep) -> int:
     """Post one event; returns the number of attempts it took (see `post`)."""
     body = request_body(event, settings.format)
-    return post(body, request_headers(event, body, settings), settings, f"event {event.id}", clock=clock,
+    return post(body, signed_headers(event.id, event.type, body, settings), settings, f"event {event.id}", clock=clock,
                 sleep=sleep)
 
 

@@ -78,10 +78,8 @@ def event_view(event: CloudEvent) -> EventView:
 
 
 def event_scope(event: CloudEvent) -> list[str]:
-    scope = getattr(event, "scope", None) or ()
-    if isinstance(scope, str):
-        scope = scope.split(",")
-    return [org for org in scope if org]
+    # CloudEvent parses the `copnetscope` header into a tuple (kernel.events.parse_scope).
+    return [org for org in event.scope if org]
 
 
 def subscribed_patterns(host) -> dict[str, list[str]]:
