@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 GENERATED := services/.generated
 
-.PHONY: run test bench proto install clean
+.PHONY: run test bench fuzz proto install clean
 
 run: install
 	$(VENV)/bin/copnet up --seed demo
@@ -16,6 +16,10 @@ test: install
 
 bench: install
 	$(PY) -m tests.bench
+
+# The OpenAPI fuzzer of `make test`, with many more examples per operation (about 20 minutes).
+fuzz: install
+	COPNET_FUZZ_EXAMPLES=$${COPNET_FUZZ_EXAMPLES:-200} $(PY) -m pytest --timeout 7200 tests/integration/test_api_fuzz.py
 
 install: $(INSTALLED) $(GENERATED)
 
