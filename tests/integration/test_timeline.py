@@ -242,7 +242,7 @@ def assert_nothing_written(world: SchedulingWorld, program_id: str, before: s.Li
     ("soft_deadline", 10, {}, "time", "MILESTONE_ORDER"),
     ("kick_off", 40, {"time_zone": "America/Springfield"}, "time_zone", "UNKNOWN_TIME_ZONE"),
     ("custom", 40, {}, "title", "INVALID_FIELD"),
-    ("kick_off", 40, {"description": "x" * 2001}, "description", "INVALID_FIELD"),
+    ("kick_off", 40, {"description": "x" * 2001}, "description", "TOO_LONG"),
 ])
 def test_bad_milestones_are_refused_and_nothing_is_written(world, kind, days, fields, field, reason):
     program_id = world.program()

@@ -61,7 +61,7 @@ def test_present_may_give_fewer_minutes_including_none_and_late_may_give_the_who
     (entry("", PRESENT), "entries[0].person_id", "INVALID_FIELD"),
     (entry("ben", pb.ATTENDANCE_STATUS_UNSPECIFIED), "entries[0].status", "INVALID_FIELD"),
     (entry("ben", 9), "entries[0].status", "INVALID_FIELD"),
-    (entry("ben", PRESENT, note="x" * 2001), "entries[0].note", "INVALID_FIELD"),
+    (entry("ben", PRESENT, note="x" * 2001), "entries[0].note", "TOO_LONG"),
 ])
 def test_a_bad_row_names_its_field_and_reason(bad, field, reason):
     error = refusal(bad)

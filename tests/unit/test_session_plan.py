@@ -6,12 +6,7 @@ import datetime as dt
 
 import pytest
 from copnet.kernel.errors import InvalidArgument
-from copnet.scheduling.session_plan import (
-    check_times,
-    check_url,
-    check_venue,
-    chosen_or_new_id,
-)
+from copnet.scheduling.session_plan import check_times, check_url, check_venue
 
 T0 = dt.datetime(2026, 10, 13, 23, tzinfo=dt.UTC)
 
@@ -47,9 +42,3 @@ def test_meeting_urls_that_pass(url):
 @pytest.mark.parametrize("url", ["ftp://example.org", "zoom", "https://", "javascript:alert(1)"])
 def test_meeting_urls_that_do_not(url):
     assert problem(check_url, url) == ("meeting_url", "INVALID_URL")
-
-
-def test_ids():
-    assert chosen_or_new_id("plc-oct") == "plc-oct"
-    assert len(chosen_or_new_id("")) == 24
-    assert problem(chosen_or_new_id, "Has:Colon") == ("session_id", "INVALID_FIELD")

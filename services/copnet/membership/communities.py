@@ -10,6 +10,15 @@ from copnet.kernel import db
 from copnet.kernel.enums import from_label
 from copnet.kernel.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                   PermissionDenied)
+from copnet.kernel.inputs import (
+    chosen_or_new_id,
+    instant,
+    labels,
+    optional_text,
+    required_instant,
+    required_label,
+    required_text,
+)
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -18,8 +27,6 @@ from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.models import (Community, Eligibility, Organization, Person, Program, SignupWindow,
                                       TeamSlot)
 from copnet.membership.organizations import county_office_of
-from copnet.membership.rules import (chosen_or_new_id, instant, labels, optional_text, required_instant,
-                                     required_label, required_text)
 from copnet.membership.v1 import membership_pb2 as pb
 
 # The status lifecycle: closed -> open reopens sign-up; nothing leaves `completed`.

@@ -16,6 +16,7 @@ from copnet.kernel.errors import (
     FailedPrecondition,
     InvalidArgument,
 )
+from copnet.kernel.inputs import chosen_or_new_id, required_label, required_text, valid_time_zone
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -28,12 +29,6 @@ from copnet.membership.models import (
     Person,
     Program,
     Proposal,
-)
-from copnet.membership.rules import (
-    chosen_or_new_id,
-    required_label,
-    required_text,
-    valid_time_zone,
 )
 from copnet.membership.v1 import membership_pb2 as pb
 

@@ -17,6 +17,7 @@ from copnet.kernel.errors import (
     InvalidArgument,
     NotFound,
 )
+from copnet.kernel.inputs import chosen_or_new_id, labels, optional_label, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -24,13 +25,6 @@ from copnet.membership import access, lookups
 from copnet.membership.access import GRANTORS, ORG_MANAGERS
 from copnet.membership.models import Affiliation, Organization, Person, RoleGrant
 from copnet.membership.organizations import union_of_scopes
-from copnet.membership.rules import (
-    chosen_or_new_id,
-    labels,
-    optional_label,
-    required_label,
-    required_text,
-)
 from copnet.membership.v1 import membership_pb2 as pb
 
 # Deliberately loose: one "@", something before it, a dotted domain after it, no spaces. Whether

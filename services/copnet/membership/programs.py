@@ -11,13 +11,13 @@ from pymongo.errors import DuplicateKeyError
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from copnet.kernel.inputs import chosen_or_new_id, optional_text, required_instant, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.membership import access, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.models import Organization, Program, ProposalCall
-from copnet.membership.rules import chosen_or_new_id, optional_text, required_instant, required_text
 from copnet.membership.v1 import membership_pb2 as pb
 
 PROGRAM_OWNER_KINDS = ("region", "state")

@@ -11,6 +11,7 @@ from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.enums import from_label
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from copnet.kernel.inputs import chosen_or_new_id, optional_label, optional_text, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -21,7 +22,6 @@ from copnet.membership.communities import (community_created_event, community_me
 from copnet.membership.models import Person, Program, Proposal, RoleGrant
 from copnet.membership.people import person_message
 from copnet.membership.programs import find_program, proposal_call_is_open
-from copnet.membership.rules import chosen_or_new_id, optional_label, optional_text, required_label, required_text
 from copnet.membership.v1 import membership_pb2 as pb
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")

@@ -20,6 +20,7 @@ from copnet.kernel.errors import (
     InvalidArgument,
     PermissionDenied,
 )
+from copnet.kernel.inputs import optional_label
 from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -27,7 +28,6 @@ from copnet.membership import access, eligibility, lookups, seats
 from copnet.membership.access import COMMUNITY_MANAGERS
 from copnet.membership.lookups import reread
 from copnet.membership.models import Community, Person, Registration, Team
-from copnet.membership.rules import optional_label
 from copnet.membership.v1 import membership_pb2 as pb
 from copnet.pluginapi import GRADE_BAND_OF_LABEL, SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson
 

@@ -16,6 +16,7 @@ from copnet.kernel.errors import (
     InvalidArgument,
     NotFound,
 )
+from copnet.kernel.inputs import chosen_or_new_id, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.membership import access, eligibility, lookups, seats
@@ -45,7 +46,6 @@ from copnet.membership.registrations import (
     team_message,
 )
 from copnet.membership.lookups import reread
-from copnet.membership.rules import chosen_or_new_id, required_label, required_text
 from copnet.membership.v1 import membership_pb2 as pb
 
 # A team is a handful of people; this only bounds the composition search.

@@ -16,12 +16,12 @@ from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.bus import Subscription
 from copnet.kernel.events import CloudEvent
+from copnet.kernel.inputs import instant
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import to_millisecond
 from copnet.membership.communities import community_changed_event, same_window
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
 from copnet.membership.programs import program_event
-from copnet.membership.rules import instant
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
-from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.enums import from_label
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from copnet.kernel.inputs import optional_text, required_label
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
@@ -108,18 +109,13 @@ def checked_entry(entry: pb.AttendanceEntry, field: str, *, length: int, communi
     if person_id in seen:
         raise InvalidArgument.for_field(f"{field}.person_id", f"{person_id!r} appears more than once",
                                         reason="DUPLICATE_PERSON")
-    if entry.status == pb.ATTENDANCE_STATUS_UNSPECIFIED or entry.status not in pb.AttendanceStatus.values():
-        raise InvalidArgument.for_field(f"{field}.status", "is required" if entry.status == 0
-                                        else f"unknown value {entry.status}")
+    status = required_label(pb.AttendanceStatus, entry.status, f"{field}.status")
     if person_id not in people:
         raise InvalidArgument.for_field(f"{field}.person_id", f"{person_id!r} is not a member or facilitator of "
                                         f"community {community_id!r}", reason="NOT_A_MEMBER")
-    status = to_label(pb.AttendanceStatus, entry.status)
     given = entry.attended_minutes if entry.HasField("attended_minutes") else None
     minutes = attended_minutes(status, given, length, f"{field}.attended_minutes")
-    note = entry.note.strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidArgument.for_field(f"{field}.note", f"must be at most {MAX_NOTE_LENGTH} characters")
+    note = optional_text(entry.note, f"{field}.note", MAX_NOTE_LENGTH)
     return Entry(person_id=person_id, status=status, attended_minutes=minutes, note=note)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from dateutil import rrule
 
-from copnet.kernel import timezones
+from copnet.kernel import inputs
 from copnet.kernel.errors import InvalidArgument
 
 FIELD = "recurrence"
@@ -91,7 +91,7 @@ def effective_rule(rule: str, last_start_utc: dt.datetime) -> str:
 
 
 def zone_of(time_zone: str, field: str = "time_zone") -> zoneinfo.ZoneInfo:
-    return timezones.zone(time_zone, field, whose="at the community's host")
+    return inputs.zone(time_zone, field, whose="at the community's host")
 
 
 def local_naive(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:

@@ -8,13 +8,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-import bson
-
 from copnet.kernel.errors import InvalidArgument
+from copnet.kernel.inputs import optional_line, optional_text
 from copnet.kernel.service import ServiceContext
 from copnet.scheduling import conflicts, recurrence, session_fields
 from copnet.scheduling.catalog import collect_session_types
@@ -22,7 +20,6 @@ from copnet.scheduling.directory import CommunityFacts, Directory
 from copnet.scheduling.models import AUDIENCES, MODALITIES
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 TITLE_MAX = 200
 AGENDA_MAX = 20000
 VENUE_NAME_MAX = 200
@@ -78,21 +75,6 @@ class Plan:
         return self.slots[0].end
 
 
-def chosen_or_new_id(requested: str, field_name: str = "session_id") -> str:
-    if not requested:
-        return str(bson.ObjectId())
-    if not ID_PATTERN.match(requested):
-        raise InvalidArgument.for_field(field_name, "must be 2-63 characters: lower-case letters, digits and '-'")
-    return requested
-
-
-def text(value: str, field_name: str, max_length: int) -> str:
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidArgument.for_field(field_name, f"must be at most {max_length} characters", reason="TOO_LONG")
-    return value
-
-
 def session_type_of(ctx: ServiceContext, community: CommunityFacts, key: str) -> pb.SessionType:
     if not key:
         raise InvalidArgument.for_field("session_type", "is required")
@@ -117,8 +99,8 @@ def check_times(start: dt.datetime | None, end: dt.datetime | None) -> None:
 
 def check_venue(modality: str, name: str, address: str, given: bool, field_name: str = "venue") -> str:
     """The venue key; VENUE_REQUIRED / VENUE_NOT_ALLOWED by modality."""
-    text(name, f"{field_name}.name", VENUE_NAME_MAX)
-    text(address, f"{field_name}.address", VENUE_ADDRESS_MAX)
+    optional_line(name, f"{field_name}.name", VENUE_NAME_MAX)
+    optional_text(address, f"{field_name}.address", VENUE_ADDRESS_MAX)
     if modality == "virtual":
         if given and (name.strip() or address.strip()):
             raise InvalidArgument.for_field(field_name, "a virtual session has no venue (use meeting_url)",
@@ -170,8 +152,8 @@ def plan(ctx: ServiceContext, directory: Directory, community: CommunityFacts, d
     session_type = session_type_of(ctx, community, draft.session_type)
     schema = json.loads(session_type.fields_schema_json or "{}")
     fields = session_fields.validate_fields(session_fields.parsed_fields(draft.fields_json), schema, session_type.key)
-    title = text(draft.title, "title", TITLE_MAX) or session_type.title
-    agenda = text(draft.agenda, "agenda", AGENDA_MAX)
+    title = optional_line(draft.title, "title", TITLE_MAX) or session_type.title
+    agenda = optional_text(draft.agenda, "agenda", AGENDA_MAX)
     facilitators = check_facilitators(directory, community, draft.facilitator_ids)
     end = draft.end
     if end is None and draft.start is not None and session_type.default_duration_minutes > 0:

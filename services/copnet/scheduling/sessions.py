@@ -17,29 +17,22 @@ from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db
-from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.enums import from_label
 from copnet.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
 )
+from copnet.kernel.inputs import chosen_or_new_id, instant, optional_label, optional_text
 from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.timestamps import instant, timestamp
+from copnet.kernel.timestamps import timestamp
 from copnet.scheduling import access, conflicts, recurrence
 from copnet.scheduling.conflicts import Booking
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
-from copnet.scheduling.session_plan import (
-    Draft,
-    Plan,
-    check_times,
-    check_venue,
-    chosen_or_new_id,
-    plan,
-    text,
-)
+from copnet.scheduling.session_plan import Draft, Plan, check_times, check_venue, plan
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 
 SESSION_EVENT = "copnet.scheduling.session.{}"
@@ -154,20 +147,6 @@ def bookings_of(occurrences: Sequence[Occurrence]) -> list[Booking]:
     return [Booking(o.id, o.start_at, o.end_at, o.venue_key) for o in occurrences if o.status != "cancelled"]
 
 
-def _instant(message, field_name: str) -> dt.datetime | None:
-    if not message.HasField(field_name):
-        return None
-    return instant(getattr(message, field_name))
-
-
-def _label(enum, value: int, field_name: str, default: str) -> str:
-    if value == 0:
-        return default
-    if value not in enum.values():
-        raise InvalidArgument.for_field(field_name, f"unknown value {value}")
-    return to_label(enum, value)
-
-
 class SessionsApi:
     ctx: ServiceContext
     directory: Directory
@@ -203,16 +182,16 @@ class SessionsApi:
         community = self.directory.community(request.community_id)
         identity = access.require_community_manager(community, "scheduling a session")
         refuse_if_completed(community)
-        session_id = chosen_or_new_id(request.session_id)
+        session_id = chosen_or_new_id(request.session_id, "session_id")
         draft = Draft(
-            session_type=request.session_type.strip(), start=_instant(request, "start_time"),
-            end=_instant(request, "end_time"), title=request.title, agenda=request.agenda,
+            session_type=request.session_type.strip(), start=instant(request, "start_time"),
+            end=instant(request, "end_time"), title=request.title, agenda=request.agenda,
             facilitator_ids=[p.strip() for p in request.facilitator_ids], recurrence=request.recurrence,
-            modality=_label(pb.Modality, request.modality, "modality", "virtual"),
+            modality=optional_label(pb.Modality, request.modality, "modality", "virtual"),
             venue_name=request.venue.name, venue_address=request.venue.address,
             venue_given=request.HasField("venue"), meeting_url=request.meeting_url,
-            audience=_label(pb.Audience, request.audience, "audience", "all_members"), team_id=request.team_id,
-            capacity=request.capacity, fields_json=request.fields_json)
+            audience=optional_label(pb.Audience, request.audience, "audience", "all_members"),
+            team_id=request.team_id, capacity=request.capacity, fields_json=request.fields_json)
         checked = plan(self.ctx, self.directory, community, draft)
         occurrences = new_occurrences(session_id, community.id, checked, checked.slots, 0)
         warnings = self.conflict_warnings(community, session_id, bookings_of(occurrences),
@@ -261,7 +240,7 @@ class SessionsApi:
         if len(chosen) != 1:
             raise InvalidArgument.for_field(chosen[1] if len(chosen) > 1 else "community_id",
                                             "give exactly one of community_id, session_id and person_id")
-        start, end = _instant(request, "start_time"), _instant(request, "end_time")
+        start, end = instant(request, "start_time"), instant(request, "end_time")
         if start is not None and end is not None and end <= start:
             raise InvalidArgument.for_field("end_time", "must be after start_time", reason="END_BEFORE_START")
         if request.community_id:
@@ -360,7 +339,7 @@ class SessionsApi:
         session = find_session(request.id)
         community = self.directory.community(session.community_id, field=None)
         identity = access.require_community_manager(community, "cancelling a session")
-        reason = text(request.reason, "reason", REASON_MAX)
+        reason = optional_text(request.reason, "reason", REASON_MAX)
 
         def work(uow: db.UnitOfWork) -> Session:
             current = find_session(session.id, uow)
@@ -394,8 +373,8 @@ class SessionsApi:
         if occurrence.status == "cancelled":
             raise FailedPrecondition(f"occurrence {occurrence.id!r} is cancelled: restore it before moving it",
                                      reason="OCCURRENCE_CANCELLED")
-        start = _instant(request, "start_time")
-        end = _instant(request, "end_time")
+        start = instant(request, "start_time")
+        end = instant(request, "end_time")
         if end is None and start is not None:
             end = start + (occurrence.end_at - occurrence.start_at)
         check_times(start, end)
@@ -446,7 +425,7 @@ class SessionsApi:
     def CancelOccurrence(self, request: pb.CancelOccurrenceRequest, _context) -> pb.CancelOccurrenceResponse:
         access.caller("cancelling an occurrence")
         occurrence, session, _community, identity = self.occurrence_to_change(request.id, "cancelling an occurrence")
-        reason = text(request.reason, "reason", REASON_MAX)
+        reason = optional_text(request.reason, "reason", REASON_MAX)
         if occurrence.status == "cancelled":
             return pb.CancelOccurrenceResponse(occurrence=occurrence_message(occurrence))
         refuse_if_attended([occurrence.id], "an occurrence with attendance cannot be cancelled")
@@ -528,20 +507,20 @@ def changed_draft(session: Session, request: pb.UpdateSessionRequest) -> Draft:
             changes[name] = getattr(request, name)
     if request.set_facilitator_ids:
         changes["facilitator_ids"] = [p.strip() for p in request.facilitator_ids]
-    start, end = _instant(request, "start_time"), _instant(request, "end_time")
+    start, end = instant(request, "start_time"), instant(request, "end_time")
     if start is not None:
         changes["start"] = start
         changes["end"] = end if end is not None else start + (session.end_at - session.start_at)
     elif end is not None:
         changes["end"] = end
     if request.modality:
-        changes["modality"] = _label(pb.Modality, request.modality, "modality", session.modality)
+        changes["modality"] = optional_label(pb.Modality, request.modality, "modality", session.modality)
     if request.clear_venue:
         changes |= {"venue_name": "", "venue_address": "", "venue_given": False}
     elif request.HasField("venue"):
         changes |= {"venue_name": request.venue.name, "venue_address": request.venue.address, "venue_given": True}
     if request.audience:
-        changes["audience"] = _label(pb.Audience, request.audience, "audience", session.audience)
+        changes["audience"] = optional_label(pb.Audience, request.audience, "audience", session.audience)
         if changes["audience"] != "team" and not request.HasField("team_id"):
             changes["team_id"] = ""
     return draft.replace(**changes)

@@ -20,11 +20,12 @@ import bson
 from pymongo.errors import DuplicateKeyError
 
 from copnet.events.v1 import events_pb2
-from copnet.kernel import db, timestamps, timezones
+from copnet.kernel import db, timestamps
 from copnet.kernel.bus import Subscription
 from copnet.kernel.enums import from_label, to_label
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from copnet.kernel.events import CloudEvent
+from copnet.kernel.inputs import optional_text, required_instant, required_label, required_text, valid_time_zone
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling import access
@@ -61,47 +62,11 @@ SEED_EVENTS = ("copnet.membership.program.created", "copnet.membership.program.u
 
 
 # -- input rules (pure) -------------------------------------------------------------------------
-def valid_kind(value: int, field: str = "kind") -> str:
-    if value == 0:
-        raise InvalidArgument.for_field(field, "is required")
-    if value not in pb.MilestoneKind.values():
-        raise InvalidArgument.for_field(field, f"unknown milestone kind {value}")
-    return to_label(pb.MilestoneKind, value)
-
-
-def valid_time_zone(name: str, field: str = "time_zone") -> str:
-    timezones.zone(name, field)
-    return name
-
-
 def valid_title(title: str, kind: str, field: str = "title") -> str:
     """The title as given, or the kind's name; a custom milestone must be named."""
-    title = title.strip()
-    if not title:
-        if kind not in KIND_TITLES:
-            raise InvalidArgument.for_field(field, "is required for a custom milestone")
+    if not title.strip() and kind in KIND_TITLES:
         return KIND_TITLES[kind]
-    if len(title) > TITLE_MAX:
-        raise InvalidArgument.for_field(field, f"must be at most {TITLE_MAX} characters")
-    return title
-
-
-def valid_description(description: str, field: str = "description") -> str:
-    description = description.strip()
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidArgument.for_field(field, f"must be at most {DESCRIPTION_MAX} characters")
-    return description
-
-
-def required_time(message, field: str = "time") -> dt.datetime:
-    if not message.HasField(field):
-        raise InvalidArgument.for_field(field, "is required")
-    return to_millisecond(getattr(message, field).ToDatetime(tzinfo=dt.UTC))
-
-
-def to_millisecond(moment: dt.datetime) -> dt.datetime:
-    """What BSON stores: comparisons with stored dates and equality across services hold."""
-    return timestamps.to_millisecond(moment.astimezone(dt.UTC))
+    return required_text(title, field, TITLE_MAX)
 
 
 def describe(milestone: Milestone) -> str:
@@ -204,10 +169,10 @@ class TimelineApi:
 
     def CreateMilestone(self, request: pb.CreateMilestoneRequest, _context) -> pb.CreateMilestoneResponse:
         access.caller("creating a milestone")
-        kind = valid_kind(request.kind)
-        at = required_time(request)
+        kind = required_label(pb.MilestoneKind, request.kind, "kind")
+        at = required_instant(request, "time")
         title = valid_title(request.title, kind)
-        description = valid_description(request.description)
+        description = optional_text(request.description, "description", DESCRIPTION_MAX)
         if request.time_zone:
             valid_time_zone(request.time_zone)
         program = self.directory.program(request.program_id)
@@ -258,11 +223,11 @@ class TimelineApi:
         if request.HasField("title"):
             changes["title"] = valid_title(request.title, milestone.kind)
         if request.HasField("description"):
-            changes["description"] = valid_description(request.description)
+            changes["description"] = optional_text(request.description, "description", DESCRIPTION_MAX)
         if request.HasField("time_zone"):
             changes["time_zone"] = valid_time_zone(request.time_zone)
         if request.HasField("time"):
-            changes["at"] = required_time(request)
+            changes["at"] = required_instant(request, "time")
         if not changes:
             return pb.UpdateMilestoneResponse(milestone=milestone_message(milestone))
 
@@ -325,8 +290,8 @@ def seed_from_program(ctx: ServiceContext, directory: Directory, uow: db.UnitOfW
     program = changed.program
     if not program.HasField("proposal_call"):
         return
-    dates = {"call_opens": to_millisecond(program.proposal_call.open_time.ToDatetime(tzinfo=dt.UTC)),
-             "proposals_due": to_millisecond(program.proposal_call.due_time.ToDatetime(tzinfo=dt.UTC))}
+    dates = {"call_opens": timestamps.instant(program.proposal_call.open_time),
+             "proposals_due": timestamps.instant(program.proposal_call.due_time)}
     linked = linked_milestones(uow, program.id)
     if "proposals_due" not in linked:
         _take_over_call(ctx, directory, uow, program.id, dates, linked, changed.changed_by)

@@ -1,0 +1,67 @@
+"""The kernel's input rules: one check, one reason, for every service."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from copnet.kernel import inputs
+from copnet.kernel.errors import InvalidArgument
+from copnet.scheduling.v1 import scheduling_pb2 as pb
+
+T0 = dt.datetime(2027, 3, 1, 16, tzinfo=dt.UTC)
+
+
+def field_error(check, *args) -> tuple[str, str]:
+    with pytest.raises(InvalidArgument) as raised:
+        check(*args)
+    return raised.value.fields[0].field, raised.value.reason
+
+
+def test_a_known_name_is_its_zone():
+    assert inputs.zone("America/Los_Angeles") == zoneinfo.ZoneInfo("America/Los_Angeles")
+    for name in ("America/Los_Angeles", "UTC", "Pacific/Honolulu"):
+        assert inputs.valid_time_zone(name) == name
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "", "../etc/passwd", "America/Los Angeles", "/etc/passwd"])
+def test_an_unknown_name_is_a_field_error_with_one_reason(name):
+    with pytest.raises(InvalidArgument) as raised:
+        inputs.zone(name, "venue.time_zone", whose="at the host")
+    assert raised.value.reason == "UNKNOWN_TIME_ZONE"
+    assert [f.field for f in raised.value.fields] == ["venue.time_zone"]
+    assert "at the host" in str(raised.value)
+    assert field_error(inputs.valid_time_zone, name) == ("time_zone", "UNKNOWN_TIME_ZONE")
+
+
+def test_a_chosen_id_has_the_id_form_and_none_chosen_is_a_new_one():
+    assert inputs.chosen_or_new_id("plc-oct", "session_id") == "plc-oct"
+    assert len(inputs.chosen_or_new_id("", "session_id")) == 24
+    assert field_error(inputs.chosen_or_new_id, "Has:Colon", "team_id") == ("team_id", "INVALID_FIELD")
+
+
+def test_labels_are_required_and_known():
+    assert inputs.required_label(pb.MilestoneKind, pb.MILESTONE_KIND_SIGNUP_OPENS, "kind") == "signup_opens"
+    assert field_error(inputs.required_label, pb.MilestoneKind, 0, "kind") == ("kind", "INVALID_FIELD")
+    assert field_error(inputs.required_label, pb.MilestoneKind, 99, "kind") == ("kind", "INVALID_FIELD")
+    assert inputs.optional_label(pb.Modality, 0, "modality", "virtual") == "virtual"
+    assert inputs.optional_label(pb.Modality, 0, "modality") is None
+    assert field_error(inputs.optional_label, pb.Modality, 99, "modality", "virtual") == ("modality", "INVALID_FIELD")
+
+
+def test_a_text_too_long_has_one_reason_whatever_the_text():
+    assert inputs.required_text("  Ana  ", "name") == "Ana"
+    assert field_error(inputs.required_text, " ", "name") == ("name", "INVALID_FIELD")
+    assert field_error(inputs.required_text, "x" * 201, "name") == ("name", "TOO_LONG")
+    assert inputs.optional_line("", "title") == ""
+    assert field_error(inputs.optional_line, "x" * 201, "title") == ("title", "TOO_LONG")
+    assert inputs.optional_text(" Bring a laptop ", "agenda", 2000) == "Bring a laptop"
+    assert field_error(inputs.optional_text, "x" * 2001, "agenda", 2000) == ("agenda", "TOO_LONG")
+
+
+def test_an_instant_is_kept_to_the_millisecond_and_may_be_required():
+    request = pb.CreateMilestoneRequest()
+    assert inputs.instant(request, "time") is None
+    assert field_error(inputs.required_instant, request, "time") == ("time", "INVALID_FIELD")
+    request.time.FromDatetime(T0 + dt.timedelta(microseconds=1999))
+    assert inputs.required_instant(request, "time") == T0 + dt.timedelta(milliseconds=1)
