@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 from typer.testing import CliRunner
 
-from copnet.cli import app
+from copnet.cli.root import app
 from copnet.membership.v1 import membership_pb2 as m
 
 pytestmark = pytest.mark.integration

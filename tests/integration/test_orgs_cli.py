@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from copnet.cli import app
+from copnet.cli.root import app
 from typer.testing import CliRunner
 
 from tests.integration.http import request

@@ -7,7 +7,7 @@ import json
 import zipfile
 
 import pytest
-from copnet.cli import app
+from copnet.cli.root import app
 from copnet.membership.v1 import membership_pb2 as m
 from typer.testing import CliRunner
 

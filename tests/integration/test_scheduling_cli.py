@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from typer.testing import CliRunner
 
-from copnet.cli import app
+from copnet.cli.root import app
 from tests.integration.http import request
 from tests.integration.scheduling_world import SchedulingWorld, current_program_year
 

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from copnet import stack
-from copnet.cli import app
+from copnet.cli.root import app
 from copnet.cli import run as runner
 from copnet.kernel.auth import Grant, Role, verify_token
 from copnet.kernel.settings import load_settings

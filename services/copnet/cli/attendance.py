@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from copnet.cli import GatewayOption, TokenOption, call_gateway, fail
-from copnet.cli.scheduling import local, print_table
+from copnet.cli.common import GatewayOption, TokenOption, call_gateway, fail, local, print_table
 
 attendance_app = typer.Typer(help="Attendance at one occurrence: record it in bulk, show it.", no_args_is_help=True)
 feeds_app = typer.Typer(help="Calendar feeds: issue a person's secret feed token and print the feed URLs.",

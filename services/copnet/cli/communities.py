@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from copnet.cli import GatewayOption, TokenOption, call_gateway
+from copnet.cli.common import GatewayOption, TokenOption, call_gateway
 
 app = typer.Typer(help="Communities: list them, show a roster.", no_args_is_help=True)
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from copnet.cli import GatewayOption, TokenOption, api_client, call_gateway, describe_error, fail
+from copnet.cli.common import GatewayOption, TokenOption, api_client, call_gateway, describe_error, fail
 
 app = typer.Typer(help="Organizations: create, import from CSV, list.", no_args_is_help=True)
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from copnet.cli import GatewayOption, TokenOption, call_gateway, fail
+from copnet.cli.common import GatewayOption, TokenOption, call_gateway, fail
 
 app = typer.Typer(help="Plugins: what is installed, and each region's configuration of them.", no_args_is_help=True)
 roster_app = typer.Typer(help="Rosters: import organizations, people and affiliations with a plugin's roster source.",

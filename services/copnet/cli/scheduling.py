@@ -15,10 +15,8 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from copnet.cli import GatewayOption, TokenOption, call_gateway, fail
+from copnet.cli.common import GatewayOption, TokenOption, call_gateway, fail, local, print_table
 
 milestones_app = typer.Typer(help="Program timelines: list, add, move and delete milestones.", no_args_is_help=True)
 sessions_app = typer.Typer(help="A community's sessions: list, create, cancel, list occurrences.",
@@ -28,8 +26,6 @@ occurrences_app = typer.Typer(help="One occurrence of a session: move, cancel, r
 TzOption = Annotated[str | None, typer.Option("--tz", help="IANA time zone of times given without an offset.")]
 MILESTONE_KINDS = ("call_opens, proposals_due, offerings_finalized, signup_opens, soft_deadline, signup_closes, "
                    "kick_off, orientation, in_person_session, final_product_due or custom")
-# Wide enough that rich never wraps a row of these tables.
-WIDTH = 220
 
 
 # -- shared helpers -------------------------------------------------------------------------------
@@ -49,15 +45,6 @@ def instant(text: str, option: str, time_zone: str | None) -> str:
     return moment.isoformat()
 
 
-def local(text: str | None) -> str:
-    """An API local time (ISO 8601 with offset) as `2026-12-08 15:30 -08:00`."""
-    if not text:
-        return "-"
-    moment = dt.datetime.fromisoformat(text)
-    offset = moment.strftime("%z")
-    return f"{moment:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
-
-
 def venue_body(name: str | None, address: str | None) -> dict | None:
     if name is None and address is None:
         return None
@@ -71,15 +58,6 @@ def compact(body: dict) -> dict:
 def print_warnings(body: dict) -> None:
     for warning in body.get("warnings") or []:
         typer.echo(f"warning: {warning['kind']}: {warning['message']}", err=True)
-
-
-def print_table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    Console(width=WIDTH).print(table)
 
 
 # -- milestones -----------------------------------------------------------------------------------

@@ -1,0 +1,256 @@
+"""The `copnet` command: run a local stack, check it, issue tokens, load demo data; the admin
+command groups (orgs, communities, plugins, roster, milestones, sessions, occurrences, attendance,
+feeds, hours) are registered here from their own modules.
+
+Exit codes: 0 success (and for `up`, a stop you asked for with Ctrl-C / SIGTERM); 1 something
+is not working (a service not SERVING, the stack never became ready, a process died, the
+gateway refused data); 2 a usage or configuration problem (bad COPNET_* value, unknown role,
+busy port).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from copnet import stack as stack_module
+from copnet.cli import attendance, communities, orgs, plugins, scheduling
+from copnet.cli.common import GatewayOption, fail, secret_of, seed_token, settings_or_exit
+from copnet.kernel.settings import SERVICE_NAMES, Settings
+
+app = typer.Typer(name="copnet", help="Run and operate a copnet regional instance.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_show_locals=False)
+token_app = typer.Typer(help="Bearer tokens for the REST and gRPC APIs.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+# The COPNET_* variable behind each port of each process, for error messages.
+PORT_VARIABLES = {
+    "gateway": ("gateway_port",),
+    "mongodb": ("embedded_mongodb_port",),
+    "nats": ("embedded_nats_port", "embedded_nats_monitor_port"),
+    **{name: (f"{name}_port",) for name in SERVICE_NAMES},
+}
+
+
+class Dataset(enum.StrEnum):
+    demo = "demo"
+
+
+def port_variable(settings: Settings, process: str, port: int) -> str:
+    for name in PORT_VARIABLES.get(process, ()):
+        if getattr(settings, name) == port:
+            return f"COPNET_{name.upper()}"
+    return "its COPNET_*_PORT variable"
+
+
+# -- up ----------------------------------------------------------------------------------------
+
+@app.command()
+def up(
+    seed: Annotated[Dataset | None, typer.Option(help="Load a data set once the stack is ready (idempotent).")] = None,
+) -> None:
+    """Start the whole stack in the foreground and wait until it is ready.
+
+    Starts the embedded MongoDB-wire server and NATS (unless COPNET_MONGODB_URI / COPNET_NATS_URL
+    are set), the five services and the gateway.
+
+    Ctrl-C (or SIGTERM) stops every process. Data lives in COPNET_DATA_DIR (default .copnet/).
+    """
+    from copnet.cli.run import run_stack
+
+    settings = settings_or_exit()
+    try:
+        plan = stack_module.plan(settings)
+    except FileNotFoundError as error:
+        raise fail(f"copnet up: {error}", 2) from None
+    busy = stack_module.busy_ports(plan, settings.host)
+    if busy:
+        for name, port in busy:
+            typer.echo(f"copnet up: port {port} on {settings.host} is already in use, needed by {name} "
+                       f"(stop what uses it, or set {port_variable(settings, name, port)})", err=True)
+        raise typer.Exit(2)
+
+    describe(plan, settings)
+    gateway_url = stack_module.gateway_url(settings)
+    secret = plan.env["COPNET_SECRET"]
+
+    def after_ready(announce) -> str | None:
+        if seed is Dataset.demo:
+            from copnet import seed as seed_module
+
+            try:
+                report = seed_module.load_demo(gateway_url, seed_token(secret))
+            except seed_module.SeedError as error:
+                return f"loading the demo network failed: {error}"
+            announce(f"copnet up: demo network loaded ({report.summary()})")
+        announce(f"copnet is up: {gateway_url}  (API docs: {gateway_url}/api/v1/swagger)")
+        return None
+
+    infrastructure = {spec.name for spec in plan.infrastructure}
+    raise typer.Exit(run_stack(plan.all, infrastructure, gateway_url, after_ready))
+
+
+def describe(plan: stack_module.StackPlan, settings: Settings) -> None:
+    """What is about to start, where, and where its data goes (never a URI: it may hold a password)."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    embedded = {spec.name for spec in plan.infrastructure}
+    if "mongodb" not in embedded:
+        table.add_row("mongodb", "external (COPNET_MONGODB_URI)")
+    if "nats" not in embedded:
+        table.add_row("nats", "external (COPNET_NATS_URL)")
+    what = {"mongodb": "embedded SecantusDB", "nats": "embedded nats-server (JetStream)", "gateway": "HTTP"}
+    for spec in plan.all:
+        where = ", ".join(f"{settings.host}:{port}" for port in spec.ports)
+        table.add_row(spec.name, what.get(spec.name, "gRPC"), where)
+    console = Console(highlight=False)
+    console.print(f"copnet up: region {settings.region}, data in {settings.data_dir.resolve()}", markup=False)
+    console.print(table)
+
+
+# -- status ------------------------------------------------------------------------------------
+
+@app.command()
+def status(
+    gateway: GatewayOption = None,
+) -> None:
+    """Health of every service and of the gateway; exit 1 when anything is not SERVING.
+
+    Services: standard gRPC health, with their MongoDB and NATS dependencies. Gateway: /readyz.
+    """
+    from copnet.kernel.clients import Clients
+    from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS
+
+    settings = settings_or_exit()
+    clients = Clients(settings)
+    table = Table(title="copnet status")
+    for column in ("process", "address", "health", "mongodb", "nats"):
+        table.add_column(column)
+    healthy = True
+    try:
+        for name in SERVICE_NAMES:
+            client = clients[name]
+            states = [client.health_status("", timeout=2.0)]
+            if states[0] != "UNREACHABLE":
+                states += [client.health_status(DEPENDENCY_MONGODB, timeout=2.0),
+                           client.health_status(DEPENDENCY_NATS, timeout=2.0)]
+            else:
+                states += ["-", "-"]
+            healthy &= states[0] == "SERVING" and all(state == "SERVING" for state in states[1:])
+            table.add_row(name, client.address, *(colour(state) for state in states))
+    finally:
+        clients.close()
+    url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
+    code, _ = stack_module.http_get(f"{url}/readyz", timeout=2)
+    gateway_state = "SERVING" if code == 200 else ("UNREACHABLE" if code is None else f"NOT_SERVING ({code})")
+    healthy &= code == 200
+    table.add_row("gateway", url, colour(gateway_state), "", "")
+    Console().print(table)
+    raise typer.Exit(0 if healthy else 1)
+
+
+def colour(state: str) -> str:
+    if state in ("-", ""):
+        return state
+    return f"[green]{state}[/]" if state == "SERVING" else f"[red]{state}[/]"
+
+
+# -- token -------------------------------------------------------------------------------------
+
+@token_app.command("issue")
+def token_issue(
+    person: Annotated[str, typer.Option(help="The person's id (the token's subject).")],
+    role: Annotated[str, typer.Option(help="member, facilitator, county_admin, regional_lead, "
+                                           "state_coordinator or platform_admin.")],
+    org: Annotated[str, typer.Option(help="Organization id the role is held at (not needed for platform_admin).")] = "",
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 8 * 3600,
+) -> None:
+    """Print a bearer token signed with the instance secret (COPNET_SECRET, or the local stack's)."""
+    from copnet.kernel.auth import Role, issue_token
+
+    roles = [r.value for r in Role]
+    if role not in roles:
+        raise fail(f"copnet token issue: unknown role {role!r}; choose one of {', '.join(roles)}", 2)
+    if not person.strip():
+        raise fail("copnet token issue: --person must not be empty", 2)
+    settings = settings_or_exit()
+    try:
+        token = issue_token(secret_of(settings), person.strip(), role, org, ttl_seconds=ttl)
+    except ValueError as error:  # the rule lives in issue_token: roles other than platform_admin need an org
+        raise fail(f"copnet token issue: {error} (--org ORG_ID)", 2) from None
+    typer.echo(token)
+
+
+# -- seed --------------------------------------------------------------------------------------
+
+@app.command()
+def seed(
+    dataset: Annotated[Dataset, typer.Argument(help="The data set to load.")],
+    gateway: GatewayOption = None,
+) -> None:
+    """Load a data set through the gateway's REST API, as a platform admin (safe to repeat).
+
+    What is already there (409 Conflict) is left alone.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from copnet import seed as seed_module
+
+    settings = settings_or_exit()
+    url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
+    token = seed_token(secret_of(settings))
+    items = seed_module.demo_items()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[item]}"), console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"{dataset} network", total=len(items), item="")
+
+        def advance(item, outcome: str) -> None:
+            progress.update(task, advance=1, item=f"{item.id} ({outcome})")
+
+        try:
+            report = seed_module.load(url, token, items, advance)
+        except seed_module.SeedError as error:
+            progress.stop()
+            raise fail(f"copnet seed: {error}", 1) from None
+    typer.echo(f"{dataset} network: {report.summary()}")
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of {', '.join(SERVICE_NAMES)}, gateway.")],
+) -> None:
+    """Run one process in the foreground (as a container would), configured by COPNET_*."""
+    settings = settings_or_exit()
+    if service in SERVICE_NAMES:
+        argv = [sys.executable, "-m", f"copnet.{service}"]
+    elif service == "gateway":
+        argv = stack_module.gateway_spec(settings, dict(os.environ)).argv
+    else:
+        raise fail(f"copnet serve: unknown process {service!r}; choose one of "
+                   f"{', '.join([*SERVICE_NAMES, 'gateway'])}", 2)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
+
+
+# The admin command groups, after the commands above (the order `copnet --help` lists them in).
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(communities.app, name="communities")
+app.add_typer(plugins.app, name="plugins")
+app.add_typer(plugins.roster_app, name="roster")
+app.add_typer(scheduling.milestones_app, name="milestones")
+app.add_typer(scheduling.sessions_app, name="sessions")
+app.add_typer(scheduling.occurrences_app, name="occurrences")
+app.add_typer(attendance.attendance_app, name="attendance")
+app.add_typer(attendance.feeds_app, name="feeds")
+app.command("hours")(attendance.hours)
+
+
+def main() -> None:
+    app()
