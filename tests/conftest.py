@@ -1,4 +1,4 @@
-"""Session-wide fixtures: one real stack (nats-server, SecantusDB, four services, gateway)."""
+"""Session-wide fixtures: one real stack (nats-server, SecantusDB, the five services, gateway)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.support.stack import RunningStack, settings_for_tests
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
-    """Real nats-server and SecantusDB on free ports, and the four service processes."""
+    """Real nats-server and SecantusDB on free ports, and the five service processes."""
     root = tmp_path_factory.mktemp("stack")
     running = RunningStack(settings_for_tests(root / "data"), root)
     try:

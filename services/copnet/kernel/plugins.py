@@ -43,8 +43,6 @@ from copnet.pluginapi import PluginContext, PluginSettings
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "copnet"
 DEFAULT_FAILURE_LIMIT = 5
-# The arguments the host fills in for per-region hooks.
-INJECTED = ("settings", "context")
 
 
 @dataclass(frozen=True)
@@ -164,9 +162,6 @@ class PluginHost:
 
     def plugin_names(self) -> list[str]:
         return sorted(self._plugins)
-
-    def has_plugin(self, name: str) -> bool:
-        return name in self._plugins
 
     # -- describing and validating -----------------------------------------------------------
     def describe(self) -> list[PluginDescription]:
