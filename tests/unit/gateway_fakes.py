@@ -6,92 +6,59 @@ exercised by tests/integration/test_gateway_api.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import grpc
-from grpc_status import rpc_status
+
+from grpc_health.v1 import health_pb2
 
 from copnet.gateway.app import create_app
 from copnet.kernel import auth
-from copnet.kernel.errors import DomainError, to_rpc_status
-from copnet.kernel.settings import load_settings
+from copnet.kernel.clients import Clients, ServiceClient, declared
+from copnet.kernel.settings import SERVICE_NAMES, load_settings
+from tests.support.fake_grpc import FakeChannel, FakeRpcError, RecordedCall
 
 SECRET = "unit-tests-secret-0123456789abcdef0123"
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
+DEADLINE_SECONDS = 5.0
+HEALTH_SERVICE = "grpc.health.v1.Health"
 
 
-class FakeRpcError(grpc.RpcError, grpc.Call):
-    """What a failed unary call raises, with the rich status the kernel's interceptor attaches."""
+class FakeServiceClient(ServiceClient):
+    """A service's real client (the kernel's interceptors run) on a channel answering in-process."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, trailing=()):
-        self._code, self._message, self._trailing = code, message, tuple(trailing)
+    def __init__(self, name: str):
+        self.replies: dict = {}  # method -> reply message, or an exception to raise
+        self.health_states = {"": "SERVING", "copnet.dependency.mongodb": "SERVING", "copnet.dependency.nats": "SERVING"}
+        self.calls: list[RecordedCall] = []  # the service's own RPCs (health checks left out)
+        super().__init__(declared(name), f"fake-{name}:0", FakeChannel(self.answer), DEADLINE_SECONDS)
 
-    @classmethod
-    def of(cls, error: DomainError) -> "FakeRpcError":
-        status = rpc_status.to_status(to_rpc_status(error))
-        return cls(status.code, status.details, status.trailing_metadata)
-
-    def code(self):
-        return self._code
-
-    def details(self):
-        return self._message
-
-    def trailing_metadata(self):
-        return self._trailing
-
-    # grpc.Call's remaining abstract methods: never used by the gateway.
-    def initial_metadata(self):
-        return ()
-
-    def is_active(self):
-        return False
-
-    def time_remaining(self):
-        return None
-
-    def cancel(self):
-        return False
-
-    def add_callback(self, callback):
-        return False
-
-
-@dataclass
-class Call:
-    method: str
-    request: object
-    token: str | None
-    traceparent: str | None
-
-
-@dataclass
-class FakeServiceClient:
-    replies: dict = field(default_factory=dict)  # method -> reply message, or an exception to raise
-    health: dict = field(default_factory=lambda: {"": "SERVING", "copnet.dependency.mongodb": "SERVING",
-                                                  "copnet.dependency.nats": "SERVING"})
-    calls: list[Call] = field(default_factory=list)
-
-    def call(self, method, request, *, token=None, traceparent=None, timeout=None):
-        self.calls.append(Call(method, request, token, traceparent))
-        reply = self.replies[method]
+    def answer(self, call: RecordedCall):
+        if call.service == HEALTH_SERVICE:
+            state = self.health_states.get(call.request.service)
+            if state is None:
+                raise FakeRpcError(grpc.StatusCode.NOT_FOUND, "unknown service")
+            if state == "UNREACHABLE":
+                raise FakeRpcError(grpc.StatusCode.UNAVAILABLE, "connection refused")
+            return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.ServingStatus.Value(state))
+        self.calls.append(call)
+        reply = self.replies[call.method]
         if isinstance(reply, BaseException):
             raise reply
         return reply
 
-    def health_status(self, service="", timeout=1.0):
-        return self.health.get(service, "SERVICE_UNKNOWN")
 
-
-class FakeClients(dict):
-    """`clients["membership"]` like copnet.kernel.clients.Clients, one fake per service."""
+class FakeClients(Clients):
+    """`copnet.kernel.clients.Clients` with every service answered by a `FakeServiceClient`
+    (`clients["membership"].replies`, `.calls`, `.health_states`)."""
 
     def __init__(self):
-        super().__init__({name: FakeServiceClient() for name in
-                          ("membership", "scheduling", "resources", "reflection", "plugins")})
+        super().__init__(load_settings(secret=SECRET, grpc_deadline_seconds=DEADLINE_SECONDS))
+        self.fakes = {name: FakeServiceClient(name) for name in SERVICE_NAMES}
 
-    def all_calls(self) -> list[Call]:
-        return [call for client in self.values() for call in client.calls]
+    def of(self, spec):
+        return self.fakes[spec.name]
+
+    def all_calls(self) -> list[RecordedCall]:
+        return [call for client in self.fakes.values() for call in client.calls]
 
 
 def make_app(clients: FakeClients | None = None):

@@ -13,6 +13,7 @@ from copnet.kernel.settings import load_settings
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.scheduling import directory as directory_module
 from copnet.scheduling.directory import Audiences, Directory
+from tests.support.fake_grpc import clients_answered_by
 
 
 class Membership:
@@ -66,7 +67,8 @@ def membership():
 @pytest.fixture
 def directory(membership):
     found = Directory(ServiceContext("scheduling", load_settings(secret="s" * 40), PluginHost()))
-    found.__dict__["_clients"] = {"membership": membership}
+    found.__dict__["_clients"] = clients_answered_by(
+        membership=lambda call: membership.call(call.method, call.request, token=call.token))
     return found
 
 

@@ -42,7 +42,7 @@ def test_ready_when_everything_is_serving(client):
 ])
 def test_not_ready_when_one_service_or_one_view_of_a_dependency_is_not_serving(
         client, clients, service, health_name, state, check, shown):
-    clients[service].health[health_name] = state
+    clients[service].health_states[health_name] = state
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.get_json()

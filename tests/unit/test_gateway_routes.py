@@ -13,7 +13,7 @@ from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.reflection.v1 import reflection_pb2 as rpb
 from copnet.resources.v1 import resources_pb2 as respb
 from copnet.scheduling.v1 import scheduling_pb2 as spb
-from tests.unit.gateway_fakes import FakeRpcError, bearer
+from tests.unit.gateway_fakes import DEADLINE_SECONDS, FakeRpcError, bearer
 
 CREATED = datetime(2026, 3, 1, 17, 30, 5, tzinfo=UTC)
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -56,6 +56,7 @@ def test_create_organization_translates_the_body_and_answers_201_with_location(c
                                                          kind=mpb.ORGANIZATION_KIND_DISTRICT, parent_id="alameda-coe")
     assert call.token == headers["Authorization"].removeprefix("Bearer ")
     assert call.traceparent == TRACEPARENT
+    assert call.timeout == DEADLINE_SECONDS  # every call has a deadline: the default one here
 
 
 def test_a_root_organization_has_null_parent_and_its_code(client, clients):

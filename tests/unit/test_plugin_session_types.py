@@ -15,6 +15,7 @@ from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.servicer import SchedulingServicer
 from copnet.scheduling.v1 import scheduling_pb2 as pb
+from tests.support.fake_grpc import clients_answered_by
 
 SCOPE_A1 = ["state", "region-a", "county-a1", "district-1"]
 
@@ -98,7 +99,8 @@ class RpcError(grpc.RpcError):
 
 def servicer_with(ctx, membership):
     servicer = SchedulingServicer(ctx)
-    servicer.directory.__dict__["_clients"] = {"membership": membership}
+    servicer.directory.__dict__["_clients"] = clients_answered_by(
+        membership=lambda call: membership.call(call.method, call.request, token=call.token))
     return servicer
 
 

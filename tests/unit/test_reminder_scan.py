@@ -12,6 +12,7 @@ from copnet.scheduling.directory import Directory
 from copnet.scheduling.models import Occurrence
 from copnet.scheduling.reminders import ReminderScan, due_leads, reminder_id
 from tests.unit.test_directory import Membership
+from tests.support.fake_grpc import clients_answered_by
 
 NOW = dt.datetime(2026, 10, 12, 16, 0, tzinfo=dt.UTC)
 
@@ -51,7 +52,8 @@ def test_the_ledger_id_names_occurrence_person_and_lead():
 def test_a_scan_asks_membership_once_per_community_and_roster_not_once_per_occurrence(monkeypatch):
     membership = Membership()
     directory = Directory(ServiceContext("scheduling", load_settings(secret="s" * 40), PluginHost()))
-    directory.__dict__["_clients"] = {"membership": membership}
+    directory.__dict__["_clients"] = clients_answered_by(
+        membership=lambda call: membership.call(call.method, call.request, token=call.token))
     reminded: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(ReminderScan, "emit", lambda self, uow, occurrence, community, people, lead, settled:
                         reminded.append((occurrence.id, people)) or len(people))

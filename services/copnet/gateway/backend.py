@@ -1,4 +1,7 @@
-"""The gateway's only way to the services: one `Clients` per process, made at the first request.
+"""The gateway's only way to the services: one `Clients` per process, made at the first request,
+and each service's generated stub on behalf of the current HTTP caller:
+
+    reply = membership().GetCommunity(membership_pb2.GetCommunityRequest(id=path.id))
 
 Made lazily because gunicorn forks its workers after loading the app and a gRPC channel must not
 cross a fork; kept in `app.extensions` so every request (and thread) of a worker shares it.
@@ -12,7 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 from flask import Flask, current_app, g, request
 
-from copnet.kernel.clients import Clients
+from copnet.kernel.clients import Clients, ServiceClientSpec, Stub
+from copnet.membership.client import MEMBERSHIP
+from copnet.membership.v1.membership_pb2_grpc import MembershipServiceStub
+from copnet.plugins.client import PLUGINS
+from copnet.plugins.v1.plugins_pb2_grpc import PluginServiceStub
+from copnet.reflection.client import REFLECTION
+from copnet.reflection.v1.reflection_pb2_grpc import ReflectionServiceStub
+from copnet.resources.client import RESOURCES
+from copnet.resources.v1.resources_pb2_grpc import ResourcesServiceStub
+from copnet.scheduling.client import SCHEDULING
+from copnet.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceStub
 
 EXTENSION = "copnet.backend"
 # Enough for readyz's 3 health checks per service at once, and a community read's lookups.
@@ -27,6 +40,19 @@ class ServiceCallFailed(Exception):
         self.service = service
         self.method = method
         self.error = error
+
+
+class NameFailures(grpc.UnaryUnaryClientInterceptor):
+    """Raises a failed call as `ServiceCallFailed`, naming its service and method for `problems`."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        outcome = continuation(client_call_details, request)
+        if isinstance(outcome, grpc.RpcError):
+            raise ServiceCallFailed(self.service, client_call_details.method.rsplit("/", 1)[-1], outcome)
+        return outcome
 
 
 class Backend:
@@ -54,13 +80,10 @@ class Backend:
     def started(self) -> bool:
         return self._clients is not None
 
-    def call(self, service: str, method: str, message, *, token: str | None, traceparent: str | None,
-             timeout: float | None = None):
-        try:
-            return self.clients[service].call(method, message, token=token, traceparent=traceparent,
-                                              timeout=timeout)
-        except grpc.RpcError as error:
-            raise ServiceCallFailed(service, method, error) from None
+    def stub(self, service: ServiceClientSpec[Stub], *, token: str | None, traceparent: str | None) -> Stub:
+        """`service`'s stub for this caller: its failures raise `ServiceCallFailed`."""
+        return self.clients.stub(service, token=token, traceparent=traceparent,
+                                 interceptors=[NameFailures(service.name)])
 
 
 def install(app: Flask, make_clients) -> None:
@@ -71,9 +94,29 @@ def backend() -> Backend:
     return current_app.extensions[EXTENSION]
 
 
-def call(service: str, method: str, message, *, timeout: float | None = None):
-    """`service.method(message)` on behalf of the current HTTP caller (token and trace forwarded)."""
-    return backend().call(service, method, message, timeout=timeout, **caller())
+def on_behalf(service: ServiceClientSpec[Stub]) -> Stub:
+    """`service`'s stub on behalf of the current HTTP caller (token and trace forwarded)."""
+    return backend().stub(service, **caller())
+
+
+def membership() -> MembershipServiceStub:
+    return on_behalf(MEMBERSHIP)
+
+
+def scheduling() -> SchedulingServiceStub:
+    return on_behalf(SCHEDULING)
+
+
+def resources() -> ResourcesServiceStub:
+    return on_behalf(RESOURCES)
+
+
+def reflection() -> ReflectionServiceStub:
+    return on_behalf(REFLECTION)
+
+
+def plugins() -> PluginServiceStub:
+    return on_behalf(PLUGINS)
 
 
 def caller() -> dict[str, str | None]:

@@ -19,6 +19,9 @@ import grpc
 from copnet.kernel.clients import Clients
 from copnet.kernel.errors import InvalidArgument, NotFound, Unavailable
 from copnet.kernel.service import ServiceContext
+from copnet.membership.client import MEMBERSHIP
+from copnet.membership.v1 import membership_pb2
+from copnet.membership.v1.membership_pb2_grpc import MembershipServiceStub
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
@@ -106,29 +109,32 @@ class Directory:
     def _clients(self) -> Clients:
         return self.ctx.clients
 
-    def _call(self, method: str, request, *, missing: str | None = None, field: str | None = None,
-              reason: str = "NOT_FOUND"):
-        """Call membership; NOT_FOUND becomes a field error on `field` (or NotFound), anything
-        else Unavailable."""
-        token = self.ctx.service_token()
+    @property
+    def _membership(self) -> MembershipServiceStub:
+        """Membership's stub, called with this service's token."""
+        return self._clients.stub(MEMBERSHIP, token=self.ctx.service_token())
+
+    @staticmethod
+    def _call(rpc, request, *, missing: str | None = None, field: str | None = None, reason: str = "NOT_FOUND"):
+        """`rpc(request)` (one of membership's); NOT_FOUND becomes a field error on `field` (or
+        NotFound), anything else Unavailable."""
         try:
-            return self._clients["membership"].call(method, request, token=token)
+            return rpc(request)
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND and missing is not None:
                 if field:
                     raise InvalidArgument.for_field(field, missing, reason=reason) from None
                 raise NotFound(missing, reason=reason) from None
-            raise Unavailable(f"membership could not answer {method}: {error.code().name}",
+            raise Unavailable(f"membership could not answer: {error.code().name}",
                               reason="MEMBERSHIP_UNAVAILABLE") from None
 
     # -- organizations, communities, programs --------------------------------------------------
     def organization(self, organization_id: str):
         """The organization (remembered for ORGANIZATION_TTL_SECONDS; a missing one is not)."""
-        from copnet.membership.v1 import membership_pb2 as mpb
-
         found = self._organizations.get(organization_id)
         if found is None:
-            found = self._call("GetOrganization", mpb.GetOrganizationRequest(id=organization_id),
+            found = self._call(self._membership.GetOrganization,
+                               membership_pb2.GetOrganizationRequest(id=organization_id),
                                missing=f"no organization {organization_id!r}",
                                reason="UNKNOWN_ORGANIZATION").organization
             self._organizations.put(organization_id, found)
@@ -137,11 +143,9 @@ class Directory:
     def community(self, community_id: str, *, field: str | None = "community_id") -> CommunityFacts:
         """The community, or a field error on `field` (NotFound when `field` is None)."""
         from copnet.kernel.enums import to_label
-        from copnet.membership.v1 import membership_pb2 as mpb
-
         if not community_id:
             raise InvalidArgument.for_field(field or "community_id", "is required")
-        community = self._call("GetCommunity", mpb.GetCommunityRequest(id=community_id),
+        community = self._call(self._membership.GetCommunity, membership_pb2.GetCommunityRequest(id=community_id),
                                missing=f"no community {community_id!r}", field=field,
                                reason="UNKNOWN_COMMUNITY").community
         host = self.organization(community.host_organization_id)
@@ -149,14 +153,12 @@ class Directory:
                               host_organization_id=host.id, region_id=community.region_id,
                               scope=(*host.ancestor_ids, host.id), time_zone=host.time_zone,
                               facilitator_ids=tuple(community.facilitator_ids),
-                              status=to_label(mpb.CommunityStatus, community.status))
+                              status=to_label(membership_pb2.CommunityStatus, community.status))
 
     def program(self, program_id: str, *, field: str | None = "program_id") -> ProgramFacts:
-        from copnet.membership.v1 import membership_pb2 as mpb
-
         if not program_id:
             raise InvalidArgument.for_field(field or "program_id", "is required")
-        program = self._call("GetProgram", mpb.GetProgramRequest(id=program_id),
+        program = self._call(self._membership.GetProgram, membership_pb2.GetProgramRequest(id=program_id),
                              missing=f"no program {program_id!r}", field=field, reason="UNKNOWN_PROGRAM").program
         owner = self.organization(program.owner_organization_id)
         start, end = program_year_bounds(program.program_year, owner.time_zone)
@@ -168,12 +170,10 @@ class Directory:
     # -- people ----------------------------------------------------------------------------------
     def person(self, person_id: str, *, field: str | None = "person_id") -> PersonFacts:
         from copnet.kernel.enums import to_label
-        from copnet.membership.v1 import membership_pb2 as mpb
-
-        person = self._call("GetPerson", mpb.GetPersonRequest(id=person_id), missing=f"no person {person_id!r}",
-                            field=field, reason="UNKNOWN_PERSON").person
+        person = self._call(self._membership.GetPerson, membership_pb2.GetPersonRequest(id=person_id),
+                            missing=f"no person {person_id!r}", field=field, reason="UNKNOWN_PERSON").person
         return PersonFacts(id=person.id, name=person.name, email=person.email,
-                           positions=tuple(to_label(mpb.Position, a.position) for a in person.affiliations),
+                           positions=tuple(to_label(membership_pb2.Position, a.position) for a in person.affiliations),
                            organization_ids=tuple(a.organization_id for a in person.affiliations))
 
     def person_scope(self, person: PersonFacts) -> tuple[str, ...]:
@@ -190,31 +190,25 @@ class Directory:
 
     def members(self, community_id: str) -> set[str]:
         """People with a confirmed registration in the community (facilitators not included)."""
-        from copnet.membership.v1 import membership_pb2 as mpb
-
         return {registration.person_id for registration in self._pages(
-            "ListRegistrations", lambda token: mpb.ListRegistrationsRequest(
-                community_id=community_id, status=mpb.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
+            self._membership.ListRegistrations, lambda token: membership_pb2.ListRegistrationsRequest(
+                community_id=community_id, status=membership_pb2.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
                 page_token=token), "registrations")}
 
     def communities_of(self, person_id: str) -> set[str]:
         """Communities the person is a confirmed member of or facilitates."""
-        from copnet.membership.v1 import membership_pb2 as mpb
-
         registered = {registration.community_id for registration in self._pages(
-            "ListRegistrations", lambda token: mpb.ListRegistrationsRequest(
-                person_id=person_id, status=mpb.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
+            self._membership.ListRegistrations, lambda token: membership_pb2.ListRegistrationsRequest(
+                person_id=person_id, status=membership_pb2.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
                 page_token=token), "registrations")}
         facilitated = {community.id for community in self._pages(
-            "ListCommunities", lambda token: mpb.ListCommunitiesRequest(
+            self._membership.ListCommunities, lambda token: membership_pb2.ListCommunitiesRequest(
                 facilitator_id=person_id, page_size=PAGE_SIZE, page_token=token), "communities")}
         return registered | facilitated
 
     def team(self, team_id: str, *, field: str | None = "team_id"):
-        from copnet.membership.v1 import membership_pb2 as mpb
-
-        return self._call("GetTeam", mpb.GetTeamRequest(id=team_id), missing=f"no team {team_id!r}", field=field,
-                          reason="UNKNOWN_TEAM").team
+        return self._call(self._membership.GetTeam, membership_pb2.GetTeamRequest(id=team_id),
+                          missing=f"no team {team_id!r}", field=field, reason="UNKNOWN_TEAM").team
 
     def expected_attendees(self, community: CommunityFacts, audience: str, team_id: str,
                            facilitator_ids: tuple[str, ...] | list[str] = (), *,
@@ -236,19 +230,15 @@ class Directory:
 
     def teams(self, community_id: str) -> list:
         """The community's teams (membership Team messages)."""
-        from copnet.membership.v1 import membership_pb2 as mpb
-
-        return list(self._pages("ListTeams", lambda token: mpb.ListTeamsRequest(
+        return list(self._pages(self._membership.ListTeams, lambda token: membership_pb2.ListTeamsRequest(
             community_id=community_id, page_size=PAGE_SIZE, page_token=token), "teams"))
 
     @staticmethod
     def team_leaders(teams: list) -> set[str]:
         """The leads and administrators of `teams` (leaders for a leaders-only convening)."""
         from copnet.kernel.enums import to_label
-        from copnet.membership.v1 import membership_pb2 as mpb
-
         return {m.person_id for team in teams for m in team.members
-                if to_label(mpb.TeamRole, m.role) in LEADER_TEAM_ROLES}
+                if to_label(membership_pb2.TeamRole, m.role) in LEADER_TEAM_ROLES}
 
     def holds_leading_position(self, person_id: str) -> bool:
         """A site, district or county leader by position (a leader for a leaders-only convening).
@@ -258,10 +248,10 @@ class Directory:
         except NotFound:
             return False
 
-    def _pages(self, method: str, request_for_token, items: str) -> Iterator:
+    def _pages(self, rpc, request_for_token, items: str) -> Iterator:
         token = ""
         while True:
-            reply = self._call(method, request_for_token(token))
+            reply = self._call(rpc, request_for_token(token))
             yield from getattr(reply, items)
             token = reply.next_page_token
             if not token:

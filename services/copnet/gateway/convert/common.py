@@ -13,7 +13,7 @@ from google.protobuf import timestamp_pb2
 from copnet.gateway.schemas.common import GradeBand
 from copnet.kernel.enums import GRADE_BAND_LABEL, from_label, to_label
 from copnet.kernel.timestamps import instant
-from copnet.membership.v1 import membership_pb2 as membership
+from copnet.membership.v1 import membership_pb2
 
 # Proto request fields whose JSON name may differ, so a service's field violation names what the
 # caller actually sent: AIP-133's `organization_id` is a create body's `id`, a move's
@@ -71,11 +71,11 @@ def or_null(text: str) -> str | None:
 
 
 def grade_bands_to_proto(bands) -> list[int]:
-    return [from_label(membership.GradeBand, GRADE_BAND_LABELS[GradeBand(band)]) for band in bands]
+    return [from_label(membership_pb2.GradeBand, GRADE_BAND_LABELS[GradeBand(band)]) for band in bands]
 
 
 def grade_bands_from_proto(numbers) -> list[GradeBand]:
-    return [GRADE_BAND_OF_LABEL[to_label(membership.GradeBand, number)] for number in numbers]
+    return [GRADE_BAND_OF_LABEL[to_label(membership_pb2.GradeBand, number)] for number in numbers]
 
 
 def enum_to_proto(enum, value) -> int:

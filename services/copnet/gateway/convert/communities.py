@@ -7,13 +7,13 @@ from copnet.gateway.convert.common import (enum_to_proto, grade_bands_from_proto
                                            rfc3339, rfc3339_or_null, timestamp_of)
 from copnet.gateway.schemas import communities as schemas
 from copnet.kernel.enums import to_label
-from copnet.membership.v1 import membership_pb2 as membership
+from copnet.membership.v1 import membership_pb2
 
 
 # -- requests -------------------------------------------------------------------------------------
-def create_community_request(body: schemas.CommunityCreate) -> membership.CreateCommunityRequest:
-    request = membership.CreateCommunityRequest(
-        community_id=body.id or "", name=body.name, kind=enum_to_proto(membership.CommunityKind, body.kind),
+def create_community_request(body: schemas.CommunityCreate) -> membership_pb2.CreateCommunityRequest:
+    request = membership_pb2.CreateCommunityRequest(
+        community_id=body.id or "", name=body.name, kind=enum_to_proto(membership_pb2.CommunityKind, body.kind),
         description=body.description, host_organization_id=body.host_organization_id,
         program_id=body.program_id or "", focus=body.focus, grade_bands=grade_bands_to_proto(body.grade_bands),
         facilitator_ids=body.facilitator_ids, capacity=body.capacity,
@@ -25,8 +25,8 @@ def create_community_request(body: schemas.CommunityCreate) -> membership.Create
     return request
 
 
-def update_community_request(community_id: str, body: schemas.CommunityUpdate) -> membership.UpdateCommunityRequest:
-    request = membership.UpdateCommunityRequest(id=community_id)
+def update_community_request(community_id: str, body: schemas.CommunityUpdate) -> membership_pb2.UpdateCommunityRequest:
+    request = membership_pb2.UpdateCommunityRequest(id=community_id)
     for field in ("name", "description", "focus", "capacity"):
         if getattr(body, field) is not None:
             setattr(request, field, getattr(body, field))
@@ -47,64 +47,65 @@ def update_community_request(community_id: str, body: schemas.CommunityUpdate) -
 
 
 def change_status_request(community_id: str,
-                          body: schemas.CommunityStatusChange) -> membership.ChangeCommunityStatusRequest:
-    return membership.ChangeCommunityStatusRequest(id=community_id,
-                                                   status=enum_to_proto(membership.CommunityStatus, body.status))
+                          body: schemas.CommunityStatusChange) -> membership_pb2.ChangeCommunityStatusRequest:
+    return membership_pb2.ChangeCommunityStatusRequest(
+        id=community_id, status=enum_to_proto(membership_pb2.CommunityStatus, body.status))
 
 
-def list_communities_request(query: schemas.CommunityQuery) -> membership.ListCommunitiesRequest:
-    return membership.ListCommunitiesRequest(
+def list_communities_request(query: schemas.CommunityQuery) -> membership_pb2.ListCommunitiesRequest:
+    return membership_pb2.ListCommunitiesRequest(
         page_size=query.page_size, page_token=query.page_token, host_organization_id=query.host_organization_id,
         program_id=query.program_id, region_id=query.region_id,
-        status=enum_to_proto(membership.CommunityStatus, query.status),
-        kind=enum_to_proto(membership.CommunityKind, query.kind))
+        status=enum_to_proto(membership_pb2.CommunityStatus, query.status),
+        kind=enum_to_proto(membership_pb2.CommunityKind, query.kind))
 
 
-def signup_window_request(window: schemas.SignupWindow) -> membership.SignupWindow:
-    message = membership.SignupWindow(open_time=timestamp_of(window.opens_at),
-                                      close_time=timestamp_of(window.closes_at))
+def signup_window_request(window: schemas.SignupWindow) -> membership_pb2.SignupWindow:
+    message = membership_pb2.SignupWindow(open_time=timestamp_of(window.opens_at),
+                                          close_time=timestamp_of(window.closes_at))
     if window.soft_deadline is not None:
         message.soft_deadline.CopyFrom(timestamp_of(window.soft_deadline))
     return message
 
 
-def eligibility_request(eligibility: schemas.Eligibility) -> membership.Eligibility:
-    return membership.Eligibility(positions=[enum_to_proto(membership.Position, p) for p in eligibility.positions],
-                                  organization_ids=eligibility.organization_ids)
+def eligibility_request(eligibility: schemas.Eligibility) -> membership_pb2.Eligibility:
+    return membership_pb2.Eligibility(
+        positions=[enum_to_proto(membership_pb2.Position, p) for p in eligibility.positions],
+        organization_ids=eligibility.organization_ids)
 
 
-def team_slot_request(slot: schemas.TeamSlot) -> membership.TeamSlot:
-    return membership.TeamSlot(position=enum_to_proto(membership.Position, slot.position), count=slot.count,
-                               grade_bands=grade_bands_to_proto(slot.grade_bands))
+def team_slot_request(slot: schemas.TeamSlot) -> membership_pb2.TeamSlot:
+    return membership_pb2.TeamSlot(position=enum_to_proto(membership_pb2.Position, slot.position), count=slot.count,
+                                   grade_bands=grade_bands_to_proto(slot.grade_bands))
 
 
 # -- responses ------------------------------------------------------------------------------------
-def community_summary(message: membership.Community) -> schemas.CommunitySummary:
+def community_summary(message: membership_pb2.Community) -> schemas.CommunitySummary:
     return schemas.CommunitySummary(**_community_fields(message))
 
 
-def community(message: membership.Community, calendar_id: str | None, library_id: str | None) -> schemas.Community:
+def community(message: membership_pb2.Community, calendar_id: str | None, library_id: str | None) -> schemas.Community:
     return schemas.Community(**_community_fields(message), calendar_id=calendar_id, library_id=library_id)
 
 
-def community_updated(reply: membership.UpdateCommunityResponse) -> schemas.CommunityUpdated:
+def community_updated(reply: membership_pb2.UpdateCommunityResponse) -> schemas.CommunityUpdated:
     return schemas.CommunityUpdated(**_community_fields(reply.community),
                                     promoted=[convert_registrations.registration(r) for r in reply.promoted])
 
 
-def _community_fields(message: membership.Community) -> dict:
+def _community_fields(message: membership_pb2.Community) -> dict:
     return dict(
-        id=message.id, name=message.name, kind=to_label(membership.CommunityKind, message.kind),
+        id=message.id, name=message.name, kind=to_label(membership_pb2.CommunityKind, message.kind),
         description=message.description, host_organization_id=message.host_organization_id,
         county_office_id=or_null(message.county_office_id), region_id=or_null(message.region_id),
         program_id=or_null(message.program_id), focus=message.focus,
         grade_bands=grade_bands_from_proto(message.grade_bands), facilitator_ids=list(message.facilitator_ids),
         capacity=message.capacity, signup_window=signup_window(message),
         eligibility=schemas.Eligibility(
-            positions=[to_label(membership.Position, p) for p in message.eligibility.positions],
+            positions=[to_label(membership_pb2.Position, p) for p in message.eligibility.positions],
             organization_ids=list(message.eligibility.organization_ids)),
-        status=to_label(membership.CommunityStatus, message.status),
-        team_composition=[schemas.TeamSlot(position=to_label(membership.Position, slot.position), count=slot.count,
+        status=to_label(membership_pb2.CommunityStatus, message.status),
+        team_composition=[schemas.TeamSlot(position=to_label(membership_pb2.Position, slot.position), count=slot.count,
                                            grade_bands=grade_bands_from_proto(slot.grade_bands))
                           for slot in message.team_composition],
         seats=schemas.Seats(capacity=message.capacity, confirmed=message.confirmed_count,
@@ -113,7 +114,7 @@ def _community_fields(message: membership.Community) -> dict:
         created_at=rfc3339(message.create_time), updated_at=rfc3339_or_null(message, "update_time"))
 
 
-def signup_window(message: membership.Community) -> schemas.SignupWindow | None:
+def signup_window(message: membership_pb2.Community) -> schemas.SignupWindow | None:
     if not message.HasField("signup_window"):
         return None
     window = message.signup_window

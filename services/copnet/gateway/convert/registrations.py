@@ -11,31 +11,32 @@ from copnet.gateway.convert.common import (
 )
 from copnet.gateway.convert.teams import member_spec, team
 from copnet.gateway.schemas import registrations as schemas
-from copnet.membership.v1 import membership_pb2 as membership
+from copnet.membership.v1 import membership_pb2
 
 
-def register_request(community_id: str, body: schemas.RegistrationCreate) -> membership.RegisterRequest:
-    return membership.RegisterRequest(community_id=community_id, person_id=body.person_id or "",
-                                      acknowledge_commitment=body.acknowledge_commitment)
+def register_request(community_id: str, body: schemas.RegistrationCreate) -> membership_pb2.RegisterRequest:
+    return membership_pb2.RegisterRequest(community_id=community_id, person_id=body.person_id or "",
+                                          acknowledge_commitment=body.acknowledge_commitment)
 
 
 def list_request(query: schemas.RegistrationQuery, *, community_id: str = "",
-                 person_id: str = "") -> membership.ListRegistrationsRequest:
-    return membership.ListRegistrationsRequest(
+                 person_id: str = "") -> membership_pb2.ListRegistrationsRequest:
+    return membership_pb2.ListRegistrationsRequest(
         community_id=community_id, person_id=person_id, page_size=query.page_size, page_token=query.page_token,
-        status=enum_to_proto(membership.RegistrationStatus, query.status))
+        status=enum_to_proto(membership_pb2.RegistrationStatus, query.status))
 
 
-def register_team_request(community_id: str, body: schemas.TeamRegistrationCreate) -> membership.RegisterTeamRequest:
-    return membership.RegisterTeamRequest(
+def register_team_request(community_id: str,
+                          body: schemas.TeamRegistrationCreate) -> membership_pb2.RegisterTeamRequest:
+    return membership_pb2.RegisterTeamRequest(
         community_id=community_id, team_id=body.team_id or "", team_name=body.team_name, school_id=body.school_id,
         members=[member_spec(m.person_id, m.role) for m in body.members])
 
 
-def registration(message: membership.Registration) -> schemas.Registration:
+def registration(message: membership_pb2.Registration) -> schemas.Registration:
     return schemas.Registration(
         id=message.id, community_id=message.community_id, person_id=message.person_id,
-        status=enum_from_proto(membership.RegistrationStatus, message.status),
+        status=enum_from_proto(membership_pb2.RegistrationStatus, message.status),
         waitlist_position=message.waitlist_position or None, team_id=or_null(message.team_id),
         registered_by=message.registered_by, sequence=message.sequence, created_at=rfc3339(message.create_time),
         promoted_at=rfc3339_or_null(message, "promote_time"), cancelled_at=rfc3339_or_null(message, "cancel_time"),
@@ -44,5 +45,5 @@ def registration(message: membership.Registration) -> schemas.Registration:
         onboarding_completed_at=rfc3339_or_null(message, "onboarding_complete_time"))
 
 
-def team_registration(reply: membership.RegisterTeamResponse) -> schemas.TeamRegistration:
+def team_registration(reply: membership_pb2.RegisterTeamResponse) -> schemas.TeamRegistration:
     return schemas.TeamRegistration(team=team(reply.team), registrations=[registration(r) for r in reply.registrations])

@@ -7,13 +7,13 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import attendance as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.attendance import (AttendanceList, AttendanceQuery, AttendanceRecorded, AttendanceSheet,
                                                CommunityParticipation, PersonParticipation)
 from copnet.gateway.schemas.common import IdPath
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("attendance", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="attendance",
@@ -29,7 +29,7 @@ def record_attendance(path: IdPath, body: AttendanceSheet):
     """Record attendance at one occurrence (its facilitators and the community's managers): present,
     late (with the minutes attended), absent or excused, for members and facilitators of the
     community. Every entry is checked before any is written; an entry replaces that person's record."""
-    reply = call("scheduling", "RecordAttendance", convert.record_attendance_request(path.id, body))
+    reply = scheduling().RecordAttendance(convert.record_attendance_request(path.id, body))
     return AttendanceRecorded(items=[convert.record(r) for r in reply.records]).model_dump(mode="json")
 
 
@@ -57,7 +57,8 @@ def list_person_attendance(path: IdPath, query: AttendanceQuery):
                security=BEARER_REQUIRED)
 def get_community_participation(path: IdPath):
     """Participation of each confirmed member and facilitator over the occurrences held so far."""
-    reply = call("scheduling", "GetCommunityParticipation", pb.GetCommunityParticipationRequest(community_id=path.id))
+    reply = scheduling().GetCommunityParticipation(
+        scheduling_pb2.GetCommunityParticipationRequest(community_id=path.id))
     return convert.community_participation(reply).model_dump(mode="json")
 
 
@@ -65,11 +66,11 @@ def get_community_participation(path: IdPath):
                security=BEARER_REQUIRED)
 def get_person_participation(path: IdPath):
     """A person's participation in each community they belong to or facilitate."""
-    reply = call("scheduling", "GetPersonParticipation", pb.GetPersonParticipationRequest(person_id=path.id))
+    reply = scheduling().GetPersonParticipation(scheduling_pb2.GetPersonParticipationRequest(person_id=path.id))
     return convert.person_participation(reply).model_dump(mode="json")
 
 
-def attendance_list(request: pb.ListAttendanceRequest) -> dict:
-    reply = call("scheduling", "ListAttendance", request)
+def attendance_list(request: scheduling_pb2.ListAttendanceRequest) -> dict:
+    reply = scheduling().ListAttendance(request)
     return AttendanceList(items=[convert.record(r) for r in reply.records],
                           next_page_token=reply.next_page_token).model_dump(mode="json")

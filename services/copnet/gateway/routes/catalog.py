@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.convert import reports as convert
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.reports import SessionTypeList, SessionTypeQuery
 from copnet.scheduling.v1 import scheduling_pb2
@@ -18,6 +18,6 @@ blueprint = APIBlueprint("catalog", __name__, url_prefix="/api/v1", operation_id
 def list_session_types(query: SessionTypeQuery):
     """The session types plugins register, by key: with `community_id`, those of the plugins enabled
     for that community's region (a county office's configuration overriding its region's)."""
-    reply = call("scheduling", "ListSessionTypes",
-                 scheduling_pb2.ListSessionTypesRequest(community_id=query.community_id))
+    reply = scheduling().ListSessionTypes(
+        scheduling_pb2.ListSessionTypesRequest(community_id=query.community_id))
     return SessionTypeList(items=[convert.session_type(t) for t in reply.session_types]).model_dump(mode="json")

@@ -11,7 +11,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.convert import communities as convert
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import Backend, ServiceCallFailed, backend, call, caller
+from copnet.gateway.backend import ServiceCallFailed, backend, membership, resources, scheduling
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.communities import (Community, CommunityCreate, CommunityList, CommunityPath,
                                                 CommunityQuery, CommunityStatusChange, CommunitySummary,
@@ -34,7 +34,7 @@ blueprint = APIBlueprint("communities", __name__, url_prefix="/api/v1/communitie
 def create_community(body: CommunityCreate):
     """Create a community (a draft) hosted by an organization, optionally in a program; its calendar and
     library follow shortly."""
-    reply = call("membership", "CreateCommunity", convert.create_community_request(body))
+    reply = membership().CreateCommunity(convert.create_community_request(body))
     community = convert.community(reply.community, calendar_id=None, library_id=None)
     return community.model_dump(mode="json"), 201, {"Location": url_for(".get_community", id=community.id)}
 
@@ -43,7 +43,7 @@ def create_community(body: CommunityCreate):
 def list_communities(query: CommunityQuery):
     """Communities in id order, a page at a time, filtered by host, program, status, kind or region
     (without calendar and library: one call per page). Public."""
-    reply = call("membership", "ListCommunities", convert.list_communities_request(query))
+    reply = membership().ListCommunities(convert.list_communities_request(query))
     return CommunityList(items=[convert.community_summary(c) for c in reply.communities],
                          next_page_token=reply.next_page_token).model_dump(mode="json")
 
@@ -51,12 +51,12 @@ def list_communities(query: CommunityQuery):
 @blueprint.get("/<id>", responses={200: Community, **problem_responses(404, 503, 504)})
 def get_community(path: CommunityPath):
     """One community, with its calendar and library ids (null until made, or while that service is down)."""
-    reply = call("membership", "GetCommunity", membership_pb2.GetCommunityRequest(id=path.id))
-    services, identity = backend(), caller()
-    calendar = services.pool.submit(lookup_id, services, identity, "scheduling", "GetCalendar",
-                                    scheduling_pb2.GetCalendarRequest(community_id=path.id), "calendar")
-    library = services.pool.submit(lookup_id, services, identity, "resources", "GetLibrary",
-                                   resources_pb2.GetLibraryRequest(community_id=path.id), "library")
+    reply = membership().GetCommunity(membership_pb2.GetCommunityRequest(id=path.id))
+    pool = backend().pool
+    calendar = pool.submit(lookup_id, scheduling().GetCalendar, scheduling_pb2.GetCalendarRequest(community_id=path.id),
+                           "calendar")
+    library = pool.submit(lookup_id, resources().GetLibrary, resources_pb2.GetLibraryRequest(community_id=path.id),
+                          "library")
     return convert.community(reply.community, calendar_id=calendar.result(),
                              library_id=library.result()).model_dump(mode="json")
 
@@ -68,7 +68,7 @@ def update_community(path: CommunityPath, body: CommunityUpdate):
     """Change the fields sent (a list sent replaces the whole list). A completed community cannot change;
     capacity never drops below the confirmed registrations, and growing it promotes from the waiting list
     at once (`promoted`)."""
-    reply = call("membership", "UpdateCommunity", convert.update_community_request(path.id, body))
+    reply = membership().UpdateCommunity(convert.update_community_request(path.id, body))
     return convert.community_updated(reply).model_dump(mode="json")
 
 
@@ -78,15 +78,15 @@ def update_community(path: CommunityPath, body: CommunityUpdate):
 def change_community_status(path: CommunityPath, body: CommunityStatusChange):
     """Move the community through draft -> open -> closed -> active -> completed (closed -> open reopens
     sign-up). Community managers; the community's facilitators may complete an active one."""
-    reply = call("membership", "ChangeCommunityStatus", convert.change_status_request(path.id, body))
+    reply = membership().ChangeCommunityStatus(convert.change_status_request(path.id, body))
     return convert.community_summary(reply.community).model_dump(mode="json")
 
 
-def lookup_id(services: Backend, identity: dict, service: str, method: str, message, field: str) -> str | None:
-    """The id of the `field` a Get* returns, or None when it does not exist (yet) or cannot be asked."""
+def lookup_id(rpc, message, field: str) -> str | None:
+    """The id of the `field` a Get* (`rpc`, bound to the caller) returns, or None when it does not
+    exist (yet) or cannot be asked."""
     try:
-        return getattr(services.call(service, method, message, timeout=LOOKUP_TIMEOUT_SECONDS, **identity),
-                       field).id
+        return getattr(rpc(message, timeout=LOOKUP_TIMEOUT_SECONDS), field).id
     except ServiceCallFailed as failure:
         if failure.error.code() != grpc.StatusCode.NOT_FOUND:
             log.warning("community read without %s: %s", field, failure)

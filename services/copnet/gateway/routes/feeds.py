@@ -8,12 +8,12 @@ from flask import Response, request, url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import feeds as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.common import IdPath, NoBody
 from copnet.gateway.schemas.feeds import CalendarExport, CalendarToken, FeedQuery
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("feeds", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="calendars", description="Calendar feeds and their secret tokens.")])
@@ -43,8 +43,8 @@ def get_person_calendar(path: IdPath, query: FeedQuery):
     """The person's feed: the occurrences of every community they belong to or facilitate, with
     time zones, moved and cancelled occurrences as calendar clients expect them. No bearer token:
     `token` is the person's feed token."""
-    reply = call("scheduling", "ExportPersonCalendar",
-                 pb.ExportPersonCalendarRequest(person_id=path.id, token=query.token, format=query.format))
+    reply = scheduling().ExportPersonCalendar(
+        scheduling_pb2.ExportPersonCalendarRequest(person_id=path.id, token=query.token, format=query.format))
     return feed_response(reply)
 
 
@@ -52,20 +52,20 @@ def get_person_calendar(path: IdPath, query: FeedQuery):
 def get_community_calendar(path: IdPath, query: FeedQuery):
     """One community's feed, fetched with the feed token of a member, facilitator or manager of it.
     No bearer token: `token` is the person's feed token."""
-    reply = call("scheduling", "ExportCommunityCalendar",
-                 pb.ExportCommunityCalendarRequest(community_id=path.id, token=query.token, format=query.format))
+    reply = scheduling().ExportCommunityCalendar(
+        scheduling_pb2.ExportCommunityCalendarRequest(community_id=path.id, token=query.token, format=query.format))
     return feed_response(reply)
 
 
 def calendar_token(person_id: str) -> dict:
-    reply = call("scheduling", "IssueFeedToken", pb.IssueFeedTokenRequest(person_id=person_id))
+    reply = scheduling().IssueFeedToken(scheduling_pb2.IssueFeedTokenRequest(person_id=person_id))
     person_url = url_for(".get_person_calendar", id=reply.person_id, token=reply.token, _external=True)
     community_url = url_for(".get_community_calendar", id=COMMUNITY_PLACEHOLDER, token=reply.token, _external=True)
     return convert.calendar_token(reply, person_url, community_url.replace(COMMUNITY_PLACEHOLDER, "{community_id}")
                                   ).model_dump(mode="json")
 
 
-def feed_response(reply: pb.ExportCalendarResponse):
+def feed_response(reply: scheduling_pb2.ExportCalendarResponse):
     """The exporter's bytes under its media type (or, asked for JSON, the same wrapped in JSON). An ETag
     lets a calendar client's next poll be a 304."""
     if request.accept_mimetypes.best_match([reply.media_type, JSON], default=reply.media_type) == JSON:

@@ -9,12 +9,12 @@ from flask import render_template, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import attendance as convert
 from copnet.gateway.convert.common import in_zone
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.attendance import Certificate, LearningHours, PersonProgramPath
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("learning_hours", __name__, url_prefix="/api/v1/people/<id>/programs/<program_id>",
                          operation_id_callback=operation_id,
@@ -44,8 +44,8 @@ def get_certificate(path: PersonProgramPath):
 
 
 def learning_hours(path: PersonProgramPath) -> LearningHours:
-    reply = call("scheduling", "GetLearningHours", pb.GetLearningHoursRequest(person_id=path.id,
-                                                                              program_id=path.program_id))
+    reply = scheduling().GetLearningHours(scheduling_pb2.GetLearningHoursRequest(person_id=path.id,
+                                                                                 program_id=path.program_id))
     return convert.learning_hours(reply)
 
 

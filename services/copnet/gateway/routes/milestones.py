@@ -8,12 +8,12 @@ from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import milestones as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.milestones import (Deleted, Milestone, MilestoneCreate, MilestoneList, MilestonePath,
                                                MilestoneUpdate, ProgramPath)
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("milestones", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="timelines", description="Program timelines: milestones.")])
@@ -26,7 +26,7 @@ def create_milestone(path: ProgramPath, body: MilestoneCreate):
     """Add a milestone to the program's timeline (platform admins, regional leads over the program's owner).
     A linked kind exists at most once per program (409 MILESTONE_KIND_EXISTS) and keeps the order
     call opens < proposals due, sign-up opens < soft deadline <= sign-up closes (422 MILESTONE_ORDER)."""
-    reply = call("scheduling", "CreateMilestone", convert.create_milestone_request(path.id, body))
+    reply = scheduling().CreateMilestone(convert.create_milestone_request(path.id, body))
     created = convert.milestone(reply.milestone)
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_milestone", id=created.id)}
 
@@ -34,14 +34,14 @@ def create_milestone(path: ProgramPath, body: MilestoneCreate):
 @blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **READ_ERRORS}, security=BEARER_REQUIRED)
 def list_milestones(path: ProgramPath):
     """The program's timeline in time order, with its revision (any signed-in person)."""
-    reply = call("scheduling", "ListMilestones", pb.ListMilestonesRequest(program_id=path.id))
+    reply = scheduling().ListMilestones(scheduling_pb2.ListMilestonesRequest(program_id=path.id))
     return convert.milestone_list(reply).model_dump(mode="json")
 
 
 @blueprint.get("/milestones/<id>", responses={200: Milestone, **READ_ERRORS}, security=BEARER_REQUIRED)
 def get_milestone(path: MilestonePath):
     """One milestone (any signed-in person)."""
-    reply = call("scheduling", "GetMilestone", pb.GetMilestoneRequest(id=path.id))
+    reply = scheduling().GetMilestone(scheduling_pb2.GetMilestoneRequest(id=path.id))
     return convert.milestone(reply.milestone).model_dump(mode="json")
 
 
@@ -49,7 +49,7 @@ def get_milestone(path: MilestonePath):
 def update_milestone(path: MilestonePath, body: MilestoneUpdate):
     """Change the fields sent. A linked milestone's new time reaches membership's dates (the
     proposal call, every sign-up window of the program) by event."""
-    reply = call("scheduling", "UpdateMilestone", convert.update_milestone_request(path.id, body))
+    reply = scheduling().UpdateMilestone(convert.update_milestone_request(path.id, body))
     return convert.milestone(reply.milestone).model_dump(mode="json")
 
 
@@ -58,5 +58,5 @@ def update_milestone(path: MilestonePath, body: MilestoneUpdate):
 def delete_milestone(path: MilestonePath):
     """Remove a milestone; a linked one cannot be removed (409 MILESTONE_LINKED): membership's dates depend on
     it, so move it instead."""
-    call("scheduling", "DeleteMilestone", pb.DeleteMilestoneRequest(id=path.id))
+    scheduling().DeleteMilestone(scheduling_pb2.DeleteMilestoneRequest(id=path.id))
     return Deleted(id=path.id).model_dump(mode="json")

@@ -6,7 +6,7 @@ from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import membership
 from copnet.gateway.convert import organizations as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.organizations import (
@@ -19,7 +19,7 @@ from copnet.gateway.schemas.organizations import (
     OrganizationQuery,
     OrganizationUpdate,
 )
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="organizations", description="State, regions, county offices, "
@@ -33,7 +33,7 @@ DELETE_ERRORS = problem_responses(403, 404, 409, 422, 503, 504)
                 security=BEARER_REQUIRED)
 def create_organization(body: OrganizationCreate):
     """Create an organization under its parent (a state needs a platform_admin token)."""
-    reply = call("membership", "CreateOrganization", convert.create_organization_request(body))
+    reply = membership().CreateOrganization(convert.create_organization_request(body))
     org = convert.organization(reply.organization)
     return org.model_dump(mode="json"), 201, {"Location": url_for(".get_organization", id=org.id)}
 
@@ -41,7 +41,7 @@ def create_organization(body: OrganizationCreate):
 @blueprint.get("", responses={200: OrganizationList, **problem_responses(422, 503, 504)})
 def list_organizations(query: OrganizationQuery):
     """Organizations in id order, a page at a time; filter by parent, kind, region, network or ancestor."""
-    reply = call("membership", "ListOrganizations", convert.list_organizations_request(query))
+    reply = membership().ListOrganizations(convert.list_organizations_request(query))
     return OrganizationList(items=[convert.organization(o) for o in reply.organizations],
                             next_page_token=reply.next_page_token).model_dump(mode="json")
 
@@ -49,14 +49,14 @@ def list_organizations(query: OrganizationQuery):
 @blueprint.get("/<id>", responses={200: Organization, **problem_responses(404, 503, 504)})
 def get_organization(path: OrganizationPath):
     """One organization, with its networks and earlier parents."""
-    reply = call("membership", "GetOrganization", pb.GetOrganizationRequest(id=path.id))
+    reply = membership().GetOrganization(membership_pb2.GetOrganizationRequest(id=path.id))
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
 @blueprint.patch("/<id>", responses={200: Organization, **WRITE_ERRORS}, security=BEARER_REQUIRED)
 def update_organization(path: OrganizationPath, body: OrganizationUpdate):
     """Rename an organization, change its code (unique per kind) or its time zone."""
-    reply = call("membership", "UpdateOrganization", convert.update_organization_request(path.id, body))
+    reply = membership().UpdateOrganization(convert.update_organization_request(path.id, body))
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
@@ -66,8 +66,8 @@ def move_organization(path: OrganizationPath, body: OrganizationMove):
 
     Needs a manager over both the old and the new parent; the earlier parent is kept in
     `parent_history`."""
-    reply = call("membership", "MoveOrganization", pb.MoveOrganizationRequest(id=path.id,
-                                                                              new_parent_id=body.parent_id))
+    reply = membership().MoveOrganization(membership_pb2.MoveOrganizationRequest(id=path.id,
+                                                                                 new_parent_id=body.parent_id))
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
@@ -75,8 +75,8 @@ def move_organization(path: OrganizationPath, body: OrganizationMove):
                security=BEARER_REQUIRED)
 def add_network_member(path: NetworkMemberPath):
     """Make an organization a member of a network (idempotent); answers the member."""
-    reply = call("membership", "AddNetworkMember", pb.AddNetworkMemberRequest(network_id=path.network_id,
-                                                                              organization_id=path.org_id))
+    reply = membership().AddNetworkMember(membership_pb2.AddNetworkMemberRequest(network_id=path.network_id,
+                                                                                 organization_id=path.org_id))
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
@@ -84,6 +84,6 @@ def add_network_member(path: NetworkMemberPath):
                   security=BEARER_REQUIRED)
 def remove_network_member(path: NetworkMemberPath):
     """Take an organization out of a network (409 NOT_A_MEMBER when it was not in it); answers the member."""
-    reply = call("membership", "RemoveNetworkMember", pb.RemoveNetworkMemberRequest(network_id=path.network_id,
-                                                                                    organization_id=path.org_id))
+    reply = membership().RemoveNetworkMember(membership_pb2.RemoveNetworkMemberRequest(network_id=path.network_id,
+                                                                                       organization_id=path.org_id))
     return convert.organization(reply.organization).model_dump(mode="json")

@@ -7,7 +7,7 @@ from flask import Flask, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import plugins
 from copnet.gateway.convert import plugins as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.plugins import (ConfigQuery, Dashboard, HistoryQuery, PluginConfig, PluginConfigHistory,
@@ -15,7 +15,7 @@ from copnet.gateway.schemas.plugins import (ConfigQuery, Dashboard, HistoryQuery
                                             PluginPath, RefusedPlugin, RegionPath, RegionPluginPath, RosterImportCreate,
                                             RosterImportReport)
 from copnet.gateway.schemas.plugins import Plugin as PluginModel
-from copnet.plugins.v1 import plugins_pb2 as pb
+from copnet.plugins.v1 import plugins_pb2
 
 # A roster import carries whole CSV files: this route takes bodies up to 16 MiB (others 1 MiB).
 ROSTER_IMPORT_MAX_BODY_BYTES = 16 << 20
@@ -30,7 +30,7 @@ blueprint = APIBlueprint("plugins", __name__, url_prefix="/api/v1", operation_id
 @blueprint.get("/plugins", responses={200: PluginList, **problem_responses(503, 504)})
 def list_plugins():
     """Every installed plugin: version, hooks, settings schema, roster sources, and where it is configured."""
-    reply = call("plugins", "ListPlugins", pb.ListPluginsRequest())
+    reply = plugins().ListPlugins(plugins_pb2.ListPluginsRequest())
     return PluginList(items=[convert.plugin(p) for p in reply.plugins],
                       refused=[RefusedPlugin(name=r.name, reason=r.reason) for r in reply.refused]).model_dump(mode="json")
 
@@ -38,7 +38,7 @@ def list_plugins():
 @blueprint.get("/plugins/<name>", responses={200: PluginModel, **problem_responses(404, 503, 504)})
 def get_plugin(path: PluginPath):
     """One installed plugin (404 UNKNOWN_PLUGIN when none has that name)."""
-    reply = call("plugins", "GetPlugin", pb.GetPluginRequest(name=path.name))
+    reply = plugins().GetPlugin(plugins_pb2.GetPluginRequest(name=path.name))
     return convert.plugin(reply.plugin).model_dump(mode="json")
 
 
@@ -47,7 +47,7 @@ def get_plugin(path: PluginPath):
                security=BEARER_REQUIRED)
 def list_region_plugin_configs(path: RegionPath, query: ConfigQuery):
     """This organization's plugin configurations (a regional_lead over it or a platform_admin)."""
-    reply = call("plugins", "ListPluginConfigs", pb.ListPluginConfigsRequest(
+    reply = plugins().ListPluginConfigs(plugins_pb2.ListPluginConfigsRequest(
         organization_id=path.region, page_size=query.page_size, page_token=query.page_token))
     return PluginConfigList(items=[convert.config(c) for c in reply.configs],
                             next_page_token=reply.next_page_token).model_dump(mode="json")
@@ -58,7 +58,7 @@ def list_region_plugin_configs(path: RegionPath, query: ConfigQuery):
                security=BEARER_REQUIRED)
 def get_region_plugin_config(path: RegionPluginPath):
     """One plugin's configuration here; secrets show as `{"set": true|false}` (404 NOT_CONFIGURED when none)."""
-    reply = call("plugins", "GetPluginConfig", pb.GetPluginConfigRequest(organization_id=path.region,
+    reply = plugins().GetPluginConfig(plugins_pb2.GetPluginConfigRequest(organization_id=path.region,
                                                                          plugin=path.name))
     return convert.config(reply.config).model_dump(mode="json")
 
@@ -73,7 +73,7 @@ def put_region_plugin_config(path: RegionPluginPath, body: PluginConfigPut):
     (422 naming `settings.<field>`); a secret left out keeps its value; each change is a new version
     in the history and reaches every service within seconds. `expected_version` guards against a
     concurrent change (409 VERSION_MISMATCH); a request that changes nothing makes no new version."""
-    reply = call("plugins", "PutPluginConfig", convert.put_request(path.region, path.name, body))
+    reply = plugins().PutPluginConfig(convert.put_request(path.region, path.name, body))
     return convert.written(reply).model_dump(mode="json")
 
 
@@ -82,7 +82,7 @@ def put_region_plugin_config(path: RegionPluginPath, body: PluginConfigPut):
                security=BEARER_REQUIRED)
 def get_region_plugin_config_history(path: RegionPluginPath, query: HistoryQuery):
     """Every version of this configuration, newest first: who, when, what (secrets redacted) and why."""
-    reply = call("plugins", "ListPluginConfigHistory", pb.ListPluginConfigHistoryRequest(
+    reply = plugins().ListPluginConfigHistory(plugins_pb2.ListPluginConfigHistoryRequest(
         organization_id=path.region, plugin=path.name, page_size=query.page_size, page_token=query.page_token))
     return PluginConfigHistory(items=[convert.revision(r) for r in reply.revisions],
                                next_page_token=reply.next_page_token).model_dump(mode="json")
@@ -97,8 +97,8 @@ def import_roster(path: RegionPath, body: RosterImportCreate):
     The source's plugin must be enabled here. Idempotent: each record is created when missing,
     updated when it differs, left alone otherwise; the report counts each kind and lists every
     bad row and every write membership refused, while good rows import. Bodies up to 16 MiB."""
-    reply = call("plugins", "ImportRoster", convert.import_request(path.region, body),
-                 timeout=ROSTER_IMPORT_TIMEOUT_SECONDS)
+    reply = plugins().ImportRoster(convert.import_request(path.region, body),
+                                   timeout=ROSTER_IMPORT_TIMEOUT_SECONDS)
     return convert.import_report(reply).model_dump(mode="json")
 
 
@@ -106,7 +106,7 @@ def import_roster(path: RegionPath, body: RosterImportCreate):
                security=BEARER_REQUIRED)
 def get_region_dashboard(path: RegionPath):
     """The panels the plugins enabled here contribute to this organization's dashboard."""
-    reply = call("plugins", "ListDashboardPanels", pb.ListDashboardPanelsRequest(organization_id=path.region))
+    reply = plugins().ListDashboardPanels(plugins_pb2.ListDashboardPanelsRequest(organization_id=path.region))
     return convert.dashboard(path.region, reply).model_dump(mode="json")
 
 

@@ -8,7 +8,7 @@ from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import membership
 from copnet.gateway.convert import registrations as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.common import NoBody
@@ -24,7 +24,7 @@ from copnet.gateway.schemas.registrations import (
     TeamRegistration,
     TeamRegistrationCreate,
 )
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 blueprint = APIBlueprint("registrations", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="registrations",
@@ -38,7 +38,7 @@ READ_ERRORS = problem_responses(403, 404, 422, 503, 504)
 def register(path: CommunityPath, body: RegistrationCreate):
     """Sign up (yourself, or anyone as a community manager): confirmed while seats remain, otherwise
     waitlisted with a position (after the soft deadline a full community refuses). Never overbooks."""
-    reply = call("membership", "Register", convert.register_request(path.id, body))
+    reply = membership().Register(convert.register_request(path.id, body))
     created = convert.registration(reply.registration)
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_registration", id=created.id)}
 
@@ -47,7 +47,7 @@ def register(path: CommunityPath, body: RegistrationCreate):
                security=BEARER_REQUIRED)
 def list_community_registrations(path: CommunityPath, query: RegistrationQuery):
     """The community's roster in arrival order (its facilitators and managers)."""
-    reply = call("membership", "ListRegistrations", convert.list_request(query, community_id=path.id))
+    reply = membership().ListRegistrations(convert.list_request(query, community_id=path.id))
     return RegistrationList(items=[convert.registration(r) for r in reply.registrations],
                             next_page_token=reply.next_page_token).model_dump(mode="json")
 
@@ -56,7 +56,7 @@ def list_community_registrations(path: CommunityPath, query: RegistrationQuery):
                security=BEARER_REQUIRED)
 def list_person_registrations(path: PersonPath, query: RegistrationQuery):
     """A person's own registrations, in every community (the person, or a manager over them)."""
-    reply = call("membership", "ListRegistrations", convert.list_request(query, person_id=path.id))
+    reply = membership().ListRegistrations(convert.list_request(query, person_id=path.id))
     return RegistrationList(items=[convert.registration(r) for r in reply.registrations],
                             next_page_token=reply.next_page_token).model_dump(mode="json")
 
@@ -65,7 +65,7 @@ def list_person_registrations(path: PersonPath, query: RegistrationQuery):
                security=BEARER_REQUIRED)
 def get_registration(path: RegistrationPath):
     """One registration, with its place on the waiting list now (the person, facilitators, managers)."""
-    reply = call("membership", "GetRegistration", pb.GetRegistrationRequest(id=path.id))
+    reply = membership().GetRegistration(membership_pb2.GetRegistrationRequest(id=path.id))
     return convert.registration(reply.registration).model_dump(mode="json")
 
 
@@ -73,7 +73,7 @@ def get_registration(path: RegistrationPath):
                 security=BEARER_REQUIRED)
 def cancel_registration(path: RegistrationPath, body: NoBody):
     """Cancel (the person or a manager): the freed seat goes to the head of the waiting list, once."""
-    reply = call("membership", "CancelRegistration", pb.CancelRegistrationRequest(id=path.id))
+    reply = membership().CancelRegistration(membership_pb2.CancelRegistrationRequest(id=path.id))
     return Cancellation(registration=convert.registration(reply.registration),
                         promoted=[convert.registration(r) for r in reply.promoted]).model_dump(mode="json")
 
@@ -82,7 +82,7 @@ def cancel_registration(path: RegistrationPath, body: NoBody):
                 security=BEARER_REQUIRED)
 def acknowledge_commitment(path: RegistrationPath, body: NoBody):
     """The person acknowledges they will attend every meeting of the cycle (idempotent)."""
-    reply = call("membership", "AcknowledgeCommitment", pb.AcknowledgeCommitmentRequest(id=path.id))
+    reply = membership().AcknowledgeCommitment(membership_pb2.AcknowledgeCommitmentRequest(id=path.id))
     return convert.registration(reply.registration).model_dump(mode="json")
 
 
@@ -90,7 +90,7 @@ def acknowledge_commitment(path: RegistrationPath, body: NoBody):
                 security=BEARER_REQUIRED)
 def record_onboarding(path: RegistrationPath, body: NoBody):
     """Record that the person completed onboarding (facilitators and managers; idempotent)."""
-    reply = call("membership", "RecordOnboarding", pb.RecordOnboardingRequest(id=path.id))
+    reply = membership().RecordOnboarding(membership_pb2.RecordOnboardingRequest(id=path.id))
     return convert.registration(reply.registration).model_dump(mode="json")
 
 
@@ -99,6 +99,6 @@ def record_onboarding(path: RegistrationPath, body: NoBody):
 def register_team(path: CommunityPath, body: TeamRegistrationCreate):
     """Register a school team as a unit (its site administrator or a community manager): the members
     must fill the community's team composition; all get seats, or all wait in one place, or none."""
-    reply = call("membership", "RegisterTeam", convert.register_team_request(path.id, body))
+    reply = membership().RegisterTeam(convert.register_team_request(path.id, body))
     created = convert.team_registration(reply)
     return created.model_dump(mode="json"), 201, {"Location": url_for("teams.get_team", id=reply.team.id)}

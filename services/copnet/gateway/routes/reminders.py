@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.convert.common import timestamp_of
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.feeds import RemindersRan, RemindersRun
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("reminders", __name__, url_prefix="/api/v1/reminders", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="reminders", description="Session reminders.")])
@@ -20,8 +20,8 @@ blueprint = APIBlueprint("reminders", __name__, url_prefix="/api/v1/reminders", 
                 security=BEARER_REQUIRED)
 def run_reminders(body: RemindersRun):
     """Emit the `session.reminder` events now due (platform admins; `now` lets them look ahead)."""
-    request = pb.RunRemindersRequest()
+    request = scheduling_pb2.RunRemindersRequest()
     if body.now is not None:
         request.now.CopyFrom(timestamp_of(body.now))
-    reply = call("scheduling", "RunReminders", request)
+    reply = scheduling().RunReminders(request)
     return RemindersRan(emitted=reply.emitted).model_dump(mode="json")

@@ -7,13 +7,13 @@ from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import sessions as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.common import IdPath
 from copnet.gateway.schemas.sessions import (Cancel, OccurrenceList, OccurrenceQuery, Session,
                                              SessionCreate, SessionList, SessionQuery, SessionUpdate, SessionWritten)
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("sessions", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="sessions", description="Convenings of a community, single or "
@@ -29,7 +29,7 @@ def create_session(path: IdPath, body: SessionCreate):
     """Schedule a session or a recurring series (an RRULE, computed in the community's time zone) inside
     the program year. A room booked at the same time is refused (409 ROOM_DOUBLE_BOOKED); people
     expected in two overlapping sessions are only `warnings`."""
-    reply = call("scheduling", "CreateSession", convert.create_session_request(path.id, body))
+    reply = scheduling().CreateSession(convert.create_session_request(path.id, body))
     created = convert.session_written(reply.session, reply.warnings)
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_session", id=created.id)}
 
@@ -37,7 +37,7 @@ def create_session(path: IdPath, body: SessionCreate):
 @blueprint.get("/communities/<id>/sessions", responses={200: SessionList, **LIST_ERRORS}, security=BEARER_REQUIRED)
 def list_sessions(path: IdPath, query: SessionQuery):
     """The community's sessions in start order, a page at a time (cancelled ones on request)."""
-    reply = call("scheduling", "ListSessions", pb.ListSessionsRequest(
+    reply = scheduling().ListSessions(scheduling_pb2.ListSessionsRequest(
         community_id=path.id, page_size=query.page_size, page_token=query.page_token,
         include_cancelled=query.include_cancelled))
     return SessionList(items=[convert.session(s) for s in reply.sessions],
@@ -47,7 +47,7 @@ def list_sessions(path: IdPath, query: SessionQuery):
 @blueprint.get("/sessions/<id>", responses={200: Session, **READ_ERRORS}, security=BEARER_REQUIRED)
 def get_session(path: IdPath):
     """One session (for a series: its first occurrence's times and the rule)."""
-    reply = call("scheduling", "GetSession", pb.GetSessionRequest(id=path.id))
+    reply = scheduling().GetSession(scheduling_pb2.GetSessionRequest(id=path.id))
     return convert.session(reply.session).model_dump(mode="json")
 
 
@@ -55,14 +55,14 @@ def get_session(path: IdPath):
 def update_session(path: IdPath, body: SessionUpdate):
     """Change the fields sent. A new time or rule re-computes the series and keeps each moved or
     cancelled occurrence whose original time is still in it; calendars see a new `sequence`."""
-    reply = call("scheduling", "UpdateSession", convert.update_session_request(path.id, body))
+    reply = scheduling().UpdateSession(convert.update_session_request(path.id, body))
     return convert.session_written(reply.session, reply.warnings).model_dump(mode="json")
 
 
 @blueprint.post("/sessions/<id>/cancel", responses={200: Session, **WRITE_ERRORS}, security=BEARER_REQUIRED)
 def cancel_session(path: IdPath, body: Cancel):
     """Cancel the session and every occurrence still ahead (calendars show them cancelled)."""
-    reply = call("scheduling", "CancelSession", pb.CancelSessionRequest(id=path.id, reason=body.reason))
+    reply = scheduling().CancelSession(scheduling_pb2.CancelSessionRequest(id=path.id, reason=body.reason))
     return convert.session(reply.session).model_dump(mode="json")
 
 
@@ -70,7 +70,7 @@ def cancel_session(path: IdPath, body: Cancel):
                security=BEARER_REQUIRED)
 def list_session_occurrences(path: IdPath, query: OccurrenceQuery):
     """The session's occurrences in start order, moved ones where they now are."""
-    reply = call("scheduling", "ListOccurrences", convert.list_occurrences_request(query, session_id=path.id))
+    reply = scheduling().ListOccurrences(convert.list_occurrences_request(query, session_id=path.id))
     return occurrence_list(reply)
 
 
@@ -78,7 +78,7 @@ def list_session_occurrences(path: IdPath, query: OccurrenceQuery):
                security=BEARER_REQUIRED)
 def list_community_occurrences(path: IdPath, query: OccurrenceQuery):
     """Every occurrence of the community's sessions overlapping [`start`, `end`), in start order."""
-    reply = call("scheduling", "ListOccurrences", convert.list_occurrences_request(query, community_id=path.id))
+    reply = scheduling().ListOccurrences(convert.list_occurrences_request(query, community_id=path.id))
     return occurrence_list(reply)
 
 
@@ -87,10 +87,10 @@ def list_community_occurrences(path: IdPath, query: OccurrenceQuery):
 def list_person_occurrences(path: IdPath, query: OccurrenceQuery):
     """The occurrences of every community the person belongs to or facilitates (the person, or a
     manager over them), in start order."""
-    reply = call("scheduling", "ListOccurrences", convert.list_occurrences_request(query, person_id=path.id))
+    reply = scheduling().ListOccurrences(convert.list_occurrences_request(query, person_id=path.id))
     return occurrence_list(reply)
 
 
-def occurrence_list(reply: pb.ListOccurrencesResponse) -> dict:
+def occurrence_list(reply: scheduling_pb2.ListOccurrencesResponse) -> dict:
     return OccurrenceList(items=[convert.occurrence(o) for o in reply.occurrences],
                           next_page_token=reply.next_page_token).model_dump(mode="json")

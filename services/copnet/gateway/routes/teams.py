@@ -8,7 +8,7 @@ from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
-from copnet.gateway.backend import call
+from copnet.gateway.backend import membership
 from copnet.gateway.convert import teams as convert
 from copnet.gateway.openapi import operation_id, problem_responses
 from copnet.gateway.schemas.teams import (
@@ -21,7 +21,7 @@ from copnet.gateway.schemas.teams import (
     TeamPath,
     TeamQuery,
 )
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 blueprint = APIBlueprint("teams", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="teams", description="School and cross-district teams inside a community.")])
@@ -31,7 +31,7 @@ WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 @blueprint.post("/communities/<id>/teams", responses={201: Team, **WRITE_ERRORS}, security=BEARER_REQUIRED)
 def create_team(path: CommunityTeamsPath, body: TeamCreate):
     """A team of people already registered in the community, each on no other team there."""
-    reply = call("membership", "CreateTeam", convert.create_team_request(path.id, body))
+    reply = membership().CreateTeam(convert.create_team_request(path.id, body))
     created = convert.team(reply.team)
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_team", id=created.id)}
 
@@ -40,8 +40,8 @@ def create_team(path: CommunityTeamsPath, body: TeamCreate):
                security=BEARER_REQUIRED)
 def list_teams(path: CommunityTeamsPath, query: TeamQuery):
     """The community's teams the caller may see, in id order."""
-    reply = call("membership", "ListTeams", pb.ListTeamsRequest(community_id=path.id, page_size=query.page_size,
-                                                                page_token=query.page_token))
+    reply = membership().ListTeams(membership_pb2.ListTeamsRequest(community_id=path.id, page_size=query.page_size,
+                                                                   page_token=query.page_token))
     return TeamList(items=[convert.team(t) for t in reply.teams],
                     next_page_token=reply.next_page_token).model_dump(mode="json")
 
@@ -49,14 +49,14 @@ def list_teams(path: CommunityTeamsPath, query: TeamQuery):
 @blueprint.get("/teams/<id>", responses={200: Team, **problem_responses(403, 404, 503, 504)}, security=BEARER_REQUIRED)
 def get_team(path: TeamPath):
     """One team (its members, the community's facilitators and managers, the school's site administrator)."""
-    reply = call("membership", "GetTeam", pb.GetTeamRequest(id=path.id))
+    reply = membership().GetTeam(membership_pb2.GetTeamRequest(id=path.id))
     return convert.team(reply.team).model_dump(mode="json")
 
 
 @blueprint.put("/teams/<id>/members/<person_id>", responses={200: Team, **WRITE_ERRORS}, security=BEARER_REQUIRED)
 def add_team_member(path: TeamMemberPath, body: TeamMemberRole):
     """Put a registered person on the team (they may be on no other team in the community)."""
-    reply = call("membership", "AddTeamMember", pb.AddTeamMemberRequest(
+    reply = membership().AddTeamMember(membership_pb2.AddTeamMemberRequest(
         team_id=path.id, member=convert.member_spec(path.person_id, body.role)))
     return convert.team(reply.team).model_dump(mode="json")
 
@@ -64,6 +64,6 @@ def add_team_member(path: TeamMemberPath, body: TeamMemberRole):
 @blueprint.delete("/teams/<id>/members/<person_id>", responses={200: Team, **WRITE_ERRORS}, security=BEARER_REQUIRED)
 def remove_team_member(path: TeamMemberPath):
     """Take a person off the team."""
-    reply = call("membership", "RemoveTeamMember", pb.RemoveTeamMemberRequest(team_id=path.id,
-                                                                              person_id=path.person_id))
+    reply = membership().RemoveTeamMember(membership_pb2.RemoveTeamMemberRequest(team_id=path.id,
+                                                                                 person_id=path.person_id))
     return convert.team(reply.team).model_dump(mode="json")
