@@ -144,3 +144,16 @@ def test_many_document_reads_and_writes_see_the_transaction_and_roll_back_with_i
     db.run_in_transaction(commit, "test")
     assert list(database.things.find({}, {"name": 1}).sort("_id", 1)) == [{"_id": "k1", "name": "kept"},
                                                                          {"_id": "k2", "name": "kept"}]
+
+
+def test_replace_one_writes_the_whole_document_only_where_the_condition_holds(database):
+    database.things.insert_one({"_id": "r", "name": "old"})
+
+    def replace(name: str, condition: dict):
+        return lambda uow: uow.replace_one(Thing(id="r", name=name), condition)
+
+    assert db.run_in_transaction(replace("new", {"name": "old"}), "test") is True
+    assert db.run_in_transaction(replace("newer", {"name": "old"}), "test") is False
+    assert database.things.find_one({"_id": "r"}) == {"_id": "r", "name": "new"}
+    with pytest.raises(mongoengine.ValidationError):
+        db.run_in_transaction(replace(None, {}), "test")

@@ -134,6 +134,14 @@ class UnitOfWork:
     def delete_many(self, document_class: type[mongoengine.Document], filter: dict) -> pymongo.results.DeleteResult:
         return document_class._get_collection().delete_many(filter, session=self.session)
 
+    def replace_one(self, document: mongoengine.Document, condition: dict | None = None) -> bool:
+        """Write `document` whole over its stored version, validated; only where that version also
+        matches `condition` (e.g. the sequence it was read at). False when nothing matched."""
+        document.validate()
+        written = document._get_collection().replace_one({**(condition or {}), "_id": document.pk},
+                                                         document.to_mongo(), session=self.session)
+        return written.matched_count == 1
+
     def find_all(self, document_class: type[D], filter: dict, *, sort: list[tuple[str, int]] | None = None) -> list[D]:
         """Every document matching `filter`, as this transaction sees them."""
         cursor = document_class._get_collection().find(filter, session=self.session)

@@ -52,8 +52,7 @@ def prepare_locks(keys: Iterable[str]) -> None:
     """Make sure each venue's lock document exists (outside the transaction, idempotent), so that
     inside it two bookings *update* the same document and conflict, instead of racing to insert it."""
     for key in sorted(set(keys) - {UNBOOKED}):
-        VenueLock._get_collection().update_one({"_id": key}, {"$setOnInsert": {"touched_at": db.utcnow()}},
-                                               upsert=True)
+        VenueLock.objects(id=key).update_one(set_on_insert__touched_at=db.utcnow(), upsert=True)
 
 
 def touch_locks(uow: db.UnitOfWork, keys: Iterable[str]) -> None:

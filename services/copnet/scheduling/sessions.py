@@ -476,10 +476,7 @@ def changed_meanwhile(what: str) -> FailedPrecondition:
 
 def replace_if_unchanged(uow: db.UnitOfWork, document, expected_sequence: int, what: str) -> None:
     """Write `document` over its stored version, only if nobody changed that since it was read."""
-    document.validate()
-    written = type(document)._get_collection().replace_one(
-        {"_id": document.id, "sequence": expected_sequence}, document.to_mongo(), session=uow.session)
-    if not written.matched_count:
+    if not uow.replace_one(document, {"sequence": expected_sequence}):
         raise changed_meanwhile(what)
 
 
