@@ -15,9 +15,10 @@ import grpc
 from copnet.kernel.enums import GRADE_BAND_LABEL, GRADE_BAND_SPELLING, from_label, to_label
 from copnet.kernel.errors import FailedPrecondition, details_of
 from copnet.kernel.plugins import PluginCallFailed, PluginHost, PluginUnavailable
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
+from copnet.membership.v1.membership_pb2_grpc import MembershipServiceStub
 from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson
-from copnet.plugins.v1 import plugins_pb2 as pb
+from copnet.plugins.v1 import plugins_pb2
 
 
 @dataclass
@@ -27,9 +28,9 @@ class Counts:
     unchanged: int = 0
     failed: int = 0
 
-    def message(self) -> pb.ImportCounts:
-        return pb.ImportCounts(created=self.created, updated=self.updated, unchanged=self.unchanged,
-                               failed=self.failed)
+    def message(self) -> plugins_pb2.ImportCounts:
+        return plugins_pb2.ImportCounts(created=self.created, updated=self.updated, unchanged=self.unchanged,
+                                        failed=self.failed)
 
 
 class Refused(Exception):
@@ -44,19 +45,19 @@ def grade_band(value: str) -> int:
     label = GRADE_BAND_LABEL.get(value.upper(), value.lower() if value.lower() in GRADE_BAND_SPELLING else None)
     if label is None:
         raise Refused(f"unknown grade band {value!r} ({', '.join(GRADE_BAND_LABEL)})")
-    return from_label(mpb.GradeBand, label)
+    return from_label(membership_pb2.GradeBand, label)
 
 
 def position(value: str) -> int:
     try:
-        return from_label(mpb.Position, value.strip().lower())
+        return from_label(membership_pb2.Position, value.strip().lower())
     except ValueError:
         raise Refused(f"unknown position {value!r}") from None
 
 
 def organization_kind(value: str) -> int:
     try:
-        return from_label(mpb.OrganizationKind, value.strip().lower())
+        return from_label(membership_pb2.OrganizationKind, value.strip().lower())
     except ValueError:
         raise Refused(f"unknown organization kind {value!r}") from None
 
@@ -82,35 +83,38 @@ def parents_first(organizations: list[RosterOrganization]) -> list[RosterOrganiz
 
 @dataclass
 class RosterImport:
-    membership: object          # a copnet.kernel.clients.ServiceClient for membership
-    token: str | None           # the caller's, forwarded
+    membership: MembershipServiceStub  # bound to the caller (their token forwarded)
     dry_run: bool = False
     organizations: Counts = field(default_factory=Counts)
     people: Counts = field(default_factory=Counts)
     affiliations: Counts = field(default_factory=Counts)
-    errors: list[pb.RosterImportError] = field(default_factory=list)
+    errors: list[plugins_pb2.RosterImportError] = field(default_factory=list)
 
-    def run(self, plugin: str, batch: RosterBatch, *, default_parent: str = "") -> pb.ImportRosterResponse:
-        self.errors += [pb.RosterImportError(file=e.file, row=int(e.row), message=e.message) for e in batch.errors]
+    def run(self, plugin: str, batch: RosterBatch, *, default_parent: str = "") -> plugins_pb2.ImportRosterResponse:
+        self.errors += [plugins_pb2.RosterImportError(file=e.file, row=int(e.row), message=e.message)
+                        for e in batch.errors]
         for org in parents_first(list(batch.organizations)):
             self.import_organization(org, default_parent)
         self.import_people(list(batch.people), list(batch.affiliations))
-        return pb.ImportRosterResponse(organizations=self.organizations.message(), people=self.people.message(),
-                                       affiliations=self.affiliations.message(), errors=self.errors,
-                                       dry_run=self.dry_run, plugin=plugin)
+        return plugins_pb2.ImportRosterResponse(organizations=self.organizations.message(),
+                                                people=self.people.message(),
+                                                affiliations=self.affiliations.message(), errors=self.errors,
+                                                dry_run=self.dry_run, plugin=plugin)
 
     # -- membership calls ------------------------------------------------------------------------
-    def call(self, method: str, request):
+    @staticmethod
+    def call(rpc, request):
+        """`rpc(request)`, one of membership's; a refusal raised as MembershipRefused."""
         try:
-            return self.membership.call(method, request, token=self.token)
+            return rpc(request)
         except grpc.RpcError as error:
             details = details_of(error)
             raise MembershipRefused(details.code, details.reason, details.message) from None
 
-    def get(self, method: str, request):
+    def get(self, rpc, request):
         """The record, or None when membership has none."""
         try:
-            return self.call(method, request)
+            return self.call(rpc, request)
         except MembershipRefused as refused:
             if refused.code == grpc.StatusCode.NOT_FOUND:
                 return None
@@ -118,18 +122,18 @@ class RosterImport:
 
     def refuse(self, counts: Counts, kind: str, record: str, message: str) -> None:
         counts.failed += 1
-        self.errors.append(pb.RosterImportError(kind=kind, record=record, message=message))
+        self.errors.append(plugins_pb2.RosterImportError(kind=kind, record=record, message=message))
 
     # -- organizations ---------------------------------------------------------------------------
     def import_organization(self, org: RosterOrganization, default_parent: str) -> None:
         try:
             kind = organization_kind(org.kind)
             parent_id = org.parent_id or default_parent
-            reply = self.get("GetOrganization", mpb.GetOrganizationRequest(id=org.id))
+            reply = self.get(self.membership.GetOrganization, membership_pb2.GetOrganizationRequest(id=org.id))
             if reply is None:
                 if not self.dry_run:
                     try:
-                        self.call("CreateOrganization", mpb.CreateOrganizationRequest(
+                        self.call(self.membership.CreateOrganization, membership_pb2.CreateOrganizationRequest(
                             organization_id=org.id, name=org.name, kind=kind, parent_id=parent_id, code=org.code))
                     except MembershipRefused as refused:
                         if refused.code != grpc.StatusCode.ALREADY_EXISTS or refused.reason != "DUPLICATE_ID":
@@ -140,7 +144,7 @@ class RosterImport:
                 return
             existing = reply.organization
             if existing.kind != kind:
-                raise Refused(f"is a {to_label(mpb.OrganizationKind, existing.kind)} in copnet, "
+                raise Refused(f"is a {to_label(membership_pb2.OrganizationKind, existing.kind)} in copnet, "
                               f"the roster says {org.kind}")
             changes = {}
             if org.name and org.name != existing.name:
@@ -153,9 +157,11 @@ class RosterImport:
                 return
             if not self.dry_run:
                 if changes:
-                    self.call("UpdateOrganization", mpb.UpdateOrganizationRequest(id=org.id, **changes))
+                    self.call(self.membership.UpdateOrganization,
+                              membership_pb2.UpdateOrganizationRequest(id=org.id, **changes))
                 if moved:
-                    self.call("MoveOrganization", mpb.MoveOrganizationRequest(id=org.id, new_parent_id=parent_id))
+                    self.call(self.membership.MoveOrganization,
+                              membership_pb2.MoveOrganizationRequest(id=org.id, new_parent_id=parent_id))
             self.organizations.updated += 1
         except (Refused, MembershipRefused) as problem:
             self.refuse(self.organizations, "organization", org.id, problem.message)
@@ -181,7 +187,7 @@ class RosterImport:
                 if pair not in requested:
                     requested.append(pair)
             bands = sorted({grade_band(b) for b in person.grade_bands}) if person is not None else []
-            reply = self.get("GetPerson", mpb.GetPersonRequest(id=person_id))
+            reply = self.get(self.membership.GetPerson, membership_pb2.GetPersonRequest(id=person_id))
             if reply is None:
                 if person is None:
                     raise Refused("has affiliations in the roster but is neither in its people nor in copnet")
@@ -193,14 +199,15 @@ class RosterImport:
                 self.refuse(self.people, "person", person_id, problem.message)
             self.affiliations.failed += len(affiliations)
             if person is None:
-                self.errors.append(pb.RosterImportError(kind="affiliation", record=person_id, message=problem.message))
+                self.errors.append(plugins_pb2.RosterImportError(kind="affiliation", record=person_id,
+                                                                 message=problem.message))
 
     def create_person(self, person: RosterPerson, bands: list[int], requested: list[tuple[str, int]]) -> None:
         if not self.dry_run:
             try:
-                self.call("CreatePerson", mpb.CreatePersonRequest(
+                self.call(self.membership.CreatePerson, membership_pb2.CreatePersonRequest(
                     person_id=person.id, name=person.name, email=person.email, grade_bands=bands,
-                    affiliations=[mpb.Affiliation(organization_id=o, position=p) for o, p in requested]))
+                    affiliations=[membership_pb2.Affiliation(organization_id=o, position=p) for o, p in requested]))
             except MembershipRefused as refused:
                 if refused.code != grpc.StatusCode.ALREADY_EXISTS or refused.reason != "DUPLICATE_ID":
                     raise
@@ -210,11 +217,11 @@ class RosterImport:
         self.people.created += 1
         self.affiliations.created += len(requested)
 
-    def update_person(self, person: RosterPerson | None, existing: mpb.Person, bands: list[int],
+    def update_person(self, person: RosterPerson | None, existing: membership_pb2.Person, bands: list[int],
                       requested: list[tuple[str, int]]) -> None:
         current = [(a.organization_id, a.position) for a in existing.affiliations]
         missing = [pair for pair in requested if pair not in current]
-        request = mpb.UpdatePersonRequest(id=existing.id)
+        request = membership_pb2.UpdatePersonRequest(id=existing.id)
         changed = False
         if person is not None:
             if person.name and person.name != existing.name:
@@ -226,9 +233,10 @@ class RosterImport:
                 request.grade_bands.extend(bands)
         if missing:
             request.set_affiliations = True
-            request.affiliations.extend(mpb.Affiliation(organization_id=o, position=p) for o, p in current + missing)
+            request.affiliations.extend(membership_pb2.Affiliation(organization_id=o, position=p)
+                                        for o, p in current + missing)
         if (changed or missing) and not self.dry_run:
-            self.call("UpdatePerson", request)
+            self.call(self.membership.UpdatePerson, request)
         if person is not None:
             if changed or missing:
                 self.people.updated += 1

@@ -21,6 +21,7 @@ from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import SERVICE_NAMES
 from copnet.kernel.timestamps import timestamp
 from copnet.kernel.v1 import diagnostics_pb2, diagnostics_pb2_grpc
+from copnet.membership.client import MEMBERSHIP
 from copnet.membership.v1 import membership_pb2 as mpb
 from copnet.plugins import configs, reactions
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision, config_id, revision_id
@@ -83,8 +84,8 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         if not organization_id:
             raise InvalidArgument.for_field("organization_id", "is required")
         try:
-            reply = self.clients["membership"].call("GetOrganization", mpb.GetOrganizationRequest(id=organization_id),
-                                                    token=self.service_token())
+            reply = self.clients.stub(MEMBERSHIP, token=self.service_token()).GetOrganization(
+                mpb.GetOrganizationRequest(id=organization_id))
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound(f"no organization {organization_id!r}") from None
@@ -295,7 +296,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             self.host.configs.apply(plugin_config(doc))
         batch = read_batch(self.host, plugin, org.scope, source, dict(request.files),
                            timeout=max(30.0, self.ctx.settings.plugin_hook_timeout_seconds))
-        importer = RosterImport(self.clients["membership"], caller_token(context), dry_run=request.dry_run)
+        importer = RosterImport(self.clients.stub(MEMBERSHIP, token=caller_token(context)), dry_run=request.dry_run)
         return importer.run(plugin, batch, default_parent=org.id)
 
     def find_roster_source(self, key: str):
