@@ -11,13 +11,16 @@ import nats
 import pymongo
 import pytest
 from copnet.events.v1 import events_pb2
+from copnet.kernel import auth
 from copnet.kernel.errors import details_of
-from copnet.kernel.events import CloudEvent, source_for
+from copnet.kernel.events import CloudEvent, source_for, stream_name
 from copnet.membership.v1 import membership_pb2 as m
+from copnet.plugins.v1 import plugins_pb2
 
 from tests.integration.http import request
 from tests.integration.jetstream_events import about
 from tests.integration.signup_world import World
+from tests.support.stack import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -54,13 +57,18 @@ class Regions:
 
     def sign_up(self) -> str:
         """A new teacher signs up for the region's community: "ok" or the refusal's reason."""
+        return self.sign_up_answer()[0]
+
+    def sign_up_answer(self) -> tuple[str, str]:
+        """("ok", "") or the refusal's reason and message."""
         self.people += 1
         person = self.world.person(f"t{self.people}")
         try:
             self.world.register(self.community, person)
-            return "ok"
+            return "ok", ""
         except grpc.RpcError as error:
-            return details_of(error).reason or error.code().name
+            details = details_of(error)
+            return details.reason or error.code().name, details.message
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +158,10 @@ def test_secrets_are_write_only_and_kept_when_left_out(stack, regions):
     for reply in (regions.get(regions.region, "webhook-notify"), regions.get(regions.region),
                   regions.get(regions.region, "webhook-notify", "/history")):
         assert reply.status == 200 and url not in reply.text
-    # The event carries the value: other services need it, and events stay in the instance.
+    # The event says what changed and nothing more: every process fetches the settings over gRPC.
     events = about(stack, "plugins.config.changed", f"{regions.region}/webhook-notify")
-    assert events and events[-1].data["config"]["settings"]["url"] == url
+    assert events and set(events[-1].data) <= {"organization_id", "plugin", "version", "enabled"}
+    assert not any(url in event.body().decode() for event in events)
 
 
 def test_only_a_regional_lead_over_it_or_a_platform_admin_reads_and_changes_it(stack, regions):
@@ -216,12 +225,8 @@ def test_a_change_reaches_membership_within_seconds_and_only_in_its_region(stack
     stack.wait_for(lambda: regions.sign_up() == "ok", timeout=15, what="the veto lifted")
 
 
-def publish_failing(stack, plugin: str, organization_id: str, reason: str) -> str:
-    event = CloudEvent.of("copnet.membership.plugin.failing", source_for(stack.settings.region, "membership"),
-                          f"{organization_id}/{plugin}", events_pb2.PluginFailing(
-                              plugin=plugin, organization_id=organization_id, service="membership", reason=reason,
-                              failures=5))
-
+def publish(stack, event: CloudEvent) -> None:
+    """Publish `event` straight onto the stream, as anything that can reach NATS could."""
     async def go():
         connection = await nats.connect(stack.nats_url)
         try:
@@ -231,42 +236,103 @@ def publish_failing(stack, plugin: str, organization_id: str, reason: str) -> st
             await connection.close()
 
     asyncio.run(go())
-    return event.id
 
 
-def applied_by_plugins_service(stack, event_id: str) -> bool:
-    with pymongo.MongoClient(stack.mongodb_uri) as client:
-        inbox = client[stack.settings.database_name("plugins")].inbox
-        return inbox.count_documents({"_id": {"$regex": f" {event_id}$"}}) == 1
+def test_a_forged_change_event_with_a_huge_version_changes_nothing(stack, regions):
+    """An event is a hint to fetch: the version and settings applied are the plugins service's."""
+    rules = {"allowed_positions": ["coach"], "message": "Coaches only here."}
+    assert regions.put(regions.region, "local-eligibility", {"enabled": True, "settings": rules}).status == 200
+    stack.wait_for(lambda: regions.sign_up() == "PLUGIN_VETO", timeout=15, what="the veto in force")
+    forged = events_pb2.PluginConfigChanged(organization_id=regions.region, plugin="local-eligibility",
+                                            version=2 ** 62, enabled=False)
+    publish(stack, CloudEvent.of("copnet.plugins.config.changed", source_for(stack.settings.region, "plugins"),
+                                 f"{regions.region}/local-eligibility", forged))
+
+    # A real change made after the forged event still takes effect (a forged version held would
+    # shadow it), and the plugin the forged event said was off is still on.
+    reworded = {**rules, "message": "Coaches only, really."}
+    assert regions.put(regions.region, "local-eligibility", {"enabled": True, "settings": reworded}).status == 200
+    stack.wait_for(lambda: "really" in regions.sign_up_answer()[1], timeout=15, what="the reworded veto")
+    assert regions.put(regions.region, "local-eligibility", {"enabled": False, "settings": reworded}).status == 200
+    stack.wait_for(lambda: regions.sign_up() == "ok", timeout=15, what="the veto lifted")
 
 
-def test_a_plugin_failing_event_switches_it_off_with_a_revision_and_events(stack, regions):
+def report_failing(stack, plugin: str, organization_id: str, reason: str, token: str):
+    return stack.clients["plugins"].as_caller(token).ReportPluginFailing(
+        plugins_pb2.ReportPluginFailingRequest(plugin=plugin, organization_id=organization_id, reason=reason,
+                                               failures=5))
+
+
+def test_a_services_failing_report_switches_it_off_with_a_revision_and_events(stack, regions):
     on = regions.put(regions.county, "equity-sessions", {"enabled": True})
     assert on.status == 200, on.text
     version = on.json()["version"]
-    publish_failing(stack, "equity-sessions", regions.county, "register_session_types timed out after 2.0s")
+    membership = auth.service_token(TEST_SECRET, "membership")
+    reply = report_failing(stack, "equity-sessions", regions.county, "register_session_types timed out after 2.0s",
+                           membership)
+    assert reply.switched_off and reply.config.version == version + 1 and not reply.config.enabled
 
-    def switched_off():
-        config = regions.get(regions.county, "equity-sessions").json()
-        return config if not config["enabled"] else None
-
-    stack.wait_for(switched_off, timeout=15, what="the automatic disabling")
-    config = switched_off()
-    assert config["version"] == version + 1 and config["updated_by"] == "copnet:auto-disable"
-    assert "timed out" in config["reason"]
+    config = regions.get(regions.county, "equity-sessions").json()
+    assert not config["enabled"] and config["version"] == version + 1
+    assert config["updated_by"] == "copnet:auto-disable"
+    assert "timed out" in config["reason"] and "in membership" in config["reason"]
     latest = regions.get(regions.county, "equity-sessions", "/history").json()["items"][0]
     assert (latest["changed_by"], latest["enabled"]) == ("copnet:auto-disable", False)
     subject = f"{regions.county}/equity-sessions"
     stack.wait_for(lambda: about(stack, "plugins.plugin.auto_disabled", subject), timeout=10,
                    what="plugin.auto_disabled")
-    changed = about(stack, "plugins.config.changed", subject)
-    assert int(changed[-1].data["config"]["version"]) == version + 1  # int64: a string in JSON
+    [disabled] = about(stack, "plugins.plugin.auto_disabled", subject)
+    assert "settings" not in disabled.data and int(disabled.data["version"]) == version + 1
+    stack.wait_for(lambda: any(int(e.data["version"]) == version + 1
+                               for e in about(stack, "plugins.config.changed", subject)),
+                   timeout=10, what="config.changed")
 
-    # Already off: another report is applied and changes nothing.
-    again = publish_failing(stack, "equity-sessions", regions.county, "again")
-    stack.wait_for(lambda: applied_by_plugins_service(stack, again), timeout=15, what="the second report applied")
+    # Already off: another report changes nothing.
+    again = report_failing(stack, "equity-sessions", regions.county, "again", membership)
+    assert not again.switched_off
     assert regions.get(regions.county, "equity-sessions").json()["version"] == version + 1
-    assert len(about(stack, "plugins.plugin.auto_disabled", subject)) == 1
+
+
+def test_only_a_service_can_switch_a_plugin_off_not_a_person_nor_an_event(stack, regions):
+    on = regions.put(regions.region, "equity-sessions", {"enabled": True})
+    assert on.status == 200, on.text
+    with pytest.raises(grpc.RpcError) as refused:
+        report_failing(stack, "equity-sessions", regions.region, "no", stack.token("platform_admin"))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    # The old event is nobody's business any more: no consumer of the plugins service reads it.
+    forged = CloudEvent.of("copnet.membership.plugin.failing", source_for(stack.settings.region, "membership"),
+                           f"{regions.region}/equity-sessions", plugins_pb2.ReportPluginFailingRequest(
+                               plugin="equity-sessions", organization_id=regions.region, reason="forged"))
+    publish(stack, forged)
+    subject = forged.nats_subject(stack.settings.region)
+    assert not [name for name, filters in consumer_filters(stack).items()
+                if name.startswith("plugins-") and any(subject_matches(f, subject) for f in filters)]
+    assert regions.get(regions.region, "equity-sessions").json()["enabled"] is True
+
+
+def consumer_filters(stack) -> dict[str, list[str]]:
+    async def go():
+        connection = await nats.connect(stack.nats_url)
+        try:
+            infos = await connection.jetstream().consumers_info(stream_name(stack.settings.region))
+            return {info.name: list(info.config.filter_subjects or ([info.config.filter_subject]
+                                                                     if info.config.filter_subject else []))
+                    for info in infos}
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > index
+        if index >= len(tokens) or token not in ("*", tokens[index]):
+            return False
+    return len(wanted) == len(tokens)
 
 
 def test_the_dashboard_is_for_people_over_the_region(stack, regions):

@@ -1,9 +1,13 @@
-"""Per-organization plugin configuration: version order, the deepest config in scope, fail closed."""
+"""Per-organization plugin configuration: version order, the deepest config in scope, fail closed, and
+the feed that fetches it from its owner when an event hints at a change."""
+
+import threading
 
 import pytest
 
 from copnet import PluginSettings, hookimpl
-from copnet.kernel.plugin_config import PluginConfig, PluginConfigs, config_from_event_data
+from copnet.kernel.plugin_config import (CONFIG_CHANGED, ConfigFeed, ConfigHint, PluginConfig, PluginConfigs,
+                                         hint_from_event)
 from copnet.kernel.plugins import PluginHost
 
 REGION_A = ["state", "region-a"]
@@ -59,23 +63,167 @@ def test_load_marks_the_map_loaded():
     assert configs.loaded and configs.wait_loaded(0)
 
 
-def test_a_snapshot_from_an_event_payload_or_a_proto():
+def test_a_snapshot_from_a_proto():
     from google.protobuf import struct_pb2
 
     from copnet.plugins.v1 import plugins_pb2
 
-    data = {"config": {"organization_id": "county-a1", "plugin": "labels", "version": "3", "enabled": True,
-                       "settings": {"label": "x", "nested": {"n": 1}}, "region_id": "region-a",
-                       "updated_by": "p1"}}
-    from_event = config_from_event_data(data)
-    assert from_event == PluginConfig("county-a1", "labels", 3, True, {"label": "x", "nested": {"n": 1}},
-                                      region_id="region-a")
     settings = struct_pb2.Struct()
     settings.update({"label": "x", "nested": {"n": 1}})
     message = plugins_pb2.PluginConfig(organization_id="county-a1", plugin="labels", version=3, enabled=True,
                                        settings=settings, region_id="region-a")
-    assert PluginConfig.from_proto(message) == from_event
+    assert PluginConfig.from_proto(message) == PluginConfig("county-a1", "labels", 3, True,
+                                                            {"label": "x", "nested": {"n": 1}}, region_id="region-a")
     assert PluginConfig.from_proto(plugins_pb2.PluginConfig(organization_id="r", plugin="p", version=1)).settings == {}
+
+
+# -- the feed: events are hints to fetch ---------------------------------------------------------
+def changed_event(organization_id="region-a", plugin="labels", version=1, enabled=True):
+    from copnet.events.v1 import events_pb2
+    from copnet.kernel.events import CloudEvent
+
+    event = CloudEvent.of(CONFIG_CHANGED, "copnet/test/plugins", f"{organization_id}/{plugin}",
+                          events_pb2.PluginConfigChanged(organization_id=organization_id, plugin=plugin,
+                                                         version=version, enabled=enabled))
+    return CloudEvent.from_nats(event.headers(), event.body())  # as it arrives off the bus
+
+
+class Owner:
+    """The plugins service as the feed sees it: the configurations it holds, every fetch recorded."""
+
+    def __init__(self, *configs):
+        self.configs = {config.key: config for config in configs}
+        self.loads = 0
+        self.fetches = []
+        self.failing = False
+
+    def load(self):
+        self.loads += 1
+        return list(self.configs.values())
+
+    def fetch(self, organization_id, plugin):
+        self.fetches.append((organization_id, plugin))
+        if self.failing:
+            raise ConnectionError("plugins service away")
+        found = self.configs.get((organization_id, plugin))
+        return [found] if found else []
+
+
+def loaded_feed(owner, **kwargs):
+    configs = PluginConfigs()
+    feed = ConfigFeed(configs, owner.load, owner.fetch, **kwargs)
+    feed.work_once()  # the start-up load
+    return configs, feed
+
+
+def test_a_change_event_carries_no_settings():
+    event = changed_event(version=4)
+    assert event.data == {"organization_id": "region-a", "plugin": "labels", "version": "4", "enabled": True}
+    assert hint_from_event(event) == ConfigHint("region-a", "labels", 4)
+
+
+def test_a_change_event_fetches_the_configuration_from_its_owner():
+    owner = Owner(config("region-a", 1, settings={"label": "one"}))
+    configs, feed = loaded_feed(owner)
+    owner.configs[("region-a", "labels")] = config("region-a", 2, settings={"label": "two"})
+
+    feed.handle_event(changed_event(version=2))
+    feed.work_once()
+
+    assert owner.fetches == [("region-a", "labels")]
+    assert configs.get("region-a", "labels").settings == {"label": "two"}
+
+
+def test_a_forged_version_is_only_a_hint_the_version_applied_is_the_owners():
+    owner = Owner(config("region-a", 3, settings={"label": "real"}))
+    configs, feed = loaded_feed(owner)
+
+    feed.handle_event(changed_event(version=2 ** 62, enabled=False))
+    feed.work_once()
+
+    held = configs.get("region-a", "labels")
+    assert (held.version, held.enabled, held.settings) == (3, True, {"label": "real"})
+    owner.configs[("region-a", "labels")] = config("region-a", 4, settings={"label": "next"})
+    feed.handle_event(changed_event(version=4))
+    feed.work_once()
+    assert configs.get("region-a", "labels").settings == {"label": "next"}   # a real change still applies
+
+
+def test_a_hint_not_newer_than_what_is_held_fetches_nothing():
+    owner = Owner(config("region-a", 5))
+    _, feed = loaded_feed(owner)
+    for version in (1, 5):
+        feed.handle_event(changed_event(version=version))
+    feed.work_once()
+    assert owner.fetches == []
+
+
+def test_hints_for_one_configuration_coalesce_into_one_fetch():
+    owner = Owner(config("region-a", 1))
+    _, feed = loaded_feed(owner)
+    for version in range(2, 50):
+        feed.handle_event(changed_event(version=version))
+    feed.work_once()
+    assert owner.fetches == [("region-a", "labels")]
+
+
+def test_a_flood_of_hints_becomes_one_full_load():
+    owner = Owner()
+    _, feed = loaded_feed(owner, max_pending=3)
+    for index in range(100):
+        feed.handle_event(changed_event(organization_id=f"forged-{index}", version=9))
+    feed.work_once()
+    assert (owner.fetches, owner.loads) == ([], 2)
+
+
+def test_a_fetch_that_fails_falls_back_to_a_full_load():
+    owner = Owner(config("region-a", 1))
+    configs, feed = loaded_feed(owner)
+    owner.configs[("region-a", "labels")] = config("region-a", 2)
+    owner.failing = True
+    feed.handle_event(changed_event(version=2))
+    feed.work_once()
+    assert configs.get("region-a", "labels").version == 1
+    feed.work_once()
+    assert owner.loads == 2 and configs.get("region-a", "labels").version == 2
+
+
+def test_an_event_that_names_no_configuration_is_ignored(caplog):
+    owner = Owner()
+    _, feed = loaded_feed(owner)
+    event = changed_event()
+    event.data.clear()
+    feed.handle_event(event)
+    feed.work_once()
+    assert owner.fetches == [] and owner.loads == 1
+    assert any("names no configuration" in r.getMessage() for r in caplog.records)
+
+
+def test_the_feed_listens_on_the_bus_and_loads_everything_on_each_connection():
+    owner = Owner(config("region-a", 1))
+    _, feed = loaded_feed(owner)
+    listener = feed.listener()
+    assert listener.event_types == (CONFIG_CHANGED,)
+    listener.on_connected()
+    feed.work_once()
+    assert owner.loads == 2
+
+
+def test_the_feed_loads_everything_again_periodically():
+    owner = Owner(config("region-a", 1))
+    resynced = threading.Event()
+
+    def load():
+        if owner.loads >= 2:
+            resynced.set()
+        return owner.load()
+
+    feed = ConfigFeed(PluginConfigs(), load, owner.fetch, resync_seconds=0.01)
+    feed.start()
+    try:
+        assert resynced.wait(10)
+    finally:
+        feed.stop()
 
 
 # -- the host uses it --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import threading
 
+import grpc
 import pytest
 
 from copnet.events.v1 import events_pb2
@@ -9,10 +10,12 @@ from copnet.kernel import auth
 from copnet.kernel.events import SCOPE_HEADER, CloudEvent, parse_scope
 from copnet.kernel.plugin_config import ConfigFeed, PluginConfig, PluginConfigs
 from copnet.kernel.plugins import PluginHost
-from copnet.kernel.service import (ServiceContext, ServiceDefinition, _emit_failing, load_plugin_configs,
-                                   plugin_config_feed, report_repeated_failure)
+from copnet.kernel.clients import Clients
+from copnet.kernel.service import (ServiceContext, ServiceDefinition, load_plugin_configs, plugin_config_feed,
+                                   report_repeated_failure, send_failing_report)
 from copnet.kernel.settings import load_settings
 from copnet.plugins.v1 import plugins_pb2
+from tests.support.fake_grpc import FakeChannel
 
 SECRET = "s" * 40
 
@@ -53,31 +56,6 @@ def test_parse_scope_ignores_blanks():
 
 
 # -- the feed ----------------------------------------------------------------------------------
-def config_event(context, organization_id, version, enabled=True, settings=None):
-    message = plugins_pb2.PluginConfig(organization_id=organization_id, plugin="labels", version=version,
-                                       enabled=enabled, region_id="region-a")
-    message.settings.update(settings or {})
-    return context.event("copnet.plugins.config.changed", f"{organization_id}/labels",
-                         events_pb2.PluginConfigChanged(config=message), scope=["region-a"])
-
-
-def test_config_events_are_applied_by_version(context):
-    configs = PluginConfigs()
-    feed = ConfigFeed(configs, lambda: [])
-    for version in (2, 1, 3, 3):
-        event = config_event(context, "region-a", version, settings={"label": f"v{version}"})
-        feed.handle_message(event.headers(), event.body())
-    assert configs.get("region-a", "labels").settings == {"label": "v3"}
-    assert configs.get("region-a", "labels").region_id == "region-a"
-
-
-def test_an_unreadable_config_event_is_ignored(context, caplog):
-    configs = PluginConfigs()
-    ConfigFeed(configs, lambda: []).handle_message({"ce-id": "x"}, b"{}")
-    assert configs.all() == []
-    assert any("unreadable plugin configuration event" in r.getMessage() for r in caplog.records)
-
-
 def test_the_start_up_load_retries_until_it_succeeds():
     attempts = []
 
@@ -120,17 +98,15 @@ def test_a_reload_applies_what_changed_meanwhile():
     assert configs.get("region-a", "labels").version == 2
 
 
-class FakePluginsClient:
-    def __init__(self, pages):
-        self.pages = list(pages)
-        self.requests = []
-        self.tokens = []
+def clients_answering(answer):
+    """Clients whose plugins channel answers every call with `answer(call)` (a FakeChannel)."""
+    channels = {}
 
-    def call(self, method, request, *, token=None):
-        assert method == "ListPluginConfigs"
-        self.requests.append(request)
-        self.tokens.append(token)
-        return self.pages.pop(0)
+    def open_channel(spec, address):
+        channels[spec.name] = FakeChannel(answer)
+        return channels[spec.name]
+
+    return Clients(load_settings(secret=SECRET, region="test"), open_channel=open_channel), channels
 
 
 def test_the_start_up_load_reads_every_page_with_secrets_and_a_service_token(context):
@@ -139,18 +115,34 @@ def test_the_start_up_load_reads_every_page_with_secrets_and_a_service_token(con
         {"webhook_url": "https://example.org"})
     second = plugins_pb2.ListPluginConfigsResponse()
     second.configs.add(organization_id="county-a1", plugin="labels", version=1, enabled=False)
-    client = FakePluginsClient([first, second])
+    pages = [first, second]
+    clients, channels = clients_answering(lambda call: pages.pop(0))
 
-    configs = load_plugin_configs(context, {"plugins": client})
+    configs = load_plugin_configs(context, clients)
 
     assert [(c.organization_id, c.version, c.enabled) for c in configs] == [("region-a", 4, True),
                                                                           ("county-a1", 1, False)]
     assert configs[0].settings == {"webhook_url": "https://example.org"}
-    assert all(r.include_secrets and r.page_size > 0 for r in client.requests)
-    assert [r.page_token for r in client.requests] == ["", "next"]
-    identity = auth.verify_token(SECRET, client.tokens[0])
+    calls = channels["plugins"].calls
+    assert {call.method for call in calls} == {"ListPluginConfigs"}
+    assert all(call.request.include_secrets and call.request.page_size > 0 for call in calls)
+    assert [call.request.page_token for call in calls] == ["", "next"]
+    identity = auth.verify_token(SECRET, calls[0].token)
     assert identity.person_id == "service:membership"
     assert identity.grants == (auth.Grant(auth.Role.PLATFORM_ADMIN, ""),)
+
+
+def test_a_fetch_after_a_change_asks_for_that_one_configuration(context):
+    reply = plugins_pb2.ListPluginConfigsResponse()
+    reply.configs.add(organization_id="county-a1", plugin="labels", version=7, enabled=True)
+    clients, channels = clients_answering(lambda call: reply)
+
+    configs = load_plugin_configs(context, clients, organization_id="county-a1", plugin="labels")
+
+    assert [(c.organization_id, c.plugin, c.version) for c in configs] == [("county-a1", "labels", 7)]
+    [call] = channels["plugins"].calls
+    assert (call.request.organization_id, call.request.plugin, call.request.include_secrets) == (
+        "county-a1", "labels", True)
 
 
 def test_which_feed_a_service_gets(context, monkeypatch):
@@ -170,42 +162,42 @@ def test_which_feed_a_service_gets(context, monkeypatch):
 
 
 # -- failure reports ---------------------------------------------------------------------------
-class RecordingUnitOfWork:
-    def __init__(self):
-        self.events = []
-
-    def emit(self, event):
-        self.events.append(event)
+class Unreachable(grpc.RpcError):
+    def code(self):
+        return grpc.StatusCode.UNAVAILABLE
 
 
-def test_a_repeated_failure_is_reported_as_a_plugin_failing_event(context, monkeypatch):
-    uow = RecordingUnitOfWork()
-    monkeypatch.setattr(ServiceContext, "transaction", lambda self, work: work(uow))
-    _emit_failing(context, "labels", "county-a1", "validate_registration failed 5 times in a row; last: boom")
-    [event] = uow.events
-    assert (event.type, event.subject, event.source) == ("copnet.membership.plugin.failing", "labels",
-                                                         "copnet/test/membership")
-    payload = event.payload(events_pb2.PluginFailing)
-    assert (payload.plugin, payload.organization_id, payload.service) == ("labels", "county-a1", "membership")
-    assert payload.failures == 5 and "boom" in payload.reason
+def test_a_repeated_failure_is_reported_to_the_plugins_service_with_a_service_token(context):
+    clients, channels = clients_answering(lambda call: plugins_pb2.ReportPluginFailingResponse(switched_off=True))
+    context.__dict__["clients"] = clients  # the cached property, filled in
+
+    assert send_failing_report(context, "labels", "county-a1",
+                               "validate_registration failed 5 times in a row; last: boom")
+
+    [call] = channels["plugins"].calls
+    assert call.method == "ReportPluginFailing"
+    assert (call.request.plugin, call.request.organization_id) == ("labels", "county-a1")
+    assert call.request.failures == context.plugins.failure_limit and "boom" in call.request.reason
+    assert auth.verify_token(SECRET, call.token).person_id == "service:membership"
 
 
-def test_a_report_retries_while_the_database_is_away(context, monkeypatch):
-    uow = RecordingUnitOfWork()
-    calls = []
+def test_a_report_retries_while_the_plugins_service_is_away(context):
+    answers = [Unreachable(), plugins_pb2.ReportPluginFailingResponse()]
 
-    def transaction(self, work):
-        calls.append(1)
-        if len(calls) == 1:
-            raise ConnectionError("MongoDB away")
-        return work(uow)
+    def answer(call):
+        reply = answers.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
-    monkeypatch.setattr(ServiceContext, "transaction", transaction)
-    _emit_failing(context, "labels", "region-a", "boom", backoff=0)
-    assert len(calls) == 2 and len(uow.events) == 1
+    clients, channels = clients_answering(answer)
+    context.__dict__["clients"] = clients
+    assert send_failing_report(context, "labels", "region-a", "boom", backoff=0)
+    assert len(channels["plugins"].calls) == 2
 
 
 def test_failures_outside_an_organization_are_only_logged(context, monkeypatch, caplog):
-    monkeypatch.setattr(ServiceContext, "transaction", lambda self, work: pytest.fail("no event expected"))
+    monkeypatch.setattr("copnet.kernel.service.send_failing_report",
+                        lambda *args, **kwargs: pytest.fail("no report expected"))
     report_repeated_failure(context, "labels", "", "boom")
     assert any("outside any organization" in r.getMessage() for r in caplog.records)

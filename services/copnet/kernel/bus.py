@@ -1,8 +1,9 @@
 """The event bus on NATS JetStream: one asyncio loop thread per service process.
 
 The process's concurrency model (see docs/architecture.md): gRPC requests run on a thread pool
-and use mongoengine synchronously; everything NATS runs on this one loop thread, and every
-database call it makes goes through `asyncio.to_thread`, so the loop never blocks on MongoDB.
+and use mongoengine synchronously; everything NATS runs on this one loop thread, over this one
+connection, and every database call it makes goes through `asyncio.to_thread`, so the loop never
+blocks on MongoDB.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import nats
@@ -41,6 +42,20 @@ class Subscription:
     handler: Callable[[db.UnitOfWork, CloudEvent], None]
 
 
+@dataclass(frozen=True)
+class Listener:
+    """A core NATS subscription on the bus's connection: each replica of each service gets every
+    matching event published while it is connected (no durable consumer, no ack, no redelivery).
+
+    For events that are only hints that something changed: `handler(event)` runs on the bus's
+    loop and must not block (hand the work to a thread); `on_connected()` runs once subscribed
+    and again after every reconnection, so whatever was missed meanwhile can be caught up."""
+
+    event_types: tuple[str, ...]
+    handler: Callable[[CloudEvent], None]
+    on_connected: Callable[[], None] = lambda: None
+
+
 def subject_filter(region: str, event_type: str) -> str:
     """A consumer's NATS filter for an event type that may hold NATS wildcards (`*` one token,
     `>` the rest): copnet.*.plugin.failing -> copnet.<region>.*.plugin.failing."""
@@ -66,11 +81,13 @@ def dead_letter_stream_config(region: str) -> StreamConfig:
 
 
 class EventBus:
-    def __init__(self, settings: Settings, service: str, subscriptions: list[Subscription]):
+    def __init__(self, settings: Settings, service: str, subscriptions: list[Subscription],
+                 listeners: Sequence[Listener] = ()):
         self.settings = settings
         self.region = settings.region
         self.service = service
         self.subscriptions = subscriptions
+        self.listeners = list(listeners)
         self.relay = OutboxRelay(settings.outbox_sweep_seconds)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -83,6 +100,12 @@ class EventBus:
     @property
     def connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
+
+    def listen(self, listener: Listener) -> None:
+        """Add a core subscription; only before `start`."""
+        if self._thread is not None:
+            raise RuntimeError("listeners are added before the bus starts")
+        self.listeners.append(listener)
 
     def start(self) -> None:
         db.on_commit_with_events(self.wake_relay)
@@ -115,6 +138,7 @@ class EventBus:
             return
         tasks = [asyncio.create_task(self.relay.run(self), name="outbox-relay")]
         tasks += [asyncio.create_task(self._consume(s), name=f"consumer-{s.name}") for s in self.subscriptions]
+        await self._subscribe_listeners()
         self.ready.set()
         await self._stop.wait()
         for task in tasks:
@@ -132,6 +156,8 @@ class EventBus:
         async def reconnected():
             log.info("bus: reconnected to NATS")
             self.wake_relay()
+            # Core subscriptions are renewed by the client; what was published meanwhile is lost.
+            self._tell_listeners_connected()
 
         async def error(exc):
             log.debug("bus: NATS error: %s", exc)
@@ -143,7 +169,7 @@ class EventBus:
                                               allow_reconnect=True, max_reconnect_attempts=-1,
                                               reconnect_time_wait=1, connect_timeout=2,
                                               disconnected_cb=disconnected, reconnected_cb=reconnected,
-                                              error_cb=error)
+                                              error_cb=error, **self.settings.nats_credentials())
                 break
             except Exception as exc:
                 log.warning("bus: cannot reach NATS at %s (%s); retrying", self.settings.nats_url, exc)
@@ -157,6 +183,30 @@ class EventBus:
                 log.warning("bus: cannot set up streams (%s); retrying", exc)
                 await asyncio.sleep(1)
         log.info("bus: connected to NATS at %s", self.settings.nats_url)
+
+    async def _subscribe_listeners(self) -> None:
+        for listener in self.listeners:
+            async def deliver(message, listener=listener):
+                try:
+                    event = CloudEvent.from_nats(message.headers, message.data)
+                except MalformedEvent as exc:
+                    log.warning("bus: malformed message on %s ignored: %s", message.subject, exc)
+                    return
+                try:
+                    listener.handler(event)
+                except Exception:  # noqa: BLE001 - one bad event must not end the subscription
+                    log.exception("bus: a listener failed on %s %s", event.type, event.id)
+
+            for event_type in listener.event_types:
+                await self._nc.subscribe(subject_filter(self.region, event_type), cb=deliver)
+        self._tell_listeners_connected()
+
+    def _tell_listeners_connected(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener.on_connected()
+            except Exception:  # noqa: BLE001
+                log.exception("bus: a listener failed on (re)connection")
 
     async def ensure_streams(self) -> None:
         """Create the streams, or bring an existing one's config up to date: idempotent."""

@@ -1,15 +1,15 @@
 """Per-organization plugin configuration as every process sees it: versioned snapshots in memory.
 
 The plugins service owns the configuration (one revision per change); every process keeps the
-newest snapshot per (organization, plugin), loaded once at start and then kept current by the
-`copnet.plugins.config.changed` events. Snapshots are applied by version, so order and
-redelivery do not matter. Until the first complete load nothing is enabled (fail closed).
+newest snapshot per (organization, plugin), loaded over authenticated gRPC at start and fetched
+again when a `copnet.plugins.config.changed` event says it changed. The event carries no
+settings (secrets never travel on the bus) and its version is only a hint: what is applied, and
+at which version, is what the plugins service answers. Snapshots are applied by version, so order
+and redelivery do not matter. Until the first complete load nothing is enabled (fail closed).
 """
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 class PluginConfig:
     """One organization's configuration of one plugin, at one version.
 
-    `settings` is the stored document, secrets included (it never leaves the instance).
+    `settings` is the stored document, secrets included: it reaches a process only over
+    authenticated gRPC, never on the bus.
     """
 
     organization_id: str
@@ -47,20 +48,6 @@ class PluginConfig:
         return cls(organization_id=message.organization_id, plugin=message.plugin, version=int(message.version),
                    enabled=bool(message.enabled), settings=settings,
                    region_id=getattr(message, "region_id", "") or "")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PluginConfig":
-        """From the canonical JSON of a `copnet.plugins.v1.PluginConfig` (an event payload's `config`)."""
-        return cls(organization_id=str(data.get("organization_id", "")), plugin=str(data.get("plugin", "")),
-                   version=int(data.get("version", 0)), enabled=bool(data.get("enabled", False)),
-                   settings=copy.deepcopy(dict(data.get("settings") or {})),
-                   region_id=str(data.get("region_id", "")))
-
-
-def config_from_event_data(data: Mapping[str, Any]) -> PluginConfig:
-    """The snapshot in a `copnet.plugins.config.changed` payload (`{"config": {...}}`, or the config itself)."""
-    inner = data.get("config")
-    return PluginConfig.from_dict(inner if isinstance(inner, Mapping) else data)
 
 
 class PluginConfigs:
@@ -114,68 +101,151 @@ class PluginConfigs:
 
 
 CONFIG_CHANGED = "copnet.plugins.config.changed"
+# A full load every so often, whatever the events said: a change whose event this process missed
+# (published while the subscription was being renewed, say) is in force within this long.
+RESYNC_SECONDS = 300.0
+# Distinct configurations waiting to be fetched before the feed does one full load instead.
+MAX_PENDING = 256
 
 
-def apply_event(configs: PluginConfigs, event) -> bool:
-    """Apply a `copnet.plugins.config.changed` CloudEvent; True when it was newer than what was held."""
-    config = config_from_event_data(event.data)
-    if not config.plugin or not config.organization_id:
-        log.warning("plugins: ignoring config event %s without an organization or plugin", event.id)
-        return False
-    applied = configs.apply(config)
-    if applied:
-        log.info("plugins: %s at %s is now version %d (%s)", config.plugin, config.organization_id, config.version,
-                 "enabled" if config.enabled else "disabled")
-    return applied
+@dataclass(frozen=True)
+class ConfigHint:
+    """What a `copnet.plugins.config.changed` event says: this configuration is at this version now.
+
+    Only a reason to fetch: the configuration applied is always the one the plugins service
+    returns, with the version it returns."""
+
+    organization_id: str
+    plugin: str
+    version: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.organization_id, self.plugin
+
+
+def hint_from_event(event) -> ConfigHint | None:
+    """The hint in a `copnet.plugins.config.changed` CloudEvent; None when it names no configuration."""
+    data = event.data if isinstance(event.data, Mapping) else {}
+    organization_id, plugin = data.get("organization_id"), data.get("plugin")
+    if not isinstance(organization_id, str) or not isinstance(plugin, str) or not organization_id or not plugin:
+        return None
+    try:
+        version = int(data.get("version", 0))
+    except (TypeError, ValueError):
+        return None
+    return ConfigHint(organization_id, plugin, version)
 
 
 class ConfigFeed:
-    """Keeps one process's PluginConfigs current.
+    """Keeps one process's PluginConfigs current, fetching every configuration from its owner.
 
-    A loader thread loads the complete set (`load()`), retrying with back-off until it succeeds,
-    and again whenever `reload()` is asked for; a NATS thread listens to every
-    `copnet.plugins.config.changed` on its own core subscription (not a shared durable consumer:
-    each replica of each service must see every change) and asks for a reload after a
-    reconnection, so a change missed while disconnected is picked up.
+    One loader thread does all the fetching: the complete set at start (retrying with back-off
+    until it succeeds), again after each (re)connection to NATS and every `resync_seconds`, and
+    between those the configurations named by `copnet.plugins.config.changed` hints. Hints
+    arrive on the bus's loop (`listener()`, a core subscription: every replica sees every
+    change) and only queue work: hints for one configuration coalesce into one fetch, a hint not
+    newer than what is held fetches nothing, and more than `max_pending` waiting configurations
+    become one full load, so a flood of (forged) hints costs at most one fetch at a time.
     """
 
-    def __init__(self, configs: PluginConfigs, load: Callable[[], Iterable[PluginConfig]], *,
-                 nats_url: str | None = None, region: str = "local", name: str = "copnet",
+    def __init__(self, configs: PluginConfigs, load: Callable[[], Iterable[PluginConfig]],
+                 fetch: Callable[[str, str], Iterable[PluginConfig]] | None = None, *,
+                 resync_seconds: float = RESYNC_SECONDS, max_pending: int = MAX_PENDING,
                  first_backoff: float = 0.5, max_backoff: float = 15.0):
         self.configs = configs
         self._load = load
-        self._nats_url = nats_url
-        self._region = region
-        self._name = name
+        # (organization_id, plugin) -> that configuration (none or one); without it a hint loads all.
+        self._fetch = fetch
+        self._resync_seconds = resync_seconds
+        self._max_pending = max_pending
         self._first_backoff = first_backoff
         self._max_backoff = max_backoff
-        self._wanted = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: set[tuple[str, str]] = set()
+        self._full_load_wanted = True
+        self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_async: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._wanted.set()
-        self._threads.append(threading.Thread(target=self._run_loader, name="plugin-config-loader", daemon=True))
-        if self._nats_url:
-            self._threads.append(threading.Thread(target=asyncio.run, args=(self._listen(),),
-                                                  name="plugin-config-events", daemon=True))
-        for thread in self._threads:
-            thread.start()
-
-    def reload(self) -> None:
-        self._wanted.set()
+        self._wake.set()
+        self._thread = threading.Thread(target=self._run, name="plugin-config-loader", daemon=True)
+        self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stopping.set()
-        self._wanted.set()
-        if self._loop is not None and self._stop_async is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop_async.set)
-        for thread in self._threads:
-            thread.join(timeout)
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
-    # -- loading -----------------------------------------------------------------------------
+    def listener(self):
+        """The bus listener that feeds hints in and asks for a full load on every (re)connection."""
+        from copnet.kernel.bus import Listener
+
+        return Listener((CONFIG_CHANGED,), self.handle_event, on_connected=self.reload)
+
+    # -- called from any thread (the bus's loop included): never blocks ----------------------
+    def reload(self) -> None:
+        """Ask for a full load."""
+        with self._lock:
+            self._full_load_wanted = True
+        self._wake.set()
+
+    def hint(self, hint: ConfigHint) -> bool:
+        """Ask for `hint`'s configuration to be fetched, unless what is held is as new; True if asked."""
+        held = self.configs.get(hint.organization_id, hint.plugin)
+        if held is not None and held.version >= hint.version:
+            return False
+        with self._lock:
+            if hint.key not in self._pending and len(self._pending) >= self._max_pending:
+                self._full_load_wanted = True
+            else:
+                self._pending.add(hint.key)
+        self._wake.set()
+        return True
+
+    def handle_event(self, event) -> None:
+        hint = hint_from_event(event)
+        if hint is None:
+            log.warning("plugins: ignoring configuration event %s that names no configuration", event.id)
+            return
+        self.hint(hint)
+
+    # -- the loader thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            if not self._wake.wait(self._resync_seconds):
+                self.reload()  # nothing happened for a while: a full load catches any missed change
+            if self._stopping.is_set():
+                return
+            self._wake.clear()
+            self.work_once()
+
+    def work_once(self) -> None:
+        """Do what was asked since the last time: a full load, or fetching the hinted configurations."""
+        with self._lock:
+            pending, self._pending = self._pending, set()
+            full = self._full_load_wanted or not self.configs.loaded or bool(pending and self._fetch is None)
+            self._full_load_wanted = False
+        if full:
+            self.load_once()  # the complete set covers every pending configuration too
+            return
+        for organization_id, plugin in sorted(pending):
+            if self._stopping.is_set():
+                return
+            try:
+                fetched = list(self._fetch(organization_id, plugin))
+            except Exception as exc:  # noqa: BLE001 - the full load retries until it succeeds
+                log.warning("plugins: cannot fetch %s's configuration at %s (%s); loading them all", plugin,
+                            organization_id, exc)
+                self.reload()
+                return
+            for config in fetched:
+                if self.configs.apply(config):
+                    log.info("plugins: %s at %s is now version %d (%s)", config.plugin, config.organization_id,
+                             config.version, "enabled" if config.enabled else "disabled")
+
     def load_once(self) -> None:
         """Load the complete set, retrying with back-off until it succeeds (or the feed stops)."""
         delay = self._first_backoff
@@ -193,61 +263,3 @@ class ConfigFeed:
                 continue
             log.info("plugins: plugin configuration loaded (%d changed)", kept)
             return
-
-    def _run_loader(self) -> None:
-        while not self._stopping.is_set():
-            self._wanted.wait()
-            if self._stopping.is_set():
-                return
-            self._wanted.clear()
-            self.load_once()
-
-    # -- events ------------------------------------------------------------------------------
-    def handle_message(self, headers: Mapping[str, str] | None, body: bytes) -> None:
-        from copnet.kernel.events import CloudEvent, MalformedEvent
-
-        try:
-            event = CloudEvent.from_nats(dict(headers or {}), body)
-            apply_event(self.configs, event)
-        except (MalformedEvent, ValueError, TypeError) as exc:
-            log.warning("plugins: unreadable plugin configuration event: %s", exc)
-
-    async def _listen(self) -> None:
-        import nats
-
-        from copnet.kernel.events import subject_for
-
-        self._loop = asyncio.get_running_loop()
-        self._stop_async = asyncio.Event()
-
-        async def reconnected():
-            log.info("plugins: reconnected to NATS; reloading plugin configuration")
-            self.reload()
-
-        async def quiet(*_):
-            return None
-
-        async def on_message(message):
-            self.handle_message(message.headers, message.data)
-
-        while not self._stopping.is_set():
-            try:
-                connection = await nats.connect(self._nats_url, name=f"copnet-{self._region}-{self._name}-plugin-config",
-                                                allow_reconnect=True, max_reconnect_attempts=-1,
-                                                reconnect_time_wait=1, connect_timeout=2,
-                                                reconnected_cb=reconnected, error_cb=quiet, disconnected_cb=quiet)
-                break
-            except Exception as exc:
-                log.debug("plugins: cannot reach NATS for configuration events (%s); retrying", exc)
-                await asyncio.sleep(1)
-        else:
-            return
-        await connection.subscribe(subject_for(self._region, CONFIG_CHANGED), cb=on_message)
-        # Subscribed: anything changed from here on arrives as an event; load (again) to catch
-        # anything changed before.
-        self.reload()
-        await self._stop_async.wait()
-        try:
-            await connection.drain()
-        except Exception:
-            pass

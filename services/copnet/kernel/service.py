@@ -83,9 +83,11 @@ class ServiceDefinition:
     add_servicer: Callable[[grpc.Server, ServiceContext], None]
     documents: list[type[mongoengine.Document]] = field(default_factory=list)
     subscriptions: Callable[[ServiceContext], list[Subscription]] = lambda context: []
-    # Where this service's plugin configuration comes from at start (and after a reconnection).
+    # Where this service's plugin configuration comes from: every one (at start, after a
+    # reconnection, periodically) and one (organization_id, plugin) when an event says it changed.
     # None: the plugins service's ListPluginConfigs; the plugins service reads its own database.
     plugin_configs: Callable[[ServiceContext], Iterable[PluginConfig]] | None = None
+    plugin_config: Callable[[ServiceContext, str, str], Iterable[PluginConfig]] | None = None
     jobs: Callable[[ServiceContext], list[PeriodicJob]] = lambda context: []
 
 
@@ -119,8 +121,10 @@ def run(definition: ServiceDefinition) -> int:
         return 2
 
     bus = EventBus(settings, definition.name, definition.subscriptions(context))
-    bus.start()
     feed = plugin_config_feed(definition, context)
+    if feed is not None:
+        bus.listen(feed.listener())  # one NATS connection and loop per process: the bus's
+    bus.start()
     if feed is not None:
         feed.start()
 
@@ -159,6 +163,10 @@ def _run_periodically(job: PeriodicJob, stopping: threading.Event) -> None:
 
 # -- plugins ------------------------------------------------------------------------------------
 PLUGIN_CONFIG_PAGE_SIZE = 500
+# Reporting a plugin that keeps failing: attempts, the first wait between them (doubling), its cap.
+FAILING_REPORT_ATTEMPTS = 8
+FAILING_REPORT_BACKOFF = 1.0
+FAILING_REPORT_MAX_BACKOFF = 30.0
 
 
 def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -> ConfigFeed | None:
@@ -167,18 +175,27 @@ def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -
     if definition.plugin_configs is not None:
         def load() -> Iterable[PluginConfig]:
             return definition.plugin_configs(context)
+
+        fetch = None  # a hint loads every configuration again
+        if definition.plugin_config is not None:
+            def fetch(organization_id: str, plugin: str) -> Iterable[PluginConfig]:
+                return definition.plugin_config(context, organization_id, plugin)
     elif "plugins" in SERVICE_NAMES and definition.name != "plugins":
         def load() -> Iterable[PluginConfig]:
             return load_plugin_configs(context, context.clients)
+
+        def fetch(organization_id: str, plugin: str) -> Iterable[PluginConfig]:
+            return load_plugin_configs(context, context.clients, organization_id=organization_id, plugin=plugin)
     else:
         log.info("plugins: no plugins service; plugins configured per organization stay off")
         return None
-    return ConfigFeed(context.plugins.configs, load, nats_url=context.settings.nats_url,
-                      region=context.settings.region, name=context.name)
+    return ConfigFeed(context.plugins.configs, load, fetch)
 
 
-def load_plugin_configs(context: ServiceContext, clients) -> list[PluginConfig]:
-    """Every organization's plugin configuration, secrets included, from the plugins service."""
+def load_plugin_configs(context: ServiceContext, clients, *, organization_id: str = "",
+                        plugin: str = "") -> list[PluginConfig]:
+    """Every organization's plugin configuration (or the one of `organization_id` and `plugin`),
+    secrets included, from the plugins service: only a service's own token gets the secrets."""
     from copnet.plugins.v1 import plugins_pb2
 
     token = context.service_token()
@@ -186,8 +203,9 @@ def load_plugin_configs(context: ServiceContext, clients) -> list[PluginConfig]:
     page_token = ""
     while True:
         request = plugins_pb2.ListPluginConfigsRequest(include_secrets=True, page_size=PLUGIN_CONFIG_PAGE_SIZE,
-                                                       page_token=page_token)
-        reply = clients["plugins"].call("ListPluginConfigs", request, token=token)
+                                                       page_token=page_token, organization_id=organization_id,
+                                                       plugin=plugin)
+        reply = clients["plugins"].as_caller(token).ListPluginConfigs(request)
         configs += [PluginConfig.from_proto(message) for message in reply.configs]
         page_token = reply.next_page_token
         if not page_token:
@@ -195,35 +213,41 @@ def load_plugin_configs(context: ServiceContext, clients) -> list[PluginConfig]:
 
 
 def report_repeated_failure(context: ServiceContext, plugin: str, organization_id: str, reason: str) -> None:
-    """Emit `copnet.<service>.plugin.failing` (through the outbox, off the caller's thread) so the
-    plugins service disables the plugin for that organization; the plugin is already off here."""
+    """Tell the plugins service (over gRPC, with this service's token, off the caller's thread) so
+    it switches the plugin off for that organization everywhere; the plugin is already off here.
+
+    Not an event: anyone who can publish on NATS could forge one."""
     if not organization_id:
         log.error("plugins: %s keeps failing outside any organization's configuration; it stays off in this "
                   "process until it restarts: %s", plugin, reason)
         return
-    thread = threading.Thread(target=_emit_failing, args=(context, plugin, organization_id, reason),
+    thread = threading.Thread(target=send_failing_report, args=(context, plugin, organization_id, reason),
                               name="plugin-failing", daemon=True)
     thread.start()
 
 
-def _emit_failing(context: ServiceContext, plugin: str, organization_id: str, reason: str,
-                  attempts: int = 5, backoff: float = 1.0) -> None:
-    from copnet.events.v1 import events_pb2
+def send_failing_report(context: ServiceContext, plugin: str, organization_id: str, reason: str, *,
+                        attempts: int = FAILING_REPORT_ATTEMPTS, backoff: float = FAILING_REPORT_BACKOFF) -> bool:
+    """ReportPluginFailing, retried with back-off while the plugins service cannot be reached;
+    True once it answered. Given up: the plugin stays off in this process until it restarts."""
+    from copnet.plugins.v1 import plugins_pb2
 
-    payload = events_pb2.PluginFailing(plugin=plugin, organization_id=organization_id, service=context.name,
-                                       reason=reason[:2000], failures=context.plugins.failure_limit)
-    event = context.event(f"copnet.{context.name}.plugin.failing", plugin, payload)
+    request = plugins_pb2.ReportPluginFailingRequest(plugin=plugin, organization_id=organization_id,
+                                                     reason=reason[:2000], failures=context.plugins.failure_limit)
     delay = backoff
     for attempt in range(1, attempts + 1):
         try:
-            context.transaction(lambda uow: uow.emit(event))
-            return
-        except Exception as exc:
-            if attempt == attempts:
-                log.error("plugins: could not report that %s keeps failing for %s: %s", plugin, organization_id, exc)
-                return
-            time.sleep(delay)
-            delay *= 2
+            context.clients["plugins"].as_caller(context.service_token()).ReportPluginFailing(request)
+            return True
+        except grpc.RpcError as error:
+            if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
+                    or attempt == attempts:
+                log.error("plugins: could not report that %s keeps failing for %s (%s); it stays off in this "
+                          "process until it restarts", plugin, organization_id, error.code().name)
+                return False
+        time.sleep(delay)
+        delay = min(delay * 2, FAILING_REPORT_MAX_BACKOFF)
+    return False
 
 
 def _watch_dependencies(server: GrpcServer, bus: EventBus, documents, stopping: threading.Event) -> None:

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # Unset means "embedded": `copnet up` starts SecantusDB / nats-server itself.
     mongodb_uri: str | None = None
     nats_url: str | None = None
+    # This service's own NATS user (the server limits what each user may publish); unset: connect
+    # without credentials. `copnet up` sets them for the embedded nats-server.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
     region: str = Field("local", pattern=r"^[a-z][a-z0-9-]{1,31}$")
     data_dir: Path = Path(".copnet")
     secret: SecretStr | None = None
@@ -75,6 +79,13 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (generate one with `openssl rand -hex 32`)")
         return value
+
+    def nats_credentials(self) -> dict[str, str]:
+        """Keyword arguments for `nats.connect`: this process's user and password, if configured."""
+        if not self.nats_user:
+            return {}
+        password = self.nats_password.get_secret_value() if self.nats_password is not None else ""
+        return {"user": self.nats_user, "password": password}
 
     def port_of(self, service: str) -> int:
         return getattr(self, f"{service}_port")

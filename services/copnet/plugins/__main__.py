@@ -4,7 +4,7 @@ import sys
 
 from copnet.kernel.service import ServiceDefinition, run
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision
-from copnet.plugins.servicer import PluginServicer, stored_configs, subscriptions
+from copnet.plugins.servicer import PluginServicer, stored_config, stored_configs, subscriptions
 from copnet.plugins.v1 import plugins_pb2_grpc
 
 DEFINITION = ServiceDefinition(
@@ -15,6 +15,7 @@ DEFINITION = ServiceDefinition(
     subscriptions=subscriptions,
     # The other services ask this one; this one reads its own database.
     plugin_configs=stored_configs,
+    plugin_config=stored_config,
 )
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from copnet.kernel.auth import Role
 from copnet.kernel.bus import Subscription
 from copnet.kernel.clients import Clients
 from copnet.kernel.enums import to_label
-from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.plugin_config import CONFIG_CHANGED, PluginConfig
 from copnet.kernel.pagination import decode_token, encode_token, page_size
@@ -178,12 +178,15 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
     # -- configuration ---------------------------------------------------------------------------
     def ListPluginConfigs(self, request: pb.ListPluginConfigsRequest, _context) -> pb.ListPluginConfigsResponse:
         identity = auth.require_authenticated("reading plugin configurations")
-        if request.organization_id:
+        service = auth.is_service(identity)
+        # A service reads any configuration without asking membership where it is: every
+        # process's fetch after a change must not wait for membership.
+        if request.organization_id and not service:
             org = self.organization(request.organization_id, configurable=False)
             auth.require(CONFIG_EDITORS, org.scope, "reading this organization's plugin configurations")
-        else:
+        elif not service:
             auth.require({Role.PLATFORM_ADMIN}, [], "reading every organization's plugin configurations")
-        include_secrets = request.include_secrets and auth.is_service(identity)
+        include_secrets = request.include_secrets and service
         query = {key: value for key, value in (("organization_id", request.organization_id),
                                                ("plugin", request.plugin)) if value}
         size = page_size(request.page_size)
@@ -243,8 +246,9 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         return pb.PutPluginConfigResponse(config=self.config_message(doc, include_secrets=False), changed=changed)
 
     def config_changed_event(self, doc: PluginConfigDocument) -> CloudEvent:
+        """Says what changed, never the settings: each process fetches them (ListPluginConfigs)."""
         return self.ctx.event(CONFIG_CHANGED, doc.id, events_pb2.PluginConfigChanged(
-            config=self.config_message(doc, include_secrets=True)))
+            organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version, enabled=doc.enabled))
 
     def ListPluginConfigHistory(self, request: pb.ListPluginConfigHistoryRequest,
                                 _context) -> pb.ListPluginConfigHistoryResponse:
@@ -313,15 +317,35 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                                         reason="UNKNOWN_ROSTER_SOURCE")
 
     # -- automatic disabling ---------------------------------------------------------------------
-    def apply_plugin_failing(self, uow: db.UnitOfWork, event: CloudEvent) -> None:
-        failing = event.payload(events_pb2.PluginFailing)
-        if not failing.plugin or not failing.organization_id:
-            return
-        current = uow.find_one(PluginConfigDocument, {"_id": config_id(failing.organization_id, failing.plugin)})
+    def ReportPluginFailing(self, request: pb.ReportPluginFailingRequest,
+                            _context) -> pb.ReportPluginFailingResponse:
+        """A service's report that a plugin keeps failing for one organization's configuration.
+
+        Over gRPC with a service token, not an event: a NATS publisher cannot switch plugins off."""
+        identity = auth.require_authenticated("reporting a failing plugin")
+        if not auth.is_service(identity):
+            raise PermissionDenied("only a copnet service reports a failing plugin", reason="SERVICES_ONLY")
+        if not request.plugin:
+            raise InvalidArgument.for_field("plugin", "is required")
+        if not request.organization_id:
+            raise InvalidArgument.for_field("organization_id", "is required")
+        service = identity.person_id.removeprefix(auth.SERVICE_SUBJECT_PREFIX)
+        reason = (f"switched off after {request.failures} consecutive failures in {service}: "
+                  f"{request.reason}")[:1000]
+        doc, switched_off = self.ctx.transaction(
+            lambda uow: self.switch_off(uow, config_id(request.organization_id, request.plugin), reason))
+        if switched_off:
+            log.warning("plugins: %s switched off for %s (reported by %s)", request.plugin, request.organization_id,
+                        service)
+        return pb.ReportPluginFailingResponse(
+            config=self.config_message(doc, include_secrets=False) if doc is not None else None,
+            switched_off=switched_off)
+
+    def switch_off(self, uow: db.UnitOfWork, key: str, reason: str) -> tuple[PluginConfigDocument | None, bool]:
+        """A new, disabled version of the configuration `key`, unless there is none or it is off already."""
+        current = uow.find_one(PluginConfigDocument, {"_id": key})
         if current is None or not current.enabled:
-            return  # nothing enabled to switch off (already off, or never configured there)
-        reason = (f"switched off after {failing.failures} consecutive failures in {failing.service or 'a service'}: "
-                  f"{failing.reason}")[:1000]
+            return current, False  # nothing enabled to switch off (already off, or never configured there)
         doc = PluginConfigDocument(id=current.id, organization_id=current.organization_id, plugin=current.plugin,
                                    enabled=False, settings=dict(current.settings or {}), version=current.version + 1,
                                    region_id=current.region_id, organization_kind=current.organization_kind,
@@ -330,7 +354,8 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         write_revision(uow, doc, self.secret_fields(doc.plugin))
         uow.emit(self.config_changed_event(doc))
         uow.emit(self.ctx.event(AUTO_DISABLED, doc.id, events_pb2.PluginAutoDisabled(
-            config=self.config_message(doc, include_secrets=True), reason=reason)))
+            organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version, reason=reason)))
+        return doc, True
 
 
 def write_revision(uow: db.UnitOfWork, doc: PluginConfigDocument, secret_fields: list[str]) -> None:
@@ -373,9 +398,10 @@ def stored_configs(_ctx: ServiceContext) -> list[PluginConfig]:
     return [plugin_config(doc) for doc in PluginConfigDocument.objects.order_by("id")]
 
 
-def subscriptions(ctx: ServiceContext) -> list[Subscription]:
-    servicer = PluginServicer(ctx)
-    failing = tuple(f"copnet.{service}.plugin.failing" for service in SERVICE_NAMES)
-    return [Subscription("auto-disable", failing, servicer.apply_plugin_failing),
-            *reactions.reaction_subscriptions(ctx.plugins)]
+def stored_config(_ctx: ServiceContext, organization_id: str, plugin: str) -> list[PluginConfig]:
+    """The configuration of `plugin` for `organization_id` in this service's database (none or one)."""
+    return [plugin_config(doc) for doc in PluginConfigDocument.objects(id=config_id(organization_id, plugin))]
 
+
+def subscriptions(ctx: ServiceContext) -> list[Subscription]:
+    return reactions.reaction_subscriptions(ctx.plugins)
