@@ -1,9 +1,13 @@
-"""Session-wide fixtures: one real stack (nats-server, SecantusDB, the five services, gateway)."""
+"""Fixtures for unit and integration tests: one real stack for the session (nats-server,
+SecantusDB, the five services, gateway), and a clean environment for the `copnet` command."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from copnet import stack as stack_module
 from tests.support.stack import RunningStack, settings_for_tests
 
 
@@ -24,3 +28,16 @@ def stack(services):
     """`services` plus the gunicorn gateway in front of them."""
     services.start_gateway()
     yield services
+
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path):
+    """For the `copnet` command: no COPNET_* from the outside; a fresh data directory; every port free."""
+    for name in list(os.environ):
+        if name.startswith("COPNET_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COPNET_DATA_DIR", str(tmp_path / "data"))
+    for name in ("GATEWAY", "MEMBERSHIP", "SCHEDULING", "RESOURCES", "REFLECTION", "EMBEDDED_MONGODB",
+                 "EMBEDDED_NATS", "EMBEDDED_NATS_MONITOR"):
+        monkeypatch.setenv(f"COPNET_{name}_PORT", str(stack_module.free_port()))
+    return tmp_path
