@@ -6,6 +6,16 @@ plain-text body and, unless switched off, a `text/calendar; method=PUBLISH` atta
 that one occurrence, so a calendar client adds it with a click. Only the standard library talks
 SMTP (`smtplib`, `email`); the attachment is written by the `icalendar` library.
 
+Any text goes: a line break or a control character in a session's title or a person's name
+becomes a space in the headers (the `email` library encodes the rest), so no data makes a
+message fail; a recipient that cannot be used (no or an invalid address, refused by the server)
+is skipped as `copnet.UnusableInput`, which never counts toward switching the plugin off.
+
+The server must be a public host, or in the instance's COPNET_PLUGIN_ALLOWED_NETWORKS: checked
+when the settings are saved and again at every connection, which goes to the address checked
+(TLS still verifies the certificate against the host name). The password is bound to the
+host, port and username: changing any of them needs the password again.
+
 Delivery is at least once: a reminder delivered again (a crash between sending and the
 acknowledgement) is the same message with the same `Message-ID`, derived from the notification
 id, so mail servers and clients can drop the repeat. No retries here: the notifiers of one
@@ -16,6 +26,7 @@ server is the one that queues and retries onwards.
 from __future__ import annotations
 
 import datetime as dt
+import email.errors
 import email.utils
 import functools
 import ipaddress
@@ -27,13 +38,15 @@ import time
 import uuid
 import zoneinfo
 from collections.abc import Mapping
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any, Literal
 
 import icalendar
-from copnet import NOTIFY_BUDGET_SECONDS, Notification, PluginSettings, hookimpl
+from copnet import (NOTIFY_BUDGET_SECONDS, Notification, PluginError, PluginSettings, UnusableInput, check_destination,
+                    connect_to_destination, hookimpl, saving, secret_bound_to)
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 # The feeds' fix for parsers that read only the first of several comma-separated RDATEs.
 from copnet_plugins.icalendar_feed import one_rdate_per_line
@@ -47,6 +60,12 @@ HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 # Characters of a notification id kept in the Message-ID (RFC 5322 dot-atom text, to be safe).
 NOT_ID_TEXT = re.compile(r"[^A-Za-z0-9._-]")
 SHOWS_VENUE = ("MODALITY_IN_PERSON", "MODALITY_HYBRID")
+# Line breaks and other control characters (C0, DEL, C1, Unicode's line and paragraph separators).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Control characters a plain-text body does not need (tab and line breaks are kept).
+BODY_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A surrogate in a Python string is always a lone one: it cannot be encoded.
+SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def _email_address(value: str) -> str:
@@ -71,7 +90,9 @@ class Settings(PluginSettings):
                                 "(against the system's trusted authorities).")
     username: str | None = Field(None, min_length=1, max_length=320,
                                  description="Log in with this name (with `password`); none: send without AUTH.")
-    password: SecretStr | None = Field(None, description="The password for `username`. Write-only.")
+    password: SecretStr | None = Field(None, description="The password for `username`. Write-only; changing `host`, "
+                                                         "`port` or `username` needs it again.",
+                                       json_schema_extra=secret_bound_to("host", "port", "username"))
     from_address: str = Field(description="The sender's address (From and the envelope sender), e.g. "
                                           "`reminders@region.example.org`.")
     from_name: str = Field("copnet", max_length=200, description="The name shown with `from_address`.")
@@ -85,7 +106,7 @@ class Settings(PluginSettings):
 
     @field_validator("host")
     @classmethod
-    def _host(cls, value: str) -> str:
+    def _host(cls, value: str, info: ValidationInfo) -> str:
         host = value.strip()
         try:
             if ":" in host:
@@ -94,6 +115,8 @@ class Settings(PluginSettings):
                 raise ValueError
         except ValueError:
             raise ValueError("must be a host name or an IP address, without scheme, port or path") from None
+        if saving(info):
+            check_destination(host)
         return host
 
     @field_validator("from_address", "reply_to")
@@ -117,8 +140,38 @@ class Settings(PluginSettings):
         return self
 
 
-class MissingEmailAddress(ValueError):
+class MissingEmailAddress(UnusableInput):
     """The person has no email address to send the notification to."""
+
+
+class UnusableEmailAddress(UnusableInput):
+    """The person's email address is not one a message can be sent to."""
+
+
+def header_text(value: str) -> str:
+    """`value` as one line for a header: control characters (line breaks included) and runs of
+    white space become one space, a lone surrogate U+FFFD; the `email` library encodes the rest."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", SURROGATES.sub("\ufffd", value)).split())
+
+
+def body_text(value: str) -> str:
+    """`value` as a plain-text body: line breaks kept, other control characters and lone surrogates dropped."""
+    return BODY_CONTROL_CHARACTERS.sub("", SURROGATES.sub("\ufffd", value))
+
+
+def recipient(notification: Notification) -> Address:
+    """The person's name and address as a To header; UnusableInput when there is no usable address."""
+    address = notification.person.email.strip()
+    if not address:
+        raise MissingEmailAddress(f"person {notification.person.id} has no email address; notification "
+                                  f"{notification.id} not sent by email")
+    try:
+        if len(address) > MAX_EMAIL_LENGTH or CONTROL_CHARACTERS.search(address):
+            raise ValueError("too long, or a control character")
+        return Address(display_name=header_text(notification.person.name), addr_spec=address)
+    except (ValueError, email.errors.MessageError) as error:
+        raise UnusableEmailAddress(f"person {notification.person.id}'s email address cannot be used ({error}); "
+                                   f"notification {notification.id} not sent by email") from None
 
 
 # -- the message ----------------------------------------------------------------------------------
@@ -131,21 +184,18 @@ def message_id(notification: Notification, from_address: str) -> str:
 
 
 def build_message(notification: Notification, settings: Settings, *, now: dt.datetime | None = None) -> EmailMessage:
-    if not notification.person.email.strip():
-        raise MissingEmailAddress(f"person {notification.person.id} has no email address; notification "
-                                  f"{notification.id} not sent by email")
     message = EmailMessage()
-    message["From"] = email.utils.formataddr((settings.from_name, settings.from_address))
-    message["To"] = email.utils.formataddr((notification.person.name, notification.person.email.strip()))
+    message["From"] = Address(display_name=header_text(settings.from_name), addr_spec=settings.from_address)
+    message["To"] = recipient(notification)
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
-    message["Subject"] = notification.subject
+    message["Subject"] = header_text(notification.subject)
     message["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.UTC))
     message["Message-ID"] = message_id(notification, settings.from_address)
     # RFC 3834: automatic, so vacation responders do not answer it.
     message["Auto-Submitted"] = "auto-generated"
-    message["X-Copnet-Notification-Id"] = notification.id
-    message.set_content(notification.body)
+    message["X-Copnet-Notification-Id"] = NOT_ID_TEXT.sub("-", notification.id)
+    message.set_content(body_text(notification.body))
     if settings.attach_ics and (calendar := occurrence_ics(notification, now=now)) is not None:
         message.add_attachment(calendar, maintype="text", subtype="calendar", filename="session.ics",
                                params={"method": "PUBLISH", "charset": "utf-8"})
@@ -197,12 +247,13 @@ def occurrence_ics(notification: Notification, *, now: dt.datetime | None = None
     # every delivery of this notification.
     calendar = icalendar.Calendar.new(prodid=PRODID, calscale="GREGORIAN", method="PUBLISH",
                                       uid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"copnet:{notification.id}")))
-    meeting_url = str(occurrence.get("meeting_url") or "")
+    meeting_url = header_text(str(occurrence.get("meeting_url") or ""))
     event = icalendar.Event.new(
-        uid=f"{occurrence['id']}@copnet", summary=str(occurrence.get("title") or notification.subject),
+        uid=f"{header_text(str(occurrence['id']))}@copnet",
+        summary=header_text(str(occurrence.get("title") or notification.subject)),
         start=start.astimezone(zone), end=end.astimezone(zone), stamp=(now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
-        sequence=int(occurrence.get("sequence") or 0), location=_location(occurrence) or None,
-        url=meeting_url or None, description=notification.body or None, status="CONFIRMED")
+        sequence=int(occurrence.get("sequence") or 0), location=header_text(_location(occurrence)) or None,
+        url=meeting_url or None, description=body_text(notification.body) or None, status="CONFIRMED")
     calendar.add_component(event)
     if zone is not dt.UTC:
         calendar.add_missing_timezones(first_date=dt.date(start.year - 1, 1, 1), last_date=dt.date(end.year + 2, 1, 1))
@@ -264,7 +315,19 @@ def _bounded(base: type[smtplib.SMTP]) -> type[smtplib.SMTP]:
     return Bounded
 
 
-_SMTP, _SMTP_SSL = _bounded(smtplib.SMTP), _bounded(smtplib.SMTP_SSL)
+class _CheckedSMTP(smtplib.SMTP):
+    """Connects only to an address the instance allows, the one it checked (see
+    `copnet.connect_to_destination`); STARTTLS still checks the certificate against the host name."""
+
+    def _get_socket(self, host, port, timeout):
+        return connect_to_destination(host, port, timeout, self.source_address)
+
+
+class _CheckedSMTP_SSL(smtplib.SMTP_SSL, _CheckedSMTP):  # noqa: N801 (smtplib's spelling)
+    """SMTP_SSL wraps the checked connection in TLS for the host name (SNI, certificate)."""
+
+
+_SMTP, _SMTP_SSL = _bounded(_CheckedSMTP), _bounded(_CheckedSMTP_SSL)
 
 
 def connect(settings: Settings, deadline: _Deadline) -> smtplib.SMTP:
@@ -289,17 +352,23 @@ def connect(settings: Settings, deadline: _Deadline) -> smtplib.SMTP:
 
 
 def send(message: EmailMessage, recipient: str, settings: Settings) -> None:
-    """One SMTP conversation for one message to `recipient`; every SMTP or network error propagates."""
+    """One SMTP conversation for one message to `recipient`; every SMTP or network error propagates
+    (a refused recipient as UnusableInput, another SMTP answer as a PluginError "SMTP error")."""
     deadline = _Deadline(settings.timeout_seconds)
-    smtp = connect(settings, deadline)
     try:
-        smtp.send_message(message, from_addr=settings.from_address, to_addrs=[recipient])
+        smtp = connect(settings, deadline)
         try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass   # the message was accepted; a QUIT lost on the way changes nothing
-    finally:
-        smtp.close()
+            smtp.send_message(message, from_addr=settings.from_address, to_addrs=[recipient])
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass   # the message was accepted; a QUIT lost on the way changes nothing
+        finally:
+            smtp.close()
+    except smtplib.SMTPRecipientsRefused as error:
+        raise UnusableInput(f"the SMTP server refused the recipient: {error.recipients}") from error
+    except (smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as error:
+        raise PluginError(f"the SMTP server answered: {error}", category="SMTP error") from error
 
 
 class EmailNotifier:
@@ -310,7 +379,8 @@ class EmailNotifier:
     def notify(self, notification: Notification, settings: Settings | None) -> None:
         if settings is None:
             raise ValueError("email-notify has no settings here: configure the region's SMTP server")
-        send(build_message(notification, settings), notification.person.email.strip(), settings)
+        message = build_message(notification, settings)
+        send(message, message["To"].addresses[0].addr_spec, settings)
 
 
 @hookimpl

@@ -4,6 +4,10 @@ A region (or a county office overriding it) names the districts whose educators 
 the positions they must hold and the grade bands they must teach; any list left empty does not
 restrict. A sign-up outside the rules is refused with a message the region words itself. These
 rules come on top of each community's own eligibility, for every community in the region.
+
+It fails closed: when the rules cannot be checked (the plugin raised, ran past its deadline, or
+its stored settings no longer validate), the sign-up is refused rather than let through, and
+repeated failures never switch the rules off.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pydantic import Field, field_validator
 from copnet import PluginSettings, SignupAttempt, hookimpl
 
 COPNET_HOOKSPEC_VERSION = 2
+# Rules a failure would silently lift are no rules: a failing check refuses the sign-up.
+COPNET_FAILS_CLOSED = True
 
 Position = Literal["teacher", "coach", "specialist", "site_admin", "district_admin", "county_leader",
                    "university_partner", "researcher"]

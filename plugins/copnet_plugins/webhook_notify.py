@@ -11,6 +11,13 @@ repeats (delivery is at least once).
 It is also a notifier (`register_notifiers`): session reminders, one per person, ready to read
 (subject, body, the person's name and email), posted the same way when `events` selects
 `copnet.scheduling.session.reminder`.
+
+The URL's host must be public, or in the instance's COPNET_PLUGIN_ALLOWED_NETWORKS: checked when
+the settings are saved and at every attempt, which connects to the address it checked (HTTPS
+still verifies the certificate against the host name); proxies from the environment are not
+used, and redirects are not followed. The signing secret is bound to the URL: a new URL needs
+it again. What a lead can read of a failure is its kind ("HTTP error", "connection failed",
+"timed out", "destination refused"); statuses and error texts go to the log only.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import random
@@ -28,9 +36,10 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from copnet import EventView, Notification, PluginSettings, hookimpl
+from copnet import (DestinationRefused, EventView, Notification, PluginError, PluginSettings, check_destination,
+                    connect_to_destination, hookimpl, saving, secret_bound_to)
 
 COPNET_HOOKSPEC_VERSION = 2
 log = logging.getLogger(__name__)
@@ -71,7 +80,8 @@ class Settings(PluginSettings):
     signing_secret: SecretStr | None = Field(
         None, description="When set, each request carries `X-Copnet-Signature: sha256=<hex>`, the HMAC-SHA256 "
                           "of the body with this secret, so the receiver can check it came from copnet. "
-                          "Write-only.")
+                          "Write-only; a new `url` needs it again.",
+        json_schema_extra=secret_bound_to("url"))
     max_attempts: int = Field(3, ge=1, le=6, description="Attempts per event, the first included.")
     attempt_timeout_seconds: float = Field(
         1.0, gt=0, le=30, description="How long one attempt may wait for the receiver.")
@@ -85,12 +95,18 @@ class Settings(PluginSettings):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: SecretStr) -> SecretStr:
-        parsed = urllib.parse.urlsplit(value.get_secret_value().strip())
+    def _http_url(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        try:
+            parsed = urllib.parse.urlsplit(value.get_secret_value().strip())
+            parsed.port   # noqa: B018 (raises for a port that is not a number)
+        except ValueError:
+            raise ValueError("is not a URL") from None
         if parsed.scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         if not parsed.hostname:
             raise ValueError("must name a host")
+        if saving(info):
+            check_destination(parsed.hostname)
         return SecretStr(value.get_secret_value().strip())
 
     @field_validator("events")
@@ -109,8 +125,9 @@ class Settings(PluginSettings):
         return self
 
 
-class WebhookDeliveryError(RuntimeError):
-    """The receiver did not accept the event within the attempts and time allowed."""
+class WebhookDeliveryError(PluginError):
+    """The receiver did not accept the event within the attempts and time allowed; `category`
+    says how ("HTTP error", "connection failed", "timed out") without the receiver's answer."""
 
 
 def wanted(event_type: str, patterns) -> bool:
@@ -184,7 +201,9 @@ def signed_headers(event_id: str, event_type: str, body: bytes, settings: Settin
 
 # -- delivery -----------------------------------------------------------------------------------
 class _Retryable(Exception):
-    pass
+    def __init__(self, message: str, category: str):
+        super().__init__(message)
+        self.category = category
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -194,7 +213,40 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _checked_connection(address: tuple[str, int], timeout: Any = None, source_address: Any = None):
+    """http.client's `_create_connection`, to an address `copnet.connect_to_destination` checked."""
+    seconds = timeout if isinstance(timeout, int | float) else None   # not socket's "default" sentinel
+    return connect_to_destination(address[0], address[1], seconds, source_address)
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS over the checked connection, for the URL's host name (SNI, certificate, Host)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_CheckedHTTPConnection, req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_CheckedHTTPSConnection, req, context=self._context)
+
+
+# No proxies from the environment (the destination checks would judge the proxy, not the
+# receiver), no redirects, and connections only to checked addresses.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects, _CheckedHTTPHandler,
+                                      _CheckedHTTPSHandler)
 
 
 def _attempt(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -205,11 +257,16 @@ def _attempt(url: str, body: bytes, headers: dict[str, str], timeout: float) -> 
             return response.status
     except urllib.error.HTTPError as exc:
         if exc.code in RETRY_STATUSES:
-            raise _Retryable(f"HTTP {exc.code}") from exc
-        raise WebhookDeliveryError(f"the receiver refused the event: HTTP {exc.code}") from exc
+            raise _Retryable(f"HTTP {exc.code}", "HTTP error") from exc
+        raise WebhookDeliveryError(f"the receiver refused the event: HTTP {exc.code}", category="HTTP error") from exc
+    except DestinationRefused:
+        raise
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise _Retryable(f"{type(reason).__name__}: {reason}") from exc
+        if isinstance(reason, DestinationRefused):
+            raise reason from None
+        category = "timed out" if isinstance(reason, TimeoutError) else "connection failed"
+        raise _Retryable(f"{type(reason).__name__}: {reason}", category) from exc
 
 
 def deliver(event: EventView, settings: Settings, *, clock: Callable[[], float] = time.monotonic,
@@ -230,7 +287,7 @@ def post(body: bytes, headers: dict[str, str], settings: Settings, what: str, *,
     """
     url = settings.url.get_secret_value()
     deadline = clock() + settings.total_timeout_seconds
-    last, tried = "no attempt fitted in the time allowed", 0
+    last, tried, category = "no attempt fitted in the time allowed", 0, "timed out"
     for attempt in range(1, settings.max_attempts + 1):
         remaining = deadline - clock()
         if remaining <= 0:
@@ -240,7 +297,7 @@ def post(body: bytes, headers: dict[str, str], settings: Settings, what: str, *,
             _attempt(url, body, headers, min(settings.attempt_timeout_seconds, remaining))
             return attempt
         except _Retryable as exc:
-            last = str(exc)
+            last, category = str(exc), exc.category
             log.warning("webhook-notify: attempt %d for %s failed: %s", attempt, what, last)
         if attempt == settings.max_attempts:
             break
@@ -248,7 +305,7 @@ def post(body: bytes, headers: dict[str, str], settings: Settings, what: str, *,
         if clock() + pause >= deadline:
             break
         sleep(pause)
-    raise WebhookDeliveryError(f"{what} not delivered after {tried} attempt(s): {last}")
+    raise WebhookDeliveryError(f"{what} not delivered after {tried} attempt(s): {last}", category=category)
 
 
 # -- notifications (session reminders) ------------------------------------------------------------

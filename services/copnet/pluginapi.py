@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 
 from copnet.kernel.enums import GRADE_BAND_SPELLING
 
@@ -27,9 +27,70 @@ class PluginSettings(BaseModel):
     """Base class of a plugin's `Settings`: unknown keys are refused, values are immutable.
 
     Declare secrets (API keys, webhook URLs) as `pydantic.SecretStr`: the API never shows them.
+    A secret that is only good for one destination (a password for one SMTP server) names the
+    settings that make up that destination with `secret_bound_to`, so changing them needs the
+    secret again. A validator's message must never include the value it refuses.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# The key in the key-value pairs pydantic hands validators as `info.context`, set when a lead saves settings.
+SAVING_CONTEXT = "copnet.saving"
+# The JSON Schema keyword that names a secret's destination fields (see `secret_bound_to`).
+BOUND_TO = "x-copnet-bound-to"
+
+
+def saving(info: ValidationInfo) -> bool:
+    """Whether settings are being validated because a lead saves them, rather than read back to
+    run a hook. Checks that ask the outside world (e.g. `copnet.check_destination`, which
+    resolves a host name) belong only there: a validator takes `info` and tests this first."""
+    return bool(info.context) and bool(info.context.get(SAVING_CONTEXT))
+
+
+def secret_bound_to(*fields: str) -> dict[str, Any]:
+    """`json_schema_extra` for a secret field that is only good for the destination these
+    settings name, e.g. `password: SecretStr | None = Field(None, json_schema_extra=
+    secret_bound_to("host", "port", "username"))`.
+
+    A lead who changes any of these fields must give the secret again: a kept (write-only)
+    secret is never sent to a destination other than the one it was given for. Saving without
+    it is refused with reason `SECRET_REQUIRED` naming `settings.<secret>`. The schema shows the
+    binding (`x-copnet-bound-to`), so a client can ask for the secret when a destination changes.
+    """
+    if not fields:
+        raise ValueError("secret_bound_to needs at least one field")
+    return {BOUND_TO: list(fields)}
+
+
+# -- failures -----------------------------------------------------------------------------------
+class PluginError(Exception):
+    """A failure a plugin reports, with a `category` a region's leads may read.
+
+    copnet logs the message (with the plugin's name), but shows leads only the category: an
+    automatic disabling's reason, a failed export. Keep the category a few words without detail
+    ("connection failed", "timed out", "HTTP error"), so that nothing a destination answered
+    (a status, "connection refused") reaches someone who could use it to probe the network.
+    Other exceptions are shown as "error", time-outs as "timed out".
+    """
+
+    category = "error"
+
+    def __init__(self, message: str, *, category: str | None = None):
+        super().__init__(message)
+        if category is not None:
+            self.category = category
+
+
+class UnusableInput(PluginError):
+    """Raise when the input, not the plugin, is the problem: a person without an email address,
+    a recipient the mail server refuses, a record the plugin cannot represent.
+
+    It is logged as a warning and skipped like any failure, but it never counts toward switching
+    the plugin off: data must not be able to disable a plugin for a whole region.
+    """
+
+    category = "input not usable"
 
 
 @dataclass(frozen=True)

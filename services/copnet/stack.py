@@ -179,6 +179,7 @@ def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, secre
         "COPNET_MAX_DELIVER": str(settings.max_deliver),
         "COPNET_ACK_WAIT_SECONDS": str(settings.ack_wait_seconds),
         "COPNET_GATEWAY_WORKERS": str(settings.gateway_workers),
+        "COPNET_PLUGIN_ALLOWED_NETWORKS": settings.plugin_allowed_networks,
         "PYTHONUNBUFFERED": "1",
     })
     for service in SERVICE_NAMES:

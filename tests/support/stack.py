@@ -23,6 +23,8 @@ def settings_for_tests(data_dir: Path, **overrides) -> Settings:
         gateway_port=stacklib.free_port(), embedded_mongodb_port=stacklib.free_port(),
         embedded_nats_port=stacklib.free_port(), embedded_nats_monitor_port=stacklib.free_port(),
         outbox_sweep_seconds=1.0, max_deliver=3, ack_wait_seconds=5.0, gateway_workers=2,
+        # The tests' SMTP servers and webhook receivers listen on loopback.
+        plugin_allowed_networks="127.0.0.0/8,::1/128",
         **ports,
     )
     values.update(overrides)

@@ -1,6 +1,10 @@
 """email-notify: a session reminder sent to a real local SMTP server (aiosmtpd) — headers, body,
 the iCalendar attachment read back by an independent parser (vobject), plain text, STARTTLS and
-TLS with a login, refusals and time limits reported as failures, and its settings."""
+TLS with a login, refusals and time limits reported as failures, any text in names and titles,
+destinations the instance does not allow, and its settings (the password bound to the server).
+
+The local server listens on loopback, which an instance refuses unless allowed: these tests
+allow it (COPNET_PLUGIN_ALLOWED_NETWORKS), except those proving the refusal."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import ssl
 
 import pytest
 import vobject
-from copnet import NOTIFY_BUDGET_SECONDS, Notification, NotificationPerson, Notifier
+from copnet import (NOTIFY_BUDGET_SECONDS, DestinationRefused, Notification, NotificationPerson, Notifier, PluginError,
+                    UnusableInput)
 from copnet.events.v1 import events_pb2
 from copnet.kernel.errors import InvalidArgument
 from copnet.kernel.events import CloudEvent
@@ -20,9 +25,13 @@ from copnet.kernel.timestamps import timestamp
 from copnet.scheduling.notification_text import reminder_text
 from copnet.scheduling.v1 import scheduling_pb2 as pb
 from copnet.testing import scope
-from copnet_plugins.email_notify import EmailNotifier, MissingEmailAddress, Settings
+from copnet_plugins.email_notify import (EmailNotifier, MissingEmailAddress, Settings, UnusableEmailAddress, body_text,
+                                         header_text)
 
+from tests.support.destinations import PUBLIC_ADDRESS, allow_loopback, no_allowed_networks, resolve  # noqa: F401
 from tests.support.smtp import CERTIFICATE, SmtpServer
+
+pytestmark = pytest.mark.usefixtures("allow_loopback")
 
 REGION = "em-north"
 LA = "America/Los_Angeles"
@@ -33,7 +42,7 @@ LOGIN_WARNING = "ignore:Session.login_data is deprecated:DeprecationWarning"
 
 def reminder(start: dt.datetime = dt.datetime(2026, 10, 13, 23, 0, tzinfo=dt.UTC), *, minutes: int = 180,
              event_id: str = "5be0c2f4a1d94e0f8a6b7c3d2e1f0a9b", email: str = "ana@example.org",
-             **occurrence_fields) -> Notification:
+             name: str = "Ana López", **occurrence_fields) -> Notification:
     """A reminder as scheduling hands it to notifiers: the SessionReminder event's JSON as `data`,
     subject and body from scheduling's own reminder text."""
     fields = {"title": "Algebra PLC", "modality": pb.MODALITY_IN_PERSON,
@@ -48,7 +57,7 @@ def reminder(start: dt.datetime = dt.datetime(2026, 10, 13, 23, 0, tzinfo=dt.UTC
                                                      community_name="Algebra PLC", lead_minutes=1440),
                           id=event_id, scope=scope(REGION))
     text = reminder_text(occurrence, "Algebra PLC")
-    return Notification(id=event.id, kind="session.reminder", person=NotificationPerson("p-42", "Ana López", email),
+    return Notification(id=event.id, kind="session.reminder", person=NotificationPerson("p-42", name, email),
                         subject=text.subject, body=text.body, data=event.data, link=occurrence.meeting_url)
 
 
@@ -163,18 +172,28 @@ def test_a_person_without_an_email_address_is_an_error_and_nothing_is_sent(smtp)
     assert server.received() == []
 
 
-def test_a_refused_recipient_is_an_error(smtp):
+def test_a_refused_recipient_is_unusable_input(smtp):
     server = smtp(refused={"ana@example.org"})
-    with pytest.raises(smtplib.SMTPRecipientsRefused) as caught:
+    with pytest.raises(UnusableInput) as caught:
         EmailNotifier().notify(reminder(), settings(server))
-    assert caught.value.recipients["ana@example.org"][0] == 550
+    assert caught.value.__cause__.recipients["ana@example.org"][0] == 550
+    assert server.received() == []
+
+
+@pytest.mark.parametrize("email", ["ana lopez@example.org", "ana@example.org, eve@example.org",
+                                   "ana@example.org\r\nBcc: eve@example.org", "@example.org"])
+def test_an_address_that_cannot_be_used_is_unusable_input_and_nothing_is_sent(smtp, email):
+    server = smtp()
+    with pytest.raises(UnusableEmailAddress, match="person p-42's email address cannot be used"):
+        EmailNotifier().notify(reminder(email=email), settings(server))
     assert server.received() == []
 
 
 def test_starttls_is_required_never_skipped(smtp):
     server = smtp("none")   # offers no STARTTLS
-    with pytest.raises(smtplib.SMTPNotSupportedError, match="STARTTLS"):
+    with pytest.raises(PluginError, match="STARTTLS") as caught:
         EmailNotifier().notify(reminder(), settings(server, security="starttls"))
+    assert caught.value.category == "SMTP error"
     assert server.received() == []
 
 
@@ -201,7 +220,7 @@ def test_timeout_seconds_bounds_the_whole_conversation_not_each_reply(smtp):
         EmailNotifier().notify(reminder(), settings(server, timeout_seconds=0.5))
 
 
-def test_the_host_counts_a_failed_send_against_the_plugin(copnet_plugins, smtp):
+def test_the_host_counts_a_failed_send_against_the_plugin_but_not_a_refused_recipient(copnet_plugins, smtp):
     server = smtp(refused={"nobody@example.org"})
     copnet_plugins.load("email-notify")
     copnet_plugins.configure(REGION, {"host": server.host, "port": server.port, "security": "none",
@@ -210,13 +229,70 @@ def test_the_host_counts_a_failed_send_against_the_plugin(copnet_plugins, smtp):
     [result] = copnet_plugins.call("register_notifiers", scope=scope(REGION))
     [notifier] = result.value
     assert isinstance(notifier, Notifier) and notifier.key == "email"
-    # As scheduling calls it: isolated, with the region's settings; a failure is the plugin's.
-    with pytest.raises(PluginCallFailed, match="SMTPRecipientsRefused"):
+    # As scheduling calls it: isolated, with the region's settings. A recipient the server
+    # refuses is the data's fault: reported, never counted toward switching the plugin off.
+    with pytest.raises(PluginCallFailed, match=r"email-notify.notify failed \(input not usable\)") as refused:
         copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify",
                                    lambda s: notifier.notify(reminder(email="nobody@example.org"), s))
-    assert copnet_plugins.failures[("email-notify", REGION)] == 1
+    assert not refused.value.counted and copnet_plugins.failures[("email-notify", REGION)] == 0
     copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
     assert [received.rcpt_tos for received in server.received()] == [("ana@example.org",)]
+    # A server that is gone is the plugin's (its configuration's) failure; what callers read is its kind.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        gone = unused.getsockname()[1]
+    copnet_plugins.configure(REGION, {"host": server.host, "port": gone, "security": "none", "from_address": SENDER})
+    with pytest.raises(PluginCallFailed, match=r"email-notify.notify failed \(connection failed\)$"):
+        copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
+    assert copnet_plugins.failures[("email-notify", REGION)] == 1
+
+
+# -- any text -------------------------------------------------------------------------------------
+HOSTILE = ["Algebra\nBcc: eve@example.org", "Line\r\nbreak", "tab\tand\x00nul\x7f", "sep\u2028ara\u2029tors\x85",
+           "Ünïcödé “quotes”, commas, and \"quotes\" " * 8]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_any_title_or_name_is_sent_on_one_header_line_and_injects_nothing(smtp, text):
+    server = smtp()
+    EmailNotifier().notify(reminder(title=text, name=text), settings(server))
+    [received] = server.received()
+    message = received.message
+    assert received.rcpt_tos == ("ana@example.org",)
+    assert message["Bcc"] is None and "\n" not in message["Subject"] and "\n" not in message["To"]
+    assert message["To"].addresses[0].addr_spec == "ana@example.org"
+    expected_name = " ".join(text.translate(
+        {code: " " for code in [*range(32), *range(0x7F, 0xA0), 0x2028, 0x2029]}).split())
+    # Every character survives (a long name is folded over lines, and the parser reading it back
+    # may space the encoded words differently).
+    assert "".join(message["To"].addresses[0].display_name.split()) == "".join(expected_name.split())
+    assert calendar_summary(message) == expected_name
+
+
+def test_header_and_body_text_replace_what_cannot_be_encoded():
+    assert header_text("lone \ud800 surrogate\r\n  next") == "lone \ufffd surrogate next"
+    assert body_text("a\x00b\r\nc\td\udfff") == "ab\r\nc\td\ufffd"
+
+
+def calendar_summary(message) -> str:
+    [event] = vobject.readOne(attachment(message).get_content()).vevent_list
+    return event.summary.value
+
+
+def test_a_hostile_title_never_fails_the_plugin(copnet_plugins, smtp):
+    """Five reminders with a line break in the title used to switch email-notify off for the region."""
+    server = smtp()
+    copnet_plugins.load("email-notify")
+    copnet_plugins.configure(REGION, {"host": server.host, "port": server.port, "security": "none",
+                                      "from_address": SENDER})
+    [result] = copnet_plugins.call("register_notifiers", scope=scope(REGION))
+    [notifier] = result.value
+    for index in range(6):
+        copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify",
+                                   lambda s, index=index: notifier.notify(
+                                       reminder(title=f"Algebra\r\nPLC {index}", name="Ana\nLópez"), s))
+    assert len(server.received()) == 6
+    assert copnet_plugins.failures[("email-notify", REGION)] == 0 and copnet_plugins.auto_disabled == []
 
 
 # -- encryption and login -------------------------------------------------------------------------
@@ -235,15 +311,57 @@ def test_it_logs_in_over_an_encrypted_connection(smtp, trust_test_certificate, s
 
 def test_a_wrong_password_is_an_error(smtp, trust_test_certificate):
     server = smtp("starttls", credentials=("bay-reminders", "correct horse"))
-    with pytest.raises(smtplib.SMTPAuthenticationError):
+    with pytest.raises(PluginError) as caught:
         EmailNotifier().notify(reminder(), settings(server, security="starttls", username="bay-reminders",
                                                     password="battery staple"))
+    assert isinstance(caught.value.__cause__, smtplib.SMTPAuthenticationError)
+    assert caught.value.category == "SMTP error"
     assert server.received() == []
+
+
+# -- destinations ---------------------------------------------------------------------------------
+REFUSED_HOSTS = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "192.168.1.20", "100.64.0.1", "0.0.0.0",
+                 "::ffff:127.0.0.1", "fe80::1", "fd00::1", "localhost.test"]
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+@pytest.mark.parametrize("host", REFUSED_HOSTS)
+def test_a_destination_that_is_not_public_is_refused_before_connecting(monkeypatch, resolve, host):
+    resolve({"localhost.test": ["127.0.0.1"]})
+    connections = []
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: connections.append(address))
+    with pytest.raises(DestinationRefused):
+        EmailNotifier().notify(reminder(), Settings(host=host, port=25, security="none", from_address=SENDER))
+    assert connections == []
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+def test_a_name_that_resolves_to_loopback_after_it_was_saved_is_refused_when_connecting(smtp, resolve):
+    """DNS rebinding: checked when saved, and again (with the connection made to the checked address) at each send."""
+    server = smtp()
+    names = {"mail.bay.example.org": [PUBLIC_ADDRESS]}
+    resolve(names)
+    configured = Settings.model_validate({"host": "mail.bay.example.org", "port": server.port, "security": "none",
+                                          "from_address": SENDER}, context={"copnet.saving": True})
+    names["mail.bay.example.org"] = ["127.0.0.1"]
+    with pytest.raises(DestinationRefused):
+        EmailNotifier().notify(reminder(), configured)
+    assert server.received() == []
+
+
+def test_an_allowed_network_lets_a_local_relay_through(smtp, resolve):
+    server = smtp()
+    resolve({"relay.bay.internal": ["127.0.0.1"]})
+    EmailNotifier().notify(reminder(), Settings(host="relay.bay.internal", port=server.port, security="none",
+                                                from_address=SENDER))
+    assert len(server.received()) == 1
 
 
 # -- settings -------------------------------------------------------------------------------------
 @pytest.fixture
-def testbed(copnet_plugins):
+def testbed(copnet_plugins, resolve):
+    resolve({"smtp.example.org": [PUBLIC_ADDRESS], "smtp2.example.org": [PUBLIC_ADDRESS],
+             "smtp.internal.example.org": ["10.1.2.3"]})
     copnet_plugins.load("email-notify")
     return copnet_plugins
 
@@ -274,7 +392,13 @@ def test_defaults(testbed):
     ({"password": "correct horse"}, "settings"),
     ({"security": "none", "username": "bay-reminders", "password": "correct horse"}, "settings"),
     ({"smtp_host": "smtp.example.org"}, "settings.smtp_host"),
+    ({"host": "169.254.169.254"}, "settings.host"),
+    ({"host": "10.0.0.1"}, "settings.host"),
+    ({"host": "::1"}, "settings.host"),
+    ({"host": "smtp.internal.example.org"}, "settings.host"),
+    ({"host": "no-such-host.invalid"}, "settings.host"),
 ])
+@pytest.mark.usefixtures("no_allowed_networks")
 def test_invalid_settings_are_refused_naming_the_field(testbed, values, field):
     document = {key: value for key, value in {**VALID, **values}.items() if value is not None}
     with pytest.raises(InvalidArgument) as caught:
@@ -296,3 +420,53 @@ def test_the_password_is_a_secret_field_never_shown(testbed):
     configured = testbed.configure(REGION, {**VALID, "username": "bay-reminders", "password": "correct horse"})
     assert configured.password.get_secret_value() == "correct horse"
     assert "correct horse" not in repr(configured) and "correct horse" not in str(configured.model_dump())
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+def test_a_refused_host_says_nothing_of_what_it_resolves_to(testbed):
+    messages = set()
+    for host in ("smtp.internal.example.org", "no-such-host.invalid", "127.0.0.1"):
+        with pytest.raises(InvalidArgument) as caught:
+            testbed.configure(REGION, {**VALID, "host": host})
+        [violation] = caught.value.fields
+        messages.add(violation.description)
+    [message] = messages     # the same for a private name, a name that does not resolve, and loopback
+    assert "destination refused" in message and "10.1.2.3" not in message
+
+
+# -- the password is bound to the server ----------------------------------------------------------
+STORED = {**VALID, "port": 587, "username": "bay-reminders", "password": "correct horse"}
+
+
+@pytest.mark.parametrize("change", [{"host": "smtp2.example.org"}, {"port": 465, "security": "tls"},
+                                    {"username": "eve"}])
+@pytest.mark.parametrize("password", [None, {"set": True}])
+def test_changing_the_server_without_the_password_again_is_refused(testbed, change, password):
+    sent = {**STORED, **change, "password": password}
+    if password is None:
+        del sent["password"]
+    document = {**sent, "password": STORED["password"]}     # what the plugins service validates: the kept secret
+    with pytest.raises(InvalidArgument) as caught:
+        testbed.host.validate_settings("email-notify", document, previous=STORED, sent=sent)
+    assert caught.value.reason == "SECRET_REQUIRED"
+    assert [violation.field for violation in caught.value.fields] == ["settings.password"]
+    assert "correct horse" not in caught.value.message
+
+
+@pytest.mark.parametrize("change", [{"host": "smtp2.example.org"}, {"username": "eve"}])
+def test_changing_the_server_with_the_password_given_again_is_accepted(testbed, change):
+    sent = {**STORED, **change, "password": "correct horse"}
+    validated = testbed.host.validate_settings("email-notify", sent, previous=STORED, sent=sent)
+    assert validated.password.get_secret_value() == "correct horse"
+
+
+def test_the_password_is_kept_when_the_server_stays_the_same(testbed):
+    sent = {**STORED, "host": " smtp.example.org ", "from_name": "Bay Area CoPs", "password": {"set": True}}
+    document = {**sent, "password": STORED["password"]}
+    validated = testbed.host.validate_settings("email-notify", document, previous=STORED, sent=sent)
+    assert validated.password.get_secret_value() == "correct horse" and validated.from_name == "Bay Area CoPs"
+
+
+def test_the_schema_names_what_the_password_is_bound_to(testbed):
+    [description] = testbed.describe()
+    assert description.settings_schema["properties"]["password"]["x-copnet-bound-to"] == ["host", "port", "username"]

@@ -118,3 +118,16 @@ def test_invalid_settings_are_refused_naming_the_field(testbed, settings, field)
 def test_the_settings_schema_describes_every_field():
     schema = local_eligibility.Settings.model_json_schema()
     assert all(prop.get("description") for prop in schema["properties"].values())
+
+
+def test_it_fails_closed_a_failing_check_refuses_and_never_switches_the_rules_off(testbed, monkeypatch):
+    testbed.configure(REGION, {"allowed_district_ids": [DISTRICT_A]})
+
+    def broken(attempt, settings):
+        raise RuntimeError("a bug in the rules")
+
+    monkeypatch.setattr(local_eligibility, "refusal", broken)
+    for _ in range(testbed.host.failure_limit + 2):
+        [reason] = testbed.validate_registration(attempt(at(SCHOOL_A)))
+        assert "could not be checked" in reason
+    assert testbed.auto_disabled == [] and testbed.host.is_enabled("local-eligibility", scope(REGION))

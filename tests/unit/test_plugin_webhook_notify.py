@@ -1,4 +1,9 @@
-"""webhook-notify: payload formats, headers, retries with back-off against a local HTTP server, settings."""
+"""webhook-notify: payload formats, headers, retries with back-off against a local HTTP server,
+destinations the instance does not allow, what a failure tells, settings (the signing secret
+bound to the URL).
+
+The local receiver listens on loopback, which an instance refuses unless allowed: these tests
+allow it (COPNET_PLUGIN_ALLOWED_NETWORKS), except those proving the refusal."""
 
 import datetime as dt
 import hashlib
@@ -6,16 +11,22 @@ import hmac
 import http.server
 import json
 import socket
+import ssl
 import threading
 
 import pytest
 
-from copnet import Notification, NotificationPerson, Notifier
+from copnet import DestinationRefused, Notification, NotificationPerson, Notifier
 from copnet.kernel.errors import InvalidArgument
 from copnet.kernel.plugins import PluginCallFailed
 from copnet.testing import event_view, scope
 from copnet_plugins import webhook_notify
 from copnet_plugins.webhook_notify import Settings, WebhookDeliveryError
+
+from tests.support.destinations import PUBLIC_ADDRESS, allow_loopback, no_allowed_networks, resolve  # noqa: F401
+from tests.support.smtp import CERTIFICATE, server_tls_context
+
+pytestmark = pytest.mark.usefixtures("allow_loopback")
 
 REGION = "wh-north"
 CREATED = "copnet.membership.registration.created"
@@ -28,7 +39,7 @@ WHEN = dt.datetime(2026, 9, 1, 16, 30, tzinfo=dt.UTC)
 class Receiver:
     """A local webhook receiver: answers with the next status of `statuses` (then 200)."""
 
-    def __init__(self, statuses=()):
+    def __init__(self, statuses=(), tls=False):
         self.statuses = list(statuses)
         self.requests: list[tuple[dict, bytes]] = []
         receiver = self
@@ -47,7 +58,10 @@ class Receiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/copnet"
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks/copnet"
+        if tls:
+            self.server.socket = server_tls_context().wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
                                        daemon=True)
         self.thread.start()
@@ -61,8 +75,8 @@ class Receiver:
 def receiver():
     made = []
 
-    def make(statuses=()):
-        made.append(Receiver(statuses))
+    def make(statuses=(), tls=False):
+        made.append(Receiver(statuses, tls))
         return made[-1]
 
     yield make
@@ -175,8 +189,9 @@ def test_back_off_never_runs_past_the_total_time(receiver):
 
 def test_a_4xx_refusal_is_not_retried(receiver):
     server = receiver([404])
-    with pytest.raises(WebhookDeliveryError, match="HTTP 404"):
+    with pytest.raises(WebhookDeliveryError, match="HTTP 404") as caught:
         webhook_notify.deliver(registration_event(), settings(server.url))
+    assert caught.value.category == "HTTP error"
     assert len(server.requests) == 1
 
 
@@ -192,9 +207,10 @@ def test_a_network_error_is_retried_then_reported():
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     clock = FakeClock()
-    with pytest.raises(WebhookDeliveryError, match="after 2 attempt"):
+    with pytest.raises(WebhookDeliveryError, match="after 2 attempt") as caught:
         webhook_notify.deliver(registration_event(), settings(f"http://127.0.0.1:{port}/x", max_attempts=2),
                                clock=clock, sleep=clock.sleep)
+    assert caught.value.category == "connection failed"
     assert len(clock.sleeps) == 1
 
 
@@ -203,15 +219,77 @@ def test_a_slow_receiver_is_bounded_by_the_attempt_timeout():
         listener.bind(("127.0.0.1", 0))
         listener.listen(4)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
-        with pytest.raises(WebhookDeliveryError, match="after 1 attempt"):
+        with pytest.raises(WebhookDeliveryError, match="after 1 attempt") as caught:
             webhook_notify.deliver(registration_event(),
                                    settings(url, max_attempts=1, attempt_timeout_seconds=0.2,
                                             total_timeout_seconds=0.3))
+        assert caught.value.category == "timed out"
+
+
+# -- destinations ----------------------------------------------------------------------------------
+REFUSED_URLS = ["http://127.0.0.1:8080/x", "http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data/",
+                "http://[::1]:8080/x", "https://192.168.0.10/x", "http://[::ffff:169.254.169.254]/x",
+                "http://[fe80::1]/x", "http://0.0.0.0:8080/x", "http://metadata.test/x", "http://mixed.test/x"]
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+@pytest.mark.parametrize("url", REFUSED_URLS)
+def test_a_destination_that_is_not_public_is_refused_before_connecting(monkeypatch, resolve, url):
+    resolve({"metadata.test": ["169.254.169.254"], "mixed.test": [PUBLIC_ADDRESS, "10.0.0.1"]})
+    connections = []
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: connections.append(address))
+    clock = FakeClock()
+    with pytest.raises(DestinationRefused) as caught:
+        webhook_notify.deliver(registration_event(), settings(url), clock=clock, sleep=clock.sleep)
+    assert caught.value.category == "destination refused" and str(caught.value).startswith("destination refused")
+    assert connections == [] and clock.sleeps == []     # not retried either
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+def test_a_name_that_resolves_to_loopback_after_it_was_saved_is_refused_when_connecting(receiver, resolve):
+    """DNS rebinding: checked when saved, and again (connecting to the checked address) at each attempt."""
+    server = receiver()
+    names = {"hooks.bay.example.org": [PUBLIC_ADDRESS]}
+    resolve(names)
+    configured = Settings.model_validate({"url": f"http://hooks.bay.example.org:{server.port}/x"},
+                                         context={"copnet.saving": True})
+    names["hooks.bay.example.org"] = ["127.0.0.1"]
+    with pytest.raises(DestinationRefused):
+        webhook_notify.deliver(registration_event(), configured)
+    assert server.requests == []
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+def test_proxies_from_the_environment_are_not_used(monkeypatch, resolve):
+    monkeypatch.setenv("http_proxy", "http://hooks.bay.example.org:3128")
+    resolve({"hooks.bay.example.org": [PUBLIC_ADDRESS]})
+    connections = []
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: connections.append(address))
+    with pytest.raises(DestinationRefused):
+        webhook_notify.deliver(registration_event(), settings("http://127.0.0.1:9/x"))
+    assert connections == []
+
+
+def test_https_checks_the_certificate_against_the_host_name_not_the_address(receiver, resolve, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(CERTIFICATE))
+    server = receiver(tls=True)
+    # Both names resolve to the receiver's address; its certificate is for `localhost` only.
+    resolve({"localhost": ["127.0.0.1"], "hooks.bay.test": ["127.0.0.1"]})
+    assert webhook_notify.deliver(registration_event(), settings(f"https://localhost:{server.port}/x")) == 1
+    assert server.requests[0][0]["Host"] == f"localhost:{server.port}"
+    with pytest.raises(WebhookDeliveryError, match="SSLCertVerificationError") as caught:
+        webhook_notify.deliver(registration_event(), settings(f"https://hooks.bay.test:{server.port}/x",
+                                                              max_attempts=1))
+    assert caught.value.category == "connection failed"
+    assert len(server.requests) == 1
+    assert ssl.HAS_SNI
 
 
 # -- through the plugin host, as the plugins service calls it ------------------------------------
 @pytest.fixture
-def testbed(copnet_plugins):
+def testbed(copnet_plugins, resolve):
+    resolve({"hooks.example.org": [PUBLIC_ADDRESS], "hooks2.example.org": [PUBLIC_ADDRESS],
+             "hooks.internal.example.org": ["172.16.5.5"]})
     copnet_plugins.load("webhook-notify")
     return copnet_plugins
 
@@ -241,6 +319,16 @@ def test_a_delivery_that_fails_is_counted_against_the_plugin(testbed, receiver):
     assert testbed.failures[("webhook-notify", REGION)] == 1
 
 
+def test_switched_off_for_failing_the_reason_tells_the_kind_of_failure_only(testbed, receiver):
+    server = receiver([403] * 5)
+    testbed.configure(REGION, {"url": server.url})
+    for _ in range(5):
+        testbed.deliver(registration_event())
+    [(plugin, organization, reason)] = testbed.auto_disabled
+    assert (plugin, organization) == ("webhook-notify", REGION)
+    assert reason == "react_to_event failed 5 times in a row (HTTP error)"
+
+
 @pytest.mark.parametrize(("settings_", "field"), [
     ({}, "settings.url"),
     ({"url": "ftp://example.org/hook"}, "settings.url"),
@@ -251,7 +339,15 @@ def test_a_delivery_that_fails_is_counted_against_the_plugin(testbed, receiver):
     ({"url": "https://hooks.example.org/x", "events": ["registration.*"]}, "settings.events"),
     ({"url": "https://hooks.example.org/x", "max_attempts": 0}, "settings.max_attempts"),
     ({"url": "https://hooks.example.org/x", "attempt_timeout_seconds": 5, "total_timeout_seconds": 1}, "settings"),
+    ({"url": "https://hooks.example.org:99999/x"}, "settings.url"),
+    ({"url": "http://127.0.0.1:8080/x"}, "settings.url"),
+    ({"url": "http://169.254.169.254/latest/meta-data/"}, "settings.url"),
+    ({"url": "http://10.0.0.1/x"}, "settings.url"),
+    ({"url": "http://[::1]/x"}, "settings.url"),
+    ({"url": "https://hooks.internal.example.org/x"}, "settings.url"),
+    ({"url": "https://no-such-host.invalid/x"}, "settings.url"),
 ])
+@pytest.mark.usefixtures("no_allowed_networks")
 def test_invalid_settings_are_refused_naming_the_field(testbed, settings_, field):
     with pytest.raises(InvalidArgument) as caught:
         testbed.configure(REGION, settings_)
@@ -262,6 +358,37 @@ def test_url_and_signing_secret_are_secret_fields(testbed):
     [description] = testbed.describe()
     assert set(description.secret_fields) == {"url", "signing_secret"}
     assert all(prop.get("description") for prop in description.settings_schema["properties"].values())
+    assert description.settings_schema["properties"]["signing_secret"]["x-copnet-bound-to"] == ["url"]
+
+
+@pytest.mark.usefixtures("no_allowed_networks")
+def test_a_refused_url_is_not_quoted_back(testbed):
+    secret_url = "http://10.0.0.1/hooks/T000/B000/XXXXsecretXXXX"
+    with pytest.raises(InvalidArgument) as caught:
+        testbed.configure(REGION, {"url": secret_url})
+    assert "secret" not in caught.value.message and "10.0.0.1" not in caught.value.message
+
+
+STORED = {"url": "https://hooks.example.org/a", "signing_secret": "s3cret-for-hmac"}
+
+
+@pytest.mark.parametrize("kept", [None, {"set": True}])
+def test_a_new_url_without_the_signing_secret_again_is_refused(testbed, kept):
+    sent = {"url": "https://hooks2.example.org/b"} | ({"signing_secret": kept} if kept else {})
+    document = {**sent, "signing_secret": STORED["signing_secret"]}
+    with pytest.raises(InvalidArgument) as caught:
+        testbed.host.validate_settings("webhook-notify", document, previous=STORED, sent=sent)
+    assert caught.value.reason == "SECRET_REQUIRED"
+    assert [violation.field for violation in caught.value.fields] == ["settings.signing_secret"]
+
+
+def test_the_signing_secret_is_kept_for_the_same_url_and_taken_again_for_a_new_one(testbed):
+    same = {"url": {"set": True}, "format": "slack"}
+    kept = testbed.host.validate_settings("webhook-notify", {**same, **STORED}, previous=STORED, sent=same)
+    assert kept.signing_secret.get_secret_value() == "s3cret-for-hmac" and kept.format == "slack"
+    moved = {"url": "https://hooks2.example.org/b", "signing_secret": "s3cret-for-hmac"}
+    again = testbed.host.validate_settings("webhook-notify", moved, previous=STORED, sent=moved)
+    assert again.url.get_secret_value() == "https://hooks2.example.org/b"
 
 
 # -- the notifier (session reminders) ------------------------------------------------------------
@@ -335,8 +462,9 @@ def test_register_notifiers_gives_the_webhook_notifier_where_enabled(testbed, re
     [result] = testbed.call("register_notifiers", scope=scope(REGION))
     [notifier] = result.value
     assert isinstance(notifier, Notifier) and notifier.key == "webhook"
-    # As scheduling calls it: isolated, with the region's settings; a refusal is the plugin's failure.
-    with pytest.raises(PluginCallFailed, match="HTTP 404"):
+    # As scheduling calls it: isolated, with the region's settings; a refusal is the plugin's failure,
+    # and the caller learns its kind only.
+    with pytest.raises(PluginCallFailed, match=r"^webhook-notify.notify failed \(HTTP error\)$"):
         testbed.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
     assert testbed.failures[("webhook-notify", REGION)] == 1
     testbed.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(id="ev-78"), s))

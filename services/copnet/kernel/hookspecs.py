@@ -26,6 +26,13 @@ PROJECT = "copnet"
 # (adding an argument does not: implementations take the arguments they name).
 HOOKSPEC_VERSION = 2
 
+# What an implementation of a veto hook answers in its stead when it fails (raises, times out,
+# or its plugin's stored settings no longer validate) and its plugin declares
+# `COPNET_FAILS_CLOSED = True`: the refusal, as the hook would return it.
+FAIL_CLOSED_ANSWERS = {
+    "validate_registration": "its rules could not be checked just now, so the sign-up is refused; try again later",
+}
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -50,7 +57,9 @@ def validate_registration(attempt, settings, context):
     Called by the membership service before a sign-up takes a seat (Register, and RegisterTeam
     once per member), with a `copnet.SignupAttempt` and the community's scope. Any plugin's
     reason refuses it (FAILED_PRECONDITION `PLUGIN_VETO`, the message names the plugin). An
-    exception or a time-out is not a refusal: the sign-up goes on without this plugin.
+    exception or a time-out is not a refusal (the sign-up goes on without this plugin) unless
+    the plugin declares `COPNET_FAILS_CLOSED = True`: then it refuses with
+    `FAIL_CLOSED_ANSWERS["validate_registration"]`, and it is never switched off automatically.
     """
 
 

@@ -8,11 +8,17 @@ calls each hook implementation itself:
   plugin) are called, each with that config's validated `settings` and a `PluginContext`;
   without a scope every loaded plugin is called (settings None);
 - each implementation runs in its own worker thread with a deadline; an exception or a time-out
-  is logged with the plugin's name, counted per (plugin, organization), and skipped;
+  is logged with the plugin's name, counted per (plugin, organization), and skipped; a
+  `copnet.UnusableInput` (the data, not the plugin, is at fault) is logged and skipped but not
+  counted;
 - N consecutive failures for one (plugin, organization) switch the plugin off there in this
   process at once and call `on_repeated_failure` (the kernel emits an event; the plugins service
   then disables it for good with a new config version, which switches it back on only if a
-  lead re-enables it).
+  lead re-enables it). What leads can read of a failure is its category ("timed out",
+  "connection failed", a `copnet.PluginError`'s own), never the exception's text;
+- a plugin declaring `COPNET_FAILS_CLOSED = True` answers a veto hook it fails with the refusal
+  in `hookspecs.FAIL_CLOSED_ANSWERS`, and is never switched off automatically (that would open
+  what it guards).
 
 A plugin that cannot be used is refused at load with a clear message, and the others load.
 """
@@ -38,7 +44,7 @@ import pydantic
 from copnet.kernel import hookspecs
 from copnet.kernel.errors import FieldViolation, InvalidArgument, NotFound
 from copnet.kernel.plugin_config import PluginConfig, PluginConfigs
-from copnet.pluginapi import PluginContext, PluginSettings
+from copnet.pluginapi import BOUND_TO, SAVING_CONTEXT, PluginContext, PluginError, PluginSettings, UnusableInput
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "copnet"
@@ -82,6 +88,8 @@ class _Loaded:
     settings_class: type[PluginSettings] | None
     # Enabled where no configuration in scope says otherwise (copnet's own defaults).
     enabled_by_default: bool
+    # A veto hook it fails refuses instead of letting the request through (COPNET_FAILS_CLOSED).
+    fails_closed: bool = False
 
 
 class PluginHost:
@@ -140,6 +148,7 @@ class PluginHost:
         if settings_class is not None and not (isinstance(settings_class, type)
                                                and issubclass(settings_class, PluginSettings)):
             raise PluginRefused("its Settings is not a copnet.PluginSettings subclass")
+        _check_bindings(settings_class)
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -154,7 +163,8 @@ class PluginHost:
             self.pm.unregister(name=name)
             raise PluginRefused(str(exc)) from None
         self._plugins[name] = _Loaded(name, plugin, version, settings_class,
-                                      bool(getattr(plugin, "COPNET_ENABLED_BY_DEFAULT", False)))
+                                      bool(getattr(plugin, "COPNET_ENABLED_BY_DEFAULT", False)),
+                                      getattr(plugin, "COPNET_FAILS_CLOSED", False) is True)
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
@@ -181,9 +191,20 @@ class PluginHost:
     def settings_class(self, plugin: str) -> type[PluginSettings] | None:
         return self._get(plugin).settings_class
 
-    def validate_settings(self, plugin: str, document: Mapping[str, Any]) -> PluginSettings | None:
-        """`document` as the plugin's Settings; InvalidArgument naming `settings.<field>` for each
-        problem (None for a plugin without Settings, which takes an empty document only)."""
+    def fails_closed(self, plugin: str) -> bool:
+        return self._get(plugin).fails_closed
+
+    def validate_settings(self, plugin: str, document: Mapping[str, Any], *, previous: Mapping[str, Any] | None = None,
+                          sent: Mapping[str, Any] | None = None) -> PluginSettings | None:
+        """`document` as the plugin's Settings, validated as a lead saves them (validators see
+        `copnet.saving`); InvalidArgument naming `settings.<field>` for each problem (None for a
+        plugin without Settings, which takes an empty document only). Messages never quote a value.
+
+        With `sent` (what the lead sent) and `previous` (the stored settings): a secret the lead
+        did not give again (left out, or sent back as its `{"set": ...}` marker, so `document`
+        holds the stored value) whose destination fields (`copnet.secret_bound_to`) changed is
+        refused, reason SECRET_REQUIRED, naming `settings.<secret>`.
+        """
         loaded = self._get(plugin)
         if loaded.settings_class is None:
             if document:
@@ -193,12 +214,16 @@ class PluginHost:
                                       reason="INVALID_SETTINGS", fields=fields)
             return None
         try:
-            return loaded.settings_class.model_validate(dict(document))
+            settings = loaded.settings_class.model_validate(dict(document), context={SAVING_CONTEXT: True})
         except pydantic.ValidationError as exc:
+            secrets = {name: document.get(name) for name in secret_fields(loaded.settings_class)}
             fields = [FieldViolation(".".join(["settings", *(str(part) for part in error["loc"])]),
-                                     _message(error)) for error in exc.errors()]
+                                     _message(error, secrets)) for error in _errors(exc)]
             raise InvalidArgument("; ".join(f"{f.field}: {f.description}" for f in fields),
                                   reason="INVALID_SETTINGS", fields=fields) from None
+        if sent is not None and previous:
+            _require_rebound_secrets(loaded.settings_class, settings, document, previous, sent)
+        return settings
 
     def _get(self, name: str) -> _Loaded:
         try:
@@ -284,7 +309,8 @@ class PluginHost:
                 try:
                     settings = self._settings_for(loaded, config)
                 except pydantic.ValidationError as exc:
-                    _log_invalid_settings(loaded.name, config, exc)
+                    _log_invalid_settings(loaded, config, exc)
+                    calls.append((loaded.name, organization_id, None, {}))
                     continue
                 region_id = (config.region_id or config.organization_id) if config else ""
                 arguments.update(settings=settings, context=PluginContext(loaded.name, organization_id, region_id,
@@ -295,22 +321,33 @@ class PluginHost:
             calls.append((loaded.name, organization_id, impl.function,
                           {name: arguments[name] for name in impl.argnames}))
 
-        running = [(plugin, organization_id, _start(function, arguments))
+        running = [(plugin, organization_id, _start(function, arguments) if function is not None else None)
                    for plugin, organization_id, function, arguments in calls]
         deadline = time.monotonic() + self.timeout_seconds
         results = []
         for plugin, organization_id, outcome in running:
-            if not outcome.done.wait(max(0.0, deadline - time.monotonic())):
-                self._failed(plugin, organization_id, hook_name, f"timed out after {self.timeout_seconds}s")
+            if outcome is None:           # its stored settings do not validate (logged)
+                pass
+            elif not outcome.done.wait(max(0.0, deadline - time.monotonic())):
+                self._failed(plugin, organization_id, hook_name, timeout=self.timeout_seconds)
+            elif outcome.error is not None:
+                self._failed(plugin, organization_id, hook_name, outcome.error)
+            else:
+                self._succeeded(plugin, organization_id)
+                if outcome.value is not None:
+                    results.append(HookResult(plugin, outcome.value))
                 continue
-            if outcome.error is not None:
-                error = outcome.error
-                self._failed(plugin, organization_id, hook_name, f"{type(error).__name__}: {error}")
-                continue
-            self._succeeded(plugin, organization_id)
-            if outcome.value is not None:
-                results.append(HookResult(plugin, outcome.value))
+            answer = self._fail_closed_answer(plugin, hook_name)
+            if answer is not None:
+                results.append(HookResult(plugin, answer))
         return results
+
+    def _fail_closed_answer(self, plugin: str, hook_name: str) -> Any:
+        """What a failed call answers for a plugin that fails closed (None: it is skipped)."""
+        loaded = self._plugins.get(plugin)
+        if loaded is None or not loaded.fails_closed:
+            return None
+        return hookspecs.FAIL_CLOSED_ANSWERS.get(hook_name)
 
     def invoke(self, plugin: str, scope: Sequence[str], what: str, function: Callable[[PluginSettings | None], Any],
                *, timeout_seconds: float | None = None) -> Any:
@@ -331,19 +368,20 @@ class PluginHost:
             settings = self._settings_for(loaded, config)
         except pydantic.ValidationError as exc:
             # As a hook call skips it: the plugin cannot run here until its settings are mended.
-            _log_invalid_settings(plugin, config, exc)
+            _log_invalid_settings(loaded, config, exc)
             raise PluginUnavailable(f"plugin {plugin!r}'s stored settings here do not validate") from None
         outcome = _start(lambda settings: function(settings), {"settings": settings})
         limit = self.timeout_seconds if timeout_seconds is None else timeout_seconds
         if not outcome.done.wait(limit):
-            why = f"timed out after {limit}s"
+            error, category = None, self._failed(plugin, organization_id, what, timeout=limit)
         elif outcome.error is not None:
-            why = f"{type(outcome.error).__name__}: {outcome.error}"
+            error, category = outcome.error, self._failed(plugin, organization_id, what, outcome.error)
         else:
             self._succeeded(plugin, organization_id)
             return outcome.value
-        self._failed(plugin, organization_id, what, why)
-        raise PluginCallFailed(f"{plugin}.{what} failed: {why}")
+        # The category only: the message may reach whoever asked (a feed, an import report).
+        raise PluginCallFailed(f"{plugin}.{what} failed ({category})", category=category,
+                               counted=not isinstance(error, UnusableInput))
 
     def failure_counts(self) -> list[tuple[str, str, int, bool]]:
         """(plugin, organization id, failed calls, switched off here now) for every plugin that failed."""
@@ -358,18 +396,34 @@ class PluginHost:
         with self._lock:
             self._consecutive.pop((plugin, organization_id), None)
 
-    def _failed(self, plugin: str, organization_id: str, hook_name: str, why: str) -> None:
+    def _failed(self, plugin: str, organization_id: str, hook_name: str, error: BaseException | None = None, *,
+                timeout: float | None = None) -> str:
+        """Log a failed call (`error`, or a time-out after `timeout` seconds) and count it against
+        the plugin unless the input was at fault; returns the failure's category."""
         key = (plugin, organization_id)
         where = f" for {organization_id}" if organization_id else ""
+        why = f"timed out after {timeout}s" if error is None else f"{type(error).__name__}: {error}"
+        category = failure_category(error)
+        if isinstance(error, UnusableInput):
+            log.warning("plugins: %s.%s could not use its input%s and skipped it (not counted against it): %s",
+                        plugin, hook_name, where, why)
+            return category
         log.error("plugins: %s.%s failed%s and was skipped: %s", plugin, hook_name, where, why)
+        fails_closed = (loaded := self._plugins.get(plugin)) is not None and loaded.fails_closed
         with self._lock:
             self.failures[key] += 1
             self._consecutive[key] += 1
             if self._consecutive[key] < self.failure_limit:
-                return
+                return category
             count = self._consecutive.pop(key)
-            self._switched_off[key] = self._current_version(plugin, organization_id)
-        reason = f"{hook_name} failed {count} times in a row; last: {why}"
+            if not fails_closed:
+                self._switched_off[key] = self._current_version(plugin, organization_id)
+        reason = f"{hook_name} failed {count} times in a row ({category})"
+        if fails_closed:
+            # Switching it off would let through what it refuses: it stays on, and says so.
+            log.error("plugins: %s keeps failing%s (%s) and fails closed: it stays on, refusing, until it is "
+                      "mended or a lead disables it", plugin, where, reason)
+            return category
         log.error("plugins: %s is switched off%s in this process: %s", plugin, where, reason)
         callback = self.on_repeated_failure
         if callback is not None:
@@ -377,6 +431,7 @@ class PluginHost:
                 callback(plugin, organization_id, reason)
             except Exception:
                 log.exception("plugins: reporting %s's repeated failures failed", plugin)
+        return category
 
     def _current_version(self, plugin: str, organization_id: str) -> int | None:
         if not organization_id:
@@ -394,7 +449,25 @@ class PluginUnavailable(Exception):
 
 
 class PluginCallFailed(Exception):
-    """A plugin's call raised or ran past its deadline (already logged and counted)."""
+    """A plugin's call raised or ran past its deadline (already logged, and counted unless the
+    input was at fault). The message names the plugin and the failure's category only."""
+
+    def __init__(self, message: str, *, category: str = "error", counted: bool = True):
+        super().__init__(message)
+        self.category = category
+        self.counted = counted
+
+
+def failure_category(error: BaseException | None) -> str:
+    """What leads may read of a failure (None: a time-out): a `copnet.PluginError`'s category,
+    else the kind of failure, never its text."""
+    if error is None or isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, PluginError):
+        return str(error.category)
+    if isinstance(error, OSError):
+        return "connection failed"
+    return "error"
 
 
 @dataclass
@@ -421,11 +494,16 @@ def _start(function: Callable, arguments: dict) -> _Outcome:
     return outcome
 
 
-def _log_invalid_settings(plugin: str, config: PluginConfig | None, error: pydantic.ValidationError) -> None:
+def _log_invalid_settings(loaded: _Loaded, config: PluginConfig | None, error: pydantic.ValidationError) -> None:
     # Only a stored config can fail (defaults are the Settings' own): e.g. a plugin upgraded
-    # since the settings were written.
+    # since the settings were written. The errors' locations and messages only: pydantic's own
+    # text quotes the input, which may be a secret.
+    stored = dict(config.settings) if config else {}
+    secrets = {name: stored.get(name) for name in secret_fields(loaded.settings_class)}
+    problems = "; ".join(f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {_message(item, secrets)}"
+                         for item in _errors(error))
     log.error("plugins: %s is skipped for %s: its stored settings (version %s) do not validate: %s",
-              plugin, config.organization_id if config else "", config.version if config else "-", error)
+              loaded.name, config.organization_id if config else "", config.version if config else "-", problems)
 
 
 def _doc_parts(plugin: object) -> tuple[str, str]:
@@ -451,7 +529,65 @@ def _mentions_secret(annotation) -> bool:
     return any(_mentions_secret(arg) for arg in typing.get_args(annotation))
 
 
-def _message(error: Mapping[str, Any]) -> str:
+def secret_bindings(settings_class: type[PluginSettings] | None) -> dict[str, tuple[str, ...]]:
+    """Secret field -> the fields naming the destination it is good for (`copnet.secret_bound_to`)."""
+    if settings_class is None:
+        return {}
+    bindings = {}
+    for name, info in settings_class.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, Mapping) and BOUND_TO in extra:
+            bindings[name] = tuple(extra[BOUND_TO])
+    return bindings
+
+
+def _check_bindings(settings_class: type[PluginSettings] | None) -> None:
+    secrets, fields = set(secret_fields(settings_class)), set(settings_class.model_fields if settings_class else ())
+    for secret, bound in secret_bindings(settings_class).items():
+        if secret not in secrets:
+            raise PluginRefused(f"its setting {secret!r} is bound to a destination but is not a SecretStr")
+        unknown = [name for name in bound if name not in fields or name == secret]
+        if unknown or not bound:
+            raise PluginRefused(f"its secret {secret!r} is bound to {', '.join(map(repr, unknown)) or 'nothing'}, "
+                                "not to other settings")
+
+
+def _require_rebound_secrets(settings_class: type[PluginSettings], settings: PluginSettings,
+                             document: Mapping[str, Any], previous: Mapping[str, Any], sent: Mapping[str, Any]) -> None:
+    """SECRET_REQUIRED for each kept secret whose destination changed (see `validate_settings`)."""
+    kept = [name for name, _ in secret_bindings(settings_class).items()
+            if (name not in sent or isinstance(sent[name], Mapping))
+            and previous.get(name) not in (None, "") and document.get(name) == previous.get(name)]
+    if not kept:
+        return
+    try:
+        before = settings_class.model_validate(dict(previous))
+    except pydantic.ValidationError:
+        before = None   # the stored settings no longer validate: every destination counts as changed
+    bindings = secret_bindings(settings_class)
+    violations = []
+    for name in kept:
+        changed = [field for field in bindings[name] if before is None or getattr(before, field) != getattr(settings, field)]
+        if changed:
+            violations.append(FieldViolation(
+                f"settings.{name}", f"give {name} again: {', '.join(changed)} changed, and a stored secret is never "
+                                    "sent to another destination than the one it was given for"))
+    if violations:
+        raise InvalidArgument("; ".join(f"{f.field}: {f.description}" for f in violations), reason="SECRET_REQUIRED",
+                              fields=violations)
+
+
+def _errors(error: pydantic.ValidationError) -> list[dict[str, Any]]:
+    """The errors without the input (or anything else carrying it)."""
+    return error.errors(include_input=False, include_url=False, include_context=False)
+
+
+def _message(error: Mapping[str, Any], secrets: Mapping[str, Any] | None = None) -> str:
+    """A field error's message; a plugin's validator quoting a secret it refuses is not repeated."""
     if error.get("type") == "extra_forbidden":
         return "unknown setting"
-    return str(error.get("msg", "invalid"))
+    message = str(error.get("msg", "invalid"))
+    for value in (secrets or {}).values():
+        if isinstance(value, str) and len(value) >= 4 and value in message:
+            return "is not valid"
+    return message

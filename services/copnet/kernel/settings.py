@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     # Consecutive failures (exceptions or time-outs) of one plugin for one organization's
     # configuration before this process switches it off there and reports it.
     plugin_failure_limit: int = Field(5, ge=1, le=1000)
+    # Networks (comma-separated CIDRs, e.g. "10.20.0.0/16,fd00::/8") that plugins may connect to
+    # besides public addresses: webhook-notify and email-notify refuse loopback, private,
+    # link-local and metadata addresses unless listed here (an on-premises mail relay).
+    plugin_allowed_networks: str = ""
     # Scheduling's reminders: how long before an occurrence starts each person is reminded (minutes,
     # comma-separated for several, e.g. "1440,60"), and how often the service looks for due ones.
     reminder_leads_minutes: str = Field("1440", pattern=r"^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$")
@@ -72,6 +77,21 @@ class Settings(BaseSettings):
     def reminder_leads(self) -> tuple[int, ...]:
         return tuple(sorted({int(part) for part in self.reminder_leads_minutes.split(",") if int(part) > 0},
                             reverse=True))
+
+    @property
+    def plugin_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in self.plugin_allowed_networks.split(",") if part.strip())
+
+    @field_validator("plugin_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not a network in CIDR notation (e.g. 10.20.0.0/16)") from None
+        return value
 
     @field_validator("secret")
     @classmethod

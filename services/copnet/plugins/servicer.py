@@ -221,8 +221,11 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         key = config_id(org.id, request.plugin)
         stored = PluginConfigDocument.objects(id=key).first()
         sent = configs.struct_to_dict(request.settings)
-        document = configs.merge_secrets(sent, dict(stored.settings or {}) if stored else {}, secret_fields)
-        settings = configs.stored_settings(self.host.validate_settings(request.plugin, document))
+        previous = dict(stored.settings or {}) if stored else {}
+        document = configs.merge_secrets(sent, previous, secret_fields)
+        # A kept secret bound to a destination that changed is refused (SECRET_REQUIRED).
+        settings = configs.stored_settings(self.host.validate_settings(request.plugin, document, previous=previous,
+                                                                       sent=sent))
         now = db.utcnow()
 
         def work(uow: db.UnitOfWork) -> tuple[PluginConfigDocument, bool]:
