@@ -65,3 +65,47 @@ def test_an_instant_is_kept_to_the_millisecond_and_may_be_required():
     assert field_error(inputs.required_instant, request, "time") == ("time", "INVALID_FIELD")
     request.time.FromDatetime(T0 + dt.timedelta(microseconds=1999))
     assert inputs.required_instant(request, "time") == T0 + dt.timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize("moment", [dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(1899, 12, 31, 23, 59, tzinfo=dt.UTC),
+                                    dt.datetime(2200, 1, 1, tzinfo=dt.UTC),
+                                    dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)])
+def test_an_instant_outside_1900_to_2200_is_refused_naming_the_field(moment):
+    request = pb.RunRemindersRequest()
+    request.now.FromDatetime(moment)
+    assert field_error(inputs.instant, request, "now") == ("now", "INSTANT_OUT_OF_RANGE")
+    assert field_error(inputs.required_instant, request, "now", "window.now") == ("window.now", "INSTANT_OUT_OF_RANGE")
+    assert field_error(inputs.in_range, moment, "start_time") == ("start_time", "INSTANT_OUT_OF_RANGE")
+
+
+def test_a_timestamp_no_datetime_can_hold_is_refused_too():
+    request = pb.RunRemindersRequest()
+    request.now.seconds = -(10 ** 12)
+    assert field_error(inputs.instant, request, "now") == ("now", "INSTANT_OUT_OF_RANGE")
+
+
+def test_the_range_ends_are_inside_and_outside():
+    request = pb.RunRemindersRequest()
+    request.now.FromDatetime(inputs.EARLIEST)
+    assert inputs.instant(request, "now") == inputs.EARLIEST
+    request.now.FromDatetime(inputs.LATEST - dt.timedelta(milliseconds=1))
+    assert inputs.instant(request, "now") == inputs.LATEST - dt.timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize("name", ["Ana\nBcc: everyone@example.org", "Tab\there", "Null\x00", "Bell\x07", "Del\x7f",
+                                  "C1\x85next line", "Line\u2028separator", "Carriage\rreturn"])
+def test_a_name_or_title_with_a_control_character_is_refused(name):
+    assert field_error(inputs.required_text, name, "name") == ("name", "CONTROL_CHARACTER")
+    assert field_error(inputs.optional_line, name, "title") == ("title", "CONTROL_CHARACTER")
+
+
+def test_a_longer_text_keeps_tabs_and_line_breaks_but_no_other_control_character():
+    agenda = "1.\tWelcome\r\n2.\tNumber talks\n3.\tPlanning"
+    assert inputs.optional_text(agenda, "agenda", 2000) == agenda
+    assert field_error(inputs.optional_text, "Bell\x07", "agenda", 2000) == ("agenda", "CONTROL_CHARACTER")
+    assert field_error(inputs.optional_text, "Escape\x1b[31m", "agenda", 2000) == ("agenda", "CONTROL_CHARACTER")
+
+
+def test_names_in_any_script_pass():
+    for name in ("José Núñez", "李小龙", "Zoë O'Brien-Smith", "Ngā Kaiako ✏️"):
+        assert inputs.required_text(name, "name") == name

@@ -96,10 +96,50 @@ def test_the_first_occurrence_is_the_first_the_rule_yields():
     ("FREQ=WEEKLY;X-NAME=1", "INVALID_RECURRENCE"),
     ("FREQ=DAILY;COUNT=401", "TOO_MANY_OCCURRENCES"),
     ("FREQ=DAILY;BYHOUR=16,17;COUNT=4", "RECURRENCE_OVERLAPS"),
+    # Rules dateutil alone searches for until the year 9999 (seconds of work each): refused by
+    # their structure, or by the bounded search (see the module docstring).
+    ("FREQ=DAILY;COUNT=400;BYYEARDAY=366;BYMONTH=2", "RECURRENCE_NEVER_YIELDS"),
+    ("FREQ=DAILY;BYMONTH=1;BYYEARDAY=200", "RECURRENCE_NEVER_YIELDS"),
+    ("FREQ=DAILY;BYWEEKNO=1;BYMONTH=7", "RECURRENCE_NEVER_YIELDS"),
+    ("FREQ=DAILY;BYSETPOS=2", "RECURRENCE_NEVER_YIELDS"),
+    ("FREQ=DAILY;COUNT=3;INTERVAL=7;BYDAY=MO", "RECURRENCE_NEVER_YIELDS"),   # every 7th day from a Tuesday
+    ("FREQ=YEARLY;INTERVAL=7973;COUNT=2", "SESSION_OUTSIDE_PROGRAM_YEAR"),
+    ("FREQ=WEEKLY;UNTIL=99991231T000000Z", "INSTANT_OUT_OF_RANGE"),
+    ("FREQ=WEEKLY;UNTIL=00010101", "INSTANT_OUT_OF_RANGE"),
 ])
 def test_bad_rules_are_refused_on_the_recurrence_field(rule, reason):
     error = refused(rule, at(2026, 9, 8, 16))
     assert (error.reason, [f.field for f in error.fields]) == (reason, ["recurrence"])
+
+
+@pytest.mark.parametrize(("rule", "reason"), [
+    ("FREQ=YEARLY;INTERVAL=7973;COUNT=2", "INSTANT_OUT_OF_RANGE"),   # its second occurrence is in the year 9999
+    ("FREQ=YEARLY;COUNT=200", "INSTANT_OUT_OF_RANGE"),                # runs past 2200
+    ("FREQ=DAILY;COUNT=400;BYYEARDAY=366;BYMONTH=2", "RECURRENCE_NEVER_YIELDS"),
+    ("FREQ=DAILY;BYMONTH=1;BYYEARDAY=200", "RECURRENCE_NEVER_YIELDS"),
+    ("FREQ=DAILY;BYWEEKNO=1;BYMONTH=7", "RECURRENCE_NEVER_YIELDS"),
+])
+def test_without_a_program_year_a_series_stays_within_the_range_of_instants(rule, reason):
+    error = refused(rule, at(2026, 9, 8, 16), year=None)
+    assert (error.reason, [f.field for f in error.fields]) == (reason, ["recurrence"])
+
+
+def test_a_bounded_series_may_run_for_years_without_a_program():
+    start = at(2026, 9, 8, 16)
+    slots = recurrence.expand("FREQ=YEARLY;COUNT=150", start, start + dt.timedelta(hours=1), LA_NAME, None)
+    assert len(slots) == 150 and slots[-1].start.astimezone(LA) == dt.datetime(2175, 9, 8, 16, tzinfo=LA)
+    leap_days = recurrence.expand("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=3", start, start + dt.timedelta(hours=1),
+                                  LA_NAME, None)
+    assert [s.start.astimezone(LA).date() for s in leap_days] == [dt.date(2028, 2, 29), dt.date(2032, 2, 29),
+                                                                 dt.date(2036, 2, 29)]
+
+
+def test_week_numbers_and_year_days_that_meet_their_months_pass():
+    assert recurrence.impossible_combination({"FREQ": "DAILY", "BYWEEKNO": "1", "BYMONTH": "12,1"}) is None
+    assert recurrence.impossible_combination({"FREQ": "DAILY", "BYYEARDAY": "-1", "BYMONTH": "12"}) is None
+    assert recurrence.impossible_combination({"FREQ": "DAILY", "BYYEARDAY": "60", "BYMONTH": "2"}) is None  # leap years
+    assert recurrence.impossible_combination({"FREQ": "DAILY", "BYYEARDAY": "60", "BYMONTH": "4"}) is not None
+    assert recurrence.impossible_combination({"FREQ": "DAILY", "BYHOUR": "9,16", "BYSETPOS": "2"}) is None
 
 
 def test_a_month_day_no_month_has_is_recognised_without_searching():

@@ -5,7 +5,9 @@ and instants. One rule, one reason:
 | --- | --- |
 | a required field is empty, an enum value unknown, a caller-chosen id malformed | `INVALID_FIELD` |
 | a text longer than its limit | `TOO_LONG` |
+| a control character in a name or title (or, other than tab and line breaks, in a longer text) | `CONTROL_CHARACTER` |
 | a time zone this host's tz database does not know | `UNKNOWN_TIME_ZONE` |
+| an instant outside [1900-01-01, 2200-01-01) UTC | `INSTANT_OUT_OF_RANGE` |
 
 Each raises InvalidArgument naming the field, so the gateway's 422 says exactly what to fix.
 Pure: no database, no clock.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import zoneinfo
 
 import bson
@@ -26,6 +29,15 @@ from copnet.kernel.errors import InvalidArgument
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 NAME_MAX = 200
+# Every instant a service accepts lies in [EARLIEST, LATEST): dates a person can mean, and ones
+# every time zone, calendar export and reminder window can still shift and show (year 1 or 9999
+# overflow as soon as an offset is applied).
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+# Line breaks and tabs are text layout, kept in longer texts (an agenda, a description). In a name
+# or title (it becomes an e-mail subject, a calendar summary, a CSV cell) they are refused with
+# every other control character.
+LAYOUT = frozenset("\t\n\r")
 
 
 # -- ids -----------------------------------------------------------------------------------------
@@ -62,6 +74,22 @@ def labels(enum, values, field: str) -> list[str]:
 
 
 # -- text ----------------------------------------------------------------------------------------
+def is_control(character: str) -> bool:
+    """C0, DEL and C1 controls, and the Unicode line and paragraph separators (a line break to
+    anything that splits lines)."""
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp")
+
+
+def refuse_control_characters(value: str, field: str, *, layout: bool = False) -> str:
+    """`value`, unless it holds a control character; `layout` lets tabs and line breaks through."""
+    for index, character in enumerate(value):
+        if is_control(character) and not (layout and character in LAYOUT):
+            allowed = " (tabs and line breaks are allowed)" if layout else ""
+            raise InvalidArgument.for_field(field, f"has a control character (U+{ord(character):04X}) at position "
+                                                   f"{index}{allowed}", reason="CONTROL_CHARACTER")
+    return value
+
+
 def _limited(value: str, field: str, max_length: int) -> str:
     if len(value) > max_length:
         raise InvalidArgument.for_field(field, f"must be at most {max_length} characters", reason="TOO_LONG")
@@ -70,7 +98,7 @@ def _limited(value: str, field: str, max_length: int) -> str:
 
 def optional_line(value: str, field: str, max_length: int = NAME_MAX) -> str:
     """A one-line text (a session title, a venue), trimmed; may be empty."""
-    return _limited(value.strip(), field, max_length)
+    return refuse_control_characters(_limited(value.strip(), field, max_length), field)
 
 
 def required_text(value: str, field: str, max_length: int = NAME_MAX) -> str:
@@ -83,7 +111,7 @@ def required_text(value: str, field: str, max_length: int = NAME_MAX) -> str:
 
 def optional_text(value: str, field: str, max_length: int) -> str:
     """A longer text (a description, an agenda, a note), trimmed; may be empty and span lines."""
-    return _limited(value.strip(), field, max_length)
+    return refuse_control_characters(_limited(value.strip(), field, max_length), field, layout=True)
 
 
 # -- time zones ----------------------------------------------------------------------------------
@@ -104,8 +132,23 @@ def valid_time_zone(name: str, field: str = "time_zone") -> str:
 
 
 # -- instants ------------------------------------------------------------------------------------
+def out_of_range(field: str) -> InvalidArgument:
+    return InvalidArgument.for_field(field, f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} UTC",
+                                     reason="INSTANT_OUT_OF_RANGE")
+
+
+def in_range(moment: dt.datetime, field: str) -> dt.datetime:
+    """`moment`, when it lies in [EARLIEST, LATEST); INSTANT_OUT_OF_RANGE on `field` otherwise."""
+    if not EARLIEST <= moment < LATEST:
+        raise out_of_range(field)
+    return moment
+
+
 def instant_of(stamp: timestamp_pb2.Timestamp, field: str) -> dt.datetime:
-    """A Timestamp as an aware UTC datetime to the millisecond."""
+    """A Timestamp as an aware UTC datetime to the millisecond, when it lies in the range. Checked
+    on the seconds first: a Timestamp can hold what no datetime can."""
+    if not EARLIEST.timestamp() <= stamp.seconds < LATEST.timestamp():
+        raise out_of_range(field)
     return timestamps.instant(stamp)
 
 

@@ -4,6 +4,14 @@ The rule is expanded on *local* wall-clock times (dateutil on a naive local star
 result is then placed in the zone, so a monthly 4 pm series stays at 4 pm across a daylight-saving
 change. A nonexistent local time (the spring-forward gap) takes the offset before the gap, which is
 RFC 5545's reading (2:30 am becomes 3:30 am daylight time); a repeated one takes its first instant.
+
+The work is bounded by the calendar, not by a clock. dateutil looks for a rule's next occurrence
+one period (a day, for DAILY) at a time and stops only at a match or at the year 9999, so a rule
+that can never match (BYMONTH=1;BYYEARDAY=200) costs millions of periods. Impossible combinations
+of months, month days, year days and week numbers are refused by looking at the rule; for the rest
+the rule is expanded on dates moved 7,600 years forward (19 Gregorian cycles of 400 years, which
+keep weekdays, leap days and week numbers), so dateutil's year 9999 is the series' year 2399: no
+search runs past 2400, and every occurrence a series may have ends before 2200 (inputs.LATEST).
 Pure: no database, no clock.
 """
 
@@ -22,6 +30,9 @@ from copnet.kernel.errors import InvalidArgument
 
 FIELD = "recurrence"
 MAX_OCCURRENCES = 400
+# 19 Gregorian cycles: the calendar repeats itself (weekdays, leap days, week numbers) every 400
+# years, and datetime's last year, 9999, is 2399 + MOVED_YEARS (see the module docstring).
+MOVED_YEARS = 7600
 # A convening happens at most once a day in practice; finer rules are almost always a typo and
 # would flood calendars and the reminder job.
 TOO_FREQUENT = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
@@ -104,16 +115,19 @@ def placed(local: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
 
 
 def _local_until(value: str, zone: zoneinfo.ZoneInfo) -> str:
-    """UNTIL for dateutil on a naive local start: a UTC instant becomes local wall-clock time, a
-    bare date means the end of that local day."""
+    """UNTIL for dateutil on a naive local start (moved as in `parse`): a UTC instant becomes local
+    wall-clock time, a bare date means the end of that local day."""
     try:
         if re.fullmatch(r"\d{8}", value):
             day = dt.datetime.strptime(value, "%Y%m%d")
-            return (day + dt.timedelta(days=1, seconds=-1)).strftime("%Y%m%dT%H%M%S")
+            inputs.in_range(day.replace(tzinfo=dt.UTC), FIELD)
+            return moved(day + dt.timedelta(days=1, seconds=-1), MOVED_YEARS).strftime("%Y%m%dT%H%M%S")
         if value.endswith("Z"):
             instant = dt.datetime.strptime(value, UNTIL_FORMAT).replace(tzinfo=dt.UTC)
-            return local_naive(instant, zone).strftime("%Y%m%dT%H%M%S")
-        return dt.datetime.strptime(value, "%Y%m%dT%H%M%S").strftime("%Y%m%dT%H%M%S")
+            return moved(local_naive(inputs.in_range(instant, FIELD), zone), MOVED_YEARS).strftime("%Y%m%dT%H%M%S")
+        local = dt.datetime.strptime(value, "%Y%m%dT%H%M%S")
+        inputs.in_range(local.replace(tzinfo=dt.UTC), FIELD)
+        return moved(local, MOVED_YEARS).strftime("%Y%m%dT%H%M%S")
     except ValueError:
         raise invalid(f"UNTIL={value} is not a date (20270630) or a UTC date-time (20270630T000000Z)") from None
 
@@ -132,18 +146,85 @@ def no_possible_day(parts: dict[str, str]) -> bool:
     return not any(1 <= abs(day) <= longest.get(month, 0) for day in days for month in months)
 
 
+def _numbers(parts: dict[str, str], name: str) -> list[int] | None:
+    """The integers of a BYxxx part; None when it is absent or not numbers (dateutil judges those)."""
+    if name not in parts:
+        return None
+    try:
+        return [int(value) for value in parts[name].split(",")]
+    except ValueError:
+        return None
+
+
+def _months_of_year_day(day: int) -> set[int]:
+    """The months year day `day` (negative: from the end) falls in, in a common or a leap year."""
+    months = set()
+    for year in (2027, 2028):
+        length = 366 if calendar.isleap(year) else 365
+        if 1 <= abs(day) <= length:
+            ordinal = day if day > 0 else length + 1 + day
+            months.add((dt.date(year, 1, 1) + dt.timedelta(days=ordinal - 1)).month)
+    return months
+
+
+def _months_of_week(week: int) -> set[int]:
+    """The months week number `week` (negative: from the end) can touch in any year, with a week to
+    spare either side (WKST moves a week's days)."""
+    months = set()
+    for year in range(2020, 2048):   # every kind of year: its first weekday, leap or not
+        weeks = dt.date(year, 12, 28).isocalendar().week
+        if 1 <= abs(week) <= weeks:
+            number = week if week > 0 else weeks + 1 + week
+            monday = dt.date.fromisocalendar(year, number, 1)
+            months.update((monday + dt.timedelta(days=offset)).month for offset in range(-7, 14))
+    return months
+
+
+def most_candidates(parts: dict[str, str]) -> int:
+    """The most occurrences one period of the rule can hold (what BYSETPOS picks among)."""
+    days = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31}.get(parts["FREQ"], 366)
+    times = 1
+    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        times *= len(_numbers(parts, name) or [0])
+    return days * times
+
+
+def impossible_combination(parts: dict[str, str]) -> str | None:
+    """Why the rule's months, month days, year days and week numbers can never meet; None when they
+    can (or cannot be judged here)."""
+    if no_possible_day(parts):
+        return "no such day of the month"
+    positions = _numbers(parts, "BYSETPOS")
+    if positions is not None and min(map(abs, positions)) > most_candidates(parts):
+        return "BYSETPOS asks for more candidates than one period holds"
+    months = _numbers(parts, "BYMONTH")
+    if months is None:
+        return None
+    year_days = _numbers(parts, "BYYEARDAY")
+    if year_days is not None and not set(months) & set().union(*map(_months_of_year_day, year_days)):
+        return "none of its BYYEARDAY days falls in its BYMONTH months"
+    weeks = _numbers(parts, "BYWEEKNO")
+    if weeks is not None and not set(months) & set().union(*map(_months_of_week, weeks)):
+        return "none of its BYWEEKNO weeks falls in its BYMONTH months"
+    return None
+
+
 def parse(rule: str, local_start: dt.datetime, zone: zoneinfo.ZoneInfo) -> rrule.rrule:
+    """The rule from `local_start` on, on dates MOVED_YEARS later (see the module docstring)."""
     parts = dict(parts_of(rule))
     if parts["FREQ"] in TOO_FREQUENT:
         raise invalid(f"FREQ={parts['FREQ']} is too frequent: at most one occurrence a day (DAILY)",
                       reason="RECURRENCE_TOO_FREQUENT")
     if "UNTIL" in parts:
         parts["UNTIL"] = _local_until(parts["UNTIL"], zone)
-    if no_possible_day(parts):
-        raise invalid("never yields an occurrence (no such day of the month)", reason="RECURRENCE_NEVER_YIELDS")
+    impossible = impossible_combination(parts)
+    if impossible is not None:
+        raise invalid(f"never yields an occurrence ({impossible})", reason="RECURRENCE_NEVER_YIELDS")
+    if (count_of(parts) or 0) > MAX_OCCURRENCES:
+        raise invalid(f"yields more than {MAX_OCCURRENCES} occurrences", reason="TOO_MANY_OCCURRENCES")
     text = ";".join(f"{name}={value}" for name, value in parts.items())
     try:
-        parsed = rrule.rrulestr(text, dtstart=local_start)
+        parsed = rrule.rrulestr(text, dtstart=moved(local_start, MOVED_YEARS))
     except (ValueError, TypeError, KeyError, IndexError) as error:
         raise invalid(f"is not an RFC 5545 RRULE value: {error}") from None
     if not isinstance(parsed, rrule.rrule):
@@ -151,13 +232,24 @@ def parse(rule: str, local_start: dt.datetime, zone: zoneinfo.ZoneInfo) -> rrule
     return parsed
 
 
+def count_of(parts: dict[str, str]) -> int | None:
+    count = _numbers(parts, "COUNT")
+    return count[0] if count else None
+
+
+def moved(moment: dt.datetime, years: int) -> dt.datetime:
+    """`moment` `years` later (a multiple of 400: February 29 stays a leap day, Mondays stay Mondays)."""
+    return moment.replace(year=moment.year + years)
+
+
 def expand(rule: str, start: dt.datetime, end: dt.datetime, time_zone: str,
            year: tuple[dt.datetime, dt.datetime] | None = None) -> list[Slot]:
     """The series' occurrences in UTC, each as long as the first (end - start).
 
     `year` is the program year [start, end): every occurrence must fall inside it, and a rule
-    without COUNT or UNTIL stops at its end (without a program: one year after the start).
-    An empty rule is a single occurrence. Raises InvalidArgument with the reasons of the module.
+    without COUNT or UNTIL stops at its end (without a program: one year after the start). No
+    occurrence may end after inputs.LATEST. An empty rule is a single occurrence. Raises
+    InvalidArgument with the reasons of the module.
     """
     length = end - start
     zone = zone_of(time_zone)
@@ -165,14 +257,20 @@ def expand(rule: str, start: dt.datetime, end: dt.datetime, time_zone: str,
         check_in_year(start, end, year, "start_time")
     if not normalized(rule):
         return [Slot(start, start, end)]
+    inputs.in_range(start, "start_time")
     parsed = parse(rule, local_naive(start, zone), zone)
     bounded = is_bounded(rule)
-    horizon = year[1] if year is not None else a_year_after(start)
+    if year is not None:
+        horizon = year[1]
+    else:
+        horizon = inputs.LATEST if bounded else min(a_year_after(start), inputs.LATEST)
     slots: list[Slot] = []
     for local in parsed:
-        begin = placed(local, zone)
-        if not bounded and begin + length > horizon:
-            break
+        begin = placed(moved(local, -MOVED_YEARS), zone)
+        if begin + length > horizon:
+            if not bounded:
+                break
+            raise past_horizon(year, f"{begin:%Y-%m-%d %H:%M}–{begin + length:%Y-%m-%d %H:%M} UTC is")
         if len(slots) == MAX_OCCURRENCES:
             raise invalid(f"yields more than {MAX_OCCURRENCES} occurrences", reason="TOO_MANY_OCCURRENCES")
         if slots and begin < slots[-1].end:
@@ -182,11 +280,21 @@ def expand(rule: str, start: dt.datetime, end: dt.datetime, time_zone: str,
     if not slots:
         raise invalid("never yields an occurrence" + (" within the program year" if year else ""),
                       reason="RECURRENCE_NEVER_YIELDS")
+    if len(slots) < (count_of(dict(parts_of(rule))) or 0):
+        # The search ended (the year 2399, see the module docstring) before COUNT was reached.
+        raise past_horizon(year, f"occurrence {len(slots) + 1} is")
     if year is not None:
         check_in_year(slots[0].start, slots[0].end, year, "start_time")
         for slot in slots[1:]:
             check_in_year(slot.start, slot.end, year, FIELD)
     return slots
+
+
+def past_horizon(year: tuple[dt.datetime, dt.datetime] | None, what: str) -> InvalidArgument:
+    """A bounded rule running past where a series may go: the program year, or the range of instants."""
+    if year is None:
+        return inputs.out_of_range(FIELD)
+    return outside_year(what, year, FIELD)
 
 
 def a_year_after(instant: dt.datetime) -> dt.datetime:
@@ -199,6 +307,10 @@ def a_year_after(instant: dt.datetime) -> dt.datetime:
 
 def check_in_year(start: dt.datetime, end: dt.datetime, year: tuple[dt.datetime, dt.datetime], field: str) -> None:
     if start < year[0] or end > year[1]:
-        raise InvalidArgument.for_field(
-            field, f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC is outside the program year "
-                   f"[{year[0]:%Y-%m-%d %H:%M}, {year[1]:%Y-%m-%d %H:%M}) UTC", reason="SESSION_OUTSIDE_PROGRAM_YEAR")
+        raise outside_year(f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M} UTC is", year, field)
+
+
+def outside_year(what: str, year: tuple[dt.datetime, dt.datetime], field: str) -> InvalidArgument:
+    return InvalidArgument.for_field(
+        field, f"{what} outside the program year [{year[0]:%Y-%m-%d %H:%M}, {year[1]:%Y-%m-%d %H:%M}) UTC",
+        reason="SESSION_OUTSIDE_PROGRAM_YEAR")

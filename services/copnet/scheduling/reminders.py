@@ -27,6 +27,7 @@ from copnet.kernel.auth import Role
 from copnet.kernel.bus import Subscription
 from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
+from copnet.kernel.inputs import instant
 from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import PeriodicJob, ServiceContext
 from copnet.pluginapi import (
@@ -167,7 +168,7 @@ class RemindersApi:
     def RunReminders(self, request: pb.RunRemindersRequest, _context) -> pb.RunRemindersResponse:
         # Platform admins and the service token (a platform_admin token) only.
         auth.require({Role.PLATFORM_ADMIN}, [], "RunReminders")
-        now = request.now.ToDatetime(tzinfo=dt.UTC) if request.HasField("now") else None
+        now = instant(request, "now")
         return pb.RunRemindersResponse(emitted=ReminderScan(self.ctx, self.directory).run(now))
 
 

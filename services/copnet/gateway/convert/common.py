@@ -88,12 +88,17 @@ def enum_from_proto(enum, number: int) -> str:
 
 
 def in_zone(moment: datetime, time_zone: str) -> datetime:
-    """`moment` with the offset it has in `time_zone` (UTC when the zone is empty or unknown here)."""
+    """`moment` with the offset it has in `time_zone` (UTC when the zone is empty or unknown here,
+    or when the offset would carry it past the calendar: a record stored before instants were kept
+    to a sane range, at the year 1 or 9999, is still shown)."""
     try:
         zone = ZoneInfo(time_zone) if time_zone else UTC
     except (ZoneInfoNotFoundError, ValueError):
         zone = UTC
-    return moment.astimezone(zone)
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        return moment.astimezone(UTC)
 
 
 def fields_of(fields_json: str) -> dict:
