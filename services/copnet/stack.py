@@ -6,6 +6,8 @@ start exactly the same things the same way.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -150,19 +152,58 @@ def mongodb_spec(settings: Settings) -> tuple[ProcessSpec, str]:
             f"mongodb://{host}:{port}/?directConnection=true")
 
 
-def nats_spec(settings: Settings) -> tuple[ProcessSpec, str]:
-    """The embedded nats-server with JetStream and the URL to reach it."""
+# A NATS user with every permission, for people and tools that inspect the streams (the tests
+# too); no service gets it.
+NATS_OPERATOR = "operator"
+
+
+def nats_password(secret: str, user: str) -> str:
+    """`user`'s password on the embedded nats-server: derived from the instance secret, so it is
+    the same after a restart and there is nothing more to keep."""
+    return hmac.new(secret.encode(), f"copnet-nats-user:{user}".encode(), hashlib.sha256).hexdigest()
+
+
+def nats_publish_allowed(region: str, service: str) -> list[str]:
+    """What `service` may publish: its own events and dead letters, JetStream's API and acks, and
+    replies. Nothing else: one service cannot publish another's events."""
+    return [f"copnet.{region}.{service}.>", f"copnet-dlq.{region}.{service}.>", "$JS.API.>", "$JS.ACK.>",
+            "_INBOX.>"]
+
+
+def nats_users(region: str, secret: str) -> list[dict]:
+    """The embedded nats-server's users: one per service, its publishing limited to its own
+    subjects (subscribing is not: no secret travels on the bus), and the operator."""
+    users = [{"user": service, "password": nats_password(secret, service),
+              "permissions": {"publish": {"allow": nats_publish_allowed(region, service)}}}
+             for service in SERVICE_NAMES]
+    return [*users, {"user": NATS_OPERATOR, "password": nats_password(secret, NATS_OPERATOR)}]
+
+
+def nats_spec(settings: Settings, secret: str) -> tuple[ProcessSpec, str]:
+    """The embedded nats-server with JetStream and per-service users, and the URL to reach it."""
     host, port, monitor = settings.host, settings.embedded_nats_port, settings.embedded_nats_monitor_port
     store = settings.data_dir.resolve() / "nats"
     store.mkdir(parents=True, exist_ok=True)
     # Fsync every message before the PubAck: the relay deletes an outbox entry on that ack, so
     # an acknowledged event must survive a power cut (a single node has no replica to recover from).
+    # The users (NATS's configuration format reads JSON) hold passwords: the file is the owner's only.
     config = settings.data_dir.resolve() / "nats.conf"
-    config.write_text(f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n  sync_interval: always\n}}\n")
+    text = (f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n  sync_interval: always\n}}\n"
+            f"authorization {{\n  users: {json.dumps(nats_users(settings.region, secret), indent=2)}\n}}\n")
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(config, 0o600)  # an older file may have been readable by others
     argv = [executable("nats-server"), "--config", str(config), "--jetstream", "--addr", host,
             "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}"]
     probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")  # noqa: E731
     return ProcessSpec("nats", argv, probe=probe, ports=[port, monitor]), f"nats://{host}:{port}"
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """`url` with a user and password in it (for tools; services get theirs as settings)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{user}:{password}@{rest}"
 
 
 def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, secret: str) -> dict[str, str]:
@@ -217,6 +258,8 @@ class StackPlan:
     mongodb_uri: str
     nats_url: str
     env: dict[str, str]
+    # The NATS URL for people and tools (the operator's credentials in it, for the embedded server).
+    nats_operator_url: str = ""
 
     @property
     def all(self) -> list[ProcessSpec]:
@@ -226,18 +269,27 @@ class StackPlan:
 def plan(settings: Settings) -> StackPlan:
     """Every process of a stack: embedded servers only where no URI/URL is configured."""
     infrastructure = []
+    secret = instance_secret(settings)
     mongodb_uri, nats_url = settings.mongodb_uri, settings.nats_url
     if not mongodb_uri:
         spec, mongodb_uri = mongodb_spec(settings)
         infrastructure.append(spec)
-    if not nats_url:
-        spec, nats_url = nats_spec(settings)
+    embedded_nats = not nats_url
+    if embedded_nats:
+        spec, nats_url = nats_spec(settings, secret)
         infrastructure.append(spec)
-    env = child_environment(settings, mongodb_uri, nats_url, instance_secret(settings))
+    env = child_environment(settings, mongodb_uri, nats_url, secret)
     for spec in infrastructure:
         spec.env = env
-    services = [service_spec(name, settings, env) for name in SERVICE_NAMES]
-    return StackPlan(infrastructure, services, gateway_spec(settings, env), mongodb_uri, nats_url, env)
+    services = []
+    for name in SERVICE_NAMES:
+        # Each service connects to the embedded nats-server as its own user.
+        own = {"COPNET_NATS_USER": name, "COPNET_NATS_PASSWORD": nats_password(secret, name)} if embedded_nats else {}
+        services.append(service_spec(name, settings, {**env, **own}))
+    operator_url = (with_credentials(nats_url, NATS_OPERATOR, nats_password(secret, NATS_OPERATOR))
+                    if embedded_nats else nats_url)
+    return StackPlan(infrastructure, services, gateway_spec(settings, env), mongodb_uri, nats_url, env,
+                     operator_url)
 
 
 def busy_ports(stack: StackPlan, host: str) -> list[tuple[str, int]]:

@@ -38,10 +38,11 @@ class RunningStack:
         self.plan = stacklib.plan(settings)
         self.env = self.plan.env
         if extra_pythonpath:
-            # Every process shares this environment: e.g. a plugin made importable (with its
-            # dist-info, so its entry point is found) without installing it into the venv.
+            # Every process gets it: e.g. a plugin made importable (with its dist-info, so its
+            # entry point is found) without installing it into the venv.
             paths = [str(path) for path in extra_pythonpath]
-            self.env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [self.env.get("PYTHONPATH")])])
+            for env in [self.env, *(spec.env for spec in self.plan.all if spec.env is not self.env)]:
+                env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
         self.processes: dict[str, ManagedProcess] = {}
         self.clients = Clients(settings)
         self.gateway_url = stacklib.gateway_url(settings)
@@ -92,7 +93,8 @@ class RunningStack:
 
     @property
     def nats_url(self) -> str:
-        return self.plan.nats_url
+        """NATS as the tests reach it: as the operator (every permission), not as a service."""
+        return self.plan.nats_operator_url
 
     def token(self, role: str, org: str = "", person: str = "tester") -> str:
         return auth.issue_token(TEST_SECRET, person, role, org)

@@ -1,7 +1,7 @@
 """What a stack is made of: ports for tests and the embedded NATS server's durability."""
 
 from copnet import stack
-from copnet.kernel.settings import load_settings
+from copnet.kernel.settings import SERVICE_NAMES, load_settings
 
 
 def test_free_ports_are_outside_the_ephemeral_range_and_never_repeat():
@@ -13,10 +13,40 @@ def test_free_ports_are_outside_the_ephemeral_range_and_never_repeat():
 
 def test_embedded_nats_fsyncs_every_message_and_keeps_its_store_in_the_data_dir(tmp_path):
     settings = load_settings(data_dir=tmp_path, secret="x" * 40)
-    spec, url = stack.nats_spec(settings)
+    spec, url = stack.nats_spec(settings, "x" * 40)
     config = tmp_path / "nats.conf"
     assert spec.argv[spec.argv.index("--config") + 1] == str(config.resolve())
     text = config.read_text()
     assert "sync_interval: always" in text
     assert str((tmp_path / "nats").resolve()) in text
     assert url == f"nats://{settings.host}:{settings.embedded_nats_port}"
+
+
+def test_embedded_nats_has_a_user_per_service_that_publishes_only_its_own_subjects(tmp_path):
+    secret = "x" * 40
+    settings = load_settings(data_dir=tmp_path, secret=secret, region="north")
+    stack.nats_spec(settings, secret)
+    config = tmp_path / "nats.conf"
+    assert config.stat().st_mode & 0o077 == 0  # passwords inside: the owner's only
+    users = {user["user"]: user for user in stack.nats_users("north", secret)}
+    assert set(users) == {*SERVICE_NAMES, stack.NATS_OPERATOR}
+    assert users["membership"]["permissions"]["publish"]["allow"] == [
+        "copnet.north.membership.>", "copnet-dlq.north.membership.>", "$JS.API.>", "$JS.ACK.>", "_INBOX.>"]
+    assert "permissions" not in users[stack.NATS_OPERATOR]
+    assert len({user["password"] for user in users.values()}) == len(users)
+    assert all(user["password"] in config.read_text() for user in users.values())
+    assert stack.nats_password(secret, "membership") == users["membership"]["password"]  # stable
+
+
+def test_each_service_connects_to_the_embedded_nats_as_its_own_user(tmp_path):
+    secret = "y" * 40
+    plan = stack.plan(load_settings(data_dir=tmp_path, secret=secret, mongodb_uri="mongodb://db"))
+    for spec in plan.services:
+        assert spec.env["COPNET_NATS_USER"] == spec.name
+        assert spec.env["COPNET_NATS_PASSWORD"] == stack.nats_password(secret, spec.name)
+    assert "COPNET_NATS_USER" not in plan.gateway.env and "COPNET_NATS_PASSWORD" not in plan.env
+    assert plan.nats_operator_url.startswith(f"nats://{stack.NATS_OPERATOR}:")
+    external = stack.plan(load_settings(data_dir=tmp_path / "x", secret=secret, mongodb_uri="mongodb://db",
+                                        nats_url="nats://nats:4222"))
+    assert all("COPNET_NATS_USER" not in spec.env for spec in external.services)
+    assert external.nats_operator_url == "nats://nats:4222"

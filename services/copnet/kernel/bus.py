@@ -160,7 +160,10 @@ class EventBus:
             self._tell_listeners_connected()
 
         async def error(exc):
-            log.debug("bus: NATS error: %s", exc)
+            if "permissions violation" in str(exc).lower():
+                log.error("bus: NATS refused this service's user (%s): check the server's permissions", exc)
+            else:
+                log.debug("bus: NATS error: %s", exc)
 
         while True:
             try:
