@@ -3,8 +3,9 @@
 import sys
 
 from copnet.kernel.service import ServiceDefinition, run
-from copnet.reflection.models import CommunityCount
-from copnet.reflection.servicer import ReflectionServicer, subscriptions
+from copnet.reflection.counts import subscriptions
+from copnet.reflection.models import CommunityCount, CommunityPlacement
+from copnet.reflection.servicer import ReflectionServicer
 from copnet.reflection.v1 import reflection_pb2_grpc
 
 DEFINITION = ServiceDefinition(
@@ -12,7 +13,7 @@ DEFINITION = ServiceDefinition(
     full_service_name="copnet.reflection.v1.ReflectionService",
     add_servicer=lambda server, ctx: reflection_pb2_grpc.add_ReflectionServiceServicer_to_server(
         ReflectionServicer(ctx), server),
-    documents=[CommunityCount],
+    documents=[CommunityCount, CommunityPlacement],
     subscriptions=subscriptions,
 )
 
