@@ -241,6 +241,41 @@ def test_webhook_notify_slack_format_for_a_cancellation(stack, regions, receiver
     north.configure("webhook-notify", {"enabled": False})
 
 
+@pytest.mark.parametrize(("plugin", "settings", "field"), [
+    ("webhook-notify", {"url": "http://169.254.169.254/latest/meta-data/iam"}, "settings.url"),
+    ("webhook-notify", {"url": "http://10.0.0.1:8080/hook"}, "settings.url"),
+    ("email-notify", {"host": "169.254.169.254", "security": "none", "from_address": "r@bp.example.org"},
+     "settings.host"),
+])
+def test_a_destination_the_instance_does_not_allow_is_refused_when_saved(stack, regions, plugin, settings, field):
+    north, _ = regions
+    reply = request("PUT", f"{stack.gateway_url}/api/v1/regions/{north.id}/plugins/{plugin}",
+                    json_body={"enabled": True, "settings": settings}, token=north.lead)
+    assert reply.status == 422, reply.text
+    problem = reply.json()
+    assert [error["field"] for error in problem["errors"]] == [field]
+    assert "destination refused" in reply.text
+    assert "169.254" not in reply.text and "10.0.0.1" not in reply.text and "meta-data" not in reply.text
+
+
+def test_a_new_webhook_url_needs_the_signing_secret_again(stack, regions, receiver):
+    north, _ = regions
+    url = f"{stack.gateway_url}/api/v1/regions/{north.id}/plugins/webhook-notify"
+    north.configure("webhook-notify", {"enabled": False, "settings": {"url": receiver.url, "signing_secret": "s3cret"}})
+    moved = receiver.url.replace("/copnet", "/elsewhere")
+    for kept in ({}, {"signing_secret": {"set": True}}):
+        reply = request("PUT", url, token=north.lead, json_body={"enabled": False, "settings": {"url": moved, **kept}})
+        assert reply.status == 422, reply.text
+        problem = reply.json()
+        assert problem["reason"] == "SECRET_REQUIRED"
+        assert [error["field"] for error in problem["errors"]] == ["settings.signing_secret"]
+    # The same URL keeps it; the new one with the secret given again is taken.
+    kept = north.configure("webhook-notify", {"enabled": False, "settings": {"url": {"set": True}, "format": "slack"}})
+    assert kept["settings"]["signing_secret"] == {"set": True}
+    again = north.configure("webhook-notify", {"enabled": False, "settings": {"url": moved, "signing_secret": "s3cret"}})
+    assert again["settings"]["signing_secret"] == {"set": True}
+
+
 # -- oneroster -----------------------------------------------------------------------------------
 def bundle() -> dict[str, str]:
     return {path.name: path.read_text(encoding="utf-8") for path in FIXTURES.glob("*.csv")}
