@@ -8,12 +8,13 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument
-from copnet.membership.communities import (ALLOWED_TRANSITIONS, default_team_composition, missing_to_open,
-                                           seats_available, status_transition_error, valid_capacity,
-                                           valid_signup_window, valid_team_composition)
+from copnet.membership.community_rules import (ALLOWED_TRANSITIONS, default_team_composition, missing_to_open,
+                                              status_transition_error, valid_capacity, valid_signup_window,
+                                              valid_team_composition)
 from copnet.membership.models import COMMUNITY_STATUSES, Community, Program, Proposal, ProposalCall, SignupWindow
 from copnet.membership.programs import proposal_call_is_open, valid_program_year
 from copnet.membership.proposals import require_open_call, require_undecided, valid_currency, valid_stipend
+from copnet.membership.seats import free_seats
 from copnet.membership.v1 import membership_pb2 as pb
 
 T0 = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
@@ -52,9 +53,9 @@ def test_capacity_must_be_positive_and_zero_means_unset_only_where_allowed():
 
 
 def test_available_seats_never_go_below_zero():
-    assert seats_available(Community(capacity=10, confirmed_count=4)) == 6
-    assert seats_available(Community(capacity=0, confirmed_count=0)) == 0
-    assert seats_available(Community(capacity=2, confirmed_count=3)) == 0
+    assert free_seats(Community(capacity=10, confirmed_count=4)) == 6
+    assert free_seats(Community(capacity=0, confirmed_count=0)) == 0
+    assert free_seats(Community(capacity=2, confirmed_count=3)) == 0
 
 
 # -- sign-up windows ----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from copnet.gateway.schemas.organizations import OrganizationUpdate
 from copnet.gateway.schemas.people import PersonUpdate
 from copnet.kernel.auth import Grant, Identity, Role
 from copnet.kernel.errors import InvalidArgument
-from copnet.membership.people import valid_email, visible_to
+from copnet.membership.access import people_visible_to
+from copnet.membership.people import valid_email
 from copnet.membership.v1 import membership_pb2 as pb
 
 
@@ -30,10 +31,10 @@ def test_bad_emails_are_refused(email, reason):
 
 
 def test_a_platform_admin_sees_everyone_others_themself_and_their_managed_scopes():
-    assert visible_to(Identity("root", (Grant(Role.PLATFORM_ADMIN, ""),))) is None
-    teacher = visible_to(Identity("ana", (Grant(Role.MEMBER, "s1"), Grant(Role.FACILITATOR, "d1"))))
+    assert people_visible_to(Identity("root", (Grant(Role.PLATFORM_ADMIN, ""),))) is None
+    teacher = people_visible_to(Identity("ana", (Grant(Role.MEMBER, "s1"), Grant(Role.FACILITATOR, "d1"))))
     assert teacher == {"$or": [{"_id": "ana"}, {"scope": {"$in": []}}]}
-    admin = visible_to(Identity("cat", (Grant(Role.COUNTY_ADMIN, "c1"), Grant(Role.REGIONAL_LEAD, "r1"),
+    admin = people_visible_to(Identity("cat", (Grant(Role.COUNTY_ADMIN, "c1"), Grant(Role.REGIONAL_LEAD, "r1"),
                                         Grant(Role.MEMBER, "s1"))))
     assert admin == {"$or": [{"_id": "cat"}, {"scope": {"$in": ["c1", "r1"]}}]}
 

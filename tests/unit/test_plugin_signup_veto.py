@@ -10,7 +10,7 @@ from copnet.kernel.errors import FailedPrecondition
 from copnet.kernel.plugin_config import PluginConfig
 from copnet.kernel.plugins import PluginHost
 from copnet.membership.models import Affiliation, Community, Person
-from copnet.membership.registrations import check_plugins_allow, signup_attempt
+from copnet.membership.signup_rules import check_plugins_allow, signup_attempt
 
 SCOPE = ["state", "region-a", "county-a1", "district-1", "school-1"]
 

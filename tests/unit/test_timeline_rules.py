@@ -11,7 +11,7 @@ from google.protobuf import timestamp_pb2
 from copnet.events.v1 import events_pb2
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument
 from copnet.membership import timeline as applying
-from copnet.membership.communities import require_window_not_managed
+from copnet.membership.community_rules import require_window_not_managed
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
 from copnet.membership.programs import proposal_call_is_open, require_call_not_managed
 from copnet.membership.proposals import require_open_call

@@ -142,16 +142,24 @@ class UnitOfWork:
                                                          document.to_mongo(), session=self.session)
         return written.matched_count == 1
 
-    def find_all(self, document_class: type[D], filter: dict, *, sort: list[tuple[str, int]] | None = None) -> list[D]:
-        """Every document matching `filter`, as this transaction sees them."""
-        cursor = document_class._get_collection().find(filter, session=self.session)
+    def find_all(self, document_class: type[D], filter: dict, *, sort: list[tuple[str, int]] | None = None,
+                 limit: int = 0) -> list[D]:
+        """Every document matching `filter` (the first `limit` in `sort` order, when given), as this
+        transaction sees them."""
+        cursor = document_class._get_collection().find(filter, session=self.session, limit=limit)
         if sort:
             cursor = cursor.sort(sort)
         return [document_class._from_son(son) for son in cursor]
 
-    def find_one(self, document_class: type[D], filter: dict) -> D | None:
-        son = document_class._get_collection().find_one(filter, session=self.session)
+    def find_one(self, document_class: type[D], filter: dict, *,
+                 sort: list[tuple[str, int]] | None = None) -> D | None:
+        """The (first in `sort` order) document matching `filter`, as this transaction sees it."""
+        son = document_class._get_collection().find_one(filter, sort=sort, session=self.session)
         return None if son is None else document_class._from_son(son)
+
+    def distinct(self, document_class: type[mongoengine.Document], key: str, filter: dict) -> list:
+        """The distinct values of `key` among the documents matching `filter`, as this transaction sees them."""
+        return document_class._get_collection().distinct(key, filter, session=self.session)
 
     def emit(self, event: CloudEvent) -> None:
         """Record an event to be published once this unit of work commits."""

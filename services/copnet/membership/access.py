@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from copnet.kernel import auth
 from copnet.kernel.auth import Identity, Role
+from copnet.kernel.errors import PermissionDenied
+from copnet.membership.models import Community, Person, Team
 
 # Manage organizations and people in their subtree.
 ORG_MANAGERS = {Role.PLATFORM_ADMIN, Role.REGIONAL_LEAD, Role.COUNTY_ADMIN}
@@ -55,3 +57,54 @@ def orgs_where(identity: Identity, roles: set[Role]) -> list[str] | None:
 
 def is_self(identity: Identity | None, person_id: str) -> bool:
     return identity is not None and bool(person_id) and identity.person_id == person_id
+
+
+def denied(action: str) -> PermissionDenied:
+    """The refusal of an action that is someone else's (no role would make it the caller's)."""
+    return PermissionDenied(f"{action} is not open to this caller", reason="OUT_OF_SCOPE")
+
+
+# -- people ---------------------------------------------------------------------------------------
+def may_read_person(identity: Identity, person: Person) -> bool:
+    """The person themself, and org managers over any organization they are affiliated at."""
+    return is_self(identity, person.id) or identity.may(ORG_MANAGERS, list(person.scope))
+
+
+def people_visible_to(identity: Identity) -> dict | None:
+    """A raw filter for the people `identity` may read; None when they may read everyone."""
+    managed = orgs_where(identity, ORG_MANAGERS)
+    if managed is None:
+        return None
+    return {"$or": [{"_id": identity.person_id}, {"scope": {"$in": sorted(set(managed))}}]}
+
+
+# -- communities and their teams -------------------------------------------------------------------
+def is_facilitator(identity: Identity | None, community: Community) -> bool:
+    return identity is not None and identity.person_id in community.facilitator_ids
+
+
+def may_run(identity: Identity | None, community: Community) -> bool:
+    """The community's facilitators and the managers over its host."""
+    return is_facilitator(identity, community) or may(COMMUNITY_MANAGERS, community.scope)
+
+
+def site_admin_schools(identity: Identity | None) -> list[str]:
+    """The schools where the caller's person record holds a `site_admin` affiliation."""
+    if identity is None or not identity.person_id:
+        return []
+    person = Person.objects(id=identity.person_id).only("affiliations").first()
+    return [a.organization_id for a in person.affiliations if a.position == "site_admin"] if person else []
+
+
+def is_site_admin(identity: Identity | None, school_id: str) -> bool:
+    return bool(school_id) and school_id in site_admin_schools(identity)
+
+
+def may_manage_teams(identity: Identity, community: Community, school_id: str) -> bool:
+    """The community's runners, and for a school team its school's site administrator."""
+    return may_run(identity, community) or is_site_admin(identity, school_id)
+
+
+def may_read_team(identity: Identity, team: Team, community: Community) -> bool:
+    return (any(m.person_id == identity.person_id for m in team.members)
+            or may_manage_teams(identity, community, team.school_id))

@@ -7,10 +7,8 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
-from copnet.events.v1 import events_pb2
 from copnet.kernel import auth, db
 from copnet.kernel.auth import Identity, Role
-from copnet.kernel.enums import from_label
 from copnet.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -19,9 +17,9 @@ from copnet.kernel.errors import (
 from copnet.kernel.inputs import chosen_or_new_id, required_label, required_text, valid_time_zone
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.timestamps import timestamp
+from copnet.membership import events, lookups
 from copnet.membership.access import ORG_MANAGERS
-from copnet.membership.lookups import existing
+from copnet.membership.messages import organization_message
 from copnet.membership.models import (
     Community,
     Organization,
@@ -44,19 +42,6 @@ ALLOWED_PARENTS = {
     "university": {None, "state", "region", "county_office"},
     "partner": {None, "state", "region", "county_office", "district"},
 }
-
-
-def organization_message(org: Organization) -> pb.Organization:
-    message = pb.Organization(
-        id=org.id, name=org.name, kind=from_label(pb.OrganizationKind, org.kind), parent_id=org.parent_id or "",
-        ancestor_ids=list(org.ancestor_ids), code=org.code or "", time_zone=org.time_zone,
-        create_time=timestamp(org.created_at), region_id=org.region_id or "", network_ids=list(org.network_ids),
-        parent_history=[pb.ParentChange(parent_id=change.parent_id, from_time=timestamp(change.from_time),
-                                        until_time=timestamp(change.until_time), moved_by=change.moved_by)
-                        for change in org.parent_history])
-    if org.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(org.updated_at))
-    return message
 
 
 def valid_code(code: str) -> str | None:
@@ -85,10 +70,6 @@ def check_parent_kind(kind: str, parent: Organization | None, field: str) -> Non
         raise InvalidArgument.for_field(field, f"a {kind} must sit under: {allowed}", reason="INVALID_PARENT_KIND")
 
 
-def existing_organization(org_id: str) -> Organization:
-    return existing(Organization, org_id)
-
-
 def duplicate_code(kind: str, code: str | None) -> AlreadyExists:
     return AlreadyExists(f"a {kind} with code {code!r} already exists", reason="DUPLICATE_CODE",
                          metadata={"field": "code"})
@@ -99,10 +80,8 @@ class OrganizationsApi:
 
     def _organization_changed(self, uow: db.UnitOfWork, verb: str, org_id: str, identity: Identity) -> Organization:
         """Re-read `org_id` as written in this unit of work and emit organization.<verb> with it."""
-        org = uow.find_one(Organization, {"_id": org_id})
-        payload = events_pb2.OrganizationChanged(organization=organization_message(org),
-                                                 changed_by=identity.person_id)
-        uow.emit(self.ctx.event(f"copnet.membership.organization.{verb}", org.id, payload))
+        org = lookups.reread(uow, Organization, org_id)
+        uow.emit(events.organization_changed(self.ctx, verb, org, identity.person_id))
         return org
 
     # -- organizations -------------------------------------------------------------------------
@@ -131,12 +110,10 @@ class OrganizationsApi:
                            ancestor_ids=parent.scope if parent else [], region_id=region_below(parent, kind, org_id),
                            code=code, code_key=code_key(kind, code), time_zone=time_zone, created_at=now,
                            parent_since=now, updated_at=now)
-        payload = events_pb2.OrganizationCreated(organization_id=org.id, name=org.name, kind=kind,
-                                                 parent_id=org.parent_id, ancestor_ids=org.ancestor_ids)
 
         def work(uow: db.UnitOfWork) -> None:
             uow.insert(org)
-            uow.emit(self.ctx.event("copnet.membership.organization.created", org.id, payload))
+            uow.emit(events.organization_created(self.ctx, org))
 
         try:
             self.ctx.transaction(work)
@@ -149,7 +126,7 @@ class OrganizationsApi:
         return pb.CreateOrganizationResponse(organization=organization_message(org))
 
     def GetOrganization(self, request: pb.GetOrganizationRequest, _context) -> pb.GetOrganizationResponse:
-        return pb.GetOrganizationResponse(organization=organization_message(existing_organization(request.id)))
+        return pb.GetOrganizationResponse(organization=organization_message(lookups.existing(Organization, request.id)))
 
     def ListOrganizations(self, request: pb.ListOrganizationsRequest, _context) -> pb.ListOrganizationsResponse:
         query: dict = {}
@@ -175,7 +152,7 @@ class OrganizationsApi:
         if request.HasField("time_zone"):
             changes["time_zone"] = valid_time_zone(request.time_zone.strip())
         new_code = valid_code(request.code) if request.HasField("code") else None
-        org = existing_organization(request.id)
+        org = lookups.existing(Organization, request.id)
         auth.require(ORG_MANAGERS, org.scope, "changing an organization")
 
         def work(uow: db.UnitOfWork) -> Organization:
@@ -197,7 +174,7 @@ class OrganizationsApi:
 
     def MoveOrganization(self, request: pb.MoveOrganizationRequest, _context) -> pb.MoveOrganizationResponse:
         identity = auth.require_authenticated("moving an organization")
-        org = existing_organization(request.id)
+        org = lookups.existing(Organization, request.id)
         new_parent = Organization.objects(id=request.new_parent_id).first() if request.new_parent_id else None
         if new_parent is None:
             raise InvalidArgument.for_field("new_parent_id", f"no organization {request.new_parent_id!r}",
@@ -250,11 +227,11 @@ class OrganizationsApi:
 
     def _network_and_member(self, request, action: str) -> tuple[Identity, Organization, Organization]:
         identity = auth.require_authenticated(action)
-        network = existing_organization(request.network_id)
+        network = lookups.existing(Organization, request.network_id)
         if network.kind != "network":
             raise InvalidArgument.for_field("network_id", f"{network.id!r} is a {network.kind}, not a network",
                                             reason="NOT_A_NETWORK")
-        member = existing_organization(request.organization_id)
+        member = lookups.existing(Organization, request.organization_id)
         if member.kind == "network":
             raise InvalidArgument.for_field("organization_id", "a network cannot be a member of a network",
                                             reason="NETWORK_CANNOT_JOIN_NETWORK")

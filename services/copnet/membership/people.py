@@ -7,10 +7,8 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
-from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.auth import Identity, Role
-from copnet.kernel.enums import from_label
 from copnet.kernel.errors import (
     AlreadyExists,
     FieldViolation,
@@ -20,9 +18,9 @@ from copnet.kernel.errors import (
 from copnet.kernel.inputs import chosen_or_new_id, labels, optional_label, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.timestamps import timestamp
-from copnet.membership import access, lookups
+from copnet.membership import access, events, lookups
 from copnet.membership.access import GRANTORS, ORG_MANAGERS
+from copnet.membership.messages import person_message
 from copnet.membership.models import Affiliation, Organization, Person, RoleGrant
 from copnet.membership.organizations import union_of_scopes
 from copnet.membership.v1 import membership_pb2 as pb
@@ -31,21 +29,6 @@ from copnet.membership.v1 import membership_pb2 as pb
 # the mailbox exists is for a confirmation mail to find out, not for a pattern.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 MAX_EMAIL_LENGTH = 254
-
-
-def person_message(person: Person) -> pb.Person:
-    message = pb.Person(
-        id=person.id, name=person.name, email=person.email,
-        grade_bands=[from_label(pb.GradeBand, band) for band in person.grade_bands],
-        affiliations=[pb.Affiliation(organization_id=a.organization_id, position=from_label(pb.Position, a.position))
-                      for a in person.affiliations],
-        roles=[pb.RoleGrant(role=from_label(pb.Role, grant.role), organization_id=grant.organization_id,
-                            granted_by=grant.granted_by, grant_time=timestamp(grant.granted_at))
-               for grant in person.roles],
-        create_time=timestamp(person.created_at))
-    if person.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(person.updated_at))
-    return message
 
 
 def valid_email(value: str, field: str = "email") -> str:
@@ -65,13 +48,7 @@ def valid_affiliations(requested) -> list[tuple[Organization, str]]:
     for index, affiliation in enumerate(requested):
         field = f"affiliations[{index}]"
         position = required_label(pb.Position, affiliation.position, f"{field}.position")
-        if not affiliation.organization_id:
-            raise InvalidArgument.for_field(f"{field}.organization_id", "is required")
-        org = Organization.objects(id=affiliation.organization_id).first()
-        if org is None:
-            raise InvalidArgument.for_field(f"{field}.organization_id",
-                                            f"no organization {affiliation.organization_id!r}",
-                                            reason="UNKNOWN_ORGANIZATION")
+        org = lookups.referenced_organization(affiliation.organization_id, f"{field}.organization_id")
         if all((org.id, position) != (seen.id, seen_position) for seen, seen_position in found):
             found.append((org, position))
     return found
@@ -93,24 +70,8 @@ def duplicate_email(email: str) -> AlreadyExists:
                          metadata={"field": "email"})
 
 
-def may_read(identity: Identity, person: Person) -> bool:
-    return access.is_self(identity, person.id) or identity.may(ORG_MANAGERS, list(person.scope))
-
-
 def holds(person: Person, role: str, org_id: str) -> bool:
     return any(grant.role == role and grant.organization_id == org_id for grant in person.roles)
-
-
-def existing_person(person_id: str) -> Person:
-    return lookups.existing(Person, person_id)
-
-
-def visible_to(identity: Identity) -> dict | None:
-    """A raw filter for the people `identity` may read; None when they may read everyone."""
-    managed = access.orgs_where(identity, ORG_MANAGERS)
-    if managed is None:
-        return None
-    return {"$or": [{"_id": identity.person_id}, {"scope": {"$in": sorted(set(managed))}}]}
 
 
 class PeopleApi:
@@ -118,9 +79,8 @@ class PeopleApi:
 
     def _person_changed(self, uow: db.UnitOfWork, verb: str, person_id: str, identity: Identity) -> Person:
         """Re-read `person_id` as written in this unit of work and emit person.<verb> with it."""
-        person = uow.find_one(Person, {"_id": person_id})
-        payload = events_pb2.PersonChanged(person=person_message(person), changed_by=identity.person_id)
-        uow.emit(self.ctx.event(f"copnet.membership.person.{verb}", person.id, payload))
+        person = lookups.reread(uow, Person, person_id)
+        uow.emit(events.person_changed(self.ctx, verb, person, identity.person_id))
         return person
 
     def CreatePerson(self, request: pb.CreatePersonRequest, _context) -> pb.CreatePersonResponse:
@@ -152,8 +112,8 @@ class PeopleApi:
 
     def GetPerson(self, request: pb.GetPersonRequest, _context) -> pb.GetPersonResponse:
         identity = access.caller("reading a person")
-        person = existing_person(request.id)
-        if not may_read(identity, person):
+        person = lookups.existing(Person, request.id)
+        if not access.may_read_person(identity, person):
             access.require(ORG_MANAGERS, list(person.scope), "reading this person")
         return pb.GetPersonResponse(person=person_message(person))
 
@@ -161,7 +121,7 @@ class PeopleApi:
         identity = access.caller("listing people")
         position = optional_label(pb.Position, request.position, "position")
         clauses: list[dict] = []
-        visible = visible_to(identity)
+        visible = access.people_visible_to(identity)
         if visible is not None:
             clauses.append(visible)
         text = request.query.strip().lower()
@@ -192,7 +152,7 @@ class PeopleApi:
         if request.set_grade_bands:
             changes["grade_bands"] = labels(pb.GradeBand, request.grade_bands, "grade_bands")
         affiliations = valid_affiliations(request.affiliations) if request.set_affiliations else None
-        person = existing_person(request.id)
+        person = lookups.existing(Person, request.id)
         if not access.is_self(identity, person.id) or affiliations is not None:
             access.require(ORG_MANAGERS, list(person.scope), "changing this person")
         for org, _position in affiliations or ():
@@ -216,7 +176,7 @@ class PeopleApi:
 
     def GrantRole(self, request: pb.GrantRoleRequest, _context) -> pb.GrantRoleResponse:
         identity, role, org_id = self._check_grantor(request, "granting a role")
-        existing_person(request.person_id)
+        lookups.existing(Person, request.person_id)
 
         def work(uow: db.UnitOfWork) -> Person:
             person = uow.find_one(Person, {"_id": request.person_id})
@@ -232,7 +192,7 @@ class PeopleApi:
 
     def RevokeRole(self, request: pb.RevokeRoleRequest, _context) -> pb.RevokeRoleResponse:
         identity, role, org_id = self._check_grantor(request, "revoking a role")
-        existing_person(request.person_id)
+        lookups.existing(Person, request.person_id)
 
         def work(uow: db.UnitOfWork) -> Person:
             person = uow.find_one(Person, {"_id": request.person_id})
@@ -258,10 +218,7 @@ class PeopleApi:
         else:
             if not org_id:
                 raise InvalidArgument.for_field("organization_id", f"is required for {role}")
-            org = Organization.objects(id=org_id).first()
-            if org is None:
-                raise InvalidArgument.for_field("organization_id", f"no organization {org_id!r}",
-                                                reason="UNKNOWN_ORGANIZATION")
+            org = lookups.referenced_organization(org_id, "organization_id")
             scope = org.scope
         access.require(GRANTORS[Role(role)], scope, action)
         return identity, role, org_id

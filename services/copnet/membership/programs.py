@@ -8,32 +8,19 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
-from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from copnet.kernel.inputs import chosen_or_new_id, optional_text, required_instant, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.timestamps import timestamp
-from copnet.membership import access, lookups
+from copnet.membership import access, events, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
+from copnet.membership.messages import program_message
 from copnet.membership.models import Organization, Program, ProposalCall
 from copnet.membership.v1 import membership_pb2 as pb
 
 PROGRAM_OWNER_KINDS = ("region", "state")
 PROGRAM_YEAR_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def program_message(program: Program) -> pb.Program:
-    message = pb.Program(id=program.id, name=program.name, owner_organization_id=program.owner_organization_id,
-                         program_year=program.program_year, description=program.description,
-                         create_time=timestamp(program.created_at))
-    if program.proposal_call is not None:
-        message.proposal_call.CopyFrom(pb.ProposalCall(open_time=timestamp(program.proposal_call.opened_at),
-                                                       due_time=timestamp(program.proposal_call.due_at)))
-    if program.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(program.updated_at))
-    return message
 
 
 def valid_program_year(value: str, field: str = "program_year") -> str:
@@ -61,34 +48,13 @@ def require_call_not_managed(program: Program) -> None:
                                  fields=[FieldViolation("due_time", message)])
 
 
-def program_event(ctx: ServiceContext, verb: str, program: Program, changed_by: str):
-    """`copnet.membership.program.<verb>` with the program as it now is, in the program's scope
-    (an event without a scope reaches no plugin)."""
-    return ctx.event(f"copnet.membership.program.{verb}", program.id,
-                     events_pb2.ProgramChanged(program=program_message(program), changed_by=changed_by),
-                     scope=program.scope)
-
-
-def find_program(program_id: str) -> Program:
-    return lookups.existing(Program, program_id)
-
-
 def program_owner(owner_id: str) -> Organization:
-    if not owner_id:
-        raise InvalidArgument.for_field("owner_organization_id", "is required")
-    owner = Organization.objects(id=owner_id).first()
-    if owner is None:
-        raise InvalidArgument.for_field("owner_organization_id", f"no organization {owner_id!r}",
-                                        reason="UNKNOWN_ORGANIZATION")
+    owner = lookups.referenced_organization(owner_id, "owner_organization_id")
     if owner.kind not in PROGRAM_OWNER_KINDS:
         raise InvalidArgument.for_field("owner_organization_id",
                                         f"a program is owned by a region or the state, not a {owner.kind}",
                                         reason="INVALID_OWNER_KIND")
     return owner
-
-
-def reread_program(uow: db.UnitOfWork, program_id: str) -> Program:
-    return lookups.reread(uow, Program, program_id)
 
 
 class ProgramsApi:
@@ -108,7 +74,7 @@ class ProgramsApi:
 
         def work(uow: db.UnitOfWork) -> None:
             uow.insert(program)
-            uow.emit(program_event(self.ctx, "created", program, identity.person_id))
+            uow.emit(events.program_changed(self.ctx, "created", program, identity.person_id))
 
         try:
             self.ctx.transaction(work)
@@ -118,7 +84,7 @@ class ProgramsApi:
         return pb.CreateProgramResponse(program=program_message(program))
 
     def GetProgram(self, request: pb.GetProgramRequest, _context) -> pb.GetProgramResponse:
-        return pb.GetProgramResponse(program=program_message(find_program(request.id)))
+        return pb.GetProgramResponse(program=program_message(lookups.existing(Program, request.id)))
 
     def ListPrograms(self, request: pb.ListProgramsRequest, _context) -> pb.ListProgramsResponse:
         query: dict = {}
@@ -131,7 +97,7 @@ class ProgramsApi:
 
     def UpdateProgram(self, request: pb.UpdateProgramRequest, _context) -> pb.UpdateProgramResponse:
         access.caller("updating a program")
-        program = find_program(request.id)
+        program = lookups.existing(Program, request.id)
         identity = access.require(PROGRAM_MANAGERS, program.scope, "updating a program")
         changes: dict = {}
         if request.HasField("name"):
@@ -146,7 +112,7 @@ class ProgramsApi:
 
     def OpenProposalCall(self, request: pb.OpenProposalCallRequest, _context) -> pb.OpenProposalCallResponse:
         access.caller("opening a call for proposals")
-        program = find_program(request.program_id)
+        program = lookups.existing(Program, request.program_id)
         identity = access.require(PROGRAM_MANAGERS, program.scope, "opening a call for proposals")
         require_call_not_managed(program)
         due_at = required_instant(request, "due_time")
@@ -154,7 +120,7 @@ class ProgramsApi:
             raise InvalidArgument.for_field("due_time", "must be in the future", reason="DUE_TIME_NOT_IN_FUTURE")
 
         def work(uow: db.UnitOfWork) -> Program:
-            current = reread_program(uow, program.id)
+            current = lookups.reread(uow, Program, program.id)
             require_call_not_managed(current)
             now = db.utcnow()
             # An open call keeps when it opened and is only re-dated; a lapsed one opens anew.
@@ -168,8 +134,8 @@ class ProgramsApi:
     # -- helpers -------------------------------------------------------------------------------
     def _program_changed(self, uow: db.UnitOfWork, program_id: str, changes: dict, verb: str,
                          changed_by: str) -> Program:
-        reread_program(uow, program_id)
+        lookups.reread(uow, Program, program_id)
         uow.update_one(Program, {"_id": program_id}, {"$set": {**changes, "updated_at": db.utcnow()}})
-        program = reread_program(uow, program_id)
-        uow.emit(program_event(self.ctx, verb, program, changed_by))
+        program = lookups.reread(uow, Program, program_id)
+        uow.emit(events.program_changed(self.ctx, verb, program, changed_by))
         return program

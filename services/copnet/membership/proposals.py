@@ -7,40 +7,20 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
-from copnet.events.v1 import events_pb2
 from copnet.kernel import db
-from copnet.kernel.enums import from_label
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from copnet.kernel.inputs import chosen_or_new_id, optional_label, optional_text, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.timestamps import timestamp
-from copnet.membership import access, lookups
+from copnet.membership import access, community_rules, events, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
-from copnet.membership.communities import (community_created_event, community_message, existing_organization,
-                                           join_program, new_community, program_hosting, valid_capacity)
+from copnet.membership.messages import community_message, proposal_message
 from copnet.membership.models import Person, Program, Proposal, RoleGrant
-from copnet.membership.people import person_message
-from copnet.membership.programs import find_program, proposal_call_is_open
+from copnet.membership.programs import proposal_call_is_open
 from copnet.membership.v1 import membership_pb2 as pb
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DEFAULT_CURRENCY = "USD"
-
-
-def proposal_message(proposal: Proposal) -> pb.Proposal:
-    message = pb.Proposal(
-        id=proposal.id, program_id=proposal.program_id, proposer_id=proposal.proposer_id, title=proposal.title,
-        focus=proposal.focus, audience=proposal.audience, plan=proposal.plan,
-        requested_capacity=proposal.requested_capacity, kind=from_label(pb.CommunityKind, proposal.kind),
-        host_organization_id=proposal.host_organization_id,
-        status=from_label(pb.ProposalStatus, proposal.status), community_id=proposal.community_id,
-        stipend_cents=proposal.stipend_cents, stipend_currency=proposal.stipend_currency,
-        decision_note=proposal.decision_note, decided_by=proposal.decided_by,
-        create_time=timestamp(proposal.created_at))
-    if proposal.decided_at is not None:
-        message.decision_time.CopyFrom(timestamp(proposal.decided_at))
-    return message
 
 
 def valid_currency(value: str, field: str = "stipend_currency") -> str:
@@ -77,21 +57,13 @@ def require_undecided(proposal: Proposal) -> None:
                                  reason="PROPOSAL_ALREADY_DECIDED")
 
 
-def find_proposal(proposal_id: str) -> Proposal:
-    return lookups.existing(Proposal, proposal_id)
-
-
-def reread_proposal(uow: db.UnitOfWork, proposal_id: str) -> Proposal:
-    return lookups.reread(uow, Proposal, proposal_id)
-
-
 class ProposalsApi:
     ctx: ServiceContext
 
     # -- proposals -----------------------------------------------------------------------------
     def SubmitProposal(self, request: pb.SubmitProposalRequest, _context) -> pb.SubmitProposalResponse:
         identity = access.caller("submitting a proposal")
-        program = find_program(request.program_id)
+        program = lookups.existing(Program, request.program_id)
         if Person.objects(id=identity.person_id).only("id").first() is None:
             raise FailedPrecondition("submitting a proposal needs a person record for the caller "
                                      f"({identity.person_id!r})", reason="UNKNOWN_PERSON")
@@ -100,10 +72,11 @@ class ProposalsApi:
         focus = optional_text(request.focus, "focus", 500)
         audience = optional_text(request.audience, "audience", 500)
         plan = optional_text(request.plan, "plan", 10000)
-        requested_capacity = valid_capacity(request.requested_capacity, "requested_capacity", allow_unset=False)
+        requested_capacity = community_rules.valid_capacity(request.requested_capacity, "requested_capacity",
+                                                            allow_unset=False)
         kind = required_label(pb.CommunityKind, request.kind, "kind")
-        host = existing_organization(request.host_organization_id, "host_organization_id")
-        program_hosting(program.id, host)
+        host = lookups.referenced_organization(request.host_organization_id, "host_organization_id")
+        community_rules.program_hosting(program.id, host)
         proposal = Proposal(id=chosen_or_new_id("", "id"), program_id=program.id, scope=program.scope,
                             proposer_id=identity.person_id, title=title, focus=focus, audience=audience, plan=plan,
                             requested_capacity=requested_capacity, kind=kind, host_organization_id=host.id,
@@ -113,21 +86,21 @@ class ProposalsApi:
             # The call may have been re-dated since it was checked above.
             require_open_call(lookups.reread(uow, Program, program.id))
             uow.insert(proposal)
-            self._emit_proposal_event(uow, "created", proposal, identity.person_id)
+            uow.emit(events.proposal_changed(self.ctx, "created", proposal, identity.person_id))
 
         self.ctx.transaction(work)
         return pb.SubmitProposalResponse(proposal=proposal_message(proposal))
 
     def GetProposal(self, request: pb.GetProposalRequest, _context) -> pb.GetProposalResponse:
         identity = access.caller("reading a proposal")
-        proposal = find_proposal(request.id)
+        proposal = lookups.existing(Proposal, request.id)
         if not access.is_self(identity, proposal.proposer_id):
             access.require(PROGRAM_MANAGERS, proposal.scope, "reading someone else's proposal")
         return pb.GetProposalResponse(proposal=proposal_message(proposal))
 
     def ListProposals(self, request: pb.ListProposalsRequest, _context) -> pb.ListProposalsResponse:
         identity = access.caller("listing proposals")
-        program = find_program(request.program_id)
+        program = lookups.existing(Program, request.program_id)
         query: dict = {"program_id": program.id}
         # Managers see every proposal to the program; anyone else only their own.
         if not access.may(PROGRAM_MANAGERS, program.scope):
@@ -140,23 +113,24 @@ class ProposalsApi:
 
     def AcceptProposal(self, request: pb.AcceptProposalRequest, _context) -> pb.AcceptProposalResponse:
         access.caller("accepting a proposal")
-        proposal = find_proposal(request.id)
+        proposal = lookups.existing(Proposal, request.id)
         identity = access.require(PROGRAM_MANAGERS, proposal.scope, "accepting a proposal")
         stipend_cents = valid_stipend(request.stipend_cents)
         currency = valid_currency(request.stipend_currency)
         community_id = chosen_or_new_id(request.community_id, "community_id")
         require_undecided(proposal)
-        host = existing_organization(proposal.host_organization_id, "host_organization_id")
-        community = new_community(community_id, host, name=proposal.title, kind=proposal.kind, focus=proposal.focus,
-                                  program_id=proposal.program_id, facilitator_ids=[proposal.proposer_id],
-                                  capacity=proposal.requested_capacity)
+        host = lookups.referenced_organization(proposal.host_organization_id, "host_organization_id")
+        community = community_rules.new_community(
+            community_id, host, name=proposal.title, kind=proposal.kind, focus=proposal.focus,
+            program_id=proposal.program_id, facilitator_ids=[proposal.proposer_id],
+            capacity=proposal.requested_capacity)
 
         def work(uow: db.UnitOfWork):
-            current = reread_proposal(uow, proposal.id)
+            current = lookups.reread(uow, Proposal, proposal.id)
             require_undecided(current)
-            join_program(uow, community, None)
+            community_rules.join_program(uow, community, None)
             uow.insert(community)
-            uow.emit(community_created_event(self.ctx, community, identity.person_id))
+            uow.emit(events.community_created(self.ctx, community, identity.person_id))
             decided = self._proposal_decided(uow, current.id, identity.person_id, status="accepted",
                                              community_id=community.id, stipend_cents=stipend_cents,
                                              stipend_currency=currency)
@@ -173,13 +147,13 @@ class ProposalsApi:
 
     def DeclineProposal(self, request: pb.DeclineProposalRequest, _context) -> pb.DeclineProposalResponse:
         access.caller("declining a proposal")
-        proposal = find_proposal(request.id)
+        proposal = lookups.existing(Proposal, request.id)
         identity = access.require(PROGRAM_MANAGERS, proposal.scope, "declining a proposal")
         note = optional_text(request.note, "note", 2000)
         require_undecided(proposal)
 
         def work(uow: db.UnitOfWork) -> Proposal:
-            require_undecided(reread_proposal(uow, proposal.id))
+            require_undecided(lookups.reread(uow, Proposal, proposal.id))
             return self._proposal_decided(uow, proposal.id, identity.person_id, status="declined", decision_note=note)
 
         return pb.DeclineProposalResponse(proposal=proposal_message(self.ctx.transaction(work)))
@@ -188,8 +162,8 @@ class ProposalsApi:
     def _proposal_decided(self, uow: db.UnitOfWork, proposal_id: str, decided_by: str, **decision) -> Proposal:
         uow.update_one(Proposal, {"_id": proposal_id, "status": "submitted"},
                        {"$set": {**decision, "decided_by": decided_by, "decided_at": db.utcnow()}})
-        decided = reread_proposal(uow, proposal_id)
-        self._emit_proposal_event(uow, decision["status"], decided, decided_by)
+        decided = lookups.reread(uow, Proposal, proposal_id)
+        uow.emit(events.proposal_changed(self.ctx, decision["status"], decided, decided_by))
         return decided
 
     def _grant_proposer_facilitator(self, uow: db.UnitOfWork, person_id: str, organization_id: str,
@@ -205,11 +179,5 @@ class ProposalsApi:
                           granted_at=db.utcnow())
         uow.update_one(Person, {"_id": person_id},
                        {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": db.utcnow()}})
-        granted = uow.find_one(Person, {"_id": person_id})
-        uow.emit(self.ctx.event("copnet.membership.person.role_granted", person_id,
-                                events_pb2.PersonChanged(person=person_message(granted), changed_by=granted_by)))
-
-    def _emit_proposal_event(self, uow: db.UnitOfWork, verb: str, proposal: Proposal, changed_by: str) -> None:
-        uow.emit(self.ctx.event(f"copnet.membership.proposal.{verb}", proposal.id,
-                                events_pb2.ProposalChanged(proposal=proposal_message(proposal),
-                                                           changed_by=changed_by), scope=proposal.scope))
+        granted = lookups.reread(uow, Person, person_id)
+        uow.emit(events.person_changed(self.ctx, "role_granted", granted, granted_by))

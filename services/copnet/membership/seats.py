@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from copnet.events.v1 import events_pb2
 from copnet.kernel import db
 from copnet.kernel.errors import FailedPrecondition
 from copnet.kernel.service import ServiceContext
@@ -103,35 +102,30 @@ def release(uow: db.UnitOfWork, registration: Registration) -> None:
                 {"$inc": {"waitlisted_count": -1, "waitlist_entries": -entries}})
 
 
-def waitlist_position(registration: Registration) -> int:
+def waitlist_position(uow: db.UnitOfWork, registration: Registration) -> int:
     """1 + the waiting-list entries ahead (a team is one entry); 0 unless waitlisted."""
     if registration.status != WAITLISTED:
         return 0
-    ahead = Registration._get_collection().distinct("waitlist_ticket", {
+    ahead = uow.distinct(Registration, "waitlist_ticket", {
         "community_id": registration.community_id, "status": WAITLISTED,
         "waitlist_ticket": {"$lt": registration.waitlist_ticket}})
     return len(ahead) + 1
 
 
-def waiting_tickets(community_id: str) -> list[int]:
+def waiting_tickets(uow: db.UnitOfWork, community_id: str) -> list[int]:
     """The community's waiting-list tickets, head first (a page of a roster ranks against these)."""
-    return sorted(Registration._get_collection().distinct("waitlist_ticket",
-                                                          {"community_id": community_id, "status": WAITLISTED}))
+    return sorted(uow.distinct(Registration, "waitlist_ticket", {"community_id": community_id,
+                                                                 "status": WAITLISTED}))
 
 
-def promote_from_waitlist(uow: db.UnitOfWork, community_id: str, changed_by: str,
-                          ctx: ServiceContext) -> list[Registration]:
+def promote_from_waitlist(uow: db.UnitOfWork, community_id: str) -> list[Registration]:
     """Fill the community's free seats from the head of its waiting list, first come first served.
 
     Free seats are capacity - confirmed_count as read in this transaction, so a caller that
     changes capacity writes it first. A waitlisted team moves up only as a whole and, until it
-    fits, those behind it wait too. Updates the counters, emits one
-    `copnet.membership.registration.promoted` per promoted registration, returns them.
+    fits, those behind it wait too. Updates the counters and returns the promoted registrations
+    (the caller announces them).
     """
-    from copnet.membership.registrations import (
-        registration_message,  # registrations builds on seats
-    )
-
     community = uow.find_one(Community, {"_id": community_id})
     if community is None or community.status == "completed":
         return []
@@ -150,23 +144,16 @@ def promote_from_waitlist(uow: db.UnitOfWork, community_id: str, changed_by: str
         community.confirmed_count += len(head)
         free -= len(head)
         promoted += head
-    for registration in promoted:
-        payload = events_pb2.RegistrationChanged(registration=registration_message(registration), changed_by=changed_by)
-        uow.emit(ctx.event("copnet.membership.registration.promoted", registration.id, payload, scope=community.scope))
     return promoted
 
 
 def _waiting_entry(uow: db.UnitOfWork, community_id: str) -> list[Registration]:
     """The registrations of the head of the waiting list (several for a team), in sequence order."""
-    collection = Registration._get_collection()
-    first = collection.find_one({"community_id": community_id, "status": WAITLISTED},
-                                sort=[("waitlist_ticket", 1)], session=uow.session)
+    waiting = {"community_id": community_id, "status": WAITLISTED}
+    first = uow.find_one(Registration, waiting, sort=[("waitlist_ticket", 1)])
     if first is None:
         return []
-    same_ticket = collection.find({"community_id": community_id, "status": WAITLISTED,
-                                   "waitlist_ticket": first["waitlist_ticket"]},
-                                  session=uow.session).sort("sequence", 1)
-    return [Registration._from_son(son) for son in same_ticket]
+    return uow.find_all(Registration, {**waiting, "waitlist_ticket": first.waitlist_ticket}, sort=[("sequence", 1)])
 
 
 def _promote(uow: db.UnitOfWork, registration: Registration, now) -> None:

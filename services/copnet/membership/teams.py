@@ -9,7 +9,6 @@ import bson
 from pymongo.errors import DuplicateKeyError
 
 from copnet.kernel import db
-from copnet.kernel.auth import Identity
 from copnet.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -19,33 +18,27 @@ from copnet.kernel.errors import (
 from copnet.kernel.inputs import chosen_or_new_id, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
-from copnet.membership import access, eligibility, lookups, seats
-from copnet.membership.access import COMMUNITY_MANAGERS
-from copnet.membership.models import (
-    Community,
-    Organization,
-    Person,
-    Registration,
-    Team,
-    TeamMember,
+from copnet.membership import access, eligibility, events, lookups, seats
+from copnet.membership.access import (
+    COMMUNITY_MANAGERS,
+    denied,
+    is_site_admin,
+    may_manage_teams,
+    may_read_team,
+    may_run,
+    site_admin_schools,
 )
-from copnet.membership.registrations import (
+from copnet.membership.lookups import reread
+from copnet.membership.messages import registration_message, team_message
+from copnet.membership.models import Community, Organization, Person, Registration, Team, TeamMember
+from copnet.membership.signup_rules import (
     active_key,
     already_registered,
     check_eligible,
     check_not_registered,
     check_plugins_allow,
     check_signup_open,
-    denied,
-    emit_registration,
-    emit_team,
-    find_community,
-    is_site_admin,
-    may_run,
-    registration_message,
-    team_message,
 )
-from copnet.membership.lookups import reread
 from copnet.membership.v1 import membership_pb2 as pb
 
 # A team is a handful of people; this only bounds the composition search.
@@ -58,7 +51,7 @@ class TeamsApi:
     # -- a school team signing up as a unit ------------------------------------------------------
     def RegisterTeam(self, request: pb.RegisterTeamRequest, _context) -> pb.RegisterTeamResponse:
         identity = access.caller("registering a team")
-        community = find_community(request.community_id)
+        community = lookups.requested(Community, request.community_id, "community_id")
         school = existing_school(request.school_id)
         if not (is_site_admin(identity, school.id) or access.may(COMMUNITY_MANAGERS, community.scope)):
             raise denied(f"registering a team of {school.id!r} (its site administrator or a community manager)")
@@ -89,7 +82,7 @@ class TeamsApi:
             team = uow.insert(Team(id=team_id, community_id=current.id, kind="school", name=name,
                                    school_id=school.id, members=members, created_by=identity.person_id,
                                    created_at=now))
-            emit_team(self.ctx, uow, "created", team, identity.person_id, current.scope)
+            uow.emit(events.team_changed(self.ctx, "created", team, identity.person_id, current.scope))
             registrations = []
             for offset, person in enumerate(people):
                 registration = uow.insert(Registration(
@@ -97,8 +90,8 @@ class TeamsApi:
                     active_key=active_key(current.id, person.id), status=placement.status,
                     waitlist_ticket=placement.ticket, sequence=placement.first_sequence + offset, team_id=team.id,
                     registered_by=identity.person_id, created_at=now))
-                emit_registration(self.ctx, uow, "created", registration, identity.person_id,
-                                  placement.waitlist_position, current.scope)
+                uow.emit(events.registration_changed(self.ctx, "created", registration, identity.person_id,
+                                                     placement.waitlist_position, current.scope))
                 registrations.append(registration)
             return team, registrations, placement.waitlist_position
 
@@ -115,7 +108,7 @@ class TeamsApi:
     # -- teams of registered people ------------------------------------------------------------
     def CreateTeam(self, request: pb.CreateTeamRequest, _context) -> pb.CreateTeamResponse:
         identity = access.caller("creating a team")
-        community = find_community(request.community_id)
+        community = lookups.requested(Community, request.community_id, "community_id")
         kind = required_label(pb.TeamKind, request.kind, "kind")
         school_id = ""
         if kind == "school":
@@ -138,7 +131,7 @@ class TeamsApi:
                                    members=members, created_by=identity.person_id, created_at=now))
             for i, member in enumerate(members):
                 join_team(uow, community.id, team.id, member.person_id, f"members[{i}].person_id")
-            emit_team(self.ctx, uow, "created", team, identity.person_id, community.scope)
+            uow.emit(events.team_changed(self.ctx, "created", team, identity.person_id, community.scope))
             return team
 
         try:
@@ -149,15 +142,15 @@ class TeamsApi:
 
     def GetTeam(self, request: pb.GetTeamRequest, _context) -> pb.GetTeamResponse:
         identity = access.caller("reading a team")
-        team = find_team(request.id)
-        if not may_read_team(identity, team, find_community(team.community_id)):
+        team = lookups.existing(Team, request.id)
+        if not may_read_team(identity, team, lookups.existing(Community, team.community_id)):
             raise denied("reading this team (its members, the community's facilitators and managers, or the "
                          "school's site administrator)")
         return pb.GetTeamResponse(team=team_message(team))
 
     def ListTeams(self, request: pb.ListTeamsRequest, _context) -> pb.ListTeamsResponse:
         identity = access.caller("listing teams")
-        community = find_community(request.community_id)
+        community = lookups.requested(Community, request.community_id, "community_id")
         query: dict = {"community_id": community.id}
         if not may_run(identity, community):
             # Others see the teams they may read: their own, and their school's as its site administrator.
@@ -168,8 +161,8 @@ class TeamsApi:
 
     def AddTeamMember(self, request: pb.AddTeamMemberRequest, _context) -> pb.AddTeamMemberResponse:
         identity = access.caller("adding a team member")
-        team = find_team(request.team_id)
-        community = find_community(team.community_id)
+        team = lookups.existing(Team, request.team_id)
+        community = lookups.existing(Community, team.community_id)
         if not may_manage_teams(identity, community, team.school_id):
             raise denied("changing this team")
         [member] = team_members([request.member], field="member")
@@ -183,15 +176,15 @@ class TeamsApi:
                 raise AlreadyExists(f"{member.person_id} is already on team {team.id!r}", reason="ALREADY_ON_A_TEAM")
             join_team(uow, community.id, team.id, member.person_id, "member.person_id")
             updated = reread(uow, Team, team.id)
-            emit_team(self.ctx, uow, "updated", updated, identity.person_id, community.scope)
+            uow.emit(events.team_changed(self.ctx, "updated", updated, identity.person_id, community.scope))
             return updated
 
         return pb.AddTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
 
     def RemoveTeamMember(self, request: pb.RemoveTeamMemberRequest, _context) -> pb.RemoveTeamMemberResponse:
         identity = access.caller("removing a team member")
-        team = find_team(request.team_id)
-        community = find_community(team.community_id)
+        team = lookups.existing(Team, request.team_id)
+        community = lookups.existing(Community, team.community_id)
         if not may_manage_teams(identity, community, team.school_id):
             raise denied("changing this team")
 
@@ -204,7 +197,7 @@ class TeamsApi:
             uow.update_one(Registration, {"active_key": active_key(community.id, request.person_id),
                                           "team_id": team.id}, {"$set": {"team_id": ""}})
             updated = reread(uow, Team, team.id)
-            emit_team(self.ctx, uow, "updated", updated, identity.person_id, community.scope)
+            uow.emit(events.team_changed(self.ctx, "updated", updated, identity.person_id, community.scope))
             return updated
 
         return pb.RemoveTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
@@ -242,11 +235,7 @@ def team_members(specs, *, required: bool = True, field: str = "members") -> lis
 
 
 def existing_school(school_id: str) -> Organization:
-    if not school_id:
-        raise InvalidArgument.for_field("school_id", "is required")
-    school = Organization.objects(id=school_id).first()
-    if school is None:
-        raise InvalidArgument.for_field("school_id", f"no organization {school_id!r}", reason="UNKNOWN_ORGANIZATION")
+    school = lookups.referenced_organization(school_id, "school_id")
     if school.kind != "school":
         raise InvalidArgument.for_field("school_id", f"{school_id!r} is a {school.kind}, not a school",
                                         reason="NOT_A_SCHOOL")
@@ -271,22 +260,3 @@ def check_composition(people: list[Person], community: Community, school_id: str
 
 def duplicate_team(team_id: str) -> AlreadyExists:
     return AlreadyExists(f"team {team_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "team_id"})
-
-
-def find_team(team_id: str) -> Team:
-    return lookups.existing(Team, team_id)
-
-
-# -- access ---------------------------------------------------------------------------------------
-def may_manage_teams(identity: Identity, community: Community, school_id: str) -> bool:
-    return may_run(identity, community) or bool(school_id and is_site_admin(identity, school_id))
-
-
-def may_read_team(identity: Identity, team: Team, community: Community) -> bool:
-    return (any(m.person_id == identity.person_id for m in team.members)
-            or may_manage_teams(identity, community, team.school_id))
-
-
-def site_admin_schools(identity: Identity) -> list[str]:
-    person = Person.objects(id=identity.person_id).only("affiliations").first() if identity.person_id else None
-    return [a.organization_id for a in person.affiliations if a.position == "site_admin"] if person else []

@@ -19,9 +19,9 @@ from copnet.kernel.events import CloudEvent
 from copnet.kernel.inputs import instant
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import to_millisecond
-from copnet.membership.communities import community_changed_event, same_window
+from copnet.membership import events
+from copnet.membership.community_rules import same_window
 from copnet.membership.models import Community, Program, ProgramTimeline, ProposalCall, SignupWindow
-from copnet.membership.programs import program_event
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
     uow.update_one(Program, {"_id": program.id}, {"$set": changes})
     if application.proposal_call is not None:
         updated = uow.find_one(Program, {"_id": program.id})
-        uow.emit(program_event(ctx, "updated", updated, changed.changed_by))
+        uow.emit(events.program_changed(ctx, "updated", updated, changed.changed_by))
     if not application.community_ids:
         return
     # One write for all of them (a program may have hundreds); the documents read above, given
@@ -120,7 +120,7 @@ def apply_milestone_event(ctx: ServiceContext, uow: db.UnitOfWork, event: CloudE
     for community in communities:
         if community.id in application.community_ids:
             community.signup_window, community.updated_at = application.window, now
-            uow.emit(community_changed_event(ctx, "updated", community, changed.changed_by))
+            uow.emit(events.community_changed(ctx, "updated", community, changed.changed_by))
 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
