@@ -179,7 +179,9 @@ def test_a_plugin_that_keeps_raising_is_switched_off_for_its_region(mb_stack, wo
                       "the automatic switch-off of the raising plugin")
     config = config_of(mb_stack, world, "raising")
     assert config["updated_by"] == "copnet:auto-disable"
-    assert "the local system is down" in config["reason"]
+    # Reported by membership (over gRPC, with its service token); the raw error stays in its log.
+    assert "validate_registration failed" in config["reason"] and "in membership" in config["reason"]
+    assert "the local system is down" not in config["reason"]
     history = request("GET", f"{mb_stack.gateway_url}/api/v1/regions/{world.prefix}-region/plugins/raising/history",
                       token=mb_stack.token("regional_lead", f"{world.prefix}-region", person="mb-lead")).json()
     listed = {p["name"]: p for p in request("GET", f"{mb_stack.gateway_url}/api/v1/plugins").json()["items"]}
