@@ -49,8 +49,7 @@ def bench_create_community(stack: RunningStack, baseline_url: str, requests: int
     post_burst("warm-up", stack.gateway_url, "/api/v1/communities", bodies[:20], 4, headers)
 
     def counted() -> int:
-        reply = stack.clients["reflection"].call("GetCommunityCount",
-                                                 rf.GetCommunityCountRequest(county_office_id=county))
+        reply = stack.reflection().GetCommunityCount(rf.GetCommunityCountRequest(county_office_id=county))
         return reply.community_count.communities
 
     time_until(lambda: counted() == 20)

@@ -67,8 +67,8 @@ def local(day: dt.date, at: dt.time) -> dt.datetime:
 def occurrences(world: SchedulingWorld, **which: str) -> list[s.Occurrence]:
     found, token = [], ""
     while True:
-        reply = world.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-            include_cancelled=True, page_size=1000, page_token=token, **which), token=world.admin)
+        reply = world.scheduling(world.admin).ListOccurrences(s.ListOccurrencesRequest(
+            include_cancelled=True, page_size=1000, page_token=token, **which))
         found.extend(reply.occurrences)
         if not (token := reply.next_page_token):
             return found
@@ -90,11 +90,9 @@ def build_world(stack: RunningStack) -> FeedWorld:
                                    recurrence=f"FREQ=WEEKLY;BYDAY={weekly_day};COUNT={WEEKLY_COUNT}").session
             series = occurrences(world, session_id=weekly.id)
             moved, cancelled = series[MOVED], series[CANCELLED]
-            world.scheduling("MoveOccurrence", s.MoveOccurrenceRequest(
-                id=moved.id, start_time=timestamp(moved.start_time.ToDatetime(tzinfo=UTC) + dt.timedelta(days=1))),
-                token=world.admin)
-            world.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=cancelled.id, reason="School holiday"),
-                             token=world.admin)
+            world.scheduling(world.admin).MoveOccurrence(s.MoveOccurrenceRequest(
+                id=moved.id, start_time=timestamp(moved.start_time.ToDatetime(tzinfo=UTC) + dt.timedelta(days=1))))
+            world.scheduling(world.admin).CancelOccurrence(s.CancelOccurrenceRequest(id=cancelled.id, reason="School holiday"))
         issued = ApiClient(stack.gateway_url, world.token_of(person)).post(f"/people/{person}/calendar-token")
         url = urllib.parse.urlsplit(issued["person_feed_url"])
         return FeedWorld(person, f"{url.path}?{url.query}", occurrences(world, person_id=person))

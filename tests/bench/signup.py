@@ -59,13 +59,12 @@ def create_organizations(stack: RunningStack) -> None:
 def create_people(stack: RunningStack, count: int) -> None:
     """`count` teachers at the school, through membership's gRPC API, SETUP_WORKERS at a time."""
     token = stack.token("platform_admin")
-    membership = stack.clients["membership"]
 
     def create(n: int) -> None:
-        membership.call("CreatePerson", pb.CreatePersonRequest(
+        stack.membership(token).CreatePerson(pb.CreatePersonRequest(
             person_id=person_id(n), name=f"Teacher {n}", email=f"{person_id(n)}@bench.example",
             grade_bands=[pb.GRADE_BAND_6_8],
-            affiliations=[pb.Affiliation(organization_id=SCHOOL, position=pb.POSITION_TEACHER)]), token=token)
+            affiliations=[pb.Affiliation(organization_id=SCHOOL, position=pb.POSITION_TEACHER)]))
 
     with ThreadPoolExecutor(SETUP_WORKERS) as pool:
         list(pool.map(create, range(count)))

@@ -25,13 +25,16 @@ class SchedulingWorld(World):
     def __init__(self, services, prefix: str):
         super().__init__(services, prefix)
         self.region = f"{prefix}-region"
-        self.scheduling = services.clients["scheduling"].call
+
+    def scheduling(self, token: str | None = None):
+        """Scheduling's stub, called with `token` (none: anonymous)."""
+        return self.services.scheduling(token)
 
     def program(self, name: str = "program", program_year: str | None = None) -> str:
         program_id = f"{self.prefix}-{name}"
-        self.call("CreateProgram", m.CreateProgramRequest(
+        self.membership(self.admin).CreateProgram(m.CreateProgramRequest(
             program_id=program_id, name=name, owner_organization_id=self.region,
-            program_year=program_year or current_program_year()), token=self.admin)
+            program_year=program_year or current_program_year()))
         return program_id
 
     def program_community(self, name: str, program_id: str, *, members=(), facilitators=(), capacity: int = 40,
@@ -41,10 +44,9 @@ class SchedulingWorld(World):
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         window = m.SignupWindow(open_time=timestamp(now - dt.timedelta(days=1)),
                                 close_time=timestamp(now + dt.timedelta(days=30)))
-        self.call("CreateCommunity", m.CreateCommunityRequest(
+        self.membership(self.admin).CreateCommunity(m.CreateCommunityRequest(
             community_id=community_id, name=name, kind=COMMUNITY_KINDS[kind], host_organization_id=self.district,
-            program_id=program_id, capacity=capacity, signup_window=window, facilitator_ids=list(facilitators)),
-            token=self.admin)
+            program_id=program_id, capacity=capacity, signup_window=window, facilitator_ids=list(facilitators)))
         self.change_status(community_id, "open")
         for person_id in members:
             self.register(community_id, person_id, token=self.admin)
@@ -59,6 +61,6 @@ class SchedulingWorld(World):
                 **fields) -> s.CreateSessionResponse:
         fields.setdefault("session_type", "regular_convening")
         fields.setdefault("modality", s.MODALITY_VIRTUAL)
-        return self.scheduling("CreateSession", s.CreateSessionRequest(
+        return self.scheduling(token or self.admin).CreateSession(s.CreateSessionRequest(
             community_id=community_id, start_time=timestamp(start),
-            end_time=timestamp(start + dt.timedelta(minutes=minutes)), **fields), token=token or self.admin)
+            end_time=timestamp(start + dt.timedelta(minutes=minutes)), **fields))

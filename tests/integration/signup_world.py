@@ -36,7 +36,6 @@ class World:
     def __init__(self, services, prefix: str):
         self.services = services
         self.prefix = prefix
-        self.call = services.clients["membership"].call
         self.admin = services.token("platform_admin")
         self.county = f"{prefix}-county"
         self.district = f"{prefix}-district"
@@ -50,21 +49,24 @@ class World:
                                      (self.district, m.ORGANIZATION_KIND_DISTRICT, self.county),
                                      (self.school, m.ORGANIZATION_KIND_SCHOOL, self.district),
                                      (self.other_school, m.ORGANIZATION_KIND_SCHOOL, self.district)):
-            self.call("CreateOrganization", m.CreateOrganizationRequest(
-                organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="" if parent else TZ),
-                token=self.admin)
+            self.membership(self.admin).CreateOrganization(m.CreateOrganizationRequest(
+                organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="" if parent else TZ))
         self._mongo = pymongo.MongoClient(services.mongodb_uri)
         self.db = self._mongo[services.settings.database_name("membership")]
 
     # -- people ------------------------------------------------------------------------------------
+    def membership(self, token: str | None = None):
+        """Membership's stub, called with `token` (none: anonymous)."""
+        return self.services.membership(token)
+
     def person(self, name: str, *affiliations: tuple[str, str], bands: tuple[str, ...] = ("3_5",)) -> str:
         """A person with (organization, position) affiliations (default: a teacher at the school)."""
         person_id = f"{self.prefix}-{name}"
-        self.call("CreatePerson", m.CreatePersonRequest(
+        self.membership(self.admin).CreatePerson(m.CreatePersonRequest(
             person_id=person_id, name=name, email=f"{person_id}@example.org",
             grade_bands=[BANDS[b] for b in bands],
             affiliations=[m.Affiliation(organization_id=org, position=POSITIONS[position])
-                          for org, position in (affiliations or ((self.school, "teacher"),))]), token=self.admin)
+                          for org, position in (affiliations or ((self.school, "teacher"),))]))
         return person_id
 
     def people(self, count: int, name: str = "t") -> list[str]:
@@ -84,19 +86,18 @@ class World:
         window = m.SignupWindow(open_time=timestamp(now + opens_in), close_time=timestamp(now + closes_in))
         if soft_deadline_in is not None:
             window.soft_deadline.CopyFrom(timestamp(now + soft_deadline_in))
-        self.call("CreateCommunity", m.CreateCommunityRequest(
+        self.membership(self.admin).CreateCommunity(m.CreateCommunityRequest(
             community_id=community_id, name=name, kind=COMMUNITY_KINDS[kind], host_organization_id=host or self.district,
             capacity=capacity, signup_window=window, facilitator_ids=list(facilitators),
             eligibility=m.Eligibility(positions=[POSITIONS[p] for p in positions], organization_ids=list(organization_ids)),
             team_composition=[m.TeamSlot(position=POSITIONS[p], count=c, grade_bands=[BANDS[b] for b in bands])
-                              for p, c, bands in team_composition]), token=self.admin)
+                              for p, c, bands in team_composition]))
         self.change_status(community_id, *STATUS_PATH[status])
         return community_id
 
     def change_status(self, community_id: str, *statuses: str) -> None:
         for status in statuses:
-            self.call("ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id=community_id, status=STATUSES[status]),
-                      token=self.admin)
+            self.membership(self.admin).ChangeCommunityStatus(m.ChangeCommunityStatusRequest(id=community_id, status=STATUSES[status]))
 
     def ledger(self, community_id: str) -> dict:
         doc = self.db.communities.find_one({"_id": community_id})
@@ -108,11 +109,10 @@ class World:
     # -- calls -------------------------------------------------------------------------------------
     def register(self, community_id: str, person_id: str = "", token: str | None = None, **fields) -> m.Registration:
         token = token or self.token_of(person_id)
-        return self.call("Register", m.RegisterRequest(community_id=community_id, person_id=person_id, **fields),
-                         token=token).registration
+        return self.membership(token).Register(m.RegisterRequest(community_id=community_id, person_id=person_id, **fields)).registration
 
     def cancel(self, registration_id: str, token: str) -> m.CancelRegistrationResponse:
-        return self.call("CancelRegistration", m.CancelRegistrationRequest(id=registration_id), token=token)
+        return self.membership(token).CancelRegistration(m.CancelRegistrationRequest(id=registration_id))
 
     def manager(self) -> str:
         return self.services.token("county_admin", self.county, person=f"{self.prefix}-manager")

@@ -73,13 +73,12 @@ class AttendanceWorld(SchedulingWorld):
         return community_id, occurrences
 
     def occurrences(self, session_id: str) -> list[s.Occurrence]:
-        found = self.scheduling("ListOccurrences", s.ListOccurrencesRequest(session_id=session_id, page_size=100),
-                                token=self.admin).occurrences
+        found = self.scheduling(self.admin).ListOccurrences(s.ListOccurrencesRequest(session_id=session_id, page_size=100)).occurrences
         return sorted(found, key=lambda o: o.start_time.ToDatetime())
 
     def record(self, occurrence_id: str, *entries: s.AttendanceEntry, token: str | None = None):
-        return self.scheduling("RecordAttendance", s.RecordAttendanceRequest(
-            occurrence_id=occurrence_id, entries=list(entries)), token=token or self.facilitator).records
+        return self.scheduling(token or self.facilitator).RecordAttendance(s.RecordAttendanceRequest(
+            occurrence_id=occurrence_id, entries=list(entries))).records
 
     def stored(self, occurrence_id: str) -> list[dict]:
         return list(self.scheduling_db.attendance.find({"occurrence_id": occurrence_id}))
@@ -177,8 +176,7 @@ def test_attendance_waits_for_the_occurrence_to_start_and_is_not_for_cancelled_o
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "OCCURRENCE_NOT_STARTED")
 
     _, occurrences = world.community_with_series("cancelled", [world.alice])
-    world.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=occurrences[2].id, reason="snow day"),
-                     token=world.facilitator)
+    world.scheduling(world.facilitator).CancelOccurrence(s.CancelOccurrenceRequest(id=occurrences[2].id, reason="snow day"))
     error = rpc_error(world.record, occurrences[2].id, entry(world.alice, PRESENT))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "OCCURRENCE_CANCELLED")
     error = rpc_error(world.record, "no-such-session:20261013T230000Z", entry(world.alice, PRESENT))
@@ -196,8 +194,8 @@ def test_only_the_communitys_facilitators_and_managers_record_and_list_its_atten
     def listed(token: str, **where) -> list[tuple[str, str]]:
         pages, page_token = [], ""
         while True:
-            reply = world.scheduling("ListAttendance", s.ListAttendanceRequest(
-                page_size=3, page_token=page_token, **where), token=token)
+            reply = world.scheduling(token).ListAttendance(s.ListAttendanceRequest(
+                page_size=3, page_token=page_token, **where))
             pages += [(r.occurrence_id, r.person_id) for r in reply.records]
             page_token = reply.next_page_token
             if not page_token:
@@ -246,7 +244,7 @@ def year(world) -> Year:
                  token=token)
     # Rosa's attendance at this one was never taken.
     world.record(weekly[2].id, entry(pat, LATE, 120), entry(quinn, PRESENT), entry(fay, PRESENT), token=token)
-    world.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=weekly[3].id, reason="snow day"), token=token)
+    world.scheduling(token).CancelOccurrence(s.CancelOccurrenceRequest(id=weekly[3].id, reason="snow day"))
     math = world.program_community("math", program_id, members=[pat], facilitators=[fay])
     # A Thursday between the second and third convenings.
     single = world.session(math, world.tuesday_4pm(WEEKS) + dt.timedelta(days=2), minutes=90,
@@ -257,8 +255,8 @@ def year(world) -> Year:
 
 
 def test_community_participation_counts_held_convenings_per_person_and_in_total(world, year):
-    reply = world.scheduling("GetCommunityParticipation", s.GetCommunityParticipationRequest(
-        community_id=year.plc), token=world.facilitator_token(year.fay))
+    reply = world.scheduling(world.facilitator_token(year.fay)).GetCommunityParticipation(s.GetCommunityParticipationRequest(
+        community_id=year.plc))
     assert reply.occurrences_held == 3, "the cancelled convening is not held"
     people = {p.person_id: p for p in reply.people}
     assert list(people) == sorted([year.pat, year.quinn, year.rosa, year.fay])
@@ -272,28 +270,26 @@ def test_community_participation_counts_held_convenings_per_person_and_in_total(
     assert tally(reply.total) == (11, 9, 2, 1, 1, 1, 480 + 270 + 180 + 540)
     assert reply.total.rate == pytest.approx(9 / 11)
     assert reply.total.community_id == reply.community_id == year.plc
-    error = rpc_error(world.scheduling, "GetCommunityParticipation", s.GetCommunityParticipationRequest(
-        community_id=year.plc), token=world.token_of(year.pat))
+    error = rpc_error(world.scheduling(world.token_of(year.pat)).GetCommunityParticipation, s.GetCommunityParticipationRequest(
+        community_id=year.plc))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_a_persons_participation_is_per_community_and_summed(world, year):
-    reply = world.scheduling("GetPersonParticipation", s.GetPersonParticipationRequest(person_id=year.pat),
-                             token=world.token_of(year.pat))
+    reply = world.scheduling(world.token_of(year.pat)).GetPersonParticipation(s.GetPersonParticipationRequest(person_id=year.pat))
     assert [(p.community_id, tally(p)) for p in reply.communities] == [
         (year.math, (1, 1, 0, 0, 0, 0, 90)), (year.plc, (3, 3, 1, 0, 0, 0, 480))]
     assert (reply.person_id, tally(reply.total), reply.total.rate) == (year.pat, (4, 4, 1, 0, 0, 0, 570), 1.0)
-    by_manager = world.scheduling("GetPersonParticipation", s.GetPersonParticipationRequest(person_id=year.pat),
-                                  token=world.manager())
+    by_manager = world.scheduling(world.manager()).GetPersonParticipation(s.GetPersonParticipationRequest(person_id=year.pat))
     assert by_manager.total == reply.total
-    error = rpc_error(world.scheduling, "GetPersonParticipation", s.GetPersonParticipationRequest(
-        person_id=year.pat), token=world.token_of(year.quinn))
+    error = rpc_error(world.scheduling(world.token_of(year.quinn)).GetPersonParticipation, s.GetPersonParticipationRequest(
+        person_id=year.pat))
     assert (error.code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
 
 
 def test_learning_hours_list_attended_minutes_in_the_program_in_order(world, year):
-    reply = world.scheduling("GetLearningHours", s.GetLearningHoursRequest(
-        person_id=year.pat, program_id=year.program_id), token=world.token_of(year.pat))
+    reply = world.scheduling(world.token_of(year.pat)).GetLearningHours(s.GetLearningHoursRequest(
+        person_id=year.pat, program_id=year.program_id))
     weekly, workshop = year.weekly, year.workshop
     assert [(line.occurrence_id, line.status, line.attended_minutes) for line in reply.lines] == [
         (weekly[0].id, PRESENT, 180), (weekly[1].id, PRESENT, 180), (workshop.id, PRESENT, 90),
@@ -308,17 +304,17 @@ def test_learning_hours_list_attended_minutes_in_the_program_in_order(world, yea
     assert (reply.lines[2].community_id, reply.lines[2].community_name) == (year.math, "math")
     assert reply.issue_time.ToDatetime(dt.UTC) > world.now
 
-    fay = world.scheduling("GetLearningHours", s.GetLearningHoursRequest(
-        person_id=year.fay, program_id=year.program_id), token=world.manager())
+    fay = world.scheduling(world.manager()).GetLearningHours(s.GetLearningHoursRequest(
+        person_id=year.fay, program_id=year.program_id))
     assert (fay.total_minutes, fay.total_hours) == (3 * 180 + 90, 10.5)
-    rosa = world.scheduling("GetLearningHours", s.GetLearningHoursRequest(
-        person_id=year.rosa, program_id=year.program_id), token=world.token_of(year.rosa))
+    rosa = world.scheduling(world.token_of(year.rosa)).GetLearningHours(s.GetLearningHoursRequest(
+        person_id=year.rosa, program_id=year.program_id))
     assert ([line.occurrence_id for line in rosa.lines], rosa.total_hours) == ([weekly[1].id], 3.0)
-    error = rpc_error(world.scheduling, "GetLearningHours", s.GetLearningHoursRequest(
-        person_id=year.pat, program_id=year.program_id), token=world.token_of(year.quinn))
+    error = rpc_error(world.scheduling(world.token_of(year.quinn)).GetLearningHours, s.GetLearningHoursRequest(
+        person_id=year.pat, program_id=year.program_id))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
-    error = rpc_error(world.scheduling, "GetLearningHours", s.GetLearningHoursRequest(
-        person_id=year.pat, program_id="att-no-such-program"), token=world.token_of(year.pat))
+    error = rpc_error(world.scheduling(world.token_of(year.pat)).GetLearningHours, s.GetLearningHoursRequest(
+        person_id=year.pat, program_id="att-no-such-program"))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_PROGRAM", ["program_id"])
 

@@ -44,32 +44,30 @@ class Setup:
         self.algebra = world.program_community("algebra", program, members=[self.ada, self.ben, self.cy],
                                                facilitators=[self.fay])
         self.geometry = world.program_community("geometry", program, members=[self.ada], facilitators=[self.fay])
-        self.team = world.call("CreateTeam", m.CreateTeamRequest(
+        self.team = world.membership(world.admin).CreateTeam(m.CreateTeamRequest(
             community_id=self.algebra, team_id=f"{prefix}-lincoln", kind=m.TEAM_KIND_SCHOOL, name="Lincoln",
-            school_id=world.school, members=[m.TeamMemberSpec(person_id=self.ben, role=m.TEAM_ROLE_MEMBER)]),
-            token=world.admin).team
+            school_id=world.school, members=[m.TeamMemberSpec(person_id=self.ben, role=m.TEAM_ROLE_MEMBER)])).team
 
     def token_for(self, person_id: str, bearer: str | None = None) -> str:
-        reply = self.world.scheduling("IssueFeedToken", s.IssueFeedTokenRequest(person_id=person_id),
-                                      token=bearer or self.world.token_of(person_id))
+        reply = self.world.scheduling(bearer or self.world.token_of(person_id)).IssueFeedToken(s.IssueFeedTokenRequest(person_id=person_id))
         assert reply.person_id == person_id
         return reply.token
 
     def community_feed(self, community_id: str, token: str, fmt: str = "") -> s.ExportCalendarResponse:
         # No bearer token: a calendar client has only the URL.
-        return self.world.scheduling("ExportCommunityCalendar", s.ExportCommunityCalendarRequest(
+        return self.world.scheduling().ExportCommunityCalendar(s.ExportCommunityCalendarRequest(
             community_id=community_id, token=token, format=fmt))
 
     def person_feed(self, person_id: str, token: str, fmt: str = "") -> s.ExportCalendarResponse:
-        return self.world.scheduling("ExportPersonCalendar", s.ExportPersonCalendarRequest(
+        return self.world.scheduling().ExportPersonCalendar(s.ExportPersonCalendarRequest(
             person_id=person_id, token=token, format=fmt))
 
     def session(self, community_id: str, start: dt.datetime, **fields) -> s.Session:
         return self.world.session(community_id, start, **fields).session
 
     def occurrences(self, session_id: str) -> list[s.Occurrence]:
-        return list(self.world.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-            session_id=session_id, include_cancelled=True, page_size=1000), token=self.world.admin).occurrences)
+        return list(self.world.scheduling(self.world.admin).ListOccurrences(s.ListOccurrencesRequest(
+            session_id=session_id, include_cancelled=True, page_size=1000)).occurrences)
 
     def uid(self, session: s.Session) -> str:
         return f"{session.id}@{self.region}.copnet"
@@ -130,13 +128,12 @@ def test_a_new_token_ends_the_old_one_and_only_its_hash_is_kept(setup):
 
 
 def test_the_token_is_the_persons_own_or_their_managers_to_issue(setup):
-    empty = setup.world.scheduling("IssueFeedToken", s.IssueFeedTokenRequest(), token=setup.world.token_of(setup.cy))
+    empty = setup.world.scheduling(setup.world.token_of(setup.cy)).IssueFeedToken(s.IssueFeedTokenRequest())
     assert empty.person_id == setup.cy and empty.token and empty.issue_time.seconds > 0
     assert setup.token_for(setup.ada, bearer=setup.world.manager())
-    denied = rpc_error(setup.world.scheduling, "IssueFeedToken", s.IssueFeedTokenRequest(person_id=setup.ada),
-                       token=setup.world.token_of(setup.ben))
+    denied = rpc_error(setup.world.scheduling(setup.world.token_of(setup.ben)).IssueFeedToken, s.IssueFeedTokenRequest(person_id=setup.ada))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
-    anonymous = rpc_error(setup.world.scheduling, "IssueFeedToken", s.IssueFeedTokenRequest(person_id=setup.ada))
+    anonymous = rpc_error(setup.world.scheduling().IssueFeedToken, s.IssueFeedTokenRequest(person_id=setup.ada))
     assert anonymous.code == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -194,12 +191,11 @@ def test_a_moved_and_a_cancelled_occurrence_reach_the_client_and_the_uid_stays(s
     assert before.location.value == "Lincoln MS library, 12 Oak Ave"
     occurrences = setup.occurrences(series.id)
     cancelled, moved = occurrences[2], occurrences[4]
-    setup.world.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=cancelled.id, reason="Testing week"),
-                           token=setup.world.admin)
+    setup.world.scheduling(setup.world.admin).CancelOccurrence(s.CancelOccurrenceRequest(id=cancelled.id, reason="Testing week"))
     new_start = moved.start_time.ToDatetime(tzinfo=UTC) + dt.timedelta(days=2)
-    setup.world.scheduling("MoveOccurrence", s.MoveOccurrenceRequest(
+    setup.world.scheduling(setup.world.admin).MoveOccurrence(s.MoveOccurrenceRequest(
         id=moved.id, start_time=timestamp(new_start),
-        venue=s.Venue(name="County Office, Room 12", address="1 Main St")), token=setup.world.admin)
+        venue=s.Venue(name="County Office, Room 12", address="1 Main St")))
 
     calendar = calendar_of(setup.community_feed(setup.algebra, token))
     after = masters(calendar)[setup.uid(series)]
@@ -217,8 +213,7 @@ def test_a_cancelled_session_stays_in_the_feed_as_cancelled(setup):
     single = setup.session(setup.algebra, local(setup.year + 1, 5, 18, 9), minutes=60, title="Spring kick-off")
     token = setup.token_for(setup.ben)
     assert masters(calendar_of(setup.person_feed(setup.ben, token)))[setup.uid(single)].status.value == "CONFIRMED"
-    setup.world.scheduling("CancelSession", s.CancelSessionRequest(id=single.id, reason="Snow day"),
-                           token=setup.world.admin)
+    setup.world.scheduling(setup.world.admin).CancelSession(s.CancelSessionRequest(id=single.id, reason="Snow day"))
     event = masters(calendar_of(setup.person_feed(setup.ben, token)))[setup.uid(single)]
     assert event.status.value == "CANCELLED" and int(event.sequence.value) >= 1
 
@@ -261,8 +256,8 @@ def test_an_equity_sessions_fields_and_what_to_prepare_are_in_its_description(st
     assert reply.status == 200, reply.text
 
     def offered() -> bool:
-        types = setup.world.scheduling("ListSessionTypes", s.ListSessionTypesRequest(
-            community_id=setup.algebra), token=setup.world.admin).session_types
+        types = setup.world.scheduling(setup.world.admin).ListSessionTypes(s.ListSessionTypesRequest(
+            community_id=setup.algebra)).session_types
         return "equity_culturally_responsive_tasks" in {t.key for t in types}
 
     stack.wait_for(offered, 30, "the equity session types in the world's region")

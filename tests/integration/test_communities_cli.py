@@ -25,38 +25,29 @@ def tree(stack):
                                  ("ccl-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "ccl-region"),
                                  ("ccl-district", m.ORGANIZATION_KIND_DISTRICT, "ccl-county"),
                                  ("ccl-school", m.ORGANIZATION_KIND_SCHOOL, "ccl-district")):
-        call(stack, "CreateOrganization", m.CreateOrganizationRequest(
-            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""),
-            admin)
-    call(stack, "CreateProgram", m.CreateProgramRequest(program_id="ccl-program", name="CLI program",
-                                                        owner_organization_id="ccl-region", program_year="2026-27"),
-         admin)
+        stack.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
+    stack.membership(admin).CreateProgram(m.CreateProgramRequest(program_id="ccl-program", name="CLI program",
+                                                        owner_organization_id="ccl-region", program_year="2026-27"))
     for person_id in ("ccl-t1", "ccl-t2"):
-        call(stack, "CreatePerson", m.CreatePersonRequest(
+        stack.membership(admin).CreatePerson(m.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="ccl-school", position=m.POSITION_TEACHER)]), admin)
+            affiliations=[m.Affiliation(organization_id="ccl-school", position=m.POSITION_TEACHER)]))
     opens, closes = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
     opens.FromDatetime(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     closes.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     for community_id, kind, program_id in (("ccl-open", m.COMMUNITY_KIND_PLC, "ccl-program"),
                                            ("ccl-draft", m.COMMUNITY_KIND_PLC, ""),
                                            ("ccl-team", m.COMMUNITY_KIND_MATH_TEAM, "")):
-        call(stack, "CreateCommunity", m.CreateCommunityRequest(
+        stack.membership(admin).CreateCommunity(m.CreateCommunityRequest(
             community_id=community_id, name=f"{community_id} name", kind=kind, host_organization_id="ccl-school",
-            program_id=program_id, capacity=1, signup_window=m.SignupWindow(open_time=opens, close_time=closes)),
-            admin)
-    call(stack, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id="ccl-open", status=m.COMMUNITY_STATUS_OPEN),
-         admin)
-    first = call(stack, "Register", m.RegisterRequest(community_id="ccl-open", person_id="ccl-t1"), admin)
-    call(stack, "Register", m.RegisterRequest(community_id="ccl-open", person_id="ccl-t2"), admin)
-    call(stack, "AcknowledgeCommitment", m.AcknowledgeCommitmentRequest(id=first.registration.id),
-         stack.token("member", "ccl-school", person="ccl-t1"))
-    call(stack, "RecordOnboarding", m.RecordOnboardingRequest(id=first.registration.id), admin)
+            program_id=program_id, capacity=1, signup_window=m.SignupWindow(open_time=opens, close_time=closes)))
+    stack.membership(admin).ChangeCommunityStatus(m.ChangeCommunityStatusRequest(id="ccl-open", status=m.COMMUNITY_STATUS_OPEN))
+    first = stack.membership(admin).Register(m.RegisterRequest(community_id="ccl-open", person_id="ccl-t1"))
+    stack.membership(admin).Register(m.RegisterRequest(community_id="ccl-open", person_id="ccl-t2"))
+    stack.membership(stack.token("member", "ccl-school", person="ccl-t1")).AcknowledgeCommitment(m.AcknowledgeCommitmentRequest(id=first.registration.id))
+    stack.membership(admin).RecordOnboarding(m.RecordOnboardingRequest(id=first.registration.id))
     return stack
-
-
-def call(stack, method: str, request, token: str):
-    return stack.clients["membership"].call(method, request, token=token)
 
 
 def copnet(stack, *args: str, token: str | None = None):

@@ -34,26 +34,20 @@ def tree(services):
                                  ("cl-district", m.ORGANIZATION_KIND_DISTRICT, "cl-county"),
                                  ("cl-school", m.ORGANIZATION_KIND_SCHOOL, "cl-district"),
                                  ("cl-south-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "cl-south")):
-        call(services, "CreateOrganization", m.CreateOrganizationRequest(
-            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""),
-            admin)
-    call(services, "CreateProgram", m.CreateProgramRequest(
-        program_id="cl-program", name="North Math CoP", owner_organization_id="cl-north", program_year="2026-27"),
-        admin)
+        services.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
+    services.membership(admin).CreateProgram(m.CreateProgramRequest(
+        program_id="cl-program", name="North Math CoP", owner_organization_id="cl-north", program_year="2026-27"))
     for person_id in ("cl-ana", "cl-ben", "cl-t1", "cl-t2", "cl-t3", "cl-t4"):
-        call(services, "CreatePerson", m.CreatePersonRequest(
+        services.membership(admin).CreatePerson(m.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="cl-school", position=m.POSITION_TEACHER)]), admin)
+            affiliations=[m.Affiliation(organization_id="cl-school", position=m.POSITION_TEACHER)]))
     return services
 
 
-def call(services, method: str, request, token: str | None = None):
-    return services.clients["membership"].call(method, request, token=token)
-
-
-def rpc_error(services, method: str, request, token: str | None = None):
+def rpc_error(rpc, request):
     with pytest.raises(grpc.RpcError) as raised:
-        call(services, method, request, token)
+        rpc(request)
     return details_of(raised.value)
 
 
@@ -82,12 +76,11 @@ def window(opens: float = -1, closes: float = 30, soft: float | None = None) -> 
 def create(services, community_id: str, **fields) -> m.Community:
     request = m.CreateCommunityRequest(**{"community_id": community_id, "name": community_id,
                                           "kind": m.COMMUNITY_KIND_PLC, "host_organization_id": "cl-school", **fields})
-    return call(services, "CreateCommunity", request, manager(services)).community
+    return services.membership(manager(services)).CreateCommunity(request).community
 
 
 def change_status(services, community_id: str, status: int, token: str | None = None) -> m.Community:
-    return call(services, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id=community_id, status=status),
-                token or manager(services)).community
+    return services.membership(token or manager(services)).ChangeCommunityStatus(m.ChangeCommunityStatusRequest(id=community_id, status=status)).community
 
 
 def open_community(services, community_id: str, capacity: int) -> m.Community:
@@ -96,8 +89,7 @@ def open_community(services, community_id: str, capacity: int) -> m.Community:
 
 
 def register(services, community_id: str, person_id: str) -> m.Registration:
-    return call(services, "Register", m.RegisterRequest(community_id=community_id, person_id=person_id),
-                manager(services)).registration
+    return services.membership(manager(services)).Register(m.RegisterRequest(community_id=community_id, person_id=person_id)).registration
 
 
 # -- creation with every field ------------------------------------------------------------------
@@ -116,7 +108,7 @@ def test_a_community_keeps_every_field_and_announces_itself_whole(tree):
     assert list(created.eligibility.organization_ids) == ["cl-district"]
     assert [(s.position, s.count) for s in created.team_composition] == [(m.POSITION_TEACHER, 2)]
     assert (created.region_id, created.county_office_id) == ("cl-north", "cl-county")
-    assert call(tree, "GetCommunity", m.GetCommunityRequest(id="cl-full")).community == created
+    assert tree.membership().GetCommunity(m.GetCommunityRequest(id="cl-full")).community == created
 
     [event] = wait_for_types(tree, COMMUNITY_EVENTS, "cl-full", [CREATED])
     # The flat fields other services consume, and the whole community beside them.
@@ -159,7 +151,7 @@ def test_a_math_team_gets_the_default_team_composition(tree):
 def test_bad_communities_are_refused_naming_the_field(tree, fields, field, reason):
     request = m.CreateCommunityRequest(**{"name": "x", "kind": m.COMMUNITY_KIND_PLC,
                                           "host_organization_id": "cl-school", **fields})
-    error = rpc_error(tree, "CreateCommunity", request, tree.token("platform_admin"))
+    error = rpc_error(tree.membership(tree.token("platform_admin")).CreateCommunity, request)
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert (error.reason, [f.field for f in error.fields]) == (reason, [field])
 
@@ -175,22 +167,21 @@ def test_who_may_create_a_community(tree, role, org, code):
     request = m.CreateCommunityRequest(name="x", kind=m.COMMUNITY_KIND_PLC, host_organization_id="cl-school",
                                        program_id="cl-program")
     if code is None:
-        assert call(tree, "CreateCommunity", request, tree.token(role, org)).community.program_id == "cl-program"
+        assert tree.membership(tree.token(role, org)).CreateCommunity(request).community.program_id == "cl-program"
     else:
-        assert rpc_error(tree, "CreateCommunity", request, tree.token(role, org)).code == code
+        assert rpc_error(tree.membership(tree.token(role, org)).CreateCommunity, request).code == code
 
 
 # -- listing ------------------------------------------------------------------------------------
 def test_listing_filters_by_program_status_kind_region_and_host(tree):
     create(tree, "cl-list-a", program_id="cl-program", kind=m.COMMUNITY_KIND_EQUITY_COHORT)
     open_community(tree, "cl-list-b", capacity=5)
-    call(tree, "CreateCommunity", m.CreateCommunityRequest(community_id="cl-list-c", name="South",
+    tree.membership(tree.token("platform_admin")).CreateCommunity(m.CreateCommunityRequest(community_id="cl-list-c", name="South",
                                                            kind=m.COMMUNITY_KIND_EQUITY_COHORT,
-                                                           host_organization_id="cl-south-county"),
-         tree.token("platform_admin"))
+                                                           host_organization_id="cl-south-county"))
 
     def ids(**filters) -> set[str]:
-        return {c.id for c in call(tree, "ListCommunities", m.ListCommunitiesRequest(page_size=1000, **filters))
+        return {c.id for c in tree.membership().ListCommunities(m.ListCommunitiesRequest(page_size=1000, **filters))
                 .communities if c.id.startswith("cl-list-")}
 
     assert ids(program_id="cl-program") == {"cl-list-a"}
@@ -208,7 +199,7 @@ def test_listing_by_facilitator_finds_every_community_they_facilitate(tree):
     create(tree, "cl-fac-none")
 
     def ids(person_id: str) -> set[str]:
-        return {c.id for c in call(tree, "ListCommunities", m.ListCommunitiesRequest(
+        return {c.id for c in tree.membership().ListCommunities(m.ListCommunitiesRequest(
             page_size=1000, facilitator_id=person_id)).communities if c.id.startswith("cl-fac-")}
 
     assert ids("cl-ana") == {"cl-fac-both"}
@@ -219,14 +210,13 @@ def test_listing_by_facilitator_finds_every_community_they_facilitate(tree):
 # -- updates ------------------------------------------------------------------------------------
 def test_an_update_changes_only_the_fields_given_and_is_announced(tree):
     create(tree, "cl-upd", focus="Ratios", capacity=10, facilitator_ids=["cl-ana"])
-    updated = call(tree, "UpdateCommunity", m.UpdateCommunityRequest(
+    updated = tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(
         id="cl-upd", name="Renamed", capacity=12, set_facilitator_ids=True, facilitator_ids=["cl-ben"],
-        signup_window=window()), manager(tree)).community
+        signup_window=window())).community
     assert (updated.name, updated.focus, updated.capacity, list(updated.facilitator_ids)) == (
         "Renamed", "Ratios", 12, ["cl-ben"])
     assert updated.HasField("signup_window") and updated.HasField("update_time")
-    cleared = call(tree, "UpdateCommunity", m.UpdateCommunityRequest(id="cl-upd", set_facilitator_ids=True),
-                   manager(tree)).community
+    cleared = tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-upd", set_facilitator_ids=True)).community
     assert (list(cleared.facilitator_ids), cleared.name) == ([], "Renamed")
     events = wait_for_types(tree, COMMUNITY_EVENTS, "cl-upd", [CREATED, UPDATED, UPDATED])
     assert (events[1].data["community"]["name"], events[1].data["changed_by"]) == ("Renamed", "cl-county-admin")
@@ -241,29 +231,28 @@ def test_an_update_changes_only_the_fields_given_and_is_announced(tree):
 def test_bad_updates_are_refused_and_change_nothing(tree, fields, field, reason):
     community_id = f"cl-bad-upd-{field.split('[')[0].split('.')[0].replace('_', '-')}"
     before = create(tree, community_id, capacity=4)
-    error = rpc_error(tree, "UpdateCommunity", m.UpdateCommunityRequest(id=community_id, **fields), manager(tree))
+    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, m.UpdateCommunityRequest(id=community_id, **fields))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, reason, [field])
-    assert call(tree, "GetCommunity", m.GetCommunityRequest(id=community_id)).community == before
+    assert tree.membership().GetCommunity(m.GetCommunityRequest(id=community_id)).community == before
 
 
 def test_update_access(tree):
     create(tree, "cl-upd-access")
     request = m.UpdateCommunityRequest(id="cl-upd-access", focus="x")
-    assert rpc_error(tree, "UpdateCommunity", request, tree.token("regional_lead", "cl-south")).code \
+    assert rpc_error(tree.membership(tree.token("regional_lead", "cl-south")).UpdateCommunity, request).code \
         == grpc.StatusCode.PERMISSION_DENIED
-    assert rpc_error(tree, "UpdateCommunity", request).code == grpc.StatusCode.UNAUTHENTICATED
-    assert call(tree, "UpdateCommunity", request, tree.token("regional_lead", "cl-north")).community.focus == "x"
+    assert rpc_error(tree.membership().UpdateCommunity, request).code == grpc.StatusCode.UNAUTHENTICATED
+    assert tree.membership(tree.token("regional_lead", "cl-north")).UpdateCommunity(request).community.focus == "x"
 
 
 def test_capacity_cannot_drop_below_the_confirmed_registrations(tree):
     open_community(tree, "cl-cap", capacity=3)
     register(tree, "cl-cap", "cl-t1")
     register(tree, "cl-cap", "cl-t2")
-    error = rpc_error(tree, "UpdateCommunity", m.UpdateCommunityRequest(id="cl-cap", capacity=1), manager(tree))
+    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, m.UpdateCommunityRequest(id="cl-cap", capacity=1))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CAPACITY_BELOW_CONFIRMED")
-    assert call(tree, "UpdateCommunity", m.UpdateCommunityRequest(id="cl-cap", capacity=2),
-                manager(tree)).community.capacity == 2
+    assert tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-cap", capacity=2)).community.capacity == 2
 
 
 def test_a_larger_capacity_promotes_from_the_waiting_list_in_order(tree):
@@ -271,16 +260,15 @@ def test_a_larger_capacity_promotes_from_the_waiting_list_in_order(tree):
     registrations = [register(tree, "cl-grow", person) for person in ("cl-t1", "cl-t2", "cl-t3", "cl-t4")]
     assert [r.status for r in registrations] == [m.REGISTRATION_STATUS_CONFIRMED] + [
         m.REGISTRATION_STATUS_WAITLISTED] * 3
-    reply = call(tree, "UpdateCommunity", m.UpdateCommunityRequest(id="cl-grow", capacity=3), manager(tree))
+    reply = tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-grow", capacity=3))
     assert [(r.person_id, r.status) for r in reply.promoted] == [
         ("cl-t2", m.REGISTRATION_STATUS_CONFIRMED), ("cl-t3", m.REGISTRATION_STATUS_CONFIRMED)]
     assert (reply.community.confirmed_count, reply.community.waitlisted_count) == (3, 1)
-    roster = call(tree, "ListRegistrations", m.ListRegistrationsRequest(community_id="cl-grow"), manager(tree))
+    roster = tree.membership(manager(tree)).ListRegistrations(m.ListRegistrationsRequest(community_id="cl-grow"))
     assert {r.person_id: (r.status, r.waitlist_position) for r in roster.registrations}["cl-t4"] == (
         m.REGISTRATION_STATUS_WAITLISTED, 1)
     # The same capacity again promotes nobody.
-    assert not call(tree, "UpdateCommunity", m.UpdateCommunityRequest(id="cl-grow", capacity=3),
-                    manager(tree)).promoted
+    assert not tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-grow", capacity=3)).promoted
 
 
 # -- the status lifecycle -----------------------------------------------------------------------
@@ -294,7 +282,7 @@ def test_the_whole_lifecycle_each_step_an_event(tree):
     assert [(e.data["previous_status"], e.data["community"]["status"]) for e in events[1:]] == [
         ("draft", "COMMUNITY_STATUS_OPEN"), ("open", "COMMUNITY_STATUS_CLOSED"), ("closed", "COMMUNITY_STATUS_OPEN"),
         ("open", "COMMUNITY_STATUS_ACTIVE"), ("active", "COMMUNITY_STATUS_COMPLETED")]
-    error = rpc_error(tree, "UpdateCommunity", m.UpdateCommunityRequest(id="cl-life", focus="late"), manager(tree))
+    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, m.UpdateCommunityRequest(id="cl-life", focus="late"))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "COMMUNITY_COMPLETED")
 
 
@@ -312,11 +300,11 @@ def test_closed_goes_straight_to_active(tree):
 def test_a_draft_opens_only_with_capacity_and_a_window(tree, fields, missing):
     community_id = f"cl-unready-{len(missing)}"
     create(tree, community_id, **fields)
-    error = rpc_error(tree, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(
-        id=community_id, status=m.COMMUNITY_STATUS_OPEN), manager(tree))
+    error = rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(
+        id=community_id, status=m.COMMUNITY_STATUS_OPEN))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "COMMUNITY_NOT_READY")
     assert error.message.endswith(f"missing: {missing}")
-    assert call(tree, "GetCommunity", m.GetCommunityRequest(id=community_id)).community.status \
+    assert tree.membership().GetCommunity(m.GetCommunityRequest(id=community_id)).community.status \
         == m.COMMUNITY_STATUS_DRAFT
 
 
@@ -335,8 +323,7 @@ def test_other_transitions_are_refused_naming_from_and_to(tree, steps, target, n
     create(tree, community_id, capacity=3, signup_window=window())
     for step in steps:
         change_status(tree, community_id, step)
-    error = rpc_error(tree, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id=community_id, status=target),
-                      manager(tree))
+    error = rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(id=community_id, status=target))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INVALID_STATUS_TRANSITION")
     assert error.message == f"a community cannot go from {names[0]} to {names[1]}"
 
@@ -344,13 +331,13 @@ def test_other_transitions_are_refused_naming_from_and_to(tree, steps, target, n
 def test_a_facilitator_may_complete_their_active_community_and_nothing_else(tree):
     create(tree, "cl-fac", capacity=3, signup_window=window(), facilitator_ids=["cl-ana"])
     ana, ben = (tree.token("member", "cl-school", person=p) for p in ("cl-ana", "cl-ben"))
-    denied = rpc_error(tree, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(
-        id="cl-fac", status=m.COMMUNITY_STATUS_OPEN), ana)
+    denied = rpc_error(tree.membership(ana).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(
+        id="cl-fac", status=m.COMMUNITY_STATUS_OPEN))
     assert (denied.code, denied.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
     change_status(tree, "cl-fac", m.COMMUNITY_STATUS_OPEN)
     change_status(tree, "cl-fac", m.COMMUNITY_STATUS_ACTIVE)
-    assert rpc_error(tree, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(
-        id="cl-fac", status=m.COMMUNITY_STATUS_COMPLETED), ben).code == grpc.StatusCode.PERMISSION_DENIED
+    assert rpc_error(tree.membership(ben).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(
+        id="cl-fac", status=m.COMMUNITY_STATUS_COMPLETED)).code == grpc.StatusCode.PERMISSION_DENIED
     done = change_status(tree, "cl-fac", m.COMMUNITY_STATUS_COMPLETED, ana)
     assert done.status == m.COMMUNITY_STATUS_COMPLETED
     [*_, event] = wait_for_types(tree, COMMUNITY_EVENTS, "cl-fac", [CREATED, STATUS, STATUS, STATUS])
@@ -360,11 +347,10 @@ def test_a_facilitator_may_complete_their_active_community_and_nothing_else(tree
 def test_status_access_out_of_scope(tree):
     create(tree, "cl-status-scope", capacity=3, signup_window=window())
     request = m.ChangeCommunityStatusRequest(id="cl-status-scope", status=m.COMMUNITY_STATUS_OPEN)
-    assert rpc_error(tree, "ChangeCommunityStatus", request, tree.token("regional_lead", "cl-south")).code \
+    assert rpc_error(tree.membership(tree.token("regional_lead", "cl-south")).ChangeCommunityStatus, request).code \
         == grpc.StatusCode.PERMISSION_DENIED
-    assert rpc_error(tree, "ChangeCommunityStatus", request).code == grpc.StatusCode.UNAUTHENTICATED
-    assert rpc_error(tree, "ChangeCommunityStatus", m.ChangeCommunityStatusRequest(id="cl-status-scope"),
-                     manager(tree)).fields[0].field == "status"
+    assert rpc_error(tree.membership().ChangeCommunityStatus, request).code == grpc.StatusCode.UNAUTHENTICATED
+    assert rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(id="cl-status-scope")).fields[0].field == "status"
 
 
 # -- over HTTP ----------------------------------------------------------------------------------

@@ -68,10 +68,10 @@ def test_each_person_expected_at_a_session_gets_one_email_with_the_session_attac
             start = first + dt.timedelta(minutes=10 * len(tried))
             session = world.session(community, start, minutes=30, title="Geometry PLC",
                                     meeting_url="https://meet.example.org/geometry").session
-            [occurrence] = world.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-                session_id=session.id, page_size=10), token=world.admin).occurrences
+            [occurrence] = world.scheduling(world.admin).ListOccurrences(s.ListOccurrencesRequest(
+                session_id=session.id, page_size=10)).occurrences
             tried.append(occurrence)
-            world.scheduling("RunReminders", s.RunRemindersRequest(), token=world.admin)
+            world.scheduling(world.admin).RunReminders(s.RunRemindersRequest())
             try:
                 stack.wait_for(lambda: about(smtp_server, occurrence), 2, "a reminder emailed")
             except TimeoutError:

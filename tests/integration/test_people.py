@@ -211,7 +211,8 @@ def test_a_person_changes_their_own_name_email_and_grade_bands_but_not_affiliati
     assert api.ok("GET", "/api/v1/people/ppl-cora", token=cora) == updated
     events = wait_for_types(api.stack, "membership.person.*", "ppl-cora", [
         "copnet.membership.person.created", "copnet.membership.person.updated"])
-    assert (events[1].data["changed_by"], events[1].data["person"]["email"]) == ("ppl-cora", "cora@new.example")
+    # Ids only: the e-mail address stays in membership.
+    assert events[1].data == {"person_id": "ppl-cora", "changed_by": "ppl-cora"}
 
 
 def test_a_manager_moves_a_person_and_their_visibility_follows(api):
@@ -255,7 +256,7 @@ def test_granting_is_idempotent_and_revoking_removes_the_grant(api):
         "copnet.membership.person.created", "copnet.membership.person.role_granted",
         "copnet.membership.person.role_revoked"])
     assert [e.data["changed_by"] for e in events[1:]] == ["ppl-granter", "ppl-granter"]
-    assert events[1].data["person"]["roles"][0]["organization_id"] == "ppl-district-a"
+    assert events[1].data == {"person_id": "ppl-dev", "changed_by": "ppl-granter"}
 
 
 @pytest.mark.parametrize(("role", "org", "grantor_role", "grantor_org", "status", "reason"), [

@@ -36,9 +36,9 @@ class Regions:
         self.region = f"{PREFIX}-region"
         self.county = self.world.county
         self.other = f"{PREFIX}-region2"
-        self.world.call("CreateOrganization", m.CreateOrganizationRequest(
+        self.world.membership(self.world.admin).CreateOrganization(m.CreateOrganizationRequest(
             organization_id=self.other, name="Other region", kind=m.ORGANIZATION_KIND_REGION,
-            parent_id=f"{PREFIX}-state"), token=self.world.admin)
+            parent_id=f"{PREFIX}-state"))
         self.lead = stack.token("regional_lead", self.region, person=f"{PREFIX}-lead")
         self.other_lead = stack.token("regional_lead", self.other, person=f"{PREFIX}-lead2")
         self.county_admin = stack.token("county_admin", self.county, person=f"{PREFIX}-cadmin")
@@ -211,12 +211,11 @@ def test_a_change_reaches_membership_within_seconds_and_only_in_its_region(stack
 
     # The other region has no configuration: its sign-ups are not asked.
     other_district = f"{PREFIX}-district2"
-    regions.world.call("CreateOrganization", m.CreateOrganizationRequest(
+    regions.world.membership(regions.world.admin).CreateOrganization(m.CreateOrganizationRequest(
         organization_id=f"{PREFIX}-county3", name="c3", kind=m.ORGANIZATION_KIND_COUNTY_OFFICE,
-        parent_id=regions.other), token=regions.world.admin)
-    regions.world.call("CreateOrganization", m.CreateOrganizationRequest(
-        organization_id=other_district, name="d2", kind=m.ORGANIZATION_KIND_DISTRICT, parent_id=f"{PREFIX}-county3"),
-        token=regions.world.admin)
+        parent_id=regions.other))
+    regions.world.membership(regions.world.admin).CreateOrganization(m.CreateOrganizationRequest(
+        organization_id=other_district, name="d2", kind=m.ORGANIZATION_KIND_DISTRICT, parent_id=f"{PREFIX}-county3"))
     elsewhere = regions.world.community("plc-elsewhere", 10, host=other_district)
     teacher = regions.world.person("elsewhere", (other_district, "teacher"))
     assert regions.world.register(elsewhere, teacher).status

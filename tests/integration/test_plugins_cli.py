@@ -33,13 +33,12 @@ def counts(output: str) -> dict[str, list[int]]:
 @pytest.fixture(scope="module")
 def cli(stack):
     admin = stack.token("platform_admin")
-    call = stack.clients["membership"].call
     for org_id, kind, parent in ((f"{PREFIX}-state", m.ORGANIZATION_KIND_STATE, ""),
                                  (f"{PREFIX}-region", m.ORGANIZATION_KIND_REGION, f"{PREFIX}-state"),
                                  (f"{PREFIX}-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, f"{PREFIX}-region")):
-        call("CreateOrganization", m.CreateOrganizationRequest(
+        stack.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent,
-            time_zone="" if parent else "America/Los_Angeles"), token=admin)
+            time_zone="" if parent else "America/Los_Angeles"))
     lead = stack.token("regional_lead", f"{PREFIX}-region", person=f"{PREFIX}-lead")
 
     def invoke(*args: str, token: str | None = None):

@@ -34,34 +34,29 @@ def tree(services):
                                  ("pp-district", m.ORGANIZATION_KIND_DISTRICT, "pp-county"),
                                  ("pp-school", m.ORGANIZATION_KIND_SCHOOL, "pp-district"),
                                  ("pp-south-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "pp-south")):
-        call(services, "CreateOrganization", m.CreateOrganizationRequest(
-            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""),
-            admin)
+        services.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
     for person_id in (PROPOSER, OTHER):
-        call(services, "CreatePerson", m.CreatePersonRequest(
+        services.membership(admin).CreatePerson(m.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="pp-school", position=m.POSITION_SPECIALIST)]), admin)
+            affiliations=[m.Affiliation(organization_id="pp-school", position=m.POSITION_SPECIALIST)]))
     for program_id in ("pp-open", "pp-nocall", "pp-lapsed"):
-        call(services, "CreateProgram", m.CreateProgramRequest(
-            program_id=program_id, name=program_id, owner_organization_id="pp-north", program_year="2026-27"), admin)
-    call(services, "OpenProposalCall", m.OpenProposalCallRequest(program_id="pp-open", due_time=stamp(days=20)), admin)
+        services.membership(admin).CreateProgram(m.CreateProgramRequest(
+            program_id=program_id, name=program_id, owner_organization_id="pp-north", program_year="2026-27"))
+    services.membership(admin).OpenProposalCall(m.OpenProposalCallRequest(program_id="pp-open", due_time=stamp(days=20)))
     # A call that has lapsed: dated in the past on the program's timeline (opening a call in
     # membership takes only future due dates), which membership then applies.
     for kind, days in ((s.MILESTONE_KIND_CALL_OPENS, -2), (s.MILESTONE_KIND_PROPOSALS_DUE, -1 / 1440)):
-        services.clients["scheduling"].call("CreateMilestone", s.CreateMilestoneRequest(
-            program_id="pp-lapsed", kind=kind, time=stamp(days=days)), token=admin)
-    services.wait_for(lambda: call(services, "GetProgram", m.GetProgramRequest(id="pp-lapsed"), admin).program.HasField(
+        services.scheduling(admin).CreateMilestone(s.CreateMilestoneRequest(
+            program_id="pp-lapsed", kind=kind, time=stamp(days=days)))
+    services.wait_for(lambda: services.membership(admin).GetProgram(m.GetProgramRequest(id="pp-lapsed")).program.HasField(
         "proposal_call"), timeout=20, what="pp-lapsed's call from its timeline")
     return services
 
 
-def call(services, method: str, request, token: str | None = None):
-    return services.clients["membership"].call(method, request, token=token)
-
-
-def rpc_error(services, method: str, request, token: str | None = None):
+def rpc_error(rpc, request):
     with pytest.raises(grpc.RpcError) as raised:
-        call(services, method, request, token)
+        rpc(request)
     return details_of(raised.value)
 
 
@@ -87,7 +82,7 @@ def proposal_request(**fields) -> m.SubmitProposalRequest:
 
 
 def submit(services, person_id: str = PROPOSER, **fields) -> m.Proposal:
-    return call(services, "SubmitProposal", proposal_request(**fields), person_token(services, person_id)).proposal
+    return services.membership(person_token(services, person_id)).SubmitProposal(proposal_request(**fields)).proposal
 
 
 def community_ids(services) -> set[str]:
@@ -97,7 +92,7 @@ def community_ids(services) -> set[str]:
 
 
 def facilitator_grants(services, person_id: str = PROPOSER) -> list[tuple[int, str]]:
-    person = call(services, "GetPerson", m.GetPersonRequest(id=person_id), services.token("platform_admin")).person
+    person = services.membership(services.token("platform_admin")).GetPerson(m.GetPersonRequest(id=person_id)).person
     return [(grant.organization_id, grant.granted_by) for grant in person.roles if grant.role == m.ROLE_FACILITATOR]
 
 
@@ -116,16 +111,15 @@ def test_a_person_submits_while_the_call_is_open(tree):
 @pytest.mark.parametrize(("program_id", "reason"), [("pp-nocall", "NO_PROPOSAL_CALL"),
                                                     ("pp-lapsed", "PROPOSALS_CLOSED")])
 def test_no_proposal_outside_an_open_call(tree, program_id, reason):
-    error = rpc_error(tree, "SubmitProposal", proposal_request(program_id=program_id), person_token(tree))
+    error = rpc_error(tree.membership(person_token(tree)).SubmitProposal, proposal_request(program_id=program_id))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, reason)
 
 
 def test_the_caller_needs_a_person_record(tree):
-    error = rpc_error(tree, "SubmitProposal", proposal_request(), person_token(tree, "pp-stranger"))
+    error = rpc_error(tree.membership(person_token(tree, "pp-stranger")).SubmitProposal, proposal_request())
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "UNKNOWN_PERSON")
-    assert rpc_error(tree, "SubmitProposal", proposal_request()).code == grpc.StatusCode.UNAUTHENTICATED
-    assert rpc_error(tree, "SubmitProposal", proposal_request(program_id="pp-none"),
-                     person_token(tree)).code == grpc.StatusCode.NOT_FOUND
+    assert rpc_error(tree.membership().SubmitProposal, proposal_request()).code == grpc.StatusCode.UNAUTHENTICATED
+    assert rpc_error(tree.membership(person_token(tree)).SubmitProposal, proposal_request(program_id="pp-none")).code == grpc.StatusCode.NOT_FOUND
 
 
 @pytest.mark.parametrize(("fields", "field", "reason"), [
@@ -137,7 +131,7 @@ def test_the_caller_needs_a_person_record(tree):
     ({"host_organization_id": "pp-south-county"}, "host_organization_id", "HOST_OUTSIDE_PROGRAM"),
 ])
 def test_bad_proposals_are_refused_naming_the_field(tree, fields, field, reason):
-    error = rpc_error(tree, "SubmitProposal", proposal_request(**fields), person_token(tree))
+    error = rpc_error(tree.membership(person_token(tree)).SubmitProposal, proposal_request(**fields))
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert (error.reason, [f.field for f in error.fields]) == (reason, [field])
 
@@ -146,19 +140,18 @@ def test_bad_proposals_are_refused_naming_the_field(tree, fields, field, reason)
 def test_the_proposer_and_program_managers_read_a_proposal_nobody_else_does(tree):
     proposal = submit(tree, title="Readable")
     request = m.GetProposalRequest(id=proposal.id)
-    assert call(tree, "GetProposal", request, person_token(tree)).proposal == proposal
-    assert call(tree, "GetProposal", request, lead(tree)).proposal == proposal
+    assert tree.membership(person_token(tree)).GetProposal(request).proposal == proposal
+    assert tree.membership(lead(tree)).GetProposal(request).proposal == proposal
     for token in (person_token(tree, OTHER), lead(tree, "pp-south"), tree.token("county_admin", "pp-county")):
-        assert rpc_error(tree, "GetProposal", request, token).code == grpc.StatusCode.PERMISSION_DENIED
-    assert rpc_error(tree, "GetProposal", request).code == grpc.StatusCode.UNAUTHENTICATED
+        assert rpc_error(tree.membership(token).GetProposal, request).code == grpc.StatusCode.PERMISSION_DENIED
+    assert rpc_error(tree.membership().GetProposal, request).code == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_managers_list_every_proposal_others_only_their_own(tree):
     mine, theirs = submit(tree, title="Mine"), submit(tree, OTHER, title="Theirs")
 
     def listed(token, **filters) -> set[str]:
-        reply = call(tree, "ListProposals", m.ListProposalsRequest(program_id="pp-open", page_size=1000, **filters),
-                     token)
+        reply = tree.membership(token).ListProposals(m.ListProposalsRequest(program_id="pp-open", page_size=1000, **filters))
         return {p.id for p in reply.proposals}
 
     everything = listed(lead(tree))
@@ -173,8 +166,8 @@ def test_managers_list_every_proposal_others_only_their_own(tree):
 def test_accepting_creates_the_community_records_the_stipend_and_grants_the_role_at_once(tree):
     proposal = submit(tree, title="Ratio routines", focus="Ratios", requested_capacity=18,
                       kind=m.COMMUNITY_KIND_LESSON_STUDY, host_organization_id="pp-school")
-    reply = call(tree, "AcceptProposal", m.AcceptProposalRequest(id=proposal.id, stipend_cents=150000,
-                                                                 community_id="pp-ratio"), lead(tree))
+    reply = tree.membership(lead(tree)).AcceptProposal(m.AcceptProposalRequest(id=proposal.id, stipend_cents=150000,
+                                                                 community_id="pp-ratio"))
     accepted, community = reply.proposal, reply.community
     assert (accepted.status, accepted.community_id, accepted.stipend_cents, accepted.stipend_currency,
             accepted.decided_by) == (m.PROPOSAL_STATUS_ACCEPTED, "pp-ratio", 150000, "USD", "lead-pp-north")
@@ -183,8 +176,8 @@ def test_accepting_creates_the_community_records_the_stipend_and_grants_the_role
             community.program_id, community.capacity, list(community.facilitator_ids), community.status) == (
         "pp-ratio", "Ratio routines", m.COMMUNITY_KIND_LESSON_STUDY, "Ratios", "pp-school", "pp-open", 18,
         [PROPOSER], m.COMMUNITY_STATUS_DRAFT)
-    assert call(tree, "GetCommunity", m.GetCommunityRequest(id="pp-ratio")).community == community
-    assert call(tree, "GetProposal", m.GetProposalRequest(id=proposal.id), person_token(tree)).proposal == accepted
+    assert tree.membership().GetCommunity(m.GetCommunityRequest(id="pp-ratio")).community == community
+    assert tree.membership(person_token(tree)).GetProposal(m.GetProposalRequest(id=proposal.id)).proposal == accepted
     assert ("pp-school", "lead-pp-north") in facilitator_grants(tree)
 
     wait_for_types(tree, "membership.proposal.*", proposal.id,
@@ -201,22 +194,21 @@ def test_accepting_creates_the_community_records_the_stipend_and_grants_the_role
 def test_a_second_acceptance_at_the_same_host_grants_no_second_role(tree):
     first, second = submit(tree, OTHER, title="One"), submit(tree, OTHER, title="Two")
     for proposal in (first, second):
-        call(tree, "AcceptProposal", m.AcceptProposalRequest(id=proposal.id, stipend_currency="EUR"), lead(tree))
+        tree.membership(lead(tree)).AcceptProposal(m.AcceptProposalRequest(id=proposal.id, stipend_currency="EUR"))
     assert facilitator_grants(tree, OTHER) == [("pp-district", "lead-pp-north")]
 
 
 def test_a_decided_proposal_cannot_be_decided_again(tree):
     accepted, declined = submit(tree, title="Accepted once"), submit(tree, title="Declined once")
-    call(tree, "AcceptProposal", m.AcceptProposalRequest(id=accepted.id), lead(tree))
-    reply = call(tree, "DeclineProposal", m.DeclineProposalRequest(id=declined.id, note="Overlaps another"),
-                 lead(tree)).proposal
+    tree.membership(lead(tree)).AcceptProposal(m.AcceptProposalRequest(id=accepted.id))
+    reply = tree.membership(lead(tree)).DeclineProposal(m.DeclineProposalRequest(id=declined.id, note="Overlaps another")).proposal
     assert (reply.status, reply.decision_note, reply.community_id) == (m.PROPOSAL_STATUS_DECLINED, "Overlaps another",
                                                                        "")
     before = community_ids(tree)
     for method, proposal in (("AcceptProposal", accepted), ("AcceptProposal", declined),
                              ("DeclineProposal", accepted), ("DeclineProposal", declined)):
         request = (m.AcceptProposalRequest if method == "AcceptProposal" else m.DeclineProposalRequest)(id=proposal.id)
-        error = rpc_error(tree, method, request, lead(tree))
+        error = rpc_error(getattr(tree.membership(lead(tree)), method), request)
         assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PROPOSAL_ALREADY_DECIDED")
     assert community_ids(tree) == before
     wait_for_types(tree, "membership.proposal.*", declined.id,
@@ -227,10 +219,9 @@ def test_a_failed_acceptance_writes_nothing(tree):
     submit(tree)  # keeps the proposer's role state independent of test order
     proposal = submit(tree, OTHER, title="Clashing id", host_organization_id="pp-county")
     grants_before = facilitator_grants(tree, OTHER)
-    error = rpc_error(tree, "AcceptProposal", m.AcceptProposalRequest(id=proposal.id, community_id="pp-ratio"),
-                      lead(tree))
+    error = rpc_error(tree.membership(lead(tree)).AcceptProposal, m.AcceptProposalRequest(id=proposal.id, community_id="pp-ratio"))
     assert (error.code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS, "DUPLICATE_ID")
-    assert call(tree, "GetProposal", m.GetProposalRequest(id=proposal.id), lead(tree)).proposal.status \
+    assert tree.membership(lead(tree)).GetProposal(m.GetProposalRequest(id=proposal.id)).proposal.status \
         == m.PROPOSAL_STATUS_SUBMITTED
     assert facilitator_grants(tree, OTHER) == grants_before
 
@@ -243,7 +234,7 @@ def test_a_failed_acceptance_writes_nothing(tree):
 ])
 def test_bad_acceptances_are_refused(tree, fields, field, reason):
     proposal = submit(tree, title="Bad acceptance")
-    error = rpc_error(tree, "AcceptProposal", m.AcceptProposalRequest(id=proposal.id, **fields), lead(tree))
+    error = rpc_error(tree.membership(lead(tree)).AcceptProposal, m.AcceptProposalRequest(id=proposal.id, **fields))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, reason, [field])
 
@@ -253,9 +244,9 @@ def test_only_program_managers_over_the_program_decide(tree, method):
     proposal = submit(tree, title="Who decides")
     request = (m.AcceptProposalRequest if method == "AcceptProposal" else m.DeclineProposalRequest)(id=proposal.id)
     for token in (lead(tree, "pp-south"), tree.token("county_admin", "pp-county"), person_token(tree)):
-        assert rpc_error(tree, method, request, token).code == grpc.StatusCode.PERMISSION_DENIED
-    assert rpc_error(tree, method, request).code == grpc.StatusCode.UNAUTHENTICATED
-    assert call(tree, "GetProposal", m.GetProposalRequest(id=proposal.id), lead(tree)).proposal.status \
+        assert rpc_error(getattr(tree.membership(token), method), request).code == grpc.StatusCode.PERMISSION_DENIED
+    assert rpc_error(getattr(tree.membership(), method), request).code == grpc.StatusCode.UNAUTHENTICATED
+    assert tree.membership(lead(tree)).GetProposal(m.GetProposalRequest(id=proposal.id)).proposal.status \
         == m.PROPOSAL_STATUS_SUBMITTED
 
 

@@ -65,12 +65,12 @@ class Reminders:
         return self.world.session(self.community, start, **fields).session
 
     def occurrences(self, session_id: str) -> list[s.Occurrence]:
-        return list(self.world.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-            session_id=session_id, include_cancelled=True, page_size=100), token=self.world.admin).occurrences)
+        return list(self.world.scheduling(self.world.admin).ListOccurrences(s.ListOccurrencesRequest(
+            session_id=session_id, include_cancelled=True, page_size=100)).occurrences)
 
     def run(self, now: dt.datetime | None = None, token: str | None = None) -> int:
         request_ = s.RunRemindersRequest(now=timestamp(now)) if now else s.RunRemindersRequest()
-        return self.world.scheduling("RunReminders", request_, token=token or self.world.admin).emitted
+        return self.world.scheduling(token or self.world.admin).RunReminders(request_).emitted
 
     def published(self, occurrence_ids: set[str]) -> list[CloudEvent]:
         """The reminder events about these occurrences once every one committed is on the stream
@@ -136,11 +136,10 @@ def test_a_team_or_leaders_only_session_reminds_only_those_people(made, services
     plc = made("rmc", start, members=3, site_admins=1)
     # A site administrator is a leader by position; a team lead by role.
     lead, teammate, outsider, principal = plc.members
-    plc.world.call("CreateTeam", m.CreateTeamRequest(
+    plc.world.membership(plc.world.admin).CreateTeam(m.CreateTeamRequest(
         community_id=plc.community, team_id=f"{plc.world.prefix}-team", kind=m.TEAM_KIND_CROSS_DISTRICT,
         name="Bridges", members=[m.TeamMemberSpec(person_id=lead, role=m.TEAM_ROLE_LEAD),
-                                 m.TeamMemberSpec(person_id=teammate, role=m.TEAM_ROLE_MEMBER)]),
-        token=plc.world.admin)
+                                                     m.TeamMemberSpec(person_id=teammate, role=m.TEAM_ROLE_MEMBER)]))
     team_session = plc.session(start, audience=s.AUDIENCE_TEAM, team_id=f"{plc.world.prefix}-team")
     leaders_session = plc.session(start + dt.timedelta(hours=4), minutes=60, audience=s.AUDIENCE_LEADERS_ONLY)
     [team_occurrence] = plc.occurrences(team_session.id)
@@ -157,8 +156,7 @@ def test_a_cancelled_occurrence_gets_no_reminder(made):
     plc = made("rmd", start, members=1)
     series = plc.session(start, minutes=60, recurrence="FREQ=DAILY;COUNT=2")
     cancelled, kept = plc.occurrences(series.id)
-    plc.world.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=cancelled.id, reason="snow day"),
-                         token=plc.world.admin)
+    plc.world.scheduling(plc.world.admin).CancelOccurrence(s.CancelOccurrenceRequest(id=cancelled.id, reason="snow day"))
     assert plc.run(start - dt.timedelta(hours=1)) == 0
     assert plc.run(start + dt.timedelta(hours=23)) == 2
     assert plc.reminded({kept.id, cancelled.id}) == {(kept.id, plc.facilitator): 1, (kept.id, plc.members[0]): 1}
@@ -169,10 +167,9 @@ def test_only_a_platform_admin_or_the_service_runs_reminders(made, services):
     member = plc.world.token_of(plc.members[0])
     lead = services.token("regional_lead", plc.world.region, person="rme-lead")
     for token in (member, lead, plc.world.facilitator_token(plc.facilitator)):
-        assert rpc_error(plc.world.scheduling, "RunReminders", s.RunRemindersRequest(),
-                         token=token).code == grpc.StatusCode.PERMISSION_DENIED
+        assert rpc_error(plc.world.scheduling(token).RunReminders, s.RunRemindersRequest()).code == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as raised:
-        plc.world.scheduling("RunReminders", s.RunRemindersRequest())
+        plc.world.scheduling().RunReminders(s.RunRemindersRequest())
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 

@@ -47,9 +47,8 @@ class Setup:
         self.sdb = self.world._mongo[services.settings.database_name("scheduling")]
 
     def occurrences(self, session_id: str, include_cancelled: bool = True) -> list[s.Occurrence]:
-        return list(self.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-            session_id=session_id, include_cancelled=include_cancelled, page_size=1000),
-            token=self.world.admin).occurrences)
+        return list(self.scheduling(self.world.admin).ListOccurrences(s.ListOccurrencesRequest(
+            session_id=session_id, include_cancelled=include_cancelled, page_size=1000)).occurrences)
 
     def close(self):
         self.world.close()
@@ -67,9 +66,8 @@ def setup(services):
 
 def test_a_single_session_has_one_occurrence_and_defaults_from_its_type_and_community(setup, services):
     start = local(setup.year, 10, 13, 16)
-    reply = setup.scheduling("CreateSession", s.CreateSessionRequest(
-        community_id=setup.community, session_type="regular_convening", start_time=timestamp(start)),
-        token=setup.world.admin)
+    reply = setup.scheduling(setup.world.admin).CreateSession(s.CreateSessionRequest(
+        community_id=setup.community, session_type="regular_convening", start_time=timestamp(start)))
     session = reply.session
     assert session.title == "Regular convening"
     assert session.end_time.ToDatetime(tzinfo=dt.UTC) - start == dt.timedelta(minutes=180)
@@ -80,16 +78,13 @@ def test_a_single_session_has_one_occurrence_and_defaults_from_its_type_and_comm
     [occurrence] = setup.occurrences(session.id)
     assert occurrence.id == f"{session.id}:{start:%Y%m%dT%H%M%SZ}"
     assert occurrence.status == s.OCCURRENCE_STATUS_SCHEDULED and occurrence.title == "Regular convening"
-    assert setup.scheduling("GetOccurrence", s.GetOccurrenceRequest(id=occurrence.id),
-                            token=setup.world.admin).occurrence == occurrence
-    listed = setup.scheduling("ListSessions", s.ListSessionsRequest(community_id=setup.community),
-                              token=setup.world.admin).sessions
+    assert setup.scheduling(setup.world.admin).GetOccurrence(s.GetOccurrenceRequest(id=occurrence.id)).occurrence == occurrence
+    listed = setup.scheduling(setup.world.admin).ListSessions(s.ListSessionsRequest(community_id=setup.community)).sessions
     assert [x.id for x in listed] == [session.id]
     wait_for_events(services, "copnet.scheduling.session.created", {session.id})
     again = rpc_error(setup.world.session, setup.community, start, session_id=session.id)
     assert (again.code, again.reason) == (grpc.StatusCode.ALREADY_EXISTS, "SESSION_EXISTS")
-    missing = rpc_error(setup.scheduling, "GetSession", s.GetSessionRequest(id="no-such-session"),
-                        token=setup.world.admin)
+    missing = rpc_error(setup.scheduling(setup.world.admin).GetSession, s.GetSessionRequest(id="no-such-session"))
     assert (missing.code, missing.reason) == (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")
 
 
@@ -122,13 +117,13 @@ def test_moving_or_cancelling_one_occurrence_leaves_the_others_untouched(setup, 
                                   recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=4").session
     first, second, third, fourth = before = setup.occurrences(session.id)
     new_start = second.start_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(days=2, hours=1)
-    moved = setup.scheduling("MoveOccurrence", s.MoveOccurrenceRequest(
-        id=second.id, start_time=timestamp(new_start)), token=admin).occurrence
+    moved = setup.scheduling(admin).MoveOccurrence(s.MoveOccurrenceRequest(
+        id=second.id, start_time=timestamp(new_start))).occurrence
     assert moved.status == s.OCCURRENCE_STATUS_MOVED and moved.sequence == 1
     assert moved.original_start_time == second.original_start_time
     assert moved.end_time.ToDatetime(tzinfo=dt.UTC) - new_start == dt.timedelta(minutes=120)
-    cancelled = setup.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(
-        id=third.id, reason="snow day"), token=admin).occurrence
+    cancelled = setup.scheduling(admin).CancelOccurrence(s.CancelOccurrenceRequest(
+        id=third.id, reason="snow day")).occurrence
     assert cancelled.status == s.OCCURRENCE_STATUS_CANCELLED and cancelled.cancel_reason == "snow day"
 
     after = {o.id: o for o in setup.occurrences(session.id)}
@@ -138,10 +133,10 @@ def test_moving_or_cancelling_one_occurrence_leaves_the_others_untouched(setup, 
     wait_for_events(services, "copnet.scheduling.occurrence.moved", {second.id})
     wait_for_events(services, "copnet.scheduling.occurrence.cancelled", {third.id})
 
-    restored = setup.scheduling("RestoreOccurrence", s.RestoreOccurrenceRequest(id=third.id), token=admin).occurrence
+    restored = setup.scheduling(admin).RestoreOccurrence(s.RestoreOccurrenceRequest(id=third.id)).occurrence
     assert restored.status == s.OCCURRENCE_STATUS_SCHEDULED and restored.start_time == third.start_time
     assert restored.sequence == 2 and restored.cancel_reason == ""
-    back = setup.scheduling("RestoreOccurrence", s.RestoreOccurrenceRequest(id=second.id), token=admin).occurrence
+    back = setup.scheduling(admin).RestoreOccurrence(s.RestoreOccurrenceRequest(id=second.id)).occurrence
     assert (back.start_time, back.end_time, back.status) == (second.start_time, second.end_time,
                                                              s.OCCURRENCE_STATUS_SCHEDULED)
     assert [o.id for o in before] == [o.id for o in setup.occurrences(session.id)]
@@ -153,16 +148,14 @@ def test_an_update_recomputes_the_series_and_keeps_the_exceptions_still_in_it(se
     session = setup.world.session(setup.community, second_tuesday(setup.year, 9, 16), minutes=120,
                                   recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=4").session
     first, second, third, fourth = setup.occurrences(session.id)
-    moved = setup.scheduling("MoveOccurrence", s.MoveOccurrenceRequest(
-        id=second.id, start_time=timestamp(second.start_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(days=1))),
-        token=admin).occurrence
-    setup.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=fourth.id), token=admin)
+    moved = setup.scheduling(admin).MoveOccurrence(s.MoveOccurrenceRequest(
+        id=second.id, start_time=timestamp(second.start_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(days=1)))).occurrence
+    setup.scheduling(admin).CancelOccurrence(s.CancelOccurrenceRequest(id=fourth.id))
 
     # Three meetings instead of four, longer, with a new title: the moved one stays where it was moved.
-    updated = setup.scheduling("UpdateSession", s.UpdateSessionRequest(
+    updated = setup.scheduling(admin).UpdateSession(s.UpdateSessionRequest(
         id=session.id, title="Monthly PLC", recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=3",
-        end_time=timestamp(session.end_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(minutes=30))),
-        token=admin)
+        end_time=timestamp(session.end_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(minutes=30))))
     assert updated.session.sequence == 1 and updated.session.occurrence_count == 3
     assert updated.session.title == "Monthly PLC"
     after = setup.occurrences(session.id)
@@ -176,9 +169,8 @@ def test_an_update_recomputes_the_series_and_keeps_the_exceptions_still_in_it(se
     wait_for_events(services, "copnet.scheduling.session.updated", {session.id})
 
     # A new start time of day makes a new series: no exception survives.
-    later = setup.scheduling("UpdateSession", s.UpdateSessionRequest(
-        id=session.id, start_time=timestamp(first.start_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(hours=1))),
-        token=admin).session
+    later = setup.scheduling(admin).UpdateSession(s.UpdateSessionRequest(
+        id=session.id, start_time=timestamp(first.start_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(hours=1)))).session
     assert later.sequence == 2 and later.end_time.ToDatetime(tzinfo=dt.UTC) - later.start_time.ToDatetime(
         tzinfo=dt.UTC) == dt.timedelta(minutes=150)
     assert all(o.status == s.OCCURRENCE_STATUS_SCHEDULED for o in setup.occurrences(session.id))
@@ -194,13 +186,13 @@ def test_an_update_that_would_drop_an_attended_occurrence_is_refused(setup):
                                      "session_id": session.id, "community_id": setup.community,
                                      "person_id": setup.members[0], "status": "present",
                                      "recorded_at": dt.datetime.now(dt.UTC)})
-    refused = rpc_error(setup.scheduling, "UpdateSession", s.UpdateSessionRequest(
-        id=session.id, recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=2"), token=admin)
+    refused = rpc_error(setup.scheduling(admin).UpdateSession, s.UpdateSessionRequest(
+        id=session.id, recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=2"))
     assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "OCCURRENCE_HAS_ATTENDANCE")
-    refused = rpc_error(setup.scheduling, "CancelOccurrence", s.CancelOccurrenceRequest(id=last.id), token=admin)
+    refused = rpc_error(setup.scheduling(admin).CancelOccurrence, s.CancelOccurrenceRequest(id=last.id))
     assert refused.reason == "OCCURRENCE_HAS_ATTENDANCE"
     assert len(setup.occurrences(session.id)) == 3
-    assert setup.scheduling("GetSession", s.GetSessionRequest(id=session.id), token=admin).session.sequence == 0
+    assert setup.scheduling(admin).GetSession(s.GetSessionRequest(id=session.id)).session.sequence == 0
 
 
 def test_cancelling_a_session_cancels_its_future_occurrences_and_stops_changes(setup, services):
@@ -208,25 +200,24 @@ def test_cancelling_a_session_cancels_its_future_occurrences_and_stops_changes(s
     session = setup.world.session(setup.community, second_tuesday(setup.year, 9, 16),
                                   recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=3").session
     now = dt.datetime.now(dt.UTC)
-    cancelled = setup.scheduling("CancelSession", s.CancelSessionRequest(id=session.id, reason="funding"),
-                                 token=admin).session
+    cancelled = setup.scheduling(admin).CancelSession(s.CancelSessionRequest(id=session.id, reason="funding")).session
     assert (cancelled.status, cancelled.cancel_reason, cancelled.sequence) == (s.SESSION_STATUS_CANCELLED, "funding", 1)
     for occurrence in setup.occurrences(session.id):
         is_future = occurrence.start_time.ToDatetime(tzinfo=dt.UTC) >= now
         assert (occurrence.status == s.OCCURRENCE_STATUS_CANCELLED) == is_future
-    again = setup.scheduling("CancelSession", s.CancelSessionRequest(id=session.id), token=admin).session
+    again = setup.scheduling(admin).CancelSession(s.CancelSessionRequest(id=session.id)).session
     assert again.sequence == 1
-    listed = setup.scheduling("ListSessions", s.ListSessionsRequest(community_id=setup.community), token=admin)
+    listed = setup.scheduling(admin).ListSessions(s.ListSessionsRequest(community_id=setup.community))
     assert list(listed.sessions) == []
-    listed = setup.scheduling("ListSessions", s.ListSessionsRequest(community_id=setup.community,
-                                                                    include_cancelled=True), token=admin)
+    listed = setup.scheduling(admin).ListSessions(s.ListSessionsRequest(community_id=setup.community,
+                                                                        include_cancelled=True))
     assert [x.id for x in listed.sessions] == [session.id]
     occurrence = setup.occurrences(session.id)[0]
     for method, message in (("MoveOccurrence", s.MoveOccurrenceRequest(id=occurrence.id,
                                                                         start_time=occurrence.start_time)),
                             ("RestoreOccurrence", s.RestoreOccurrenceRequest(id=occurrence.id)),
                             ("UpdateSession", s.UpdateSessionRequest(id=session.id, title="x"))):
-        refused = rpc_error(setup.scheduling, method, message, token=admin)
+        refused = rpc_error(getattr(setup.scheduling(admin), method), message)
         assert (refused.code, refused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_CANCELLED"), method
     assert len(wait_for_events(services, "copnet.scheduling.session.cancelled", {session.id})[session.id]) == 1
 
@@ -272,11 +263,11 @@ def test_bad_input_is_refused_with_its_field_and_reason_and_nothing_is_written(s
     for changes, field, reason in cases:
         fields = {**base, **changes}
         message = s.CreateSessionRequest(**{k: v for k, v in fields.items() if v is not None})
-        refused = rpc_error(setup.scheduling, "CreateSession", message, token=setup.world.admin)
+        refused = rpc_error(setup.scheduling(setup.world.admin).CreateSession, message)
         assert (refused.code, refused.reason, [f.field for f in refused.fields]) == (
             grpc.StatusCode.INVALID_ARGUMENT, reason, [field]), changes
-    listed = setup.scheduling("ListSessions", s.ListSessionsRequest(community_id=setup.community,
-                                                                    include_cancelled=True), token=setup.world.admin)
+    listed = setup.scheduling(setup.world.admin).ListSessions(s.ListSessionsRequest(community_id=setup.community,
+                                                                                    include_cancelled=True))
     assert list(listed.sessions) == []
     assert setup.sdb.occurrences.count_documents({"community_id": setup.community}) == 0
     assert setup.sdb.sessions.count_documents({"community_id": setup.community}) == 0
@@ -313,16 +304,16 @@ def test_a_room_is_booked_once_at_a_time_and_moves_are_checked_too(setup):
     setup.world.session(setup.community, start, modality=s.MODALITY_IN_PERSON, venue=s.Venue(name="Room 5"))
     # Moving the later one into the first one's slot is refused; cancelling the first frees the room.
     [occurrence] = setup.occurrences(after.id)
-    refused = rpc_error(setup.scheduling, "MoveOccurrence", s.MoveOccurrenceRequest(
-        id=occurrence.id, start_time=timestamp(start + dt.timedelta(minutes=30))), token=admin)
+    refused = rpc_error(setup.scheduling(admin).MoveOccurrence, s.MoveOccurrenceRequest(
+        id=occurrence.id, start_time=timestamp(start + dt.timedelta(minutes=30))))
     assert refused.reason == "ROOM_DOUBLE_BOOKED"
     [first] = setup.occurrences(booked.id)
-    setup.scheduling("CancelOccurrence", s.CancelOccurrenceRequest(id=first.id), token=admin)
-    moved = setup.scheduling("MoveOccurrence", s.MoveOccurrenceRequest(
-        id=occurrence.id, start_time=timestamp(start + dt.timedelta(minutes=30))), token=admin).occurrence
+    setup.scheduling(admin).CancelOccurrence(s.CancelOccurrenceRequest(id=first.id))
+    moved = setup.scheduling(admin).MoveOccurrence(s.MoveOccurrenceRequest(
+        id=occurrence.id, start_time=timestamp(start + dt.timedelta(minutes=30)))).occurrence
     assert moved.status == s.OCCURRENCE_STATUS_MOVED
     # ... and restoring the cancelled one now collides with the moved one.
-    refused = rpc_error(setup.scheduling, "RestoreOccurrence", s.RestoreOccurrenceRequest(id=first.id), token=admin)
+    refused = rpc_error(setup.scheduling(admin).RestoreOccurrence, s.RestoreOccurrenceRequest(id=first.id))
     assert refused.reason == "ROOM_DOUBLE_BOOKED"
 
 
@@ -375,8 +366,8 @@ def test_overlaps_are_warnings_for_facilitators_and_participants(setup):
                                 facilitator_ids=[setup.facilitator])
     assert list(third.warnings) == []
     [moved_one] = setup.occurrences(third.session.id)
-    moved = setup.scheduling("MoveOccurrence", s.MoveOccurrenceRequest(
-        id=moved_one.id, start_time=timestamp(start + dt.timedelta(minutes=30))), token=setup.world.admin)
+    moved = setup.scheduling(setup.world.admin).MoveOccurrence(s.MoveOccurrenceRequest(
+        id=moved_one.id, start_time=timestamp(start + dt.timedelta(minutes=30))))
     assert {(w.kind, w.person_id) for w in moved.warnings if w.other_session_id == first.session.id} == {
         (s.ConflictWarning.KIND_FACILITATOR_OVERLAP, setup.facilitator),
         (s.ConflictWarning.KIND_PARTICIPANT_OVERLAP, both)}
@@ -388,13 +379,13 @@ def test_occurrences_by_community_person_and_time_range_in_start_order_across_pa
                                   recurrence="FREQ=MONTHLY;BYDAY=2TU;COUNT=5").session
     weekly = setup.world.session(setup.community, second_tuesday(setup.year, 9, 18), minutes=60,
                                  recurrence="FREQ=WEEKLY;COUNT=6").session
-    everything = setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-        community_id=setup.community, page_size=1000), token=admin).occurrences
+    everything = setup.scheduling(admin).ListOccurrences(s.ListOccurrencesRequest(
+        community_id=setup.community, page_size=1000)).occurrences
     assert len(everything) == 11 and starts(everything) == sorted(starts(everything))
     paged, token = [], ""
     while True:
-        page = setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-            community_id=setup.community, page_size=4, page_token=token), token=admin)
+        page = setup.scheduling(admin).ListOccurrences(s.ListOccurrencesRequest(
+            community_id=setup.community, page_size=4, page_token=token))
         paged.extend(page.occurrences)
         token = page.next_page_token
         if not token:
@@ -402,37 +393,34 @@ def test_occurrences_by_community_person_and_time_range_in_start_order_across_pa
     assert [o.id for o in paged] == [o.id for o in everything]
     window_start = everything[2].start_time.ToDatetime(tzinfo=dt.UTC) + dt.timedelta(minutes=30)
     window_end = everything[5].start_time.ToDatetime(tzinfo=dt.UTC)
-    windowed = setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-        community_id=setup.community, start_time=timestamp(window_start), end_time=timestamp(window_end)),
-        token=admin).occurrences
+    windowed = setup.scheduling(admin).ListOccurrences(s.ListOccurrencesRequest(
+        community_id=setup.community, start_time=timestamp(window_start), end_time=timestamp(window_end))).occurrences
     assert [o.id for o in windowed] == [o.id for o in everything[2:5]]
-    mine = setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-        person_id=setup.members[2], page_size=1000), token=setup.world.token_of(setup.members[2])).occurrences
+    mine = setup.scheduling(setup.world.token_of(setup.members[2])).ListOccurrences(s.ListOccurrencesRequest(
+        person_id=setup.members[2], page_size=1000)).occurrences
     assert {o.session_id for o in mine} == {monthly.id, weekly.id} and len(mine) == 11
     # A team's session is for the team (and its facilitators), a leaders-only one for leaders.
-    team = setup.world.call("CreateTeam", m.CreateTeamRequest(
+    team = setup.world.membership(admin).CreateTeam(m.CreateTeamRequest(
         community_id=setup.community, kind=m.TEAM_KIND_CROSS_DISTRICT, name="Team A",
-        members=[m.TeamMemberSpec(person_id=setup.members[0], role=m.TEAM_ROLE_LEAD)]), token=admin).team
+        members=[m.TeamMemberSpec(person_id=setup.members[0], role=m.TEAM_ROLE_LEAD)])).team
     for_team = setup.world.session(setup.community, second_tuesday(setup.year, 10, 8), minutes=60,
                                    audience=s.AUDIENCE_TEAM, team_id=team.id).session
     for_leaders = setup.world.session(setup.community, second_tuesday(setup.year, 10, 6), minutes=60,
                                       audience=s.AUDIENCE_LEADERS_ONLY).session
 
     def sessions_of(person_id: str) -> set[str]:
-        return {o.session_id for o in setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(
-            person_id=person_id, page_size=1000), token=admin).occurrences}
+        return {o.session_id for o in setup.scheduling(admin).ListOccurrences(s.ListOccurrencesRequest(
+            person_id=person_id, page_size=1000)).occurrences}
 
     assert sessions_of(setup.members[0]) == {monthly.id, weekly.id, for_team.id, for_leaders.id}
     assert sessions_of(setup.members[2]) == {monthly.id, weekly.id}
     assert sessions_of(setup.facilitator) == {monthly.id, weekly.id, for_team.id, for_leaders.id}
     outsider = setup.world.person("outsider")
-    assert list(setup.scheduling("ListOccurrences", s.ListOccurrencesRequest(person_id=outsider),
-                                 token=setup.world.token_of(outsider)).occurrences) == []
-    refused = rpc_error(setup.scheduling, "ListOccurrences", s.ListOccurrencesRequest(person_id=setup.members[2]),
-                        token=setup.world.token_of(outsider))
+    assert list(setup.scheduling(setup.world.token_of(outsider)).ListOccurrences(s.ListOccurrencesRequest(person_id=outsider)).occurrences) == []
+    refused = rpc_error(setup.scheduling(setup.world.token_of(outsider)).ListOccurrences, s.ListOccurrencesRequest(person_id=setup.members[2]))
     assert refused.code == grpc.StatusCode.PERMISSION_DENIED
-    refused = rpc_error(setup.scheduling, "ListOccurrences", s.ListOccurrencesRequest(
-        community_id=setup.community, session_id=monthly.id), token=admin)
+    refused = rpc_error(setup.scheduling(admin).ListOccurrences, s.ListOccurrencesRequest(
+        community_id=setup.community, session_id=monthly.id))
     assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -446,8 +434,7 @@ def test_a_plugins_equity_session_type_checks_its_declared_fields(stack, setup):
     assert reply.status == 200, reply.text
 
     def offered() -> bool:
-        types = setup.scheduling("ListSessionTypes", s.ListSessionTypesRequest(community_id=setup.community),
-                                 token=setup.world.admin).session_types
+        types = setup.scheduling(setup.world.admin).ListSessionTypes(s.ListSessionTypesRequest(community_id=setup.community)).session_types
         return EQUITY in {t.key for t in types}
 
     stack.wait_for(offered, 30, "the equity session types in the world's region")
@@ -463,5 +450,4 @@ def test_a_plugins_equity_session_type_checks_its_declared_fields(stack, setup):
         refused = rpc_error(setup.world.session, setup.community, start + dt.timedelta(days=1), session_type=EQUITY,
                             fields_json=fields_json)
         assert (refused.reason, [f.field for f in refused.fields]) == (reason, [field]), fields_json
-    assert len(setup.scheduling("ListSessions", s.ListSessionsRequest(community_id=setup.community),
-                                token=setup.world.admin).sessions) == 1
+    assert len(setup.scheduling(setup.world.admin).ListSessions(s.ListSessionsRequest(community_id=setup.community)).sessions) == 1

@@ -46,9 +46,9 @@ def members(people: dict[str, str]) -> list[m.TeamMemberSpec]:
 
 def register_team(world: World, community: str, people: dict[str, str], *, school: str | None = None,
                   token: str | None = None, name: str = "team", team_id: str = "") -> m.RegisterTeamResponse:
-    return world.call("RegisterTeam", m.RegisterTeamRequest(
+    return world.membership(token or world.token_of(people["site_admin"], org=school or world.school)).RegisterTeam(m.RegisterTeamRequest(
         community_id=community, team_name=name, school_id=school or world.school, members=members(people),
-        team_id=team_id), token=token or world.token_of(people["site_admin"], org=school or world.school))
+        team_id=team_id))
 
 
 def nothing_written(world: World, community: str) -> None:
@@ -96,13 +96,12 @@ def test_a_team_that_does_not_fit_waits_as_one_entry_and_moves_up_only_as_a_whol
     leaving = first.registrations[0]
     reply = world.cancel(leaving.id, world.token_of(leaving.person_id))
     assert list(reply.promoted) == []
-    left = world.call("GetTeam", m.GetTeamRequest(id="tm-q1"), token=world.manager()).team
+    left = world.membership(world.manager()).GetTeam(m.GetTeamRequest(id="tm-q1")).team
     assert leaving.person_id not in [x.person_id for x in left.members] and len(left.members) == 2
     # Three seats free: the whole team moves up, in one step.
     reply = world.cancel(first.registrations[1].id, world.manager())
     assert sorted(r.id for r in reply.promoted) == sorted(r.id for r in second.registrations)
-    assert world.call("GetRegistration", m.GetRegistrationRequest(id=solo.id),
-                      token=world.token_of(solo.person_id)).registration.waitlist_position == 1
+    assert world.membership(world.token_of(solo.person_id)).GetRegistration(m.GetRegistrationRequest(id=solo.id)).registration.waitlist_position == 1
     assert check_ledger(world, community) == {"confirmed_count": 4, "waitlisted_count": 1, "waitlist_entries": 1}
 
 
@@ -162,28 +161,25 @@ def test_cross_district_teams_hold_registered_people_each_on_one_team(world):
     spec = [m.TeamMemberSpec(person_id=p, role=m.TEAM_ROLE_MEMBER) for p in (a, b)]
     request_ = m.CreateTeamRequest(community_id=community, team_id="tm-cross", kind=m.TEAM_KIND_CROSS_DISTRICT,
                                    name="Bridges", members=spec)
-    assert rpc_error(world.call, "CreateTeam", request_, token=world.token_of(a)).code == \
+    assert rpc_error(world.membership(world.token_of(a)).CreateTeam, request_).code == \
         grpc.StatusCode.PERMISSION_DENIED
-    team = world.call("CreateTeam", request_, token=world.token_of(facilitator)).team
+    team = world.membership(world.token_of(facilitator)).CreateTeam(request_).team
     assert [x.person_id for x in team.members] == [a, b]
 
-    taken = rpc_error(world.call, "CreateTeam", m.CreateTeamRequest(
+    taken = rpc_error(world.membership(world.manager()).CreateTeam, m.CreateTeamRequest(
         community_id=community, team_id="tm-cross2", kind=m.TEAM_KIND_CROSS_DISTRICT, name="Other",
-        members=[m.TeamMemberSpec(person_id=a, role=m.TEAM_ROLE_LEAD)]), token=world.manager())
+        members=[m.TeamMemberSpec(person_id=a, role=m.TEAM_ROLE_LEAD)]))
     assert taken.reason == "ALREADY_ON_A_TEAM"
-    unregistered = rpc_error(world.call, "AddTeamMember", m.AddTeamMemberRequest(
-        team_id="tm-cross", member=m.TeamMemberSpec(person_id=stranger, role=m.TEAM_ROLE_MEMBER)), token=world.manager())
+    unregistered = rpc_error(world.membership(world.manager()).AddTeamMember, m.AddTeamMemberRequest(
+        team_id="tm-cross", member=m.TeamMemberSpec(person_id=stranger, role=m.TEAM_ROLE_MEMBER)))
     assert (unregistered.reason, [f.field for f in unregistered.fields]) == ("NOT_REGISTERED", ["member.person_id"])
     assert world.db.teams.count_documents({"community_id": community}) == 1
 
     # Members read their team; a registered colleague on no team does not.
-    assert world.call("GetTeam", m.GetTeamRequest(id="tm-cross"), token=world.token_of(b)).team.name == "Bridges"
-    assert rpc_error(world.call, "GetTeam", m.GetTeamRequest(id="tm-cross"),
-                     token=world.token_of(c)).code == grpc.StatusCode.PERMISSION_DENIED
-    assert [t.id for t in world.call("ListTeams", m.ListTeamsRequest(community_id=community),
-                                     token=world.token_of(c)).teams] == []
-    assert [t.id for t in world.call("ListTeams", m.ListTeamsRequest(community_id=community),
-                                     token=world.token_of(facilitator)).teams] == ["tm-cross"]
+    assert world.membership(world.token_of(b)).GetTeam(m.GetTeamRequest(id="tm-cross")).team.name == "Bridges"
+    assert rpc_error(world.membership(world.token_of(c)).GetTeam, m.GetTeamRequest(id="tm-cross")).code == grpc.StatusCode.PERMISSION_DENIED
+    assert [t.id for t in world.membership(world.token_of(c)).ListTeams(m.ListTeamsRequest(community_id=community)).teams] == []
+    assert [t.id for t in world.membership(world.token_of(facilitator)).ListTeams(m.ListTeamsRequest(community_id=community)).teams] == ["tm-cross"]
 
     # Over HTTP: add c, take a off; a may then join another team.
     base = f"{world.services.gateway_url}/api/v1/teams/tm-cross/members"
@@ -207,9 +203,9 @@ def test_two_teams_racing_for_the_same_person_take_them_once(world):
 
     def create(n: int):
         try:
-            return world.call("CreateTeam", m.CreateTeamRequest(
+            return world.membership(world.manager()).CreateTeam(m.CreateTeamRequest(
                 community_id=community, team_id=f"tm-tug{n}", kind=m.TEAM_KIND_CROSS_DISTRICT, name=f"T{n}",
-                members=[m.TeamMemberSpec(person_id=shared, role=m.TEAM_ROLE_MEMBER)]), token=world.manager())
+                members=[m.TeamMemberSpec(person_id=shared, role=m.TEAM_ROLE_MEMBER)]))
         except grpc.RpcError as error:
             return error.code()
 

@@ -65,10 +65,10 @@ class Region:
         self.id = f"{prefix}-region"
         self.lead = stack.token("regional_lead", self.id, person=f"{prefix}-lead")
         self.community = f"{prefix}-k2"
-        self.world.call("CreateCommunity", m.CreateCommunityRequest(
+        self.world.membership(self.world.admin).CreateCommunity(m.CreateCommunityRequest(
             community_id=self.community, name="K-2 circle", kind=m.COMMUNITY_KIND_PLC,
             host_organization_id=self.world.district, capacity=500, grade_bands=[BANDS["k_2"]],
-            signup_window=self._window()), token=self.world.admin)
+            signup_window=self._window()))
         self.world.change_status(self.community, "open")
         self._people = itertools.count()
 

@@ -10,6 +10,16 @@ from copnet import stack as stacklib
 from copnet.kernel import auth
 from copnet.kernel.clients import Clients
 from copnet.kernel.settings import SERVICE_NAMES, Settings, load_settings
+from copnet.membership.client import MEMBERSHIP
+from copnet.membership.v1.membership_pb2_grpc import MembershipServiceStub
+from copnet.plugins.client import PLUGINS
+from copnet.plugins.v1.plugins_pb2_grpc import PluginServiceStub
+from copnet.reflection.client import REFLECTION
+from copnet.reflection.v1.reflection_pb2_grpc import ReflectionServiceStub
+from copnet.resources.client import RESOURCES
+from copnet.resources.v1.resources_pb2_grpc import ResourcesServiceStub
+from copnet.scheduling.client import SCHEDULING
+from copnet.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceStub
 from tests.support.processes import ManagedProcess
 
 TEST_SECRET = "integration-tests-secret-0123456789abcdef"
@@ -46,6 +56,22 @@ class RunningStack:
         self.processes: dict[str, ManagedProcess] = {}
         self.clients = Clients(settings)
         self.gateway_url = stacklib.gateway_url(settings)
+
+    # -- each service's stub, called with `token` (none: anonymous) ------------------------------
+    def membership(self, token: str | None = None) -> MembershipServiceStub:
+        return self.clients.stub(MEMBERSHIP, token=token)
+
+    def scheduling(self, token: str | None = None) -> SchedulingServiceStub:
+        return self.clients.stub(SCHEDULING, token=token)
+
+    def resources(self, token: str | None = None) -> ResourcesServiceStub:
+        return self.clients.stub(RESOURCES, token=token)
+
+    def reflection(self, token: str | None = None) -> ReflectionServiceStub:
+        return self.clients.stub(REFLECTION, token=token)
+
+    def plugins(self, token: str | None = None) -> PluginServiceStub:
+        return self.clients.stub(PLUGINS, token=token)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start_infrastructure(self) -> "RunningStack":
