@@ -1,11 +1,13 @@
-"""Reading the events membership published, straight from the JetStream stream (what consumers see)."""
+"""Reading the events services published, straight from the JetStream streams (what consumers see)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from copnet.kernel.events import CloudEvent, MalformedEvent, stream_name
 
@@ -18,7 +20,7 @@ def published(services, event_type_pattern: str) -> list[CloudEvent]:
     region = services.settings.region
 
     async def go() -> list[CloudEvent]:
-        connection = await nats.connect(services.nats_url)
+        connection = await connect(services)
         try:
             js = connection.jetstream()
             subscription = await js.pull_subscribe(
@@ -35,6 +37,48 @@ def published(services, event_type_pattern: str) -> list[CloudEvent]:
                 found += [event for event in map(readable, messages) if event is not None]
                 remaining -= len(messages)
             await subscription.unsubscribe()
+            return found
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+async def connect(services) -> nats.NATS:
+    """A connection to the stack's NATS server, as the test stack reaches it (`nats_url` carries
+    whatever credentials reading every stream takes)."""
+    return await nats.connect(services.nats_url)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    stream: str
+    sequence: int
+    subject: str
+    headers: dict[str, str]
+    data: bytes
+
+
+def every_stored_message(services) -> list[StoredMessage]:
+    """Every message every stream of the instance keeps (events, dead letters, anything else), each
+    read by its sequence number: what anyone who may read the streams can read."""
+
+    async def go() -> list[StoredMessage]:
+        connection = await connect(services)
+        try:
+            js = connection.jetstream()
+            found: list[StoredMessage] = []
+            for stream in await js.streams_info():
+                name = stream.config.name
+                if not stream.state.messages:
+                    continue  # an empty stream's sequence numbers are 0, which no message has
+                for sequence in range(stream.state.first_seq, stream.state.last_seq + 1):
+                    try:
+                        message = await js.get_msg(name, sequence)
+                    except NotFoundError:
+                        continue  # deleted (e.g. by the stream's limits)
+                    found.append(StoredMessage(name, sequence, message.subject, dict(message.headers or {}),
+                                               message.data or b""))
             return found
         finally:
             await connection.close()

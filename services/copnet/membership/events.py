@@ -37,8 +37,10 @@ def organization_changed(ctx: ServiceContext, verb: str, org: Organization, chan
 
 
 def person_changed(ctx: ServiceContext, verb: str, person: Person, changed_by: str) -> CloudEvent:
+    # Ids only, unlike the other entities: a person's e-mail, name and roles would rest on the
+    # stream for 30 days, readable by whoever reads the stream (readers ask membership instead).
     return ctx.event(f"copnet.membership.person.{verb}", person.id, events_pb2.PersonChanged(
-        person=person_message(person), changed_by=changed_by))
+        person_id=person.id, changed_by=changed_by))
 
 
 def program_changed(ctx: ServiceContext, verb: str, program: Program, changed_by: str) -> CloudEvent:
