@@ -35,7 +35,7 @@ FETCH_BATCH = 32
 class Subscription:
     """A durable consumer: `handler(uow, event)` runs in the same transaction as the inbox record.
 
-    `event_types` may use NATS wildcards (`copnet.*.plugin.failing`, `copnet.membership.>`)."""
+    `event_types` may use NATS wildcards (`copnet.*.community.created`, `copnet.membership.>`)."""
 
     name: str
     event_types: tuple[str, ...]
@@ -58,7 +58,7 @@ class Listener:
 
 def subject_filter(region: str, event_type: str) -> str:
     """A consumer's NATS filter for an event type that may hold NATS wildcards (`*` one token,
-    `>` the rest): copnet.*.plugin.failing -> copnet.<region>.*.plugin.failing."""
+    `>` the rest): copnet.*.community.created -> copnet.<region>.*.community.created."""
     parts = event_type.split(".")
     if (parts[0] != "copnet" or len(parts) < 2 or ">" in parts[:-1]
             or not all(p in ("*", ">") or (p and p.replace("_", "").isalnum()) for p in parts[1:])):
