@@ -15,26 +15,24 @@ pytestmark = pytest.mark.integration
 
 def create_organizations(services, *organizations: tuple[str, int, str]) -> None:
     for org_id, kind, parent in organizations:
-        services.clients["membership"].call("CreateOrganization", m.CreateOrganizationRequest(
-            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="America/Los_Angeles"),
-            token=services.token("platform_admin"))
+        services.membership(services.token("platform_admin")).CreateOrganization(m.CreateOrganizationRequest(
+            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="America/Los_Angeles"))
 
 
 def create_community(services, host: str, community_id: str) -> None:
-    services.clients["membership"].call("CreateCommunity", m.CreateCommunityRequest(
-        community_id=community_id, name=community_id, kind=m.COMMUNITY_KIND_PLC, host_organization_id=host),
-        token=services.token("platform_admin"))
+    services.membership(services.token("platform_admin")).CreateCommunity(m.CreateCommunityRequest(
+        community_id=community_id, name=community_id, kind=m.COMMUNITY_KIND_PLC, host_organization_id=host))
 
 
 def move(services, organization: str, new_parent: str) -> None:
-    services.clients["membership"].call("MoveOrganization", m.MoveOrganizationRequest(
-        id=organization, new_parent_id=new_parent), token=services.token("platform_admin"))
+    services.membership(services.token("platform_admin")).MoveOrganization(m.MoveOrganizationRequest(
+        id=organization, new_parent_id=new_parent))
 
 
 def counts(services, *county_offices: str) -> tuple[int, ...]:
-    return tuple(services.clients["reflection"].call(
-        "GetCommunityCount", rf.GetCommunityCountRequest(county_office_id=county)).community_count.communities
-        for county in county_offices)
+    reflection = services.reflection()
+    return tuple(reflection.GetCommunityCount(rf.GetCommunityCountRequest(county_office_id=county))
+                 .community_count.communities for county in county_offices)
 
 
 def wait_for_counts(services, county_offices: tuple[str, ...], expected: tuple[int, ...], what: str) -> None:
@@ -81,6 +79,6 @@ def test_a_community_above_county_level_counts_once_its_host_moves_under_a_count
 
     move(services, "nw-network", "nw-region")
     wait_for_counts(services, ("nw-coe",), (1,), "the network's community no longer counted")
-    listed = {c.county_office_id: c.communities for c in services.clients["reflection"].call(
-        "ListCommunityCounts", rf.ListCommunityCountsRequest(page_size=1000)).community_counts}
+    listed = {c.county_office_id: c.communities for c in services.reflection().ListCommunityCounts(
+        rf.ListCommunityCountsRequest(page_size=1000)).community_counts}
     assert listed.get("nw-coe") == 1
