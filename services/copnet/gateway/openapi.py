@@ -43,6 +43,17 @@ def problem_responses(*statuses: int) -> dict[int, dict]:
     return responses
 
 
+# The problems each kind of operation can answer, named once for every route.
+# A write to an existing resource: a bad or oversized body (400, 413, 415, 422), not allowed (403),
+# not there (404), in conflict with its state (409), a service down or slow (503, 504).
+WRITE_PROBLEMS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
+# One resource read by id, and a filtered list (its query can be invalid).
+READ_PROBLEMS = problem_responses(403, 404, 503, 504)
+LIST_PROBLEMS = problem_responses(403, 404, 422, 503, 504)
+# A removal: no body, but the resource's state can forbid it.
+DELETE_PROBLEMS = problem_responses(403, 404, 409, 422, 503, 504)
+
+
 def operation_id(*, name: str, path: str, method: str) -> str:
     """The view function's name (`create_organization`): stable, and unique across the API."""
     return name

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import attendance as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id
 from copnet.gateway.schemas.attendance import (AttendanceList, AttendanceQuery, AttendanceRecorded, AttendanceSheet,
                                                CommunityParticipation, PersonParticipation)
 from copnet.gateway.schemas.common import IdPath
@@ -18,12 +18,9 @@ from copnet.scheduling.v1 import scheduling_pb2
 blueprint = APIBlueprint("attendance", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="attendance",
                                        description="Attendance, participation and professional-learning hours.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
-READ_ERRORS = problem_responses(403, 404, 503, 504)
-LIST_ERRORS = problem_responses(403, 404, 422, 503, 504)
 
 
-@blueprint.put("/occurrences/<id>/attendance", responses={200: AttendanceRecorded, **WRITE_ERRORS},
+@blueprint.put("/occurrences/<id>/attendance", responses={200: AttendanceRecorded, **WRITE_PROBLEMS},
                security=BEARER_REQUIRED)
 def record_attendance(path: IdPath, body: AttendanceSheet):
     """Record attendance at one occurrence (its facilitators and the community's managers): present,
@@ -33,27 +30,27 @@ def record_attendance(path: IdPath, body: AttendanceSheet):
     return AttendanceRecorded(items=[convert.record(r) for r in reply.records]).model_dump(mode="json")
 
 
-@blueprint.get("/occurrences/<id>/attendance", responses={200: AttendanceList, **LIST_ERRORS},
+@blueprint.get("/occurrences/<id>/attendance", responses={200: AttendanceList, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def list_occurrence_attendance(path: IdPath, query: AttendanceQuery):
     """The records of one occurrence."""
     return attendance_list(convert.list_attendance_request(query, occurrence_id=path.id))
 
 
-@blueprint.get("/communities/<id>/attendance", responses={200: AttendanceList, **LIST_ERRORS},
+@blueprint.get("/communities/<id>/attendance", responses={200: AttendanceList, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def list_community_attendance(path: IdPath, query: AttendanceQuery):
     """Every record of the community's occurrences (its facilitators and managers)."""
     return attendance_list(convert.list_attendance_request(query, community_id=path.id))
 
 
-@blueprint.get("/people/<id>/attendance", responses={200: AttendanceList, **LIST_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.get("/people/<id>/attendance", responses={200: AttendanceList, **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def list_person_attendance(path: IdPath, query: AttendanceQuery):
     """A person's records in every community (the person, or a manager over them)."""
     return attendance_list(convert.list_attendance_request(query, person_id=path.id))
 
 
-@blueprint.get("/communities/<id>/participation", responses={200: CommunityParticipation, **READ_ERRORS},
+@blueprint.get("/communities/<id>/participation", responses={200: CommunityParticipation, **READ_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_community_participation(path: IdPath):
     """Participation of each confirmed member and facilitator over the occurrences held so far."""
@@ -62,7 +59,7 @@ def get_community_participation(path: IdPath):
     return convert.community_participation(reply).model_dump(mode="json")
 
 
-@blueprint.get("/people/<id>/participation", responses={200: PersonParticipation, **READ_ERRORS},
+@blueprint.get("/people/<id>/participation", responses={200: PersonParticipation, **READ_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_person_participation(path: IdPath):
     """A person's participation in each community they belong to or facilitate."""

@@ -12,7 +12,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.convert import communities as convert
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import ServiceCallFailed, backend, membership, resources, scheduling
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.communities import (Community, CommunityCreate, CommunityList, CommunityPath,
                                                 CommunityQuery, CommunityStatusChange, CommunitySummary,
                                                 CommunityUpdate, CommunityUpdated)
@@ -62,7 +62,7 @@ def get_community(path: CommunityPath):
 
 
 @blueprint.patch("/<id>", responses={200: CommunityUpdated,
-                                     **problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)},
+                                     **WRITE_PROBLEMS},
                  security=BEARER_REQUIRED)
 def update_community(path: CommunityPath, body: CommunityUpdate):
     """Change the fields sent (a list sent replaces the whole list). A completed community cannot change;
@@ -73,7 +73,7 @@ def update_community(path: CommunityPath, body: CommunityUpdate):
 
 
 @blueprint.post("/<id>/status", responses={200: CommunitySummary,
-                                           **problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)},
+                                           **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def change_community_status(path: CommunityPath, body: CommunityStatusChange):
     """Move the community through draft -> open -> closed -> active -> completed (closed -> open reopens

@@ -10,21 +10,19 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import feeds as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import LIST_PROBLEMS, WRITE_PROBLEMS, operation_id
 from copnet.gateway.schemas.common import IdPath, NoBody
 from copnet.gateway.schemas.feeds import CalendarExport, CalendarToken, FeedQuery
 from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("feeds", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="calendars", description="Calendar feeds and their secret tokens.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
-FEED_ERRORS = problem_responses(403, 404, 422, 503, 504)
 JSON = "application/json"
 # Stands in for a community id in the template URL (url_for would escape the braces).
 COMMUNITY_PLACEHOLDER = "community-id-placeholder"
 
 
-@blueprint.post("/people/<id>/calendar-token", responses={200: CalendarToken, **WRITE_ERRORS},
+@blueprint.post("/people/<id>/calendar-token", responses={200: CalendarToken, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def issue_calendar_token(path: IdPath, body: NoBody):
     """A new feed token for the person (the person, or a manager over them) and the feed URLs that
@@ -32,13 +30,13 @@ def issue_calendar_token(path: IdPath, body: NoBody):
     return calendar_token(path.id)
 
 
-@blueprint.post("/me/calendar-token", responses={200: CalendarToken, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.post("/me/calendar-token", responses={200: CalendarToken, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def issue_my_calendar_token(body: NoBody):
     """A new feed token for the caller (the person the bearer token names)."""
     return calendar_token("")
 
 
-@blueprint.get("/calendars/people/<id>.ics", responses={200: CalendarExport, **FEED_ERRORS})
+@blueprint.get("/calendars/people/<id>.ics", responses={200: CalendarExport, **LIST_PROBLEMS})
 def get_person_calendar(path: IdPath, query: FeedQuery):
     """The person's feed: the occurrences of every community they belong to or facilitate, with
     time zones, moved and cancelled occurrences as calendar clients expect them. No bearer token:
@@ -48,7 +46,7 @@ def get_person_calendar(path: IdPath, query: FeedQuery):
     return feed_response(reply)
 
 
-@blueprint.get("/calendars/communities/<id>.ics", responses={200: CalendarExport, **FEED_ERRORS})
+@blueprint.get("/calendars/communities/<id>.ics", responses={200: CalendarExport, **LIST_PROBLEMS})
 def get_community_calendar(path: IdPath, query: FeedQuery):
     """One community's feed, fetched with the feed token of a member, facilitator or manager of it.
     No bearer token: `token` is the person's feed token."""

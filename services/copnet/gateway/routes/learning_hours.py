@@ -12,7 +12,7 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import attendance as convert
 from copnet.gateway.convert.common import in_zone
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import READ_PROBLEMS, operation_id
 from copnet.gateway.schemas.attendance import Certificate, LearningHours, PersonProgramPath
 from copnet.scheduling.v1 import scheduling_pb2
 
@@ -20,17 +20,16 @@ blueprint = APIBlueprint("learning_hours", __name__, url_prefix="/api/v1/people/
                          operation_id_callback=operation_id,
                          abp_tags=[Tag(name="attendance",
                                        description="Attendance, participation and professional-learning hours.")])
-READ_ERRORS = problem_responses(403, 404, 503, 504)
 HTML, JSON = "text/html", "application/json"
 
 
-@blueprint.get("/hours", responses={200: LearningHours, **READ_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.get("/hours", responses={200: LearningHours, **READ_PROBLEMS}, security=BEARER_REQUIRED)
 def get_learning_hours(path: PersonProgramPath):
     """Minutes actually attended in the program's sessions, one line per occurrence, and the total in hours."""
     return learning_hours(path).model_dump(mode="json")
 
 
-@blueprint.get("/certificate", responses={200: Certificate, **READ_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.get("/certificate", responses={200: Certificate, **READ_PROBLEMS}, security=BEARER_REQUIRED)
 def get_certificate(path: PersonProgramPath):
     """A certificate-style summary to print: who, which program and year, the issuer, each session with
     its local date and time and the minutes attended, the total hours. HTML unless JSON is asked for."""

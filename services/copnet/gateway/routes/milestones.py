@@ -10,18 +10,16 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import milestones as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.milestones import (Deleted, Milestone, MilestoneCreate, MilestoneList, MilestonePath,
                                                MilestoneUpdate, ProgramPath)
 from copnet.scheduling.v1 import scheduling_pb2
 
 blueprint = APIBlueprint("milestones", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="timelines", description="Program timelines: milestones.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
-READ_ERRORS = problem_responses(403, 404, 503, 504)
 
 
-@blueprint.post("/programs/<id>/milestones", responses={201: Milestone, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.post("/programs/<id>/milestones", responses={201: Milestone, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def create_milestone(path: ProgramPath, body: MilestoneCreate):
     """Add a milestone to the program's timeline (platform admins, regional leads over the program's owner).
     A linked kind exists at most once per program (409 MILESTONE_KIND_EXISTS) and keeps the order
@@ -31,21 +29,21 @@ def create_milestone(path: ProgramPath, body: MilestoneCreate):
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_milestone", id=created.id)}
 
 
-@blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **READ_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **READ_PROBLEMS}, security=BEARER_REQUIRED)
 def list_milestones(path: ProgramPath):
     """The program's timeline in time order, with its revision (any signed-in person)."""
     reply = scheduling().ListMilestones(scheduling_pb2.ListMilestonesRequest(program_id=path.id))
     return convert.milestone_list(reply).model_dump(mode="json")
 
 
-@blueprint.get("/milestones/<id>", responses={200: Milestone, **READ_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.get("/milestones/<id>", responses={200: Milestone, **READ_PROBLEMS}, security=BEARER_REQUIRED)
 def get_milestone(path: MilestonePath):
     """One milestone (any signed-in person)."""
     reply = scheduling().GetMilestone(scheduling_pb2.GetMilestoneRequest(id=path.id))
     return convert.milestone(reply.milestone).model_dump(mode="json")
 
 
-@blueprint.patch("/milestones/<id>", responses={200: Milestone, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.patch("/milestones/<id>", responses={200: Milestone, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def update_milestone(path: MilestonePath, body: MilestoneUpdate):
     """Change the fields sent. A linked milestone's new time reaches membership's dates (the
     proposal call, every sign-up window of the program) by event."""

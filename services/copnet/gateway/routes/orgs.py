@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import organizations as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import DELETE_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.organizations import (
     NetworkMemberPath,
     Organization,
@@ -24,9 +24,7 @@ from copnet.membership.v1 import membership_pb2
 blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="organizations", description="State, regions, county offices, "
                                                                           "districts, schools and partners.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 # A DELETE has no body to be malformed, too large or of the wrong type.
-DELETE_ERRORS = problem_responses(403, 404, 409, 422, 503, 504)
 
 
 @blueprint.post("", responses={201: Organization, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
@@ -53,14 +51,14 @@ def get_organization(path: OrganizationPath):
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.patch("/<id>", responses={200: Organization, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.patch("/<id>", responses={200: Organization, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def update_organization(path: OrganizationPath, body: OrganizationUpdate):
     """Rename an organization, change its code (unique per kind) or its time zone."""
     reply = membership().UpdateOrganization(convert.update_organization_request(path.id, body))
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.post("/<id>/move", responses={200: Organization, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.post("/<id>/move", responses={200: Organization, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def move_organization(path: OrganizationPath, body: OrganizationMove):
     """Move an organization and its subtree under a new parent (e.g. a school to another district).
 
@@ -71,7 +69,7 @@ def move_organization(path: OrganizationPath, body: OrganizationMove):
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.put("/<network_id>/members/<org_id>", responses={200: Organization, **WRITE_ERRORS},
+@blueprint.put("/<network_id>/members/<org_id>", responses={200: Organization, **WRITE_PROBLEMS},
                security=BEARER_REQUIRED)
 def add_network_member(path: NetworkMemberPath):
     """Make an organization a member of a network (idempotent); answers the member."""
@@ -80,7 +78,7 @@ def add_network_member(path: NetworkMemberPath):
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.delete("/<network_id>/members/<org_id>", responses={200: Organization, **DELETE_ERRORS},
+@blueprint.delete("/<network_id>/members/<org_id>", responses={200: Organization, **DELETE_PROBLEMS},
                   security=BEARER_REQUIRED)
 def remove_network_member(path: NetworkMemberPath):
     """Take an organization out of a network (409 NOT_A_MEMBER when it was not in it); answers the member."""

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import people as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import DELETE_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.people import (
     PeopleQuery,
     Person,
@@ -24,9 +24,7 @@ from copnet.membership.v1 import membership_pb2
 
 blueprint = APIBlueprint("people", __name__, url_prefix="/api/v1/people", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="people", description="People, their affiliations and roles.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 # A DELETE has no body to be malformed, too large or of the wrong type.
-DELETE_ERRORS = problem_responses(403, 404, 409, 422, 503, 504)
 
 
 @blueprint.post("", responses={201: Person, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
@@ -46,28 +44,28 @@ def list_people(query: PeopleQuery):
                       next_page_token=reply.next_page_token).model_dump(mode="json")
 
 
-@blueprint.get("/<id>", responses={200: Person, **problem_responses(403, 404, 503, 504)}, security=BEARER_REQUIRED)
+@blueprint.get("/<id>", responses={200: Person, **READ_PROBLEMS}, security=BEARER_REQUIRED)
 def get_person(path: PersonPath):
     """One person: the person themself, or a manager over one of their affiliations."""
     reply = membership().GetPerson(membership_pb2.GetPersonRequest(id=path.id))
     return convert.person(reply.person).model_dump(mode="json")
 
 
-@blueprint.patch("/<id>", responses={200: Person, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.patch("/<id>", responses={200: Person, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def update_person(path: PersonPath, body: PersonUpdate):
     """Change a person: themself (name, email, grade bands) or a manager (everything, affiliations too)."""
     reply = membership().UpdatePerson(convert.update_person_request(path.id, body))
     return convert.person(reply.person).model_dump(mode="json")
 
 
-@blueprint.post("/<id>/roles", responses={200: Person, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.post("/<id>/roles", responses={200: Person, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def grant_role(path: PersonPath, body: RoleGrantBody):
     """Grant a role at an organization (idempotent); who may grant depends on the role."""
     reply = membership().GrantRole(convert.grant_role_request(path.id, body))
     return convert.person(reply.person).model_dump(mode="json")
 
 
-@blueprint.delete("/<id>/roles", responses={200: Person, **DELETE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.delete("/<id>/roles", responses={200: Person, **DELETE_PROBLEMS}, security=BEARER_REQUIRED)
 def revoke_role(path: PersonPath, query: RoleGrantQuery):
     """Revoke a role held at an organization (404 ROLE_NOT_GRANTED when it is not held there)."""
     reply = membership().RevokeRole(convert.revoke_role_request(path.id, query))

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import plugins
 from copnet.gateway.convert import plugins as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.plugins import (ConfigQuery, Dashboard, HistoryQuery, PluginConfig, PluginConfigHistory,
                                             PluginConfigList, PluginConfigPut, PluginConfigWritten, PluginList,
                                             PluginPath, RefusedPlugin, RegionPath, RegionPluginPath, RosterImportCreate,
@@ -64,7 +64,7 @@ def get_region_plugin_config(path: RegionPluginPath):
 
 
 @blueprint.put("/regions/<region>/plugins/<name>",
-               responses={200: PluginConfigWritten, **problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)},
+               responses={200: PluginConfigWritten, **WRITE_PROBLEMS},
                security=BEARER_REQUIRED)
 def put_region_plugin_config(path: RegionPluginPath, body: PluginConfigPut):
     """Enable, disable or change a plugin's settings for a region (or a county office's override).
@@ -78,7 +78,7 @@ def put_region_plugin_config(path: RegionPluginPath, body: PluginConfigPut):
 
 
 @blueprint.get("/regions/<region>/plugins/<name>/history",
-               responses={200: PluginConfigHistory, **problem_responses(403, 404, 422, 503, 504)},
+               responses={200: PluginConfigHistory, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_region_plugin_config_history(path: RegionPluginPath, query: HistoryQuery):
     """Every version of this configuration, newest first: who, when, what (secrets redacted) and why."""
@@ -89,7 +89,7 @@ def get_region_plugin_config_history(path: RegionPluginPath, query: HistoryQuery
 
 
 @blueprint.post("/regions/<region>/roster-imports",
-                responses={200: RosterImportReport, **problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)},
+                responses={200: RosterImportReport, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def import_roster(path: RegionPath, body: RosterImportCreate):
     """Import organizations, people and affiliations with a plugin's roster source (e.g. `oneroster`).
@@ -102,7 +102,7 @@ def import_roster(path: RegionPath, body: RosterImportCreate):
     return convert.import_report(reply).model_dump(mode="json")
 
 
-@blueprint.get("/regions/<region>/dashboard", responses={200: Dashboard, **problem_responses(403, 404, 503, 504)},
+@blueprint.get("/regions/<region>/dashboard", responses={200: Dashboard, **READ_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_region_dashboard(path: RegionPath):
     """The panels the plugins enabled here contribute to this organization's dashboard."""

@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import programs as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.programs import (Program, ProgramCreate, ProgramList, ProgramPath, ProgramQuery,
                                              ProgramUpdate, ProposalCallOpen)
 from copnet.membership.v1 import membership_pb2
@@ -16,7 +16,6 @@ from copnet.membership.v1 import membership_pb2
 blueprint = APIBlueprint("programs", __name__, url_prefix="/api/v1/programs", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="programs",
                                        description="Program years and their calls for facilitator proposals.")])
-WRITE_PROBLEMS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 
 
 @blueprint.post("", responses={201: Program, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},

@@ -10,7 +10,7 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import communities as convert_communities
 from copnet.gateway.convert import proposals as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id
 from copnet.gateway.schemas.proposals import (ProgramProposalsPath, Proposal, ProposalAccept, ProposalAccepted,
                                               ProposalCreate, ProposalDecline, ProposalList, ProposalPath,
                                               ProposalQuery)
@@ -18,7 +18,6 @@ from copnet.membership.v1 import membership_pb2
 
 blueprint = APIBlueprint("proposals", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="proposals", description="Facilitator proposals.")])
-WRITE_PROBLEMS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 
 
 @blueprint.post("/programs/<id>/proposals", responses={201: Proposal, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
@@ -30,7 +29,7 @@ def submit_proposal(path: ProgramProposalsPath, body: ProposalCreate):
     return proposal.model_dump(mode="json"), 201, {"Location": url_for(".get_proposal", id=proposal.id)}
 
 
-@blueprint.get("/programs/<id>/proposals", responses={200: ProposalList, **problem_responses(403, 404, 422, 503, 504)},
+@blueprint.get("/programs/<id>/proposals", responses={200: ProposalList, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def list_proposals(path: ProgramProposalsPath, query: ProposalQuery):
     """The program's proposals (needs a token): all of them for its managers, only the caller's own for
@@ -40,7 +39,7 @@ def list_proposals(path: ProgramProposalsPath, query: ProposalQuery):
                         next_page_token=reply.next_page_token).model_dump(mode="json")
 
 
-@blueprint.get("/proposals/<id>", responses={200: Proposal, **problem_responses(403, 404, 503, 504)},
+@blueprint.get("/proposals/<id>", responses={200: Proposal, **READ_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_proposal(path: ProposalPath):
     """One proposal (needs a token): for its proposer and the program's managers."""

@@ -10,7 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import registrations as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id
 from copnet.gateway.schemas.common import NoBody
 from copnet.gateway.schemas.registrations import (
     Cancellation,
@@ -29,11 +29,9 @@ from copnet.membership.v1 import membership_pb2
 blueprint = APIBlueprint("registrations", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="registrations",
                                        description="Sign-ups: seats, waiting lists, commitments, onboarding.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
-READ_ERRORS = problem_responses(403, 404, 422, 503, 504)
 
 
-@blueprint.post("/communities/<id>/registrations", responses={201: Registration, **WRITE_ERRORS},
+@blueprint.post("/communities/<id>/registrations", responses={201: Registration, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def register(path: CommunityPath, body: RegistrationCreate):
     """Sign up (yourself, or anyone as a community manager): confirmed while seats remain, otherwise
@@ -43,7 +41,7 @@ def register(path: CommunityPath, body: RegistrationCreate):
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_registration", id=created.id)}
 
 
-@blueprint.get("/communities/<id>/registrations", responses={200: RegistrationList, **READ_ERRORS},
+@blueprint.get("/communities/<id>/registrations", responses={200: RegistrationList, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def list_community_registrations(path: CommunityPath, query: RegistrationQuery):
     """The community's roster in arrival order (its facilitators and managers)."""
@@ -52,7 +50,7 @@ def list_community_registrations(path: CommunityPath, query: RegistrationQuery):
                             next_page_token=reply.next_page_token).model_dump(mode="json")
 
 
-@blueprint.get("/people/<id>/registrations", responses={200: RegistrationList, **READ_ERRORS},
+@blueprint.get("/people/<id>/registrations", responses={200: RegistrationList, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def list_person_registrations(path: PersonPath, query: RegistrationQuery):
     """A person's own registrations, in every community (the person, or a manager over them)."""
@@ -61,7 +59,7 @@ def list_person_registrations(path: PersonPath, query: RegistrationQuery):
                             next_page_token=reply.next_page_token).model_dump(mode="json")
 
 
-@blueprint.get("/registrations/<id>", responses={200: Registration, **problem_responses(403, 404, 503, 504)},
+@blueprint.get("/registrations/<id>", responses={200: Registration, **READ_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_registration(path: RegistrationPath):
     """One registration, with its place on the waiting list now (the person, facilitators, managers)."""
@@ -69,7 +67,7 @@ def get_registration(path: RegistrationPath):
     return convert.registration(reply.registration).model_dump(mode="json")
 
 
-@blueprint.post("/registrations/<id>/cancel", responses={200: Cancellation, **WRITE_ERRORS},
+@blueprint.post("/registrations/<id>/cancel", responses={200: Cancellation, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def cancel_registration(path: RegistrationPath, body: NoBody):
     """Cancel (the person or a manager): the freed seat goes to the head of the waiting list, once."""
@@ -78,7 +76,7 @@ def cancel_registration(path: RegistrationPath, body: NoBody):
                         promoted=[convert.registration(r) for r in reply.promoted]).model_dump(mode="json")
 
 
-@blueprint.post("/registrations/<id>/commitment", responses={200: Registration, **WRITE_ERRORS},
+@blueprint.post("/registrations/<id>/commitment", responses={200: Registration, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def acknowledge_commitment(path: RegistrationPath, body: NoBody):
     """The person acknowledges they will attend every meeting of the cycle (idempotent)."""
@@ -86,7 +84,7 @@ def acknowledge_commitment(path: RegistrationPath, body: NoBody):
     return convert.registration(reply.registration).model_dump(mode="json")
 
 
-@blueprint.post("/registrations/<id>/onboarding", responses={200: Registration, **WRITE_ERRORS},
+@blueprint.post("/registrations/<id>/onboarding", responses={200: Registration, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def record_onboarding(path: RegistrationPath, body: NoBody):
     """Record that the person completed onboarding (facilitators and managers; idempotent)."""
@@ -94,7 +92,7 @@ def record_onboarding(path: RegistrationPath, body: NoBody):
     return convert.registration(reply.registration).model_dump(mode="json")
 
 
-@blueprint.post("/communities/<id>/team-registrations", responses={201: TeamRegistration, **WRITE_ERRORS},
+@blueprint.post("/communities/<id>/team-registrations", responses={201: TeamRegistration, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def register_team(path: CommunityPath, body: TeamRegistrationCreate):
     """Register a school team as a unit (its site administrator or a community manager): the members

@@ -10,7 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import teams as convert
-from copnet.gateway.openapi import operation_id, problem_responses
+from copnet.gateway.openapi import READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
 from copnet.gateway.schemas.teams import (
     CommunityTeamsPath,
     Team,
@@ -25,10 +25,9 @@ from copnet.membership.v1 import membership_pb2
 
 blueprint = APIBlueprint("teams", __name__, url_prefix="/api/v1", operation_id_callback=operation_id,
                          abp_tags=[Tag(name="teams", description="School and cross-district teams inside a community.")])
-WRITE_ERRORS = problem_responses(400, 403, 404, 409, 413, 415, 422, 503, 504)
 
 
-@blueprint.post("/communities/<id>/teams", responses={201: Team, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.post("/communities/<id>/teams", responses={201: Team, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def create_team(path: CommunityTeamsPath, body: TeamCreate):
     """A team of people already registered in the community, each on no other team there."""
     reply = membership().CreateTeam(convert.create_team_request(path.id, body))
@@ -46,14 +45,14 @@ def list_teams(path: CommunityTeamsPath, query: TeamQuery):
                     next_page_token=reply.next_page_token).model_dump(mode="json")
 
 
-@blueprint.get("/teams/<id>", responses={200: Team, **problem_responses(403, 404, 503, 504)}, security=BEARER_REQUIRED)
+@blueprint.get("/teams/<id>", responses={200: Team, **READ_PROBLEMS}, security=BEARER_REQUIRED)
 def get_team(path: TeamPath):
     """One team (its members, the community's facilitators and managers, the school's site administrator)."""
     reply = membership().GetTeam(membership_pb2.GetTeamRequest(id=path.id))
     return convert.team(reply.team).model_dump(mode="json")
 
 
-@blueprint.put("/teams/<id>/members/<person_id>", responses={200: Team, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.put("/teams/<id>/members/<person_id>", responses={200: Team, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def add_team_member(path: TeamMemberPath, body: TeamMemberRole):
     """Put a registered person on the team (they may be on no other team in the community)."""
     reply = membership().AddTeamMember(membership_pb2.AddTeamMemberRequest(
@@ -61,7 +60,7 @@ def add_team_member(path: TeamMemberPath, body: TeamMemberRole):
     return convert.team(reply.team).model_dump(mode="json")
 
 
-@blueprint.delete("/teams/<id>/members/<person_id>", responses={200: Team, **WRITE_ERRORS}, security=BEARER_REQUIRED)
+@blueprint.delete("/teams/<id>/members/<person_id>", responses={200: Team, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
 def remove_team_member(path: TeamMemberPath):
     """Take a person off the team."""
     reply = membership().RemoveTeamMember(membership_pb2.RemoveTeamMemberRequest(team_id=path.id,
