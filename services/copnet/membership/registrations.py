@@ -14,7 +14,7 @@ from copnet.kernel import db
 from copnet.kernel.auth import Identity
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument
 from copnet.kernel.inputs import optional_label
-from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
+from copnet.kernel.pagination import decode_token, encode_token, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.membership import access, events, lookups, seats
 from copnet.membership.access import COMMUNITY_MANAGERS, denied, may_run
@@ -103,8 +103,9 @@ class RegistrationsApi:
             community = lookups.existing(Community, registration.community_id)
             if not may_run(identity, community):
                 raise denied("reading someone else's registration")
+        # Its status and its place on the waiting list as one snapshot.
         return pb.GetRegistrationResponse(registration=self.ctx.transaction(
-            lambda uow: current_message(uow, registration)))
+            lambda uow: current_message(uow, reread(uow, Registration, registration.id))))
 
     def ListRegistrations(self, request: pb.ListRegistrationsRequest, _context) -> pb.ListRegistrationsResponse:
         identity = access.caller("listing registrations")
@@ -122,14 +123,20 @@ class RegistrationsApi:
             query["community_id"] = community.id
         if status:
             query["status"] = status
-        if request.person_id:
-            found, token = page_of(Registration, query, request.page_size, request.page_token)
-            messages = self.ctx.transaction(lambda uow: [current_message(uow, r) for r in found])
-        else:
-            found, token = roster_page(query, request.page_size, request.page_token)
-            tickets = self.ctx.transaction(lambda uow: seats.waiting_tickets(uow, request.community_id))
-            messages = [registration_message(r, roster_position(r, tickets)) for r in found]
-        return pb.ListRegistrationsResponse(registrations=messages, next_page_token=token)
+
+        # The page and the waiting list it is ranked against are one snapshot (one transaction):
+        # read apart, a promotion in between would list the promoted person still waiting.
+        def read(uow: db.UnitOfWork) -> pb.ListRegistrationsResponse:
+            if request.person_id:
+                found, token = registrations_page(uow, query, "_id", request.page_size, request.page_token)
+                messages = [current_message(uow, r) for r in found]
+            else:
+                found, token = registrations_page(uow, query, "sequence", request.page_size, request.page_token)
+                tickets = seats.waiting_tickets(uow, request.community_id)
+                messages = [registration_message(r, roster_position(r, tickets)) for r in found]
+            return pb.ListRegistrationsResponse(registrations=messages, next_page_token=token)
+
+        return self.ctx.transaction(read)
 
     @staticmethod
     def _require_reader_of(identity: Identity, person_id: str) -> None:
@@ -214,19 +221,22 @@ class RegistrationsApi:
         return self.ctx.transaction(work)
 
 
-# -- a roster, in arrival order ---------------------------------------------------------------------
-def roster_page(query: dict, requested_size: int, page_token: str) -> tuple[list[Registration], str]:
-    """One page of a community's registrations ordered by sequence (arrival order)."""
+# -- pages of registrations ------------------------------------------------------------------------
+def registrations_page(uow: db.UnitOfWork, query: dict, key: str, requested_size: int,
+                       page_token: str) -> tuple[list[Registration], str]:
+    """One page of the registrations matching `query`, as this transaction sees them, ordered by
+    `key`: `sequence` (a community's roster, in arrival order) or `_id` (a person's)."""
     size = page_size(requested_size)
     after = decode_token(page_token, query)
     filters = dict(query)
     if after is not None:
         try:
-            filters["sequence__gt"] = int(after)
+            filters[key] = {"$gt": int(after) if key == "sequence" else after}
         except ValueError:
             raise InvalidArgument.for_field("page_token", "is not a token this service issued") from None
-    found = list(Registration.objects(**filters).order_by("sequence").limit(size + 1))
-    token = encode_token(str(found[size - 1].sequence), query) if len(found) > size else ""
+    found = uow.find_all(Registration, filters, sort=[(key, 1)], limit=size + 1)
+    last = found[size - 1] if len(found) > size else None
+    token = encode_token(str(last.sequence if key == "sequence" else last.id), query) if last else ""
     return found[:size], token
 
 
