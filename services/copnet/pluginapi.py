@@ -17,10 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 from copnet.kernel.enums import GRADE_BAND_SPELLING
 
 
-# Grade bands as plugins see and return them (the REST API's spelling), in order; and copnet's
-# stored labels (`k_2`) -> that spelling.
+# Grade bands as plugins see and return them (the REST API's spelling), in order.
 GRADE_BANDS = tuple(GRADE_BAND_SPELLING.values())
-GRADE_BAND_OF_LABEL = GRADE_BAND_SPELLING
 
 
 class PluginSettings(BaseModel):

@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 import pytest
 
 from copnet.gateway import schemas
-from copnet.gateway.convert.common import GRADE_BAND_LABELS
+from copnet.kernel.enums import GRADE_BAND_LABEL
 from copnet.kernel.enums import to_label
 from copnet.membership.v1 import membership_pb2
 from tests.unit.gateway_fakes import make_app
@@ -155,8 +155,8 @@ def test_enums_match_the_proto(model, proto_enum, prefix):
 
 def test_grade_bands_map_one_to_one_onto_the_proto_labels():
     proto_labels = {to_label(membership_pb2.GradeBand, number) for number in membership_pb2.GradeBand.values() if number}
-    assert set(GRADE_BAND_LABELS.values()) == proto_labels
-    assert set(GRADE_BAND_LABELS) == set(schemas.GradeBand)
+    assert set(GRADE_BAND_LABEL.values()) == proto_labels
+    assert set(GRADE_BAND_LABEL) == set(schemas.GradeBand)
 
 
 class _Assets(HTMLParser):

@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 
 from copnet.kernel import db
+from copnet.kernel.enums import GRADE_BAND_SPELLING
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition
 from copnet.kernel.service import ServiceContext
 from copnet.membership import eligibility
 from copnet.membership.models import Community, Person, Registration
-from copnet.pluginapi import GRADE_BAND_OF_LABEL, SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson
+from copnet.pluginapi import SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def signup_attempt(person: Person, community: Community, team_id: str = "") -> S
 
 def plugin_grade_bands(labels) -> tuple[str, ...]:
     """Stored labels (`k_2`) in the spelling plugins get (`K-2`, as in the REST API)."""
-    return tuple(GRADE_BAND_OF_LABEL[label] for label in labels)
+    return tuple(GRADE_BAND_SPELLING[label] for label in labels)
 
 
 def check_plugins_allow(ctx: ServiceContext, person: Person, community: Community, team_id: str = "",

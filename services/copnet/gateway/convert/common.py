@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from google.protobuf import timestamp_pb2
 
 from copnet.gateway.schemas.common import GradeBand
-from copnet.kernel.enums import GRADE_BAND_LABEL, from_label, to_label
+from copnet.kernel.enums import GRADE_BAND_LABEL, GRADE_BAND_SPELLING, from_label, to_label
 from copnet.kernel.timestamps import instant
 from copnet.membership.v1 import membership_pb2
 
@@ -26,11 +26,6 @@ JSON_FIELD_FOR_PROTO_FIELD = {
     "signup_window.open_time": "signup_window.opens_at", "signup_window.close_time": "signup_window.closes_at",
     "due_time": "due_at",
 }
-
-# The proto label (`k_2`) of each grade band, and back.
-GRADE_BAND_LABELS = {GradeBand(spelling): label for spelling, label in GRADE_BAND_LABEL.items()}
-GRADE_BAND_OF_LABEL = {label: band for band, label in GRADE_BAND_LABELS.items()}
-
 
 def json_field(proto_field: str, sent: frozenset[str] | set[str] = frozenset(),
                request_fields: frozenset[str] | set[str] = frozenset()) -> str:
@@ -71,11 +66,11 @@ def or_null(text: str) -> str | None:
 
 
 def grade_bands_to_proto(bands) -> list[int]:
-    return [from_label(membership_pb2.GradeBand, GRADE_BAND_LABELS[GradeBand(band)]) for band in bands]
+    return [from_label(membership_pb2.GradeBand, GRADE_BAND_LABEL[GradeBand(band)]) for band in bands]
 
 
 def grade_bands_from_proto(numbers) -> list[GradeBand]:
-    return [GRADE_BAND_OF_LABEL[to_label(membership_pb2.GradeBand, number)] for number in numbers]
+    return [GradeBand(GRADE_BAND_SPELLING[to_label(membership_pb2.GradeBand, number)]) for number in numbers]
 
 
 def enum_to_proto(enum, value) -> int:
