@@ -3,6 +3,8 @@ event patterns as NATS filters, roster ordering."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from pydantic import SecretStr
 
@@ -181,7 +183,7 @@ def test_a_roster_source_reads_with_the_settings_that_apply_to_the_importing_org
         testbed.close()
 
 
-def test_a_roster_source_that_is_off_raises_or_hangs_is_refused_and_counted_like_any_plugin_call():
+def test_a_roster_source_that_is_off_raises_or_hangs_is_refused_and_counted_like_any_plugin_call(caplog):
     import threading
 
     from copnet.kernel.errors import FailedPrecondition
@@ -204,8 +206,10 @@ def test_a_roster_source_that_is_off_raises_or_hangs_is_refused_and_counted_like
         assert raised.value.reason == "ROSTER_SOURCE_FAILED"
         assert "not a roster" not in str(raised.value)  # the plugin's raw text stays in the log
         # The import's own deadline, not the hook time-out (0.1 s here), bounds the read.
-        with pytest.raises(FailedPrecondition, match="timed out after 0.3s") as hung:
-            read_batch(testbed.host, "tiny-roster", ("state", "region"), source, {"hang": b""}, timeout=0.3)
+        with caplog.at_level(logging.ERROR, logger="copnet.kernel.plugins"):
+            with pytest.raises(FailedPrecondition, match=r"failed \(timed out\)") as hung:
+                read_batch(testbed.host, "tiny-roster", ("state", "region"), source, {"hang": b""}, timeout=0.3)
+        assert "timed out after 0.3s" in caplog.text
         assert hung.value.reason == "ROSTER_SOURCE_FAILED"
         # Two failures in a row: switched off there, as a failing hook would be.
         assert testbed.host.failure_counts() == [("tiny-roster", "region", 2, True)]
