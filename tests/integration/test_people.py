@@ -157,7 +157,7 @@ def test_anonymous_callers_get_401_everywhere(api):
 def test_a_teacher_reads_only_themself(api):
     ana = api.token("member", "ppl-school-a1", person="ppl-ana")
     assert api.ok("GET", "/api/v1/people/ppl-ana", token=ana)["email"] == "Ana@School-A1.example"
-    problem(api.call("GET", "/api/v1/people/ppl-ben", token=ana), 403, "OUT_OF_SCOPE")
+    problem(api.call("GET", "/api/v1/people/ppl-ben", token=ana), 404)  # as if there were nobody
     assert api.ids("/api/v1/people", ana) == ["ppl-ana"]
     assert api.ids("/api/v1/people?organization_id=ppl-school-a1", ana) == ["ppl-ana"]
 
@@ -167,7 +167,11 @@ def test_a_county_admin_sees_their_county_only(api):
     visible = api.ids("/api/v1/people", county_a)
     assert {"ppl-ana", "ppl-ben", "ppl-cora", "ppl-dev"} <= set(visible)
     assert not {"ppl-eli", "ppl-fay"} & set(visible)
-    problem(api.call("GET", "/api/v1/people/ppl-eli", token=county_a), 403, "OUT_OF_SCOPE")
+    # Outside one's reach is answered like nobody at all: the same 404, the same words.
+    outside = problem(api.call("GET", "/api/v1/people/ppl-eli", token=county_a), 404)
+    nobody = problem(api.call("GET", "/api/v1/people/ppl-nobody", token=county_a), 404)
+    assert (outside["reason"], outside["detail"].replace("ppl-eli", "?")) == (
+        nobody["reason"], nobody["detail"].replace("ppl-nobody", "?"))
     assert set(api.ids("/api/v1/people", api.token("county_admin", "ppl-county-b"))) >= {"ppl-eli", "ppl-fay"}
     problem(api.call("GET", "/api/v1/people/ppl-nobody", token=county_a), 404)
 
@@ -204,7 +208,7 @@ def test_a_person_changes_their_own_name_email_and_grade_bands_but_not_affiliati
     assert updated["affiliations"] == [{"organization_id": "ppl-school-a2", "position": "teacher"}]
     problem(api.call("PATCH", "/api/v1/people/ppl-cora", {
         "affiliations": [{"organization_id": "ppl-school-b", "position": "teacher"}]}, token=cora), 403)
-    problem(api.call("PATCH", "/api/v1/people/ppl-ana", {"name": "Not Me"}, token=cora), 403)
+    problem(api.call("PATCH", "/api/v1/people/ppl-ana", {"name": "Not Me"}, token=cora), 404)
     taken = problem(api.call("PATCH", "/api/v1/people/ppl-cora", {"email": "ELI@school-b.example"}, token=cora),
                     409, "DUPLICATE_EMAIL")
     assert [e["field"] for e in taken["errors"]] == ["email"]
@@ -227,7 +231,7 @@ def test_a_manager_moves_a_person_and_their_visibility_follows(api):
         "affiliations": [{"organization_id": "ppl-school-b", "position": "coach"}]},
         token=api.token("regional_lead", "ppl-region"))
     assert moved["affiliations"] == [{"organization_id": "ppl-school-b", "position": "coach"}]
-    problem(api.call("GET", "/api/v1/people/ppl-hal", token=county_a), 403)
+    problem(api.call("GET", "/api/v1/people/ppl-hal", token=county_a), 404)
     assert api.ok("GET", "/api/v1/people/ppl-hal", token=county_b)["id"] == "ppl-hal"
     assert "ppl-hal" in api.ids("/api/v1/people?organization_id=ppl-district-b&position=coach", county_b)
     problem(api.call("PATCH", "/api/v1/people/ppl-hal", {
@@ -289,3 +293,49 @@ def test_unknown_people_are_not_found(api):
     problem(api.call("POST", "/api/v1/people/ppl-nobody/roles", {"role": "member", "organization_id": "ppl-state"},
                      token=api.admin()), 404)
     problem(api.call("PATCH", "/api/v1/people/ppl-nobody", {"name": "x"}, token=api.admin()), 404)
+
+
+# -- reach: a manager acts on people affiliated under what they manage, and learns nothing of others --
+def test_a_role_is_granted_or_revoked_only_to_someone_the_granter_manages(api):
+    county_a = api.token("county_admin", "ppl-county-a", person="ppl-granter")
+    # Eli (county B) exists, but to county A's admin they answer exactly like nobody: no record comes back.
+    for person_id in ("ppl-eli", "ppl-nobody"):
+        grant = problem(api.call("POST", f"/api/v1/people/{person_id}/roles", {
+            "role": "member", "organization_id": "ppl-county-a"}, token=county_a), 404, "NOT_FOUND")
+        assert "Eastman" not in str(grant) and "eli@" not in str(grant)
+        problem(api.call("DELETE", f"/api/v1/people/{person_id}/roles?role=member&organization_id=ppl-county-a",
+                         token=county_a), 404, "NOT_FOUND")
+    assert api.ok("GET", "/api/v1/people/ppl-eli")["roles"] == []
+    granted = api.ok("POST", "/api/v1/people/ppl-eli/roles", {"role": "member", "organization_id": "ppl-county-b"},
+                     token=api.token("county_admin", "ppl-county-b"))
+    assert [g["organization_id"] for g in granted["roles"]] == ["ppl-county-b"]
+
+
+def test_a_manager_changes_only_the_affiliations_they_manage_and_an_email_needs_all_of_them(api):
+    api.ok("POST", "/api/v1/people", {"id": "ppl-jo", "name": "Jo Both", "email": "jo@example.org",
+                                      "affiliations": [{"organization_id": "ppl-school-a1", "position": "teacher"},
+                                                       {"organization_id": "ppl-school-b", "position": "coach"}]},
+           status=201)
+    county_a = api.token("county_admin", "ppl-county-a")
+    # County A's list replaces county A's affiliations; county B's stays as it is.
+    changed = api.ok("PATCH", "/api/v1/people/ppl-jo", {
+        "affiliations": [{"organization_id": "ppl-school-a2", "position": "specialist"}]}, token=county_a)
+    assert changed["affiliations"] == [{"organization_id": "ppl-school-b", "position": "coach"},
+                                       {"organization_id": "ppl-school-a2", "position": "specialist"}]
+    # Repeating what Jo holds in county B is no change and passes; adding there is refused.
+    again = api.ok("PATCH", "/api/v1/people/ppl-jo", {
+        "affiliations": [{"organization_id": "ppl-school-b", "position": "coach"},
+                         {"organization_id": "ppl-school-a1", "position": "coach"}]}, token=county_a)
+    assert again["affiliations"] == [{"organization_id": "ppl-school-b", "position": "coach"},
+                                     {"organization_id": "ppl-school-a1", "position": "coach"}]
+    problem(api.call("PATCH", "/api/v1/people/ppl-jo", {
+        "affiliations": [{"organization_id": "ppl-school-b", "position": "teacher"}]}, token=county_a),
+        403, "OUT_OF_SCOPE")
+    # The e-mail: not by a manager over one affiliation only; by one over both, or by Jo.
+    problem(api.call("PATCH", "/api/v1/people/ppl-jo", {"email": "jo@elsewhere.example"}, token=county_a),
+            403, "OUT_OF_SCOPE")
+    assert api.ok("GET", "/api/v1/people/ppl-jo")["email"] == "jo@example.org"
+    assert api.ok("PATCH", "/api/v1/people/ppl-jo", {"email": "jo@region.example"},
+                  token=api.token("regional_lead", "ppl-region"))["email"] == "jo@region.example"
+    assert api.ok("PATCH", "/api/v1/people/ppl-jo", {"email": "jo@own.example"},
+                  token=api.token("member", "ppl-school-b", person="ppl-jo"))["email"] == "jo@own.example"

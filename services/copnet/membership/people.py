@@ -74,6 +74,41 @@ def holds(person: Person, role: str, org_id: str) -> bool:
     return any(grant.role == role and grant.organization_id == org_id for grant in person.roles)
 
 
+# -- whom a caller may reach ----------------------------------------------------------------------
+# Someone outside the caller's reach is answered exactly like nobody (404, "no person 'x'"): whether
+# a person exists outside one's organizations is not one's to learn.
+def readable_person(identity: Identity, person_id: str) -> Person:
+    """The person, if `identity` may read them (themself, or a manager over one of their affiliations)."""
+    person = Person.objects(id=person_id).first() if person_id else None
+    if person is None or not access.may_read_person(identity, person):
+        raise lookups.not_found(Person, person_id)
+    return person
+
+
+def managed_person(identity: Identity, person_id: str, uow: db.UnitOfWork | None = None) -> Person:
+    """The person, if affiliated under an organization `identity` manages (a platform admin: anyone);
+    as the transaction `uow` sees them when given."""
+    if uow is not None:
+        person = uow.find_one(Person, {"_id": person_id})
+    else:
+        person = Person.objects(id=person_id).first() if person_id else None
+    if person is None or not identity.may(ORG_MANAGERS, list(person.scope)):
+        raise lookups.not_found(Person, person_id)
+    return person
+
+
+def manages(identity: Identity, affiliation: Affiliation) -> bool:
+    return identity.may(ORG_MANAGERS, list(affiliation.scope))
+
+
+def affiliations_within_reach(identity: Identity, person: Person, requested: list[Affiliation]) -> list[Affiliation]:
+    """A manager's new list replaces the affiliations they manage; those outside their reach stay as
+    they are (first, in their order), and one the list repeats is kept once."""
+    kept = [a for a in person.affiliations if not manages(identity, a)]
+    seen = {(a.organization_id, a.position) for a in kept}
+    return kept + [a for a in requested if (a.organization_id, a.position) not in seen]
+
+
 class PeopleApi:
     ctx: ServiceContext
 
@@ -112,10 +147,7 @@ class PeopleApi:
 
     def GetPerson(self, request: pb.GetPersonRequest, _context) -> pb.GetPersonResponse:
         identity = access.caller("reading a person")
-        person = lookups.existing(Person, request.id)
-        if not access.may_read_person(identity, person):
-            access.require(ORG_MANAGERS, list(person.scope), "reading this person")
-        return pb.GetPersonResponse(person=person_message(person))
+        return pb.GetPersonResponse(person=person_message(readable_person(identity, request.id)))
 
     def ListPeople(self, request: pb.ListPeopleRequest, _context) -> pb.ListPeopleResponse:
         identity = access.caller("listing people")
@@ -152,16 +184,23 @@ class PeopleApi:
         if request.set_grade_bands:
             changes["grade_bands"] = labels(pb.GradeBand, request.grade_bands, "grade_bands")
         affiliations = valid_affiliations(request.affiliations) if request.set_affiliations else None
-        person = lookups.existing(Person, request.id)
-        if not access.is_self(identity, person.id) or affiliations is not None:
+        person = readable_person(identity, request.id)
+        myself = access.is_self(identity, person.id)
+        if not myself or affiliations is not None:
             access.require(ORG_MANAGERS, list(person.scope), "changing this person")
-        for org, _position in affiliations or ():
-            access.require(ORG_MANAGERS, org.scope, f"affiliating a person at {org.id!r}")
+        if "email" in changes and not myself and not all(manages(identity, a) for a in person.affiliations):
+            raise access.denied("changing the e-mail of someone also affiliated outside your organizations "
+                                "(the person themself, or a manager over all their affiliations)")
+        held = {(a.organization_id, a.position) for a in person.affiliations}
+        for org, position in affiliations or ():
+            if (org.id, position) not in held:  # keeping what they have is no change
+                access.require(ORG_MANAGERS, org.scope, f"affiliating a person at {org.id!r}")
 
         def work(uow: db.UnitOfWork) -> Person:
             update = {**changes, "updated_at": db.utcnow()}
             if affiliations is not None:
-                placed = affiliations_as_of(uow, affiliations)
+                current = lookups.reread(uow, Person, person.id)
+                placed = affiliations_within_reach(identity, current, affiliations_as_of(uow, affiliations))
                 update["affiliations"] = [a.to_mongo() for a in placed]
                 update["scope"] = union_of_scopes(a.scope for a in placed)
             if not uow.update_one(Person, {"_id": person.id}, {"$set": update}).matched_count:
@@ -176,10 +215,10 @@ class PeopleApi:
 
     def GrantRole(self, request: pb.GrantRoleRequest, _context) -> pb.GrantRoleResponse:
         identity, role, org_id = self._check_grantor(request, "granting a role")
-        lookups.existing(Person, request.person_id)
+        managed_person(identity, request.person_id)
 
         def work(uow: db.UnitOfWork) -> Person:
-            person = uow.find_one(Person, {"_id": request.person_id})
+            person = managed_person(identity, request.person_id, uow)
             if holds(person, role, org_id):  # granting again changes nothing
                 return person
             grant = RoleGrant(role=role, organization_id=org_id, granted_by=identity.person_id,
@@ -192,10 +231,10 @@ class PeopleApi:
 
     def RevokeRole(self, request: pb.RevokeRoleRequest, _context) -> pb.RevokeRoleResponse:
         identity, role, org_id = self._check_grantor(request, "revoking a role")
-        lookups.existing(Person, request.person_id)
+        managed_person(identity, request.person_id)
 
         def work(uow: db.UnitOfWork) -> Person:
-            person = uow.find_one(Person, {"_id": request.person_id})
+            person = managed_person(identity, request.person_id, uow)
             if not holds(person, role, org_id):
                 raise NotFound(f"{person.id!r} does not hold {role} at {org_id or 'the instance'}",
                                reason="ROLE_NOT_GRANTED")
