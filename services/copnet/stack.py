@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from copnet.kernel import token_keys
 from copnet.kernel.settings import SERVICE_NAMES, Settings
 
 SECRET_FILE = "secret"
@@ -206,11 +207,17 @@ def with_credentials(url: str, user: str, password: str) -> str:
     return f"{scheme}://{user}:{password}@{rest}"
 
 
-def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, secret: str) -> dict[str, str]:
-    """The environment every copnet process of the stack gets (the parent's, made explicit)."""
+def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, public_keys: Path) -> dict[str, str]:
+    """The environment every copnet process of the stack gets (the parent's, made explicit).
+
+    No secret: the token keys' public half only (each service is given its own private key on
+    top, see `plan`), and no instance secret (the NATS passwords derived from it are per service).
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("COPNET_")}
     env.update({
-        "COPNET_MONGODB_URI": mongodb_uri, "COPNET_NATS_URL": nats_url, "COPNET_SECRET": secret,
+        "COPNET_MONGODB_URI": mongodb_uri, "COPNET_NATS_URL": nats_url,
+        "COPNET_TOKEN_PUBLIC_KEYS_FILE": str(public_keys),
+        "COPNET_TOKEN_MAX_SECONDS": str(settings.token_max_seconds),
         "COPNET_REGION": settings.region, "COPNET_DATA_DIR": str(settings.data_dir.resolve()),
         "COPNET_HOST": settings.host, "COPNET_LOG_LEVEL": settings.log_level,
         "COPNET_DATABASE_PREFIX": settings.database_prefix,
@@ -230,7 +237,9 @@ def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, secre
 
 
 def service_spec(service: str, settings: Settings, env: dict[str, str]) -> ProcessSpec:
-    from copnet.kernel.clients import ServiceClient  # noqa: F401  (fails early if code is not generated)
+    from copnet.kernel.clients import declared
+
+    declared(service)  # its client imports its generated code: fails here, early, if that was not generated
 
     port = settings.port_of(service)
     return ProcessSpec(service, [sys.executable, "-m", f"copnet.{service}"], env=env,
@@ -278,13 +287,17 @@ def plan(settings: Settings) -> StackPlan:
     if embedded_nats:
         spec, nats_url = nats_spec(settings, secret)
         infrastructure.append(spec)
-    env = child_environment(settings, mongodb_uri, nats_url, secret)
+    # The token keys, made at the first start and kept: the issuer's stays with this process
+    # (and `copnet token issue`); each service gets its own key; everyone gets the public keys.
+    keys = token_keys.local_key_set(settings, SERVICE_NAMES)
+    env = child_environment(settings, mongodb_uri, nats_url, keys.public)
     for spec in infrastructure:
         spec.env = env
     services = []
     for name in SERVICE_NAMES:
-        # Each service connects to the embedded nats-server as its own user.
-        own = {"COPNET_NATS_USER": name, "COPNET_NATS_PASSWORD": nats_password(secret, name)} if embedded_nats else {}
+        own = {"COPNET_SERVICE_KEY_FILE": str(keys.service(name))}
+        if embedded_nats:  # each service connects to the embedded nats-server as its own user
+            own |= {"COPNET_NATS_USER": name, "COPNET_NATS_PASSWORD": nats_password(secret, name)}
         services.append(service_spec(name, settings, {**env, **own}))
     operator_url = (with_credentials(nats_url, NATS_OPERATOR, nats_password(secret, NATS_OPERATOR))
                     if embedded_nats else nats_url)

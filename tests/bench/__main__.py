@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from copnet import stack as stacklib
-from copnet.reflection.v1 import reflection_pb2 as rf
+from copnet.reflection.v1 import reflection_pb2
 from tests.bench import baseline_app
 from tests.bench.feeds import bench_feed_poll
 from tests.bench.load import HEADER, post_burst, time_until
@@ -49,7 +49,7 @@ def bench_create_community(stack: RunningStack, baseline_url: str, requests: int
     post_burst("warm-up", stack.gateway_url, "/api/v1/communities", bodies[:20], 4, headers)
 
     def counted() -> int:
-        reply = stack.reflection().GetCommunityCount(rf.GetCommunityCountRequest(county_office_id=county))
+        reply = stack.reflection().GetCommunityCount(reflection_pb2.GetCommunityCountRequest(county_office_id=county))
         return reply.community_count.communities
 
     time_until(lambda: counted() == 20)

@@ -25,7 +25,7 @@ import vobject
 
 from copnet.api_client import ApiClient
 from copnet.kernel.timestamps import timestamp
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.scheduling.v1 import scheduling_pb2
 from tests.bench.load import HEADER, LoadResult, get_burst
 from tests.bench.signup import Check
 from tests.integration.scheduling_world import TZ, SchedulingWorld, current_program_year
@@ -48,11 +48,11 @@ UTC = dt.UTC
 class FeedWorld:
     person_id: str
     feed_path: str                    # the feed URL's path and query, token included
-    occurrences: list[s.Occurrence]   # every one scheduling stored for the person, cancelled too
+    occurrences: list[scheduling_pb2.Occurrence]   # every one scheduling stored for the person, cancelled too
 
     def happening(self) -> list[dt.datetime]:
         return sorted(o.start_time.ToDatetime(tzinfo=UTC) for o in self.occurrences
-                      if o.status != s.OCCURRENCE_STATUS_CANCELLED)
+                      if o.status != scheduling_pb2.OCCURRENCE_STATUS_CANCELLED)
 
 
 def nth_weekday(year: int, month: int, weekday: str, nth: int = 1) -> dt.date:
@@ -64,10 +64,10 @@ def local(day: dt.date, at: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, at, tzinfo=zoneinfo.ZoneInfo(TZ)).astimezone(UTC)
 
 
-def occurrences(world: SchedulingWorld, **which: str) -> list[s.Occurrence]:
+def occurrences(world: SchedulingWorld, **which: str) -> list[scheduling_pb2.Occurrence]:
     found, token = [], ""
     while True:
-        reply = world.scheduling(world.admin).ListOccurrences(s.ListOccurrencesRequest(
+        reply = world.scheduling(world.admin).ListOccurrences(scheduling_pb2.ListOccurrencesRequest(
             include_cancelled=True, page_size=1000, page_token=token, **which))
         found.extend(reply.occurrences)
         if not (token := reply.next_page_token):
@@ -90,9 +90,9 @@ def build_world(stack: RunningStack) -> FeedWorld:
                                    recurrence=f"FREQ=WEEKLY;BYDAY={weekly_day};COUNT={WEEKLY_COUNT}").session
             series = occurrences(world, session_id=weekly.id)
             moved, cancelled = series[MOVED], series[CANCELLED]
-            world.scheduling(world.admin).MoveOccurrence(s.MoveOccurrenceRequest(
+            world.scheduling(world.admin).MoveOccurrence(scheduling_pb2.MoveOccurrenceRequest(
                 id=moved.id, start_time=timestamp(moved.start_time.ToDatetime(tzinfo=UTC) + dt.timedelta(days=1))))
-            world.scheduling(world.admin).CancelOccurrence(s.CancelOccurrenceRequest(id=cancelled.id, reason="School holiday"))
+            world.scheduling(world.admin).CancelOccurrence(scheduling_pb2.CancelOccurrenceRequest(id=cancelled.id, reason="School holiday"))
         issued = ApiClient(stack.gateway_url, world.token_of(person)).post(f"/people/{person}/calendar-token")
         url = urllib.parse.urlsplit(issued["person_feed_url"])
         return FeedWorld(person, f"{url.path}?{url.query}", occurrences(world, person_id=person))

@@ -18,7 +18,7 @@ from itertools import pairwise
 import pymongo
 
 from copnet.api_client import ApiClient
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 from tests.bench.baseline_app import SEATS_COLLECTION
 from tests.bench.load import HEADER, Answer, Call, LoadResult, burst, post_burst
 from tests.support.stack import RunningStack
@@ -61,10 +61,10 @@ def create_people(stack: RunningStack, count: int) -> None:
     token = stack.token("platform_admin")
 
     def create(n: int) -> None:
-        stack.membership(token).CreatePerson(pb.CreatePersonRequest(
+        stack.membership(token).CreatePerson(membership_pb2.CreatePersonRequest(
             person_id=person_id(n), name=f"Teacher {n}", email=f"{person_id(n)}@bench.example",
-            grade_bands=[pb.GRADE_BAND_6_8],
-            affiliations=[pb.Affiliation(organization_id=SCHOOL, position=pb.POSITION_TEACHER)]))
+            grade_bands=[membership_pb2.GRADE_BAND_6_8],
+            affiliations=[membership_pb2.Affiliation(organization_id=SCHOOL, position=membership_pb2.POSITION_TEACHER)]))
 
     with ThreadPoolExecutor(SETUP_WORKERS) as pool:
         list(pool.map(create, range(count)))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.membership.v1 import membership_pb2
+from copnet.scheduling.v1 import scheduling_pb2
 
 from tests.integration.signup_world import COMMUNITY_KINDS, STATUS_PATH, World
 
@@ -32,7 +32,7 @@ class SchedulingWorld(World):
 
     def program(self, name: str = "program", program_year: str | None = None) -> str:
         program_id = f"{self.prefix}-{name}"
-        self.membership(self.admin).CreateProgram(m.CreateProgramRequest(
+        self.membership(self.admin).CreateProgram(membership_pb2.CreateProgramRequest(
             program_id=program_id, name=name, owner_organization_id=self.region,
             program_year=program_year or current_program_year()))
         return program_id
@@ -42,9 +42,9 @@ class SchedulingWorld(World):
         """A community of `program_id` with `members` confirmed, brought to `status` (default active)."""
         community_id = f"{self.prefix}-{name}"
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        window = m.SignupWindow(open_time=timestamp(now - dt.timedelta(days=1)),
-                                close_time=timestamp(now + dt.timedelta(days=30)))
-        self.membership(self.admin).CreateCommunity(m.CreateCommunityRequest(
+        window = membership_pb2.SignupWindow(open_time=timestamp(now - dt.timedelta(days=1)),
+                                             close_time=timestamp(now + dt.timedelta(days=30)))
+        self.membership(self.admin).CreateCommunity(membership_pb2.CreateCommunityRequest(
             community_id=community_id, name=name, kind=COMMUNITY_KINDS[kind], host_organization_id=self.district,
             program_id=program_id, capacity=capacity, signup_window=window, facilitator_ids=list(facilitators)))
         self.change_status(community_id, "open")
@@ -58,9 +58,9 @@ class SchedulingWorld(World):
         return self.token_of(person_id, "facilitator", self.district)
 
     def session(self, community_id: str, start: dt.datetime, *, minutes: int = 180, token: str | None = None,
-                **fields) -> s.CreateSessionResponse:
+                **fields) -> scheduling_pb2.CreateSessionResponse:
         fields.setdefault("session_type", "regular_convening")
-        fields.setdefault("modality", s.MODALITY_VIRTUAL)
-        return self.scheduling(token or self.admin).CreateSession(s.CreateSessionRequest(
+        fields.setdefault("modality", scheduling_pb2.MODALITY_VIRTUAL)
+        return self.scheduling(token or self.admin).CreateSession(scheduling_pb2.CreateSessionRequest(
             community_id=community_id, start_time=timestamp(start),
             end_time=timestamp(start + dt.timedelta(minutes=minutes)), **fields))

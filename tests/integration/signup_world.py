@@ -15,19 +15,19 @@ from copnet.events.v1 import events_pb2
 from copnet.kernel.errors import details_of
 from copnet.kernel.events import CloudEvent, stream_name, subject_for
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 TZ = "America/Los_Angeles"
-BANDS = {"k_2": m.GRADE_BAND_K_2, "3_5": m.GRADE_BAND_3_5, "6_8": m.GRADE_BAND_6_8, "9_12": m.GRADE_BAND_9_12}
-COMMUNITY_KINDS = {"plc": m.COMMUNITY_KIND_PLC, "math_team": m.COMMUNITY_KIND_MATH_TEAM,
-                   "cross_district_team": m.COMMUNITY_KIND_CROSS_DISTRICT_TEAM}
-STATUSES = {"open": m.COMMUNITY_STATUS_OPEN, "closed": m.COMMUNITY_STATUS_CLOSED, "active": m.COMMUNITY_STATUS_ACTIVE,
-            "completed": m.COMMUNITY_STATUS_COMPLETED}
+BANDS = {"k_2": membership_pb2.GRADE_BAND_K_2, "3_5": membership_pb2.GRADE_BAND_3_5, "6_8": membership_pb2.GRADE_BAND_6_8, "9_12": membership_pb2.GRADE_BAND_9_12}
+COMMUNITY_KINDS = {"plc": membership_pb2.COMMUNITY_KIND_PLC, "math_team": membership_pb2.COMMUNITY_KIND_MATH_TEAM,
+                   "cross_district_team": membership_pb2.COMMUNITY_KIND_CROSS_DISTRICT_TEAM}
+STATUSES = {"open": membership_pb2.COMMUNITY_STATUS_OPEN, "closed": membership_pb2.COMMUNITY_STATUS_CLOSED, "active": membership_pb2.COMMUNITY_STATUS_ACTIVE,
+            "completed": membership_pb2.COMMUNITY_STATUS_COMPLETED}
 # How a new (draft) community reaches each status.
 STATUS_PATH = {"draft": (), "open": ("open",), "closed": ("open", "closed"), "active": ("open", "active"),
                "completed": ("open", "active", "completed")}
-POSITIONS = {"teacher": m.POSITION_TEACHER, "coach": m.POSITION_COACH, "specialist": m.POSITION_SPECIALIST,
-             "site_admin": m.POSITION_SITE_ADMIN}
+POSITIONS = {"teacher": membership_pb2.POSITION_TEACHER, "coach": membership_pb2.POSITION_COACH, "specialist": membership_pb2.POSITION_SPECIALIST,
+             "site_admin": membership_pb2.POSITION_SITE_ADMIN}
 
 
 class World:
@@ -42,14 +42,14 @@ class World:
         self.school = f"{prefix}-school"
         self.other_school = f"{prefix}-school2"
         self.other_county = f"{prefix}-county2"
-        for org_id, kind, parent in ((f"{prefix}-state", m.ORGANIZATION_KIND_STATE, ""),
-                                     (f"{prefix}-region", m.ORGANIZATION_KIND_REGION, f"{prefix}-state"),
-                                     (self.county, m.ORGANIZATION_KIND_COUNTY_OFFICE, f"{prefix}-region"),
-                                     (self.other_county, m.ORGANIZATION_KIND_COUNTY_OFFICE, f"{prefix}-region"),
-                                     (self.district, m.ORGANIZATION_KIND_DISTRICT, self.county),
-                                     (self.school, m.ORGANIZATION_KIND_SCHOOL, self.district),
-                                     (self.other_school, m.ORGANIZATION_KIND_SCHOOL, self.district)):
-            self.membership(self.admin).CreateOrganization(m.CreateOrganizationRequest(
+        for org_id, kind, parent in ((f"{prefix}-state", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                     (f"{prefix}-region", membership_pb2.ORGANIZATION_KIND_REGION, f"{prefix}-state"),
+                                     (self.county, membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, f"{prefix}-region"),
+                                     (self.other_county, membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, f"{prefix}-region"),
+                                     (self.district, membership_pb2.ORGANIZATION_KIND_DISTRICT, self.county),
+                                     (self.school, membership_pb2.ORGANIZATION_KIND_SCHOOL, self.district),
+                                     (self.other_school, membership_pb2.ORGANIZATION_KIND_SCHOOL, self.district)):
+            self.membership(self.admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
                 organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="" if parent else TZ))
         self._mongo = pymongo.MongoClient(services.mongodb_uri)
         self.db = self._mongo[services.settings.database_name("membership")]
@@ -62,10 +62,10 @@ class World:
     def person(self, name: str, *affiliations: tuple[str, str], bands: tuple[str, ...] = ("3_5",)) -> str:
         """A person with (organization, position) affiliations (default: a teacher at the school)."""
         person_id = f"{self.prefix}-{name}"
-        self.membership(self.admin).CreatePerson(m.CreatePersonRequest(
+        self.membership(self.admin).CreatePerson(membership_pb2.CreatePersonRequest(
             person_id=person_id, name=name, email=f"{person_id}@example.org",
             grade_bands=[BANDS[b] for b in bands],
-            affiliations=[m.Affiliation(organization_id=org, position=POSITIONS[position])
+            affiliations=[membership_pb2.Affiliation(organization_id=org, position=POSITIONS[position])
                           for org, position in (affiliations or ((self.school, "teacher"),))]))
         return person_id
 
@@ -83,21 +83,21 @@ class World:
         """A community with a sign-up window around now, brought to `status` (default open)."""
         community_id = f"{self.prefix}-{name}"
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        window = m.SignupWindow(open_time=timestamp(now + opens_in), close_time=timestamp(now + closes_in))
+        window = membership_pb2.SignupWindow(open_time=timestamp(now + opens_in), close_time=timestamp(now + closes_in))
         if soft_deadline_in is not None:
             window.soft_deadline.CopyFrom(timestamp(now + soft_deadline_in))
-        self.membership(self.admin).CreateCommunity(m.CreateCommunityRequest(
+        self.membership(self.admin).CreateCommunity(membership_pb2.CreateCommunityRequest(
             community_id=community_id, name=name, kind=COMMUNITY_KINDS[kind], host_organization_id=host or self.district,
             capacity=capacity, signup_window=window, facilitator_ids=list(facilitators),
-            eligibility=m.Eligibility(positions=[POSITIONS[p] for p in positions], organization_ids=list(organization_ids)),
-            team_composition=[m.TeamSlot(position=POSITIONS[p], count=c, grade_bands=[BANDS[b] for b in bands])
+            eligibility=membership_pb2.Eligibility(positions=[POSITIONS[p] for p in positions], organization_ids=list(organization_ids)),
+            team_composition=[membership_pb2.TeamSlot(position=POSITIONS[p], count=c, grade_bands=[BANDS[b] for b in bands])
                               for p, c, bands in team_composition]))
         self.change_status(community_id, *STATUS_PATH[status])
         return community_id
 
     def change_status(self, community_id: str, *statuses: str) -> None:
         for status in statuses:
-            self.membership(self.admin).ChangeCommunityStatus(m.ChangeCommunityStatusRequest(id=community_id, status=STATUSES[status]))
+            self.membership(self.admin).ChangeCommunityStatus(membership_pb2.ChangeCommunityStatusRequest(id=community_id, status=STATUSES[status]))
 
     def ledger(self, community_id: str) -> dict:
         doc = self.db.communities.find_one({"_id": community_id})
@@ -107,12 +107,12 @@ class World:
         return list(self.db.registrations.find({"community_id": community_id}).sort("sequence", 1))
 
     # -- calls -------------------------------------------------------------------------------------
-    def register(self, community_id: str, person_id: str = "", token: str | None = None, **fields) -> m.Registration:
+    def register(self, community_id: str, person_id: str = "", token: str | None = None, **fields) -> membership_pb2.Registration:
         token = token or self.token_of(person_id)
-        return self.membership(token).Register(m.RegisterRequest(community_id=community_id, person_id=person_id, **fields)).registration
+        return self.membership(token).Register(membership_pb2.RegisterRequest(community_id=community_id, person_id=person_id, **fields)).registration
 
-    def cancel(self, registration_id: str, token: str) -> m.CancelRegistrationResponse:
-        return self.membership(token).CancelRegistration(m.CancelRegistrationRequest(id=registration_id))
+    def cancel(self, registration_id: str, token: str) -> membership_pb2.CancelRegistrationResponse:
+        return self.membership(token).CancelRegistration(membership_pb2.CancelRegistrationRequest(id=registration_id))
 
     def manager(self) -> str:
         return self.services.token("county_admin", self.county, person=f"{self.prefix}-manager")

@@ -13,7 +13,7 @@ import pymongo
 import pytest
 from copnet.events.v1 import events_pb2
 from copnet.scheduling.directory import program_year_bounds
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.scheduling.v1 import scheduling_pb2
 
 from tests.integration.jetstream_events import about, wait_for_types
 from tests.integration.scheduling_world import TZ, SchedulingWorld, current_program_year
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.integration
 
 RECORDED = "copnet.scheduling.attendance.recorded"
 EVENTS = "scheduling.attendance.*"
-PRESENT, LATE, ABSENT, EXCUSED = (s.ATTENDANCE_STATUS_PRESENT, s.ATTENDANCE_STATUS_LATE, s.ATTENDANCE_STATUS_ABSENT,
-                                  s.ATTENDANCE_STATUS_EXCUSED)
-UNSPECIFIED = s.ATTENDANCE_STATUS_UNSPECIFIED
+PRESENT, LATE, ABSENT, EXCUSED = (scheduling_pb2.ATTENDANCE_STATUS_PRESENT, scheduling_pb2.ATTENDANCE_STATUS_LATE, scheduling_pb2.ATTENDANCE_STATUS_ABSENT,
+                                  scheduling_pb2.ATTENDANCE_STATUS_EXCUSED)
+UNSPECIFIED = scheduling_pb2.ATTENDANCE_STATUS_UNSPECIFIED
 PACIFIC = zoneinfo.ZoneInfo(TZ)
 WEEKS = 4
 
@@ -62,7 +62,7 @@ class AttendanceWorld(SchedulingWorld):
         return dt.datetime(day.year, day.month, day.day, 16, tzinfo=PACIFIC).astimezone(dt.UTC)
 
     def community_with_series(self, name: str, members: list[str], *, program_id: str | None = None,
-                              facilitator: str | None = None) -> tuple[str, list[s.Occurrence]]:
+                              facilitator: str | None = None) -> tuple[str, list[scheduling_pb2.Occurrence]]:
         """A community of the program and its WEEKS weekly 3-hour convenings, all started already."""
         community_id = self.program_community(name, program_id or self.program_id, members=members,
                                               facilitators=[facilitator or self.dana])
@@ -72,12 +72,12 @@ class AttendanceWorld(SchedulingWorld):
         assert len(occurrences) == WEEKS
         return community_id, occurrences
 
-    def occurrences(self, session_id: str) -> list[s.Occurrence]:
-        found = self.scheduling(self.admin).ListOccurrences(s.ListOccurrencesRequest(session_id=session_id, page_size=100)).occurrences
+    def occurrences(self, session_id: str) -> list[scheduling_pb2.Occurrence]:
+        found = self.scheduling(self.admin).ListOccurrences(scheduling_pb2.ListOccurrencesRequest(session_id=session_id, page_size=100)).occurrences
         return sorted(found, key=lambda o: o.start_time.ToDatetime())
 
-    def record(self, occurrence_id: str, *entries: s.AttendanceEntry, token: str | None = None):
-        return self.scheduling(token or self.facilitator).RecordAttendance(s.RecordAttendanceRequest(
+    def record(self, occurrence_id: str, *entries: scheduling_pb2.AttendanceEntry, token: str | None = None):
+        return self.scheduling(token or self.facilitator).RecordAttendance(scheduling_pb2.RecordAttendanceRequest(
             occurrence_id=occurrence_id, entries=list(entries))).records
 
     def stored(self, occurrence_id: str) -> list[dict]:
@@ -88,14 +88,14 @@ class AttendanceWorld(SchedulingWorld):
         super().close()
 
 
-def entry(person_id: str, status: int, minutes: int | None = None, note: str = "") -> s.AttendanceEntry:
-    made = s.AttendanceEntry(person_id=person_id, status=status, note=note)
+def entry(person_id: str, status: int, minutes: int | None = None, note: str = "") -> scheduling_pb2.AttendanceEntry:
+    made = scheduling_pb2.AttendanceEntry(person_id=person_id, status=status, note=note)
     if minutes is not None:
         made.attended_minutes = minutes
     return made
 
 
-def record_id(occurrence: s.Occurrence, person_id: str) -> str:
+def record_id(occurrence: scheduling_pb2.Occurrence, person_id: str) -> str:
     return f"{occurrence.id}|{person_id}"
 
 
@@ -103,7 +103,7 @@ def recorded(event) -> events_pb2.AttendanceRecorded:
     return event.payload(events_pb2.AttendanceRecorded)
 
 
-def tally(participation: s.Participation) -> tuple:
+def tally(participation: scheduling_pb2.Participation) -> tuple:
     return (participation.expected, participation.attended, participation.late, participation.absent,
             participation.excused, participation.unrecorded, participation.attended_minutes)
 
@@ -176,7 +176,7 @@ def test_attendance_waits_for_the_occurrence_to_start_and_is_not_for_cancelled_o
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "OCCURRENCE_NOT_STARTED")
 
     _, occurrences = world.community_with_series("cancelled", [world.alice])
-    world.scheduling(world.facilitator).CancelOccurrence(s.CancelOccurrenceRequest(id=occurrences[2].id, reason="snow day"))
+    world.scheduling(world.facilitator).CancelOccurrence(scheduling_pb2.CancelOccurrenceRequest(id=occurrences[2].id, reason="snow day"))
     error = rpc_error(world.record, occurrences[2].id, entry(world.alice, PRESENT))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "OCCURRENCE_CANCELLED")
     error = rpc_error(world.record, "no-such-session:20261013T230000Z", entry(world.alice, PRESENT))
@@ -194,7 +194,7 @@ def test_only_the_communitys_facilitators_and_managers_record_and_list_its_atten
     def listed(token: str, **where) -> list[tuple[str, str]]:
         pages, page_token = [], ""
         while True:
-            reply = world.scheduling(token).ListAttendance(s.ListAttendanceRequest(
+            reply = world.scheduling(token).ListAttendance(scheduling_pb2.ListAttendanceRequest(
                 page_size=3, page_token=page_token, **where))
             pages += [(r.occurrence_id, r.person_id) for r in reply.records]
             page_token = reply.next_page_token
@@ -228,8 +228,8 @@ class Year:
     fay: str
     plc: str
     math: str
-    weekly: list[s.Occurrence]
-    workshop: s.Occurrence
+    weekly: list[scheduling_pb2.Occurrence]
+    workshop: scheduling_pb2.Occurrence
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +244,7 @@ def year(world) -> Year:
                  token=token)
     # Rosa's attendance at this one was never taken.
     world.record(weekly[2].id, entry(pat, LATE, 120), entry(quinn, PRESENT), entry(fay, PRESENT), token=token)
-    world.scheduling(token).CancelOccurrence(s.CancelOccurrenceRequest(id=weekly[3].id, reason="snow day"))
+    world.scheduling(token).CancelOccurrence(scheduling_pb2.CancelOccurrenceRequest(id=weekly[3].id, reason="snow day"))
     math = world.program_community("math", program_id, members=[pat], facilitators=[fay])
     # A Thursday between the second and third convenings.
     single = world.session(math, world.tuesday_4pm(WEEKS) + dt.timedelta(days=2), minutes=90,
@@ -255,7 +255,7 @@ def year(world) -> Year:
 
 
 def test_community_participation_counts_held_convenings_per_person_and_in_total(world, year):
-    reply = world.scheduling(world.facilitator_token(year.fay)).GetCommunityParticipation(s.GetCommunityParticipationRequest(
+    reply = world.scheduling(world.facilitator_token(year.fay)).GetCommunityParticipation(scheduling_pb2.GetCommunityParticipationRequest(
         community_id=year.plc))
     assert reply.occurrences_held == 3, "the cancelled convening is not held"
     people = {p.person_id: p for p in reply.people}
@@ -270,25 +270,25 @@ def test_community_participation_counts_held_convenings_per_person_and_in_total(
     assert tally(reply.total) == (11, 9, 2, 1, 1, 1, 480 + 270 + 180 + 540)
     assert reply.total.rate == pytest.approx(9 / 11)
     assert reply.total.community_id == reply.community_id == year.plc
-    error = rpc_error(world.scheduling(world.token_of(year.pat)).GetCommunityParticipation, s.GetCommunityParticipationRequest(
+    error = rpc_error(world.scheduling(world.token_of(year.pat)).GetCommunityParticipation, scheduling_pb2.GetCommunityParticipationRequest(
         community_id=year.plc))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_a_persons_participation_is_per_community_and_summed(world, year):
-    reply = world.scheduling(world.token_of(year.pat)).GetPersonParticipation(s.GetPersonParticipationRequest(person_id=year.pat))
+    reply = world.scheduling(world.token_of(year.pat)).GetPersonParticipation(scheduling_pb2.GetPersonParticipationRequest(person_id=year.pat))
     assert [(p.community_id, tally(p)) for p in reply.communities] == [
         (year.math, (1, 1, 0, 0, 0, 0, 90)), (year.plc, (3, 3, 1, 0, 0, 0, 480))]
     assert (reply.person_id, tally(reply.total), reply.total.rate) == (year.pat, (4, 4, 1, 0, 0, 0, 570), 1.0)
-    by_manager = world.scheduling(world.manager()).GetPersonParticipation(s.GetPersonParticipationRequest(person_id=year.pat))
+    by_manager = world.scheduling(world.manager()).GetPersonParticipation(scheduling_pb2.GetPersonParticipationRequest(person_id=year.pat))
     assert by_manager.total == reply.total
-    error = rpc_error(world.scheduling(world.token_of(year.quinn)).GetPersonParticipation, s.GetPersonParticipationRequest(
+    error = rpc_error(world.scheduling(world.token_of(year.quinn)).GetPersonParticipation, scheduling_pb2.GetPersonParticipationRequest(
         person_id=year.pat))
     assert (error.code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
 
 
 def test_learning_hours_list_attended_minutes_in_the_program_in_order(world, year):
-    reply = world.scheduling(world.token_of(year.pat)).GetLearningHours(s.GetLearningHoursRequest(
+    reply = world.scheduling(world.token_of(year.pat)).GetLearningHours(scheduling_pb2.GetLearningHoursRequest(
         person_id=year.pat, program_id=year.program_id))
     weekly, workshop = year.weekly, year.workshop
     assert [(line.occurrence_id, line.status, line.attended_minutes) for line in reply.lines] == [
@@ -304,16 +304,16 @@ def test_learning_hours_list_attended_minutes_in_the_program_in_order(world, yea
     assert (reply.lines[2].community_id, reply.lines[2].community_name) == (year.math, "math")
     assert reply.issue_time.ToDatetime(dt.UTC) > world.now
 
-    fay = world.scheduling(world.manager()).GetLearningHours(s.GetLearningHoursRequest(
+    fay = world.scheduling(world.manager()).GetLearningHours(scheduling_pb2.GetLearningHoursRequest(
         person_id=year.fay, program_id=year.program_id))
     assert (fay.total_minutes, fay.total_hours) == (3 * 180 + 90, 10.5)
-    rosa = world.scheduling(world.token_of(year.rosa)).GetLearningHours(s.GetLearningHoursRequest(
+    rosa = world.scheduling(world.token_of(year.rosa)).GetLearningHours(scheduling_pb2.GetLearningHoursRequest(
         person_id=year.rosa, program_id=year.program_id))
     assert ([line.occurrence_id for line in rosa.lines], rosa.total_hours) == ([weekly[1].id], 3.0)
-    error = rpc_error(world.scheduling(world.token_of(year.quinn)).GetLearningHours, s.GetLearningHoursRequest(
+    error = rpc_error(world.scheduling(world.token_of(year.quinn)).GetLearningHours, scheduling_pb2.GetLearningHoursRequest(
         person_id=year.pat, program_id=year.program_id))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
-    error = rpc_error(world.scheduling(world.token_of(year.pat)).GetLearningHours, s.GetLearningHoursRequest(
+    error = rpc_error(world.scheduling(world.token_of(year.pat)).GetLearningHours, scheduling_pb2.GetLearningHoursRequest(
         person_id=year.pat, program_id="att-no-such-program"))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_PROGRAM", ["program_id"])

@@ -11,7 +11,7 @@ import threading
 
 import grpc
 import pytest
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 from tests.integration.http import request
 from tests.integration.signup_world import World
@@ -36,7 +36,7 @@ class Region:
         self.people += 1
         return self.world.person(f"p{self.people}", (self.world.school, position))
 
-    def sign_up(self, position: str = "teacher") -> grpc.RpcError | m.Registration:
+    def sign_up(self, position: str = "teacher") -> grpc.RpcError | membership_pb2.Registration:
         person = self.teacher(position)
         try:
             return self.world.register(self.community, person)
@@ -120,11 +120,11 @@ def test_local_eligibility_vetoes_sign_ups_in_its_region_only(stack, regions):
     assert "local-eligibility" in refusal.details()
     assert "North's communities are for coaches or math specialists." in refusal.details()
 
-    assert isinstance(north.sign_up("coach"), m.Registration)
-    assert isinstance(south.sign_up("teacher"), m.Registration)   # no configuration in the south
+    assert isinstance(north.sign_up("coach"), membership_pb2.Registration)
+    assert isinstance(south.sign_up("teacher"), membership_pb2.Registration)   # no configuration in the south
 
     north.configure("local-eligibility", {"enabled": False, "settings": {}})
-    stack.wait_for(lambda: isinstance(north.sign_up("teacher"), m.Registration), 30,
+    stack.wait_for(lambda: isinstance(north.sign_up("teacher"), membership_pb2.Registration), 30,
                    "sign-ups in the north region after local-eligibility is switched off")
 
 
@@ -192,12 +192,12 @@ def test_webhook_notify_posts_a_regions_registrations_to_its_url(stack, regions,
     assert config["settings"]["url"] == {"set": True}     # write-only through the API
     # The configuration reaches the plugins service's consumer by event: sign up until one is posted.
     south_registration = south.sign_up()
-    assert isinstance(south_registration, m.Registration)
+    assert isinstance(south_registration, membership_pb2.Registration)
     posted: list[str] = []
 
     def delivered() -> bool:
         registration = north.sign_up()
-        assert isinstance(registration, m.Registration)
+        assert isinstance(registration, membership_pb2.Registration)
         posted.append(registration.id)
         return any(receiver.about(rid) for rid in posted)
 

@@ -13,8 +13,8 @@ import grpc
 import pytest
 import vobject
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.membership.v1 import membership_pb2
+from copnet.scheduling.v1 import scheduling_pb2
 
 from tests.integration.http import request
 from tests.integration.scheduling_world import SchedulingWorld, current_program_year
@@ -44,32 +44,32 @@ class Setup:
         self.algebra = world.program_community("algebra", program, members=[self.ada, self.ben, self.cy],
                                                facilitators=[self.fay])
         self.geometry = world.program_community("geometry", program, members=[self.ada], facilitators=[self.fay])
-        self.team = world.membership(world.admin).CreateTeam(m.CreateTeamRequest(
-            community_id=self.algebra, team_id=f"{prefix}-lincoln", kind=m.TEAM_KIND_SCHOOL, name="Lincoln",
-            school_id=world.school, members=[m.TeamMemberSpec(person_id=self.ben, role=m.TEAM_ROLE_MEMBER)])).team
+        self.team = world.membership(world.admin).CreateTeam(membership_pb2.CreateTeamRequest(
+            community_id=self.algebra, team_id=f"{prefix}-lincoln", kind=membership_pb2.TEAM_KIND_SCHOOL, name="Lincoln",
+            school_id=world.school, members=[membership_pb2.TeamMemberSpec(person_id=self.ben, role=membership_pb2.TEAM_ROLE_MEMBER)])).team
 
     def token_for(self, person_id: str, bearer: str | None = None) -> str:
-        reply = self.world.scheduling(bearer or self.world.token_of(person_id)).IssueFeedToken(s.IssueFeedTokenRequest(person_id=person_id))
+        reply = self.world.scheduling(bearer or self.world.token_of(person_id)).IssueFeedToken(scheduling_pb2.IssueFeedTokenRequest(person_id=person_id))
         assert reply.person_id == person_id
         return reply.token
 
-    def community_feed(self, community_id: str, token: str, fmt: str = "") -> s.ExportCalendarResponse:
+    def community_feed(self, community_id: str, token: str, fmt: str = "") -> scheduling_pb2.ExportCalendarResponse:
         # No bearer token: a calendar client has only the URL.
-        return self.world.scheduling().ExportCommunityCalendar(s.ExportCommunityCalendarRequest(
+        return self.world.scheduling().ExportCommunityCalendar(scheduling_pb2.ExportCommunityCalendarRequest(
             community_id=community_id, token=token, format=fmt))
 
-    def person_feed(self, person_id: str, token: str, fmt: str = "") -> s.ExportCalendarResponse:
-        return self.world.scheduling().ExportPersonCalendar(s.ExportPersonCalendarRequest(
+    def person_feed(self, person_id: str, token: str, fmt: str = "") -> scheduling_pb2.ExportCalendarResponse:
+        return self.world.scheduling().ExportPersonCalendar(scheduling_pb2.ExportPersonCalendarRequest(
             person_id=person_id, token=token, format=fmt))
 
-    def session(self, community_id: str, start: dt.datetime, **fields) -> s.Session:
+    def session(self, community_id: str, start: dt.datetime, **fields) -> scheduling_pb2.Session:
         return self.world.session(community_id, start, **fields).session
 
-    def occurrences(self, session_id: str) -> list[s.Occurrence]:
-        return list(self.world.scheduling(self.world.admin).ListOccurrences(s.ListOccurrencesRequest(
+    def occurrences(self, session_id: str) -> list[scheduling_pb2.Occurrence]:
+        return list(self.world.scheduling(self.world.admin).ListOccurrences(scheduling_pb2.ListOccurrencesRequest(
             session_id=session_id, include_cancelled=True, page_size=1000)).occurrences)
 
-    def uid(self, session: s.Session) -> str:
+    def uid(self, session: scheduling_pb2.Session) -> str:
         return f"{session.id}@{self.region}.copnet"
 
 
@@ -80,7 +80,7 @@ def setup(services, request):
     made.world.close()
 
 
-def calendar_of(reply: s.ExportCalendarResponse):
+def calendar_of(reply: scheduling_pb2.ExportCalendarResponse):
     assert reply.media_type == "text/calendar; charset=utf-8"
     return vobject.readOne(reply.content.decode("utf-8"))
 
@@ -107,9 +107,9 @@ def client_view(calendar, uid: str) -> list[tuple[dt.datetime, dt.datetime]]:
     return sorted(shown)
 
 
-def happening(occurrences: list[s.Occurrence]) -> list[tuple[dt.datetime, dt.datetime]]:
+def happening(occurrences: list[scheduling_pb2.Occurrence]) -> list[tuple[dt.datetime, dt.datetime]]:
     return sorted((o.start_time.ToDatetime(tzinfo=UTC), o.end_time.ToDatetime(tzinfo=UTC)) for o in occurrences
-                  if o.status != s.OCCURRENCE_STATUS_CANCELLED)
+                  if o.status != scheduling_pb2.OCCURRENCE_STATUS_CANCELLED)
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -128,12 +128,12 @@ def test_a_new_token_ends_the_old_one_and_only_its_hash_is_kept(setup):
 
 
 def test_the_token_is_the_persons_own_or_their_managers_to_issue(setup):
-    empty = setup.world.scheduling(setup.world.token_of(setup.cy)).IssueFeedToken(s.IssueFeedTokenRequest())
+    empty = setup.world.scheduling(setup.world.token_of(setup.cy)).IssueFeedToken(scheduling_pb2.IssueFeedTokenRequest())
     assert empty.person_id == setup.cy and empty.token and empty.issue_time.seconds > 0
     assert setup.token_for(setup.ada, bearer=setup.world.manager())
-    denied = rpc_error(setup.world.scheduling(setup.world.token_of(setup.ben)).IssueFeedToken, s.IssueFeedTokenRequest(person_id=setup.ada))
+    denied = rpc_error(setup.world.scheduling(setup.world.token_of(setup.ben)).IssueFeedToken, scheduling_pb2.IssueFeedTokenRequest(person_id=setup.ada))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
-    anonymous = rpc_error(setup.world.scheduling().IssueFeedToken, s.IssueFeedTokenRequest(person_id=setup.ada))
+    anonymous = rpc_error(setup.world.scheduling().IssueFeedToken, scheduling_pb2.IssueFeedTokenRequest(person_id=setup.ada))
     assert anonymous.code == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -184,18 +184,18 @@ def second_tuesdays(year: int) -> list[tuple[int, int]]:
 
 def test_a_moved_and_a_cancelled_occurrence_reach_the_client_and_the_uid_stays(setup):
     series = setup.session(setup.algebra, local(setup.year, 10, 13, 16), recurrence="FREQ=MONTHLY;BYDAY=2TU",
-                           modality=s.MODALITY_HYBRID, venue=s.Venue(name="Lincoln MS library", address="12 Oak Ave"),
+                           modality=scheduling_pb2.MODALITY_HYBRID, venue=scheduling_pb2.Venue(name="Lincoln MS library", address="12 Oak Ave"),
                            meeting_url="https://meet.example.org/a")
     token = setup.token_for(setup.ada)
     before = masters(calendar_of(setup.community_feed(setup.algebra, token)))[setup.uid(series)]
     assert before.location.value == "Lincoln MS library, 12 Oak Ave"
     occurrences = setup.occurrences(series.id)
     cancelled, moved = occurrences[2], occurrences[4]
-    setup.world.scheduling(setup.world.admin).CancelOccurrence(s.CancelOccurrenceRequest(id=cancelled.id, reason="Testing week"))
+    setup.world.scheduling(setup.world.admin).CancelOccurrence(scheduling_pb2.CancelOccurrenceRequest(id=cancelled.id, reason="Testing week"))
     new_start = moved.start_time.ToDatetime(tzinfo=UTC) + dt.timedelta(days=2)
-    setup.world.scheduling(setup.world.admin).MoveOccurrence(s.MoveOccurrenceRequest(
+    setup.world.scheduling(setup.world.admin).MoveOccurrence(scheduling_pb2.MoveOccurrenceRequest(
         id=moved.id, start_time=timestamp(new_start),
-        venue=s.Venue(name="County Office, Room 12", address="1 Main St")))
+        venue=scheduling_pb2.Venue(name="County Office, Room 12", address="1 Main St")))
 
     calendar = calendar_of(setup.community_feed(setup.algebra, token))
     after = masters(calendar)[setup.uid(series)]
@@ -213,7 +213,7 @@ def test_a_cancelled_session_stays_in_the_feed_as_cancelled(setup):
     single = setup.session(setup.algebra, local(setup.year + 1, 5, 18, 9), minutes=60, title="Spring kick-off")
     token = setup.token_for(setup.ben)
     assert masters(calendar_of(setup.person_feed(setup.ben, token)))[setup.uid(single)].status.value == "CONFIRMED"
-    setup.world.scheduling(setup.world.admin).CancelSession(s.CancelSessionRequest(id=single.id, reason="Snow day"))
+    setup.world.scheduling(setup.world.admin).CancelSession(scheduling_pb2.CancelSessionRequest(id=single.id, reason="Snow day"))
     event = masters(calendar_of(setup.person_feed(setup.ben, token)))[setup.uid(single)]
     assert event.status.value == "CANCELLED" and int(event.sequence.value) >= 1
 
@@ -223,7 +223,7 @@ def test_a_persons_feed_spans_their_communities_and_only_their_audiences(setup):
     algebra = setup.session(setup.algebra, local(setup.year + 1, 1, 12, 16), title="Algebra")
     geometry = setup.session(setup.geometry, local(setup.year + 1, 1, 14, 16), title="Geometry")
     lincoln = setup.session(setup.algebra, local(setup.year + 1, 1, 19, 16), title="Lincoln team",
-                            audience=s.AUDIENCE_TEAM, team_id=setup.team.id)
+                            audience=scheduling_pb2.AUDIENCE_TEAM, team_id=setup.team.id)
 
     ada = setup.person_feed(setup.ada, setup.token_for(setup.ada))
     assert ada.filename == "ada.ics"
@@ -256,14 +256,14 @@ def test_an_equity_sessions_fields_and_what_to_prepare_are_in_its_description(st
     assert reply.status == 200, reply.text
 
     def offered() -> bool:
-        types = setup.world.scheduling(setup.world.admin).ListSessionTypes(s.ListSessionTypesRequest(
+        types = setup.world.scheduling(setup.world.admin).ListSessionTypes(scheduling_pb2.ListSessionTypesRequest(
             community_id=setup.algebra)).session_types
         return "equity_culturally_responsive_tasks" in {t.key for t in types}
 
     stack.wait_for(offered, 30, "the equity session types in the world's region")
     session = setup.session(setup.algebra, local(setup.year, 10, 17, 9),
                             session_type="equity_culturally_responsive_tasks",
-                            modality=s.MODALITY_IN_PERSON, venue=s.Venue(name="County office", address="1 Main St"),
+                            modality=scheduling_pb2.MODALITY_IN_PERSON, venue=scheduling_pb2.Venue(name="County office", address="1 Main St"),
                             fields_json='{"task_to_bring": "A fractions task", "grade_bands": ["3-5", "6-8"]}')
     calendar = calendar_of(setup.community_feed(setup.algebra, setup.token_for(setup.ada)))
     description = masters(calendar)[setup.uid(session)].description.value

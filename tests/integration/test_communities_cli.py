@@ -9,7 +9,7 @@ from google.protobuf import timestamp_pb2
 from typer.testing import CliRunner
 
 from copnet.cli.root import app
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 pytestmark = pytest.mark.integration
 
@@ -20,33 +20,33 @@ TZ = "America/Los_Angeles"
 def tree(stack):
     """A school with three communities (one open with a roster), a program, and two teachers."""
     admin = stack.token("platform_admin")
-    for org_id, kind, parent in (("ccl-state", m.ORGANIZATION_KIND_STATE, ""),
-                                 ("ccl-region", m.ORGANIZATION_KIND_REGION, "ccl-state"),
-                                 ("ccl-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "ccl-region"),
-                                 ("ccl-district", m.ORGANIZATION_KIND_DISTRICT, "ccl-county"),
-                                 ("ccl-school", m.ORGANIZATION_KIND_SCHOOL, "ccl-district")):
-        stack.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+    for org_id, kind, parent in (("ccl-state", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                 ("ccl-region", membership_pb2.ORGANIZATION_KIND_REGION, "ccl-state"),
+                                 ("ccl-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "ccl-region"),
+                                 ("ccl-district", membership_pb2.ORGANIZATION_KIND_DISTRICT, "ccl-county"),
+                                 ("ccl-school", membership_pb2.ORGANIZATION_KIND_SCHOOL, "ccl-district")):
+        stack.membership(admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
-    stack.membership(admin).CreateProgram(m.CreateProgramRequest(program_id="ccl-program", name="CLI program",
+    stack.membership(admin).CreateProgram(membership_pb2.CreateProgramRequest(program_id="ccl-program", name="CLI program",
                                                         owner_organization_id="ccl-region", program_year="2026-27"))
     for person_id in ("ccl-t1", "ccl-t2"):
-        stack.membership(admin).CreatePerson(m.CreatePersonRequest(
+        stack.membership(admin).CreatePerson(membership_pb2.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="ccl-school", position=m.POSITION_TEACHER)]))
+            affiliations=[membership_pb2.Affiliation(organization_id="ccl-school", position=membership_pb2.POSITION_TEACHER)]))
     opens, closes = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
     opens.FromDatetime(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     closes.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
-    for community_id, kind, program_id in (("ccl-open", m.COMMUNITY_KIND_PLC, "ccl-program"),
-                                           ("ccl-draft", m.COMMUNITY_KIND_PLC, ""),
-                                           ("ccl-team", m.COMMUNITY_KIND_MATH_TEAM, "")):
-        stack.membership(admin).CreateCommunity(m.CreateCommunityRequest(
+    for community_id, kind, program_id in (("ccl-open", membership_pb2.COMMUNITY_KIND_PLC, "ccl-program"),
+                                           ("ccl-draft", membership_pb2.COMMUNITY_KIND_PLC, ""),
+                                           ("ccl-team", membership_pb2.COMMUNITY_KIND_MATH_TEAM, "")):
+        stack.membership(admin).CreateCommunity(membership_pb2.CreateCommunityRequest(
             community_id=community_id, name=f"{community_id} name", kind=kind, host_organization_id="ccl-school",
-            program_id=program_id, capacity=1, signup_window=m.SignupWindow(open_time=opens, close_time=closes)))
-    stack.membership(admin).ChangeCommunityStatus(m.ChangeCommunityStatusRequest(id="ccl-open", status=m.COMMUNITY_STATUS_OPEN))
-    first = stack.membership(admin).Register(m.RegisterRequest(community_id="ccl-open", person_id="ccl-t1"))
-    stack.membership(admin).Register(m.RegisterRequest(community_id="ccl-open", person_id="ccl-t2"))
-    stack.membership(stack.token("member", "ccl-school", person="ccl-t1")).AcknowledgeCommitment(m.AcknowledgeCommitmentRequest(id=first.registration.id))
-    stack.membership(admin).RecordOnboarding(m.RecordOnboardingRequest(id=first.registration.id))
+            program_id=program_id, capacity=1, signup_window=membership_pb2.SignupWindow(open_time=opens, close_time=closes)))
+    stack.membership(admin).ChangeCommunityStatus(membership_pb2.ChangeCommunityStatusRequest(id="ccl-open", status=membership_pb2.COMMUNITY_STATUS_OPEN))
+    first = stack.membership(admin).Register(membership_pb2.RegisterRequest(community_id="ccl-open", person_id="ccl-t1"))
+    stack.membership(admin).Register(membership_pb2.RegisterRequest(community_id="ccl-open", person_id="ccl-t2"))
+    stack.membership(stack.token("member", "ccl-school", person="ccl-t1")).AcknowledgeCommitment(membership_pb2.AcknowledgeCommitmentRequest(id=first.registration.id))
+    stack.membership(admin).RecordOnboarding(membership_pb2.RecordOnboardingRequest(id=first.registration.id))
     return stack
 
 

@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from copnet.kernel.errors import details_of
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 from tests.integration import http
 from tests.integration.jetstream_events import wait_for_types
 
@@ -27,21 +27,21 @@ def tree(services):
     """state > north (county > district > school) and south (county); a program owned by north;
     facilitators cl-ana and cl-ben; teachers cl-t1..cl-t4 at the school."""
     admin = services.token("platform_admin")
-    for org_id, kind, parent in (("cl-state", m.ORGANIZATION_KIND_STATE, ""),
-                                 ("cl-north", m.ORGANIZATION_KIND_REGION, "cl-state"),
-                                 ("cl-south", m.ORGANIZATION_KIND_REGION, "cl-state"),
-                                 ("cl-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "cl-north"),
-                                 ("cl-district", m.ORGANIZATION_KIND_DISTRICT, "cl-county"),
-                                 ("cl-school", m.ORGANIZATION_KIND_SCHOOL, "cl-district"),
-                                 ("cl-south-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "cl-south")):
-        services.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+    for org_id, kind, parent in (("cl-state", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                 ("cl-north", membership_pb2.ORGANIZATION_KIND_REGION, "cl-state"),
+                                 ("cl-south", membership_pb2.ORGANIZATION_KIND_REGION, "cl-state"),
+                                 ("cl-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "cl-north"),
+                                 ("cl-district", membership_pb2.ORGANIZATION_KIND_DISTRICT, "cl-county"),
+                                 ("cl-school", membership_pb2.ORGANIZATION_KIND_SCHOOL, "cl-district"),
+                                 ("cl-south-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "cl-south")):
+        services.membership(admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
-    services.membership(admin).CreateProgram(m.CreateProgramRequest(
+    services.membership(admin).CreateProgram(membership_pb2.CreateProgramRequest(
         program_id="cl-program", name="North Math CoP", owner_organization_id="cl-north", program_year="2026-27"))
     for person_id in ("cl-ana", "cl-ben", "cl-t1", "cl-t2", "cl-t3", "cl-t4"):
-        services.membership(admin).CreatePerson(m.CreatePersonRequest(
+        services.membership(admin).CreatePerson(membership_pb2.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="cl-school", position=m.POSITION_TEACHER)]))
+            affiliations=[membership_pb2.Affiliation(organization_id="cl-school", position=membership_pb2.POSITION_TEACHER)]))
     return services
 
 
@@ -66,49 +66,49 @@ def stamp(days: float) -> timestamp_pb2.Timestamp:
     return result
 
 
-def window(opens: float = -1, closes: float = 30, soft: float | None = None) -> m.SignupWindow:
-    result = m.SignupWindow(open_time=stamp(opens), close_time=stamp(closes))
+def window(opens: float = -1, closes: float = 30, soft: float | None = None) -> membership_pb2.SignupWindow:
+    result = membership_pb2.SignupWindow(open_time=stamp(opens), close_time=stamp(closes))
     if soft is not None:
         result.soft_deadline.CopyFrom(stamp(soft))
     return result
 
 
-def create(services, community_id: str, **fields) -> m.Community:
-    request = m.CreateCommunityRequest(**{"community_id": community_id, "name": community_id,
-                                          "kind": m.COMMUNITY_KIND_PLC, "host_organization_id": "cl-school", **fields})
+def create(services, community_id: str, **fields) -> membership_pb2.Community:
+    request = membership_pb2.CreateCommunityRequest(**{"community_id": community_id, "name": community_id,
+                                                       "kind": membership_pb2.COMMUNITY_KIND_PLC, "host_organization_id": "cl-school", **fields})
     return services.membership(manager(services)).CreateCommunity(request).community
 
 
-def change_status(services, community_id: str, status: int, token: str | None = None) -> m.Community:
-    return services.membership(token or manager(services)).ChangeCommunityStatus(m.ChangeCommunityStatusRequest(id=community_id, status=status)).community
+def change_status(services, community_id: str, status: int, token: str | None = None) -> membership_pb2.Community:
+    return services.membership(token or manager(services)).ChangeCommunityStatus(membership_pb2.ChangeCommunityStatusRequest(id=community_id, status=status)).community
 
 
-def open_community(services, community_id: str, capacity: int) -> m.Community:
+def open_community(services, community_id: str, capacity: int) -> membership_pb2.Community:
     create(services, community_id, capacity=capacity, signup_window=window())
-    return change_status(services, community_id, m.COMMUNITY_STATUS_OPEN)
+    return change_status(services, community_id, membership_pb2.COMMUNITY_STATUS_OPEN)
 
 
-def register(services, community_id: str, person_id: str) -> m.Registration:
-    return services.membership(manager(services)).Register(m.RegisterRequest(community_id=community_id, person_id=person_id)).registration
+def register(services, community_id: str, person_id: str) -> membership_pb2.Registration:
+    return services.membership(manager(services)).Register(membership_pb2.RegisterRequest(community_id=community_id, person_id=person_id)).registration
 
 
 # -- creation with every field ------------------------------------------------------------------
 def test_a_community_keeps_every_field_and_announces_itself_whole(tree):
     created = create(tree, "cl-full", program_id="cl-program", focus="Fractions", description="Grades 3-5",
-                     grade_bands=[m.GRADE_BAND_3_5, m.GRADE_BAND_K_2], facilitator_ids=["cl-ana", "cl-ben", "cl-ana"],
+                     grade_bands=[membership_pb2.GRADE_BAND_3_5, membership_pb2.GRADE_BAND_K_2], facilitator_ids=["cl-ana", "cl-ben", "cl-ana"],
                      capacity=24, signup_window=window(opens=1, soft=10, closes=20),
-                     eligibility=m.Eligibility(positions=[m.POSITION_TEACHER], organization_ids=["cl-district"]),
-                     team_composition=[m.TeamSlot(position=m.POSITION_TEACHER, count=2,
-                                                  grade_bands=[m.GRADE_BAND_3_5])])
+                     eligibility=membership_pb2.Eligibility(positions=[membership_pb2.POSITION_TEACHER], organization_ids=["cl-district"]),
+                     team_composition=[membership_pb2.TeamSlot(position=membership_pb2.POSITION_TEACHER, count=2,
+                                                               grade_bands=[membership_pb2.GRADE_BAND_3_5])])
     assert (created.program_id, created.focus, created.capacity, created.status) == (
-        "cl-program", "Fractions", 24, m.COMMUNITY_STATUS_DRAFT)
-    assert list(created.grade_bands) == [m.GRADE_BAND_3_5, m.GRADE_BAND_K_2]
+        "cl-program", "Fractions", 24, membership_pb2.COMMUNITY_STATUS_DRAFT)
+    assert list(created.grade_bands) == [membership_pb2.GRADE_BAND_3_5, membership_pb2.GRADE_BAND_K_2]
     assert list(created.facilitator_ids) == ["cl-ana", "cl-ben"]
     assert created.signup_window.HasField("soft_deadline")
     assert list(created.eligibility.organization_ids) == ["cl-district"]
-    assert [(s.position, s.count) for s in created.team_composition] == [(m.POSITION_TEACHER, 2)]
+    assert [(s.position, s.count) for s in created.team_composition] == [(membership_pb2.POSITION_TEACHER, 2)]
     assert (created.region_id, created.county_office_id) == ("cl-north", "cl-county")
-    assert tree.membership().GetCommunity(m.GetCommunityRequest(id="cl-full")).community == created
+    assert tree.membership().GetCommunity(membership_pb2.GetCommunityRequest(id="cl-full")).community == created
 
     [event] = wait_for_types(tree, COMMUNITY_EVENTS, "cl-full", [CREATED])
     # The flat fields other services consume, and the whole community beside them.
@@ -122,10 +122,10 @@ def test_a_community_keeps_every_field_and_announces_itself_whole(tree):
 
 
 def test_a_math_team_gets_the_default_team_composition(tree):
-    team = create(tree, "cl-math", kind=m.COMMUNITY_KIND_MATH_TEAM)
+    team = create(tree, "cl-math", kind=membership_pb2.COMMUNITY_KIND_MATH_TEAM)
     assert [(s.position, s.count, list(s.grade_bands)) for s in team.team_composition] == [
-        (m.POSITION_SPECIALIST, 1, []), (m.POSITION_SITE_ADMIN, 1, []),
-        (m.POSITION_TEACHER, 1, [m.GRADE_BAND_K_2, m.GRADE_BAND_3_5])]
+        (membership_pb2.POSITION_SPECIALIST, 1, []), (membership_pb2.POSITION_SITE_ADMIN, 1, []),
+        (membership_pb2.POSITION_TEACHER, 1, [membership_pb2.GRADE_BAND_K_2, membership_pb2.GRADE_BAND_3_5])]
     assert (team.capacity, team.HasField("signup_window")) == (0, False)
 
 
@@ -137,11 +137,11 @@ def test_a_math_team_gets_the_default_team_composition(tree):
     ({"signup_window": window(opens=5, closes=2)}, "signup_window.close_time", "INVALID_SIGNUP_WINDOW"),
     ({"signup_window": window(opens=5, soft=5, closes=9)}, "signup_window.soft_deadline", "INVALID_SIGNUP_WINDOW"),
     ({"signup_window": window(opens=5, soft=10, closes=9)}, "signup_window.soft_deadline", "INVALID_SIGNUP_WINDOW"),
-    ({"signup_window": m.SignupWindow(close_time=stamp(3))}, "signup_window.open_time", "INVALID_FIELD"),
-    ({"eligibility": m.Eligibility(organization_ids=["cl-nowhere"])}, "eligibility.organization_ids[0]",
+    ({"signup_window": membership_pb2.SignupWindow(close_time=stamp(3))}, "signup_window.open_time", "INVALID_FIELD"),
+    ({"eligibility": membership_pb2.Eligibility(organization_ids=["cl-nowhere"])}, "eligibility.organization_ids[0]",
      "UNKNOWN_ORGANIZATION"),
-    ({"eligibility": m.Eligibility(positions=[0])}, "eligibility.positions[0]", "INVALID_FIELD"),
-    ({"team_composition": [m.TeamSlot(position=m.POSITION_TEACHER, count=0)]}, "team_composition[0].count",
+    ({"eligibility": membership_pb2.Eligibility(positions=[0])}, "eligibility.positions[0]", "INVALID_FIELD"),
+    ({"team_composition": [membership_pb2.TeamSlot(position=membership_pb2.POSITION_TEACHER, count=0)]}, "team_composition[0].count",
      "INVALID_FIELD"),
     ({"grade_bands": [42]}, "grade_bands[0]", "INVALID_FIELD"),
     ({"host_organization_id": "cl-nowhere"}, "host_organization_id", "UNKNOWN_ORGANIZATION"),
@@ -149,8 +149,8 @@ def test_a_math_team_gets_the_default_team_composition(tree):
      "HOST_OUTSIDE_PROGRAM"),
 ])
 def test_bad_communities_are_refused_naming_the_field(tree, fields, field, reason):
-    request = m.CreateCommunityRequest(**{"name": "x", "kind": m.COMMUNITY_KIND_PLC,
-                                          "host_organization_id": "cl-school", **fields})
+    request = membership_pb2.CreateCommunityRequest(**{"name": "x", "kind": membership_pb2.COMMUNITY_KIND_PLC,
+                                                       "host_organization_id": "cl-school", **fields})
     error = rpc_error(tree.membership(tree.token("platform_admin")).CreateCommunity, request)
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert (error.reason, [f.field for f in error.fields]) == (reason, [field])
@@ -164,8 +164,8 @@ def test_bad_communities_are_refused_naming_the_field(tree, fields, field, reaso
     ("regional_lead", "cl-north", None),
 ])
 def test_who_may_create_a_community(tree, role, org, code):
-    request = m.CreateCommunityRequest(name="x", kind=m.COMMUNITY_KIND_PLC, host_organization_id="cl-school",
-                                       program_id="cl-program")
+    request = membership_pb2.CreateCommunityRequest(name="x", kind=membership_pb2.COMMUNITY_KIND_PLC, host_organization_id="cl-school",
+                                                    program_id="cl-program")
     if code is None:
         assert tree.membership(tree.token(role, org)).CreateCommunity(request).community.program_id == "cl-program"
     else:
@@ -174,21 +174,21 @@ def test_who_may_create_a_community(tree, role, org, code):
 
 # -- listing ------------------------------------------------------------------------------------
 def test_listing_filters_by_program_status_kind_region_and_host(tree):
-    create(tree, "cl-list-a", program_id="cl-program", kind=m.COMMUNITY_KIND_EQUITY_COHORT)
+    create(tree, "cl-list-a", program_id="cl-program", kind=membership_pb2.COMMUNITY_KIND_EQUITY_COHORT)
     open_community(tree, "cl-list-b", capacity=5)
-    tree.membership(tree.token("platform_admin")).CreateCommunity(m.CreateCommunityRequest(community_id="cl-list-c", name="South",
-                                                           kind=m.COMMUNITY_KIND_EQUITY_COHORT,
+    tree.membership(tree.token("platform_admin")).CreateCommunity(membership_pb2.CreateCommunityRequest(community_id="cl-list-c", name="South",
+                                                           kind=membership_pb2.COMMUNITY_KIND_EQUITY_COHORT,
                                                            host_organization_id="cl-south-county"))
 
     def ids(**filters) -> set[str]:
-        return {c.id for c in tree.membership().ListCommunities(m.ListCommunitiesRequest(page_size=1000, **filters))
+        return {c.id for c in tree.membership().ListCommunities(membership_pb2.ListCommunitiesRequest(page_size=1000, **filters))
                 .communities if c.id.startswith("cl-list-")}
 
     assert ids(program_id="cl-program") == {"cl-list-a"}
-    assert ids(status=m.COMMUNITY_STATUS_OPEN) == {"cl-list-b"}
-    assert ids(kind=m.COMMUNITY_KIND_EQUITY_COHORT) == {"cl-list-a", "cl-list-c"}
+    assert ids(status=membership_pb2.COMMUNITY_STATUS_OPEN) == {"cl-list-b"}
+    assert ids(kind=membership_pb2.COMMUNITY_KIND_EQUITY_COHORT) == {"cl-list-a", "cl-list-c"}
     assert ids(region_id="cl-south") == {"cl-list-c"}
-    assert ids(region_id="cl-north", kind=m.COMMUNITY_KIND_EQUITY_COHORT) == {"cl-list-a"}
+    assert ids(region_id="cl-north", kind=membership_pb2.COMMUNITY_KIND_EQUITY_COHORT) == {"cl-list-a"}
     assert ids(host_organization_id="cl-school") == {"cl-list-a", "cl-list-b"}
 
 
@@ -199,7 +199,7 @@ def test_listing_by_facilitator_finds_every_community_they_facilitate(tree):
     create(tree, "cl-fac-none")
 
     def ids(person_id: str) -> set[str]:
-        return {c.id for c in tree.membership().ListCommunities(m.ListCommunitiesRequest(
+        return {c.id for c in tree.membership().ListCommunities(membership_pb2.ListCommunitiesRequest(
             page_size=1000, facilitator_id=person_id)).communities if c.id.startswith("cl-fac-")}
 
     assert ids("cl-ana") == {"cl-fac-both"}
@@ -210,13 +210,13 @@ def test_listing_by_facilitator_finds_every_community_they_facilitate(tree):
 # -- updates ------------------------------------------------------------------------------------
 def test_an_update_changes_only_the_fields_given_and_is_announced(tree):
     create(tree, "cl-upd", focus="Ratios", capacity=10, facilitator_ids=["cl-ana"])
-    updated = tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(
+    updated = tree.membership(manager(tree)).UpdateCommunity(membership_pb2.UpdateCommunityRequest(
         id="cl-upd", name="Renamed", capacity=12, set_facilitator_ids=True, facilitator_ids=["cl-ben"],
         signup_window=window())).community
     assert (updated.name, updated.focus, updated.capacity, list(updated.facilitator_ids)) == (
         "Renamed", "Ratios", 12, ["cl-ben"])
     assert updated.HasField("signup_window") and updated.HasField("update_time")
-    cleared = tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-upd", set_facilitator_ids=True)).community
+    cleared = tree.membership(manager(tree)).UpdateCommunity(membership_pb2.UpdateCommunityRequest(id="cl-upd", set_facilitator_ids=True)).community
     assert (list(cleared.facilitator_ids), cleared.name) == ([], "Renamed")
     events = wait_for_types(tree, COMMUNITY_EVENTS, "cl-upd", [CREATED, UPDATED, UPDATED])
     assert (events[1].data["community"]["name"], events[1].data["changed_by"]) == ("Renamed", "cl-county-admin")
@@ -231,15 +231,15 @@ def test_an_update_changes_only_the_fields_given_and_is_announced(tree):
 def test_bad_updates_are_refused_and_change_nothing(tree, fields, field, reason):
     community_id = f"cl-bad-upd-{field.split('[')[0].split('.')[0].replace('_', '-')}"
     before = create(tree, community_id, capacity=4)
-    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, m.UpdateCommunityRequest(id=community_id, **fields))
+    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, membership_pb2.UpdateCommunityRequest(id=community_id, **fields))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, reason, [field])
-    assert tree.membership().GetCommunity(m.GetCommunityRequest(id=community_id)).community == before
+    assert tree.membership().GetCommunity(membership_pb2.GetCommunityRequest(id=community_id)).community == before
 
 
 def test_update_access(tree):
     create(tree, "cl-upd-access")
-    request = m.UpdateCommunityRequest(id="cl-upd-access", focus="x")
+    request = membership_pb2.UpdateCommunityRequest(id="cl-upd-access", focus="x")
     assert rpc_error(tree.membership(tree.token("regional_lead", "cl-south")).UpdateCommunity, request).code \
         == grpc.StatusCode.PERMISSION_DENIED
     assert rpc_error(tree.membership().UpdateCommunity, request).code == grpc.StatusCode.UNAUTHENTICATED
@@ -250,46 +250,46 @@ def test_capacity_cannot_drop_below_the_confirmed_registrations(tree):
     open_community(tree, "cl-cap", capacity=3)
     register(tree, "cl-cap", "cl-t1")
     register(tree, "cl-cap", "cl-t2")
-    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, m.UpdateCommunityRequest(id="cl-cap", capacity=1))
+    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, membership_pb2.UpdateCommunityRequest(id="cl-cap", capacity=1))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CAPACITY_BELOW_CONFIRMED")
-    assert tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-cap", capacity=2)).community.capacity == 2
+    assert tree.membership(manager(tree)).UpdateCommunity(membership_pb2.UpdateCommunityRequest(id="cl-cap", capacity=2)).community.capacity == 2
 
 
 def test_a_larger_capacity_promotes_from_the_waiting_list_in_order(tree):
     open_community(tree, "cl-grow", capacity=1)
     registrations = [register(tree, "cl-grow", person) for person in ("cl-t1", "cl-t2", "cl-t3", "cl-t4")]
-    assert [r.status for r in registrations] == [m.REGISTRATION_STATUS_CONFIRMED] + [
-        m.REGISTRATION_STATUS_WAITLISTED] * 3
-    reply = tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-grow", capacity=3))
+    assert [r.status for r in registrations] == [membership_pb2.REGISTRATION_STATUS_CONFIRMED] + [
+        membership_pb2.REGISTRATION_STATUS_WAITLISTED] * 3
+    reply = tree.membership(manager(tree)).UpdateCommunity(membership_pb2.UpdateCommunityRequest(id="cl-grow", capacity=3))
     assert [(r.person_id, r.status) for r in reply.promoted] == [
-        ("cl-t2", m.REGISTRATION_STATUS_CONFIRMED), ("cl-t3", m.REGISTRATION_STATUS_CONFIRMED)]
+        ("cl-t2", membership_pb2.REGISTRATION_STATUS_CONFIRMED), ("cl-t3", membership_pb2.REGISTRATION_STATUS_CONFIRMED)]
     assert (reply.community.confirmed_count, reply.community.waitlisted_count) == (3, 1)
-    roster = tree.membership(manager(tree)).ListRegistrations(m.ListRegistrationsRequest(community_id="cl-grow"))
+    roster = tree.membership(manager(tree)).ListRegistrations(membership_pb2.ListRegistrationsRequest(community_id="cl-grow"))
     assert {r.person_id: (r.status, r.waitlist_position) for r in roster.registrations}["cl-t4"] == (
-        m.REGISTRATION_STATUS_WAITLISTED, 1)
+        membership_pb2.REGISTRATION_STATUS_WAITLISTED, 1)
     # The same capacity again promotes nobody.
-    assert not tree.membership(manager(tree)).UpdateCommunity(m.UpdateCommunityRequest(id="cl-grow", capacity=3)).promoted
+    assert not tree.membership(manager(tree)).UpdateCommunity(membership_pb2.UpdateCommunityRequest(id="cl-grow", capacity=3)).promoted
 
 
 # -- the status lifecycle -----------------------------------------------------------------------
 def test_the_whole_lifecycle_each_step_an_event(tree):
     create(tree, "cl-life", capacity=8, signup_window=window())
-    path = [m.COMMUNITY_STATUS_OPEN, m.COMMUNITY_STATUS_CLOSED, m.COMMUNITY_STATUS_OPEN, m.COMMUNITY_STATUS_ACTIVE,
-            m.COMMUNITY_STATUS_COMPLETED]
+    path = [membership_pb2.COMMUNITY_STATUS_OPEN, membership_pb2.COMMUNITY_STATUS_CLOSED, membership_pb2.COMMUNITY_STATUS_OPEN, membership_pb2.COMMUNITY_STATUS_ACTIVE,
+            membership_pb2.COMMUNITY_STATUS_COMPLETED]
     for status in path:
         assert change_status(tree, "cl-life", status).status == status
     events = wait_for_types(tree, COMMUNITY_EVENTS, "cl-life", [CREATED] + [STATUS] * len(path))
     assert [(e.data["previous_status"], e.data["community"]["status"]) for e in events[1:]] == [
         ("draft", "COMMUNITY_STATUS_OPEN"), ("open", "COMMUNITY_STATUS_CLOSED"), ("closed", "COMMUNITY_STATUS_OPEN"),
         ("open", "COMMUNITY_STATUS_ACTIVE"), ("active", "COMMUNITY_STATUS_COMPLETED")]
-    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, m.UpdateCommunityRequest(id="cl-life", focus="late"))
+    error = rpc_error(tree.membership(manager(tree)).UpdateCommunity, membership_pb2.UpdateCommunityRequest(id="cl-life", focus="late"))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "COMMUNITY_COMPLETED")
 
 
 def test_closed_goes_straight_to_active(tree):
     open_community(tree, "cl-closed-active", capacity=2)
-    change_status(tree, "cl-closed-active", m.COMMUNITY_STATUS_CLOSED)
-    assert change_status(tree, "cl-closed-active", m.COMMUNITY_STATUS_ACTIVE).status == m.COMMUNITY_STATUS_ACTIVE
+    change_status(tree, "cl-closed-active", membership_pb2.COMMUNITY_STATUS_CLOSED)
+    assert change_status(tree, "cl-closed-active", membership_pb2.COMMUNITY_STATUS_ACTIVE).status == membership_pb2.COMMUNITY_STATUS_ACTIVE
 
 
 @pytest.mark.parametrize(("fields", "missing"), [
@@ -300,22 +300,22 @@ def test_closed_goes_straight_to_active(tree):
 def test_a_draft_opens_only_with_capacity_and_a_window(tree, fields, missing):
     community_id = f"cl-unready-{len(missing)}"
     create(tree, community_id, **fields)
-    error = rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(
-        id=community_id, status=m.COMMUNITY_STATUS_OPEN))
+    error = rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, membership_pb2.ChangeCommunityStatusRequest(
+        id=community_id, status=membership_pb2.COMMUNITY_STATUS_OPEN))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "COMMUNITY_NOT_READY")
     assert error.message.endswith(f"missing: {missing}")
-    assert tree.membership().GetCommunity(m.GetCommunityRequest(id=community_id)).community.status \
-        == m.COMMUNITY_STATUS_DRAFT
+    assert tree.membership().GetCommunity(membership_pb2.GetCommunityRequest(id=community_id)).community.status \
+        == membership_pb2.COMMUNITY_STATUS_DRAFT
 
 
 @pytest.mark.parametrize(("steps", "target", "names"), [
-    ([], m.COMMUNITY_STATUS_ACTIVE, ("draft", "active")),
-    ([], m.COMMUNITY_STATUS_CLOSED, ("draft", "closed")),
-    ([], m.COMMUNITY_STATUS_DRAFT, ("draft", "draft")),
-    ([m.COMMUNITY_STATUS_OPEN], m.COMMUNITY_STATUS_DRAFT, ("open", "draft")),
-    ([m.COMMUNITY_STATUS_OPEN], m.COMMUNITY_STATUS_COMPLETED, ("open", "completed")),
-    ([m.COMMUNITY_STATUS_OPEN, m.COMMUNITY_STATUS_ACTIVE], m.COMMUNITY_STATUS_OPEN, ("active", "open")),
-    ([m.COMMUNITY_STATUS_OPEN, m.COMMUNITY_STATUS_ACTIVE, m.COMMUNITY_STATUS_COMPLETED], m.COMMUNITY_STATUS_ACTIVE,
+    ([], membership_pb2.COMMUNITY_STATUS_ACTIVE, ("draft", "active")),
+    ([], membership_pb2.COMMUNITY_STATUS_CLOSED, ("draft", "closed")),
+    ([], membership_pb2.COMMUNITY_STATUS_DRAFT, ("draft", "draft")),
+    ([membership_pb2.COMMUNITY_STATUS_OPEN], membership_pb2.COMMUNITY_STATUS_DRAFT, ("open", "draft")),
+    ([membership_pb2.COMMUNITY_STATUS_OPEN], membership_pb2.COMMUNITY_STATUS_COMPLETED, ("open", "completed")),
+    ([membership_pb2.COMMUNITY_STATUS_OPEN, membership_pb2.COMMUNITY_STATUS_ACTIVE], membership_pb2.COMMUNITY_STATUS_OPEN, ("active", "open")),
+    ([membership_pb2.COMMUNITY_STATUS_OPEN, membership_pb2.COMMUNITY_STATUS_ACTIVE, membership_pb2.COMMUNITY_STATUS_COMPLETED], membership_pb2.COMMUNITY_STATUS_ACTIVE,
      ("completed", "active")),
 ])
 def test_other_transitions_are_refused_naming_from_and_to(tree, steps, target, names):
@@ -323,7 +323,7 @@ def test_other_transitions_are_refused_naming_from_and_to(tree, steps, target, n
     create(tree, community_id, capacity=3, signup_window=window())
     for step in steps:
         change_status(tree, community_id, step)
-    error = rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(id=community_id, status=target))
+    error = rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, membership_pb2.ChangeCommunityStatusRequest(id=community_id, status=target))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "INVALID_STATUS_TRANSITION")
     assert error.message == f"a community cannot go from {names[0]} to {names[1]}"
 
@@ -331,26 +331,26 @@ def test_other_transitions_are_refused_naming_from_and_to(tree, steps, target, n
 def test_a_facilitator_may_complete_their_active_community_and_nothing_else(tree):
     create(tree, "cl-fac", capacity=3, signup_window=window(), facilitator_ids=["cl-ana"])
     ana, ben = (tree.token("member", "cl-school", person=p) for p in ("cl-ana", "cl-ben"))
-    denied = rpc_error(tree.membership(ana).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(
-        id="cl-fac", status=m.COMMUNITY_STATUS_OPEN))
+    denied = rpc_error(tree.membership(ana).ChangeCommunityStatus, membership_pb2.ChangeCommunityStatusRequest(
+        id="cl-fac", status=membership_pb2.COMMUNITY_STATUS_OPEN))
     assert (denied.code, denied.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
-    change_status(tree, "cl-fac", m.COMMUNITY_STATUS_OPEN)
-    change_status(tree, "cl-fac", m.COMMUNITY_STATUS_ACTIVE)
-    assert rpc_error(tree.membership(ben).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(
-        id="cl-fac", status=m.COMMUNITY_STATUS_COMPLETED)).code == grpc.StatusCode.PERMISSION_DENIED
-    done = change_status(tree, "cl-fac", m.COMMUNITY_STATUS_COMPLETED, ana)
-    assert done.status == m.COMMUNITY_STATUS_COMPLETED
+    change_status(tree, "cl-fac", membership_pb2.COMMUNITY_STATUS_OPEN)
+    change_status(tree, "cl-fac", membership_pb2.COMMUNITY_STATUS_ACTIVE)
+    assert rpc_error(tree.membership(ben).ChangeCommunityStatus, membership_pb2.ChangeCommunityStatusRequest(
+        id="cl-fac", status=membership_pb2.COMMUNITY_STATUS_COMPLETED)).code == grpc.StatusCode.PERMISSION_DENIED
+    done = change_status(tree, "cl-fac", membership_pb2.COMMUNITY_STATUS_COMPLETED, ana)
+    assert done.status == membership_pb2.COMMUNITY_STATUS_COMPLETED
     [*_, event] = wait_for_types(tree, COMMUNITY_EVENTS, "cl-fac", [CREATED, STATUS, STATUS, STATUS])
     assert (event.data["changed_by"], event.data["previous_status"]) == ("cl-ana", "active")
 
 
 def test_status_access_out_of_scope(tree):
     create(tree, "cl-status-scope", capacity=3, signup_window=window())
-    request = m.ChangeCommunityStatusRequest(id="cl-status-scope", status=m.COMMUNITY_STATUS_OPEN)
+    request = membership_pb2.ChangeCommunityStatusRequest(id="cl-status-scope", status=membership_pb2.COMMUNITY_STATUS_OPEN)
     assert rpc_error(tree.membership(tree.token("regional_lead", "cl-south")).ChangeCommunityStatus, request).code \
         == grpc.StatusCode.PERMISSION_DENIED
     assert rpc_error(tree.membership().ChangeCommunityStatus, request).code == grpc.StatusCode.UNAUTHENTICATED
-    assert rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, m.ChangeCommunityStatusRequest(id="cl-status-scope")).fields[0].field == "status"
+    assert rpc_error(tree.membership(manager(tree)).ChangeCommunityStatus, membership_pb2.ChangeCommunityStatusRequest(id="cl-status-scope")).fields[0].field == "status"
 
 
 # -- over HTTP ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import zoneinfo
 
 import pytest
 import vobject
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.scheduling.v1 import scheduling_pb2
 
 from tests.integration.http import request
 from tests.integration.jetstream_events import published
@@ -37,7 +37,7 @@ def calendar_event(received: Received):
     return event
 
 
-def about(server: SmtpServer, occurrence: s.Occurrence) -> list[Received]:
+def about(server: SmtpServer, occurrence: scheduling_pb2.Occurrence) -> list[Received]:
     """The messages whose attachment is this occurrence."""
     uid = f"{occurrence.id}@copnet"
     return server.received(lambda received: (event := calendar_event(received)) is not None and event.uid.value == uid)
@@ -62,16 +62,16 @@ def test_each_person_expected_at_a_session_gets_one_email_with_the_session_attac
 
         # The configuration reaches scheduling by event: schedule a fresh session (ten minutes
         # after the last) until one's reminders are emailed, then check that one's.
-        tried: list[s.Occurrence] = []
+        tried: list[scheduling_pb2.Occurrence] = []
 
         def emailed() -> bool:
             start = first + dt.timedelta(minutes=10 * len(tried))
             session = world.session(community, start, minutes=30, title="Geometry PLC",
                                     meeting_url="https://meet.example.org/geometry").session
-            [occurrence] = world.scheduling(world.admin).ListOccurrences(s.ListOccurrencesRequest(
+            [occurrence] = world.scheduling(world.admin).ListOccurrences(scheduling_pb2.ListOccurrencesRequest(
                 session_id=session.id, page_size=10)).occurrences
             tried.append(occurrence)
-            world.scheduling(world.admin).RunReminders(s.RunRemindersRequest())
+            world.scheduling(world.admin).RunReminders(scheduling_pb2.RunRemindersRequest())
             try:
                 stack.wait_for(lambda: about(smtp_server, occurrence), 2, "a reminder emailed")
             except TimeoutError:

@@ -10,15 +10,16 @@ import nats
 import pymongo
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2 as server_reflection
+from grpc_reflection.v1alpha import reflection_pb2_grpc as server_reflection_grpc
 
 from copnet.events.v1 import events_pb2
 from copnet.kernel.events import CloudEvent, dead_letter_stream_name, source_for, stream_name
 from copnet.kernel.settings import SERVICE_NAMES
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.reflection.v1 import reflection_pb2 as rf
-from copnet.resources.v1 import resources_pb2 as rs
-from copnet.scheduling.v1 import scheduling_pb2 as sc
+from copnet.membership.v1 import membership_pb2
+from copnet.reflection.v1 import reflection_pb2
+from copnet.resources.v1 import resources_pb2
+from copnet.scheduling.v1 import scheduling_pb2
 from tests.integration import http
 
 pytestmark = pytest.mark.integration
@@ -34,32 +35,28 @@ FULL_NAMES = {
 
 def create_county(services, suffix: str) -> str:
     admin = services.token("platform_admin")
-    membership = services.clients["membership"]
-    for org_id, kind, parent in ((f"st-{suffix}", m.ORGANIZATION_KIND_STATE, ""),
-                                 (f"rg-{suffix}", m.ORGANIZATION_KIND_REGION, f"st-{suffix}"),
-                                 (f"co-{suffix}", m.ORGANIZATION_KIND_COUNTY_OFFICE, f"rg-{suffix}")):
-        membership.call("CreateOrganization", m.CreateOrganizationRequest(
-            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="America/Los_Angeles"),
-            token=admin)
+    for org_id, kind, parent in ((f"st-{suffix}", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                 (f"rg-{suffix}", membership_pb2.ORGANIZATION_KIND_REGION, f"st-{suffix}"),
+                                 (f"co-{suffix}", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, f"rg-{suffix}")):
+        services.membership(admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
+            organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="America/Los_Angeles"))
     return f"co-{suffix}"
 
 
 def create_community(services, county: str, community_id: str) -> None:
-    services.clients["membership"].call("CreateCommunity", m.CreateCommunityRequest(
-        community_id=community_id, name=community_id, kind=m.COMMUNITY_KIND_PLC, host_organization_id=county),
-        token=services.token("county_admin", county))
+    services.membership(services.token("county_admin", county)).CreateCommunity(membership_pb2.CreateCommunityRequest(
+        community_id=community_id, name=community_id, kind=membership_pb2.COMMUNITY_KIND_PLC, host_organization_id=county))
 
 
 def community_count(services, county: str) -> int:
-    reply = services.clients["reflection"].call("GetCommunityCount",
-                                                rf.GetCommunityCountRequest(county_office_id=county))
+    reply = services.reflection().GetCommunityCount(reflection_pb2.GetCommunityCountRequest(county_office_id=county))
     return reply.community_count.communities
 
 
 def has_calendar_and_library(services, community_id: str) -> bool:
     try:
-        services.clients["scheduling"].call("GetCalendar", sc.GetCalendarRequest(community_id=community_id))
-        services.clients["resources"].call("GetLibrary", rs.GetLibraryRequest(community_id=community_id))
+        services.scheduling().GetCalendar(scheduling_pb2.GetCalendarRequest(community_id=community_id))
+        services.resources().GetLibrary(resources_pb2.GetLibraryRequest(community_id=community_id))
     except grpc.RpcError as error:
         if error.code() == grpc.StatusCode.NOT_FOUND:
             return False
@@ -80,8 +77,8 @@ def test_every_service_answers_health_checks_and_reflection(services, service):
         for name in ("", FULL_NAMES[service]):
             reply = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
-        replies = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+        reflection = server_reflection_grpc.ServerReflectionStub(channel)
+        replies = reflection.ServerReflectionInfo(iter([server_reflection.ServerReflectionRequest(list_services="")]),
                                                   timeout=5)
         listed = {s.name for reply in replies for s in reply.list_services_response.service}
         assert FULL_NAMES[service] in listed

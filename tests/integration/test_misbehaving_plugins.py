@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 from tests.integration.http import request
 from tests.integration.signup_world import World
@@ -126,7 +126,7 @@ def config_of(stack, world: World, plugin: str) -> dict:
     return reply.json()
 
 
-def sign_up(world: World, community: str, name: str) -> m.Registration:
+def sign_up(world: World, community: str, name: str) -> membership_pb2.Registration:
     return world.register(community, world.person(name))
 
 
@@ -155,7 +155,7 @@ def test_a_refused_plugin_cannot_be_configured(mb_stack, world):
 
 def signs_up_despite(stack, world: World, community: str, plugin: str, names):
     """Sign someone up (they must be confirmed); True once membership has logged `plugin` failing."""
-    assert sign_up(world, community, next(names)).status == m.REGISTRATION_STATUS_CONFIRMED
+    assert sign_up(world, community, next(names)).status == membership_pb2.REGISTRATION_STATUS_CONFIRMED
     return f"{plugin}.validate_registration failed" in stack.logs("membership")
 
 

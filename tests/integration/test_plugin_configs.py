@@ -14,7 +14,7 @@ from copnet.events.v1 import events_pb2
 from copnet.kernel import auth
 from copnet.kernel.errors import details_of
 from copnet.kernel.events import CloudEvent, source_for, stream_name
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 from copnet.plugins.v1 import plugins_pb2
 
 from tests.integration.http import request
@@ -36,8 +36,8 @@ class Regions:
         self.region = f"{PREFIX}-region"
         self.county = self.world.county
         self.other = f"{PREFIX}-region2"
-        self.world.membership(self.world.admin).CreateOrganization(m.CreateOrganizationRequest(
-            organization_id=self.other, name="Other region", kind=m.ORGANIZATION_KIND_REGION,
+        self.world.membership(self.world.admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
+            organization_id=self.other, name="Other region", kind=membership_pb2.ORGANIZATION_KIND_REGION,
             parent_id=f"{PREFIX}-state"))
         self.lead = stack.token("regional_lead", self.region, person=f"{PREFIX}-lead")
         self.other_lead = stack.token("regional_lead", self.other, person=f"{PREFIX}-lead2")
@@ -211,11 +211,11 @@ def test_a_change_reaches_membership_within_seconds_and_only_in_its_region(stack
 
     # The other region has no configuration: its sign-ups are not asked.
     other_district = f"{PREFIX}-district2"
-    regions.world.membership(regions.world.admin).CreateOrganization(m.CreateOrganizationRequest(
-        organization_id=f"{PREFIX}-county3", name="c3", kind=m.ORGANIZATION_KIND_COUNTY_OFFICE,
+    regions.world.membership(regions.world.admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
+        organization_id=f"{PREFIX}-county3", name="c3", kind=membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE,
         parent_id=regions.other))
-    regions.world.membership(regions.world.admin).CreateOrganization(m.CreateOrganizationRequest(
-        organization_id=other_district, name="d2", kind=m.ORGANIZATION_KIND_DISTRICT, parent_id=f"{PREFIX}-county3"))
+    regions.world.membership(regions.world.admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
+        organization_id=other_district, name="d2", kind=membership_pb2.ORGANIZATION_KIND_DISTRICT, parent_id=f"{PREFIX}-county3"))
     elsewhere = regions.world.community("plc-elsewhere", 10, host=other_district)
     teacher = regions.world.person("elsewhere", (other_district, "teacher"))
     assert regions.world.register(elsewhere, teacher).status

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 from copnet.cli.root import app
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
@@ -33,10 +33,10 @@ def counts(output: str) -> dict[str, list[int]]:
 @pytest.fixture(scope="module")
 def cli(stack):
     admin = stack.token("platform_admin")
-    for org_id, kind, parent in ((f"{PREFIX}-state", m.ORGANIZATION_KIND_STATE, ""),
-                                 (f"{PREFIX}-region", m.ORGANIZATION_KIND_REGION, f"{PREFIX}-state"),
-                                 (f"{PREFIX}-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, f"{PREFIX}-region")):
-        stack.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+    for org_id, kind, parent in ((f"{PREFIX}-state", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                 (f"{PREFIX}-region", membership_pb2.ORGANIZATION_KIND_REGION, f"{PREFIX}-state"),
+                                 (f"{PREFIX}-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, f"{PREFIX}-region")):
+        stack.membership(admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent,
             time_zone="" if parent else "America/Los_Angeles"))
     lead = stack.token("regional_lead", f"{PREFIX}-region", person=f"{PREFIX}-lead")

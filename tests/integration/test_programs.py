@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from copnet.kernel.errors import details_of
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 from tests.integration import http
 from tests.integration.jetstream_events import wait_for_types
 
@@ -24,11 +24,11 @@ PROGRAM_EVENTS = "membership.program.*"
 def tree(services):
     """state > two regions; a county office in the north one."""
     admin = services.token("platform_admin")
-    for org_id, kind, parent in (("pg-state", m.ORGANIZATION_KIND_STATE, ""),
-                                 ("pg-north", m.ORGANIZATION_KIND_REGION, "pg-state"),
-                                 ("pg-south", m.ORGANIZATION_KIND_REGION, "pg-state"),
-                                 ("pg-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "pg-north")):
-        services.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+    for org_id, kind, parent in (("pg-state", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                 ("pg-north", membership_pb2.ORGANIZATION_KIND_REGION, "pg-state"),
+                                 ("pg-south", membership_pb2.ORGANIZATION_KIND_REGION, "pg-state"),
+                                 ("pg-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "pg-north")):
+        services.membership(admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
     return services
 
@@ -54,7 +54,7 @@ def in_days(days: float) -> dt.datetime:
 
 
 def create(services, program_id: str, owner: str = "pg-north", year: str = "2026-27", token: str | None = None):
-    return services.membership(token or lead(services)).CreateProgram(m.CreateProgramRequest(
+    return services.membership(token or lead(services)).CreateProgram(membership_pb2.CreateProgramRequest(
         program_id=program_id, name=f"{program_id} Math CoP", owner_organization_id=owner, program_year=year,
         description="Statewide math communities")).program
 
@@ -65,7 +65,7 @@ def test_a_regional_lead_creates_a_program_for_their_region_and_it_is_announced(
     assert (program.owner_organization_id, program.program_year, program.name) == (
         "pg-north", "2026-27", "pg-first Math CoP")
     assert not program.HasField("proposal_call")
-    assert tree.membership().GetProgram(m.GetProgramRequest(id="pg-first")).program == program
+    assert tree.membership().GetProgram(membership_pb2.GetProgramRequest(id="pg-first")).program == program
     [event] = wait_for_types(tree, PROGRAM_EVENTS, "pg-first", ["copnet.membership.program.created"])
     assert event.data["program"]["id"] == "pg-first"
     assert event.data["changed_by"] == "lead-of-pg-north"
@@ -91,8 +91,8 @@ def test_a_platform_admin_creates_a_state_program(tree):
     ({"program_id": "Not An Id"}, "program_id", "INVALID_FIELD"),
 ])
 def test_bad_programs_are_refused_naming_the_field(tree, fields, field, reason):
-    request = m.CreateProgramRequest(**{"name": "x", "owner_organization_id": "pg-north", "program_year": "2026-27",
-                                        **fields})
+    request = membership_pb2.CreateProgramRequest(**{"name": "x", "owner_organization_id": "pg-north", "program_year": "2026-27",
+                                                     **fields})
     error = rpc_error(tree.membership(tree.token("platform_admin")).CreateProgram, request)
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert (error.reason, [f.field for f in error.fields]) == (reason, [field])
@@ -109,46 +109,46 @@ def test_a_school_year_across_a_century_is_consecutive(tree):
     ("member", "pg-north", "pg-north"),
 ])
 def test_who_may_not_create_a_program(tree, role, org, owner):
-    error = rpc_error(tree.membership(tree.token(role, org)).CreateProgram, m.CreateProgramRequest(
+    error = rpc_error(tree.membership(tree.token(role, org)).CreateProgram, membership_pb2.CreateProgramRequest(
         name="x", owner_organization_id=owner, program_year="2026-27"))
     assert (error.code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "OUT_OF_SCOPE")
 
 
 def test_a_duplicate_id_conflicts(tree):
     create(tree, "pg-dup")
-    error = rpc_error(tree.membership(lead(tree)).CreateProgram, m.CreateProgramRequest(
+    error = rpc_error(tree.membership(lead(tree)).CreateProgram, membership_pb2.CreateProgramRequest(
         program_id="pg-dup", name="again", owner_organization_id="pg-north", program_year="2027-28"))
     assert (error.code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS, "DUPLICATE_ID")
-    assert tree.membership().GetProgram(m.GetProgramRequest(id="pg-dup")).program.program_year == "2026-27"
+    assert tree.membership().GetProgram(membership_pb2.GetProgramRequest(id="pg-dup")).program.program_year == "2026-27"
 
 
 # -- reads --------------------------------------------------------------------------------------
 def test_listing_filters_by_owner_and_year(tree):
     create(tree, "pg-list-a", owner="pg-south", year="2030-31", token=lead(tree, "pg-south"))
     create(tree, "pg-list-b", owner="pg-south", year="2031-32", token=lead(tree, "pg-south"))
-    by_owner = tree.membership().ListPrograms(m.ListProgramsRequest(owner_organization_id="pg-south"))
+    by_owner = tree.membership().ListPrograms(membership_pb2.ListProgramsRequest(owner_organization_id="pg-south"))
     assert [p.id for p in by_owner.programs] == ["pg-list-a", "pg-list-b"]
-    by_year = tree.membership().ListPrograms(m.ListProgramsRequest(owner_organization_id="pg-south",
+    by_year = tree.membership().ListPrograms(membership_pb2.ListProgramsRequest(owner_organization_id="pg-south",
                                                                program_year="2031-32"))
     assert [p.id for p in by_year.programs] == ["pg-list-b"]
-    assert rpc_error(tree.membership().GetProgram, m.GetProgramRequest(id="pg-none")).code == grpc.StatusCode.NOT_FOUND
+    assert rpc_error(tree.membership().GetProgram, membership_pb2.GetProgramRequest(id="pg-none")).code == grpc.StatusCode.NOT_FOUND
 
 
 # -- updates and the proposal call --------------------------------------------------------------
 def test_update_changes_only_the_fields_given(tree):
     create(tree, "pg-update")
-    updated = tree.membership(lead(tree)).UpdateProgram(m.UpdateProgramRequest(id="pg-update", name="Renamed")).program
+    updated = tree.membership(lead(tree)).UpdateProgram(membership_pb2.UpdateProgramRequest(id="pg-update", name="Renamed")).program
     assert (updated.name, updated.description) == ("Renamed", "Statewide math communities")
     assert updated.HasField("update_time")
     wait_for_types(tree, PROGRAM_EVENTS, "pg-update",
                    ["copnet.membership.program.created", "copnet.membership.program.updated"])
-    error = rpc_error(tree.membership(lead(tree, "pg-south")).UpdateProgram, m.UpdateProgramRequest(id="pg-update", name="x"))
+    error = rpc_error(tree.membership(lead(tree, "pg-south")).UpdateProgram, membership_pb2.UpdateProgramRequest(id="pg-update", name="x"))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_a_proposal_call_opens_and_from_then_on_is_dated_by_the_program_timeline(tree):
     create(tree, "pg-call")
-    first = tree.membership(lead(tree)).OpenProposalCall(m.OpenProposalCallRequest(program_id="pg-call", due_time=stamp(in_days(30)))).program.proposal_call
+    first = tree.membership(lead(tree)).OpenProposalCall(membership_pb2.OpenProposalCallRequest(program_id="pg-call", due_time=stamp(in_days(30)))).program.proposal_call
     assert first.open_time.ToDatetime() < first.due_time.ToDatetime()
     # Scheduling takes the call over as milestones of the program's timeline and membership
     # applies that timeline: from then on the call is re-dated by moving the milestone.
@@ -156,10 +156,10 @@ def test_a_proposal_call_opens_and_from_then_on_is_dated_by_the_program_timeline
         programs = client[tree.settings.database_name("membership")].programs
         tree.wait_for(lambda: (programs.find_one({"_id": "pg-call"}).get("timeline") or {}).get("revision"),
                       timeout=20, what="membership applying pg-call's timeline")
-    error = rpc_error(tree.membership(lead(tree)).OpenProposalCall, m.OpenProposalCallRequest(program_id="pg-call",
+    error = rpc_error(tree.membership(lead(tree)).OpenProposalCall, membership_pb2.OpenProposalCallRequest(program_id="pg-call",
                                                                      due_time=stamp(in_days(45))))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "MANAGED_BY_TIMELINE")
-    assert tree.membership().GetProgram(m.GetProgramRequest(id="pg-call")).program.proposal_call == first
+    assert tree.membership().GetProgram(membership_pb2.GetProgramRequest(id="pg-call")).program.proposal_call == first
     events = wait_for_types(tree, PROGRAM_EVENTS, "pg-call", ["copnet.membership.program.created",
                                                               "copnet.membership.program.proposal_call_opened"])
     assert events[-1].data["program"]["proposal_call"]["due_time"] == first.due_time.ToJsonString()
@@ -169,7 +169,7 @@ def test_a_proposal_call_opens_and_from_then_on_is_dated_by_the_program_timeline
 @pytest.mark.parametrize(("due", "reason"), [(None, "INVALID_FIELD"), (-1, "DUE_TIME_NOT_IN_FUTURE")])
 def test_a_proposal_call_must_be_due_in_the_future(tree, due, reason):
     create(tree, f"pg-due-{reason.lower().replace('_', '-')}")
-    request = m.OpenProposalCallRequest(program_id=f"pg-due-{reason.lower().replace('_', '-')}")
+    request = membership_pb2.OpenProposalCallRequest(program_id=f"pg-due-{reason.lower().replace('_', '-')}")
     if due is not None:
         request.due_time.CopyFrom(stamp(in_days(due)))
     error = rpc_error(tree.membership(lead(tree)).OpenProposalCall, request)
@@ -179,7 +179,7 @@ def test_a_proposal_call_must_be_due_in_the_future(tree, due, reason):
 
 def test_only_program_managers_over_the_owner_open_a_call(tree):
     create(tree, "pg-call-scope")
-    request = m.OpenProposalCallRequest(program_id="pg-call-scope", due_time=stamp(in_days(3)))
+    request = membership_pb2.OpenProposalCallRequest(program_id="pg-call-scope", due_time=stamp(in_days(3)))
     for token in (lead(tree, "pg-south"), tree.token("county_admin", "pg-county")):
         assert rpc_error(tree.membership(token).OpenProposalCall, request).code == grpc.StatusCode.PERMISSION_DENIED
     assert rpc_error(tree.membership().OpenProposalCall, request).code == grpc.StatusCode.UNAUTHENTICATED

@@ -11,8 +11,8 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from copnet.kernel.errors import details_of
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.membership.v1 import membership_pb2
+from copnet.scheduling.v1 import scheduling_pb2
 from tests.integration import http
 from tests.integration.jetstream_events import wait_for_types
 
@@ -27,29 +27,29 @@ def tree(services):
     """state > north (county > district > school) and south; programs owned by north: one with an
     open call (pp-open), one without (pp-nocall), one whose call has lapsed (pp-lapsed)."""
     admin = services.token("platform_admin")
-    for org_id, kind, parent in (("pp-state", m.ORGANIZATION_KIND_STATE, ""),
-                                 ("pp-north", m.ORGANIZATION_KIND_REGION, "pp-state"),
-                                 ("pp-south", m.ORGANIZATION_KIND_REGION, "pp-state"),
-                                 ("pp-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "pp-north"),
-                                 ("pp-district", m.ORGANIZATION_KIND_DISTRICT, "pp-county"),
-                                 ("pp-school", m.ORGANIZATION_KIND_SCHOOL, "pp-district"),
-                                 ("pp-south-county", m.ORGANIZATION_KIND_COUNTY_OFFICE, "pp-south")):
-        services.membership(admin).CreateOrganization(m.CreateOrganizationRequest(
+    for org_id, kind, parent in (("pp-state", membership_pb2.ORGANIZATION_KIND_STATE, ""),
+                                 ("pp-north", membership_pb2.ORGANIZATION_KIND_REGION, "pp-state"),
+                                 ("pp-south", membership_pb2.ORGANIZATION_KIND_REGION, "pp-state"),
+                                 ("pp-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "pp-north"),
+                                 ("pp-district", membership_pb2.ORGANIZATION_KIND_DISTRICT, "pp-county"),
+                                 ("pp-school", membership_pb2.ORGANIZATION_KIND_SCHOOL, "pp-district"),
+                                 ("pp-south-county", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "pp-south")):
+        services.membership(admin).CreateOrganization(membership_pb2.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone=TZ if not parent else ""))
     for person_id in (PROPOSER, OTHER):
-        services.membership(admin).CreatePerson(m.CreatePersonRequest(
+        services.membership(admin).CreatePerson(membership_pb2.CreatePersonRequest(
             person_id=person_id, name=person_id, email=f"{person_id}@example.org",
-            affiliations=[m.Affiliation(organization_id="pp-school", position=m.POSITION_SPECIALIST)]))
+            affiliations=[membership_pb2.Affiliation(organization_id="pp-school", position=membership_pb2.POSITION_SPECIALIST)]))
     for program_id in ("pp-open", "pp-nocall", "pp-lapsed"):
-        services.membership(admin).CreateProgram(m.CreateProgramRequest(
+        services.membership(admin).CreateProgram(membership_pb2.CreateProgramRequest(
             program_id=program_id, name=program_id, owner_organization_id="pp-north", program_year="2026-27"))
-    services.membership(admin).OpenProposalCall(m.OpenProposalCallRequest(program_id="pp-open", due_time=stamp(days=20)))
+    services.membership(admin).OpenProposalCall(membership_pb2.OpenProposalCallRequest(program_id="pp-open", due_time=stamp(days=20)))
     # A call that has lapsed: dated in the past on the program's timeline (opening a call in
     # membership takes only future due dates), which membership then applies.
-    for kind, days in ((s.MILESTONE_KIND_CALL_OPENS, -2), (s.MILESTONE_KIND_PROPOSALS_DUE, -1 / 1440)):
-        services.scheduling(admin).CreateMilestone(s.CreateMilestoneRequest(
+    for kind, days in ((scheduling_pb2.MILESTONE_KIND_CALL_OPENS, -2), (scheduling_pb2.MILESTONE_KIND_PROPOSALS_DUE, -1 / 1440)):
+        services.scheduling(admin).CreateMilestone(scheduling_pb2.CreateMilestoneRequest(
             program_id="pp-lapsed", kind=kind, time=stamp(days=days)))
-    services.wait_for(lambda: services.membership(admin).GetProgram(m.GetProgramRequest(id="pp-lapsed")).program.HasField(
+    services.wait_for(lambda: services.membership(admin).GetProgram(membership_pb2.GetProgramRequest(id="pp-lapsed")).program.HasField(
         "proposal_call"), timeout=20, what="pp-lapsed's call from its timeline")
     return services
 
@@ -74,14 +74,14 @@ def lead(services, region: str = "pp-north") -> str:
     return services.token("regional_lead", region, person=f"lead-{region}")
 
 
-def proposal_request(**fields) -> m.SubmitProposalRequest:
-    return m.SubmitProposalRequest(**{
+def proposal_request(**fields) -> membership_pb2.SubmitProposalRequest:
+    return membership_pb2.SubmitProposalRequest(**{
         "program_id": "pp-open", "title": "Fraction talks", "focus": "Fractions", "audience": "Grades 3-5 teachers",
-        "plan": "Six sessions", "requested_capacity": 20, "kind": m.COMMUNITY_KIND_PLC,
+        "plan": "Six sessions", "requested_capacity": 20, "kind": membership_pb2.COMMUNITY_KIND_PLC,
         "host_organization_id": "pp-district", **fields})
 
 
-def submit(services, person_id: str = PROPOSER, **fields) -> m.Proposal:
+def submit(services, person_id: str = PROPOSER, **fields) -> membership_pb2.Proposal:
     return services.membership(person_token(services, person_id)).SubmitProposal(proposal_request(**fields)).proposal
 
 
@@ -92,15 +92,15 @@ def community_ids(services) -> set[str]:
 
 
 def facilitator_grants(services, person_id: str = PROPOSER) -> list[tuple[int, str]]:
-    person = services.membership(services.token("platform_admin")).GetPerson(m.GetPersonRequest(id=person_id)).person
-    return [(grant.organization_id, grant.granted_by) for grant in person.roles if grant.role == m.ROLE_FACILITATOR]
+    person = services.membership(services.token("platform_admin")).GetPerson(membership_pb2.GetPersonRequest(id=person_id)).person
+    return [(grant.organization_id, grant.granted_by) for grant in person.roles if grant.role == membership_pb2.ROLE_FACILITATOR]
 
 
 # -- submitting ---------------------------------------------------------------------------------
 def test_a_person_submits_while_the_call_is_open(tree):
     proposal = submit(tree)
     assert (proposal.proposer_id, proposal.status, proposal.title, proposal.requested_capacity) == (
-        PROPOSER, m.PROPOSAL_STATUS_SUBMITTED, "Fraction talks", 20)
+        PROPOSER, membership_pb2.PROPOSAL_STATUS_SUBMITTED, "Fraction talks", 20)
     assert (proposal.community_id, proposal.stipend_cents, proposal.HasField("decision_time")) == ("", 0, False)
     [event] = wait_for_types(tree, "membership.proposal.*", proposal.id, ["copnet.membership.proposal.created"])
     assert event.data["changed_by"] == PROPOSER
@@ -139,7 +139,7 @@ def test_bad_proposals_are_refused_naming_the_field(tree, fields, field, reason)
 # -- reading ------------------------------------------------------------------------------------
 def test_the_proposer_and_program_managers_read_a_proposal_nobody_else_does(tree):
     proposal = submit(tree, title="Readable")
-    request = m.GetProposalRequest(id=proposal.id)
+    request = membership_pb2.GetProposalRequest(id=proposal.id)
     assert tree.membership(person_token(tree)).GetProposal(request).proposal == proposal
     assert tree.membership(lead(tree)).GetProposal(request).proposal == proposal
     for token in (person_token(tree, OTHER), lead(tree, "pp-south"), tree.token("county_admin", "pp-county")):
@@ -151,7 +151,7 @@ def test_managers_list_every_proposal_others_only_their_own(tree):
     mine, theirs = submit(tree, title="Mine"), submit(tree, OTHER, title="Theirs")
 
     def listed(token, **filters) -> set[str]:
-        reply = tree.membership(token).ListProposals(m.ListProposalsRequest(program_id="pp-open", page_size=1000, **filters))
+        reply = tree.membership(token).ListProposals(membership_pb2.ListProposalsRequest(program_id="pp-open", page_size=1000, **filters))
         return {p.id for p in reply.proposals}
 
     everything = listed(lead(tree))
@@ -159,25 +159,25 @@ def test_managers_list_every_proposal_others_only_their_own(tree):
     assert theirs.id not in listed(person_token(tree)) and mine.id in listed(person_token(tree))
     assert listed(person_token(tree, OTHER)) <= everything and mine.id not in listed(person_token(tree, OTHER))
     assert mine.id not in listed(lead(tree, "pp-south"))
-    assert mine.id not in listed(lead(tree), status=m.PROPOSAL_STATUS_DECLINED)
+    assert mine.id not in listed(lead(tree), status=membership_pb2.PROPOSAL_STATUS_DECLINED)
 
 
 # -- deciding -----------------------------------------------------------------------------------
 def test_accepting_creates_the_community_records_the_stipend_and_grants_the_role_at_once(tree):
     proposal = submit(tree, title="Ratio routines", focus="Ratios", requested_capacity=18,
-                      kind=m.COMMUNITY_KIND_LESSON_STUDY, host_organization_id="pp-school")
-    reply = tree.membership(lead(tree)).AcceptProposal(m.AcceptProposalRequest(id=proposal.id, stipend_cents=150000,
+                      kind=membership_pb2.COMMUNITY_KIND_LESSON_STUDY, host_organization_id="pp-school")
+    reply = tree.membership(lead(tree)).AcceptProposal(membership_pb2.AcceptProposalRequest(id=proposal.id, stipend_cents=150000,
                                                                  community_id="pp-ratio"))
     accepted, community = reply.proposal, reply.community
     assert (accepted.status, accepted.community_id, accepted.stipend_cents, accepted.stipend_currency,
-            accepted.decided_by) == (m.PROPOSAL_STATUS_ACCEPTED, "pp-ratio", 150000, "USD", "lead-pp-north")
+            accepted.decided_by) == (membership_pb2.PROPOSAL_STATUS_ACCEPTED, "pp-ratio", 150000, "USD", "lead-pp-north")
     assert accepted.HasField("decision_time")
     assert (community.id, community.name, community.kind, community.focus, community.host_organization_id,
             community.program_id, community.capacity, list(community.facilitator_ids), community.status) == (
-        "pp-ratio", "Ratio routines", m.COMMUNITY_KIND_LESSON_STUDY, "Ratios", "pp-school", "pp-open", 18,
-        [PROPOSER], m.COMMUNITY_STATUS_DRAFT)
-    assert tree.membership().GetCommunity(m.GetCommunityRequest(id="pp-ratio")).community == community
-    assert tree.membership(person_token(tree)).GetProposal(m.GetProposalRequest(id=proposal.id)).proposal == accepted
+        "pp-ratio", "Ratio routines", membership_pb2.COMMUNITY_KIND_LESSON_STUDY, "Ratios", "pp-school", "pp-open", 18,
+        [PROPOSER], membership_pb2.COMMUNITY_STATUS_DRAFT)
+    assert tree.membership().GetCommunity(membership_pb2.GetCommunityRequest(id="pp-ratio")).community == community
+    assert tree.membership(person_token(tree)).GetProposal(membership_pb2.GetProposalRequest(id=proposal.id)).proposal == accepted
     assert ("pp-school", "lead-pp-north") in facilitator_grants(tree)
 
     wait_for_types(tree, "membership.proposal.*", proposal.id,
@@ -194,20 +194,20 @@ def test_accepting_creates_the_community_records_the_stipend_and_grants_the_role
 def test_a_second_acceptance_at_the_same_host_grants_no_second_role(tree):
     first, second = submit(tree, OTHER, title="One"), submit(tree, OTHER, title="Two")
     for proposal in (first, second):
-        tree.membership(lead(tree)).AcceptProposal(m.AcceptProposalRequest(id=proposal.id, stipend_currency="EUR"))
+        tree.membership(lead(tree)).AcceptProposal(membership_pb2.AcceptProposalRequest(id=proposal.id, stipend_currency="EUR"))
     assert facilitator_grants(tree, OTHER) == [("pp-district", "lead-pp-north")]
 
 
 def test_a_decided_proposal_cannot_be_decided_again(tree):
     accepted, declined = submit(tree, title="Accepted once"), submit(tree, title="Declined once")
-    tree.membership(lead(tree)).AcceptProposal(m.AcceptProposalRequest(id=accepted.id))
-    reply = tree.membership(lead(tree)).DeclineProposal(m.DeclineProposalRequest(id=declined.id, note="Overlaps another")).proposal
-    assert (reply.status, reply.decision_note, reply.community_id) == (m.PROPOSAL_STATUS_DECLINED, "Overlaps another",
+    tree.membership(lead(tree)).AcceptProposal(membership_pb2.AcceptProposalRequest(id=accepted.id))
+    reply = tree.membership(lead(tree)).DeclineProposal(membership_pb2.DeclineProposalRequest(id=declined.id, note="Overlaps another")).proposal
+    assert (reply.status, reply.decision_note, reply.community_id) == (membership_pb2.PROPOSAL_STATUS_DECLINED, "Overlaps another",
                                                                        "")
     before = community_ids(tree)
     for method, proposal in (("AcceptProposal", accepted), ("AcceptProposal", declined),
                              ("DeclineProposal", accepted), ("DeclineProposal", declined)):
-        request = (m.AcceptProposalRequest if method == "AcceptProposal" else m.DeclineProposalRequest)(id=proposal.id)
+        request = (membership_pb2.AcceptProposalRequest if method == "AcceptProposal" else membership_pb2.DeclineProposalRequest)(id=proposal.id)
         error = rpc_error(getattr(tree.membership(lead(tree)), method), request)
         assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PROPOSAL_ALREADY_DECIDED")
     assert community_ids(tree) == before
@@ -219,10 +219,10 @@ def test_a_failed_acceptance_writes_nothing(tree):
     submit(tree)  # keeps the proposer's role state independent of test order
     proposal = submit(tree, OTHER, title="Clashing id", host_organization_id="pp-county")
     grants_before = facilitator_grants(tree, OTHER)
-    error = rpc_error(tree.membership(lead(tree)).AcceptProposal, m.AcceptProposalRequest(id=proposal.id, community_id="pp-ratio"))
+    error = rpc_error(tree.membership(lead(tree)).AcceptProposal, membership_pb2.AcceptProposalRequest(id=proposal.id, community_id="pp-ratio"))
     assert (error.code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS, "DUPLICATE_ID")
-    assert tree.membership(lead(tree)).GetProposal(m.GetProposalRequest(id=proposal.id)).proposal.status \
-        == m.PROPOSAL_STATUS_SUBMITTED
+    assert tree.membership(lead(tree)).GetProposal(membership_pb2.GetProposalRequest(id=proposal.id)).proposal.status \
+        == membership_pb2.PROPOSAL_STATUS_SUBMITTED
     assert facilitator_grants(tree, OTHER) == grants_before
 
 
@@ -234,7 +234,7 @@ def test_a_failed_acceptance_writes_nothing(tree):
 ])
 def test_bad_acceptances_are_refused(tree, fields, field, reason):
     proposal = submit(tree, title="Bad acceptance")
-    error = rpc_error(tree.membership(lead(tree)).AcceptProposal, m.AcceptProposalRequest(id=proposal.id, **fields))
+    error = rpc_error(tree.membership(lead(tree)).AcceptProposal, membership_pb2.AcceptProposalRequest(id=proposal.id, **fields))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, reason, [field])
 
@@ -242,12 +242,12 @@ def test_bad_acceptances_are_refused(tree, fields, field, reason):
 @pytest.mark.parametrize("method", ["AcceptProposal", "DeclineProposal"])
 def test_only_program_managers_over_the_program_decide(tree, method):
     proposal = submit(tree, title="Who decides")
-    request = (m.AcceptProposalRequest if method == "AcceptProposal" else m.DeclineProposalRequest)(id=proposal.id)
+    request = (membership_pb2.AcceptProposalRequest if method == "AcceptProposal" else membership_pb2.DeclineProposalRequest)(id=proposal.id)
     for token in (lead(tree, "pp-south"), tree.token("county_admin", "pp-county"), person_token(tree)):
         assert rpc_error(getattr(tree.membership(token), method), request).code == grpc.StatusCode.PERMISSION_DENIED
     assert rpc_error(getattr(tree.membership(), method), request).code == grpc.StatusCode.UNAUTHENTICATED
-    assert tree.membership(lead(tree)).GetProposal(m.GetProposalRequest(id=proposal.id)).proposal.status \
-        == m.PROPOSAL_STATUS_SUBMITTED
+    assert tree.membership(lead(tree)).GetProposal(membership_pb2.GetProposalRequest(id=proposal.id)).proposal.status \
+        == membership_pb2.PROPOSAL_STATUS_SUBMITTED
 
 
 # -- over HTTP ----------------------------------------------------------------------------------

@@ -7,31 +7,31 @@ from __future__ import annotations
 
 import pytest
 
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.reflection.v1 import reflection_pb2 as rf
+from copnet.membership.v1 import membership_pb2
+from copnet.reflection.v1 import reflection_pb2
 
 pytestmark = pytest.mark.integration
 
 
 def create_organizations(services, *organizations: tuple[str, int, str]) -> None:
     for org_id, kind, parent in organizations:
-        services.membership(services.token("platform_admin")).CreateOrganization(m.CreateOrganizationRequest(
+        services.membership(services.token("platform_admin")).CreateOrganization(membership_pb2.CreateOrganizationRequest(
             organization_id=org_id, name=org_id, kind=kind, parent_id=parent, time_zone="America/Los_Angeles"))
 
 
 def create_community(services, host: str, community_id: str) -> None:
-    services.membership(services.token("platform_admin")).CreateCommunity(m.CreateCommunityRequest(
-        community_id=community_id, name=community_id, kind=m.COMMUNITY_KIND_PLC, host_organization_id=host))
+    services.membership(services.token("platform_admin")).CreateCommunity(membership_pb2.CreateCommunityRequest(
+        community_id=community_id, name=community_id, kind=membership_pb2.COMMUNITY_KIND_PLC, host_organization_id=host))
 
 
 def move(services, organization: str, new_parent: str) -> None:
-    services.membership(services.token("platform_admin")).MoveOrganization(m.MoveOrganizationRequest(
+    services.membership(services.token("platform_admin")).MoveOrganization(membership_pb2.MoveOrganizationRequest(
         id=organization, new_parent_id=new_parent))
 
 
 def counts(services, *county_offices: str) -> tuple[int, ...]:
     reflection = services.reflection()
-    return tuple(reflection.GetCommunityCount(rf.GetCommunityCountRequest(county_office_id=county))
+    return tuple(reflection.GetCommunityCount(reflection_pb2.GetCommunityCountRequest(county_office_id=county))
                  .community_count.communities for county in county_offices)
 
 
@@ -42,10 +42,10 @@ def wait_for_counts(services, county_offices: tuple[str, ...], expected: tuple[i
 def test_a_district_moved_to_another_county_office_takes_its_communities_counts_along(services):
     create_organizations(
         services,
-        ("mv-state", m.ORGANIZATION_KIND_STATE, ""), ("mv-region", m.ORGANIZATION_KIND_REGION, "mv-state"),
-        ("mv-coe-a", m.ORGANIZATION_KIND_COUNTY_OFFICE, "mv-region"),
-        ("mv-coe-b", m.ORGANIZATION_KIND_COUNTY_OFFICE, "mv-region"),
-        ("mv-usd", m.ORGANIZATION_KIND_DISTRICT, "mv-coe-a"), ("mv-ms", m.ORGANIZATION_KIND_SCHOOL, "mv-usd"))
+        ("mv-state", membership_pb2.ORGANIZATION_KIND_STATE, ""), ("mv-region", membership_pb2.ORGANIZATION_KIND_REGION, "mv-state"),
+        ("mv-coe-a", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "mv-region"),
+        ("mv-coe-b", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "mv-region"),
+        ("mv-usd", membership_pb2.ORGANIZATION_KIND_DISTRICT, "mv-coe-a"), ("mv-ms", membership_pb2.ORGANIZATION_KIND_SCHOOL, "mv-usd"))
     for host, community in (("mv-usd", "mv-district-plc"), ("mv-ms", "mv-school-plc"),
                             ("mv-coe-a", "mv-county-a-plc"), ("mv-coe-b", "mv-county-b-plc")):
         create_community(services, host, community)
@@ -67,9 +67,9 @@ def test_a_district_moved_to_another_county_office_takes_its_communities_counts_
 def test_a_community_above_county_level_counts_once_its_host_moves_under_a_county_office(services):
     create_organizations(
         services,
-        ("nw-state", m.ORGANIZATION_KIND_STATE, ""), ("nw-region", m.ORGANIZATION_KIND_REGION, "nw-state"),
-        ("nw-coe", m.ORGANIZATION_KIND_COUNTY_OFFICE, "nw-region"),
-        ("nw-network", m.ORGANIZATION_KIND_NETWORK, "nw-state"))
+        ("nw-state", membership_pb2.ORGANIZATION_KIND_STATE, ""), ("nw-region", membership_pb2.ORGANIZATION_KIND_REGION, "nw-state"),
+        ("nw-coe", membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE, "nw-region"),
+        ("nw-network", membership_pb2.ORGANIZATION_KIND_NETWORK, "nw-state"))
     create_community(services, "nw-coe", "nw-county-plc")
     create_community(services, "nw-network", "nw-network-plc")
     wait_for_counts(services, ("nw-coe",), (1,), "only the county office's own community counted")
@@ -80,5 +80,5 @@ def test_a_community_above_county_level_counts_once_its_host_moves_under_a_count
     move(services, "nw-network", "nw-region")
     wait_for_counts(services, ("nw-coe",), (1,), "the network's community no longer counted")
     listed = {c.county_office_id: c.communities for c in services.reflection().ListCommunityCounts(
-        rf.ListCommunityCountsRequest(page_size=1000)).community_counts}
+        reflection_pb2.ListCommunityCountsRequest(page_size=1000)).community_counts}
     assert listed.get("nw-coe") == 1

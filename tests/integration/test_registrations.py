@@ -7,7 +7,7 @@ import datetime as dt
 
 import grpc
 import pytest
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 from tests.integration.http import request
 from tests.integration.signup_world import (
@@ -33,7 +33,7 @@ def test_seats_then_the_waiting_list_in_arrival_order(world):
     community = world.community("order", capacity=2)
     people = world.people(4, "order")
     replies = [world.register(community, p) for p in people]
-    assert [r.status for r in replies] == [m.REGISTRATION_STATUS_CONFIRMED] * 2 + [m.REGISTRATION_STATUS_WAITLISTED] * 2
+    assert [r.status for r in replies] == [membership_pb2.REGISTRATION_STATUS_CONFIRMED] * 2 + [membership_pb2.REGISTRATION_STATUS_WAITLISTED] * 2
     assert [r.sequence for r in replies] == [1, 2, 3, 4]
     assert [r.waitlist_position for r in replies] == [0, 0, 1, 2]
     assert all(r.registered_by == p for r, p in zip(replies, people))
@@ -45,16 +45,16 @@ def test_cancelling_a_seat_promotes_the_head_of_the_list_once_and_moves_the_rest
     first, second, third = world.people(3, "promote")
     seat, head, behind = (world.register(community, p) for p in (first, second, third))
     reply = world.cancel(seat.id, world.token_of(first))
-    assert reply.registration.status == m.REGISTRATION_STATUS_CANCELLED
+    assert reply.registration.status == membership_pb2.REGISTRATION_STATUS_CANCELLED
     assert reply.registration.cancelled_by == first and reply.registration.HasField("cancel_time")
-    assert [(p.id, p.status) for p in reply.promoted] == [(head.id, m.REGISTRATION_STATUS_CONFIRMED)]
+    assert [(p.id, p.status) for p in reply.promoted] == [(head.id, membership_pb2.REGISTRATION_STATUS_CONFIRMED)]
     assert reply.promoted[0].HasField("promote_time")
-    moved_up = world.membership(world.token_of(third)).GetRegistration(m.GetRegistrationRequest(id=behind.id))
+    moved_up = world.membership(world.token_of(third)).GetRegistration(membership_pb2.GetRegistrationRequest(id=behind.id))
     assert moved_up.registration.waitlist_position == 1
     event = registration_event(world.services, "copnet.membership.registration.promoted", head.id)
-    assert (event.registration.status, event.changed_by) == (m.REGISTRATION_STATUS_CONFIRMED, first)
+    assert (event.registration.status, event.changed_by) == (membership_pb2.REGISTRATION_STATUS_CONFIRMED, first)
     cancelled = registration_event(world.services, "copnet.membership.registration.cancelled", seat.id)
-    assert cancelled.registration.status == m.REGISTRATION_STATUS_CANCELLED
+    assert cancelled.registration.status == membership_pb2.REGISTRATION_STATUS_CANCELLED
     check_ledger(world, community)
 
 
@@ -68,7 +68,7 @@ def test_leaving_the_waiting_list_promotes_nobody_and_cancelling_twice_is_refuse
     assert list(reply.promoted) == []
     again = rpc_error(world.cancel, queued.id, world.token_of(waiting))
     assert (again.code, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_CANCELLED")
-    assert world.membership(world.token_of(behind)).GetRegistration(m.GetRegistrationRequest(id=last.id)).registration.waitlist_position == 1
+    assert world.membership(world.token_of(behind)).GetRegistration(membership_pb2.GetRegistrationRequest(id=last.id)).registration.waitlist_position == 1
     assert check_ledger(world, community) == {"confirmed_count": 1, "waitlisted_count": 1, "waitlist_entries": 1}
 
 
@@ -105,7 +105,7 @@ def test_eligibility_by_organization_admits_the_subtree_only(world):
     community = world.community("county-only", 5, positions=["teacher"], organization_ids=[world.county])
     inside = world.person("inside")                                     # a teacher at a school in the county
     outside = world.person("outside", (world.other_county, "teacher"))
-    assert world.register(community, inside).status == m.REGISTRATION_STATUS_CONFIRMED
+    assert world.register(community, inside).status == membership_pb2.REGISTRATION_STATUS_CONFIRMED
     error = rpc_error(world.register, community, outside)
     assert error.reason == "NOT_ELIGIBLE" and world.county in error.message
 
@@ -113,7 +113,7 @@ def test_eligibility_by_organization_admits_the_subtree_only(world):
 def test_after_the_soft_deadline_seats_remain_open_but_nobody_joins_the_waiting_list(world):
     community = world.community("soft", capacity=1, soft_deadline_in=-dt.timedelta(hours=1))
     first, second = world.people(2, "soft")
-    assert world.register(community, first).status == m.REGISTRATION_STATUS_CONFIRMED
+    assert world.register(community, first).status == membership_pb2.REGISTRATION_STATUS_CONFIRMED
     error = rpc_error(world.register, community, second)
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SIGNUP_FULL")
     assert "only while seats remain" in error.message
@@ -140,7 +140,7 @@ def test_only_the_person_registers_themself_managers_anyone(world):
     assert by_manager.registered_by == "rg-manager"
     # The caller is the default person; without a token nobody signs up.
     assert world.register(community, token=world.token_of(other)).person_id == other
-    anonymous = rpc_error(world.membership().Register, m.RegisterRequest(community_id=community, person_id=teacher))
+    anonymous = rpc_error(world.membership().Register, membership_pb2.RegisterRequest(community_id=community, person_id=teacher))
     assert anonymous.code == grpc.StatusCode.UNAUTHENTICATED
     assert [r["person_id"] for r in world.registrations(community)] == [colleague, other]
 
@@ -156,11 +156,11 @@ def test_commitment_is_the_persons_own_act_and_idempotent(world):
                                                                  ["acknowledge_commitment"])
     later = world.register(community, world.person("commit3"))
     assert not later.HasField("commitment_acknowledge_time")
-    by_manager = rpc_error(world.membership(world.manager()).AcknowledgeCommitment, m.AcknowledgeCommitmentRequest(id=later.id))
+    by_manager = rpc_error(world.membership(world.manager()).AcknowledgeCommitment, membership_pb2.AcknowledgeCommitmentRequest(id=later.id))
     assert by_manager.code == grpc.StatusCode.PERMISSION_DENIED
     token = world.token_of(later.person_id)
-    first = world.membership(token).AcknowledgeCommitment(m.AcknowledgeCommitmentRequest(id=later.id))
-    second = world.membership(token).AcknowledgeCommitment(m.AcknowledgeCommitmentRequest(id=later.id))
+    first = world.membership(token).AcknowledgeCommitment(membership_pb2.AcknowledgeCommitmentRequest(id=later.id))
+    second = world.membership(token).AcknowledgeCommitment(membership_pb2.AcknowledgeCommitmentRequest(id=later.id))
     assert first.registration.commitment_acknowledge_time == second.registration.commitment_acknowledge_time
     event = registration_event(world.services, "copnet.membership.registration.commitment_acknowledged", later.id)
     assert event.registration.HasField("commitment_acknowledge_time")
@@ -171,10 +171,10 @@ def test_onboarding_is_recorded_by_facilitators_and_managers_once(world):
     community = world.community("onboard", 5, facilitators=[facilitator])
     person = world.person("onboard")
     registration = world.register(community, person)
-    refused = rpc_error(world.membership(world.token_of(person)).RecordOnboarding, m.RecordOnboardingRequest(id=registration.id))
+    refused = rpc_error(world.membership(world.token_of(person)).RecordOnboarding, membership_pb2.RecordOnboardingRequest(id=registration.id))
     assert refused.code == grpc.StatusCode.PERMISSION_DENIED
-    done = world.membership(world.token_of(facilitator)).RecordOnboarding(m.RecordOnboardingRequest(id=registration.id))
-    again = world.membership(world.manager()).RecordOnboarding(m.RecordOnboardingRequest(id=registration.id))
+    done = world.membership(world.token_of(facilitator)).RecordOnboarding(membership_pb2.RecordOnboardingRequest(id=registration.id))
+    again = world.membership(world.manager()).RecordOnboarding(membership_pb2.RecordOnboardingRequest(id=registration.id))
     assert done.registration.onboarding_complete_time == again.registration.onboarding_complete_time
     event = registration_event(world.services, "copnet.membership.registration.onboarding_completed", registration.id)
     assert event.changed_by == facilitator
@@ -188,23 +188,23 @@ def test_rosters_for_facilitators_and_managers_own_lists_for_the_person(world):
         world.register(community, person)
     pages, token = [], ""
     while True:
-        page = world.membership(world.token_of(facilitator)).ListRegistrations(m.ListRegistrationsRequest(community_id=community, page_size=2,
-                                                                                                          page_token=token))
+        page = world.membership(world.token_of(facilitator)).ListRegistrations(membership_pb2.ListRegistrationsRequest(community_id=community, page_size=2,
+                                                                                                                       page_token=token))
         pages.append([(r.person_id, r.waitlist_position) for r in page.registrations])
         token = page.next_page_token
         if not token:
             break
     assert pages == [[(people[0], 0), (people[1], 0)], [(people[2], 1), (people[3], 2)], [(people[4], 3)]]
-    waiting = world.membership(world.manager()).ListRegistrations(m.ListRegistrationsRequest(
-        community_id=community, status=m.REGISTRATION_STATUS_WAITLISTED))
+    waiting = world.membership(world.manager()).ListRegistrations(membership_pb2.ListRegistrationsRequest(
+        community_id=community, status=membership_pb2.REGISTRATION_STATUS_WAITLISTED))
     assert [r.person_id for r in waiting.registrations] == people[2:]
     for token in (world.token_of(people[0]), world.services.token("county_admin", world.other_county, person="x")):
-        error = rpc_error(world.membership(token).ListRegistrations, m.ListRegistrationsRequest(community_id=community))
+        error = rpc_error(world.membership(token).ListRegistrations, membership_pb2.ListRegistrationsRequest(community_id=community))
         assert error.code == grpc.StatusCode.PERMISSION_DENIED
-    own = world.membership(world.token_of(people[3])).ListRegistrations(m.ListRegistrationsRequest(person_id=people[3]))
+    own = world.membership(world.token_of(people[3])).ListRegistrations(membership_pb2.ListRegistrationsRequest(person_id=people[3]))
     assert [(r.community_id, r.waitlist_position) for r in own.registrations] == [(community, 2)]
-    assert rpc_error(world.membership(world.token_of(people[0])).ListRegistrations, m.ListRegistrationsRequest(person_id=people[3])).code == grpc.StatusCode.PERMISSION_DENIED
-    neither = rpc_error(world.membership(world.manager()).ListRegistrations, m.ListRegistrationsRequest())
+    assert rpc_error(world.membership(world.token_of(people[0])).ListRegistrations, membership_pb2.ListRegistrationsRequest(person_id=people[3])).code == grpc.StatusCode.PERMISSION_DENIED
+    neither = rpc_error(world.membership(world.manager()).ListRegistrations, membership_pb2.ListRegistrationsRequest())
     assert neither.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -213,12 +213,12 @@ def test_a_registration_is_read_by_the_person_facilitators_and_managers_only(wor
     community = world.community("read", 5, facilitators=[facilitator])
     person, colleague = world.people(2, "read")
     registration = world.register(community, person)
-    request = m.GetRegistrationRequest(id=registration.id)
+    request = membership_pb2.GetRegistrationRequest(id=registration.id)
     for token in (world.token_of(person), world.token_of(facilitator), world.manager()):
         assert world.membership(token).GetRegistration(request).registration.id == registration.id
     assert rpc_error(world.membership(world.token_of(colleague)).GetRegistration, request).code == grpc.StatusCode.PERMISSION_DENIED
     assert rpc_error(world.membership().GetRegistration, request).code == grpc.StatusCode.UNAUTHENTICATED
-    assert rpc_error(world.membership(world.manager()).GetRegistration, m.GetRegistrationRequest(id="nope")).code == grpc.StatusCode.NOT_FOUND
+    assert rpc_error(world.membership(world.manager()).GetRegistration, membership_pb2.GetRegistrationRequest(id="nope")).code == grpc.StatusCode.NOT_FOUND
     # Cancelling is for the person and managers, not a colleague (nor a facilitator).
     for token in (world.token_of(colleague), world.token_of(facilitator)):
         assert rpc_error(world.cancel, registration.id, token).code == grpc.StatusCode.PERMISSION_DENIED
@@ -305,16 +305,16 @@ def test_a_roster_page_and_the_waiting_list_it_is_ranked_against_are_one_snapsho
     identity = auth.set_identity(auth.Identity("snapshot-reader", (auth.Grant(auth.Role.PLATFORM_ADMIN, ""),)))
     try:
         servicer = MembershipServicer(SimpleNamespace(transaction=lambda work: db.run_in_transaction(work, "test")))
-        roster = servicer.ListRegistrations(m.ListRegistrationsRequest(community_id=community), None)
+        roster = servicer.ListRegistrations(membership_pb2.ListRegistrationsRequest(community_id=community), None)
     finally:
         auth.reset_identity(identity)
         db.mongoengine.disconnect()
     assert [p.id for p in cancelled[0].promoted] == [head.id]
     # The moment before the cancellation, whole: one seat taken, two waiting at places 1 and 2.
     assert [(r.id, r.status, r.waitlist_position) for r in roster.registrations] == [
-        (seat.id, m.REGISTRATION_STATUS_CONFIRMED, 0), (head.id, m.REGISTRATION_STATUS_WAITLISTED, 1),
-        (behind.id, m.REGISTRATION_STATUS_WAITLISTED, 2)]
-    after = world.membership(world.manager()).ListRegistrations(m.ListRegistrationsRequest(community_id=community))
+        (seat.id, membership_pb2.REGISTRATION_STATUS_CONFIRMED, 0), (head.id, membership_pb2.REGISTRATION_STATUS_WAITLISTED, 1),
+        (behind.id, membership_pb2.REGISTRATION_STATUS_WAITLISTED, 2)]
+    after = world.membership(world.manager()).ListRegistrations(membership_pb2.ListRegistrationsRequest(community_id=community))
     assert [(r.id, r.status, r.waitlist_position) for r in after.registrations] == [
-        (seat.id, m.REGISTRATION_STATUS_CANCELLED, 0), (head.id, m.REGISTRATION_STATUS_CONFIRMED, 0),
-        (behind.id, m.REGISTRATION_STATUS_WAITLISTED, 1)]
+        (seat.id, membership_pb2.REGISTRATION_STATUS_CANCELLED, 0), (head.id, membership_pb2.REGISTRATION_STATUS_CONFIRMED, 0),
+        (behind.id, membership_pb2.REGISTRATION_STATUS_WAITLISTED, 1)]

@@ -22,8 +22,8 @@ import grpc
 import pytest
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.membership.v1 import membership_pb2
+from copnet.scheduling.v1 import scheduling_pb2
 
 from tests.integration.http import request
 from tests.integration.jetstream_events import published
@@ -60,16 +60,16 @@ class Reminders:
     def everyone(self) -> set[str]:
         return {self.facilitator, *self.members}
 
-    def session(self, start: dt.datetime, **fields) -> s.Session:
+    def session(self, start: dt.datetime, **fields) -> scheduling_pb2.Session:
         fields.setdefault("title", "Algebra PLC")
         return self.world.session(self.community, start, **fields).session
 
-    def occurrences(self, session_id: str) -> list[s.Occurrence]:
-        return list(self.world.scheduling(self.world.admin).ListOccurrences(s.ListOccurrencesRequest(
+    def occurrences(self, session_id: str) -> list[scheduling_pb2.Occurrence]:
+        return list(self.world.scheduling(self.world.admin).ListOccurrences(scheduling_pb2.ListOccurrencesRequest(
             session_id=session_id, include_cancelled=True, page_size=100)).occurrences)
 
     def run(self, now: dt.datetime | None = None, token: str | None = None) -> int:
-        request_ = s.RunRemindersRequest(now=timestamp(now)) if now else s.RunRemindersRequest()
+        request_ = scheduling_pb2.RunRemindersRequest(now=timestamp(now)) if now else scheduling_pb2.RunRemindersRequest()
         return self.world.scheduling(token or self.world.admin).RunReminders(request_).emitted
 
     def published(self, occurrence_ids: set[str]) -> list[CloudEvent]:
@@ -136,12 +136,12 @@ def test_a_team_or_leaders_only_session_reminds_only_those_people(made, services
     plc = made("rmc", start, members=3, site_admins=1)
     # A site administrator is a leader by position; a team lead by role.
     lead, teammate, outsider, principal = plc.members
-    plc.world.membership(plc.world.admin).CreateTeam(m.CreateTeamRequest(
-        community_id=plc.community, team_id=f"{plc.world.prefix}-team", kind=m.TEAM_KIND_CROSS_DISTRICT,
-        name="Bridges", members=[m.TeamMemberSpec(person_id=lead, role=m.TEAM_ROLE_LEAD),
-                                                     m.TeamMemberSpec(person_id=teammate, role=m.TEAM_ROLE_MEMBER)]))
-    team_session = plc.session(start, audience=s.AUDIENCE_TEAM, team_id=f"{plc.world.prefix}-team")
-    leaders_session = plc.session(start + dt.timedelta(hours=4), minutes=60, audience=s.AUDIENCE_LEADERS_ONLY)
+    plc.world.membership(plc.world.admin).CreateTeam(membership_pb2.CreateTeamRequest(
+        community_id=plc.community, team_id=f"{plc.world.prefix}-team", kind=membership_pb2.TEAM_KIND_CROSS_DISTRICT,
+        name="Bridges", members=[membership_pb2.TeamMemberSpec(person_id=lead, role=membership_pb2.TEAM_ROLE_LEAD),
+                                                     membership_pb2.TeamMemberSpec(person_id=teammate, role=membership_pb2.TEAM_ROLE_MEMBER)]))
+    team_session = plc.session(start, audience=scheduling_pb2.AUDIENCE_TEAM, team_id=f"{plc.world.prefix}-team")
+    leaders_session = plc.session(start + dt.timedelta(hours=4), minutes=60, audience=scheduling_pb2.AUDIENCE_LEADERS_ONLY)
     [team_occurrence] = plc.occurrences(team_session.id)
     [leaders_occurrence] = plc.occurrences(leaders_session.id)
     assert plc.run(start - dt.timedelta(hours=1)) == 3 + 3
@@ -156,7 +156,7 @@ def test_a_cancelled_occurrence_gets_no_reminder(made):
     plc = made("rmd", start, members=1)
     series = plc.session(start, minutes=60, recurrence="FREQ=DAILY;COUNT=2")
     cancelled, kept = plc.occurrences(series.id)
-    plc.world.scheduling(plc.world.admin).CancelOccurrence(s.CancelOccurrenceRequest(id=cancelled.id, reason="snow day"))
+    plc.world.scheduling(plc.world.admin).CancelOccurrence(scheduling_pb2.CancelOccurrenceRequest(id=cancelled.id, reason="snow day"))
     assert plc.run(start - dt.timedelta(hours=1)) == 0
     assert plc.run(start + dt.timedelta(hours=23)) == 2
     assert plc.reminded({kept.id, cancelled.id}) == {(kept.id, plc.facilitator): 1, (kept.id, plc.members[0]): 1}
@@ -167,9 +167,9 @@ def test_only_a_platform_admin_or_the_service_runs_reminders(made, services):
     member = plc.world.token_of(plc.members[0])
     lead = services.token("regional_lead", plc.world.region, person="rme-lead")
     for token in (member, lead, plc.world.facilitator_token(plc.facilitator)):
-        assert rpc_error(plc.world.scheduling(token).RunReminders, s.RunRemindersRequest()).code == grpc.StatusCode.PERMISSION_DENIED
+        assert rpc_error(plc.world.scheduling(token).RunReminders, scheduling_pb2.RunRemindersRequest()).code == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as raised:
-        plc.world.scheduling().RunReminders(s.RunRemindersRequest())
+        plc.world.scheduling().RunReminders(scheduling_pb2.RunRemindersRequest())
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -223,7 +223,7 @@ def test_each_persons_reminder_reaches_the_regions_webhook(stack, made, receiver
     assert reply.status == 200, reply.text
     # The configuration reaches scheduling by event: schedule a fresh session (each on its own
     # day) until one's reminders are posted, then check that one's.
-    tried: list[s.Occurrence] = []
+    tried: list[scheduling_pb2.Occurrence] = []
 
     def posted() -> bool:
         day = start + dt.timedelta(days=len(tried))

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 from tests.integration.http import request
 from tests.integration.signup_world import (
@@ -38,15 +38,15 @@ def school_team(world: World, name: str, school: str | None = None) -> dict[str,
             "teacher": world.person(f"{name}-teacher", (school, "teacher"), bands=("3_5",))}
 
 
-def members(people: dict[str, str]) -> list[m.TeamMemberSpec]:
-    roles = {"site_admin": m.TEAM_ROLE_ADMINISTRATOR, "specialist": m.TEAM_ROLE_LEAD}
-    return [m.TeamMemberSpec(person_id=p, role=roles.get(position, m.TEAM_ROLE_MEMBER))
+def members(people: dict[str, str]) -> list[membership_pb2.TeamMemberSpec]:
+    roles = {"site_admin": membership_pb2.TEAM_ROLE_ADMINISTRATOR, "specialist": membership_pb2.TEAM_ROLE_LEAD}
+    return [membership_pb2.TeamMemberSpec(person_id=p, role=roles.get(position, membership_pb2.TEAM_ROLE_MEMBER))
             for position, p in people.items()]
 
 
 def register_team(world: World, community: str, people: dict[str, str], *, school: str | None = None,
-                  token: str | None = None, name: str = "team", team_id: str = "") -> m.RegisterTeamResponse:
-    return world.membership(token or world.token_of(people["site_admin"], org=school or world.school)).RegisterTeam(m.RegisterTeamRequest(
+                  token: str | None = None, name: str = "team", team_id: str = "") -> membership_pb2.RegisterTeamResponse:
+    return world.membership(token or world.token_of(people["site_admin"], org=school or world.school)).RegisterTeam(membership_pb2.RegisterTeamRequest(
         community_id=community, team_name=name, school_id=school or world.school, members=members(people),
         team_id=team_id))
 
@@ -61,8 +61,8 @@ def test_a_school_team_that_fits_is_confirmed_together_over_http(world):
     community = world.community("fits", capacity=5, kind="math_team")
     people = school_team(world, "fits")
     body = {"team_id": "tm-fits-team", "team_name": "Fits Elementary", "school_id": world.school,
-            "members": [{"person_id": s.person_id, "role": "administrator" if s.role == m.TEAM_ROLE_ADMINISTRATOR
-                         else "lead" if s.role == m.TEAM_ROLE_LEAD else "member"} for s in members(people)]}
+            "members": [{"person_id": s.person_id, "role": "administrator" if s.role == membership_pb2.TEAM_ROLE_ADMINISTRATOR
+                         else "lead" if s.role == membership_pb2.TEAM_ROLE_LEAD else "member"} for s in members(people)]}
     reply = request("POST", f"{world.services.gateway_url}/api/v1/communities/{community}/team-registrations",
                     json_body=body, token=world.token_of(people["site_admin"]))
     assert reply.status == 201, reply.text
@@ -86,22 +86,22 @@ def test_a_team_that_does_not_fit_waits_as_one_entry_and_moves_up_only_as_a_whol
     first = register_team(world, community, school_team(world, "q1"), team_id="tm-q1")
     second = register_team(world, community, school_team(world, "q2", world.other_school),
                            school=world.other_school, team_id="tm-q2")
-    assert {r.status for r in second.registrations} == {m.REGISTRATION_STATUS_WAITLISTED}
+    assert {r.status for r in second.registrations} == {membership_pb2.REGISTRATION_STATUS_WAITLISTED}
     assert {r.waitlist_position for r in second.registrations} == {1}
     solo = world.register(community, world.person("q-solo"))
-    assert (solo.status, solo.waitlist_position) == (m.REGISTRATION_STATUS_WAITLISTED, 2)
+    assert (solo.status, solo.waitlist_position) == (membership_pb2.REGISTRATION_STATUS_WAITLISTED, 2)
     assert check_ledger(world, community) == {"confirmed_count": 3, "waitlisted_count": 4, "waitlist_entries": 2}
 
     # Two seats free: the team of three does not fit, and the person behind it waits too.
     leaving = first.registrations[0]
     reply = world.cancel(leaving.id, world.token_of(leaving.person_id))
     assert list(reply.promoted) == []
-    left = world.membership(world.manager()).GetTeam(m.GetTeamRequest(id="tm-q1")).team
+    left = world.membership(world.manager()).GetTeam(membership_pb2.GetTeamRequest(id="tm-q1")).team
     assert leaving.person_id not in [x.person_id for x in left.members] and len(left.members) == 2
     # Three seats free: the whole team moves up, in one step.
     reply = world.cancel(first.registrations[1].id, world.manager())
     assert sorted(r.id for r in reply.promoted) == sorted(r.id for r in second.registrations)
-    assert world.membership(world.token_of(solo.person_id)).GetRegistration(m.GetRegistrationRequest(id=solo.id)).registration.waitlist_position == 1
+    assert world.membership(world.token_of(solo.person_id)).GetRegistration(membership_pb2.GetRegistrationRequest(id=solo.id)).registration.waitlist_position == 1
     assert check_ledger(world, community) == {"confirmed_count": 4, "waitlisted_count": 1, "waitlist_entries": 1}
 
 
@@ -158,28 +158,28 @@ def test_cross_district_teams_hold_registered_people_each_on_one_team(world):
     stranger = world.person("x-stranger")
     for person in (a, b, c):
         world.register(community, person)
-    spec = [m.TeamMemberSpec(person_id=p, role=m.TEAM_ROLE_MEMBER) for p in (a, b)]
-    request_ = m.CreateTeamRequest(community_id=community, team_id="tm-cross", kind=m.TEAM_KIND_CROSS_DISTRICT,
-                                   name="Bridges", members=spec)
+    spec = [membership_pb2.TeamMemberSpec(person_id=p, role=membership_pb2.TEAM_ROLE_MEMBER) for p in (a, b)]
+    request_ = membership_pb2.CreateTeamRequest(community_id=community, team_id="tm-cross", kind=membership_pb2.TEAM_KIND_CROSS_DISTRICT,
+                                                name="Bridges", members=spec)
     assert rpc_error(world.membership(world.token_of(a)).CreateTeam, request_).code == \
         grpc.StatusCode.PERMISSION_DENIED
     team = world.membership(world.token_of(facilitator)).CreateTeam(request_).team
     assert [x.person_id for x in team.members] == [a, b]
 
-    taken = rpc_error(world.membership(world.manager()).CreateTeam, m.CreateTeamRequest(
-        community_id=community, team_id="tm-cross2", kind=m.TEAM_KIND_CROSS_DISTRICT, name="Other",
-        members=[m.TeamMemberSpec(person_id=a, role=m.TEAM_ROLE_LEAD)]))
+    taken = rpc_error(world.membership(world.manager()).CreateTeam, membership_pb2.CreateTeamRequest(
+        community_id=community, team_id="tm-cross2", kind=membership_pb2.TEAM_KIND_CROSS_DISTRICT, name="Other",
+        members=[membership_pb2.TeamMemberSpec(person_id=a, role=membership_pb2.TEAM_ROLE_LEAD)]))
     assert taken.reason == "ALREADY_ON_A_TEAM"
-    unregistered = rpc_error(world.membership(world.manager()).AddTeamMember, m.AddTeamMemberRequest(
-        team_id="tm-cross", member=m.TeamMemberSpec(person_id=stranger, role=m.TEAM_ROLE_MEMBER)))
+    unregistered = rpc_error(world.membership(world.manager()).AddTeamMember, membership_pb2.AddTeamMemberRequest(
+        team_id="tm-cross", member=membership_pb2.TeamMemberSpec(person_id=stranger, role=membership_pb2.TEAM_ROLE_MEMBER)))
     assert (unregistered.reason, [f.field for f in unregistered.fields]) == ("NOT_REGISTERED", ["member.person_id"])
     assert world.db.teams.count_documents({"community_id": community}) == 1
 
     # Members read their team; a registered colleague on no team does not.
-    assert world.membership(world.token_of(b)).GetTeam(m.GetTeamRequest(id="tm-cross")).team.name == "Bridges"
-    assert rpc_error(world.membership(world.token_of(c)).GetTeam, m.GetTeamRequest(id="tm-cross")).code == grpc.StatusCode.PERMISSION_DENIED
-    assert [t.id for t in world.membership(world.token_of(c)).ListTeams(m.ListTeamsRequest(community_id=community)).teams] == []
-    assert [t.id for t in world.membership(world.token_of(facilitator)).ListTeams(m.ListTeamsRequest(community_id=community)).teams] == ["tm-cross"]
+    assert world.membership(world.token_of(b)).GetTeam(membership_pb2.GetTeamRequest(id="tm-cross")).team.name == "Bridges"
+    assert rpc_error(world.membership(world.token_of(c)).GetTeam, membership_pb2.GetTeamRequest(id="tm-cross")).code == grpc.StatusCode.PERMISSION_DENIED
+    assert [t.id for t in world.membership(world.token_of(c)).ListTeams(membership_pb2.ListTeamsRequest(community_id=community)).teams] == []
+    assert [t.id for t in world.membership(world.token_of(facilitator)).ListTeams(membership_pb2.ListTeamsRequest(community_id=community)).teams] == ["tm-cross"]
 
     # Over HTTP: add c, take a off; a may then join another team.
     base = f"{world.services.gateway_url}/api/v1/teams/tm-cross/members"
@@ -203,13 +203,13 @@ def test_two_teams_racing_for_the_same_person_take_them_once(world):
 
     def create(n: int):
         try:
-            return world.membership(world.manager()).CreateTeam(m.CreateTeamRequest(
-                community_id=community, team_id=f"tm-tug{n}", kind=m.TEAM_KIND_CROSS_DISTRICT, name=f"T{n}",
-                members=[m.TeamMemberSpec(person_id=shared, role=m.TEAM_ROLE_MEMBER)]))
+            return world.membership(world.manager()).CreateTeam(membership_pb2.CreateTeamRequest(
+                community_id=community, team_id=f"tm-tug{n}", kind=membership_pb2.TEAM_KIND_CROSS_DISTRICT, name=f"T{n}",
+                members=[membership_pb2.TeamMemberSpec(person_id=shared, role=membership_pb2.TEAM_ROLE_MEMBER)]))
         except grpc.RpcError as error:
             return error.code()
 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(create, range(8)))
-    assert sum(isinstance(o, m.CreateTeamResponse) for o in outcomes) == 1
+    assert sum(isinstance(o, membership_pb2.CreateTeamResponse) for o in outcomes) == 1
     assert world.db.teams.count_documents({"community_id": community, "members.person_id": shared}) == 1

@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 
 from tests.integration.http import request
 from tests.integration.signup_world import BANDS, World
@@ -65,18 +65,18 @@ class Region:
         self.id = f"{prefix}-region"
         self.lead = stack.token("regional_lead", self.id, person=f"{prefix}-lead")
         self.community = f"{prefix}-k2"
-        self.world.membership(self.world.admin).CreateCommunity(m.CreateCommunityRequest(
-            community_id=self.community, name="K-2 circle", kind=m.COMMUNITY_KIND_PLC,
+        self.world.membership(self.world.admin).CreateCommunity(membership_pb2.CreateCommunityRequest(
+            community_id=self.community, name="K-2 circle", kind=membership_pb2.COMMUNITY_KIND_PLC,
             host_organization_id=self.world.district, capacity=500, grade_bands=[BANDS["k_2"]],
             signup_window=self._window()))
         self.world.change_status(self.community, "open")
         self._people = itertools.count()
 
     @staticmethod
-    def _window() -> m.SignupWindow:
+    def _window() -> membership_pb2.SignupWindow:
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        return m.SignupWindow(open_time=timestamp(now - dt.timedelta(days=1)),
-                              close_time=timestamp(now + dt.timedelta(days=30)))
+        return membership_pb2.SignupWindow(open_time=timestamp(now - dt.timedelta(days=1)),
+                                           close_time=timestamp(now + dt.timedelta(days=30)))
 
     def sign_up(self, band: str) -> grpc.RpcError | None:
         """A fresh teacher of `band` signs up for the K-2 community: None, or the refusal."""

@@ -17,8 +17,8 @@ import pytest
 from copnet.events.v1 import events_pb2
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
-from copnet.scheduling.v1 import scheduling_pb2 as s
+from copnet.membership.v1 import membership_pb2
+from copnet.scheduling.v1 import scheduling_pb2
 from tests.integration.jetstream_events import about, wait_for_types
 from tests.integration.scheduling_world import TZ, SchedulingWorld
 from tests.integration.signup_world import COMMUNITY_KINDS, rpc_error
@@ -26,10 +26,10 @@ from tests.integration.signup_world import COMMUNITY_KINDS, rpc_error
 pytestmark = pytest.mark.integration
 
 CONVERGE_SECONDS = 20
-KINDS = {"call_opens": s.MILESTONE_KIND_CALL_OPENS, "proposals_due": s.MILESTONE_KIND_PROPOSALS_DUE,
-         "signup_opens": s.MILESTONE_KIND_SIGNUP_OPENS, "soft_deadline": s.MILESTONE_KIND_SOFT_DEADLINE,
-         "signup_closes": s.MILESTONE_KIND_SIGNUP_CLOSES, "kick_off": s.MILESTONE_KIND_KICK_OFF,
-         "custom": s.MILESTONE_KIND_CUSTOM}
+KINDS = {"call_opens": scheduling_pb2.MILESTONE_KIND_CALL_OPENS, "proposals_due": scheduling_pb2.MILESTONE_KIND_PROPOSALS_DUE,
+         "signup_opens": scheduling_pb2.MILESTONE_KIND_SIGNUP_OPENS, "soft_deadline": scheduling_pb2.MILESTONE_KIND_SOFT_DEADLINE,
+         "signup_closes": scheduling_pb2.MILESTONE_KIND_SIGNUP_CLOSES, "kick_off": scheduling_pb2.MILESTONE_KIND_KICK_OFF,
+         "custom": scheduling_pb2.MILESTONE_KIND_CUSTOM}
 
 
 @pytest.fixture
@@ -60,25 +60,25 @@ def lead(world: SchedulingWorld) -> str:
 
 
 def create(world: SchedulingWorld, program_id: str, kind: str, moment: dt.datetime, token: str | None = None,
-           **fields) -> s.Milestone:
-    return world.scheduling(token or lead(world)).CreateMilestone(s.CreateMilestoneRequest(
+           **fields) -> scheduling_pb2.Milestone:
+    return world.scheduling(token or lead(world)).CreateMilestone(scheduling_pb2.CreateMilestoneRequest(
         program_id=program_id, kind=KINDS[kind], time=timestamp(moment), **fields)).milestone
 
 
-def listing(world: SchedulingWorld, program_id: str) -> s.ListMilestonesResponse:
-    return world.scheduling(world.admin).ListMilestones(s.ListMilestonesRequest(program_id=program_id))
+def listing(world: SchedulingWorld, program_id: str) -> scheduling_pb2.ListMilestonesResponse:
+    return world.scheduling(world.admin).ListMilestones(scheduling_pb2.ListMilestonesRequest(program_id=program_id))
 
 
-def by_kind(world: SchedulingWorld, program_id: str) -> dict[str, s.Milestone]:
+def by_kind(world: SchedulingWorld, program_id: str) -> dict[str, scheduling_pb2.Milestone]:
     return {milestone.kind: milestone for milestone in listing(world, program_id).milestones}
 
 
-def membership_program(world: SchedulingWorld, program_id: str) -> m.Program:
-    return world.membership(world.admin).GetProgram(m.GetProgramRequest(id=program_id)).program
+def membership_program(world: SchedulingWorld, program_id: str) -> membership_pb2.Program:
+    return world.membership(world.admin).GetProgram(membership_pb2.GetProgramRequest(id=program_id)).program
 
 
 def window_of(world: SchedulingWorld, community_id: str) -> tuple | None:
-    community = world.membership(world.admin).GetCommunity(m.GetCommunityRequest(id=community_id)).community
+    community = world.membership(world.admin).GetCommunity(membership_pb2.GetCommunityRequest(id=community_id)).community
     if not community.HasField("signup_window"):
         return None
     window = community.signup_window
@@ -95,12 +95,12 @@ def converge(world: SchedulingWorld, predicate, what: str) -> None:
     world.services.wait_for(predicate, timeout=CONVERGE_SECONDS, what=what)
 
 
-def open_call(world: SchedulingWorld, program_id: str, due: dt.datetime) -> m.ProposalCall:
-    return world.membership(lead(world)).OpenProposalCall(m.OpenProposalCallRequest(program_id=program_id, due_time=timestamp(due))).program.proposal_call
+def open_call(world: SchedulingWorld, program_id: str, due: dt.datetime) -> membership_pb2.ProposalCall:
+    return world.membership(lead(world)).OpenProposalCall(membership_pb2.OpenProposalCallRequest(program_id=program_id, due_time=timestamp(due))).program.proposal_call
 
 
 def signup_window(world: SchedulingWorld, program_id: str, opens: dt.datetime, closes: dt.datetime,
-                  soft: dt.datetime | None = None) -> dict[str, s.Milestone]:
+                  soft: dt.datetime | None = None) -> dict[str, scheduling_pb2.Milestone]:
     created = {"signup_opens": create(world, program_id, "signup_opens", opens),
                "signup_closes": create(world, program_id, "signup_closes", closes)}
     if soft is not None:
@@ -112,10 +112,10 @@ def signup_window(world: SchedulingWorld, program_id: str, opens: dt.datetime, c
 def test_a_call_opened_in_membership_becomes_the_timeline_and_then_only_moves_there(world):
     program_id = world.program()
     call = open_call(world, program_id, in_days(30))
-    converge(world, lambda: {s.MILESTONE_KIND_CALL_OPENS, s.MILESTONE_KIND_PROPOSALS_DUE} <= set(
+    converge(world, lambda: {scheduling_pb2.MILESTONE_KIND_CALL_OPENS, scheduling_pb2.MILESTONE_KIND_PROPOSALS_DUE} <= set(
         by_kind(world, program_id)), "the call's milestones on the timeline")
     milestones = by_kind(world, program_id)
-    opens, due = milestones[s.MILESTONE_KIND_CALL_OPENS], milestones[s.MILESTONE_KIND_PROPOSALS_DUE]
+    opens, due = milestones[scheduling_pb2.MILESTONE_KIND_CALL_OPENS], milestones[scheduling_pb2.MILESTONE_KIND_PROPOSALS_DUE]
     assert (opens.time, due.time) == (call.open_time, call.due_time)
     assert (opens.time_zone, due.time_zone, opens.linked, due.linked) == (TZ, TZ, True, True)
     assert (due.title, due.updated_by) == ("Proposals due", f"{world.prefix}-lead")
@@ -123,7 +123,7 @@ def test_a_call_opened_in_membership_becomes_the_timeline_and_then_only_moves_th
 
     # Membership applied it: the call is now dated by the timeline and refuses re-dating.
     converge(world, lambda: applied_revision(world, program_id) == 1, "membership applying revision 1")
-    error = rpc_error(world.membership(lead(world)).OpenProposalCall, m.OpenProposalCallRequest(
+    error = rpc_error(world.membership(lead(world)).OpenProposalCall, membership_pb2.OpenProposalCallRequest(
         program_id=program_id, due_time=timestamp(in_days(40))))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.FAILED_PRECONDITION, "MANAGED_BY_TIMELINE", ["due_time"])
@@ -131,7 +131,7 @@ def test_a_call_opened_in_membership_becomes_the_timeline_and_then_only_moves_th
 
     # Moving the milestone moves membership's call, announced as a program update by the mover.
     later = in_days(45)
-    moved = world.scheduling(lead(world)).UpdateMilestone(s.UpdateMilestoneRequest(id=due.id, time=timestamp(later))).milestone
+    moved = world.scheduling(lead(world)).UpdateMilestone(scheduling_pb2.UpdateMilestoneRequest(id=due.id, time=timestamp(later))).milestone
     assert (utc(moved.time), moved.timeline_revision) == (later, 2)
     converge(world, lambda: utc(membership_program(world, program_id).proposal_call.due_time) == later,
              "membership's call due at the moved date")
@@ -156,7 +156,7 @@ def test_a_call_the_timeline_opens_later_takes_no_proposals_yet(world):
     call = membership_program(world, program_id).proposal_call
     assert (utc(call.open_time), utc(call.due_time)) == (opens, due)
     proposer = world.person("proposer", (world.school, "specialist"))
-    error = rpc_error(world.membership(world.token_of(proposer)).SubmitProposal, m.SubmitProposalRequest(
+    error = rpc_error(world.membership(world.token_of(proposer)).SubmitProposal, membership_pb2.SubmitProposalRequest(
         program_id=program_id, title="Number talks", requested_capacity=20, kind=COMMUNITY_KINDS["plc"],
         host_organization_id=world.district))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PROPOSALS_NOT_YET_OPEN")
@@ -167,7 +167,7 @@ def test_the_signup_milestones_are_every_program_communitys_window(world):
     program_id = world.program()
     active = world.program_community("active", program_id)
     draft_id = f"{world.prefix}-draft"
-    world.membership(world.admin).CreateCommunity(m.CreateCommunityRequest(
+    world.membership(world.admin).CreateCommunity(membership_pb2.CreateCommunityRequest(
         community_id=draft_id, name="draft", kind=COMMUNITY_KINDS["plc"], host_organization_id=world.district,
         program_id=program_id))
     completed = world.program_community("completed", program_id, status="completed")
@@ -180,25 +180,25 @@ def test_the_signup_milestones_are_every_program_communitys_window(world):
 
     # A new community of the program takes the window; it cannot ask for another one.
     converge(world, lambda: applied_revision(world, program_id) == 3, "membership applying revision 3")
-    new = world.membership(world.admin).CreateCommunity(m.CreateCommunityRequest(
+    new = world.membership(world.admin).CreateCommunity(membership_pb2.CreateCommunityRequest(
         community_id=f"{world.prefix}-new", name="new", kind=COMMUNITY_KINDS["plc"],
         host_organization_id=world.district, program_id=program_id)).community
     assert (utc(new.signup_window.open_time), utc(new.signup_window.close_time)) == (opens, closes)
-    other = m.SignupWindow(open_time=timestamp(in_days(1)), close_time=timestamp(in_days(9)))
-    error = rpc_error(world.membership(world.admin).CreateCommunity, m.CreateCommunityRequest(
+    other = membership_pb2.SignupWindow(open_time=timestamp(in_days(1)), close_time=timestamp(in_days(9)))
+    error = rpc_error(world.membership(world.admin).CreateCommunity, membership_pb2.CreateCommunityRequest(
         community_id=f"{world.prefix}-own", name="own", kind=COMMUNITY_KINDS["plc"],
         host_organization_id=world.district, program_id=program_id, signup_window=other))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.FAILED_PRECONDITION, "MANAGED_BY_TIMELINE", ["signup_window"])
     assert world.db.communities.find_one({"_id": f"{world.prefix}-own"}) is None
-    error = rpc_error(world.membership(world.admin).UpdateCommunity, m.UpdateCommunityRequest(id=active, signup_window=other))
+    error = rpc_error(world.membership(world.admin).UpdateCommunity, membership_pb2.UpdateCommunityRequest(id=active, signup_window=other))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "MANAGED_BY_TIMELINE")
     assert window_of(world, active) == (opens, soft, closes)
 
     # Moving a milestone moves every window, each change announced by the mover.
-    closes_id = by_kind(world, program_id)[s.MILESTONE_KIND_SIGNUP_CLOSES].id
+    closes_id = by_kind(world, program_id)[scheduling_pb2.MILESTONE_KIND_SIGNUP_CLOSES].id
     later = in_days(25)
-    world.scheduling(lead(world)).UpdateMilestone(s.UpdateMilestoneRequest(id=closes_id, time=timestamp(later)))
+    world.scheduling(lead(world)).UpdateMilestone(scheduling_pb2.UpdateMilestoneRequest(id=closes_id, time=timestamp(later)))
     communities = (active, draft_id, new.id)
     converge(world, lambda: all(window_of(world, c) == (opens, soft, later) for c in communities),
              "every window closing at the moved date")
@@ -222,13 +222,13 @@ def test_half_a_window_is_not_applied_and_leaves_windows_editable(world):
     converge(world, lambda: applied_revision(world, program_id) == 1, "membership applying revision 1")
     assert window_of(world, community) == before
     own = (in_days(1), None, in_days(9))
-    window = m.SignupWindow(open_time=timestamp(own[0]), close_time=timestamp(own[2]))
-    world.membership(world.admin).UpdateCommunity(m.UpdateCommunityRequest(id=community, signup_window=window))
+    window = membership_pb2.SignupWindow(open_time=timestamp(own[0]), close_time=timestamp(own[2]))
+    world.membership(world.admin).UpdateCommunity(membership_pb2.UpdateCommunityRequest(id=community, signup_window=window))
     assert window_of(world, community) == own
 
 
 # -- bad input, nothing written -----------------------------------------------------------------
-def assert_nothing_written(world: SchedulingWorld, program_id: str, before: s.ListMilestonesResponse) -> None:
+def assert_nothing_written(world: SchedulingWorld, program_id: str, before: scheduling_pb2.ListMilestonesResponse) -> None:
     assert listing(world, program_id) == before
 
 
@@ -245,7 +245,7 @@ def test_bad_milestones_are_refused_and_nothing_is_written(world, kind, days, fi
     create(world, program_id, "call_opens", in_days(2))
     create(world, program_id, "signup_opens", in_days(10))
     before = listing(world, program_id)
-    error = rpc_error(world.scheduling(lead(world)).CreateMilestone, s.CreateMilestoneRequest(
+    error = rpc_error(world.scheduling(lead(world)).CreateMilestone, scheduling_pb2.CreateMilestoneRequest(
         program_id=program_id, kind=KINDS[kind], time=timestamp(in_days(days)), **fields))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, reason, [field])
@@ -257,19 +257,19 @@ def test_moves_out_of_order_and_second_linked_milestones_are_refused(world):
     opens = create(world, program_id, "call_opens", in_days(2))
     create(world, program_id, "proposals_due", in_days(9))
     before = listing(world, program_id)
-    error = rpc_error(world.scheduling(lead(world)).UpdateMilestone, s.UpdateMilestoneRequest(
+    error = rpc_error(world.scheduling(lead(world)).UpdateMilestone, scheduling_pb2.UpdateMilestoneRequest(
         id=opens.id, time=timestamp(in_days(9))))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, "MILESTONE_ORDER", ["time"])
     assert "'Proposals due'" in error.message
-    error = rpc_error(world.scheduling(lead(world)).UpdateMilestone, s.UpdateMilestoneRequest(
+    error = rpc_error(world.scheduling(lead(world)).UpdateMilestone, scheduling_pb2.UpdateMilestoneRequest(
         id=opens.id, time_zone="Nowhere/Special"))
     assert (error.reason, [f.field for f in error.fields]) == ("UNKNOWN_TIME_ZONE", ["time_zone"])
-    error = rpc_error(world.scheduling(lead(world)).CreateMilestone, s.CreateMilestoneRequest(
-        program_id=program_id, kind=s.MILESTONE_KIND_CALL_OPENS, time=timestamp(in_days(1))))
+    error = rpc_error(world.scheduling(lead(world)).CreateMilestone, scheduling_pb2.CreateMilestoneRequest(
+        program_id=program_id, kind=scheduling_pb2.MILESTONE_KIND_CALL_OPENS, time=timestamp(in_days(1))))
     assert (error.code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS, "MILESTONE_KIND_EXISTS")
-    error = rpc_error(world.scheduling(lead(world)).CreateMilestone, s.CreateMilestoneRequest(
-        program_id=f"{world.prefix}-nothing", kind=s.MILESTONE_KIND_KICK_OFF, time=timestamp(in_days(1))))
+    error = rpc_error(world.scheduling(lead(world)).CreateMilestone, scheduling_pb2.CreateMilestoneRequest(
+        program_id=f"{world.prefix}-nothing", kind=scheduling_pb2.MILESTONE_KIND_KICK_OFF, time=timestamp(in_days(1))))
     assert (error.code, error.reason, [f.field for f in error.fields]) == (
         grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_PROGRAM", ["program_id"])
     assert_nothing_written(world, program_id, before)
@@ -279,18 +279,18 @@ def test_linked_milestones_cannot_be_deleted_and_others_can(world):
     program_id = world.program()
     due = create(world, program_id, "proposals_due", in_days(9))
     kick_off = create(world, program_id, "kick_off", in_days(60), title="Fall kick-off", time_zone="America/Denver")
-    error = rpc_error(world.scheduling(lead(world)).DeleteMilestone, s.DeleteMilestoneRequest(id=due.id))
+    error = rpc_error(world.scheduling(lead(world)).DeleteMilestone, scheduling_pb2.DeleteMilestoneRequest(id=due.id))
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "MILESTONE_LINKED")
     assert "move it" in error.message
     assert [(x.title, x.time_zone, x.linked) for x in listing(world, program_id).milestones] == [
         ("Proposals due", TZ, True), ("Fall kick-off", "America/Denver", False)]
-    world.scheduling(lead(world)).DeleteMilestone(s.DeleteMilestoneRequest(id=kick_off.id))
+    world.scheduling(lead(world)).DeleteMilestone(scheduling_pb2.DeleteMilestoneRequest(id=kick_off.id))
     remaining = listing(world, program_id)
     assert ([x.id for x in remaining.milestones], remaining.timeline_revision) == ([due.id], 3)
     [*_, deleted] = wait_for_types(world.services, "scheduling.milestone.*", kick_off.id, [
         "copnet.scheduling.milestone.created", "copnet.scheduling.milestone.deleted"])
     assert deleted.data["links"]["proposals_due_time"]
-    error = rpc_error(world.scheduling(world.admin).GetMilestone, s.GetMilestoneRequest(id=kick_off.id))
+    error = rpc_error(world.scheduling(world.admin).GetMilestone, scheduling_pb2.GetMilestoneRequest(id=kick_off.id))
     assert error.code == grpc.StatusCode.NOT_FOUND
 
 
@@ -302,14 +302,14 @@ def test_only_program_managers_over_the_owner_change_the_timeline(world):
                  world.token_of(world.person("teacher"))]
     for token in outsiders:
         for method, request in (
-                ("CreateMilestone", s.CreateMilestoneRequest(program_id=program_id, kind=s.MILESTONE_KIND_KICK_OFF,
-                                                             time=timestamp(in_days(61)))),
-                ("UpdateMilestone", s.UpdateMilestoneRequest(id=milestone.id, title="Moved")),
-                ("DeleteMilestone", s.DeleteMilestoneRequest(id=milestone.id))):
+                ("CreateMilestone", scheduling_pb2.CreateMilestoneRequest(program_id=program_id, kind=scheduling_pb2.MILESTONE_KIND_KICK_OFF,
+                                                                          time=timestamp(in_days(61)))),
+                ("UpdateMilestone", scheduling_pb2.UpdateMilestoneRequest(id=milestone.id, title="Moved")),
+                ("DeleteMilestone", scheduling_pb2.DeleteMilestoneRequest(id=milestone.id))):
             assert rpc_error(getattr(world.scheduling(token), method), request).code == grpc.StatusCode.PERMISSION_DENIED
         # Anyone signed in may read the timeline.
-        assert world.scheduling(token).GetMilestone(s.GetMilestoneRequest(id=milestone.id)).milestone == milestone
-    assert rpc_error(world.scheduling().ListMilestones, s.ListMilestonesRequest(program_id=program_id)).code == \
+        assert world.scheduling(token).GetMilestone(scheduling_pb2.GetMilestoneRequest(id=milestone.id)).milestone == milestone
+    assert rpc_error(world.scheduling().ListMilestones, scheduling_pb2.ListMilestonesRequest(program_id=program_id)).code == \
         grpc.StatusCode.UNAUTHENTICATED
     assert [x.title for x in listing(world, program_id).milestones] == ["Kick-off"]
 

@@ -15,25 +15,25 @@ from copnet.scheduling.attendance import (
     checked_entries,
 )
 from copnet.scheduling.models import Occurrence
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
-PRESENT, LATE, ABSENT, EXCUSED = (pb.ATTENDANCE_STATUS_PRESENT, pb.ATTENDANCE_STATUS_LATE, pb.ATTENDANCE_STATUS_ABSENT,
-                                  pb.ATTENDANCE_STATUS_EXCUSED)
+PRESENT, LATE, ABSENT, EXCUSED = (scheduling_pb2.ATTENDANCE_STATUS_PRESENT, scheduling_pb2.ATTENDANCE_STATUS_LATE, scheduling_pb2.ATTENDANCE_STATUS_ABSENT,
+                                  scheduling_pb2.ATTENDANCE_STATUS_EXCUSED)
 PEOPLE = {"alice", "ben", "carla", "dana"}
 
 
-def entry(person_id: str, status: int, minutes: int | None = None, note: str = "") -> pb.AttendanceEntry:
-    made = pb.AttendanceEntry(person_id=person_id, status=status, note=note)
+def entry(person_id: str, status: int, minutes: int | None = None, note: str = "") -> scheduling_pb2.AttendanceEntry:
+    made = scheduling_pb2.AttendanceEntry(person_id=person_id, status=status, note=note)
     if minutes is not None:
         made.attended_minutes = minutes
     return made
 
 
-def check(*entries: pb.AttendanceEntry, length: int = 180) -> list[Entry]:
+def check(*entries: scheduling_pb2.AttendanceEntry, length: int = 180) -> list[Entry]:
     return checked_entries(list(entries), length=length, community_id="plc-grade4", people=PEOPLE)
 
 
-def refusal(*entries: pb.AttendanceEntry, length: int = 180) -> InvalidArgument:
+def refusal(*entries: scheduling_pb2.AttendanceEntry, length: int = 180) -> InvalidArgument:
     with pytest.raises(InvalidArgument) as raised:
         check(*entries, length=length)
     return raised.value
@@ -59,7 +59,7 @@ def test_present_may_give_fewer_minutes_including_none_and_late_may_give_the_who
     (entry("ben", EXCUSED, 1), "entries[0].attended_minutes", "MINUTES_NOT_ALLOWED"),
     (entry("ben", PRESENT, -5), "entries[0].attended_minutes", "INVALID_FIELD"),
     (entry("", PRESENT), "entries[0].person_id", "INVALID_FIELD"),
-    (entry("ben", pb.ATTENDANCE_STATUS_UNSPECIFIED), "entries[0].status", "INVALID_FIELD"),
+    (entry("ben", scheduling_pb2.ATTENDANCE_STATUS_UNSPECIFIED), "entries[0].status", "INVALID_FIELD"),
     (entry("ben", 9), "entries[0].status", "INVALID_FIELD"),
     (entry("ben", PRESENT, note="x" * 2001), "entries[0].note", "TOO_LONG"),
 ])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf import timestamp_pb2
 
 from copnet.kernel.errors import NotFound
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
 from tests.unit.gateway_fakes import FakeRpcError, bearer
 
 CREATED = datetime(2026, 3, 1, 17, 30, 5, tzinfo=UTC)
@@ -19,25 +19,25 @@ def timestamp(moment: datetime = CREATED) -> timestamp_pb2.Timestamp:
     return result
 
 
-def community(**fields) -> mpb.Community:
-    return mpb.Community(**{"id": "c1", "name": "PLC", "kind": mpb.COMMUNITY_KIND_PLC, "host_organization_id": "s1",
-                            "status": mpb.COMMUNITY_STATUS_OPEN, "create_time": timestamp(), **fields})
+def community(**fields) -> membership_pb2.Community:
+    return membership_pb2.Community(**{"id": "c1", "name": "PLC", "kind": membership_pb2.COMMUNITY_KIND_PLC, "host_organization_id": "s1",
+                                       "status": membership_pb2.COMMUNITY_STATUS_OPEN, "create_time": timestamp(), **fields})
 
 
 def test_patch_sends_only_what_the_body_has_and_flags_whole_lists(client, clients):
-    clients["membership"].replies["UpdateCommunity"] = mpb.UpdateCommunityResponse(community=community())
+    clients["membership"].replies["UpdateCommunity"] = membership_pb2.UpdateCommunityResponse(community=community())
     response = client.patch("/api/v1/communities/c1", headers=bearer(),
                             json={"capacity": 30, "grade_bands": ["K-2"], "facilitator_ids": []})
     assert response.status_code == 200, response.get_json()
     request = clients["membership"].calls[0].request
-    assert request == mpb.UpdateCommunityRequest(id="c1", capacity=30, set_grade_bands=True,
-                                                 grade_bands=[mpb.GRADE_BAND_K_2], set_facilitator_ids=True)
+    assert request == membership_pb2.UpdateCommunityRequest(id="c1", capacity=30, set_grade_bands=True,
+                                                            grade_bands=[membership_pb2.GRADE_BAND_K_2], set_facilitator_ids=True)
     assert not request.HasField("name") and not request.set_team_composition
     assert response.get_json()["promoted"] == []
 
 
 def test_the_community_json_carries_seats_and_nulls_for_empty_strings(client, clients):
-    clients["membership"].replies["GetCommunity"] = mpb.GetCommunityResponse(community=community(
+    clients["membership"].replies["GetCommunity"] = membership_pb2.GetCommunityResponse(community=community(
         capacity=10, confirmed_count=10, waitlisted_count=4, update_time=timestamp()))
     missing = FakeRpcError.of(NotFound("not made yet"))
     clients["scheduling"].replies["GetCalendar"] = clients["resources"].replies["GetLibrary"] = missing
@@ -48,14 +48,14 @@ def test_the_community_json_carries_seats_and_nulls_for_empty_strings(client, cl
 
 
 def test_status_change_and_list_filters(client, clients):
-    clients["membership"].replies["ChangeCommunityStatus"] = mpb.ChangeCommunityStatusResponse(community=community())
+    clients["membership"].replies["ChangeCommunityStatus"] = membership_pb2.ChangeCommunityStatusResponse(community=community())
     assert client.post("/api/v1/communities/c1/status", headers=bearer(), json={"status": "open"}).status_code == 200
-    assert clients["membership"].calls[0].request == mpb.ChangeCommunityStatusRequest(
-        id="c1", status=mpb.COMMUNITY_STATUS_OPEN)
-    clients["membership"].replies["ListCommunities"] = mpb.ListCommunitiesResponse(communities=[community()])
+    assert clients["membership"].calls[0].request == membership_pb2.ChangeCommunityStatusRequest(
+        id="c1", status=membership_pb2.COMMUNITY_STATUS_OPEN)
+    clients["membership"].replies["ListCommunities"] = membership_pb2.ListCommunitiesResponse(communities=[community()])
     client.get("/api/v1/communities?program_id=p1&status=active&kind=math_team&region_id=r1")
-    assert clients["membership"].calls[1].request == mpb.ListCommunitiesRequest(
-        program_id="p1", status=mpb.COMMUNITY_STATUS_ACTIVE, kind=mpb.COMMUNITY_KIND_MATH_TEAM, region_id="r1")
+    assert clients["membership"].calls[1].request == membership_pb2.ListCommunitiesRequest(
+        program_id="p1", status=membership_pb2.COMMUNITY_STATUS_ACTIVE, kind=membership_pb2.COMMUNITY_KIND_MATH_TEAM, region_id="r1")
 
 
 def test_an_unknown_status_is_refused_before_any_call(client, clients):
@@ -65,10 +65,10 @@ def test_an_unknown_status_is_refused_before_any_call(client, clients):
 
 
 def test_proposal_call_and_program_json(client, clients):
-    program = mpb.Program(id="p1", name="CoP", owner_organization_id="r1", program_year="2026-27",
-                          create_time=timestamp(), proposal_call=mpb.ProposalCall(
+    program = membership_pb2.Program(id="p1", name="CoP", owner_organization_id="r1", program_year="2026-27",
+                                     create_time=timestamp(), proposal_call=membership_pb2.ProposalCall(
                               open_time=timestamp(), due_time=timestamp(datetime(2026, 4, 1, tzinfo=UTC))))
-    clients["membership"].replies["OpenProposalCall"] = mpb.OpenProposalCallResponse(program=program)
+    clients["membership"].replies["OpenProposalCall"] = membership_pb2.OpenProposalCallResponse(program=program)
     body = client.put("/api/v1/programs/p1/proposal-call", headers=bearer(),
                       json={"due_at": "2026-04-01T00:00:00+00:00"}).get_json()
     assert body["proposal_call"] == {"opened_at": "2026-03-01T17:30:05Z", "due_at": "2026-04-01T00:00:00Z"}
@@ -84,13 +84,13 @@ def test_a_due_date_without_a_time_zone_is_refused(client, clients):
 
 
 def test_accepting_answers_the_proposal_and_its_community(client, clients):
-    proposal = mpb.Proposal(id="pr1", program_id="p1", proposer_id="ana", title="PLC", requested_capacity=20,
-                            kind=mpb.COMMUNITY_KIND_PLC, host_organization_id="s1", status=mpb.PROPOSAL_STATUS_ACCEPTED,
-                            community_id="c1", stipend_cents=5000, stipend_currency="USD", create_time=timestamp(),
-                            decision_time=timestamp())
-    clients["membership"].replies["AcceptProposal"] = mpb.AcceptProposalResponse(proposal=proposal,
-                                                                                 community=community())
+    proposal = membership_pb2.Proposal(id="pr1", program_id="p1", proposer_id="ana", title="PLC", requested_capacity=20,
+                                       kind=membership_pb2.COMMUNITY_KIND_PLC, host_organization_id="s1", status=membership_pb2.PROPOSAL_STATUS_ACCEPTED,
+                                       community_id="c1", stipend_cents=5000, stipend_currency="USD", create_time=timestamp(),
+                                       decision_time=timestamp())
+    clients["membership"].replies["AcceptProposal"] = membership_pb2.AcceptProposalResponse(proposal=proposal,
+                                                                                            community=community())
     body = client.post("/api/v1/proposals/pr1/accept", headers=bearer(), json={"stipend_cents": 5000}).get_json()
     assert (body["proposal"]["community_id"], body["proposal"]["decision_note"], body["community"]["id"]) == (
         "c1", None, "c1")
-    assert clients["membership"].calls[0].request == mpb.AcceptProposalRequest(id="pr1", stipend_cents=5000)
+    assert clients["membership"].calls[0].request == membership_pb2.AcceptProposalRequest(id="pr1", stipend_cents=5000)

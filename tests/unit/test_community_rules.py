@@ -15,7 +15,7 @@ from copnet.membership.models import COMMUNITY_STATUSES, Community, Program, Pro
 from copnet.membership.programs import proposal_call_is_open, valid_program_year
 from copnet.membership.proposals import require_open_call, require_undecided, valid_currency, valid_stipend
 from copnet.membership.seats import free_seats
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 T0 = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 
@@ -60,20 +60,20 @@ def test_available_seats_never_go_below_zero():
 
 # -- sign-up windows ----------------------------------------------------------------------------
 def test_a_window_with_a_soft_deadline_at_its_close_is_valid():
-    window = valid_signup_window(pb.SignupWindow(open_time=stamp(0), soft_deadline=stamp(9), close_time=stamp(9)))
+    window = valid_signup_window(membership_pb2.SignupWindow(open_time=stamp(0), soft_deadline=stamp(9), close_time=stamp(9)))
     assert (window.opens_at, window.soft_deadline, window.closes_at) == (
         T0, T0 + dt.timedelta(days=9), T0 + dt.timedelta(days=9))
-    assert valid_signup_window(pb.SignupWindow(open_time=stamp(0), close_time=stamp(1))).soft_deadline is None
+    assert valid_signup_window(membership_pb2.SignupWindow(open_time=stamp(0), close_time=stamp(1))).soft_deadline is None
 
 
 @pytest.mark.parametrize(("window", "field", "reason"), [
-    (pb.SignupWindow(close_time=stamp(1)), "signup_window.open_time", "INVALID_FIELD"),
-    (pb.SignupWindow(open_time=stamp(1)), "signup_window.close_time", "INVALID_FIELD"),
-    (pb.SignupWindow(open_time=stamp(1), close_time=stamp(1)), "signup_window.close_time", "INVALID_SIGNUP_WINDOW"),
-    (pb.SignupWindow(open_time=stamp(2), close_time=stamp(1)), "signup_window.close_time", "INVALID_SIGNUP_WINDOW"),
-    (pb.SignupWindow(open_time=stamp(1), soft_deadline=stamp(1), close_time=stamp(5)), "signup_window.soft_deadline",
+    (membership_pb2.SignupWindow(close_time=stamp(1)), "signup_window.open_time", "INVALID_FIELD"),
+    (membership_pb2.SignupWindow(open_time=stamp(1)), "signup_window.close_time", "INVALID_FIELD"),
+    (membership_pb2.SignupWindow(open_time=stamp(1), close_time=stamp(1)), "signup_window.close_time", "INVALID_SIGNUP_WINDOW"),
+    (membership_pb2.SignupWindow(open_time=stamp(2), close_time=stamp(1)), "signup_window.close_time", "INVALID_SIGNUP_WINDOW"),
+    (membership_pb2.SignupWindow(open_time=stamp(1), soft_deadline=stamp(1), close_time=stamp(5)), "signup_window.soft_deadline",
      "INVALID_SIGNUP_WINDOW"),
-    (pb.SignupWindow(open_time=stamp(1), soft_deadline=stamp(6), close_time=stamp(5)), "signup_window.soft_deadline",
+    (membership_pb2.SignupWindow(open_time=stamp(1), soft_deadline=stamp(6), close_time=stamp(5)), "signup_window.soft_deadline",
      "INVALID_SIGNUP_WINDOW"),
 ])
 def test_bad_windows_name_the_field(window, field, reason):
@@ -89,11 +89,11 @@ def test_a_math_team_defaults_to_specialist_site_admin_and_a_k5_teacher():
 
 
 def test_a_given_composition_replaces_the_default_and_is_checked():
-    slots = valid_team_composition([pb.TeamSlot(position=pb.POSITION_COACH, count=2)], "math_team")
+    slots = valid_team_composition([membership_pb2.TeamSlot(position=membership_pb2.POSITION_COACH, count=2)], "math_team")
     assert [(s.position, s.count) for s in slots] == [("coach", 2)]
-    assert field_error(valid_team_composition, [pb.TeamSlot(position=pb.POSITION_COACH, count=0)], "plc") == (
+    assert field_error(valid_team_composition, [membership_pb2.TeamSlot(position=membership_pb2.POSITION_COACH, count=0)], "plc") == (
         "team_composition[0].count", "INVALID_FIELD")
-    assert field_error(valid_team_composition, [pb.TeamSlot(count=1)], "plc") == (
+    assert field_error(valid_team_composition, [membership_pb2.TeamSlot(count=1)], "plc") == (
         "team_composition[0].position", "INVALID_FIELD")
 
 

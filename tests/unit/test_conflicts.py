@@ -7,7 +7,7 @@ import datetime as dt
 from copnet.scheduling import conflicts
 from copnet.scheduling.conflicts import Booking
 from copnet.scheduling.models import Occurrence
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 T0 = dt.datetime(2026, 10, 13, 23, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -40,9 +40,9 @@ def test_warnings_name_facilitators_and_participants_of_overlapping_occurrences_
     found = conflicts.overlap_warnings(mine, others, {"fac"}, {"member", "fac", "not-there"},
                                        lambda o: set(o.facilitator_ids) | members[o.community_id])
     assert [(w.occurrence_id, w.other_occurrence_id, w.person_id, w.kind) for w in found] == [
-        ("me:1", "s1:x", "fac", pb.ConflictWarning.KIND_FACILITATOR_OVERLAP),
-        ("me:1", "s1:x", "member", pb.ConflictWarning.KIND_PARTICIPANT_OVERLAP),
-        ("me:2", "s3:x", "member", pb.ConflictWarning.KIND_PARTICIPANT_OVERLAP),
+        ("me:1", "s1:x", "fac", scheduling_pb2.ConflictWarning.KIND_FACILITATOR_OVERLAP),
+        ("me:1", "s1:x", "member", scheduling_pb2.ConflictWarning.KIND_PARTICIPANT_OVERLAP),
+        ("me:2", "s3:x", "member", scheduling_pb2.ConflictWarning.KIND_PARTICIPANT_OVERLAP),
     ]
     assert found[0].other_session_id == "s1" and found[0].other_community_id == "c2"
     assert found[0].other_start_time.ToDatetime(tzinfo=dt.UTC) == T0 + HOUR

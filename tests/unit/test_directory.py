@@ -10,7 +10,7 @@ from copnet.kernel.errors import NotFound
 from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
 from copnet.scheduling import directory as directory_module
 from copnet.scheduling.directory import Audiences, Directory
 from tests.support.fake_grpc import clients_answered_by
@@ -28,29 +28,29 @@ class Membership:
     def call(self, method, request, *, token=None):
         self.calls.append(method)
         if method == "GetCommunity":
-            return mpb.GetCommunityResponse(community=mpb.Community(
+            return membership_pb2.GetCommunityResponse(community=membership_pb2.Community(
                 id=request.id, name=request.id, host_organization_id="district-1", facilitator_ids=["fac"]))
         if method == "ListRegistrations":
-            return mpb.ListRegistrationsResponse(registrations=[
-                mpb.Registration(community_id=request.community_id, person_id=p) for p in ("ana", "ben", "cy", "dee")])
+            return membership_pb2.ListRegistrationsResponse(registrations=[
+                membership_pb2.Registration(community_id=request.community_id, person_id=p) for p in ("ana", "ben", "cy", "dee")])
         if method in ("GetTeam", "ListTeams"):
-            team = mpb.Team(id="t-1", community_id="plc", members=[
-                mpb.TeamMember(person_id="ben", role=mpb.TEAM_ROLE_LEAD),
-                mpb.TeamMember(person_id="dee", role=mpb.TEAM_ROLE_MEMBER)])
+            team = membership_pb2.Team(id="t-1", community_id="plc", members=[
+                membership_pb2.TeamMember(person_id="ben", role=membership_pb2.TEAM_ROLE_LEAD),
+                membership_pb2.TeamMember(person_id="dee", role=membership_pb2.TEAM_ROLE_MEMBER)])
             if method == "ListTeams":
-                return mpb.ListTeamsResponse(teams=[team])
+                return membership_pb2.ListTeamsResponse(teams=[team])
             if request.id in self.missing:
                 raise Missing()
-            return mpb.GetTeamResponse(team=team)
+            return membership_pb2.GetTeamResponse(team=team)
         if method == "GetPerson":
             if request.id in self.missing:
                 raise Missing()
-            positions = [mpb.Affiliation(organization_id="school-1", position=mpb.POSITION_SITE_ADMIN)] \
+            positions = [membership_pb2.Affiliation(organization_id="school-1", position=membership_pb2.POSITION_SITE_ADMIN)] \
                 if request.id == "cy" else []
-            return mpb.GetPersonResponse(person=mpb.Person(id=request.id, name=request.id, affiliations=positions))
+            return membership_pb2.GetPersonResponse(person=membership_pb2.Person(id=request.id, name=request.id, affiliations=positions))
         if request.id in self.missing:
             raise Missing()
-        return mpb.GetOrganizationResponse(organization=mpb.Organization(
+        return membership_pb2.GetOrganizationResponse(organization=membership_pb2.Organization(
             id=request.id, ancestor_ids=["state", "region"], time_zone=self.time_zone))
 
 

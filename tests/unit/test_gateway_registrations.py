@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
 from google.protobuf import timestamp_pb2
 
 from tests.unit.gateway_fakes import assert_problem, bearer
@@ -18,19 +18,19 @@ def timestamp() -> timestamp_pb2.Timestamp:
     return ts
 
 
-def waitlisted() -> mpb.Registration:
-    return mpb.Registration(id="r1", community_id="plc", person_id="ana", status=mpb.REGISTRATION_STATUS_WAITLISTED,
-                            waitlist_position=3, registered_by="ana", create_time=timestamp(), sequence=7)
+def waitlisted() -> membership_pb2.Registration:
+    return membership_pb2.Registration(id="r1", community_id="plc", person_id="ana", status=membership_pb2.REGISTRATION_STATUS_WAITLISTED,
+                                       waitlist_position=3, registered_by="ana", create_time=timestamp(), sequence=7)
 
 
 def test_register_sends_the_caller_as_default_and_answers_201_with_location(client, clients):
-    clients["membership"].replies["Register"] = mpb.RegisterResponse(registration=waitlisted())
+    clients["membership"].replies["Register"] = membership_pb2.RegisterResponse(registration=waitlisted())
     response = client.post("/api/v1/communities/plc/registrations", json={"acknowledge_commitment": True},
                            headers=bearer("member", "school"))
     assert response.status_code == 201
     assert response.headers["Location"] == "/api/v1/registrations/r1"
     [call] = clients["membership"].calls
-    assert call.request == mpb.RegisterRequest(community_id="plc", person_id="", acknowledge_commitment=True)
+    assert call.request == membership_pb2.RegisterRequest(community_id="plc", person_id="", acknowledge_commitment=True)
     body = response.get_json()
     assert body == {"id": "r1", "community_id": "plc", "person_id": "ana", "status": "waitlisted",
                     "waitlist_position": 3, "team_id": None, "registered_by": "ana", "sequence": 7,
@@ -39,31 +39,31 @@ def test_register_sends_the_caller_as_default_and_answers_201_with_location(clie
 
 
 def test_a_confirmed_registration_has_a_null_position(client, clients):
-    confirmed = mpb.Registration(id="r2", community_id="plc", person_id="bo", status=mpb.REGISTRATION_STATUS_CONFIRMED,
-                                 registered_by="bo", create_time=timestamp(), promote_time=timestamp(), sequence=1)
-    clients["membership"].replies["GetRegistration"] = mpb.GetRegistrationResponse(registration=confirmed)
+    confirmed = membership_pb2.Registration(id="r2", community_id="plc", person_id="bo", status=membership_pb2.REGISTRATION_STATUS_CONFIRMED,
+                                            registered_by="bo", create_time=timestamp(), promote_time=timestamp(), sequence=1)
+    clients["membership"].replies["GetRegistration"] = membership_pb2.GetRegistrationResponse(registration=confirmed)
     body = client.get("/api/v1/registrations/r2", headers=bearer("member", "school")).get_json()
     assert (body["waitlist_position"], body["promoted_at"]) == (None, "2026-03-01T17:30:05Z")
 
 
 def test_roster_filters_and_pages(client, clients):
-    clients["membership"].replies["ListRegistrations"] = mpb.ListRegistrationsResponse(
+    clients["membership"].replies["ListRegistrations"] = membership_pb2.ListRegistrationsResponse(
         registrations=[waitlisted()], next_page_token="next")
     body = client.get("/api/v1/communities/plc/registrations?status=waitlisted&page_size=5",
                       headers=bearer("county_admin", "county")).get_json()
     assert [r["id"] for r in body["items"]] == ["r1"] and body["next_page_token"] == "next"
     [call] = clients["membership"].calls
-    assert call.request == mpb.ListRegistrationsRequest(community_id="plc", page_size=5,
-                                                        status=mpb.REGISTRATION_STATUS_WAITLISTED)
+    assert call.request == membership_pb2.ListRegistrationsRequest(community_id="plc", page_size=5,
+                                                                   status=membership_pb2.REGISTRATION_STATUS_WAITLISTED)
     assert_problem(client.get("/api/v1/communities/plc/registrations?status=gone",
                               headers=bearer("county_admin", "county")), 422, "VALIDATION_FAILED")
 
 
 def test_cancel_answers_the_registration_and_who_was_promoted(client, clients):
-    cancelled = mpb.Registration(id="r0", community_id="plc", person_id="cy", status=mpb.REGISTRATION_STATUS_CANCELLED,
-                                 registered_by="cy", create_time=timestamp(), cancel_time=timestamp(),
-                                 cancelled_by="cy", sequence=1)
-    clients["membership"].replies["CancelRegistration"] = mpb.CancelRegistrationResponse(
+    cancelled = membership_pb2.Registration(id="r0", community_id="plc", person_id="cy", status=membership_pb2.REGISTRATION_STATUS_CANCELLED,
+                                            registered_by="cy", create_time=timestamp(), cancel_time=timestamp(),
+                                            cancelled_by="cy", sequence=1)
+    clients["membership"].replies["CancelRegistration"] = membership_pb2.CancelRegistrationResponse(
         registration=cancelled, promoted=[waitlisted()])
     response = client.post("/api/v1/registrations/r0/cancel", json={}, headers=bearer("member", "school"))
     assert response.status_code == 200
@@ -74,15 +74,15 @@ def test_cancel_answers_the_registration_and_who_was_promoted(client, clients):
 
 
 def test_team_registration_translates_members_and_points_at_the_team(client, clients):
-    team = mpb.Team(id="t1", community_id="plc", kind=mpb.TEAM_KIND_SCHOOL, name="Lakeview", school_id="lakeview",
-                    members=[mpb.TeamMember(person_id="ana", role=mpb.TEAM_ROLE_LEAD)], created_by="adm",
-                    create_time=timestamp())
-    clients["membership"].replies["RegisterTeam"] = mpb.RegisterTeamResponse(team=team, registrations=[waitlisted()])
+    team = membership_pb2.Team(id="t1", community_id="plc", kind=membership_pb2.TEAM_KIND_SCHOOL, name="Lakeview", school_id="lakeview",
+                               members=[membership_pb2.TeamMember(person_id="ana", role=membership_pb2.TEAM_ROLE_LEAD)], created_by="adm",
+                               create_time=timestamp())
+    clients["membership"].replies["RegisterTeam"] = membership_pb2.RegisterTeamResponse(team=team, registrations=[waitlisted()])
     response = client.post("/api/v1/communities/plc/team-registrations", headers=bearer("member", "school"), json={
         "team_name": "Lakeview", "school_id": "lakeview", "members": [{"person_id": "ana", "role": "lead"}]})
     assert response.status_code == 201 and response.headers["Location"] == "/api/v1/teams/t1"
     [call] = clients["membership"].calls
-    assert list(call.request.members) == [mpb.TeamMemberSpec(person_id="ana", role=mpb.TEAM_ROLE_LEAD)]
+    assert list(call.request.members) == [membership_pb2.TeamMemberSpec(person_id="ana", role=membership_pb2.TEAM_ROLE_LEAD)]
     body = response.get_json()
     assert body["team"]["members"] == [{"person_id": "ana", "role": "lead"}]
     assert body["team"]["updated_at"] is None and body["registrations"][0]["waitlist_position"] == 3

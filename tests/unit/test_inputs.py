@@ -7,7 +7,7 @@ import pytest
 
 from copnet.kernel import inputs
 from copnet.kernel.errors import InvalidArgument
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 T0 = dt.datetime(2027, 3, 1, 16, tzinfo=dt.UTC)
 
@@ -41,12 +41,12 @@ def test_a_chosen_id_has_the_id_form_and_none_chosen_is_a_new_one():
 
 
 def test_labels_are_required_and_known():
-    assert inputs.required_label(pb.MilestoneKind, pb.MILESTONE_KIND_SIGNUP_OPENS, "kind") == "signup_opens"
-    assert field_error(inputs.required_label, pb.MilestoneKind, 0, "kind") == ("kind", "INVALID_FIELD")
-    assert field_error(inputs.required_label, pb.MilestoneKind, 99, "kind") == ("kind", "INVALID_FIELD")
-    assert inputs.optional_label(pb.Modality, 0, "modality", "virtual") == "virtual"
-    assert inputs.optional_label(pb.Modality, 0, "modality") is None
-    assert field_error(inputs.optional_label, pb.Modality, 99, "modality", "virtual") == ("modality", "INVALID_FIELD")
+    assert inputs.required_label(scheduling_pb2.MilestoneKind, scheduling_pb2.MILESTONE_KIND_SIGNUP_OPENS, "kind") == "signup_opens"
+    assert field_error(inputs.required_label, scheduling_pb2.MilestoneKind, 0, "kind") == ("kind", "INVALID_FIELD")
+    assert field_error(inputs.required_label, scheduling_pb2.MilestoneKind, 99, "kind") == ("kind", "INVALID_FIELD")
+    assert inputs.optional_label(scheduling_pb2.Modality, 0, "modality", "virtual") == "virtual"
+    assert inputs.optional_label(scheduling_pb2.Modality, 0, "modality") is None
+    assert field_error(inputs.optional_label, scheduling_pb2.Modality, 99, "modality", "virtual") == ("modality", "INVALID_FIELD")
 
 
 def test_a_text_too_long_has_one_reason_whatever_the_text():
@@ -60,7 +60,7 @@ def test_a_text_too_long_has_one_reason_whatever_the_text():
 
 
 def test_an_instant_is_kept_to_the_millisecond_and_may_be_required():
-    request = pb.CreateMilestoneRequest()
+    request = scheduling_pb2.CreateMilestoneRequest()
     assert inputs.instant(request, "time") is None
     assert field_error(inputs.required_instant, request, "time") == ("time", "INVALID_FIELD")
     request.time.FromDatetime(T0 + dt.timedelta(microseconds=1999))
@@ -71,7 +71,7 @@ def test_an_instant_is_kept_to_the_millisecond_and_may_be_required():
                                     dt.datetime(2200, 1, 1, tzinfo=dt.UTC),
                                     dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)])
 def test_an_instant_outside_1900_to_2200_is_refused_naming_the_field(moment):
-    request = pb.RunRemindersRequest()
+    request = scheduling_pb2.RunRemindersRequest()
     request.now.FromDatetime(moment)
     assert field_error(inputs.instant, request, "now") == ("now", "INSTANT_OUT_OF_RANGE")
     assert field_error(inputs.required_instant, request, "now", "window.now") == ("window.now", "INSTANT_OUT_OF_RANGE")
@@ -79,13 +79,13 @@ def test_an_instant_outside_1900_to_2200_is_refused_naming_the_field(moment):
 
 
 def test_a_timestamp_no_datetime_can_hold_is_refused_too():
-    request = pb.RunRemindersRequest()
+    request = scheduling_pb2.RunRemindersRequest()
     request.now.seconds = -(10 ** 12)
     assert field_error(inputs.instant, request, "now") == ("now", "INSTANT_OUT_OF_RANGE")
 
 
 def test_the_range_ends_are_inside_and_outside():
-    request = pb.RunRemindersRequest()
+    request = scheduling_pb2.RunRemindersRequest()
     request.now.FromDatetime(inputs.EARLIEST)
     assert inputs.instant(request, "now") == inputs.EARLIEST
     request.now.FromDatetime(inputs.LATEST - dt.timedelta(milliseconds=1))

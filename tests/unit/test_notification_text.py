@@ -4,7 +4,7 @@ import datetime as dt
 
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling.notification_text import reminder_text, span, zone_of
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 LA = "America/Los_Angeles"
 # Tue Oct 13 2026, 4:00 PM PDT (UTC-7).
@@ -14,9 +14,9 @@ OCTOBER = dt.datetime(2026, 10, 13, 23, 0, tzinfo=dt.UTC)
 def occurrence(start=OCTOBER, minutes=180, **fields):
     fields.setdefault("title", "Algebra PLC")
     fields.setdefault("time_zone", LA)
-    fields.setdefault("modality", pb.MODALITY_VIRTUAL)
-    return pb.Occurrence(id="s-1:20261013T230000Z", session_id="s-1", start_time=timestamp(start),
-                         end_time=timestamp(start + dt.timedelta(minutes=minutes)), **fields)
+    fields.setdefault("modality", scheduling_pb2.MODALITY_VIRTUAL)
+    return scheduling_pb2.Occurrence(id="s-1:20261013T230000Z", session_id="s-1", start_time=timestamp(start),
+                                     end_time=timestamp(start + dt.timedelta(minutes=minutes)), **fields)
 
 
 def test_subject_is_the_title_and_the_local_start_with_its_abbreviation():
@@ -33,8 +33,8 @@ def test_after_the_daylight_saving_change_the_same_wall_clock_time_is_pst():
 
 
 def test_an_in_person_session_says_where_and_its_agenda_and_community():
-    text = reminder_text(occurrence(title="Unit 3 planning", modality=pb.MODALITY_IN_PERSON,
-                                    venue=pb.Venue(name="Room 12", address="100 Main St, Oakland")),
+    text = reminder_text(occurrence(title="Unit 3 planning", modality=scheduling_pb2.MODALITY_IN_PERSON,
+                                    venue=scheduling_pb2.Venue(name="Room 12", address="100 Main St, Oakland")),
                          "Algebra PLC", agenda="1. Warm-up\n2. Student work  \n")
     assert text.subject == "Reminder: Unit 3 planning — Tue Oct 13, 4:00 PM PDT"
     assert text.body == ("Unit 3 planning, a session of Algebra PLC.\n"
@@ -46,10 +46,10 @@ def test_an_in_person_session_says_where_and_its_agenda_and_community():
 
 
 def test_a_hybrid_session_has_both_room_and_link_and_a_virtual_one_no_room():
-    hybrid = reminder_text(occurrence(modality=pb.MODALITY_HYBRID, venue=pb.Venue(name="Library"),
+    hybrid = reminder_text(occurrence(modality=scheduling_pb2.MODALITY_HYBRID, venue=scheduling_pb2.Venue(name="Library"),
                                       meeting_url="https://meet.example.org/x"), "Algebra PLC").body
     assert "Where: Library" in hybrid and "Join: https://meet.example.org/x" in hybrid
-    virtual = reminder_text(occurrence(venue=pb.Venue(name="Library")), "Algebra PLC").body
+    virtual = reminder_text(occurrence(venue=scheduling_pb2.Venue(name="Library")), "Algebra PLC").body
     assert "Where:" not in virtual and "Join:" not in virtual
 
 

@@ -11,7 +11,7 @@ from copnet.kernel.auth import Grant, Identity, Role
 from copnet.kernel.errors import InvalidArgument
 from copnet.membership.access import people_visible_to
 from copnet.membership.people import valid_email
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 
 @pytest.mark.parametrize("email", ["ana@school.example", "  Ana.Lopez+cop@k12.ca.us ", "o'neil@x.org"])
@@ -40,12 +40,12 @@ def test_a_platform_admin_sees_everyone_others_themself_and_their_managed_scopes
 
 
 def test_patch_person_sets_only_what_was_sent():
-    assert update_person_request("p", PersonUpdate(name="New")) == pb.UpdatePersonRequest(id="p", name="New")
+    assert update_person_request("p", PersonUpdate(name="New")) == membership_pb2.UpdatePersonRequest(id="p", name="New")
     both = update_person_request("p", PersonUpdate(grade_bands=[], affiliations=[
         {"organization_id": "s1", "position": "coach"}]))
     assert both.set_grade_bands and list(both.grade_bands) == []
-    assert both.set_affiliations and list(both.affiliations) == [pb.Affiliation(organization_id="s1",
-                                                                                position=pb.POSITION_COACH)]
+    assert both.set_affiliations and list(both.affiliations) == [membership_pb2.Affiliation(organization_id="s1",
+                                                                                            position=membership_pb2.POSITION_COACH)]
     assert not both.HasField("name") and not both.HasField("email")
 
 

@@ -11,10 +11,10 @@ from copnet.kernel.plugin_config import PluginConfig
 from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
 from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.servicer import SchedulingServicer
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 from tests.support.fake_grpc import clients_answered_by
 
 SCOPE_A1 = ["state", "region-a", "county-a1", "district-1"]
@@ -84,8 +84,8 @@ class FakeMembership:
         if self.error is not None:
             raise self.error
         if method == "GetCommunity":
-            return mpb.GetCommunityResponse(community=mpb.Community(id=request.id, host_organization_id="district-1"))
-        return mpb.GetOrganizationResponse(organization=mpb.Organization(
+            return membership_pb2.GetCommunityResponse(community=membership_pb2.Community(id=request.id, host_organization_id="district-1"))
+        return membership_pb2.GetOrganizationResponse(organization=membership_pb2.Organization(
             id="district-1", ancestor_ids=["state", "region-a", "county-a1"]))
 
 
@@ -106,7 +106,7 @@ def servicer_with(ctx, membership):
 
 def test_list_session_types_for_a_community_asks_membership_for_its_scope(ctx):
     membership = FakeMembership()
-    reply = servicer_with(ctx, membership).ListSessionTypes(pb.ListSessionTypesRequest(community_id="c1"), None)
+    reply = servicer_with(ctx, membership).ListSessionTypes(scheduling_pb2.ListSessionTypesRequest(community_id="c1"), None)
     assert [t.key for t in reply.session_types] == ["kick_off", "student_voice"]
     assert [method for method, _, _ in membership.calls] == ["GetCommunity", "GetOrganization"]
     assert all(token for _, _, token in membership.calls)
@@ -115,11 +115,11 @@ def test_list_session_types_for_a_community_asks_membership_for_its_scope(ctx):
 def test_an_unknown_community_is_not_found(ctx):
     servicer = servicer_with(ctx, FakeMembership(RpcError(grpc.StatusCode.NOT_FOUND)))
     with pytest.raises(NotFound) as caught:
-        servicer.ListSessionTypes(pb.ListSessionTypesRequest(community_id="nope"), None)
+        servicer.ListSessionTypes(scheduling_pb2.ListSessionTypesRequest(community_id="nope"), None)
     assert caught.value.reason == "UNKNOWN_COMMUNITY"
 
 
 def test_membership_away_is_unavailable(ctx):
     servicer = servicer_with(ctx, FakeMembership(RpcError(grpc.StatusCode.UNAVAILABLE)))
     with pytest.raises(Unavailable):
-        servicer.ListSessionTypes(pb.ListSessionTypesRequest(community_id="c1"), None)
+        servicer.ListSessionTypes(scheduling_pb2.ListSessionTypesRequest(community_id="c1"), None)

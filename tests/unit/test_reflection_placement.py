@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from copnet.kernel.timestamps import timestamp
-from copnet.membership.v1 import membership_pb2 as m
+from copnet.membership.v1 import membership_pb2
 from copnet.reflection.counts import Placement
 from copnet.reflection.models import CommunityPlacement
 
@@ -13,9 +13,9 @@ CREATED = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
 MOVED = CREATED + dt.timedelta(days=3)
 
 
-def community(update_time: dt.datetime | None = None, county_office: str = "coe-a") -> m.Community:
-    message = m.Community(id="plc", host_organization_id="usd", county_office_id=county_office,
-                          create_time=timestamp(CREATED))
+def community(update_time: dt.datetime | None = None, county_office: str = "coe-a") -> membership_pb2.Community:
+    message = membership_pb2.Community(id="plc", host_organization_id="usd", county_office_id=county_office,
+                                       create_time=timestamp(CREATED))
     if update_time is not None:
         message.update_time.CopyFrom(timestamp(update_time))
     return message

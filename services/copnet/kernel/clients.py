@@ -138,11 +138,6 @@ class ServiceClient(Generic[Stub]):
         caller = CallerInterceptor(self.deadline_seconds, token, traceparent)
         return self.spec.stub_class(grpc.intercept_channel(self.channel, *interceptors, caller))
 
-    def call(self, method: str, request, *, token: str | None = None, traceparent: str | None = None,
-             timeout: float | None = None):
-        """Deprecated string form of `as_caller(token, traceparent).<method>(request, timeout=timeout)`."""
-        return getattr(self.as_caller(token, traceparent), method)(request, timeout=timeout)
-
     def health_status(self, service: str = "", timeout: float = 1.0) -> str:
         """SERVING / NOT_SERVING / SERVICE_UNKNOWN, or UNREACHABLE when the call itself fails."""
         try:
