@@ -65,9 +65,17 @@ def denied(action: str) -> PermissionDenied:
 
 
 # -- people ---------------------------------------------------------------------------------------
+def reads_as_service(identity: Identity | None) -> bool:
+    """A copnet service on its own account (a token signed with its own key, no person's roles):
+    it reads people, rosters and teams (scheduling's reminders, feeds and attendance) and nothing
+    more; every write needs a person's role."""
+    return auth.is_service(identity)
+
+
 def may_read_person(identity: Identity, person: Person) -> bool:
-    """The person themself, and org managers over any organization they are affiliated at."""
-    return is_self(identity, person.id) or identity.may(ORG_MANAGERS, list(person.scope))
+    """The person themself, org managers over any organization they are affiliated at, and services."""
+    return (is_self(identity, person.id) or identity.may(ORG_MANAGERS, list(person.scope))
+            or reads_as_service(identity))
 
 
 def people_visible_to(identity: Identity) -> dict | None:
@@ -105,6 +113,11 @@ def may_manage_teams(identity: Identity, community: Community, school_id: str) -
     return may_run(identity, community) or is_site_admin(identity, school_id)
 
 
+def may_read_roster(identity: Identity, community: Community) -> bool:
+    """A community's registrations and teams: its runners, and services."""
+    return reads_as_service(identity) or may_run(identity, community)
+
+
 def may_read_team(identity: Identity, team: Team, community: Community) -> bool:
-    return (any(m.person_id == identity.person_id for m in team.members)
+    return (any(m.person_id == identity.person_id for m in team.members) or reads_as_service(identity)
             or may_manage_teams(identity, community, team.school_id))

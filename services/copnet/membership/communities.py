@@ -28,21 +28,23 @@ from copnet.membership.community_rules import (
 )
 from copnet.membership.messages import community_message, registration_message
 from copnet.membership.models import Community, SignupWindow
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 
 class CommunitiesApi:
     ctx: ServiceContext
 
     # -- communities ---------------------------------------------------------------------------
-    def CreateCommunity(self, request: pb.CreateCommunityRequest, _context) -> pb.CreateCommunityResponse:
+    def CreateCommunity(
+        self, request: membership_pb2.CreateCommunityRequest, _context
+    ) -> membership_pb2.CreateCommunityResponse:
         access.caller("creating a community")
         name = required_text(request.name, "name")
-        kind = required_label(pb.CommunityKind, request.kind, "kind")
+        kind = required_label(membership_pb2.CommunityKind, request.kind, "kind")
         description = optional_text(request.description, "description", 5000)
         focus = optional_text(request.focus, "focus", 500)
         community_id = chosen_or_new_id(request.community_id, "community_id")
-        grade_bands = labels(pb.GradeBand, request.grade_bands, "grade_bands")
+        grade_bands = labels(membership_pb2.GradeBand, request.grade_bands, "grade_bands")
         capacity = valid_capacity(request.capacity)
         window = valid_signup_window(request.signup_window) if request.HasField("signup_window") else None
         team_composition = valid_team_composition(request.team_composition, kind)
@@ -51,10 +53,21 @@ class CommunitiesApi:
         program = program_hosting(request.program_id, host) if request.program_id else None
         facilitator_ids = valid_facilitators(request.facilitator_ids)
         eligibility = valid_eligibility(request.eligibility)
-        community = new_community(community_id, host, name=name, kind=kind, description=description, focus=focus,
-                                  program_id=program.id if program else "", grade_bands=grade_bands,
-                                  facilitator_ids=facilitator_ids, capacity=capacity, signup_window=window,
-                                  eligibility=eligibility, team_composition=team_composition)
+        community = new_community(
+            community_id,
+            host,
+            name=name,
+            kind=kind,
+            description=description,
+            focus=focus,
+            program_id=program.id if program else "",
+            grade_bands=grade_bands,
+            facilitator_ids=facilitator_ids,
+            capacity=capacity,
+            signup_window=window,
+            eligibility=eligibility,
+            team_composition=team_composition,
+        )
 
         def work(uow: db.UnitOfWork) -> None:
             if community.program_id:
@@ -65,14 +78,19 @@ class CommunitiesApi:
         try:
             self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise AlreadyExists(f"community {community_id!r} already exists", reason="DUPLICATE_ID",
-                                metadata={"field": "community_id"}) from None
-        return pb.CreateCommunityResponse(community=community_message(community))
+            raise AlreadyExists(
+                f"community {community_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "community_id"}
+            ) from None
+        return membership_pb2.CreateCommunityResponse(community=community_message(community))
 
-    def GetCommunity(self, request: pb.GetCommunityRequest, _context) -> pb.GetCommunityResponse:
-        return pb.GetCommunityResponse(community=community_message(lookups.existing(Community, request.id)))
+    def GetCommunity(
+        self, request: membership_pb2.GetCommunityRequest, _context
+    ) -> membership_pb2.GetCommunityResponse:
+        return membership_pb2.GetCommunityResponse(community=community_message(lookups.existing(Community, request.id)))
 
-    def ListCommunities(self, request: pb.ListCommunitiesRequest, _context) -> pb.ListCommunitiesResponse:
+    def ListCommunities(
+        self, request: membership_pb2.ListCommunitiesRequest, _context
+    ) -> membership_pb2.ListCommunitiesResponse:
         query: dict = {}
         for field in ("host_organization_id", "program_id", "region_id"):
             if getattr(request, field):
@@ -80,52 +98,61 @@ class CommunitiesApi:
         if request.facilitator_id:
             query["facilitator_ids"] = request.facilitator_id
         if request.status:
-            query["status"] = required_label(pb.CommunityStatus, request.status, "status")
+            query["status"] = required_label(membership_pb2.CommunityStatus, request.status, "status")
         if request.kind:
-            query["kind"] = required_label(pb.CommunityKind, request.kind, "kind")
+            query["kind"] = required_label(membership_pb2.CommunityKind, request.kind, "kind")
         found, token = page_of(Community, query, request.page_size, request.page_token)
-        return pb.ListCommunitiesResponse(communities=[community_message(c) for c in found],
-                                          next_page_token=token)
+        return membership_pb2.ListCommunitiesResponse(
+            communities=[community_message(c) for c in found], next_page_token=token
+        )
 
-    def UpdateCommunity(self, request: pb.UpdateCommunityRequest, _context) -> pb.UpdateCommunityResponse:
+    def UpdateCommunity(
+        self, request: membership_pb2.UpdateCommunityRequest, _context
+    ) -> membership_pb2.UpdateCommunityResponse:
         access.caller("updating a community")
         community = lookups.existing(Community, request.id)
         identity = access.require(COMMUNITY_MANAGERS, community.scope, "updating a community")
         changes = self._community_changes(request, community.kind)
         if not changes:
-            return pb.UpdateCommunityResponse(community=community_message(community))
+            return membership_pb2.UpdateCommunityResponse(community=community_message(community))
         requested_window = SignupWindow._from_son(changes["signup_window"]) if "signup_window" in changes else None
 
         def work(uow: db.UnitOfWork):
             current = lookups.reread(uow, Community, community.id)
             if current.status == "completed":
-                raise FailedPrecondition(f"community {current.id!r} is completed and can no longer change",
-                                         reason="COMMUNITY_COMPLETED")
+                raise FailedPrecondition(
+                    f"community {current.id!r} is completed and can no longer change", reason="COMMUNITY_COMPLETED"
+                )
             if requested_window is not None and current.program_id:
                 claim_window_write(uow, current.program_id, requested_window)
             capacity = changes.get("capacity", current.capacity)
             if capacity < current.confirmed_count:
-                raise FailedPrecondition(f"capacity {capacity} is below the {current.confirmed_count} confirmed "
-                                         f"registrations", reason="CAPACITY_BELOW_CONFIRMED")
+                raise FailedPrecondition(
+                    f"capacity {capacity} is below the {current.confirmed_count} confirmed registrations",
+                    reason="CAPACITY_BELOW_CONFIRMED",
+                )
             uow.update_one(Community, {"_id": current.id}, {"$set": {**changes, "updated_at": db.utcnow()}})
             # Promotion reads the capacity just written, in this same transaction.
             promoted = seats.promote_from_waitlist(uow, current.id) if capacity > current.capacity else []
             for moved_up in promoted:
-                uow.emit(events.registration_changed(self.ctx, "promoted", moved_up, identity.person_id,
-                                                     scope=current.scope))
+                uow.emit(
+                    events.registration_changed(self.ctx, "promoted", moved_up, identity.person_id, scope=current.scope)
+                )
             updated = lookups.reread(uow, Community, current.id)
             uow.emit(events.community_changed(self.ctx, "updated", updated, identity.person_id))
             return updated, promoted
 
         updated, promoted = seats.ledger_transaction(self.ctx, community.id, work)
-        return pb.UpdateCommunityResponse(community=community_message(updated),
-                                          promoted=[registration_message(r) for r in promoted])
+        return membership_pb2.UpdateCommunityResponse(
+            community=community_message(updated), promoted=[registration_message(r) for r in promoted]
+        )
 
-    def ChangeCommunityStatus(self, request: pb.ChangeCommunityStatusRequest,
-                              _context) -> pb.ChangeCommunityStatusResponse:
+    def ChangeCommunityStatus(
+        self, request: membership_pb2.ChangeCommunityStatusRequest, _context
+    ) -> membership_pb2.ChangeCommunityStatusResponse:
         identity = access.caller("changing a community's status")
         community = lookups.existing(Community, request.id)
-        target = required_label(pb.CommunityStatus, request.status, "status")
+        target = required_label(membership_pb2.CommunityStatus, request.status, "status")
         self._require_status_changer(identity, community, target)
 
         def work(uow: db.UnitOfWork) -> Community:
@@ -135,17 +162,26 @@ class CommunitiesApi:
                 raise error
             if target == "open" and missing_to_open(current):
                 missing = missing_to_open(current)
-                raise FailedPrecondition(f"a community opens for sign-up only with a capacity and a sign-up "
-                                         f"window; missing: {', '.join(missing)}", reason="COMMUNITY_NOT_READY",
-                                         metadata={"missing": ",".join(missing)})
-            uow.update_one(Community, {"_id": current.id, "status": current.status},
-                           {"$set": {"status": target, "updated_at": db.utcnow()}})
+                raise FailedPrecondition(
+                    f"a community opens for sign-up only with a capacity and a sign-up "
+                    f"window; missing: {', '.join(missing)}",
+                    reason="COMMUNITY_NOT_READY",
+                    metadata={"missing": ",".join(missing)},
+                )
+            uow.update_one(
+                Community,
+                {"_id": current.id, "status": current.status},
+                {"$set": {"status": target, "updated_at": db.utcnow()}},
+            )
             updated = lookups.reread(uow, Community, current.id)
-            uow.emit(events.community_changed(self.ctx, "status_changed", updated, identity.person_id,
-                                             previous_status=current.status))
+            uow.emit(
+                events.community_changed(
+                    self.ctx, "status_changed", updated, identity.person_id, previous_status=current.status
+                )
+            )
             return updated
 
-        return pb.ChangeCommunityStatusResponse(community=community_message(self.ctx.transaction(work)))
+        return membership_pb2.ChangeCommunityStatusResponse(community=community_message(self.ctx.transaction(work)))
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod
@@ -155,12 +191,14 @@ class CommunitiesApi:
         if identity.person_id in community.facilitator_ids and (community.status, target) in FACILITATOR_TRANSITIONS:
             return
         if identity.person_id in community.facilitator_ids:
-            raise PermissionDenied("a facilitator may only complete an active community; other status changes "
-                                   "need a community manager", reason="OUT_OF_SCOPE")
+            raise PermissionDenied(
+                "a facilitator may only complete an active community; other status changes need a community manager",
+                reason="OUT_OF_SCOPE",
+            )
         access.require(COMMUNITY_MANAGERS, community.scope, "changing a community's status")
 
     @staticmethod
-    def _community_changes(request: pb.UpdateCommunityRequest, kind: str) -> dict:
+    def _community_changes(request: membership_pb2.UpdateCommunityRequest, kind: str) -> dict:
         """The validated fields the request sets, as MongoDB values."""
         changes: dict = {}
         if request.HasField("name"):
@@ -176,10 +214,11 @@ class CommunitiesApi:
         if request.HasField("eligibility"):
             changes["eligibility"] = valid_eligibility(request.eligibility).to_mongo()
         if request.set_grade_bands:
-            changes["grade_bands"] = labels(pb.GradeBand, request.grade_bands, "grade_bands")
+            changes["grade_bands"] = labels(membership_pb2.GradeBand, request.grade_bands, "grade_bands")
         if request.set_facilitator_ids:
             changes["facilitator_ids"] = valid_facilitators(request.facilitator_ids)
         if request.set_team_composition:
-            changes["team_composition"] = [slot.to_mongo() for slot in
-                                           valid_team_composition(request.team_composition, kind)]
+            changes["team_composition"] = [
+                slot.to_mongo() for slot in valid_team_composition(request.team_composition, kind)
+            ]
         return changes

@@ -11,7 +11,7 @@ from copnet.kernel.inputs import instant, labels, required_instant, required_lab
 from copnet.membership import lookups
 from copnet.membership.models import Community, Eligibility, Organization, Person, Program, SignupWindow, TeamSlot
 from copnet.membership.organizations import county_office_of
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 # The status lifecycle: closed -> open reopens sign-up; nothing leaves `completed`.
 ALLOWED_TRANSITIONS = {
@@ -32,7 +32,7 @@ def valid_capacity(value: int, field: str = "capacity", *, allow_unset: bool = T
     return value
 
 
-def valid_signup_window(window: pb.SignupWindow, path: str = "signup_window") -> SignupWindow:
+def valid_signup_window(window: membership_pb2.SignupWindow, path: str = "signup_window") -> SignupWindow:
     """opens < soft deadline (optional) <= closes."""
     opens_at = required_instant(window, "open_time", f"{path}.open_time")
     closes_at = required_instant(window, "close_time", f"{path}.close_time")
@@ -53,26 +53,36 @@ def valid_team_composition(slots, kind: str, path: str = "team_composition") -> 
         return default_team_composition(kind)
     found = []
     for index, slot in enumerate(slots):
-        position = required_label(pb.Position, slot.position, f"{path}[{index}].position")
+        position = required_label(membership_pb2.Position, slot.position, f"{path}[{index}].position")
         if slot.count < 1:
             raise InvalidArgument.for_field(f"{path}[{index}].count", "must be at least 1")
-        found.append(TeamSlot(position=position, count=slot.count,
-                              grade_bands=labels(pb.GradeBand, slot.grade_bands, f"{path}[{index}].grade_bands")))
+        found.append(
+            TeamSlot(
+                position=position,
+                count=slot.count,
+                grade_bands=labels(membership_pb2.GradeBand, slot.grade_bands, f"{path}[{index}].grade_bands"),
+            )
+        )
     return found
 
 
 def default_team_composition(kind: str) -> list[TeamSlot]:
     if kind != "math_team":
         return []
-    return [TeamSlot(position=position, count=count, grade_bands=list(bands))
-            for position, count, bands in MATH_TEAM_COMPOSITION]
+    return [
+        TeamSlot(position=position, count=count, grade_bands=list(bands))
+        for position, count, bands in MATH_TEAM_COMPOSITION
+    ]
 
 
 def status_transition_error(previous: str, target: str) -> FailedPrecondition | None:
     if (previous, target) in ALLOWED_TRANSITIONS:
         return None
-    return FailedPrecondition(f"a community cannot go from {previous} to {target}",
-                              reason="INVALID_STATUS_TRANSITION", metadata={"from": previous, "to": target})
+    return FailedPrecondition(
+        f"a community cannot go from {previous} to {target}",
+        reason="INVALID_STATUS_TRANSITION",
+        metadata={"from": previous, "to": target},
+    )
 
 
 def missing_to_open(community: Community) -> list[str]:
@@ -96,14 +106,16 @@ def valid_facilitators(person_ids, field: str = "facilitator_ids") -> list[str]:
     return found
 
 
-def valid_eligibility(eligibility: pb.Eligibility, path: str = "eligibility") -> Eligibility:
+def valid_eligibility(eligibility: membership_pb2.Eligibility, path: str = "eligibility") -> Eligibility:
     organization_ids: list[str] = []
     for index, org_id in enumerate(eligibility.organization_ids):
         lookups.referenced_organization(org_id, f"{path}.organization_ids[{index}]")
         if org_id not in organization_ids:
             organization_ids.append(org_id)
-    return Eligibility(positions=labels(pb.Position, eligibility.positions, f"{path}.positions"),
-                       organization_ids=organization_ids)
+    return Eligibility(
+        positions=labels(membership_pb2.Position, eligibility.positions, f"{path}.positions"),
+        organization_ids=organization_ids,
+    )
 
 
 def program_hosting(program_id: str, host: Organization) -> Program:
@@ -112,9 +124,11 @@ def program_hosting(program_id: str, host: Organization) -> Program:
     if program is None:
         raise InvalidArgument.for_field("program_id", f"no program {program_id!r}", reason="UNKNOWN_PROGRAM")
     if program.owner_organization_id not in host.scope:
-        raise InvalidArgument.for_field("host_organization_id",
-                                        f"{host.id!r} is outside program {program.id!r}'s organization "
-                                        f"{program.owner_organization_id!r}", reason="HOST_OUTSIDE_PROGRAM")
+        raise InvalidArgument.for_field(
+            "host_organization_id",
+            f"{host.id!r} is outside program {program.id!r}'s organization {program.owner_organization_id!r}",
+            reason="HOST_OUTSIDE_PROGRAM",
+        )
     return program
 
 
@@ -128,11 +142,17 @@ def require_window_not_managed(program: Program, requested: SignupWindow | None)
     managed = program.managed_signup_window()
     if managed is None or requested is None or same_window(requested, managed):
         return
-    message = (f"program {program.id!r}'s timeline sets its communities' sign-up window (opens "
-               f"{managed.opens_at.isoformat()}, closes {managed.closes_at.isoformat()}); move the sign-up "
-               "milestones instead")
-    raise FailedPrecondition(message, reason="MANAGED_BY_TIMELINE", metadata={"field": "signup_window"},
-                             fields=[FieldViolation("signup_window", message)])
+    message = (
+        f"program {program.id!r}'s timeline sets its communities' sign-up window (opens "
+        f"{managed.opens_at.isoformat()}, closes {managed.closes_at.isoformat()}); move the sign-up "
+        "milestones instead"
+    )
+    raise FailedPrecondition(
+        message,
+        reason="MANAGED_BY_TIMELINE",
+        metadata={"field": "signup_window"},
+        fields=[FieldViolation("signup_window", message)],
+    )
 
 
 def claim_window_write(uow: db.UnitOfWork, program_id: str, requested: SignupWindow | None) -> SignupWindow | None:
@@ -158,6 +178,13 @@ def new_community(community_id: str, host: Organization, **fields) -> Community:
     """A draft community at `host`, placed (scope, county office, region) by the host."""
     kind = fields["kind"]
     fields.setdefault("team_composition", default_team_composition(kind))
-    return Community(id=community_id, host_organization_id=host.id, scope=host.scope,
-                     county_office_id=county_office_of(host), region_id=host.region_id or "", status="draft",
-                     created_at=db.utcnow(), **fields)
+    return Community(
+        id=community_id,
+        host_organization_id=host.id,
+        scope=host.scope,
+        county_office_id=county_office_of(host),
+        region_id=host.region_id or "",
+        status="draft",
+        created_at=db.utcnow(),
+        **fields,
+    )

@@ -28,7 +28,7 @@ from copnet.membership.models import (
     Program,
     Proposal,
 )
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 # Which kinds may sit under which: the state at the root, schools under districts, and so on.
@@ -85,9 +85,11 @@ class OrganizationsApi:
         return org
 
     # -- organizations -------------------------------------------------------------------------
-    def CreateOrganization(self, request: pb.CreateOrganizationRequest, _context) -> pb.CreateOrganizationResponse:
+    def CreateOrganization(
+        self, request: membership_pb2.CreateOrganizationRequest, _context
+    ) -> membership_pb2.CreateOrganizationResponse:
         auth.require_authenticated("creating an organization")
-        kind = required_label(pb.OrganizationKind, request.kind, "kind")
+        kind = required_label(membership_pb2.OrganizationKind, request.kind, "kind")
         name = required_text(request.name, "name")
         org_id = chosen_or_new_id(request.organization_id, "organization_id")
         code = valid_code(request.code)
@@ -95,21 +97,35 @@ class OrganizationsApi:
         if request.parent_id:
             parent = Organization.objects(id=request.parent_id).first()
             if parent is None:
-                raise InvalidArgument.for_field("parent_id", f"no organization {request.parent_id!r}",
-                                                reason="UNKNOWN_PARENT")
+                raise InvalidArgument.for_field(
+                    "parent_id", f"no organization {request.parent_id!r}", reason="UNKNOWN_PARENT"
+                )
         check_parent_kind(kind, parent, "parent_id")
         time_zone = request.time_zone or (parent.time_zone if parent else "")
         if not time_zone:
             raise InvalidArgument.for_field("time_zone", "is required for an organization without a parent")
         valid_time_zone(time_zone)
-        auth.require(ORG_MANAGERS if parent else {Role.PLATFORM_ADMIN}, parent.scope if parent else [],
-                     "creating an organization")
+        auth.require(
+            ORG_MANAGERS if parent else {Role.PLATFORM_ADMIN},
+            parent.scope if parent else [],
+            "creating an organization",
+        )
 
         now = db.utcnow()
-        org = Organization(id=org_id, name=name, kind=kind, parent_id=parent.id if parent else "",
-                           ancestor_ids=parent.scope if parent else [], region_id=region_below(parent, kind, org_id),
-                           code=code, code_key=code_key(kind, code), time_zone=time_zone, created_at=now,
-                           parent_since=now, updated_at=now)
+        org = Organization(
+            id=org_id,
+            name=name,
+            kind=kind,
+            parent_id=parent.id if parent else "",
+            ancestor_ids=parent.scope if parent else [],
+            region_id=region_below(parent, kind, org_id),
+            code=code,
+            code_key=code_key(kind, code),
+            time_zone=time_zone,
+            created_at=now,
+            parent_since=now,
+            updated_at=now,
+        )
 
         def work(uow: db.UnitOfWork) -> None:
             uow.insert(org)
@@ -121,19 +137,26 @@ class OrganizationsApi:
             # Which unique key clashed first is up to the server; the id is what callers re-send.
             if not Organization.objects(id=org_id).only("id").first():
                 raise duplicate_code(kind, code) from None
-            raise AlreadyExists(f"organization {org_id!r} already exists", reason="DUPLICATE_ID",
-                                metadata={"field": "organization_id"}) from None
-        return pb.CreateOrganizationResponse(organization=organization_message(org))
+            raise AlreadyExists(
+                f"organization {org_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "organization_id"}
+            ) from None
+        return membership_pb2.CreateOrganizationResponse(organization=organization_message(org))
 
-    def GetOrganization(self, request: pb.GetOrganizationRequest, _context) -> pb.GetOrganizationResponse:
-        return pb.GetOrganizationResponse(organization=organization_message(lookups.existing(Organization, request.id)))
+    def GetOrganization(
+        self, request: membership_pb2.GetOrganizationRequest, _context
+    ) -> membership_pb2.GetOrganizationResponse:
+        return membership_pb2.GetOrganizationResponse(
+            organization=organization_message(lookups.existing(Organization, request.id))
+        )
 
-    def ListOrganizations(self, request: pb.ListOrganizationsRequest, _context) -> pb.ListOrganizationsResponse:
+    def ListOrganizations(
+        self, request: membership_pb2.ListOrganizationsRequest, _context
+    ) -> membership_pb2.ListOrganizationsResponse:
         query: dict = {}
         if request.parent_id:
             query["parent_id"] = request.parent_id
         if request.kind:
-            query["kind"] = required_label(pb.OrganizationKind, request.kind, "kind")
+            query["kind"] = required_label(membership_pb2.OrganizationKind, request.kind, "kind")
         if request.region_id:
             query["region_id"] = request.region_id
         if request.network_id:
@@ -141,10 +164,13 @@ class OrganizationsApi:
         if request.ancestor_id:
             query["ancestor_ids"] = request.ancestor_id
         found, token = page_of(Organization, query, request.page_size, request.page_token)
-        return pb.ListOrganizationsResponse(organizations=[organization_message(o) for o in found],
-                                            next_page_token=token)
+        return membership_pb2.ListOrganizationsResponse(
+            organizations=[organization_message(o) for o in found], next_page_token=token
+        )
 
-    def UpdateOrganization(self, request: pb.UpdateOrganizationRequest, _context) -> pb.UpdateOrganizationResponse:
+    def UpdateOrganization(
+        self, request: membership_pb2.UpdateOrganizationRequest, _context
+    ) -> membership_pb2.UpdateOrganizationResponse:
         identity = auth.require_authenticated("changing an organization")
         changes: dict = {}
         if request.HasField("name"):
@@ -170,23 +196,29 @@ class OrganizationsApi:
             updated = self.ctx.transaction(work)
         except DuplicateKeyError:
             raise duplicate_code(org.kind, new_code) from None
-        return pb.UpdateOrganizationResponse(organization=organization_message(updated))
+        return membership_pb2.UpdateOrganizationResponse(organization=organization_message(updated))
 
-    def MoveOrganization(self, request: pb.MoveOrganizationRequest, _context) -> pb.MoveOrganizationResponse:
+    def MoveOrganization(
+        self, request: membership_pb2.MoveOrganizationRequest, _context
+    ) -> membership_pb2.MoveOrganizationResponse:
         identity = auth.require_authenticated("moving an organization")
         org = lookups.existing(Organization, request.id)
         new_parent = Organization.objects(id=request.new_parent_id).first() if request.new_parent_id else None
         if new_parent is None:
-            raise InvalidArgument.for_field("new_parent_id", f"no organization {request.new_parent_id!r}",
-                                            reason="UNKNOWN_PARENT")
+            raise InvalidArgument.for_field(
+                "new_parent_id", f"no organization {request.new_parent_id!r}", reason="UNKNOWN_PARENT"
+            )
         refuse_move_into_own_subtree(org, new_parent)
         check_parent_kind(org.kind, new_parent, "new_parent_id")
         old_parent_scope = [*org.ancestor_ids]
-        auth.require(ORG_MANAGERS if old_parent_scope else {Role.PLATFORM_ADMIN}, old_parent_scope,
-                     "moving an organization away from its parent")
+        auth.require(
+            ORG_MANAGERS if old_parent_scope else {Role.PLATFORM_ADMIN},
+            old_parent_scope,
+            "moving an organization away from its parent",
+        )
         auth.require(ORG_MANAGERS, new_parent.scope, "moving an organization under this parent")
         if org.parent_id == new_parent.id:
-            return pb.MoveOrganizationResponse(organization=organization_message(org))
+            return membership_pb2.MoveOrganizationResponse(organization=organization_message(org))
 
         def work(uow: db.UnitOfWork) -> Organization:
             moving = uow.find_one(Organization, {"_id": org.id})
@@ -196,45 +228,57 @@ class OrganizationsApi:
             return self._organization_changed(uow, "moved", org.id, identity)
 
         moved = self.ctx.transaction(work)
-        return pb.MoveOrganizationResponse(organization=organization_message(moved))
+        return membership_pb2.MoveOrganizationResponse(organization=organization_message(moved))
 
-    def AddNetworkMember(self, request: pb.AddNetworkMemberRequest, _context) -> pb.AddNetworkMemberResponse:
+    def AddNetworkMember(
+        self, request: membership_pb2.AddNetworkMemberRequest, _context
+    ) -> membership_pb2.AddNetworkMemberResponse:
         identity, network, member = self._network_and_member(request, "adding a network member")
 
         def work(uow: db.UnitOfWork) -> Organization:
             current = uow.find_one(Organization, {"_id": member.id})
             if network.id in current.network_ids:  # already a member: nothing changes, nothing to announce
                 return current
-            uow.update_one(Organization, {"_id": member.id},
-                           {"$push": {"network_ids": network.id}, "$set": {"updated_at": db.utcnow()}})
+            uow.update_one(
+                Organization,
+                {"_id": member.id},
+                {"$push": {"network_ids": network.id}, "$set": {"updated_at": db.utcnow()}},
+            )
             return self._organization_changed(uow, "network_member_added", member.id, identity)
 
-        return pb.AddNetworkMemberResponse(organization=organization_message(self.ctx.transaction(work)))
+        return membership_pb2.AddNetworkMemberResponse(organization=organization_message(self.ctx.transaction(work)))
 
-    def RemoveNetworkMember(self, request: pb.RemoveNetworkMemberRequest,
-                            _context) -> pb.RemoveNetworkMemberResponse:
+    def RemoveNetworkMember(
+        self, request: membership_pb2.RemoveNetworkMemberRequest, _context
+    ) -> membership_pb2.RemoveNetworkMemberResponse:
         identity, network, member = self._network_and_member(request, "removing a network member")
 
         def work(uow: db.UnitOfWork) -> Organization:
             if network.id not in uow.find_one(Organization, {"_id": member.id}).network_ids:
-                raise FailedPrecondition(f"{member.id!r} is not a member of network {network.id!r}",
-                                         reason="NOT_A_MEMBER")
-            uow.update_one(Organization, {"_id": member.id},
-                           {"$pull": {"network_ids": network.id}, "$set": {"updated_at": db.utcnow()}})
+                raise FailedPrecondition(
+                    f"{member.id!r} is not a member of network {network.id!r}", reason="NOT_A_MEMBER"
+                )
+            uow.update_one(
+                Organization,
+                {"_id": member.id},
+                {"$pull": {"network_ids": network.id}, "$set": {"updated_at": db.utcnow()}},
+            )
             return self._organization_changed(uow, "network_member_removed", member.id, identity)
 
-        return pb.RemoveNetworkMemberResponse(organization=organization_message(self.ctx.transaction(work)))
+        return membership_pb2.RemoveNetworkMemberResponse(organization=organization_message(self.ctx.transaction(work)))
 
     def _network_and_member(self, request, action: str) -> tuple[Identity, Organization, Organization]:
         identity = auth.require_authenticated(action)
         network = lookups.existing(Organization, request.network_id)
         if network.kind != "network":
-            raise InvalidArgument.for_field("network_id", f"{network.id!r} is a {network.kind}, not a network",
-                                            reason="NOT_A_NETWORK")
+            raise InvalidArgument.for_field(
+                "network_id", f"{network.id!r} is a {network.kind}, not a network", reason="NOT_A_NETWORK"
+            )
         member = lookups.existing(Organization, request.organization_id)
         if member.kind == "network":
-            raise InvalidArgument.for_field("organization_id", "a network cannot be a member of a network",
-                                            reason="NETWORK_CANNOT_JOIN_NETWORK")
+            raise InvalidArgument.for_field(
+                "organization_id", "a network cannot be a member of a network", reason="NETWORK_CANNOT_JOIN_NETWORK"
+            )
         if not (identity.may(ORG_MANAGERS, network.scope) or identity.may(ORG_MANAGERS, member.scope)):
             auth.require(ORG_MANAGERS, network.scope, action)  # raises, naming the roles that would do
         return identity, network, member
@@ -242,8 +286,11 @@ class OrganizationsApi:
 
 def refuse_move_into_own_subtree(org: Organization, new_parent: Organization) -> None:
     if new_parent.id == org.id or org.id in new_parent.ancestor_ids:
-        raise InvalidArgument.for_field("new_parent_id", "an organization cannot move under itself or its own "
-                                                         "subtree", reason="MOVE_INTO_OWN_SUBTREE")
+        raise InvalidArgument.for_field(
+            "new_parent_id",
+            "an organization cannot move under itself or its own subtree",
+            reason="MOVE_INTO_OWN_SUBTREE",
+        )
 
 
 def move_subtree(uow: db.UnitOfWork, org: Organization, new_parent: Organization, moved_by: str, now) -> None:
@@ -257,30 +304,61 @@ def move_subtree(uow: db.UnitOfWork, org: Organization, new_parent: Organization
     for descendant in descendants:
         new_scopes[descendant.id] = [*new_parent.scope, *descendant.ancestor_ids[old_depth:], descendant.id]
 
-    history = ParentChange(parent_id=org.parent_id, from_time=org.parent_since or org.created_at, until_time=now,
-                           moved_by=moved_by)
-    uow.update_one(Organization, {"_id": org.id}, {
-        "$set": {"parent_id": new_parent.id, "ancestor_ids": new_parent.scope, "parent_since": now,
-                 "region_id": nearest(new_scopes[org.id], kinds, "region"), "updated_at": now},
-        "$push": {"parent_history": history.to_mongo()}})
+    history = ParentChange(
+        parent_id=org.parent_id, from_time=org.parent_since or org.created_at, until_time=now, moved_by=moved_by
+    )
+    uow.update_one(
+        Organization,
+        {"_id": org.id},
+        {
+            "$set": {
+                "parent_id": new_parent.id,
+                "ancestor_ids": new_parent.scope,
+                "parent_since": now,
+                "region_id": nearest(new_scopes[org.id], kinds, "region"),
+                "updated_at": now,
+            },
+            "$push": {"parent_history": history.to_mongo()},
+        },
+    )
     for descendant in descendants:
         scope = new_scopes[descendant.id]
-        uow.update_one(Organization, {"_id": descendant.id}, {"$set": {
-            "ancestor_ids": scope[:-1], "region_id": nearest(scope, kinds, "region"), "updated_at": now}})
+        uow.update_one(
+            Organization,
+            {"_id": descendant.id},
+            {"$set": {"ancestor_ids": scope[:-1], "region_id": nearest(scope, kinds, "region"), "updated_at": now}},
+        )
 
     for host_id, scope in new_scopes.items():
-        uow.update_many(Community, {"host_organization_id": host_id}, {"$set": {
-            "scope": scope, "region_id": nearest(scope, kinds, "region"),
-            "county_office_id": nearest(scope, kinds, "county_office"), "updated_at": now}})
+        uow.update_many(
+            Community,
+            {"host_organization_id": host_id},
+            {
+                "$set": {
+                    "scope": scope,
+                    "region_id": nearest(scope, kinds, "region"),
+                    "county_office_id": nearest(scope, kinds, "county_office"),
+                    "updated_at": now,
+                }
+            },
+        )
         for program in uow.find_all(Program, {"owner_organization_id": host_id}):
             uow.update_one(Program, {"_id": program.id}, {"$set": {"scope": scope, "updated_at": now}})
             uow.update_many(Proposal, {"program_id": program.id}, {"$set": {"scope": scope}})
     for person in uow.find_all(Person, {"affiliations.organization_id": {"$in": list(new_scopes)}}):
         for affiliation in person.affiliations:
             affiliation.scope = new_scopes.get(affiliation.organization_id, affiliation.scope)
-        uow.update_one(Person, {"_id": person.id}, {"$set": {
-            "affiliations": [a.to_mongo() for a in person.affiliations],
-            "scope": union_of_scopes(a.scope for a in person.affiliations), "updated_at": now}})
+        uow.update_one(
+            Person,
+            {"_id": person.id},
+            {
+                "$set": {
+                    "affiliations": [a.to_mongo() for a in person.affiliations],
+                    "scope": union_of_scopes(a.scope for a in person.affiliations),
+                    "updated_at": now,
+                }
+            },
+        )
 
 
 def nearest(scope: list[str], kinds: dict[str, str], kind: str) -> str:

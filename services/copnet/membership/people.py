@@ -23,7 +23,7 @@ from copnet.membership.access import GRANTORS, ORG_MANAGERS
 from copnet.membership.messages import person_message
 from copnet.membership.models import Affiliation, Organization, Person, RoleGrant
 from copnet.membership.organizations import union_of_scopes
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 # Deliberately loose: one "@", something before it, a dotted domain after it, no spaces. Whether
 # the mailbox exists is for a confirmation mail to find out, not for a pattern.
@@ -47,7 +47,7 @@ def valid_affiliations(requested) -> list[tuple[Organization, str]]:
     found: list[tuple[Organization, str]] = []
     for index, affiliation in enumerate(requested):
         field = f"affiliations[{index}]"
-        position = required_label(pb.Position, affiliation.position, f"{field}.position")
+        position = required_label(membership_pb2.Position, affiliation.position, f"{field}.position")
         org = lookups.referenced_organization(affiliation.organization_id, f"{field}.organization_id")
         if all((org.id, position) != (seen.id, seen_position) for seen, seen_position in found):
             found.append((org, position))
@@ -118,12 +118,14 @@ class PeopleApi:
         uow.emit(events.person_changed(self.ctx, verb, person, identity.person_id))
         return person
 
-    def CreatePerson(self, request: pb.CreatePersonRequest, _context) -> pb.CreatePersonResponse:
+    def CreatePerson(
+        self, request: membership_pb2.CreatePersonRequest, _context
+    ) -> membership_pb2.CreatePersonResponse:
         identity = access.caller("creating a person")
         person_id = chosen_or_new_id(request.person_id, "person_id")
         name = required_text(request.name, "name")
         email = valid_email(request.email)
-        grade_bands = labels(pb.GradeBand, request.grade_bands, "grade_bands")
+        grade_bands = labels(membership_pb2.GradeBand, request.grade_bands, "grade_bands")
         affiliations = valid_affiliations(request.affiliations)
         for org, _position in affiliations:
             access.require(ORG_MANAGERS, org.scope, f"creating a person affiliated at {org.id!r}")
@@ -131,9 +133,20 @@ class PeopleApi:
 
         def work(uow: db.UnitOfWork) -> Person:
             placed = affiliations_as_of(uow, affiliations)
-            uow.insert(Person(id=person_id, name=name, name_key=name.lower(), email=email, email_key=email.lower(),
-                              grade_bands=grade_bands, affiliations=placed,
-                              scope=union_of_scopes(a.scope for a in placed), created_at=now, updated_at=now))
+            uow.insert(
+                Person(
+                    id=person_id,
+                    name=name,
+                    name_key=name.lower(),
+                    email=email,
+                    email_key=email.lower(),
+                    grade_bands=grade_bands,
+                    affiliations=placed,
+                    scope=union_of_scopes(a.scope for a in placed),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             return self._person_changed(uow, "created", person_id, identity)
 
         try:
@@ -141,17 +154,18 @@ class PeopleApi:
         except DuplicateKeyError as error:
             if "email_key" in str(error):
                 raise duplicate_email(email) from None
-            raise AlreadyExists(f"person {person_id!r} already exists", reason="DUPLICATE_ID",
-                                metadata={"field": "person_id"}) from None
-        return pb.CreatePersonResponse(person=person_message(person))
+            raise AlreadyExists(
+                f"person {person_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "person_id"}
+            ) from None
+        return membership_pb2.CreatePersonResponse(person=person_message(person))
 
-    def GetPerson(self, request: pb.GetPersonRequest, _context) -> pb.GetPersonResponse:
+    def GetPerson(self, request: membership_pb2.GetPersonRequest, _context) -> membership_pb2.GetPersonResponse:
         identity = access.caller("reading a person")
-        return pb.GetPersonResponse(person=person_message(readable_person(identity, request.id)))
+        return membership_pb2.GetPersonResponse(person=person_message(readable_person(identity, request.id)))
 
-    def ListPeople(self, request: pb.ListPeopleRequest, _context) -> pb.ListPeopleResponse:
+    def ListPeople(self, request: membership_pb2.ListPeopleRequest, _context) -> membership_pb2.ListPeopleResponse:
         identity = access.caller("listing people")
-        position = optional_label(pb.Position, request.position, "position")
+        position = optional_label(membership_pb2.Position, request.position, "position")
         clauses: list[dict] = []
         visible = access.people_visible_to(identity)
         if visible is not None:
@@ -170,9 +184,11 @@ class PeopleApi:
             clauses.append({"affiliations.position": position})
         query = {"__raw__": {"$and": clauses}} if clauses else {}
         found, token = page_of(Person, query, request.page_size, request.page_token)
-        return pb.ListPeopleResponse(people=[person_message(p) for p in found], next_page_token=token)
+        return membership_pb2.ListPeopleResponse(people=[person_message(p) for p in found], next_page_token=token)
 
-    def UpdatePerson(self, request: pb.UpdatePersonRequest, _context) -> pb.UpdatePersonResponse:
+    def UpdatePerson(
+        self, request: membership_pb2.UpdatePersonRequest, _context
+    ) -> membership_pb2.UpdatePersonResponse:
         identity = access.caller("changing a person")
         changes: dict = {}
         if request.HasField("name"):
@@ -182,15 +198,17 @@ class PeopleApi:
             changes["email"] = valid_email(request.email)
             changes["email_key"] = changes["email"].lower()
         if request.set_grade_bands:
-            changes["grade_bands"] = labels(pb.GradeBand, request.grade_bands, "grade_bands")
+            changes["grade_bands"] = labels(membership_pb2.GradeBand, request.grade_bands, "grade_bands")
         affiliations = valid_affiliations(request.affiliations) if request.set_affiliations else None
         person = readable_person(identity, request.id)
         myself = access.is_self(identity, person.id)
         if not myself or affiliations is not None:
             access.require(ORG_MANAGERS, list(person.scope), "changing this person")
         if "email" in changes and not myself and not all(manages(identity, a) for a in person.affiliations):
-            raise access.denied("changing the e-mail of someone also affiliated outside your organizations "
-                                "(the person themself, or a manager over all their affiliations)")
+            raise access.denied(
+                "changing the e-mail of someone also affiliated outside your organizations "
+                "(the person themself, or a manager over all their affiliations)"
+            )
         held = {(a.organization_id, a.position) for a in person.affiliations}
         for org, position in affiliations or ():
             if (org.id, position) not in held:  # keeping what they have is no change
@@ -211,9 +229,9 @@ class PeopleApi:
             updated = self.ctx.transaction(work)
         except DuplicateKeyError:
             raise duplicate_email(changes["email"]) from None
-        return pb.UpdatePersonResponse(person=person_message(updated))
+        return membership_pb2.UpdatePersonResponse(person=person_message(updated))
 
-    def GrantRole(self, request: pb.GrantRoleRequest, _context) -> pb.GrantRoleResponse:
+    def GrantRole(self, request: membership_pb2.GrantRoleRequest, _context) -> membership_pb2.GrantRoleResponse:
         identity, role, org_id = self._check_grantor(request, "granting a role")
         managed_person(identity, request.person_id)
 
@@ -221,38 +239,47 @@ class PeopleApi:
             person = managed_person(identity, request.person_id, uow)
             if holds(person, role, org_id):  # granting again changes nothing
                 return person
-            grant = RoleGrant(role=role, organization_id=org_id, granted_by=identity.person_id,
-                              granted_at=db.utcnow())
-            uow.update_one(Person, {"_id": person.id},
-                           {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": grant.granted_at}})
+            grant = RoleGrant(role=role, organization_id=org_id, granted_by=identity.person_id, granted_at=db.utcnow())
+            uow.update_one(
+                Person,
+                {"_id": person.id},
+                {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": grant.granted_at}},
+            )
             return self._person_changed(uow, "role_granted", person.id, identity)
 
-        return pb.GrantRoleResponse(person=person_message(self.ctx.transaction(work)))
+        return membership_pb2.GrantRoleResponse(person=person_message(self.ctx.transaction(work)))
 
-    def RevokeRole(self, request: pb.RevokeRoleRequest, _context) -> pb.RevokeRoleResponse:
+    def RevokeRole(self, request: membership_pb2.RevokeRoleRequest, _context) -> membership_pb2.RevokeRoleResponse:
         identity, role, org_id = self._check_grantor(request, "revoking a role")
         managed_person(identity, request.person_id)
 
         def work(uow: db.UnitOfWork) -> Person:
             person = managed_person(identity, request.person_id, uow)
             if not holds(person, role, org_id):
-                raise NotFound(f"{person.id!r} does not hold {role} at {org_id or 'the instance'}",
-                               reason="ROLE_NOT_GRANTED")
-            uow.update_one(Person, {"_id": person.id}, {"$pull": {"roles": {"role": role, "organization_id": org_id}},
-                                                        "$set": {"updated_at": db.utcnow()}})
+                raise NotFound(
+                    f"{person.id!r} does not hold {role} at {org_id or 'the instance'}", reason="ROLE_NOT_GRANTED"
+                )
+            uow.update_one(
+                Person,
+                {"_id": person.id},
+                {"$pull": {"roles": {"role": role, "organization_id": org_id}}, "$set": {"updated_at": db.utcnow()}},
+            )
             return self._person_changed(uow, "role_revoked", person.id, identity)
 
-        return pb.RevokeRoleResponse(person=person_message(self.ctx.transaction(work)))
+        return membership_pb2.RevokeRoleResponse(person=person_message(self.ctx.transaction(work)))
 
     def _check_grantor(self, request, action: str) -> tuple[Identity, str, str]:
         """The caller (who must be a grantor of the role over its organization), the role, its organization."""
         identity = access.caller(action)
-        role = required_label(pb.Role, request.role, "role")
+        role = required_label(membership_pb2.Role, request.role, "role")
         org_id = request.organization_id.strip()
         if role == Role.PLATFORM_ADMIN:
             if org_id:
-                raise InvalidArgument.for_field("organization_id", "platform_admin is held instance-wide, "
-                                                "with no organization", reason="PLATFORM_ADMIN_HAS_NO_ORGANIZATION")
+                raise InvalidArgument.for_field(
+                    "organization_id",
+                    "platform_admin is held instance-wide, with no organization",
+                    reason="PLATFORM_ADMIN_HAS_NO_ORGANIZATION",
+                )
             scope: list[str] = []
         else:
             if not org_id:

@@ -17,7 +17,7 @@ from copnet.membership import access, events, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.messages import program_message
 from copnet.membership.models import Organization, Program, ProposalCall
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 PROGRAM_OWNER_KINDS = ("region", "state")
 PROGRAM_YEAR_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
@@ -61,7 +61,9 @@ class ProgramsApi:
     ctx: ServiceContext
 
     # -- programs ------------------------------------------------------------------------------
-    def CreateProgram(self, request: pb.CreateProgramRequest, _context) -> pb.CreateProgramResponse:
+    def CreateProgram(
+        self, request: membership_pb2.CreateProgramRequest, _context
+    ) -> membership_pb2.CreateProgramResponse:
         access.caller("creating a program")
         name = required_text(request.name, "name")
         program_id = chosen_or_new_id(request.program_id, "program_id")
@@ -69,8 +71,15 @@ class ProgramsApi:
         description = optional_text(request.description, "description", 5000)
         owner = program_owner(request.owner_organization_id)
         identity = access.require(PROGRAM_MANAGERS, owner.scope, "creating a program")
-        program = Program(id=program_id, name=name, owner_organization_id=owner.id, scope=owner.scope,
-                          program_year=program_year, description=description, created_at=db.utcnow())
+        program = Program(
+            id=program_id,
+            name=name,
+            owner_organization_id=owner.id,
+            scope=owner.scope,
+            program_year=program_year,
+            description=description,
+            created_at=db.utcnow(),
+        )
 
         def work(uow: db.UnitOfWork) -> None:
             uow.insert(program)
@@ -79,23 +88,28 @@ class ProgramsApi:
         try:
             self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise AlreadyExists(f"program {program_id!r} already exists", reason="DUPLICATE_ID",
-                                metadata={"field": "program_id"}) from None
-        return pb.CreateProgramResponse(program=program_message(program))
+            raise AlreadyExists(
+                f"program {program_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "program_id"}
+            ) from None
+        return membership_pb2.CreateProgramResponse(program=program_message(program))
 
-    def GetProgram(self, request: pb.GetProgramRequest, _context) -> pb.GetProgramResponse:
-        return pb.GetProgramResponse(program=program_message(lookups.existing(Program, request.id)))
+    def GetProgram(self, request: membership_pb2.GetProgramRequest, _context) -> membership_pb2.GetProgramResponse:
+        return membership_pb2.GetProgramResponse(program=program_message(lookups.existing(Program, request.id)))
 
-    def ListPrograms(self, request: pb.ListProgramsRequest, _context) -> pb.ListProgramsResponse:
+    def ListPrograms(
+        self, request: membership_pb2.ListProgramsRequest, _context
+    ) -> membership_pb2.ListProgramsResponse:
         query: dict = {}
         if request.owner_organization_id:
             query["owner_organization_id"] = request.owner_organization_id
         if request.program_year:
             query["program_year"] = valid_program_year(request.program_year)
         found, token = page_of(Program, query, request.page_size, request.page_token)
-        return pb.ListProgramsResponse(programs=[program_message(p) for p in found], next_page_token=token)
+        return membership_pb2.ListProgramsResponse(programs=[program_message(p) for p in found], next_page_token=token)
 
-    def UpdateProgram(self, request: pb.UpdateProgramRequest, _context) -> pb.UpdateProgramResponse:
+    def UpdateProgram(
+        self, request: membership_pb2.UpdateProgramRequest, _context
+    ) -> membership_pb2.UpdateProgramResponse:
         access.caller("updating a program")
         program = lookups.existing(Program, request.id)
         identity = access.require(PROGRAM_MANAGERS, program.scope, "updating a program")
@@ -105,12 +119,15 @@ class ProgramsApi:
         if request.HasField("description"):
             changes["description"] = optional_text(request.description, "description", 5000)
         if not changes:
-            return pb.UpdateProgramResponse(program=program_message(program))
+            return membership_pb2.UpdateProgramResponse(program=program_message(program))
         updated = self.ctx.transaction(
-            lambda uow: self._program_changed(uow, program.id, changes, "updated", identity.person_id))
-        return pb.UpdateProgramResponse(program=program_message(updated))
+            lambda uow: self._program_changed(uow, program.id, changes, "updated", identity.person_id)
+        )
+        return membership_pb2.UpdateProgramResponse(program=program_message(updated))
 
-    def OpenProposalCall(self, request: pb.OpenProposalCallRequest, _context) -> pb.OpenProposalCallResponse:
+    def OpenProposalCall(
+        self, request: membership_pb2.OpenProposalCallRequest, _context
+    ) -> membership_pb2.OpenProposalCallResponse:
         access.caller("opening a call for proposals")
         program = lookups.existing(Program, request.program_id)
         identity = access.require(PROGRAM_MANAGERS, program.scope, "opening a call for proposals")
@@ -126,14 +143,16 @@ class ProgramsApi:
             # An open call keeps when it opened and is only re-dated; a lapsed one opens anew.
             opened_at = current.proposal_call.opened_at if proposal_call_is_open(current, now) else now
             call = ProposalCall(opened_at=opened_at, due_at=due_at)
-            return self._program_changed(uow, program.id, {"proposal_call": call.to_mongo()},
-                                         "proposal_call_opened", identity.person_id)
+            return self._program_changed(
+                uow, program.id, {"proposal_call": call.to_mongo()}, "proposal_call_opened", identity.person_id
+            )
 
-        return pb.OpenProposalCallResponse(program=program_message(self.ctx.transaction(work)))
+        return membership_pb2.OpenProposalCallResponse(program=program_message(self.ctx.transaction(work)))
 
     # -- helpers -------------------------------------------------------------------------------
-    def _program_changed(self, uow: db.UnitOfWork, program_id: str, changes: dict, verb: str,
-                         changed_by: str) -> Program:
+    def _program_changed(
+        self, uow: db.UnitOfWork, program_id: str, changes: dict, verb: str, changed_by: str
+    ) -> Program:
         lookups.reread(uow, Program, program_id)
         uow.update_one(Program, {"_id": program_id}, {"$set": {**changes, "updated_at": db.utcnow()}})
         program = lookups.reread(uow, Program, program_id)

@@ -17,7 +17,7 @@ from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.messages import community_message, proposal_message
 from copnet.membership.models import Person, Program, Proposal, RoleGrant
 from copnet.membership.programs import proposal_call_is_open
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DEFAULT_CURRENCY = "USD"
@@ -61,26 +61,41 @@ class ProposalsApi:
     ctx: ServiceContext
 
     # -- proposals -----------------------------------------------------------------------------
-    def SubmitProposal(self, request: pb.SubmitProposalRequest, _context) -> pb.SubmitProposalResponse:
+    def SubmitProposal(
+        self, request: membership_pb2.SubmitProposalRequest, _context
+    ) -> membership_pb2.SubmitProposalResponse:
         identity = access.caller("submitting a proposal")
         program = lookups.existing(Program, request.program_id)
         if Person.objects(id=identity.person_id).only("id").first() is None:
-            raise FailedPrecondition("submitting a proposal needs a person record for the caller "
-                                     f"({identity.person_id!r})", reason="UNKNOWN_PERSON")
+            raise FailedPrecondition(
+                f"submitting a proposal needs a person record for the caller ({identity.person_id!r})",
+                reason="UNKNOWN_PERSON",
+            )
         require_open_call(program)
         title = required_text(request.title, "title")
         focus = optional_text(request.focus, "focus", 500)
         audience = optional_text(request.audience, "audience", 500)
         plan = optional_text(request.plan, "plan", 10000)
-        requested_capacity = community_rules.valid_capacity(request.requested_capacity, "requested_capacity",
-                                                            allow_unset=False)
-        kind = required_label(pb.CommunityKind, request.kind, "kind")
+        requested_capacity = community_rules.valid_capacity(
+            request.requested_capacity, "requested_capacity", allow_unset=False
+        )
+        kind = required_label(membership_pb2.CommunityKind, request.kind, "kind")
         host = lookups.referenced_organization(request.host_organization_id, "host_organization_id")
         community_rules.program_hosting(program.id, host)
-        proposal = Proposal(id=chosen_or_new_id("", "id"), program_id=program.id, scope=program.scope,
-                            proposer_id=identity.person_id, title=title, focus=focus, audience=audience, plan=plan,
-                            requested_capacity=requested_capacity, kind=kind, host_organization_id=host.id,
-                            created_at=db.utcnow())
+        proposal = Proposal(
+            id=chosen_or_new_id("", "id"),
+            program_id=program.id,
+            scope=program.scope,
+            proposer_id=identity.person_id,
+            title=title,
+            focus=focus,
+            audience=audience,
+            plan=plan,
+            requested_capacity=requested_capacity,
+            kind=kind,
+            host_organization_id=host.id,
+            created_at=db.utcnow(),
+        )
 
         def work(uow: db.UnitOfWork) -> None:
             # The call may have been re-dated since it was checked above.
@@ -89,29 +104,35 @@ class ProposalsApi:
             uow.emit(events.proposal_changed(self.ctx, "created", proposal, identity.person_id))
 
         self.ctx.transaction(work)
-        return pb.SubmitProposalResponse(proposal=proposal_message(proposal))
+        return membership_pb2.SubmitProposalResponse(proposal=proposal_message(proposal))
 
-    def GetProposal(self, request: pb.GetProposalRequest, _context) -> pb.GetProposalResponse:
+    def GetProposal(self, request: membership_pb2.GetProposalRequest, _context) -> membership_pb2.GetProposalResponse:
         identity = access.caller("reading a proposal")
         proposal = lookups.existing(Proposal, request.id)
         if not access.is_self(identity, proposal.proposer_id):
             access.require(PROGRAM_MANAGERS, proposal.scope, "reading someone else's proposal")
-        return pb.GetProposalResponse(proposal=proposal_message(proposal))
+        return membership_pb2.GetProposalResponse(proposal=proposal_message(proposal))
 
-    def ListProposals(self, request: pb.ListProposalsRequest, _context) -> pb.ListProposalsResponse:
+    def ListProposals(
+        self, request: membership_pb2.ListProposalsRequest, _context
+    ) -> membership_pb2.ListProposalsResponse:
         identity = access.caller("listing proposals")
         program = lookups.existing(Program, request.program_id)
         query: dict = {"program_id": program.id}
         # Managers see every proposal to the program; anyone else only their own.
         if not access.may(PROGRAM_MANAGERS, program.scope):
             query["proposer_id"] = identity.person_id
-        status = optional_label(pb.ProposalStatus, request.status, "status")
+        status = optional_label(membership_pb2.ProposalStatus, request.status, "status")
         if status:
             query["status"] = status
         found, token = page_of(Proposal, query, request.page_size, request.page_token)
-        return pb.ListProposalsResponse(proposals=[proposal_message(p) for p in found], next_page_token=token)
+        return membership_pb2.ListProposalsResponse(
+            proposals=[proposal_message(p) for p in found], next_page_token=token
+        )
 
-    def AcceptProposal(self, request: pb.AcceptProposalRequest, _context) -> pb.AcceptProposalResponse:
+    def AcceptProposal(
+        self, request: membership_pb2.AcceptProposalRequest, _context
+    ) -> membership_pb2.AcceptProposalResponse:
         access.caller("accepting a proposal")
         proposal = lookups.existing(Proposal, request.id)
         identity = access.require(PROGRAM_MANAGERS, proposal.scope, "accepting a proposal")
@@ -121,9 +142,15 @@ class ProposalsApi:
         require_undecided(proposal)
         host = lookups.referenced_organization(proposal.host_organization_id, "host_organization_id")
         community = community_rules.new_community(
-            community_id, host, name=proposal.title, kind=proposal.kind, focus=proposal.focus,
-            program_id=proposal.program_id, facilitator_ids=[proposal.proposer_id],
-            capacity=proposal.requested_capacity)
+            community_id,
+            host,
+            name=proposal.title,
+            kind=proposal.kind,
+            focus=proposal.focus,
+            program_id=proposal.program_id,
+            facilitator_ids=[proposal.proposer_id],
+            capacity=proposal.requested_capacity,
+        )
 
         def work(uow: db.UnitOfWork):
             current = lookups.reread(uow, Proposal, proposal.id)
@@ -131,21 +158,31 @@ class ProposalsApi:
             community_rules.join_program(uow, community, None)
             uow.insert(community)
             uow.emit(events.community_created(self.ctx, community, identity.person_id))
-            decided = self._proposal_decided(uow, current.id, identity.person_id, status="accepted",
-                                             community_id=community.id, stipend_cents=stipend_cents,
-                                             stipend_currency=currency)
+            decided = self._proposal_decided(
+                uow,
+                current.id,
+                identity.person_id,
+                status="accepted",
+                community_id=community.id,
+                stipend_cents=stipend_cents,
+                stipend_currency=currency,
+            )
             self._grant_proposer_facilitator(uow, current.proposer_id, host.id, identity.person_id)
             return decided
 
         try:
             accepted = self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise AlreadyExists(f"community {community_id!r} already exists", reason="DUPLICATE_ID",
-                                metadata={"field": "community_id"}) from None
-        return pb.AcceptProposalResponse(proposal=proposal_message(accepted),
-                                         community=community_message(community))
+            raise AlreadyExists(
+                f"community {community_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "community_id"}
+            ) from None
+        return membership_pb2.AcceptProposalResponse(
+            proposal=proposal_message(accepted), community=community_message(community)
+        )
 
-    def DeclineProposal(self, request: pb.DeclineProposalRequest, _context) -> pb.DeclineProposalResponse:
+    def DeclineProposal(
+        self, request: membership_pb2.DeclineProposalRequest, _context
+    ) -> membership_pb2.DeclineProposalResponse:
         access.caller("declining a proposal")
         proposal = lookups.existing(Proposal, request.id)
         identity = access.require(PROGRAM_MANAGERS, proposal.scope, "declining a proposal")
@@ -156,28 +193,35 @@ class ProposalsApi:
             require_undecided(lookups.reread(uow, Proposal, proposal.id))
             return self._proposal_decided(uow, proposal.id, identity.person_id, status="declined", decision_note=note)
 
-        return pb.DeclineProposalResponse(proposal=proposal_message(self.ctx.transaction(work)))
+        return membership_pb2.DeclineProposalResponse(proposal=proposal_message(self.ctx.transaction(work)))
 
     # -- helpers -------------------------------------------------------------------------------
     def _proposal_decided(self, uow: db.UnitOfWork, proposal_id: str, decided_by: str, **decision) -> Proposal:
-        uow.update_one(Proposal, {"_id": proposal_id, "status": "submitted"},
-                       {"$set": {**decision, "decided_by": decided_by, "decided_at": db.utcnow()}})
+        uow.update_one(
+            Proposal,
+            {"_id": proposal_id, "status": "submitted"},
+            {"$set": {**decision, "decided_by": decided_by, "decided_at": db.utcnow()}},
+        )
         decided = lookups.reread(uow, Proposal, proposal_id)
         uow.emit(events.proposal_changed(self.ctx, decision["status"], decided, decided_by))
         return decided
 
-    def _grant_proposer_facilitator(self, uow: db.UnitOfWork, person_id: str, organization_id: str,
-                                    granted_by: str) -> None:
+    def _grant_proposer_facilitator(
+        self, uow: db.UnitOfWork, person_id: str, organization_id: str, granted_by: str
+    ) -> None:
         """The proposer facilitates at the host from now on (unless they already do)."""
         person = uow.find_one(Person, {"_id": person_id})
         if person is None:
-            raise FailedPrecondition(f"the proposer {person_id!r} no longer has a person record",
-                                     reason="UNKNOWN_PERSON")
+            raise FailedPrecondition(
+                f"the proposer {person_id!r} no longer has a person record", reason="UNKNOWN_PERSON"
+            )
         if any(g.role == "facilitator" and g.organization_id == organization_id for g in person.roles):
             return
-        grant = RoleGrant(role="facilitator", organization_id=organization_id, granted_by=granted_by,
-                          granted_at=db.utcnow())
-        uow.update_one(Person, {"_id": person_id},
-                       {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": db.utcnow()}})
+        grant = RoleGrant(
+            role="facilitator", organization_id=organization_id, granted_by=granted_by, granted_at=db.utcnow()
+        )
+        uow.update_one(
+            Person, {"_id": person_id}, {"$push": {"roles": grant.to_mongo()}, "$set": {"updated_at": db.utcnow()}}
+        )
         granted = lookups.reread(uow, Person, person_id)
         uow.emit(events.person_changed(self.ctx, "role_granted", granted, granted_by))

@@ -28,7 +28,7 @@ from copnet.membership.signup_rules import (
     check_plugins_allow,
     check_signup_open,
 )
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 
 def leave_team(ctx: ServiceContext, uow: db.UnitOfWork, registration: Registration, changed_by: str, now,
@@ -43,7 +43,7 @@ def leave_team(ctx: ServiceContext, uow: db.UnitOfWork, registration: Registrati
         uow.emit(events.team_changed(ctx, "updated", reread(uow, Team, registration.team_id), changed_by, scope))
 
 
-def current_message(uow: db.UnitOfWork, registration: Registration) -> pb.Registration:
+def current_message(uow: db.UnitOfWork, registration: Registration) -> membership_pb2.Registration:
     """The message with the registration's place on the waiting list as this transaction sees it."""
     return registration_message(registration, seats.waitlist_position(uow, registration))
 
@@ -52,7 +52,7 @@ class RegistrationsApi:
     ctx: ServiceContext
 
     # -- signing up ----------------------------------------------------------------------------
-    def Register(self, request: pb.RegisterRequest, _context) -> pb.RegisterResponse:
+    def Register(self, request: membership_pb2.RegisterRequest, _context) -> membership_pb2.RegisterResponse:
         identity = access.caller("registering")
         community = lookups.requested(Community, request.community_id, "community_id")
         person_id = request.person_id or identity.person_id
@@ -93,10 +93,12 @@ class RegistrationsApi:
             registration, position = seats.ledger_transaction(self.ctx, community.id, work)
         except DuplicateKeyError:
             raise already_registered(community.id, person.id) from None
-        return pb.RegisterResponse(registration=registration_message(registration, position))
+        return membership_pb2.RegisterResponse(registration=registration_message(registration, position))
 
     # -- reading -------------------------------------------------------------------------------
-    def GetRegistration(self, request: pb.GetRegistrationRequest, _context) -> pb.GetRegistrationResponse:
+    def GetRegistration(
+        self, request: membership_pb2.GetRegistrationRequest, _context
+    ) -> membership_pb2.GetRegistrationResponse:
         identity = access.caller("reading a registration")
         registration = lookups.existing(Registration, request.id)
         if not access.is_self(identity, registration.person_id):
@@ -104,12 +106,17 @@ class RegistrationsApi:
             if not may_run(identity, community):
                 raise denied("reading someone else's registration")
         # Its status and its place on the waiting list as one snapshot.
-        return pb.GetRegistrationResponse(registration=self.ctx.transaction(
-            lambda uow: current_message(uow, reread(uow, Registration, registration.id))))
+        return membership_pb2.GetRegistrationResponse(
+            registration=self.ctx.transaction(
+                lambda uow: current_message(uow, reread(uow, Registration, registration.id))
+            )
+        )
 
-    def ListRegistrations(self, request: pb.ListRegistrationsRequest, _context) -> pb.ListRegistrationsResponse:
+    def ListRegistrations(
+        self, request: membership_pb2.ListRegistrationsRequest, _context
+    ) -> membership_pb2.ListRegistrationsResponse:
         identity = access.caller("listing registrations")
-        status = optional_label(pb.RegistrationStatus, request.status, "status")
+        status = optional_label(membership_pb2.RegistrationStatus, request.status, "status")
         if not request.community_id and not request.person_id:
             raise InvalidArgument.for_field("community_id", "one of community_id and person_id is required")
         query: dict = {}
@@ -118,7 +125,7 @@ class RegistrationsApi:
             query["person_id"] = request.person_id
         if request.community_id:
             community = lookups.existing(Community, request.community_id)
-            if not request.person_id and not may_run(identity, community):
+            if not request.person_id and not access.may_read_roster(identity, community):
                 raise denied("reading the roster of this community (its facilitators and managers)")
             query["community_id"] = community.id
         if status:
@@ -126,7 +133,7 @@ class RegistrationsApi:
 
         # The page and the waiting list it is ranked against are one snapshot (one transaction):
         # read apart, a promotion in between would list the promoted person still waiting.
-        def read(uow: db.UnitOfWork) -> pb.ListRegistrationsResponse:
+        def read(uow: db.UnitOfWork) -> membership_pb2.ListRegistrationsResponse:
             if request.person_id:
                 found, token = registrations_page(uow, query, "_id", request.page_size, request.page_token)
                 messages = [current_message(uow, r) for r in found]
@@ -134,20 +141,22 @@ class RegistrationsApi:
                 found, token = registrations_page(uow, query, "sequence", request.page_size, request.page_token)
                 tickets = seats.waiting_tickets(uow, request.community_id)
                 messages = [registration_message(r, roster_position(r, tickets)) for r in found]
-            return pb.ListRegistrationsResponse(registrations=messages, next_page_token=token)
+            return membership_pb2.ListRegistrationsResponse(registrations=messages, next_page_token=token)
 
         return self.ctx.transaction(read)
 
     @staticmethod
     def _require_reader_of(identity: Identity, person_id: str) -> None:
-        if access.is_self(identity, person_id):
+        if access.is_self(identity, person_id) or access.reads_as_service(identity):
             return
         person = Person.objects(id=person_id).only("scope").first()
         if person is None or not access.may(COMMUNITY_MANAGERS, person.scope):
             raise denied("reading someone else's registrations")
 
     # -- changing ------------------------------------------------------------------------------
-    def CancelRegistration(self, request: pb.CancelRegistrationRequest, _context) -> pb.CancelRegistrationResponse:
+    def CancelRegistration(
+        self, request: membership_pb2.CancelRegistrationRequest, _context
+    ) -> membership_pb2.CancelRegistrationResponse:
         identity = access.caller("cancelling a registration")
         registration = lookups.existing(Registration, request.id)
         community = lookups.existing(Community, registration.community_id)
@@ -157,54 +166,76 @@ class RegistrationsApi:
         def work(uow: db.UnitOfWork) -> tuple[Registration, list[Registration]]:
             current = reread(uow, Registration, registration.id)
             if current.status == seats.CANCELLED:
-                raise FailedPrecondition(f"registration {current.id!r} is already cancelled",
-                                         reason="ALREADY_CANCELLED")
+                raise FailedPrecondition(
+                    f"registration {current.id!r} is already cancelled", reason="ALREADY_CANCELLED"
+                )
             now = db.utcnow()
-            uow.update_one(Registration, {"_id": current.id, "status": current.status},
-                           {"$set": {"status": seats.CANCELLED, "cancelled_at": now,
-                                     "cancelled_by": identity.person_id, "waitlist_ticket": 0},
-                            "$unset": {"active_key": ""}})
+            uow.update_one(
+                Registration,
+                {"_id": current.id, "status": current.status},
+                {
+                    "$set": {
+                        "status": seats.CANCELLED,
+                        "cancelled_at": now,
+                        "cancelled_by": identity.person_id,
+                        "waitlist_ticket": 0,
+                    },
+                    "$unset": {"active_key": ""},
+                },
+            )
             seats.release(uow, current)
             leave_team(self.ctx, uow, current, identity.person_id, now, community.scope)
             cancelled = reread(uow, Registration, current.id)
-            uow.emit(events.registration_changed(self.ctx, "cancelled", cancelled, identity.person_id,
-                                                 scope=community.scope))
+            uow.emit(
+                events.registration_changed(self.ctx, "cancelled", cancelled, identity.person_id, scope=community.scope)
+            )
             promoted = seats.promote_from_waitlist(uow, current.community_id)
             for moved_up in promoted:
-                uow.emit(events.registration_changed(self.ctx, "promoted", moved_up, identity.person_id,
-                                                     scope=community.scope))
+                uow.emit(
+                    events.registration_changed(
+                        self.ctx, "promoted", moved_up, identity.person_id, scope=community.scope
+                    )
+                )
             return cancelled, promoted
 
         cancelled, promoted = seats.ledger_transaction(self.ctx, registration.community_id, work)
-        return pb.CancelRegistrationResponse(registration=registration_message(cancelled),
-                                             promoted=[registration_message(r) for r in promoted])
+        return membership_pb2.CancelRegistrationResponse(
+            registration=registration_message(cancelled), promoted=[registration_message(r) for r in promoted]
+        )
 
-    def AcknowledgeCommitment(self, request: pb.AcknowledgeCommitmentRequest,
-                              _context) -> pb.AcknowledgeCommitmentResponse:
+    def AcknowledgeCommitment(
+        self, request: membership_pb2.AcknowledgeCommitmentRequest, _context
+    ) -> membership_pb2.AcknowledgeCommitmentResponse:
         identity = access.caller("acknowledging the commitment")
         registration = lookups.existing(Registration, request.id)
         if not access.is_self(identity, registration.person_id):
             raise denied("acknowledging the commitment (only the registered person)")
         community = lookups.existing(Community, registration.community_id)
-        updated = self._stamp(registration, "commitment_acknowledged_at", "commitment_acknowledged", identity,
-                              community.scope)
-        return pb.AcknowledgeCommitmentResponse(registration=updated)
+        updated = self._stamp(
+            registration, "commitment_acknowledged_at", "commitment_acknowledged", identity, community.scope
+        )
+        return membership_pb2.AcknowledgeCommitmentResponse(registration=updated)
 
-    def RecordOnboarding(self, request: pb.RecordOnboardingRequest, _context) -> pb.RecordOnboardingResponse:
+    def RecordOnboarding(
+        self, request: membership_pb2.RecordOnboardingRequest, _context
+    ) -> membership_pb2.RecordOnboardingResponse:
         identity = access.caller("recording onboarding")
         registration = lookups.existing(Registration, request.id)
         community = lookups.existing(Community, registration.community_id)
         if not may_run(identity, community):
             raise denied("recording onboarding (the community's facilitators and managers)")
-        updated = self._stamp(registration, "onboarding_completed_at", "onboarding_completed", identity,
-                              community.scope)
-        return pb.RecordOnboardingResponse(registration=updated)
+        updated = self._stamp(
+            registration, "onboarding_completed_at", "onboarding_completed", identity, community.scope
+        )
+        return membership_pb2.RecordOnboardingResponse(registration=updated)
 
-    def _stamp(self, registration: Registration, field: str, verb: str, identity: Identity,
-               scope: Sequence[str]) -> pb.Registration:
+    def _stamp(
+        self, registration: Registration, field: str, verb: str, identity: Identity, scope: Sequence[str]
+    ) -> membership_pb2.Registration:
         """Set `field` to now once (idempotent: a second call changes nothing and emits nothing);
         the registration as it then is."""
-        def work(uow: db.UnitOfWork) -> pb.Registration:
+
+        def work(uow: db.UnitOfWork) -> membership_pb2.Registration:
             current = reread(uow, Registration, registration.id)
             if current.status == seats.CANCELLED:
                 raise FailedPrecondition(f"registration {current.id!r} is cancelled", reason="ALREADY_CANCELLED")
@@ -214,16 +245,20 @@ class RegistrationsApi:
             uow.update_one(Registration, {"_id": current.id, field: None}, {"$set": {field: now}})
             setattr(current, field, now)
             message = current_message(uow, current)
-            uow.emit(events.registration_changed(self.ctx, verb, current, identity.person_id,
-                                                 message.waitlist_position, scope))
+            uow.emit(
+                events.registration_changed(
+                    self.ctx, verb, current, identity.person_id, message.waitlist_position, scope
+                )
+            )
             return message
 
         return self.ctx.transaction(work)
 
 
 # -- pages of registrations ------------------------------------------------------------------------
-def registrations_page(uow: db.UnitOfWork, query: dict, key: str, requested_size: int,
-                       page_token: str) -> tuple[list[Registration], str]:
+def registrations_page(
+    uow: db.UnitOfWork, query: dict, key: str, requested_size: int, page_token: str
+) -> tuple[list[Registration], str]:
     """One page of the registrations matching `query`, as this transaction sees them, ordered by
     `key`: `sequence` (a community's roster, in arrival order) or `_id` (a person's)."""
     size = page_size(requested_size)

@@ -48,14 +48,25 @@ def check_eligible(person: Person, community: Community, field: str = "person_id
 def signup_attempt(person: Person, community: Community, team_id: str = "") -> SignupAttempt:
     """The frozen snapshot `validate_registration` plugins see: this person and community only."""
     return SignupAttempt(
-        person=SignupPerson(id=person.id, grade_bands=plugin_grade_bands(person.grade_bands), affiliations=tuple(
-            SignupAffiliation(organization_id=a.organization_id, position=a.position, scope=tuple(a.scope))
-            for a in person.affiliations)),
-        community=SignupCommunity(id=community.id, kind=community.kind,
-                                  host_organization_id=community.host_organization_id,
-                                  region_id=community.region_id or "", county_office_id=community.county_office_id or "",
-                                  grade_bands=plugin_grade_bands(community.grade_bands), scope=tuple(community.scope)),
-        team_id=team_id)
+        person=SignupPerson(
+            id=person.id,
+            grade_bands=plugin_grade_bands(person.grade_bands),
+            affiliations=tuple(
+                SignupAffiliation(organization_id=a.organization_id, position=a.position, scope=tuple(a.scope))
+                for a in person.affiliations
+            ),
+        ),
+        community=SignupCommunity(
+            id=community.id,
+            kind=community.kind,
+            host_organization_id=community.host_organization_id,
+            region_id=community.region_id or "",
+            county_office_id=community.county_office_id or "",
+            grade_bands=plugin_grade_bands(community.grade_bands),
+            scope=tuple(community.scope),
+        ),
+        team_id=team_id,
+    )
 
 
 def plugin_grade_bands(labels) -> tuple[str, ...]:
@@ -63,8 +74,9 @@ def plugin_grade_bands(labels) -> tuple[str, ...]:
     return tuple(GRADE_BAND_SPELLING[label] for label in labels)
 
 
-def check_plugins_allow(ctx: ServiceContext, person: Person, community: Community, team_id: str = "",
-                        field: str = "person_id") -> None:
+def check_plugins_allow(
+    ctx: ServiceContext, person: Person, community: Community, team_id: str = "", field: str = "person_id"
+) -> None:
     """Ask the plugins enabled for the community's scope; any reason they give refuses the sign-up.
 
     A plugin that raises or times out is skipped by the host: that is not a refusal.
@@ -76,13 +88,18 @@ def check_plugins_allow(ctx: ServiceContext, person: Person, community: Communit
             if result.value.strip():
                 vetoes.append((result.plugin, result.value.strip()))
         else:
-            log.warning("plugins: %s.validate_registration returned %s, not a reason or None; ignored",
-                        result.plugin, type(result.value).__name__)
+            log.warning(
+                "plugins: %s.validate_registration returned %s, not a reason or None; ignored",
+                result.plugin,
+                type(result.value).__name__,
+            )
     if vetoes:
         reasons = "; ".join(f"plugin {plugin}: {reason}" for plugin, reason in vetoes)
-        raise FailedPrecondition(f"the sign-up of {person.id} for {community.id!r} is refused by {reasons}",
-                                 reason="PLUGIN_VETO", metadata={"field": field, "plugin": vetoes[0][0],
-                                                                 "plugins": ",".join(p for p, _ in vetoes)})
+        raise FailedPrecondition(
+            f"the sign-up of {person.id} for {community.id!r} is refused by {reasons}",
+            reason="PLUGIN_VETO",
+            metadata={"field": field, "plugin": vetoes[0][0], "plugins": ",".join(p for p, _ in vetoes)},
+        )
 
 
 def check_not_registered(uow: db.UnitOfWork, community_id: str, person_id: str) -> None:

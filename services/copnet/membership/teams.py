@@ -25,7 +25,6 @@ from copnet.membership.access import (
     is_site_admin,
     may_manage_teams,
     may_read_team,
-    may_run,
     site_admin_schools,
 )
 from copnet.membership.lookups import reread
@@ -39,7 +38,7 @@ from copnet.membership.signup_rules import (
     check_plugins_allow,
     check_signup_open,
 )
-from copnet.membership.v1 import membership_pb2 as pb
+from copnet.membership.v1 import membership_pb2
 
 # A team is a handful of people; this only bounds the composition search.
 MAX_TEAM_SIZE = 50
@@ -49,7 +48,9 @@ class TeamsApi:
     ctx: ServiceContext
 
     # -- a school team signing up as a unit ------------------------------------------------------
-    def RegisterTeam(self, request: pb.RegisterTeamRequest, _context) -> pb.RegisterTeamResponse:
+    def RegisterTeam(
+        self, request: membership_pb2.RegisterTeamRequest, _context
+    ) -> membership_pb2.RegisterTeamResponse:
         identity = access.caller("registering a team")
         community = lookups.requested(Community, request.community_id, "community_id")
         school = existing_school(request.school_id)
@@ -79,19 +80,45 @@ class TeamsApi:
                 check_not_registered(uow, current.id, person.id)
             check_composition(people, current, school.id)
             placement = seats.place(uow, current, len(people), now, waitlist_open=waitlist_open)
-            team = uow.insert(Team(id=team_id, community_id=current.id, kind="school", name=name,
-                                   school_id=school.id, members=members, created_by=identity.person_id,
-                                   created_at=now))
+            team = uow.insert(
+                Team(
+                    id=team_id,
+                    community_id=current.id,
+                    kind="school",
+                    name=name,
+                    school_id=school.id,
+                    members=members,
+                    created_by=identity.person_id,
+                    created_at=now,
+                )
+            )
             uow.emit(events.team_changed(self.ctx, "created", team, identity.person_id, current.scope))
             registrations = []
             for offset, person in enumerate(people):
-                registration = uow.insert(Registration(
-                    id=str(bson.ObjectId()), community_id=current.id, person_id=person.id,
-                    active_key=active_key(current.id, person.id), status=placement.status,
-                    waitlist_ticket=placement.ticket, sequence=placement.first_sequence + offset, team_id=team.id,
-                    registered_by=identity.person_id, created_at=now))
-                uow.emit(events.registration_changed(self.ctx, "created", registration, identity.person_id,
-                                                     placement.waitlist_position, current.scope))
+                registration = uow.insert(
+                    Registration(
+                        id=str(bson.ObjectId()),
+                        community_id=current.id,
+                        person_id=person.id,
+                        active_key=active_key(current.id, person.id),
+                        status=placement.status,
+                        waitlist_ticket=placement.ticket,
+                        sequence=placement.first_sequence + offset,
+                        team_id=team.id,
+                        registered_by=identity.person_id,
+                        created_at=now,
+                    )
+                )
+                uow.emit(
+                    events.registration_changed(
+                        self.ctx,
+                        "created",
+                        registration,
+                        identity.person_id,
+                        placement.waitlist_position,
+                        current.scope,
+                    )
+                )
                 registrations.append(registration)
             return team, registrations, placement.waitlist_position
 
@@ -99,25 +126,28 @@ class TeamsApi:
             team, registrations, position = seats.ledger_transaction(self.ctx, community.id, work)
         except DuplicateKeyError as error:
             if "active_key" in str(error):
-                raise AlreadyExists(f"a member is already registered for {community.id!r}",
-                                    reason="ALREADY_REGISTERED") from None
+                raise AlreadyExists(
+                    f"a member is already registered for {community.id!r}", reason="ALREADY_REGISTERED"
+                ) from None
             raise duplicate_team(team_id) from None
-        return pb.RegisterTeamResponse(team=team_message(team),
-                                       registrations=[registration_message(r, position) for r in registrations])
+        return membership_pb2.RegisterTeamResponse(
+            team=team_message(team), registrations=[registration_message(r, position) for r in registrations]
+        )
 
     # -- teams of registered people ------------------------------------------------------------
-    def CreateTeam(self, request: pb.CreateTeamRequest, _context) -> pb.CreateTeamResponse:
+    def CreateTeam(self, request: membership_pb2.CreateTeamRequest, _context) -> membership_pb2.CreateTeamResponse:
         identity = access.caller("creating a team")
         community = lookups.requested(Community, request.community_id, "community_id")
-        kind = required_label(pb.TeamKind, request.kind, "kind")
+        kind = required_label(membership_pb2.TeamKind, request.kind, "kind")
         school_id = ""
         if kind == "school":
             school_id = existing_school(request.school_id).id
         elif request.school_id:
             raise InvalidArgument.for_field("school_id", "is only for a school team")
         if not may_manage_teams(identity, community, school_id):
-            raise denied("creating a team (the community's facilitators and managers, or the school's site "
-                         "administrator)")
+            raise denied(
+                "creating a team (the community's facilitators and managers, or the school's site administrator)"
+            )
         name = required_text(request.name, "name")
         team_id = chosen_or_new_id(request.team_id, "team_id")
         members = team_members(request.members, required=False)
@@ -127,8 +157,18 @@ class TeamsApi:
 
         def work(uow: db.UnitOfWork) -> Team:
             now = db.utcnow()
-            team = uow.insert(Team(id=team_id, community_id=community.id, kind=kind, name=name, school_id=school_id,
-                                   members=members, created_by=identity.person_id, created_at=now))
+            team = uow.insert(
+                Team(
+                    id=team_id,
+                    community_id=community.id,
+                    kind=kind,
+                    name=name,
+                    school_id=school_id,
+                    members=members,
+                    created_by=identity.person_id,
+                    created_at=now,
+                )
+            )
             for i, member in enumerate(members):
                 join_team(uow, community.id, team.id, member.person_id, f"members[{i}].person_id")
             uow.emit(events.team_changed(self.ctx, "created", team, identity.person_id, community.scope))
@@ -138,28 +178,32 @@ class TeamsApi:
             team = self.ctx.transaction(work)
         except DuplicateKeyError:
             raise duplicate_team(team_id) from None
-        return pb.CreateTeamResponse(team=team_message(team))
+        return membership_pb2.CreateTeamResponse(team=team_message(team))
 
-    def GetTeam(self, request: pb.GetTeamRequest, _context) -> pb.GetTeamResponse:
+    def GetTeam(self, request: membership_pb2.GetTeamRequest, _context) -> membership_pb2.GetTeamResponse:
         identity = access.caller("reading a team")
         team = lookups.existing(Team, request.id)
         if not may_read_team(identity, team, lookups.existing(Community, team.community_id)):
-            raise denied("reading this team (its members, the community's facilitators and managers, or the "
-                         "school's site administrator)")
-        return pb.GetTeamResponse(team=team_message(team))
+            raise denied(
+                "reading this team (its members, the community's facilitators and managers, or the "
+                "school's site administrator)"
+            )
+        return membership_pb2.GetTeamResponse(team=team_message(team))
 
-    def ListTeams(self, request: pb.ListTeamsRequest, _context) -> pb.ListTeamsResponse:
+    def ListTeams(self, request: membership_pb2.ListTeamsRequest, _context) -> membership_pb2.ListTeamsResponse:
         identity = access.caller("listing teams")
         community = lookups.requested(Community, request.community_id, "community_id")
         query: dict = {"community_id": community.id}
-        if not may_run(identity, community):
+        if not access.may_read_roster(identity, community):
             # Others see the teams they may read: their own, and their school's as its site administrator.
             schools = site_admin_schools(identity)
             query["__raw__"] = {"$or": [{"members.person_id": identity.person_id}, {"school_id": {"$in": schools}}]}
         found, token = page_of(Team, query, request.page_size, request.page_token)
-        return pb.ListTeamsResponse(teams=[team_message(t) for t in found], next_page_token=token)
+        return membership_pb2.ListTeamsResponse(teams=[team_message(t) for t in found], next_page_token=token)
 
-    def AddTeamMember(self, request: pb.AddTeamMemberRequest, _context) -> pb.AddTeamMemberResponse:
+    def AddTeamMember(
+        self, request: membership_pb2.AddTeamMemberRequest, _context
+    ) -> membership_pb2.AddTeamMemberResponse:
         identity = access.caller("adding a team member")
         team = lookups.existing(Team, request.team_id)
         community = lookups.existing(Community, team.community_id)
@@ -170,8 +214,11 @@ class TeamsApi:
             school_member(member.person_id, team.school_id, "member.person_id")
 
         def work(uow: db.UnitOfWork) -> Team:
-            added = uow.update_one(Team, {"_id": team.id, "members.person_id": {"$ne": member.person_id}},
-                                   {"$push": {"members": member.to_mongo()}, "$set": {"updated_at": db.utcnow()}})
+            added = uow.update_one(
+                Team,
+                {"_id": team.id, "members.person_id": {"$ne": member.person_id}},
+                {"$push": {"members": member.to_mongo()}, "$set": {"updated_at": db.utcnow()}},
+            )
             if not added.matched_count:
                 raise AlreadyExists(f"{member.person_id} is already on team {team.id!r}", reason="ALREADY_ON_A_TEAM")
             join_team(uow, community.id, team.id, member.person_id, "member.person_id")
@@ -179,9 +226,11 @@ class TeamsApi:
             uow.emit(events.team_changed(self.ctx, "updated", updated, identity.person_id, community.scope))
             return updated
 
-        return pb.AddTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
+        return membership_pb2.AddTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
 
-    def RemoveTeamMember(self, request: pb.RemoveTeamMemberRequest, _context) -> pb.RemoveTeamMemberResponse:
+    def RemoveTeamMember(
+        self, request: membership_pb2.RemoveTeamMemberRequest, _context
+    ) -> membership_pb2.RemoveTeamMemberResponse:
         identity = access.caller("removing a team member")
         team = lookups.existing(Team, request.team_id)
         community = lookups.existing(Community, team.community_id)
@@ -189,18 +238,23 @@ class TeamsApi:
             raise denied("changing this team")
 
         def work(uow: db.UnitOfWork) -> Team:
-            removed = uow.update_one(Team, {"_id": team.id, "members.person_id": request.person_id},
-                                     {"$pull": {"members": {"person_id": request.person_id}},
-                                      "$set": {"updated_at": db.utcnow()}})
+            removed = uow.update_one(
+                Team,
+                {"_id": team.id, "members.person_id": request.person_id},
+                {"$pull": {"members": {"person_id": request.person_id}}, "$set": {"updated_at": db.utcnow()}},
+            )
             if not removed.matched_count:
                 raise NotFound(f"{request.person_id!r} is not on team {team.id!r}")
-            uow.update_one(Registration, {"active_key": active_key(community.id, request.person_id),
-                                          "team_id": team.id}, {"$set": {"team_id": ""}})
+            uow.update_one(
+                Registration,
+                {"active_key": active_key(community.id, request.person_id), "team_id": team.id},
+                {"$set": {"team_id": ""}},
+            )
             updated = reread(uow, Team, team.id)
             uow.emit(events.team_changed(self.ctx, "updated", updated, identity.person_id, community.scope))
             return updated
 
-        return pb.RemoveTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
+        return membership_pb2.RemoveTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
 
 
 # -- rules ----------------------------------------------------------------------------------------
@@ -208,11 +262,15 @@ def join_team(uow: db.UnitOfWork, community_id: str, team_id: str, person_id: st
     """Put a registered person on a team; conditional on their having none, so two teams cannot both."""
     registration = uow.find_one(Registration, {"active_key": active_key(community_id, person_id)})
     if registration is None:
-        raise InvalidArgument.for_field(field, f"{person_id} holds no registration in {community_id!r}",
-                                        reason="NOT_REGISTERED")
+        raise InvalidArgument.for_field(
+            field, f"{person_id} holds no registration in {community_id!r}", reason="NOT_REGISTERED"
+        )
     if registration.team_id:
-        raise FailedPrecondition(f"{person_id} is already on team {registration.team_id!r} in {community_id!r}",
-                                 reason="ALREADY_ON_A_TEAM", metadata={"field": field})
+        raise FailedPrecondition(
+            f"{person_id} is already on team {registration.team_id!r} in {community_id!r}",
+            reason="ALREADY_ON_A_TEAM",
+            metadata={"field": field},
+        )
     uow.update_one(Registration, {"_id": registration.id, "team_id": ""}, {"$set": {"team_id": team_id}})
 
 
@@ -227,18 +285,24 @@ def team_members(specs, *, required: bool = True, field: str = "members") -> lis
         if not spec.person_id:
             raise InvalidArgument.for_field(f"{path}.person_id", "is required")
         if spec.person_id in seen:
-            raise InvalidArgument.for_field(f"{path}.person_id", f"{spec.person_id} is listed twice",
-                                            reason="DUPLICATE_MEMBER")
+            raise InvalidArgument.for_field(
+                f"{path}.person_id", f"{spec.person_id} is listed twice", reason="DUPLICATE_MEMBER"
+            )
         seen.add(spec.person_id)
-        members.append(TeamMember(person_id=spec.person_id, role=required_label(pb.TeamRole, spec.role, f"{path}.role")))
+        members.append(
+            TeamMember(
+                person_id=spec.person_id, role=required_label(membership_pb2.TeamRole, spec.role, f"{path}.role")
+            )
+        )
     return members
 
 
 def existing_school(school_id: str) -> Organization:
     school = lookups.referenced_organization(school_id, "school_id")
     if school.kind != "school":
-        raise InvalidArgument.for_field("school_id", f"{school_id!r} is a {school.kind}, not a school",
-                                        reason="NOT_A_SCHOOL")
+        raise InvalidArgument.for_field(
+            "school_id", f"{school_id!r} is a {school.kind}, not a school", reason="NOT_A_SCHOOL"
+        )
     return school
 
 
@@ -247,8 +311,9 @@ def school_member(person_id: str, school_id: str, field: str) -> Person:
     if person is None:
         raise InvalidArgument.for_field(field, f"no person {person_id!r}", reason="UNKNOWN_PERSON")
     if not any(a.organization_id == school_id for a in person.affiliations):
-        raise InvalidArgument.for_field(field, f"{person_id} is not affiliated with {school_id!r}",
-                                        reason="NOT_AT_SCHOOL")
+        raise InvalidArgument.for_field(
+            field, f"{person_id} is not affiliated with {school_id!r}", reason="NOT_AT_SCHOOL"
+        )
     return person
 
 

@@ -25,7 +25,7 @@ from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import instant
 from copnet.membership.client import MEMBERSHIP
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
 from copnet.reflection.models import CommunityCount, CommunityPlacement
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ COMMUNITY_CHANGED = ("copnet.membership.community.updated", "copnet.membership.c
 ORGANIZATION_MOVED = "copnet.membership.organization.moved"
 # No county office sits above a county office, a region or the state: moving one of them changes
 # no community's county office.
-NO_COUNTY_OFFICE_ABOVE = frozenset({mpb.ORGANIZATION_KIND_STATE, mpb.ORGANIZATION_KIND_REGION,
-                                    mpb.ORGANIZATION_KIND_COUNTY_OFFICE})
+NO_COUNTY_OFFICE_ABOVE = frozenset({membership_pb2.ORGANIZATION_KIND_STATE, membership_pb2.ORGANIZATION_KIND_REGION,
+                                    membership_pb2.ORGANIZATION_KIND_COUNTY_OFFICE})
 PAGE_SIZE = 1000
 
 
@@ -49,7 +49,7 @@ class Placement:
     as_of: dt.datetime | None
 
     @classmethod
-    def of(cls, community: mpb.Community) -> Placement:
+    def of(cls, community: membership_pb2.Community) -> Placement:
         changed = community.update_time if community.HasField("update_time") else community.create_time
         return cls(community.id, community.host_organization_id, community.county_office_id,
                    instant(changed) if changed.seconds or changed.nanos else None)
@@ -110,17 +110,17 @@ class Membership:
         yield organization_id
         token = ""
         while True:
-            reply = self._membership().ListOrganizations(mpb.ListOrganizationsRequest(
+            reply = self._membership().ListOrganizations(membership_pb2.ListOrganizationsRequest(
                 ancestor_id=organization_id, page_size=PAGE_SIZE, page_token=token))
             yield from (organization.id for organization in reply.organizations)
             token = reply.next_page_token
             if not token:
                 return
 
-    def communities_hosted_by(self, organization_id: str) -> Iterator[mpb.Community]:
+    def communities_hosted_by(self, organization_id: str) -> Iterator[membership_pb2.Community]:
         token = ""
         while True:
-            reply = self._membership().ListCommunities(mpb.ListCommunitiesRequest(
+            reply = self._membership().ListCommunities(membership_pb2.ListCommunitiesRequest(
                 host_organization_id=organization_id, page_size=PAGE_SIZE, page_token=token))
             yield from reply.communities
             token = reply.next_page_token

@@ -12,7 +12,7 @@ from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.resources.models import Library
-from copnet.resources.v1 import resources_pb2 as pb
+from copnet.resources.v1 import resources_pb2
 from copnet.resources.v1 import resources_pb2_grpc
 
 
@@ -20,12 +20,15 @@ class ResourcesServicer(resources_pb2_grpc.ResourcesServiceServicer):
     def __init__(self, context: ServiceContext):
         self.ctx = context
 
-    def GetLibrary(self, request: pb.GetLibraryRequest, _context) -> pb.GetLibraryResponse:
+    def GetLibrary(self, request: resources_pb2.GetLibraryRequest, _context) -> resources_pb2.GetLibraryResponse:
         library = Library.objects(community_id=request.community_id).first() if request.community_id else None
         if library is None:
             raise NotFound(f"no library for community {request.community_id!r}")
-        return pb.GetLibraryResponse(library=pb.Library(id=library.id, community_id=library.community_id,
-                                                        create_time=timestamp(library.created_at)))
+        return resources_pb2.GetLibraryResponse(
+            library=resources_pb2.Library(
+                id=library.id, community_id=library.community_id, create_time=timestamp(library.created_at)
+            )
+        )
 
 
 def create_library(uow: db.UnitOfWork, event: CloudEvent) -> None:
