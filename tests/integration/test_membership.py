@@ -83,8 +83,12 @@ def test_anonymous_writes_are_unauthenticated_and_reads_are_open(tree):
 
 
 def test_a_forged_token_is_refused(tree):
-    from copnet.kernel import auth
-    forged = auth.issue_token("someone-elses-secret-0123456789abcdef", "p", "platform_admin")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from copnet.kernel import auth, token_keys
+    stranger = Ed25519PrivateKey.generate()
+    forged = auth.issue_token(auth.Signer(stranger, token_keys.key_id("people", stranger.public_key()),
+                                          tree.settings.region), "p", "platform_admin")
     error = rpc_error(tree.membership(forged).CreateOrganization, membership_pb2.CreateOrganizationRequest(name="x", kind=membership_pb2.ORGANIZATION_KIND_STATE, time_zone=TZ))
     assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")
 

@@ -11,7 +11,6 @@ import nats
 import pymongo
 import pytest
 from copnet.events.v1 import events_pb2
-from copnet.kernel import auth
 from copnet.kernel.errors import details_of
 from copnet.kernel.events import CloudEvent, source_for, stream_name
 from copnet.membership.v1 import membership_pb2
@@ -20,7 +19,6 @@ from copnet.plugins.v1 import plugins_pb2
 from tests.integration.http import request
 from tests.integration.jetstream_events import about
 from tests.integration.signup_world import World
-from tests.support.stack import TEST_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -266,7 +264,7 @@ def test_a_services_failing_report_switches_it_off_with_a_revision_and_events(st
     on = regions.put(regions.county, "equity-sessions", {"enabled": True})
     assert on.status == 200, on.text
     version = on.json()["version"]
-    membership = auth.service_token(TEST_SECRET, "membership")
+    membership = stack.service_token("membership")
     reply = report_failing(stack, "equity-sessions", regions.county, "register_session_types timed out after 2.0s",
                            membership)
     assert reply.switched_off and reply.config.version == version + 1 and not reply.config.enabled

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from copnet import stack as stacklib
-from copnet.kernel import auth
+from copnet.kernel import auth, token_keys
 from copnet.kernel.clients import Clients
 from copnet.kernel.settings import SERVICE_NAMES, Settings, load_settings
 from copnet.membership.client import MEMBERSHIP
@@ -26,9 +26,14 @@ TEST_SECRET = "integration-tests-secret-0123456789abcdef"
 
 
 def settings_for_tests(data_dir: Path, **overrides) -> Settings:
-    """Settings on free ports in a temp dir; services see exactly these through their environment."""
+    """Settings on free ports in a temp dir; services see exactly these through their environment.
+
+    The token keys are made in the data directory (as `copnet up` makes them), so the test process
+    verifies what the stack verifies (the public keys) and issues people's tokens (the issuer key)."""
     ports = {f"{name}_port": stacklib.free_port() for name in SERVICE_NAMES}
+    keys = token_keys.make_key_set(Path(data_dir).resolve() / token_keys.LOCAL_DIRECTORY, SERVICE_NAMES)
     values = dict(
+        token_public_keys_file=keys.public, token_issuer_key_file=keys.issuer,
         data_dir=data_dir, region="test", secret=TEST_SECRET, host="127.0.0.1",
         gateway_port=stacklib.free_port(), embedded_mongodb_port=stacklib.free_port(),
         embedded_nats_port=stacklib.free_port(), embedded_nats_monitor_port=stacklib.free_port(),
@@ -123,7 +128,14 @@ class RunningStack:
         return self.plan.nats_operator_url
 
     def token(self, role: str, org: str = "", person: str = "tester") -> str:
-        return auth.issue_token(TEST_SECRET, person, role, org)
+        """A person's token, signed with the stack's issuer key."""
+        return auth.issue_token(token_keys.issuer(self.settings), person, role, org)
+
+    def service_token(self, service: str) -> str:
+        """`service`'s own service token, signed with that service's key."""
+        files = token_keys.local_key_files(self.settings)
+        return auth.service_token(token_keys.service_signer(
+            self.settings.model_copy(update={"service_key_file": files.service(service)}), service))
 
     def wait_for(self, predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
         stacklib.wait_until(lambda: bool(predicate()), timeout, what, interval=0.1)

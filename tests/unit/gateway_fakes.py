@@ -11,12 +11,11 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from copnet.gateway.app import create_app
-from copnet.kernel import auth
 from copnet.kernel.clients import Clients, ServiceClient, declared
-from copnet.kernel.settings import SERVICE_NAMES, load_settings
+from copnet.kernel.settings import SERVICE_NAMES
+from tests.support import tokens
 from tests.support.fake_grpc import FakeChannel, FakeRpcError, RecordedCall
 
-SECRET = "unit-tests-secret-0123456789abcdef0123"
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 DEADLINE_SECONDS = 5.0
 HEALTH_SERVICE = "grpc.health.v1.Health"
@@ -51,7 +50,7 @@ class FakeClients(Clients):
     (`clients["membership"].replies`, `.calls`, `.health_states`)."""
 
     def __init__(self):
-        super().__init__(load_settings(secret=SECRET, grpc_deadline_seconds=DEADLINE_SECONDS))
+        super().__init__(tokens.settings(grpc_deadline_seconds=DEADLINE_SECONDS))
         self.fakes = {name: FakeServiceClient(name) for name in SERVICE_NAMES}
 
     def of(self, spec):
@@ -62,13 +61,13 @@ class FakeClients(Clients):
 
 
 def make_app(clients: FakeClients | None = None):
-    app = create_app(load_settings(secret=SECRET), clients=clients if clients is not None else FakeClients())
+    app = create_app(tokens.settings(), clients=clients if clients is not None else FakeClients())
     app.testing = True
     return app
 
 
 def token(role: str = "platform_admin", org: str = "", ttl_seconds: int = 3600) -> str:
-    return auth.issue_token(SECRET, "tester", role, org, ttl_seconds=ttl_seconds)
+    return tokens.person_token(role, org, ttl_seconds=ttl_seconds)
 
 
 def bearer(role: str = "platform_admin", org: str = "") -> dict[str, str]:

@@ -14,10 +14,9 @@ from typer.testing import CliRunner
 from copnet import stack
 from copnet.cli import run as runner
 from copnet.cli.root import app
-from copnet.kernel.auth import Grant, Role, verify_token
-from copnet.kernel.settings import load_settings
-
-SECRET = "unit-tests-secret-0123456789abcdef0123"
+from copnet.kernel import token_keys
+from copnet.kernel.auth import Grant, Role
+from copnet.kernel.settings import SERVICE_NAMES, load_settings
 
 
 def invoke(*args: str):
@@ -26,34 +25,68 @@ def invoke(*args: str):
 
 # -- token issue ---------------------------------------------------------------------------------
 
-def test_token_is_signed_with_the_data_directory_secret(cli_env):
+def data_dir_verifier(cli_env, region: str = "local"):
+    """What a stack on the test's data directory verifies tokens with."""
+    return token_keys.verifier(load_settings(token_public_keys_file=cli_env / "data" / "keys" / "public-keys.json",
+                                             region=region))
+
+
+def test_token_is_signed_with_the_data_directory_issuer_key(cli_env):
     result = invoke("token", "issue", "--person", "ana", "--role", "county_admin", "--org", "alameda-coe",
                     "--ttl", "120")
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
-    secret = (cli_env / "data" / "secret").read_text().strip()
-    assert secret == stack.instance_secret(load_settings())
-    identity = verify_token(secret, token)
+    assert (cli_env / "data" / "keys" / "issuer.pem").exists()
+    stack.plan(load_settings())  # a stack on this data directory: keeps the issuer key, lists its public half
+    identity = data_dir_verifier(cli_env).verify(token)
     assert identity.person_id == "ana"
     assert identity.grants == (Grant(Role.COUNTY_ADMIN, "alameda-coe"),)
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 120
+    assert claims["aud"] == "copnet:local" and claims["jti"]
 
 
-def test_token_uses_copnet_secret_when_set(cli_env, monkeypatch):
-    monkeypatch.setenv("COPNET_SECRET", SECRET)
+def test_token_uses_the_configured_issuer_key_and_region(cli_env, monkeypatch, tmp_path):
+    keys = token_keys.make_key_set(tmp_path / "production-keys", SERVICE_NAMES)
+    monkeypatch.setenv("COPNET_TOKEN_ISSUER_KEY_FILE", str(keys.issuer))
+    monkeypatch.setenv("COPNET_REGION", "north")
     result = invoke("token", "issue", "--person", "lee", "--role", "platform_admin")
     assert result.exit_code == 0, result.output
-    assert verify_token(SECRET, result.stdout.strip()).grants == (Grant(Role.PLATFORM_ADMIN, ""),)
-    assert not (cli_env / "data" / "secret").exists()
+    verifier = token_keys.verifier(load_settings(token_public_keys_file=keys.public, region="north"))
+    assert verifier.verify(result.stdout.strip()).grants == (Grant(Role.PLATFORM_ADMIN, ""),)
+    assert not (cli_env / "data" / "keys" / "issuer.pem").exists()
 
 
-def test_a_second_token_uses_the_same_secret(cli_env):
+def test_a_second_token_uses_the_same_key(cli_env):
     first = invoke("token", "issue", "--person", "a", "--role", "platform_admin").stdout.strip()
     second = invoke("token", "issue", "--person", "b", "--role", "member", "--org", "x1").stdout.strip()
-    secret = (cli_env / "data" / "secret").read_text().strip()
-    assert verify_token(secret, first).person_id == "a"
-    assert verify_token(secret, second).person_id == "b"
+    stack.plan(load_settings())
+    assert data_dir_verifier(cli_env).verify(first).person_id == "a"
+    assert data_dir_verifier(cli_env).verify(second).person_id == "b"
+
+
+def test_a_lifetime_over_the_instances_cap_is_refused(cli_env, monkeypatch):
+    result = invoke("token", "issue", "--person", "a", "--role", "platform_admin", "--ttl", str(12 * 3600 + 1))
+    assert result.exit_code == 2
+    assert "at most 43200 seconds (COPNET_TOKEN_MAX_SECONDS)" in result.stderr
+    assert result.stdout == ""
+    monkeypatch.setenv("COPNET_TOKEN_MAX_SECONDS", "600")
+    assert invoke("token", "issue", "--person", "a", "--role", "platform_admin", "--ttl", "601").exit_code == 2
+    assert invoke("token", "issue", "--person", "a", "--role", "platform_admin", "--ttl", "600").exit_code == 0
+
+
+def test_a_person_id_cannot_be_a_services(cli_env):
+    result = invoke("token", "issue", "--person", "service:plugins", "--role", "platform_admin")
+    assert result.exit_code == 2
+    assert "service:" in result.stderr
+
+
+def test_token_keys_makes_a_key_set_for_a_deployment(cli_env, tmp_path):
+    result = invoke("token", "keys", str(tmp_path / "keys"))
+    assert result.exit_code == 0, result.output
+    kids = token_keys.read_public_keys(tmp_path / "keys" / "public-keys.json")
+    assert sorted(kid.split("/")[0] for kid in kids) == sorted(["people", *(f"service:{n}" for n in SERVICE_NAMES)])
+    assert all((tmp_path / "keys" / f"service-{name}.pem").exists() for name in SERVICE_NAMES)
 
 
 def test_an_unknown_role_is_refused(cli_env):

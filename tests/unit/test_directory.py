@@ -9,7 +9,7 @@ import pytest
 from copnet.kernel.errors import NotFound
 from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.settings import load_settings
+from tests.support import tokens
 from copnet.membership.v1 import membership_pb2
 from copnet.scheduling import directory as directory_module
 from copnet.scheduling.directory import Audiences, Directory
@@ -66,7 +66,7 @@ def membership():
 
 @pytest.fixture
 def directory(membership):
-    found = Directory(ServiceContext("scheduling", load_settings(secret="s" * 40), PluginHost()))
+    found = Directory(ServiceContext("scheduling", tokens.settings("scheduling"), PluginHost()))
     found.__dict__["_clients"] = clients_answered_by(
         membership=lambda call: membership.call(call.method, call.request, token=call.token))
     return found

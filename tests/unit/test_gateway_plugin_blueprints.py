@@ -7,8 +7,8 @@ from flask import Blueprint
 from copnet import hookimpl
 from copnet.gateway.app import create_app
 from copnet.kernel.plugins import PluginHost
-from copnet.kernel.settings import load_settings
-from tests.unit.gateway_fakes import SECRET, FakeClients
+from tests.support import tokens
+from tests.unit.gateway_fakes import FakeClients
 
 
 class WithBlueprint:
@@ -41,7 +41,7 @@ def app_with(*plugins):
     host = PluginHost(timeout_seconds=1.0)
     for name, plugin in plugins:
         host.register(plugin, name)
-    app = create_app(load_settings(secret=SECRET), clients=FakeClients(), plugin_host=host)
+    app = create_app(tokens.settings(), clients=FakeClients(), plugin_host=host)
     app.testing = False   # errors answered as in production, not raised into the test
     return app.test_client()
 

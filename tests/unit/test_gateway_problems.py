@@ -107,11 +107,23 @@ def test_a_bad_token_is_401_on_reads_and_writes(client, clients, header, reason)
     assert clients.all_calls() == []
 
 
-def test_a_token_signed_with_another_secret_is_401(client, clients):
-    from copnet.kernel import auth
+def test_a_token_signed_with_a_key_the_instance_does_not_list_is_401(client, clients):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    forged = auth.issue_token("another-secret-that-is-long-enough-0000", "mallory", "platform_admin")
+    from copnet.kernel import auth, token_keys
+
+    stranger = Ed25519PrivateKey.generate()
+    forged = auth.issue_token(auth.Signer(stranger, token_keys.key_id("people", stranger.public_key()), "local"),
+                              "mallory", "platform_admin")
     assert_problem(client.get("/api/v1/orgs", headers={"Authorization": f"Bearer {forged}"}), 401, "TOKEN_INVALID")
+    assert clients.all_calls() == []
+
+
+def test_a_token_of_another_regions_instance_is_401(client, clients):
+    from tests.support import tokens
+
+    other = tokens.person_token("platform_admin", region="north")
+    assert_problem(client.get("/api/v1/orgs", headers={"Authorization": f"Bearer {other}"}), 401, "TOKEN_INVALID")
     assert clients.all_calls() == []
 
 
@@ -131,12 +143,12 @@ def test_an_unexpected_exception_is_a_500_problem_without_internals(client, clie
     assert "RuntimeError" not in problem["detail"]
 
 
-def test_the_gateway_refuses_to_start_without_a_secret():
+def test_the_gateway_refuses_to_start_without_the_token_public_keys():
     from copnet.gateway.app import create_app
     from copnet.kernel.settings import ConfigError, load_settings
 
-    with pytest.raises(ConfigError, match="COPNET_SECRET"):
-        create_app(load_settings(secret=None))
+    with pytest.raises(ConfigError, match="COPNET_TOKEN_PUBLIC_KEYS_FILE"):
+        create_app(load_settings(token_public_keys_file=None))
 
 
 def test_a_write_without_any_body_reaches_validation_instead_of_415(client, clients):

@@ -10,7 +10,7 @@ from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.plugin_config import PluginConfig
 from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.settings import load_settings
+from tests.support import tokens
 from copnet.membership.v1 import membership_pb2
 from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.servicer import SchedulingServicer
@@ -49,7 +49,7 @@ def ctx():
     host.register(Core(), "core")
     host.register(Equity(), "equity")
     host.configs.load([PluginConfig("county-a1", "equity", 1, True, region_id="region-a")])
-    yield ServiceContext("scheduling", load_settings(secret="s" * 40), host)
+    yield ServiceContext("scheduling", tokens.settings("scheduling"), host)
     host.close()
 
 

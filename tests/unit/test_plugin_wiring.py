@@ -15,6 +15,7 @@ from copnet.kernel.service import (ServiceContext, ServiceDefinition, load_plugi
                                    report_repeated_failure, send_failing_report)
 from copnet.kernel.settings import load_settings
 from copnet.plugins.v1 import plugins_pb2
+from tests.support import tokens
 from tests.support.fake_grpc import FakeChannel
 
 SECRET = "s" * 40
@@ -22,7 +23,7 @@ SECRET = "s" * 40
 
 @pytest.fixture
 def context():
-    settings = load_settings(secret=SECRET, region="test", nats_url=None)
+    settings = tokens.settings("membership", region="test", nats_url=None)
     host = PluginHost(timeout_seconds=0.5)
     yield ServiceContext("membership", settings, host)
     host.close()
@@ -127,9 +128,9 @@ def test_the_start_up_load_reads_every_page_with_secrets_and_a_service_token(con
     assert {call.method for call in calls} == {"ListPluginConfigs"}
     assert all(call.request.include_secrets and call.request.page_size > 0 for call in calls)
     assert [call.request.page_token for call in calls] == ["", "next"]
-    identity = auth.verify_token(SECRET, calls[0].token)
-    assert identity.person_id == "service:membership"
-    assert identity.grants == (auth.Grant(auth.Role.PLATFORM_ADMIN, ""),)
+    identity = tokens.verifier("test").verify(calls[0].token)
+    assert identity.service == "membership" and auth.is_service(identity)
+    assert identity.grants == ()  # a service token holds no person's role
 
 
 def test_a_fetch_after_a_change_asks_for_that_one_configuration(context):
@@ -178,7 +179,7 @@ def test_a_repeated_failure_is_reported_to_the_plugins_service_with_a_service_to
     assert call.method == "ReportPluginFailing"
     assert (call.request.plugin, call.request.organization_id) == ("labels", "county-a1")
     assert call.request.failures == context.plugins.failure_limit and "boom" in call.request.reason
-    assert auth.verify_token(SECRET, call.token).person_id == "service:membership"
+    assert tokens.verifier("test").verify(call.token).service == "membership"
 
 
 def test_a_report_retries_while_the_plugins_service_is_away(context):

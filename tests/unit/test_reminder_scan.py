@@ -7,7 +7,7 @@ import pytest
 
 from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.settings import load_settings
+from tests.support import tokens
 from copnet.scheduling.directory import Directory
 from copnet.scheduling.models import Occurrence
 from copnet.scheduling.reminders import ReminderScan, due_leads, reminder_id
@@ -51,7 +51,7 @@ def test_the_ledger_id_names_occurrence_person_and_lead():
 
 def test_a_scan_asks_membership_once_per_community_and_roster_not_once_per_occurrence(monkeypatch):
     membership = Membership()
-    directory = Directory(ServiceContext("scheduling", load_settings(secret="s" * 40), PluginHost()))
+    directory = Directory(ServiceContext("scheduling", tokens.settings("scheduling"), PluginHost()))
     directory.__dict__["_clients"] = clients_answered_by(
         membership=lambda call: membership.call(call.method, call.request, token=call.token))
     reminded: list[tuple[str, list[str]]] = []

@@ -5,13 +5,11 @@ from copnet.kernel import auth
 from copnet.kernel import service as service_module
 from copnet.kernel.plugins import PluginHost
 from copnet.kernel.service import ServiceContext
-from copnet.kernel.settings import load_settings
-
-SECRET = "s" * 40
+from tests.support import tokens
 
 
 def context() -> ServiceContext:
-    return ServiceContext("scheduling", load_settings(secret=SECRET), PluginHost())
+    return ServiceContext("scheduling", tokens.settings("scheduling"), PluginHost())
 
 
 def test_one_set_of_clients_per_context():
@@ -24,13 +22,13 @@ def test_the_service_token_is_reused_until_a_minute_before_it_expires(monkeypatc
     monkeypatch.setattr(service_module.time, "monotonic", lambda: clock[0])
     signed = []
     real = auth.service_token
-    monkeypatch.setattr(auth, "service_token", lambda secret, name: signed.append(name) or real(secret, name))
+    monkeypatch.setattr(auth, "service_token", lambda signer: signed.append(signer.signer) or real(signer))
     ctx = context()
     first = ctx.service_token()
-    assert auth.is_service(auth.verify_token(SECRET, first))
+    assert tokens.verifier().verify(first).service == "scheduling"
     clock[0] += auth.SERVICE_TOKEN_SECONDS - 61
     assert ctx.service_token() == first
-    assert signed == ["scheduling"]
+    assert signed == ["service:scheduling"]
     clock[0] += 2
     ctx.service_token()
-    assert signed == ["scheduling", "scheduling"]
+    assert signed == ["service:scheduling", "service:scheduling"]

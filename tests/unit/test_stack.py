@@ -50,3 +50,20 @@ def test_each_service_connects_to_the_embedded_nats_as_its_own_user(tmp_path):
                                         nats_url="nats://nats:4222"))
     assert all("COPNET_NATS_USER" not in spec.env for spec in external.services)
     assert external.nats_operator_url == "nats://nats:4222"
+
+
+def test_each_process_gets_the_public_keys_and_a_service_its_own_key_only(tmp_path):
+    plan = stack.plan(load_settings(data_dir=tmp_path, secret="y" * 40, mongodb_uri="mongodb://db"))
+    keys = tmp_path.resolve() / "keys"
+    for spec in plan.all:
+        assert spec.env["COPNET_TOKEN_PUBLIC_KEYS_FILE"] == str(keys / "public-keys.json")
+        assert "COPNET_SECRET" not in spec.env and "COPNET_TOKEN_ISSUER_KEY_FILE" not in spec.env
+        assert not any(str(keys / "issuer.pem") in value for value in spec.env.values())
+    for spec in plan.services:
+        assert spec.env["COPNET_SERVICE_KEY_FILE"] == str(keys / f"service-{spec.name}.pem")
+    assert "COPNET_SERVICE_KEY_FILE" not in plan.gateway.env
+    issuer = (keys / "issuer.pem").read_bytes()
+    public = (keys / "public-keys.json").read_text()
+    again = stack.plan(load_settings(data_dir=tmp_path, secret="y" * 40, mongodb_uri="mongodb://db"))
+    assert (keys / "issuer.pem").read_bytes() == issuer and (keys / "public-keys.json").read_text() == public
+    assert again.env["COPNET_TOKEN_PUBLIC_KEYS_FILE"] == plan.env["COPNET_TOKEN_PUBLIC_KEYS_FILE"]

@@ -1,4 +1,4 @@
-"""What every `copnet` command group shares: settings and the instance secret, the gateway client
+"""What every `copnet` command group shares: settings and the token issuer, the gateway client
 and its options, one way to report a refusal (`fail`, `call_gateway`, `describe_error`), and how
 tables and local times are printed.
 
@@ -44,31 +44,37 @@ def settings_or_exit() -> Settings:
         raise fail(f"copnet: configuration error: {error}", 2) from None
 
 
-def secret_of(settings: Settings) -> str:
-    """COPNET_SECRET, or the local stack's secret kept in the data directory (made on first use)."""
-    path = settings.data_dir / stack_module.SECRET_FILE
-    if settings.secret is None and not path.exists():
-        typer.echo(f"copnet: no instance secret yet; created {path} (a stack on this data directory uses it)",
+def issuer_of(settings: Settings):
+    """The people's token issuer: COPNET_TOKEN_ISSUER_KEY_FILE, or the local stack's issuer key
+    kept in the data directory (made on first use)."""
+    from copnet.kernel import token_keys
+
+    path = token_keys.local_key_files(settings).issuer
+    if settings.token_issuer_key_file is None and not path.exists():
+        typer.echo(f"copnet: no token issuer key yet; created {path} (a stack on this data directory uses it)",
                    err=True)
-    return stack_module.instance_secret(settings)
+    try:
+        return token_keys.issuer(settings)
+    except ConfigError as error:
+        raise fail(f"copnet: configuration error: {error}", 2) from None
 
 
-def seed_token(secret: str) -> str:
-    """A short-lived platform_admin token of the instance signed with `secret`."""
+def seed_token(issuer) -> str:
+    """A short-lived platform_admin token of the instance signed by `issuer`."""
     from copnet import seed
     from copnet.kernel.auth import Role, issue_token
 
-    return issue_token(secret, seed.SEED_PERSON_ID, Role.PLATFORM_ADMIN, ttl_seconds=600)
+    return issue_token(issuer, seed.SEED_PERSON_ID, Role.PLATFORM_ADMIN, ttl_seconds=600)
 
 
 def api_client(gateway: str | None, token: str | None):
     """A REST client for the local gateway (or `gateway`), acting with `token` when given and
-    otherwise as the instance's platform admin (a short-lived token signed with its secret)."""
+    otherwise as the instance's platform admin (a short-lived token signed by its issuer key)."""
     from copnet.api_client import ApiClient
 
     settings = settings_or_exit()
     url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
-    return ApiClient(url, token or os.environ.get("COPNET_TOKEN") or seed_token(secret_of(settings)))
+    return ApiClient(url, token or os.environ.get("COPNET_TOKEN") or seed_token(issuer_of(settings)))
 
 
 def call_gateway(command: str, gateway: str | None, token: str | None, work: Callable[[Any], Any]):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,8 +22,8 @@ from rich.table import Table
 
 from copnet import stack as stack_module
 from copnet.cli import attendance, communities, orgs, plugins, scheduling
-from copnet.cli.common import GatewayOption, fail, secret_of, seed_token, settings_or_exit
-from copnet.kernel.settings import SERVICE_NAMES, Settings
+from copnet.cli.common import GatewayOption, fail, issuer_of, seed_token, settings_or_exit
+from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings
 
 app = typer.Typer(name="copnet", help="Run and operate a copnet regional instance.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_show_locals=False)
@@ -67,7 +68,7 @@ def up(
     settings = settings_or_exit()
     try:
         plan = stack_module.plan(settings)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ConfigError) as error:
         raise fail(f"copnet up: {error}", 2) from None
     busy = stack_module.busy_ports(plan, settings.host)
     if busy:
@@ -78,14 +79,14 @@ def up(
 
     describe(plan, settings)
     gateway_url = stack_module.gateway_url(settings)
-    secret = plan.env["COPNET_SECRET"]
+    issuer = issuer_of(settings)  # the stack's plan made it (data directory) unless a file is configured
 
     def after_ready(announce) -> str | None:
         if seed is Dataset.demo:
             from copnet import seed as seed_module
 
             try:
-                report = seed_module.load_demo(gateway_url, seed_token(secret))
+                report = seed_module.load_demo(gateway_url, seed_token(issuer))
             except seed_module.SeedError as error:
                 return f"loading the demo network failed: {error}"
             announce(f"copnet up: demo network loaded ({report.summary()})")
@@ -168,10 +169,12 @@ def token_issue(
     role: Annotated[str, typer.Option(help="member, facilitator, county_admin, regional_lead, "
                                            "state_coordinator or platform_admin.")],
     org: Annotated[str, typer.Option(help="Organization id the role is held at (not needed for platform_admin).")] = "",
-    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 8 * 3600,
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds (at most COPNET_TOKEN_MAX_SECONDS, "
+                                                 "12 hours unless set).")] = 8 * 3600,
 ) -> None:
-    """Print a bearer token signed with the instance secret (COPNET_SECRET, or the local stack's)."""
-    from copnet.kernel.auth import Role, issue_token
+    """Print a bearer token for COPNET_REGION signed with the token issuer key
+    (COPNET_TOKEN_ISSUER_KEY_FILE, or the local stack's in the data directory)."""
+    from copnet.kernel.auth import LifetimeTooLong, OrganizationRequired, Role, issue_token
 
     roles = [r.value for r in Role]
     if role not in roles:
@@ -179,11 +182,37 @@ def token_issue(
     if not person.strip():
         raise fail("copnet token issue: --person must not be empty", 2)
     settings = settings_or_exit()
+    if ttl > settings.token_max_seconds:
+        raise fail(f"copnet token issue: --ttl {ttl} is longer than this instance allows: at most "
+                   f"{settings.token_max_seconds} seconds (COPNET_TOKEN_MAX_SECONDS)", 2)
     try:
-        token = issue_token(secret_of(settings), person.strip(), role, org, ttl_seconds=ttl)
-    except ValueError as error:  # the rule lives in issue_token: roles other than platform_admin need an org
+        token = issue_token(issuer_of(settings), person.strip(), role, org, ttl_seconds=ttl)
+    except OrganizationRequired as error:
         raise fail(f"copnet token issue: {error} (--org ORG_ID)", 2) from None
+    except ValueError as error:  # the other rules of issue_token: no service: ids, the lifetime cap
+        raise fail(f"copnet token issue: {error}", 2) from None
     typer.echo(token)
+
+
+@token_app.command("keys")
+def token_keys_command(
+    directory: Annotated[Path, typer.Argument(help="Where to write the keys (made if missing; existing keys "
+                                                   "are kept).")],
+) -> None:
+    """Make an instance's token signing keys: the issuer's (issuer.pem: for whoever issues people's
+    tokens, never a service), one per service (service-<name>.pem: that service's
+    COPNET_SERVICE_KEY_FILE) and the public keys of all of them (public-keys.json: every process's
+    COPNET_TOKEN_PUBLIC_KEYS_FILE)."""
+    from copnet.kernel import token_keys
+
+    try:
+        files = token_keys.make_key_set(directory, SERVICE_NAMES)
+    except OSError as error:
+        raise fail(f"copnet token keys: cannot write to {directory}: {error.strerror or error}", 2) from None
+    typer.echo(f"issuer key:      {files.issuer}")
+    for name in SERVICE_NAMES:
+        typer.echo(f"{name + ' key:':<17}{files.service(name)}")
+    typer.echo(f"public keys:     {files.public}")
 
 
 # -- seed --------------------------------------------------------------------------------------
@@ -203,7 +232,7 @@ def seed(
 
     settings = settings_or_exit()
     url = (gateway or stack_module.gateway_url(settings)).rstrip("/")
-    token = seed_token(secret_of(settings))
+    token = seed_token(issuer_of(settings))
     items = seed_module.demo_items()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[item]}"), console=Console(stderr=True)) as progress:

@@ -19,6 +19,7 @@ from copnet.gateway.routes import (attendance, catalog, communities, feeds, heal
                                    occurrences, orgs, people, plugins, programs, proposals, registrations, reminders,
                                    reports, sessions, teams)
 from copnet.gateway.schemas import Problem
+from copnet.kernel import token_keys
 from copnet.kernel.clients import Clients
 from copnet.kernel.logs import configure_logging
 from copnet.kernel.plugins import PluginHost
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, *, clients=None,
     `plugin_host` replaces the host whose blueprints are mounted (default: every installed plugin).
     """
     settings = settings or load_settings()
-    secret = settings.require_secret()  # fail at start-up, not at the first write
+    verifier = token_keys.verifier(settings)  # fail at start-up, not at the first request
     if not logging.getLogger().handlers:  # gunicorn leaves the root logger alone; a test runner does not
         configure_logging("gateway", settings.log_level)
     app = GatewayOpenAPI(
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, *, clients=None,
 
     backend.install(app, (lambda: clients) if clients is not None else (lambda: Clients(settings)))
     problems.register(app)
-    auth.register(app, secret)  # before the body check: an anonymous write is 401 whatever it sends
+    auth.register(app, verifier)  # before the body check: an anonymous write is 401 whatever it sends
     plugins.register(app)  # a roster import may be up to 16 MiB: raised before the body is read
     request_body.register(app)
     for blueprint in BLUEPRINTS:

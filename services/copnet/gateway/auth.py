@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from copnet.kernel.auth import bearer_from_header, verify_token
+from copnet.kernel.auth import Verifier, bearer_from_header
 from copnet.kernel.errors import Unauthenticated
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -19,17 +19,17 @@ SECURITY_SCHEMES = {SECURITY_SCHEME: {"type": "http", "scheme": "bearer", "beare
                                       "description": "A copnet token: `Authorization: Bearer <jwt>`."}}
 
 
-def authenticate(secret: str) -> None:
+def authenticate(verifier: Verifier) -> None:
     """Sets g.bearer_token (None for an anonymous read); raises Unauthenticated otherwise."""
     if request.routing_exception is not None:
         return  # an unknown route or method is a 404/405 whoever asks
     token = bearer_from_header(request.headers.get("Authorization"))
     if token is not None:
-        verify_token(secret, token)
+        verifier.verify(token)
     elif request.method in WRITE_METHODS:
         raise Unauthenticated(f"{request.method} {request.path} needs a bearer token", reason="TOKEN_REQUIRED")
     g.bearer_token = token
 
 
-def register(app: Flask, secret: str) -> None:
-    app.before_request(lambda: authenticate(secret))
+def register(app: Flask, verifier: Verifier) -> None:
+    app.before_request(lambda: authenticate(verifier))

@@ -1,20 +1,45 @@
-"""Identity and access: signed bearer tokens, roles held at organizations, subtree scope."""
+"""Identity and access: signed bearer tokens, roles held at organizations, subtree scope.
+
+Tokens are Ed25519-signed JWTs (`EdDSA`). Whoever signs holds a private key; every process
+verifies with the public keys only (`Verifier`). A key's id (`kid`, `<signer>/<thumbprint>`)
+names what it may sign for: `people` signs people's tokens (and never a `service:` subject), the
+key of `service:<name>` signs that service's own tokens only. The audience is the instance's
+region (`copnet:<region>`), so another instance's tokens are refused; every token has an id
+(`jti`) and a lifetime no longer than the instance allows.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import enum
 import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from copnet.kernel.errors import PermissionDenied, Unauthenticated
 
 ISSUER = "copnet"
-AUDIENCE = "copnet"
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
 METADATA_KEY = "authorization"
+# The signer of people's tokens (a key id's part before the "/").
+PEOPLE_SIGNER = "people"
+# A service acting on its own account (not for a caller), e.g. loading configuration at start.
+SERVICE_SUBJECT_PREFIX = "service:"
+SERVICE_TOKEN_SECONDS = 300
+# People's tokens live at most this long unless the instance says otherwise (COPNET_TOKEN_MAX_SECONDS).
+DEFAULT_MAX_TOKEN_SECONDS = 12 * 3600
+DEFAULT_TOKEN_SECONDS = 8 * 3600
+# Clocks of the signer and the verifier may differ by this much.
+CLOCK_SKEW_SECONDS = 30
+
+
+def audience(region: str) -> str:
+    """The `aud` of every token of the instance of `region`."""
+    return f"copnet:{region}"
 
 
 class Role(enum.StrEnum):
@@ -37,6 +62,9 @@ class Grant:
 class Identity:
     person_id: str
     grants: tuple[Grant, ...] = field(default_factory=tuple)
+    # The calling service's name, for a token signed with that service's own key; "" for a person.
+    service: str = ""
+    token_id: str = ""
 
     def may(self, roles: set[Role], scope: list[str]) -> bool:
         """True when one of `roles` is held at an organization in `scope`.
@@ -84,49 +112,112 @@ def require(roles: set[Role], scope: list[str], action: str) -> Identity:
     return identity
 
 
-def issue_token(secret: str, person_id: str, role: Role | str, org_id: str = "",
-                ttl_seconds: int = 8 * 3600) -> str:
-    role = Role(role)
-    if role is not Role.PLATFORM_ADMIN and not org_id:
-        raise ValueError(f"role {role.value} is held at an organization: give its id")
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": person_id, "iat": now, "exp": now + ttl_seconds,
-        "roles": [{"role": role.value, "org": org_id}],
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
-
-
-# A service acting on its own account (not for a caller), e.g. loading configuration at start.
-SERVICE_SUBJECT_PREFIX = "service:"
-SERVICE_TOKEN_SECONDS = 300
-
-
-def service_token(secret: str, service: str) -> str:
-    """A short-lived platform_admin token whose subject says which service is calling."""
-    return issue_token(secret, f"{SERVICE_SUBJECT_PREFIX}{service}", Role.PLATFORM_ADMIN,
-                       ttl_seconds=SERVICE_TOKEN_SECONDS)
-
-
 def is_service(identity: Identity | None) -> bool:
-    """True for a token made by `service_token` (only the instance secret can sign one)."""
-    return (identity is not None and identity.person_id.startswith(SERVICE_SUBJECT_PREFIX)
-            and any(grant.role is Role.PLATFORM_ADMIN for grant in identity.grants))
+    """True for a token signed with a service's own key (see `Verifier`): no person can make one."""
+    return identity is not None and bool(identity.service)
 
 
-def verify_token(secret: str, token: str) -> Identity:
-    try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub"]})
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("bearer token has expired", reason="TOKEN_EXPIRED") from None
-    except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"bearer token is invalid: {exc}", reason="TOKEN_INVALID") from None
-    try:
-        grants = tuple(Grant(Role(g["role"]), str(g.get("org", ""))) for g in claims.get("roles", []))
-    except (KeyError, TypeError, ValueError):
-        raise Unauthenticated("bearer token has a malformed roles claim", reason="TOKEN_INVALID") from None
-    return Identity(person_id=str(claims["sub"]), grants=grants)
+class LifetimeTooLong(ValueError):
+    """A token asked to live longer than the instance allows."""
+
+
+class OrganizationRequired(ValueError):
+    """A role other than platform_admin is held at an organization, and none was given."""
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key and its key id (`<signer>/<thumbprint>`): signs tokens for one instance."""
+
+    key: Ed25519PrivateKey
+    key_id: str
+    region: str
+    max_seconds: int = DEFAULT_MAX_TOKEN_SECONDS
+
+    @property
+    def signer(self) -> str:
+        return self.key_id.rpartition("/")[0]
+
+    def sign(self, subject: str, roles: list[dict], ttl_seconds: int) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": audience(self.region), "sub": subject, "iat": now,
+                  "exp": now + ttl_seconds, "jti": uuid.uuid4().hex, "roles": roles}
+        return jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"kid": self.key_id})
+
+
+def issue_token(signer: Signer, person_id: str, role: Role | str, org_id: str = "",
+                ttl_seconds: int = DEFAULT_TOKEN_SECONDS) -> str:
+    """A person's token holding `role` at `org_id`, signed with the people's issuer key."""
+    role = Role(role)
+    if signer.signer != PEOPLE_SIGNER:
+        raise ValueError(f"people's tokens are signed with the issuer key, not {signer.signer!r}'s")
+    if role is not Role.PLATFORM_ADMIN and not org_id:
+        raise OrganizationRequired(f"role {role.value} is held at an organization: give its id")
+    if person_id.startswith(SERVICE_SUBJECT_PREFIX):
+        raise ValueError(f"a person's id cannot start with {SERVICE_SUBJECT_PREFIX!r}")
+    if not 0 < ttl_seconds <= signer.max_seconds:
+        raise LifetimeTooLong(f"a token lives at most {signer.max_seconds} seconds on this instance "
+                              f"(COPNET_TOKEN_MAX_SECONDS); {ttl_seconds} asked")
+    return signer.sign(person_id, [{"role": role.value, "org": org_id}], ttl_seconds)
+
+
+def service_token(signer: Signer) -> str:
+    """A short-lived token of the service whose key `signer` holds: subject `service:<name>`, no roles."""
+    if not signer.signer.startswith(SERVICE_SUBJECT_PREFIX):
+        raise ValueError("a service token is signed with the service's own key")
+    return signer.sign(signer.signer, [], SERVICE_TOKEN_SECONDS)
+
+
+class Verifier:
+    """Checks tokens with the instance's public keys (kid -> key), its region and lifetime cap."""
+
+    def __init__(self, public_keys: Mapping[str, Ed25519PublicKey], region: str,
+                 max_seconds: int = DEFAULT_MAX_TOKEN_SECONDS):
+        self.public_keys = dict(public_keys)
+        self.audience = audience(region)
+        self.max_seconds = max_seconds
+
+    def verify(self, token: str) -> Identity:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise invalid(f"bearer token is invalid: {exc}") from None
+        key = self.public_keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise invalid("bearer token is signed with a key this instance does not know")
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=ISSUER,
+                                leeway=CLOCK_SKEW_SECONDS, options={"require": ["exp", "iat", "sub", "jti"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("bearer token has expired", reason="TOKEN_EXPIRED") from None
+        except jwt.InvalidAudienceError:
+            raise invalid(f"bearer token is for another instance (this one is {self.audience})") from None
+        except jwt.InvalidTokenError as exc:
+            raise invalid(f"bearer token is invalid: {exc}") from None
+        signer = kid.rpartition("/")[0]
+        subject = str(claims["sub"])
+        lifetime = claims["exp"] - claims["iat"]
+        if signer.startswith(SERVICE_SUBJECT_PREFIX):
+            # A service's key signs for that service only, and never a person's roles.
+            if subject != signer or claims.get("roles"):
+                raise invalid("bearer token claims what its key may not sign")
+            if lifetime > SERVICE_TOKEN_SECONDS:
+                raise invalid("bearer token lives longer than a service token may")
+            return Identity(person_id=subject, service=subject.removeprefix(SERVICE_SUBJECT_PREFIX),
+                            token_id=str(claims["jti"]))
+        if signer != PEOPLE_SIGNER or subject.startswith(SERVICE_SUBJECT_PREFIX):
+            raise invalid("bearer token claims what its key may not sign")
+        if lifetime > self.max_seconds:
+            raise invalid(f"bearer token lives longer than this instance allows ({self.max_seconds} s)")
+        try:
+            grants = tuple(Grant(Role(g["role"]), str(g.get("org", ""))) for g in claims.get("roles", []))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise invalid("bearer token has a malformed roles claim") from None
+        return Identity(person_id=subject, grants=grants, token_id=str(claims["jti"]))
+
+
+def invalid(message: str) -> Unauthenticated:
+    return Unauthenticated(message, reason="TOKEN_INVALID")
 
 
 def bearer_from_header(value: str | None) -> str | None:

@@ -88,8 +88,8 @@ class ErrorInterceptor(grpc.ServerInterceptor):
 class IdentityInterceptor(grpc.ServerInterceptor):
     """Verifies the caller's bearer token from metadata and makes it (and the trace context) the call's."""
 
-    def __init__(self, secret: str):
-        self.secret = secret
+    def __init__(self, verifier: auth.Verifier):
+        self.verifier = verifier
 
     def intercept_service(self, continuation, handler_call_details):
         metadata = dict(handler_call_details.invocation_metadata or ())
@@ -99,7 +99,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
         def wrapper(behaviour):
             def identified(request, context):
                 token = auth.bearer_from_header(header)
-                identity = auth.verify_token(self.secret, token) if token else None
+                identity = self.verifier.verify(token) if token else None
                 reset = auth.set_identity(identity)
                 reset_trace = tracing.set_traceparent(traceparent)
                 try:
@@ -114,7 +114,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
 
 class GrpcServer:
     def __init__(self, *, service_name: str, full_service_names: list[str], host: str, port: int,
-                 secret: str, workers: int, extra_service_names: list[str] = ()):
+                 verifier: auth.Verifier, workers: int, extra_service_names: list[str] = ()):
         self.service_name = service_name
         self.full_service_names = full_service_names
         # Served too (and listed by reflection), but not part of the service's own health.
@@ -122,7 +122,7 @@ class GrpcServer:
         # Outermost first: log, map errors (including identity errors), then identify.
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{service_name}"),
-            interceptors=[LoggingInterceptor(), ErrorInterceptor(), IdentityInterceptor(secret)],
+            interceptors=[LoggingInterceptor(), ErrorInterceptor(), IdentityInterceptor(verifier)],
             options=[("grpc.so_reuseport", 0)])
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

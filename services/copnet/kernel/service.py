@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import grpc
 import mongoengine
 
-from copnet.kernel import auth, db, diagnostics
+from copnet.kernel import auth, db, diagnostics, token_keys
 from copnet.kernel.bus import EventBus, Subscription
 from copnet.kernel.clients import Clients
 from copnet.kernel.events import CloudEvent, source_for
@@ -44,12 +44,16 @@ class ServiceContext:
         (after any fork)."""
         return Clients(self.settings)
 
+    @functools.cached_property
+    def signer(self) -> auth.Signer:
+        """This service's own token key (COPNET_SERVICE_KEY_FILE): it signs `service:<name>` only."""
+        return token_keys.service_signer(self.settings, self.name)
+
     def service_token(self) -> str:
         """This service's token for calls to the others, signed again a minute before it expires."""
         with self._token_lock:
             if self._token is None or self._token[0] < time.monotonic():
-                self._token = (time.monotonic() + auth.SERVICE_TOKEN_SECONDS - 60,
-                               auth.service_token(self.settings.require_secret(), self.name))
+                self._token = (time.monotonic() + auth.SERVICE_TOKEN_SECONDS - 60, auth.service_token(self.signer))
             return self._token[1]
 
     @property
@@ -95,7 +99,8 @@ def run(definition: ServiceDefinition) -> int:
     try:
         settings = load_settings()
         mongodb_uri, _ = settings.require_backends()
-        secret = settings.require_secret()
+        verifier = token_keys.verifier(settings)
+        token_keys.service_signer(settings, definition.name)  # a missing or bad key stops the start here
     except ConfigError as error:
         print(f"copnet {definition.name}: configuration error: {error}", file=sys.stderr)
         return 2
@@ -109,7 +114,7 @@ def run(definition: ServiceDefinition) -> int:
         context, plugin, organization_id, reason)
 
     server = GrpcServer(service_name=definition.name, full_service_names=[definition.full_service_name],
-                        host=settings.host, port=settings.port_of(definition.name), secret=secret,
+                        host=settings.host, port=settings.port_of(definition.name), verifier=verifier,
                         workers=settings.grpc_workers, extra_service_names=[diagnostics.FULL_SERVICE_NAME])
     definition.add_servicer(server.server, context)
     diagnostics.add_to_server(server.server, definition.name, plugins)

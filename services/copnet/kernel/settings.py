@@ -30,7 +30,16 @@ class Settings(BaseSettings):
     nats_password: SecretStr | None = None
     region: str = Field("local", pattern=r"^[a-z][a-z0-9-]{1,31}$")
     data_dir: Path = Path(".copnet")
+    # The embedded stack's secret (its NATS passwords are derived from it); no service needs it.
     secret: SecretStr | None = None
+    # Bearer tokens (docs/configuration.md): every process verifies with the public keys (a JWKS
+    # file); a service signs its own service tokens with its own key; people's tokens are signed
+    # with the issuer key, held only by whoever issues them (`copnet token issue`), never a service.
+    token_public_keys_file: Path | None = None
+    service_key_file: Path | None = None
+    token_issuer_key_file: Path | None = None
+    # The longest a person's token may live (issued and accepted).
+    token_max_seconds: int = Field(12 * 3600, ge=60, le=7 * 24 * 3600)
     database_prefix: str = Field("copnet", pattern=r"^[a-z][a-z0-9_]{0,31}$")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 

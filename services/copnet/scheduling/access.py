@@ -1,5 +1,6 @@
 """Who may do what in scheduling: roles from the bearer token over an organization's scope, plus
-what membership knows (a community's facilitators). Calls made with the service token pass.
+what membership knows (a community's facilitators). A service token holds no role: no other
+service acts on scheduling on its own account.
 
 - a program's timeline: platform admins and regional leads over the program's owner;
 - a community's sessions and attendance: its facilitators, and platform admins, regional leads
@@ -25,15 +26,12 @@ def caller(action: str) -> Identity:
 
 
 def require_program_manager(program: ProgramFacts, action: str) -> Identity:
-    identity = caller(action)
-    if auth.is_service(identity):
-        return identity
+    caller(action)
     return auth.require(PROGRAM_MANAGERS, list(program.scope), action)
 
 
 def may_manage_community(identity: Identity, community: CommunityFacts) -> bool:
-    return (auth.is_service(identity) or identity.person_id in community.facilitator_ids
-            or identity.may(COMMUNITY_MANAGERS, list(community.scope)))
+    return identity.person_id in community.facilitator_ids or identity.may(COMMUNITY_MANAGERS, list(community.scope))
 
 
 def require_community_manager(community: CommunityFacts, action: str) -> Identity:
@@ -49,7 +47,7 @@ def require_self_or_manager(person_id: str, person_scope, action: str) -> Identi
     """The person themself, or a manager over one of their organizations. `person_scope` is a
     callable giving that scope, asked only when the caller is someone else."""
     identity = caller(action)
-    if auth.is_service(identity) or identity.person_id == person_id:
+    if identity.person_id == person_id:
         return identity
     if identity.may(PEOPLE_MANAGERS, list(person_scope())):
         return identity

@@ -166,7 +166,7 @@ class RemindersApi:
     directory: Directory
 
     def RunReminders(self, request: pb.RunRemindersRequest, _context) -> pb.RunRemindersResponse:
-        # Platform admins and the service token (a platform_admin token) only.
+        # Platform admins only (a service token holds no role).
         auth.require({Role.PLATFORM_ADMIN}, [], "RunReminders")
         now = instant(request, "now")
         return pb.RunRemindersResponse(emitted=ReminderScan(self.ctx, self.directory).run(now))
