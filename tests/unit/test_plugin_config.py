@@ -63,18 +63,19 @@ def test_load_marks_the_map_loaded():
     assert configs.loaded and configs.wait_loaded(0)
 
 
-def test_a_snapshot_from_a_proto():
+def test_a_snapshot_from_the_plugins_services_wire_form():
     from google.protobuf import struct_pb2
 
+    from copnet.plugins.client import config_of
     from copnet.plugins.v1 import plugins_pb2
 
     settings = struct_pb2.Struct()
     settings.update({"label": "x", "nested": {"n": 1}})
     message = plugins_pb2.PluginConfig(organization_id="county-a1", plugin="labels", version=3, enabled=True,
                                        settings=settings, region_id="region-a")
-    assert PluginConfig.from_proto(message) == PluginConfig("county-a1", "labels", 3, True,
-                                                            {"label": "x", "nested": {"n": 1}}, region_id="region-a")
-    assert PluginConfig.from_proto(plugins_pb2.PluginConfig(organization_id="r", plugin="p", version=1)).settings == {}
+    assert config_of(message) == PluginConfig("county-a1", "labels", 3, True,
+                                              {"label": "x", "nested": {"n": 1}}, region_id="region-a")
+    assert config_of(plugins_pb2.PluginConfig(organization_id="r", plugin="p", version=1)).settings == {}
 
 
 # -- the feed: events are hints to fetch ---------------------------------------------------------

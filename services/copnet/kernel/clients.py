@@ -34,6 +34,9 @@ class ServiceClientSpec(Generic[Stub]):
     name: str  # as in settings.SERVICE_NAMES: where its address is configured
     full_name: str  # the proto service, e.g. "copnet.membership.v1.MembershipService"
     stub_class: Callable[[grpc.Channel], Stub]
+    # Set by the one service that stores every organization's plugin configuration: how the
+    # others load it and report a plugin that keeps failing (a kernel.plugin_config.ConfigAuthority).
+    plugin_config_authority: object | None = None
 
     def method_names(self) -> list[str]:
         from google.protobuf import descriptor_pool

@@ -14,9 +14,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from google.protobuf import json_format
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +40,18 @@ class PluginConfig:
     def key(self) -> tuple[str, str]:
         return self.organization_id, self.plugin
 
-    @classmethod
-    def from_proto(cls, message) -> "PluginConfig":
-        """From the wire form, `copnet.plugins.v1.PluginConfig`."""
-        settings = json_format.MessageToDict(message.settings) if message.HasField("settings") else {}
-        return cls(organization_id=message.organization_id, plugin=message.plugin, version=int(message.version),
-                   enabled=bool(message.enabled), settings=settings,
-                   region_id=getattr(message, "region_id", "") or "")
+
+
+class ConfigAuthority(Protocol):
+    """The service that stores every organization's plugin configuration, as the others call it
+    (declared on its client: `ServiceClientSpec.plugin_config_authority`). `stub` is its generated
+    stub bound to the calling service's own token."""
+
+    def load(self, stub, *, organization_id: str = "", plugin: str = "") -> list[PluginConfig]:
+        """Every configuration (or the one of `organization_id` and `plugin`), secrets included."""
+
+    def report_failing(self, stub, *, plugin: str, organization_id: str, reason: str, failures: int) -> None:
+        """Asks it to switch `plugin` off for `organization_id` everywhere; raises grpc.RpcError."""
 
 
 class PluginConfigs:

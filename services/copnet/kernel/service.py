@@ -16,7 +16,7 @@ import mongoengine
 
 from copnet.kernel import auth, db, diagnostics, token_keys
 from copnet.kernel.bus import EventBus, Subscription
-from copnet.kernel.clients import Clients
+from copnet.kernel.clients import Clients, ServiceClientSpec, declared
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcServer, PortInUse
 from copnet.kernel.logs import configure_logging
@@ -167,16 +167,27 @@ def _run_periodically(job: PeriodicJob, stopping: threading.Event) -> None:
 
 
 # -- plugins ------------------------------------------------------------------------------------
-PLUGIN_CONFIG_PAGE_SIZE = 500
 # Reporting a plugin that keeps failing: attempts, the first wait between them (doubling), its cap.
 FAILING_REPORT_ATTEMPTS = 8
 FAILING_REPORT_BACKOFF = 1.0
 FAILING_REPORT_MAX_BACKOFF = 30.0
 
 
+def plugin_config_authority(own_name: str) -> ServiceClientSpec | None:
+    """The client of the service that stores the plugin configuration (it declares a
+    `plugin_config_authority`), unless that is this service itself; None when no service does."""
+    for name in SERVICE_NAMES:
+        if name == own_name:
+            continue
+        spec = declared(name)
+        if spec.plugin_config_authority is not None:
+            return spec
+    return None
+
+
 def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -> ConfigFeed | None:
     """The feed keeping this process's plugin configuration current, or None when there is no
-    plugins service to get it from (then no plugin is enabled for any organization)."""
+    service to get it from (then no plugin is enabled for any organization)."""
     if definition.plugin_configs is not None:
         def load() -> Iterable[PluginConfig]:
             return definition.plugin_configs(context)
@@ -185,14 +196,14 @@ def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -
         if definition.plugin_config is not None:
             def fetch(organization_id: str, plugin: str) -> Iterable[PluginConfig]:
                 return definition.plugin_config(context, organization_id, plugin)
-    elif "plugins" in SERVICE_NAMES and definition.name != "plugins":
+    elif plugin_config_authority(definition.name) is not None:
         def load() -> Iterable[PluginConfig]:
             return load_plugin_configs(context, context.clients)
 
         def fetch(organization_id: str, plugin: str) -> Iterable[PluginConfig]:
             return load_plugin_configs(context, context.clients, organization_id=organization_id, plugin=plugin)
     else:
-        log.info("plugins: no plugins service; plugins configured per organization stay off")
+        log.info("plugins: no service stores plugin configuration; plugins configured per organization stay off")
         return None
     return ConfigFeed(context.plugins.configs, load, fetch)
 
@@ -200,21 +211,10 @@ def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -
 def load_plugin_configs(context: ServiceContext, clients, *, organization_id: str = "",
                         plugin: str = "") -> list[PluginConfig]:
     """Every organization's plugin configuration (or the one of `organization_id` and `plugin`),
-    secrets included, from the plugins service: only a service's own token gets the secrets."""
-    from copnet.plugins.v1 import plugins_pb2
-
-    token = context.service_token()
-    configs: list[PluginConfig] = []
-    page_token = ""
-    while True:
-        request = plugins_pb2.ListPluginConfigsRequest(include_secrets=True, page_size=PLUGIN_CONFIG_PAGE_SIZE,
-                                                       page_token=page_token, organization_id=organization_id,
-                                                       plugin=plugin)
-        reply = clients["plugins"].as_caller(token).ListPluginConfigs(request)
-        configs += [PluginConfig.from_proto(message) for message in reply.configs]
-        page_token = reply.next_page_token
-        if not page_token:
-            return configs
+    secrets included, from the service that stores it: only a service's own token gets the secrets."""
+    spec = plugin_config_authority(context.name)
+    stub = clients.stub(spec, token=context.service_token())
+    return spec.plugin_config_authority.load(stub, organization_id=organization_id, plugin=plugin)
 
 
 def report_repeated_failure(context: ServiceContext, plugin: str, organization_id: str, reason: str) -> None:
@@ -235,14 +235,17 @@ def send_failing_report(context: ServiceContext, plugin: str, organization_id: s
                         attempts: int = FAILING_REPORT_ATTEMPTS, backoff: float = FAILING_REPORT_BACKOFF) -> bool:
     """ReportPluginFailing, retried with back-off while the plugins service cannot be reached;
     True once it answered. Given up: the plugin stays off in this process until it restarts."""
-    from copnet.plugins.v1 import plugins_pb2
-
-    request = plugins_pb2.ReportPluginFailingRequest(plugin=plugin, organization_id=organization_id,
-                                                     reason=reason[:2000], failures=context.plugins.failure_limit)
+    spec = plugin_config_authority(context.name)
+    if spec is None:
+        log.error("plugins: %s keeps failing for %s and no service stores plugin configuration to switch it off "
+                  "everywhere; it stays off in this process until it restarts", plugin, organization_id)
+        return False
     delay = backoff
     for attempt in range(1, attempts + 1):
         try:
-            context.clients["plugins"].as_caller(context.service_token()).ReportPluginFailing(request)
+            spec.plugin_config_authority.report_failing(
+                context.clients.stub(spec, token=context.service_token()), plugin=plugin,
+                organization_id=organization_id, reason=reason, failures=context.plugins.failure_limit)
             return True
         except grpc.RpcError as error:
             if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
