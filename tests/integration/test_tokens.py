@@ -78,3 +78,66 @@ def test_another_instances_token_is_refused_by_services_and_gateway(stack, perso
     assert reply.status == 401 and reply.json()["reason"] == "TOKEN_INVALID"
     here = request("GET", f"{stack.gateway_url}/api/v1/people/{person.id}", token=stack.token("platform_admin"))
     assert here.status == 200, here.text
+
+
+# -- revocation ------------------------------------------------------------------------------------
+def refuses(call, request_) -> bool:
+    """True once `call` refuses the token as revoked."""
+    try:
+        call(request_)
+    except grpc.RpcError as error:
+        return details_of(error).reason == "TOKEN_REVOKED"
+    return False
+
+
+def token_id(token: str) -> str:
+    return jwt.decode(token, options={"verify_signature": False})["jti"]
+
+
+def test_a_revoked_token_is_refused_by_every_service(stack, person):
+    services = stack
+    teacher = services.token("member", "tok-county", person=person.id)
+    other = services.token("member", "tok-county", person=person.id)
+    read = membership_pb2.GetPersonRequest(id=person.id)
+    assert services.membership(teacher).GetPerson(read).person.id == person.id
+
+    # Only a platform admin revokes.
+    code, _ = rpc_error(services.membership(services.token("regional_lead", "tok-region")).RevokeToken,
+                        membership_pb2.RevokeTokenRequest(token_id=token_id(teacher)))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    admin = services.token("platform_admin")
+    reply = services.membership(admin).RevokeToken(membership_pb2.RevokeTokenRequest(token_id=token_id(teacher)))
+    assert reply.revoked.token_id == token_id(teacher) and reply.revoked.revoked_by == "tester"
+
+    # Every service refuses it once its copy of the list is refreshed (every few seconds).
+    sessions = scheduling_pb2.ListSessionsRequest(community_id="tok-nowhere")
+    services.wait_for(lambda: refuses(services.membership(teacher).GetPerson, read), 15,
+                      "membership refusing the revoked token")
+    services.wait_for(lambda: refuses(services.scheduling(teacher).ListSessions, sessions), 15,
+                      "scheduling refusing the revoked token")
+    through_gateway = request("GET", f"{stack.gateway_url}/api/v1/people/{person.id}", token=teacher)
+    assert through_gateway.status == 401 and through_gateway.json()["reason"] == "TOKEN_REVOKED"
+    # Another token of the same person still works.
+    assert services.membership(other).GetPerson(read).person.id == person.id
+    listed = services.membership(services.service_token("scheduling")).ListRevokedTokens(
+        membership_pb2.ListRevokedTokensRequest())
+    assert token_id(teacher) in [revoked.token_id for revoked in listed.revoked]
+    code, _ = rpc_error(services.membership(other).ListRevokedTokens, membership_pb2.ListRevokedTokensRequest())
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_copnet_token_revoke_revokes_a_token_given_whole(services, person, monkeypatch):
+    from typer.testing import CliRunner
+
+    from copnet.cli.root import app
+
+    teacher = services.token("member", "tok-county", person=person.id)
+    for name, value in services.env.items():
+        if name.startswith("COPNET_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COPNET_TOKEN_ISSUER_KEY_FILE", str(services.settings.token_issuer_key_file))
+    result = CliRunner().invoke(app, ["token", "revoke", teacher])
+    assert result.exit_code == 0, result.output
+    assert f"revoked {token_id(teacher)}" in result.stdout
+    services.wait_for(lambda: refuses(services.membership(teacher).GetPerson,
+                                      membership_pb2.GetPersonRequest(id=person.id)), 15, "the token refused")

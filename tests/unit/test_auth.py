@@ -216,3 +216,19 @@ def test_a_token_issued_in_the_future_is_refused():
     now = int(time.time())
     issuer = people_signer()
     refused(signed(issuer.key, issuer.key_id, iat=now + 3600, exp=now + 7200))
+
+
+# -- revocation ------------------------------------------------------------------------------------
+def test_a_revoked_token_id_is_refused():
+    token = tokens.person_token("member", "s1")
+    token_id = jwt.decode(token, options={"verify_signature": False})["jti"]
+    verifier = tokens.verifier()
+    verifier.revoked = {token_id}
+    assert refused_by(verifier, token) == "TOKEN_REVOKED"
+    assert verifier.verify(tokens.person_token("member", "s1")).person_id == "tester"
+
+
+def refused_by(verifier, token: str) -> str:
+    with pytest.raises(Unauthenticated) as raised:
+        verifier.verify(token)
+    return raised.value.reason

@@ -194,6 +194,44 @@ def token_issue(
     typer.echo(token)
 
 
+@token_app.command("revoke")
+def token_revoke(
+    token_or_id: Annotated[str, typer.Argument(metavar="TOKEN_OR_ID",
+                                               help="The token itself, or its id (the jti claim).")],
+    token: Annotated[str | None, typer.Option(
+        help="A platform_admin token to act with (default $COPNET_TOKEN, else one of the issuer key).")] = None,
+) -> None:
+    """Revoke a token: every service refuses it within seconds (membership keeps the list until
+    the token would have expired). Calls membership over gRPC (COPNET_MEMBERSHIP_ADDR)."""
+    import grpc
+    import jwt
+
+    from copnet.kernel.clients import Clients
+    from copnet.kernel.errors import details_of
+    from copnet.membership.client import MEMBERSHIP
+    from copnet.membership.v1 import membership_pb2
+
+    token_id = token_or_id.strip()
+    if token_id.count(".") == 2:  # a JWT: its id, read without checking it (a forged one revokes nothing)
+        try:
+            token_id = str(jwt.decode(token_id, options={"verify_signature": False}).get("jti", ""))
+        except jwt.InvalidTokenError:
+            raise fail("copnet token revoke: that is not a token (nor a token id)", 2) from None
+    settings = settings_or_exit()
+    acting = token or os.environ.get("COPNET_TOKEN") or seed_token(issuer_of(settings))
+    clients = Clients(settings)
+    try:
+        reply = clients.stub(MEMBERSHIP, token=acting).RevokeToken(membership_pb2.RevokeTokenRequest(token_id=token_id))
+    except grpc.RpcError as error:
+        details = details_of(error)
+        what = " ".join(filter(None, (error.code().name, details.reason)))
+        raise fail(f"copnet token revoke: {what}: {details.message}", 1) from None
+    finally:
+        clients.close()
+    expires = reply.revoked.expire_time.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
+    typer.echo(f"revoked {reply.revoked.token_id} (refused by every service until {expires})")
+
+
 @token_app.command("keys")
 def token_keys_command(
     directory: Annotated[Path, typer.Argument(help="Where to write the keys (made if missing; existing keys "

@@ -14,7 +14,7 @@ import contextvars
 import enum
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 import jwt
@@ -169,13 +169,16 @@ def service_token(signer: Signer) -> str:
 
 
 class Verifier:
-    """Checks tokens with the instance's public keys (kid -> key), its region and lifetime cap."""
+    """Checks tokens with the instance's public keys (kid -> key), its region and lifetime cap,
+    and refuses the token ids in `revoked` (a service's `RevocationList`; the gateway leaves that
+    to the services it forwards every token to)."""
 
     def __init__(self, public_keys: Mapping[str, Ed25519PublicKey], region: str,
-                 max_seconds: int = DEFAULT_MAX_TOKEN_SECONDS):
+                 max_seconds: int = DEFAULT_MAX_TOKEN_SECONDS, revoked: Container[str] = frozenset()):
         self.public_keys = dict(public_keys)
         self.audience = audience(region)
         self.max_seconds = max_seconds
+        self.revoked = revoked
 
     def verify(self, token: str) -> Identity:
         try:
@@ -194,6 +197,8 @@ class Verifier:
             raise invalid(f"bearer token is for another instance (this one is {self.audience})") from None
         except jwt.InvalidTokenError as exc:
             raise invalid(f"bearer token is invalid: {exc}") from None
+        if str(claims["jti"]) in self.revoked:
+            raise Unauthenticated("bearer token has been revoked", reason="TOKEN_REVOKED")
         signer = kid.rpartition("/")[0]
         subject = str(claims["sub"])
         lifetime = claims["exp"] - claims["iat"]

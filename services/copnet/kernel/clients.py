@@ -37,6 +37,9 @@ class ServiceClientSpec(Generic[Stub]):
     # Set by the one service that stores every organization's plugin configuration: how the
     # others load it and report a plugin that keeps failing (a kernel.plugin_config.ConfigAuthority).
     plugin_config_authority: object | None = None
+    # Set by the one service that keeps the revoked token ids: how the others read them, given its
+    # stub (called with their service token), as used by kernel.revocations.RevocationList.
+    revoked_tokens: Callable[[Stub], Iterable[str]] | None = None
 
     def method_names(self) -> list[str]:
         from google.protobuf import descriptor_pool

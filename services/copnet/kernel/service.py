@@ -22,6 +22,7 @@ from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcSe
 from copnet.kernel.logs import configure_logging
 from copnet.kernel.plugin_config import ConfigFeed, PluginConfig
 from copnet.kernel.plugins import PluginHost
+from copnet.kernel.revocations import RevocationList
 from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class ServiceDefinition:
     plugin_configs: Callable[[ServiceContext], Iterable[PluginConfig]] | None = None
     plugin_config: Callable[[ServiceContext, str, str], Iterable[PluginConfig]] | None = None
     jobs: Callable[[ServiceContext], list[PeriodicJob]] = lambda context: []
+    # The revoked token ids, for the service that keeps them (its own database); None: asked of
+    # the service whose client declares `revoked_tokens`.
+    revoked_tokens: Callable[[ServiceContext], Iterable[str]] | None = None
 
 
 def run(definition: ServiceDefinition) -> int:
@@ -112,6 +116,7 @@ def run(definition: ServiceDefinition) -> int:
     context = ServiceContext(definition.name, settings, plugins)
     plugins.on_repeated_failure = lambda plugin, organization_id, reason: report_repeated_failure(
         context, plugin, organization_id, reason)
+    verifier.revoked = RevocationList(lambda: revoked_token_ids(definition, context))
 
     server = GrpcServer(service_name=definition.name, full_service_names=[definition.full_service_name],
                         host=settings.host, port=settings.port_of(definition.name), verifier=verifier,
@@ -171,6 +176,18 @@ def _run_periodically(job: PeriodicJob, stopping: threading.Event) -> None:
 FAILING_REPORT_ATTEMPTS = 8
 FAILING_REPORT_BACKOFF = 1.0
 FAILING_REPORT_MAX_BACKOFF = 30.0
+
+
+def revoked_token_ids(definition: ServiceDefinition, context: ServiceContext) -> Iterable[str]:
+    """The revoked token ids: from this service's own database when it keeps them, else from the
+    service whose client declares them (with this service's token); none when no service does."""
+    if definition.revoked_tokens is not None:
+        return definition.revoked_tokens(context)
+    for name in SERVICE_NAMES:
+        spec = declared(name)
+        if name != definition.name and spec.revoked_tokens is not None:
+            return spec.revoked_tokens(context.clients.stub(spec, token=context.service_token()))
+    return ()
 
 
 def plugin_config_authority(own_name: str) -> ServiceClientSpec | None:

@@ -3,7 +3,7 @@
 import sys
 
 from copnet.kernel.service import ServiceDefinition, run
-from copnet.membership import timeline
+from copnet.membership import timeline, tokens
 from copnet.membership.models import DOCUMENTS
 from copnet.membership.servicer import MembershipServicer
 from copnet.membership.v1 import membership_pb2_grpc
@@ -13,8 +13,9 @@ DEFINITION = ServiceDefinition(
     full_service_name="copnet.membership.v1.MembershipService",
     add_servicer=lambda server, ctx: membership_pb2_grpc.add_MembershipServiceServicer_to_server(
         MembershipServicer(ctx), server),
-    documents=list(DOCUMENTS),
+    documents=[*DOCUMENTS, tokens.RevokedToken],
     subscriptions=timeline.subscriptions,
+    revoked_tokens=lambda ctx: tokens.revoked_token_ids(),
 )
 
 if __name__ == "__main__":

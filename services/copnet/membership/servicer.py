@@ -10,10 +10,11 @@ from copnet.membership.programs import ProgramsApi
 from copnet.membership.proposals import ProposalsApi
 from copnet.membership.registrations import RegistrationsApi
 from copnet.membership.teams import TeamsApi
+from copnet.membership.tokens import TokensApi
 from copnet.membership.v1 import membership_pb2_grpc
 
 
 class MembershipServicer(OrganizationsApi, PeopleApi, ProgramsApi, CommunitiesApi, ProposalsApi, RegistrationsApi,
-                         TeamsApi, membership_pb2_grpc.MembershipServiceServicer):
+                         TeamsApi, TokensApi, membership_pb2_grpc.MembershipServiceServicer):
     def __init__(self, context: ServiceContext):
         self.ctx = context
