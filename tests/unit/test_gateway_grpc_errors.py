@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from copnet.kernel.call_limits import TooManyConcurrentCalls
 from copnet.kernel.errors import (AlreadyExists, DomainError, FailedPrecondition, FieldViolation, InvalidArgument,
                                   NotFound, PermissionDenied, Unauthenticated)
 from tests.unit.gateway_fakes import FakeRpcError, assert_problem, bearer
@@ -63,7 +64,7 @@ def test_unavailable_and_deadline_name_the_service_but_not_its_address(client, c
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS,
-                                  grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.RESOURCE_EXHAUSTED])
+                                  grpc.StatusCode.UNIMPLEMENTED])
 def test_anything_else_is_500_without_the_service_message(client, clients, code):
     response = create_org_failing_with(client, clients, FakeRpcError(code, "Traceback: KeyError('code_key')"))
     assert_problem(response, 500)
@@ -83,3 +84,20 @@ def test_reads_map_errors_the_same_way(client, clients):
         InvalidArgument.for_field("page_token", "is not a token this service issued"))
     problem = assert_problem(client.get("/api/v1/reports/community-counts?page_token=zzz"), 422, "INVALID_FIELD")
     assert problem["errors"][0]["field"] == "page_token"
+
+
+
+def test_a_caller_with_too_many_calls_in_flight_gets_429_with_the_reason_and_retry_after(client, clients):
+    refusal = FakeRpcError.of(TooManyConcurrentCalls("too many calls at once from this caller (at most 8 in flight)"))
+    response = create_org_failing_with(client, clients, refusal)
+    problem = assert_problem(response, 429, "TOO_MANY_CONCURRENT_CALLS")
+    assert "at most 8 in flight" in problem["detail"]
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_a_service_whose_queue_is_full_gets_429_naming_the_service_not_grpcs_text(client, clients):
+    response = create_org_failing_with(client, clients, FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                                                     "Concurrent RPC limit exceeded!"))
+    problem = assert_problem(response, 429, "RESOURCE_EXHAUSTED")
+    assert "membership" in problem["detail"] and "Concurrent RPC" not in problem["detail"]
+    assert response.headers["Retry-After"] == "1"

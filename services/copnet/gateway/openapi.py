@@ -22,12 +22,15 @@ ERROR_DESCRIPTIONS = {
     415: "The body was not sent as `application/json`.",
     422: "A field is missing, of the wrong type, unknown or out of range: `errors` names each one "
          "(validation here, or gRPC INVALID_ARGUMENT from the service).",
+    429: "Too many of this caller's requests in flight at once, or the service's queue is full "
+         "(gRPC RESOURCE_EXHAUSTED): send it again after `Retry-After` seconds.",
     500: "Anything unexpected; details are logged, never returned.",
     503: "A service is unavailable (gRPC UNAVAILABLE).",
     504: "A service did not answer before its deadline (gRPC DEADLINE_EXCEEDED).",
 }
-# What any route can answer: a bad token is refused everywhere; failures can happen everywhere.
-ALWAYS = (401, 500)
+# What any route can answer: a bad token is refused everywhere; too many calls at once and
+# failures can happen everywhere.
+ALWAYS = (401, 429, 500)
 
 
 def problem_responses(*statuses: int) -> dict[int, dict]:
@@ -39,6 +42,9 @@ def problem_responses(*statuses: int) -> dict[int, dict]:
         if status == 401:
             response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},
                                                         "description": "`Bearer realm=\"copnet\"`"}}
+        if status == 429:
+            response["headers"] = {"Retry-After": {"schema": {"type": "string"},
+                                                   "description": "Seconds to wait before sending it again."}}
         responses[status] = response
     return responses
 

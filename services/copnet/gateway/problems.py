@@ -34,9 +34,13 @@ STATUS_FOR_CODE = {
     grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.ALREADY_EXISTS: 409,
     grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+# A caller refused for having too many calls in flight (or a service whose queue is full) may
+# send the request again shortly (RFC 9110 Retry-After, in seconds).
+RETRY_AFTER_SECONDS = "1"
 # Statuses whose service message would reveal internals (addresses, stack details): replaced.
 OPAQUE_STATUSES = {500, 503, 504}
 
@@ -83,6 +87,8 @@ def from_service_call(failure: ServiceCallFailed) -> Response:
     status = STATUS_FOR_CODE.get(details.code, 500)
     if status == 401:
         return unauthorized(details.message, details.reason)
+    if status == 429:
+        return too_many_requests(failure.service, details)
     if status in OPAQUE_STATUSES:
         log.warning("%s.%s failed: %s %s", failure.service, failure.method, details.code.name, details.message)
         detail = {503: f"the {failure.service} service is unavailable; try again shortly",
@@ -93,6 +99,15 @@ def from_service_call(failure: ServiceCallFailed) -> Response:
     own = request_field_names(failure.service, failure.method)
     errors = [FieldError(field=json_field(f.field, sent, own), message=f.description) for f in details.fields]
     return problem(status, details.message, reason=details.reason, errors=errors)
+
+
+def too_many_requests(service: str, details: RpcErrorDetails) -> Response:
+    """429: the service's own refusal (TOO_MANY_CONCURRENT_CALLS) says why; gRPC's (its queue is
+    full, no reason) is named by its code, its text replaced."""
+    if details.reason:
+        return problem(429, details.message, reason=details.reason, headers={"Retry-After": RETRY_AFTER_SECONDS})
+    return problem(429, f"the {service} service is busy; try again shortly", reason="RESOURCE_EXHAUSTED",
+                   headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 def sent_field_names() -> set[str]:

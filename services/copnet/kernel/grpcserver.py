@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from copnet.kernel import auth, db, tracing
+from copnet.kernel.call_limits import UNCOUNTED_PREFIXES, CallAllowance, CallLimiter
 from copnet.kernel.errors import DomainError, Unavailable, to_rpc_status
 
 log = logging.getLogger(__name__)
@@ -112,18 +113,47 @@ class IdentityInterceptor(grpc.ServerInterceptor):
         return _wrap_unary(continuation(handler_call_details), wrapper)
 
 
+class CallLimitInterceptor(grpc.ServerInterceptor):
+    """Admits each unary call under its caller's allowance (kernel.call_limits). Inside the identity
+    interceptor, so it counts the verified subject, never an unchecked claim; inside the error
+    interceptor, which turns a refusal into RESOURCE_EXHAUSTED with its reason."""
+
+    def __init__(self, limiter: CallLimiter):
+        self.limiter = limiter
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler_call_details.method.startswith(UNCOUNTED_PREFIXES):
+            return handler
+
+        def wrapper(behaviour):
+            def limited(request, context):
+                key, service = self.limiter.caller_of(auth.current_identity(), context.peer())
+                with self.limiter.admitted(key, service=service):
+                    return behaviour(request, context)
+            return limited
+
+        return _wrap_unary(handler, wrapper)
+
+
 class GrpcServer:
     def __init__(self, *, service_name: str, full_service_names: list[str], host: str, port: int,
-                 verifier: auth.Verifier, workers: int, extra_service_names: list[str] = ()):
+                 verifier: auth.Verifier, workers: int, allowance: CallAllowance, queued_calls: int,
+                 extra_service_names: list[str] = ()):
         self.service_name = service_name
         self.full_service_names = full_service_names
         # Served too (and listed by reflection), but not part of the service's own health.
         self.extra_service_names = list(extra_service_names)
-        # Outermost first: log, map errors (including identity errors), then identify.
+        self.limiter = CallLimiter(allowance)
+        # Outermost first: log, map errors (including identity errors), identify, then count the
+        # caller's calls in flight. Calls beyond the workers wait in the pool's queue, at most
+        # `queued_calls` of them: past that gRPC refuses a call at once (RESOURCE_EXHAUSTED)
+        # instead of queueing without bound behind calls that may never be served in time.
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{service_name}"),
-            interceptors=[LoggingInterceptor(), ErrorInterceptor(), IdentityInterceptor(verifier)],
-            options=[("grpc.so_reuseport", 0)])
+            interceptors=[LoggingInterceptor(), ErrorInterceptor(), IdentityInterceptor(verifier),
+                          CallLimitInterceptor(self.limiter)],
+            options=[("grpc.so_reuseport", 0)], maximum_concurrent_rpcs=workers + queued_calls)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.address = f"{host}:{port}"
@@ -138,6 +168,7 @@ class GrpcServer:
             bound = 0
         if not bound:
             raise PortInUse(f"{self.service_name}: cannot listen on {self.address} (port in use?)")
+        self.port = bound  # the one chosen when asked for port 0
         self.server.start()
 
     def set_serving(self, serving: bool) -> None:

@@ -16,6 +16,7 @@ import mongoengine
 
 from copnet.kernel import auth, db, diagnostics, token_keys
 from copnet.kernel.bus import EventBus, Subscription
+from copnet.kernel.call_limits import CallAllowance
 from copnet.kernel.clients import Clients, ServiceClientSpec, declared
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcServer, PortInUse
@@ -120,7 +121,10 @@ def run(definition: ServiceDefinition) -> int:
 
     server = GrpcServer(service_name=definition.name, full_service_names=[definition.full_service_name],
                         host=settings.host, port=settings.port_of(definition.name), verifier=verifier,
-                        workers=settings.grpc_workers, extra_service_names=[diagnostics.FULL_SERVICE_NAME])
+                        workers=settings.grpc_workers, queued_calls=settings.grpc_queued_calls,
+                        allowance=CallAllowance(per_caller=settings.grpc_calls_per_caller,
+                                                per_service=settings.grpc_calls_per_service),
+                        extra_service_names=[diagnostics.FULL_SERVICE_NAME])
     definition.add_servicer(server.server, context)
     diagnostics.add_to_server(server.server, definition.name, plugins)
     server.set_serving(False)

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
 
     grpc_deadline_seconds: float = Field(5.0, gt=0, le=120)
     grpc_workers: int = Field(16, ge=1, le=512)
+    # Calls one caller may have in flight in one service process (kernel.call_limits): a person
+    # (or, without a token, one connection), and a service on its own account; beyond that a call
+    # is refused at once (RESOURCE_EXHAUSTED, 429 at the gateway). Calls waiting for a worker
+    # beyond the workers: at most grpc_queued_calls, then gRPC refuses them at once too.
+    grpc_calls_per_caller: int = Field(8, ge=1, le=4096)
+    grpc_calls_per_service: int = Field(16, ge=1, le=4096)
+    grpc_queued_calls: int = Field(32, ge=0, le=4096)
     gateway_workers: int = Field(2, ge=1, le=64)
     # Outbox relay: how often to sweep for stranded events even when nothing woke it.
     outbox_sweep_seconds: float = Field(5.0, gt=0, le=3600)
