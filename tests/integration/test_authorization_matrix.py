@@ -235,7 +235,7 @@ ROWS: tuple[Row, ...] = (
     row("GET /api/v1/people/{id}/programs/{program_id}/certificate", SELF_OR_MANAGERS, id=PERSON,
         program_id=PROGRAM),
     # Calendar feeds and reminders.
-    row("POST /api/v1/people/{id}/calendar-token", SELF_OR_MANAGERS, id=PERSON, body={}),
+    row("POST /api/v1/people/{id}/calendar-token", frozenset({"self"}), id=PERSON, body={}),  # a personal credential
     row("POST /api/v1/me/calendar-token", AUTHENTICATED, body={}),
     row("GET /api/v1/calendars/people/{id}.ics", NOBODY_BY_BEARER, id=PERSON, query={"token": "not-the-feed-token"}),
     row("GET /api/v1/calendars/communities/{id}.ics", NOBODY_BY_BEARER, id=PLC,

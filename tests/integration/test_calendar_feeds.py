@@ -127,12 +127,16 @@ def test_a_new_token_ends_the_old_one_and_only_its_hash_is_kept(setup):
     assert second not in str(list(setup.db.feed_tokens.find()))
 
 
-def test_the_token_is_the_persons_own_or_their_managers_to_issue(setup):
+def test_the_token_is_the_persons_own_to_issue_not_even_a_managers(setup):
     empty = setup.world.scheduling(setup.world.token_of(setup.cy)).IssueFeedToken(scheduling_pb2.IssueFeedTokenRequest())
     assert empty.person_id == setup.cy and empty.token and empty.issue_time.seconds > 0
-    assert setup.token_for(setup.ada, bearer=setup.world.manager())
-    denied = rpc_error(setup.world.scheduling(setup.world.token_of(setup.ben)).IssueFeedToken, scheduling_pb2.IssueFeedTokenRequest(person_id=setup.ada))
-    assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+    own = setup.token_for(setup.ada)
+    for bearer in (setup.world.manager(), setup.world.admin, setup.world.token_of(setup.ben)):
+        denied = rpc_error(setup.world.scheduling(bearer).IssueFeedToken, scheduling_pb2.IssueFeedTokenRequest(person_id=setup.ada))
+        assert (denied.code, denied.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SELF_ONLY")
+    nobody = rpc_error(setup.world.scheduling(setup.world.manager()).IssueFeedToken, scheduling_pb2.IssueFeedTokenRequest(person_id="no-such-person"))
+    assert (nobody.code, nobody.reason) == (grpc.StatusCode.PERMISSION_DENIED, "SELF_ONLY")
+    assert calendar_of(setup.person_feed(setup.ada, own))  # her subscription still works
     anonymous = rpc_error(setup.world.scheduling().IssueFeedToken, scheduling_pb2.IssueFeedTokenRequest(person_id=setup.ada))
     assert anonymous.code == grpc.StatusCode.UNAUTHENTICATED
 

@@ -5,7 +5,8 @@ service acts on scheduling on its own account.
 - a program's timeline: platform admins and regional leads over the program's owner;
 - a community's sessions and attendance: its facilitators, and platform admins, regional leads
   and county admins over the community's host;
-- a person's participation, hours and feed token: the person, and the managers above them.
+- a person's participation and hours: the person, and the managers above them; their feed token:
+  the person only.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ def require_community_manager(community: CommunityFacts, action: str) -> Identit
     if not may_manage_community(identity, community):
         raise PermissionDenied(f"{action} needs a facilitator of community {community.id!r} or a manager over it",
                                reason="OUT_OF_SCOPE")
+    return identity
+
+
+def require_self(person_id: str, action: str) -> Identity:
+    """The person themself (a personal credential: nobody acts for them, whatever their role)."""
+    identity = caller(action)
+    if identity.person_id != person_id or auth.is_service(identity):
+        raise PermissionDenied(f"{action} is for the person themself only", reason="SELF_ONLY")
     return identity
 
 

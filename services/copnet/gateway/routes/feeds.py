@@ -25,8 +25,8 @@ COMMUNITY_PLACEHOLDER = "community-id-placeholder"
 @blueprint.post("/people/<id>/calendar-token", responses={200: CalendarToken, **WRITE_PROBLEMS},
                 security=BEARER_REQUIRED)
 def issue_calendar_token(path: IdPath, body: NoBody):
-    """A new feed token for the person (the person, or a manager over them) and the feed URLs that
-    carry it. The token is shown only now; the previous one stops working."""
+    """A new feed token for the person (the person themself only: 403 `SELF_ONLY` for anyone else)
+    and the feed URLs that carry it. The token is shown only now; the previous one stops working."""
     return calendar_token(path.id)
 
 
