@@ -451,3 +451,48 @@ def test_a_plugins_equity_session_type_checks_its_declared_fields(stack, setup):
                             fields_json=fields_json)
         assert (refused.reason, [f.field for f in refused.fields]) == (reason, [field]), fields_json
     assert len(setup.scheduling(setup.world.admin).ListSessions(scheduling_pb2.ListSessionsRequest(community_id=setup.community)).sessions) == 1
+
+
+def test_team_and_leaders_only_sessions_are_seen_only_by_whom_they_are_for_and_who_runs_them(stack, setup):
+    admin, lead, teammate, member = setup.world.admin, *setup.members
+    team = setup.world.membership(admin).CreateTeam(membership_pb2.CreateTeamRequest(
+        community_id=setup.community, kind=membership_pb2.TEAM_KIND_CROSS_DISTRICT, name="Team V", members=[
+            membership_pb2.TeamMemberSpec(person_id=lead, role=membership_pb2.TEAM_ROLE_LEAD),
+            membership_pb2.TeamMemberSpec(person_id=teammate, role=membership_pb2.TEAM_ROLE_MEMBER)])).team
+    for_all = setup.world.session(setup.community, second_tuesday(setup.year, 10, 8), minutes=60).session
+    for_team = setup.world.session(setup.community, second_tuesday(setup.year, 10, 10), minutes=60,
+                                   audience=scheduling_pb2.AUDIENCE_TEAM, team_id=team.id,
+                                   meeting_url="https://meet.example.org/team-v").session
+    for_leaders = setup.world.session(setup.community, second_tuesday(setup.year, 10, 12), minutes=60,
+                                      audience=scheduling_pb2.AUDIENCE_LEADERS_ONLY,
+                                      meeting_url="https://meet.example.org/leaders").session
+    outsider = setup.world.person("nosy")
+    every = {for_all.id, for_team.id, for_leaders.id}
+    expected = {
+        setup.world.token_of(outsider): {for_all.id},
+        setup.world.token_of(member): {for_all.id},
+        setup.world.token_of(teammate): {for_all.id, for_team.id},
+        setup.world.token_of(lead): {for_all.id, for_team.id, for_leaders.id},
+        setup.world.facilitator_token(setup.facilitator): every,
+        setup.world.manager(): every,
+    }
+    for token, seen in expected.items():
+        reader = setup.scheduling(token)
+        listed = reader.ListSessions(scheduling_pb2.ListSessionsRequest(community_id=setup.community)).sessions
+        assert {s.id for s in listed} == seen
+        occurrences = reader.ListOccurrences(scheduling_pb2.ListOccurrencesRequest(community_id=setup.community)).occurrences
+        assert {o.session_id for o in occurrences} == seen
+        for hidden in every - seen:
+            [occurrence] = setup.occurrences(hidden)
+            for call, asked, reason in (
+                    (reader.GetSession, scheduling_pb2.GetSessionRequest(id=hidden), "SESSION_NOT_FOUND"),
+                    (reader.ListOccurrences, scheduling_pb2.ListOccurrencesRequest(session_id=hidden), "SESSION_NOT_FOUND"),
+                    (reader.GetOccurrence, scheduling_pb2.GetOccurrenceRequest(id=occurrence.id), "OCCURRENCE_NOT_FOUND")):
+                refused = rpc_error(call, asked)
+                assert (refused.code, refused.reason) == (grpc.StatusCode.NOT_FOUND, reason)
+        for shown in seen:
+            assert reader.GetSession(scheduling_pb2.GetSessionRequest(id=shown)).session.id == shown
+    # What nobody else may see is also absent from what the gateway answers, meeting links included.
+    listed = request("GET", f"{stack.gateway_url}/api/v1/communities/{setup.community}/sessions",
+                     token=setup.world.token_of(member))
+    assert listed.status == 200 and "meet.example.org" not in listed.text

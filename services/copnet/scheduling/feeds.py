@@ -29,7 +29,7 @@ from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.pluginapi import CalendarExporter, CalendarFeed, FeedEvent
-from copnet.scheduling import access
+from copnet.scheduling import access, visibility
 from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.feed_builder import calendar_feed, feed_event, session_details
@@ -91,7 +91,10 @@ class FeedsApi:
             raise PermissionDenied(f"the feed token's holder is not a member or facilitator of {community.id!r}",
                                    reason="NOT_A_MEMBER")
         plugin, exporter = self._exporter(request.format, community.scope)
-        sessions = list(Session.objects(community_id=community.id))
+        # Every session the holder may read: a leaders-only or team session only when it is for them.
+        sight = visibility.sight_of_person(self.directory, person_id, community)
+        sessions = [session for session in Session.objects(community_id=community.id)
+                    if sight.sees(session.audience, session.team_id, session.facilitator_ids)]
         feed = calendar_feed(community.name, community.time_zone, self._events(sessions, {community.id: community}),
                              feed_id=f"community-{community.id}@{self.ctx.settings.region}.copnet",
                              description=f"Sessions of {community.name}")

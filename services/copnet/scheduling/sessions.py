@@ -28,7 +28,7 @@ from copnet.kernel.inputs import chosen_or_new_id, instant, optional_label, opti
 from copnet.kernel.pagination import decode_token, encode_token, page_of, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.scheduling import access, conflicts, recurrence
+from copnet.scheduling import access, conflicts, recurrence, visibility
 from copnet.scheduling.conflicts import Booking
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
@@ -219,23 +219,51 @@ class SessionsApi:
             raise AlreadyExists(f"session {session_id!r} already exists", reason="SESSION_EXISTS") from None
         return pb.CreateSessionResponse(session=session_message(session), warnings=warnings)
 
+    # -- who sees what (visibility) ---------------------------------------------------------------
+    def visible(self, identity, found, missing: NotFound):
+        """`found` (a session or an occurrence) if the caller may see it; else `missing`, as if
+        it did not exist."""
+        if found.audience == visibility.OPEN_AUDIENCE:
+            return found
+        try:
+            community = self.directory.community(found.community_id, field=None)
+        except NotFound:
+            raise missing from None
+        if not visibility.sight_of(self.directory, identity, community).sees(
+                found.audience, found.team_id, found.facilitator_ids):
+            raise missing
+        return found
+
+    def visibility_filter(self, identity, document_class, community_id: str) -> dict | None:
+        """A filter for what the caller sees of the community's sessions or occurrences; None when
+        nothing there is closed to anyone (membership is not asked then)."""
+        if document_class.objects(community_id=community_id, audience__ne=visibility.OPEN_AUDIENCE).first() is None:
+            return None
+        community = self.directory.community(community_id, field=None)
+        return visibility.sight_of(self.directory, identity, community).query()
+
     def GetSession(self, request: pb.GetSessionRequest, _context) -> pb.GetSessionResponse:
-        access.caller("reading a session")
-        return pb.GetSessionResponse(session=session_message(find_session(request.id)))
+        identity = access.caller("reading a session")
+        session = find_session(request.id)
+        missing = NotFound(f"no session {request.id!r}", reason="SESSION_NOT_FOUND")
+        return pb.GetSessionResponse(session=session_message(self.visible(identity, session, missing)))
 
     def ListSessions(self, request: pb.ListSessionsRequest, _context) -> pb.ListSessionsResponse:
-        access.caller("listing sessions")
+        identity = access.caller("listing sessions")
         if not request.community_id:
             raise InvalidArgument.for_field("community_id", "is required")
         query: dict = {"community_id": request.community_id}
         if not request.include_cancelled:
             query["status"] = "scheduled"
+        seen = self.visibility_filter(identity, Session, request.community_id)
+        if seen is not None:
+            query["__raw__"] = seen
         found, token = page_of(Session, query, request.page_size, request.page_token)
         return pb.ListSessionsResponse(sessions=[session_message(s) for s in found], next_page_token=token)
 
     # -- occurrences ---------------------------------------------------------------------------
     def ListOccurrences(self, request: pb.ListOccurrencesRequest, _context) -> pb.ListOccurrencesResponse:
-        access.caller("listing occurrences")
+        identity = access.caller("listing occurrences")
         chosen = [name for name in ("community_id", "session_id", "person_id") if getattr(request, name)]
         if len(chosen) != 1:
             raise InvalidArgument.for_field(chosen[1] if len(chosen) > 1 else "community_id",
@@ -245,8 +273,12 @@ class SessionsApi:
             raise InvalidArgument.for_field("end_time", "must be after start_time", reason="END_BEFORE_START")
         if request.community_id:
             where: dict = {"community_id": request.community_id}
+            seen = self.visibility_filter(identity, Occurrence, request.community_id)
+            if seen is not None:
+                where = {"$and": [where, seen]}
         elif request.session_id:
-            where = {"session_id": find_session(request.session_id).id}
+            missing = NotFound(f"no session {request.session_id!r}", reason="SESSION_NOT_FOUND")
+            where = {"session_id": self.visible(identity, find_session(request.session_id), missing).id}
         else:
             person_id = request.person_id
             access.require_self_or_manager(
@@ -290,8 +322,10 @@ class SessionsApi:
         return {"$or": clauses}
 
     def GetOccurrence(self, request: pb.GetOccurrenceRequest, _context) -> pb.GetOccurrenceResponse:
-        access.caller("reading an occurrence")
-        return pb.GetOccurrenceResponse(occurrence=occurrence_message(find_occurrence(request.id)))
+        identity = access.caller("reading an occurrence")
+        missing = NotFound(f"no occurrence {request.id!r}", reason="OCCURRENCE_NOT_FOUND")
+        return pb.GetOccurrenceResponse(occurrence=occurrence_message(
+            self.visible(identity, find_occurrence(request.id), missing)))
 
     def UpdateSession(self, request: pb.UpdateSessionRequest, _context) -> pb.UpdateSessionResponse:
         access.caller("changing a session")
