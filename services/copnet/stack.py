@@ -255,6 +255,8 @@ def gateway_spec(settings: Settings, env: dict[str, str], app: str = "copnet.gat
             # gunicorn 27 otherwise opens one control socket in $HOME shared by every gateway.
             "--no-control-socket",
             app]
+            # request-line and header limits; gunicorn's own refusals as problem+json
+            "--config", "python:copnet.gateway.gunicorn_config",
     return ProcessSpec("gateway", argv, env=env, probe=lambda: http_ok(f"http://{host}:{port}/healthz"),
                        ports=[port])
 

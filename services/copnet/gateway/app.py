@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint
-
 from flask_openapi3 import Info
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import copnet
-from copnet.gateway import auth, backend, problems, request_body
+from copnet.gateway import auth, backend, problems, request_body, request_line
 from copnet.gateway.openapi import GatewayOpenAPI
 from copnet.gateway.routes import (attendance, catalog, communities, feeds, health, learning_hours, milestones,
                                    occurrences, orgs, people, plugins, programs, proposals, registrations, reminders,
@@ -61,11 +61,19 @@ def create_app(settings: Settings | None = None, *, clients=None,
         validation_error_callback=problems.from_validation_error,
     )
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # Absolute URLs the gateway hands out (routes.feeds.public_url_for) start here when set.
+    app.config["COPNET_PUBLIC_URL"] = settings.public_url.rstrip("/")
+    if settings.trusted_proxies:
+        # Believe that many proxies' X-Forwarded-For/-Proto/-Host/-Port/-Prefix (a TLS-terminating
+        # proxy's https, the public host), and no more: a client can send those headers too.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     # The docs page keeps a token entered under "Authorize" across reloads.
     app.config["SWAGGER_CONFIG"] = {"persistAuthorization": True}
 
     backend.install(app, (lambda: clients) if clients is not None else (lambda: Clients(settings)))
     problems.register(app)
+    request_line.register(app)  # first: a URL too long is 414 whoever asks, before anything reads it
     auth.register(app, verifier)  # before the body check: an anonymous write is 401 whatever it sends
     plugins.register(app)  # a roster import may be up to 16 MiB: raised before the body is read
     request_body.register(app)

@@ -19,7 +19,7 @@ from copnet.gateway.backend import ServiceCallFailed
 from copnet.gateway.convert import json_field
 from copnet.gateway.schemas import FieldError, Problem
 from copnet.kernel.clients import request_field_names
-from copnet.kernel.errors import RpcErrorDetails, Unauthenticated, details_of
+from copnet.kernel.errors import PermissionDenied, RpcErrorDetails, Unauthenticated, details_of
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ def from_unexpected(error: Exception) -> Response:
 
 def register(app: Flask) -> None:
     app.register_error_handler(Unauthenticated, lambda error: unauthorized(error.message, error.reason))
+    app.register_error_handler(PermissionDenied, lambda error: problem(403, error.message, reason=error.reason))
     app.register_error_handler(ServiceCallFailed, from_service_call)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(Exception, from_unexpected)

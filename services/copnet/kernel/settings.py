@@ -45,6 +45,12 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     gateway_port: int = Field(8080, ge=1, le=65535)
+    # The gateway behind a reverse proxy (docs/deployment.md): its public address, on which the
+    # absolute URLs it hands out (calendar feeds) are built, e.g. https://copnet.example.org; or
+    # how many proxies in front of it to believe the X-Forwarded-* headers of. Neither: the URLs
+    # follow the request's own scheme and Host.
+    public_url: str = Field("", pattern=r"^(https?://[^/?#\s]+(/[^?#\s]*)?)?$")
+    trusted_proxies: int = Field(0, ge=0, le=5)
     membership_port: int = Field(_DEFAULT_PORTS["membership"], ge=1, le=65535)
     scheduling_port: int = Field(_DEFAULT_PORTS["scheduling"], ge=1, le=65535)
     resources_port: int = Field(_DEFAULT_PORTS["resources"], ge=1, le=65535)

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import attendance as convert
-from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id
+from copnet.gateway.openapi import LIST_PROBLEMS, UNKNOWN_TARGET_PROBLEMS, WRITE_PROBLEMS, operation_id
 from copnet.gateway.schemas.attendance import (AttendanceList, AttendanceQuery, AttendanceRecorded, AttendanceSheet,
                                                CommunityParticipation, PersonParticipation)
 from copnet.gateway.schemas.common import IdPath
@@ -50,7 +50,8 @@ def list_person_attendance(path: IdPath, query: AttendanceQuery):
     return attendance_list(convert.list_attendance_request(query, person_id=path.id))
 
 
-@blueprint.get("/communities/<id>/participation", responses={200: CommunityParticipation, **READ_PROBLEMS},
+@blueprint.get("/communities/<id>/participation",
+               responses={200: CommunityParticipation, **UNKNOWN_TARGET_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_community_participation(path: IdPath):
     """Participation of each confirmed member and facilitator over the occurrences held so far."""
@@ -59,7 +60,7 @@ def get_community_participation(path: IdPath):
     return convert.community_participation(reply).model_dump(mode="json")
 
 
-@blueprint.get("/people/<id>/participation", responses={200: PersonParticipation, **READ_PROBLEMS},
+@blueprint.get("/people/<id>/participation", responses={200: PersonParticipation, **UNKNOWN_TARGET_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_person_participation(path: IdPath):
     """A person's participation in each community they belong to or facilitate."""

@@ -4,7 +4,7 @@ person's secret feed token instead; issuing a new token stops the old URLs at on
 
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.auth import BEARER_REQUIRED
@@ -57,10 +57,17 @@ def get_community_calendar(path: IdPath, query: FeedQuery):
 
 def calendar_token(person_id: str) -> dict:
     reply = scheduling().IssueFeedToken(scheduling_pb2.IssueFeedTokenRequest(person_id=person_id))
-    person_url = url_for(".get_person_calendar", id=reply.person_id, token=reply.token, _external=True)
-    community_url = url_for(".get_community_calendar", id=COMMUNITY_PLACEHOLDER, token=reply.token, _external=True)
+    person_url = public_url_for(".get_person_calendar", id=reply.person_id, token=reply.token)
+    community_url = public_url_for(".get_community_calendar", id=COMMUNITY_PLACEHOLDER, token=reply.token)
     return convert.calendar_token(reply, person_url, community_url.replace(COMMUNITY_PLACEHOLDER, "{community_id}")
                                   ).model_dump(mode="json")
+
+
+def public_url_for(endpoint: str, **values) -> str:
+    """An absolute URL for a calendar app: on COPNET_PUBLIC_URL when set, otherwise on the request's
+    scheme and host (as the trusted proxies forwarded them, with COPNET_TRUSTED_PROXIES)."""
+    base = current_app.config.get("COPNET_PUBLIC_URL")
+    return base + url_for(endpoint, **values) if base else url_for(endpoint, _external=True, **values)
 
 
 def feed_response(reply: scheduling_pb2.ExportCalendarResponse):

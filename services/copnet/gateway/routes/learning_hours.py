@@ -12,7 +12,7 @@ from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import attendance as convert
 from copnet.gateway.convert.common import in_zone
-from copnet.gateway.openapi import READ_PROBLEMS, operation_id
+from copnet.gateway.openapi import UNKNOWN_TARGET_PROBLEMS, operation_id
 from copnet.gateway.schemas.attendance import Certificate, LearningHours, PersonProgramPath
 from copnet.scheduling.v1 import scheduling_pb2
 
@@ -23,13 +23,14 @@ blueprint = APIBlueprint("learning_hours", __name__, url_prefix="/api/v1/people/
 HTML, JSON = "text/html", "application/json"
 
 
-@blueprint.get("/hours", responses={200: LearningHours, **READ_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.get("/hours", responses={200: LearningHours, **UNKNOWN_TARGET_PROBLEMS}, security=BEARER_REQUIRED)
 def get_learning_hours(path: PersonProgramPath):
     """Minutes actually attended in the program's sessions, one line per occurrence, and the total in hours."""
     return learning_hours(path).model_dump(mode="json")
 
 
-@blueprint.get("/certificate", responses={200: Certificate, **READ_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.get("/certificate", responses={200: Certificate, **UNKNOWN_TARGET_PROBLEMS},
+               security=BEARER_REQUIRED)
 def get_certificate(path: PersonProgramPath):
     """A certificate-style summary to print: who, which program and year, the issuer, each session with
     its local date and time and the minutes attended, the total hours. HTML unless JSON is asked for."""

@@ -7,10 +7,11 @@ from __future__ import annotations
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.auth import BEARER_REQUIRED, PROGRAM_MANAGERS, roles_required
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert import milestones as convert
-from copnet.gateway.openapi import READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
+from copnet.gateway.openapi import (READ_PROBLEMS, UNKNOWN_TARGET_PROBLEMS, WRITE_PROBLEMS, operation_id,
+                                   problem_responses)
 from copnet.gateway.schemas.milestones import (Deleted, Milestone, MilestoneCreate, MilestoneList, MilestonePath,
                                                MilestoneUpdate, ProgramPath)
 from copnet.scheduling.v1 import scheduling_pb2
@@ -19,7 +20,8 @@ blueprint = APIBlueprint("milestones", __name__, url_prefix="/api/v1", operation
                          abp_tags=[Tag(name="timelines", description="Program timelines: milestones.")])
 
 
-@blueprint.post("/programs/<id>/milestones", responses={201: Milestone, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.post("/programs/<id>/milestones", responses={201: Milestone, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def create_milestone(path: ProgramPath, body: MilestoneCreate):
     """Add a milestone to the program's timeline (platform admins, regional leads over the program's owner).
     A linked kind exists at most once per program (409 MILESTONE_KIND_EXISTS) and keeps the order
@@ -29,7 +31,8 @@ def create_milestone(path: ProgramPath, body: MilestoneCreate):
     return created.model_dump(mode="json"), 201, {"Location": url_for(".get_milestone", id=created.id)}
 
 
-@blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **READ_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.get("/programs/<id>/milestones", responses={200: MilestoneList, **UNKNOWN_TARGET_PROBLEMS},
+               security=BEARER_REQUIRED)
 def list_milestones(path: ProgramPath):
     """The program's timeline in time order, with its revision (any signed-in person)."""
     reply = scheduling().ListMilestones(scheduling_pb2.ListMilestonesRequest(program_id=path.id))
@@ -43,7 +46,8 @@ def get_milestone(path: MilestonePath):
     return convert.milestone(reply.milestone).model_dump(mode="json")
 
 
-@blueprint.patch("/milestones/<id>", responses={200: Milestone, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.patch("/milestones/<id>", responses={200: Milestone, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+                 openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def update_milestone(path: MilestonePath, body: MilestoneUpdate):
     """Change the fields sent. A linked milestone's new time reaches membership's dates (the
     proposal call, every sign-up window of the program) by event."""
@@ -52,7 +56,8 @@ def update_milestone(path: MilestonePath, body: MilestoneUpdate):
 
 
 @blueprint.delete("/milestones/<id>", responses={200: Deleted, **problem_responses(403, 404, 409, 503, 504)},
-                  security=BEARER_REQUIRED)
+                  security=BEARER_REQUIRED,
+                  openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def delete_milestone(path: MilestonePath):
     """Remove a milestone; a linked one cannot be removed (409 MILESTONE_LINKED): membership's dates depend on
     it, so move it instead."""

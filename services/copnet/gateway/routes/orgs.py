@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.auth import BEARER_REQUIRED, ORG_MANAGERS, roles_required
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import organizations as convert
 from copnet.gateway.openapi import DELETE_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
@@ -28,7 +28,8 @@ blueprint = APIBlueprint("orgs", __name__, url_prefix="/api/v1/orgs", operation_
 
 
 @blueprint.post("", responses={201: Organization, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
-                security=BEARER_REQUIRED)
+                security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*ORG_MANAGERS))
 def create_organization(body: OrganizationCreate):
     """Create an organization under its parent (a state needs a platform_admin token)."""
     reply = membership().CreateOrganization(convert.create_organization_request(body))
@@ -51,14 +52,16 @@ def get_organization(path: OrganizationPath):
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.patch("/<id>", responses={200: Organization, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.patch("/<id>", responses={200: Organization, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+                 openapi_extensions=roles_required(*ORG_MANAGERS))
 def update_organization(path: OrganizationPath, body: OrganizationUpdate):
     """Rename an organization, change its code (unique per kind) or its time zone."""
     reply = membership().UpdateOrganization(convert.update_organization_request(path.id, body))
     return convert.organization(reply.organization).model_dump(mode="json")
 
 
-@blueprint.post("/<id>/move", responses={200: Organization, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.post("/<id>/move", responses={200: Organization, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*ORG_MANAGERS))
 def move_organization(path: OrganizationPath, body: OrganizationMove):
     """Move an organization and its subtree under a new parent (e.g. a school to another district).
 
@@ -70,7 +73,8 @@ def move_organization(path: OrganizationPath, body: OrganizationMove):
 
 
 @blueprint.put("/<network_id>/members/<org_id>", responses={200: Organization, **WRITE_PROBLEMS},
-               security=BEARER_REQUIRED)
+               security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*ORG_MANAGERS))
 def add_network_member(path: NetworkMemberPath):
     """Make an organization a member of a network (idempotent); answers the member."""
     reply = membership().AddNetworkMember(membership_pb2.AddNetworkMemberRequest(network_id=path.network_id,
@@ -79,7 +83,8 @@ def add_network_member(path: NetworkMemberPath):
 
 
 @blueprint.delete("/<network_id>/members/<org_id>", responses={200: Organization, **DELETE_PROBLEMS},
-                  security=BEARER_REQUIRED)
+                  security=BEARER_REQUIRED,
+                  openapi_extensions=roles_required(*ORG_MANAGERS))
 def remove_network_member(path: NetworkMemberPath):
     """Take an organization out of a network (409 NOT_A_MEMBER when it was not in it); answers the member."""
     reply = membership().RemoveNetworkMember(membership_pb2.RemoveNetworkMemberRequest(network_id=path.network_id,

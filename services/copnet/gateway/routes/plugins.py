@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.auth import BEARER_REQUIRED, CONFIG_EDITORS, DASHBOARD_READERS, ROSTER_IMPORTERS, roles_required
 from copnet.gateway.backend import plugins
 from copnet.gateway.convert import plugins as convert
 from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
@@ -44,7 +44,8 @@ def get_plugin(path: PluginPath):
 
 @blueprint.get("/regions/<region>/plugins", responses={200: PluginConfigList, **problem_responses(403, 404, 422,
                                                                                                    503, 504)},
-               security=BEARER_REQUIRED)
+               security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*CONFIG_EDITORS))
 def list_region_plugin_configs(path: RegionPath, query: ConfigQuery):
     """This organization's plugin configurations (a regional_lead over it or a platform_admin)."""
     reply = plugins().ListPluginConfigs(plugins_pb2.ListPluginConfigsRequest(
@@ -55,7 +56,8 @@ def list_region_plugin_configs(path: RegionPath, query: ConfigQuery):
 
 @blueprint.get("/regions/<region>/plugins/<name>", responses={200: PluginConfig, **problem_responses(403, 404, 503,
                                                                                                      504)},
-               security=BEARER_REQUIRED)
+               security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*CONFIG_EDITORS))
 def get_region_plugin_config(path: RegionPluginPath):
     """One plugin's configuration here; secrets show as `{"set": true|false}` (404 NOT_CONFIGURED when none)."""
     reply = plugins().GetPluginConfig(plugins_pb2.GetPluginConfigRequest(organization_id=path.region,
@@ -65,7 +67,8 @@ def get_region_plugin_config(path: RegionPluginPath):
 
 @blueprint.put("/regions/<region>/plugins/<name>",
                responses={200: PluginConfigWritten, **WRITE_PROBLEMS},
-               security=BEARER_REQUIRED)
+               security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*CONFIG_EDITORS))
 def put_region_plugin_config(path: RegionPluginPath, body: PluginConfigPut):
     """Enable, disable or change a plugin's settings for a region (or a county office's override).
 
@@ -79,7 +82,8 @@ def put_region_plugin_config(path: RegionPluginPath, body: PluginConfigPut):
 
 @blueprint.get("/regions/<region>/plugins/<name>/history",
                responses={200: PluginConfigHistory, **LIST_PROBLEMS},
-               security=BEARER_REQUIRED)
+               security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*CONFIG_EDITORS))
 def get_region_plugin_config_history(path: RegionPluginPath, query: HistoryQuery):
     """Every version of this configuration, newest first: who, when, what (secrets redacted) and why."""
     reply = plugins().ListPluginConfigHistory(plugins_pb2.ListPluginConfigHistoryRequest(
@@ -90,7 +94,8 @@ def get_region_plugin_config_history(path: RegionPluginPath, query: HistoryQuery
 
 @blueprint.post("/regions/<region>/roster-imports",
                 responses={200: RosterImportReport, **WRITE_PROBLEMS},
-                security=BEARER_REQUIRED)
+                security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*ROSTER_IMPORTERS))
 def import_roster(path: RegionPath, body: RosterImportCreate):
     """Import organizations, people and affiliations with a plugin's roster source (e.g. `oneroster`).
 
@@ -103,7 +108,8 @@ def import_roster(path: RegionPath, body: RosterImportCreate):
 
 
 @blueprint.get("/regions/<region>/dashboard", responses={200: Dashboard, **READ_PROBLEMS},
-               security=BEARER_REQUIRED)
+               security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*DASHBOARD_READERS))
 def get_region_dashboard(path: RegionPath):
     """The panels the plugins enabled here contribute to this organization's dashboard."""
     reply = plugins().ListDashboardPanels(plugins_pb2.ListDashboardPanelsRequest(organization_id=path.region))

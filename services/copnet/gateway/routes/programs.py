@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.auth import BEARER_REQUIRED, PROGRAM_MANAGERS, roles_required
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import programs as convert
 from copnet.gateway.openapi import WRITE_PROBLEMS, operation_id, problem_responses
@@ -19,7 +19,8 @@ blueprint = APIBlueprint("programs", __name__, url_prefix="/api/v1/programs", op
 
 
 @blueprint.post("", responses={201: Program, **problem_responses(400, 403, 409, 413, 415, 422, 503, 504)},
-                security=BEARER_REQUIRED)
+                security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def create_program(body: ProgramCreate):
     """Create a program owned by a region or the state (regional leads over the owner, platform admins)."""
     reply = membership().CreateProgram(convert.create_program_request(body))
@@ -42,14 +43,16 @@ def get_program(path: ProgramPath):
     return convert.program(reply.program).model_dump(mode="json")
 
 
-@blueprint.patch("/<id>", responses={200: Program, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.patch("/<id>", responses={200: Program, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+                 openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def update_program(path: ProgramPath, body: ProgramUpdate):
     """Change a program's name or description."""
     reply = membership().UpdateProgram(convert.update_program_request(path.id, body))
     return convert.program(reply.program).model_dump(mode="json")
 
 
-@blueprint.put("/<id>/proposal-call", responses={200: Program, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.put("/<id>/proposal-call", responses={200: Program, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+               openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def open_proposal_call(path: ProgramPath, body: ProposalCallOpen):
     """Open the program's call for facilitator proposals until `due_at`, or re-date the open call."""
     reply = membership().OpenProposalCall(convert.open_proposal_call_request(path.id, body))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.auth import BEARER_REQUIRED, PROGRAM_MANAGERS, roles_required
 from copnet.gateway.backend import membership
 from copnet.gateway.convert import communities as convert_communities
 from copnet.gateway.convert import proposals as convert
@@ -48,7 +48,8 @@ def get_proposal(path: ProposalPath):
 
 
 @blueprint.post("/proposals/<id>/accept", responses={200: ProposalAccepted, **WRITE_PROBLEMS},
-                security=BEARER_REQUIRED)
+                security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def accept_proposal(path: ProposalPath, body: ProposalAccept):
     """Accept a submitted proposal, all at once: the community is created (draft, the proposer
     facilitating, the requested capacity), the stipend recorded, and the proposer granted the
@@ -58,7 +59,8 @@ def accept_proposal(path: ProposalPath, body: ProposalAccept):
                             community=convert_communities.community_summary(reply.community)).model_dump(mode="json")
 
 
-@blueprint.post("/proposals/<id>/decline", responses={200: Proposal, **WRITE_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.post("/proposals/<id>/decline", responses={200: Proposal, **WRITE_PROBLEMS}, security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*PROGRAM_MANAGERS))
 def decline_proposal(path: ProposalPath, body: ProposalDecline):
     """Decline a submitted proposal with a note for the proposer."""
     reply = membership().DeclineProposal(membership_pb2.DeclineProposalRequest(id=path.id, note=body.note))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from copnet.gateway.auth import BEARER_REQUIRED
+from copnet.gateway.auth import BEARER_REQUIRED, PLATFORM_ADMINS, roles_required
 from copnet.gateway.backend import scheduling
 from copnet.gateway.convert.common import timestamp_of
 from copnet.gateway.openapi import operation_id, problem_responses
@@ -17,7 +17,8 @@ blueprint = APIBlueprint("reminders", __name__, url_prefix="/api/v1/reminders", 
 
 
 @blueprint.post("/run", responses={200: RemindersRan, **problem_responses(400, 403, 413, 415, 422, 503, 504)},
-                security=BEARER_REQUIRED)
+                security=BEARER_REQUIRED,
+                openapi_extensions=roles_required(*PLATFORM_ADMINS))
 def run_reminders(body: RemindersRun):
     """Emit the `session.reminder` events now due (platform admins; `now` lets them look ahead)."""
     request = scheduling_pb2.RunRemindersRequest()

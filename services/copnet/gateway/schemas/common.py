@@ -7,14 +7,40 @@ document is generated from them, so the two cannot drift apart. Each area has it
 from __future__ import annotations
 
 import enum
+import re
+from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Strict(BaseModel):
     """Input model: an unknown field is an error rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# -- instants -------------------------------------------------------------------------------------
+# RFC 3339's date-time (section 5.6), which the document promises as `format: date-time`: a date, a
+# `T`, a time with seconds and an offset. Checked on the text itself because pydantic's lax mode
+# would also take a number (`0`, `"0.5"`) as seconds since 1970.
+RFC3339_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # full-date
+                               r"[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"  # "T" partial-time
+                               r"([Zz]|[+-][0-9]{2}:[0-9]{2})")  # time-offset
+
+
+def rfc3339_text(value: object) -> object:
+    """The value unchanged when it is RFC 3339 text (pydantic then parses it), or already a datetime
+    (a reply built from a service's message; JSON has none); an error otherwise."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time string with an offset, e.g. 2026-03-01T17:30:00Z")
+    return value
+
+
+# Every instant a request carries, in a body or a query.
+Instant = Annotated[AwareDatetime, BeforeValidator(rfc3339_text)]
 
 
 # -- enums (values must match the proto enums; tests/unit/test_gateway_openapi.py checks) -------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from copnet.gateway.schemas.common import CommunityKind, CommunityStatus, GradeBand, Page, Position, Strict
+from copnet.gateway.schemas.common import (CommunityKind, CommunityStatus, GradeBand, Instant, Page, Position,
+                                           Strict)
 from copnet.gateway.schemas.registrations import Registration
 
 INT32_MAX = 2**31 - 1
@@ -29,11 +30,11 @@ class SignupWindow(Strict):
     """Sign-ups are taken from `opens_at` until `closes_at` (kick-off); after the soft deadline only
     while seats remain (nobody joins the waiting list any more)."""
 
-    opens_at: AwareDatetime = Field(description="When sign-up opens.")
-    soft_deadline: AwareDatetime | None = Field(
+    opens_at: Instant = Field(description="When sign-up opens.")
+    soft_deadline: Instant | None = Field(
         None, description="Optional: after it, sign-ups continue only while seats remain. "
                           "Must be after `opens_at` and no later than `closes_at`.")
-    closes_at: AwareDatetime = Field(description="When sign-up closes (kick-off); after `opens_at`.")
+    closes_at: Instant = Field(description="When sign-up closes (kick-off); after `opens_at`.")
 
 
 class Eligibility(Strict):

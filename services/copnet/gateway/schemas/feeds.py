@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from copnet.gateway.schemas.common import Strict
+from copnet.gateway.schemas.common import Instant, Strict
 
 
 class FeedQuery(Strict):
@@ -38,7 +38,7 @@ class CalendarExport(BaseModel):
 
 
 class RemindersRun(Strict):
-    now: AwareDatetime | None = Field(None, description="Scan as if it were this instant (defaults to now).")
+    now: Instant | None = Field(None, description="Scan as if it were this instant (defaults to now).")
 
 
 class RemindersRan(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from copnet.gateway.schemas.common import Strict
+from copnet.gateway.schemas.common import Instant, Strict
 
 
 class MilestoneKind(enum.StrEnum):
@@ -38,7 +38,7 @@ class MilestoneCreate(Strict):
                                             "proposal call and sign-up windows (one of each per program).")
     title: str = Field("", max_length=200, description="Defaults to the kind's name; required for `custom`.")
     description: str = Field("", max_length=2000)
-    time: AwareDatetime = Field(description="The instant (RFC 3339 with an offset).")
+    time: Instant = Field(description="The instant (RFC 3339 with an offset).")
     time_zone: str = Field("", description="IANA time zone it is shown in; defaults to the program owner's.")
 
 
@@ -47,7 +47,7 @@ class MilestoneUpdate(Strict):
 
     title: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=2000)
-    time: AwareDatetime | None = None
+    time: Instant | None = None
     time_zone: str | None = None
 
 

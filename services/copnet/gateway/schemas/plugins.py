@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 from copnet.gateway.schemas.common import Page, Strict
 
+# The proto's int64 (a version); a larger number cannot even be sent to the service.
+INT64_MAX = 2**63 - 1
+
 
 class PluginPath(Strict):
     name: str
@@ -78,7 +81,8 @@ class PluginConfigPut(Strict):
     enabled: bool
     settings: dict[str, Any] = Field(default_factory=dict, description="Validated against the plugin's settings "
                                      "schema. A secret left out (or sent back as `{\"set\": true}`) keeps its value.")
-    expected_version: int | None = Field(None, ge=0, description="Refuse (409 VERSION_MISMATCH) unless the "
+    expected_version: int | None = Field(None, ge=0, le=INT64_MAX,
+                                         description="Refuse (409 VERSION_MISMATCH) unless the "
                                          "configuration is at this version (0: not configured yet).")
     reason: str = Field("", max_length=1000, description="Why, kept in the history.")
 
@@ -121,7 +125,8 @@ class ImportCounts(BaseModel):
 
 class RosterImportError(BaseModel):
     file: str | None = Field(description="The file a bad row came from (null for a refused write).")
-    row: int | None = Field(description="The row (1 = the first after the header), when known.")
+    row: int | None = Field(description="For a bad row: its line as an editor shows it (the header is 1; 0 "
+                                        "means the file as a whole). Null for a refused write.")
     kind: str | None = Field(description="For a refused write: organization, person or affiliation.")
     record: str | None = Field(description="For a refused write: the record's id.")
     message: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from copnet.gateway.schemas.common import Page, Strict
+from copnet.gateway.schemas.common import Instant, Page, Strict
 
 
 class ProgramQuery(Page):
@@ -34,7 +34,7 @@ class ProgramUpdate(Strict):
 
 
 class ProposalCallOpen(Strict):
-    due_at: AwareDatetime = Field(description="Proposals are accepted until this instant (in the future). "
+    due_at: Instant = Field(description="Proposals are accepted until this instant (in the future). "
                                               "Re-dates a call that is still open.")
 
 

@@ -6,9 +6,9 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from copnet.gateway.schemas.common import Page, Strict
+from copnet.gateway.schemas.common import Instant, Page, Strict
 
 INT32_MAX = 2**31 - 1
 
@@ -47,8 +47,8 @@ class SessionQuery(Page):
 
 
 class OccurrenceQuery(Page):
-    start: AwareDatetime | None = Field(None, description="Only occurrences ending after this instant.")
-    end: AwareDatetime | None = Field(None, description="Only occurrences starting before this instant.")
+    start: Instant | None = Field(None, description="Only occurrences ending after this instant.")
+    end: Instant | None = Field(None, description="Only occurrences starting before this instant.")
     include_cancelled: bool = Field(False, description="Also cancelled occurrences.")
 
     @field_validator("end")
@@ -74,8 +74,8 @@ class SessionCreate(Strict):
     agenda: str = Field("", max_length=20000)
     facilitator_ids: list[str] = Field(default_factory=list,
                                        description="Who facilitates; defaults to the community's facilitators.")
-    start_time: AwareDatetime = Field(description="The (first) occurrence's start.")
-    end_time: AwareDatetime | None = Field(None, description="Defaults to start + the type's default duration.")
+    start_time: Instant = Field(description="The (first) occurrence's start.")
+    end_time: Instant | None = Field(None, description="Defaults to start + the type's default duration.")
     recurrence: str = Field("", description='An RFC 5545 RRULE value, e.g. "FREQ=MONTHLY;BYDAY=2TU", computed in the '
                                             "community's time zone; a rule without COUNT or UNTIL ends with the "
                                             "program year. Empty: a single session.")
@@ -106,8 +106,8 @@ class SessionUpdate(Strict):
     title: str | None = Field(None, max_length=200)
     agenda: str | None = Field(None, max_length=20000)
     facilitator_ids: list[str] | None = None
-    start_time: AwareDatetime | None = None
-    end_time: AwareDatetime | None = None
+    start_time: Instant | None = None
+    end_time: Instant | None = None
     recurrence: str | None = None
     modality: Modality | None = None
     venue: Venue | None = None
@@ -123,8 +123,8 @@ class Cancel(Strict):
 
 
 class OccurrenceMove(Strict):
-    start_time: AwareDatetime
-    end_time: AwareDatetime | None = Field(None, description="Defaults to the new start + the occurrence's length.")
+    start_time: Instant
+    end_time: Instant | None = Field(None, description="Defaults to the new start + the occurrence's length.")
     venue: Venue | None = Field(None, description="A different room for this occurrence only.")
 
 
