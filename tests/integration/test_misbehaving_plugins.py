@@ -13,7 +13,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import grpc
 import pytest
+from copnet.kernel.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from copnet.membership.v1 import membership_pb2
 
 from tests.integration.http import request
@@ -130,10 +132,16 @@ def sign_up(world: World, community: str, name: str) -> membership_pb2.Registrat
     return world.register(community, world.person(name))
 
 
+def plugin_listing(stack, token: str | None = None) -> dict:
+    reply = request("GET", f"{stack.gateway_url}/api/v1/plugins", token=token)
+    assert reply.status == 200, reply.text
+    return reply.json()
+
+
 def test_refused_plugins_are_listed_with_why_and_the_instance_is_ready(mb_stack):
     ready = request("GET", f"{mb_stack.gateway_url}/readyz")
     assert ready.status == 200, ready.text
-    listing = request("GET", f"{mb_stack.gateway_url}/api/v1/plugins").json()
+    listing = plugin_listing(mb_stack, mb_stack.token("platform_admin", person="mb-admin"))
     loaded = {plugin["name"] for plugin in listing["items"]}
     refused = {entry["name"]: entry["reason"] for entry in listing["refused"]}
     assert {"raising", "hanging", "core-session-types"} <= loaded
@@ -142,6 +150,37 @@ def test_refused_plugins_are_listed_with_why_and_the_instance_is_ready(mb_stack)
     assert "hookspec version 1" in refused["old-version"]
     assert "validate_registraton" in refused["misspelled"]
     assert "registration_form" in refused["wrong-arguments"]
+
+
+def test_why_plugins_were_refused_is_not_public(mb_stack):
+    """Load errors name modules and internals: the installed plugins are public, why some did not
+    load is for platform admins and regional leads (issue 11, item 9)."""
+    for token in (None, mb_stack.token("member", "mb-region", person="mb-member"),
+                  mb_stack.token("county_admin", "mb-region", person="mb-county")):
+        listing = plugin_listing(mb_stack, token)
+        assert listing["refused"] == [] and {"raising", "hanging"} <= {p["name"] for p in listing["items"]}
+        answer = request("GET", f"{mb_stack.gateway_url}/api/v1/plugins/broken-import", token=token)
+        assert answer.status == 409 and "a_module_nobody_installed" not in answer.text
+    lead = plugin_listing(mb_stack, mb_stack.token("regional_lead", "ca-southern", person="mb-other-lead"))
+    assert {entry["name"] for entry in lead["refused"]} == REFUSED
+
+
+def test_the_diagnostics_service_answers_only_services_and_platform_admins(mb_stack):
+    """Every process's DiagnosticsService: no token is 401, a person's is 403 unless a platform admin's."""
+    stub = diagnostics_pb2_grpc.DiagnosticsServiceStub(mb_stack.clients["membership"].channel)
+
+    def ask(token: str | None):
+        metadata = [("authorization", f"Bearer {token}")] if token else []
+        return stub.GetPluginFailures(diagnostics_pb2.GetPluginFailuresRequest(), metadata=metadata, timeout=5)
+
+    with pytest.raises(grpc.RpcError) as anonymous:
+        ask(None)
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as lead:
+        ask(mb_stack.token("regional_lead", "mb-region", person="mb-lead"))
+    assert lead.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert ask(mb_stack.service_token("plugins")).service == "membership"
+    assert ask(mb_stack.token("platform_admin", person="mb-admin")).service == "membership"
 
 
 def test_a_refused_plugin_cannot_be_configured(mb_stack, world):
@@ -184,10 +223,18 @@ def test_a_plugin_that_keeps_raising_is_switched_off_for_its_region(mb_stack, wo
     assert "the local system is down" not in config["reason"]
     history = request("GET", f"{mb_stack.gateway_url}/api/v1/regions/{world.prefix}-region/plugins/raising/history",
                       token=mb_stack.token("regional_lead", f"{world.prefix}-region", person="mb-lead")).json()
-    listed = {p["name"]: p for p in request("GET", f"{mb_stack.gateway_url}/api/v1/plugins").json()["items"]}
+    lead = mb_stack.token("regional_lead", f"{world.prefix}-region", person="mb-lead")
+    listed = {p["name"]: p for p in plugin_listing(mb_stack, lead)["items"]}
     tally = [f for f in listed["raising"]["failures"] if f["service"] == "membership"]
     assert tally and tally[0]["organization_id"] == f"{world.prefix}-region"
     assert tally[0]["count"] >= FAILURE_LIMIT
+    # Where a region's plugins fail is its leads' (and platform admins') to know, nobody else's.
+    for token in (None, mb_stack.token("member", f"{world.prefix}-region", person="mb-member"),
+                  mb_stack.token("regional_lead", "ca-southern", person="mb-other-lead")):
+        others = {p["name"]: p for p in plugin_listing(mb_stack, token)["items"]}
+        assert others["raising"]["failures"] == []
+        single = request("GET", f"{mb_stack.gateway_url}/api/v1/plugins/raising", token=token).json()
+        assert single["failures"] == []
     revisions = sorted(history["items"], key=lambda item: item["version"])
     assert [(item["enabled"], item["changed_by"]) for item in revisions] == [(True, "mb-lead"),
                                                                             (False, "copnet:auto-disable")]

@@ -76,7 +76,8 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             return found
         for failure in getattr(self.host, "load_failures", None) or ():
             if failure.name == plugin:
-                raise FailedPrecondition(f"plugin {plugin!r} is installed but did not load: {failure.error}",
+                why = f": {failure.error}" if diagnostics.may_read_load_errors(auth.current_identity()) else ""
+                raise FailedPrecondition(f"plugin {plugin!r} is installed but did not load{why}",
                                          reason="PLUGIN_NOT_LOADED")
         raise NotFound(f"no plugin {plugin!r} is installed", reason="UNKNOWN_PLUGIN")
 
@@ -118,7 +119,8 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                 return diagnostics.failures_message(service, self.host)
             stub = diagnostics_pb2_grpc.DiagnosticsServiceStub(self.clients[service].channel)
             try:
-                return stub.GetPluginFailures(diagnostics_pb2.GetPluginFailuresRequest(), timeout=DIAGNOSTICS_TIMEOUT)
+                return stub.GetPluginFailures(diagnostics_pb2.GetPluginFailuresRequest(), timeout=DIAGNOSTICS_TIMEOUT,
+                                              metadata=[(auth.METADATA_KEY, f"Bearer {self.service_token()}")])
             except grpc.RpcError as error:
                 log.warning("plugin failures of %s not available: %s", service, error.code().name)
                 return None
@@ -131,6 +133,13 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                         service=reply.service, organization_id=count.organization_id, count=count.count,
                         switched_off=count.switched_off))
         return tallies
+
+    def visible_failures(self, failures, placements: list[PluginConfigDocument]) -> list:
+        """The failures the caller may read: those of organizations they lead (kernel.diagnostics)."""
+        identity = auth.current_identity()
+        scopes = {doc.organization_id: list(doc.scope or ()) for doc in placements}
+        return [f for f in failures or ()
+                if diagnostics.may_read_failures_of(identity, scopes.get(f.organization_id, []))]
 
     def plugin_message(self, description, placements: list[PluginConfigDocument], sources: list[str],
                        failures: list[pb.PluginFailureTally] | None = None) -> pb.Plugin:
@@ -160,20 +169,22 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         for doc in PluginConfigDocument.objects.order_by("id"):
             placements.setdefault(doc.plugin, []).append(doc)
         sources = self.roster_sources()
-        tallies = self.failure_tallies()
+        # Nobody else reads any: they are not asked of every process on their behalf.
+        readers = diagnostics.may_read_load_errors(auth.current_identity())
+        tallies = self.failure_tallies() if readers else {}
         return pb.ListPluginsResponse(plugins=[
             self.plugin_message(d, placements.get(name, []), [s.key for s in sources.get(name, [])],
-                                tallies.get(name))
+                                self.visible_failures(tallies.get(name), placements.get(name, [])))
             for name, d in sorted(self.descriptions().items())],
             refused=[pb.RefusedPlugin(name=f.name, reason=f.error)
-                     for f in sorted(self.host.load_failures, key=lambda f: f.name)])
+                     for f in sorted(self.host.load_failures, key=lambda f: f.name) if readers])
 
     def GetPlugin(self, request: pb.GetPluginRequest, _context) -> pb.GetPluginResponse:
         description = self.description(request.name, "name")
         placements = list(PluginConfigDocument.objects(plugin=request.name).order_by("id"))
         sources = [s.key for s in self.roster_sources().get(request.name, [])]
-        return pb.GetPluginResponse(plugin=self.plugin_message(description, placements, sources,
-                                                               self.failure_tallies().get(request.name)))
+        failures = self.visible_failures(self.failure_tallies().get(request.name), placements)
+        return pb.GetPluginResponse(plugin=self.plugin_message(description, placements, sources, failures))
 
     # -- configuration ---------------------------------------------------------------------------
     def ListPluginConfigs(self, request: pb.ListPluginConfigsRequest, _context) -> pb.ListPluginConfigsResponse:
