@@ -114,7 +114,16 @@ def _split(value: str) -> list[str]:
 # -- reading files ------------------------------------------------------------------------------
 class _Bundle:
     def __init__(self, files: Mapping[str, bytes]):
-        self.files = {name.replace("\\", "/").rsplit("/", 1)[-1].lower(): content for name, content in files.items()}
+        self.files: dict[str, bytes] = {}
+        # Base name (lower case) -> every name given for it, when more than one: `a/users.csv` and
+        # `b/Users.csv` are both users.csv to a reader, and neither may be read in place of the other.
+        self.ambiguous: dict[str, list[str]] = {}
+        given: dict[str, list[str]] = {}
+        for name, content in files.items():
+            base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+            given.setdefault(base, []).append(name)
+            self.files[base] = content
+        self.ambiguous = {base: names for base, names in given.items() if len(names) > 1}
         self.errors: list[RosterRowError] = []
 
     def error(self, file: str, row: int, message: str) -> None:
@@ -122,6 +131,11 @@ class _Bundle:
 
     def rows(self, name: str, required: tuple[str, ...], *, optional_file: bool = False):
         """(line, {lower-case column: stripped value}) for each row; the header is line 1."""
+        if name in self.ambiguous:
+            names = ", ".join(sorted(self.ambiguous[name]))
+            self.error(name, 0, f"is given {len(self.ambiguous[name])} times ({names}): names are matched without "
+                                f"their folder and case, so none is read; send one")
+            return
         if name not in self.files:
             if not optional_file:
                 self.error(name, 0, f"{name} is missing from the bundle")
@@ -261,19 +275,21 @@ def _read_users(bundle: _Bundle, settings: Settings, extra_roles: dict[str, list
         if not sourced_id:
             bundle.error("users.csv", number, "sourcedId is empty")
             continue
-        if sourced_id in seen:
-            bundle.error("users.csv", number, f"sourcedId {sourced_id!r} appears again (first on row "
-                                              f"{seen[sourced_id]})")
-            continue
-        seen[sourced_id] = number
         roles = [(row.get("role", "").lower(), org, "users.csv", number) for org in _split(row.get("orgsourcedids", ""))]
         if row.get("role") and not roles:
             roles = [(row["role"].lower(), "", "users.csv", number)]
         roles += extra_roles.get(sourced_id, [])
         kinds = {role for role, _, _, _ in roles}
         if kinds & set(NOT_STAFF_ROLES):
-            not_staff.add(sourced_id)  # a student (or family member): never imported, never reported
+            # A student (or family member): never imported, never reported, not even as a
+            # duplicate (a report must not carry a student's sourcedId).
+            not_staff.add(sourced_id)
             continue
+        if sourced_id in seen:
+            bundle.error("users.csv", number, f"sourcedId {sourced_id!r} appears again (first on row "
+                                              f"{seen[sourced_id]})")
+            continue
+        seen[sourced_id] = number
         if row.get("enableduser", "").lower() == "false":
             continue
         unknown = sorted(kinds - set(STAFF_ROLES))

@@ -225,3 +225,24 @@ def test_invalid_settings_are_refused_naming_the_field(testbed, settings, field)
 def test_the_settings_schema_describes_every_field():
     schema = Settings.model_json_schema()
     assert all(prop.get("description") for prop in schema["properties"].values())
+
+
+@pytest.mark.parametrize("names", [("export/users.csv", "old/users.csv"), ("users.csv", "USERS.csv"),
+                                   ("a\\users.csv", "b/Users.CSV")])
+def test_two_files_of_the_same_name_are_refused_not_one_silently_kept(names):
+    staff = USERS_HEADER + user("t1")
+    other = USERS_HEADER + user("t2")
+    batch = read_bundle({"orgs.csv": ORGS.encode(), names[0]: staff.encode(), names[1]: other.encode()},
+                        Settings(parent_organization_id=COUNTY))
+    assert batch.people == []
+    [error] = batch.errors
+    assert (error.file, error.row) == ("users.csv", 0)
+    assert all(name in error.message for name in names) and "given 2 times" in error.message
+
+
+def test_a_student_sharing_a_sourced_id_is_never_named_in_the_report():
+    # The duplicate check used to run before the role filter: a student's sourcedId repeated (or a
+    # staff row repeating it) ended up in the report.
+    batch = read(user("stu-7", role="student") + user("stu-7", role="student") + user("t1"))
+    assert [p.id for p in batch.people] == ["or-t1"]
+    assert not any("stu-7" in e.message for e in batch.errors), batch.errors
