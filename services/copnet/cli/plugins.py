@@ -8,8 +8,10 @@ import reported rows it could not import; 2 a usage problem (a bad --set, an unr
 from __future__ import annotations
 
 import json
+import lzma
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from copnet.cli.common import GatewayOption, TokenOption, call_gateway, fail
+from copnet.kernel.limits import ROSTER_IMPORT_MAX_BODY_BYTES
 
 app = typer.Typer(help="Plugins: what is installed, and each region's configuration of them.", no_args_is_help=True)
 roster_app = typer.Typer(help="Rosters: import organizations, people and affiliations with a plugin's roster source.",
@@ -24,6 +27,10 @@ roster_app = typer.Typer(help="Rosters: import organizations, people and affilia
 # A roster import writes every record through membership: give it time.
 ROSTER_IMPORT_TIMEOUT_SECONDS = 180.0
 CONSOLE_WIDTH = 200
+# Zip members are unpacked this much at a time (and counted against the import's limit).
+CHUNK_BYTES = 1 << 20
+ZIP_ENCRYPTED = 0x1  # general purpose bit 0
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 def _console() -> Console:
@@ -185,33 +192,100 @@ def history(
 
 # -- roster import -----------------------------------------------------------------------------
 
-def read_roster_files(path: Path) -> dict[str, str]:
-    """A directory's files (not its subdirectories) or a .zip's members, by base name, as text."""
-    files: dict[str, bytes] = {}
-    try:
-        if path.is_dir():
-            for item in sorted(path.iterdir()):
-                if item.is_file() and not item.name.startswith("."):
-                    files[item.name] = item.read_bytes()
-        elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                for member in archive.infolist():
-                    base = Path(member.filename).name
-                    if not member.is_dir() and base and not base.startswith(".") and "__MACOSX" not in member.filename:
-                        files[base] = archive.read(member)
+class RosterFiles:
+    """A roster bundle read for sending: base name -> text, and the files left out (and why).
+
+    Bounded: the files' total is at most what one import takes (the gateway's body limit), counted
+    as the bytes come out of a zip, not as its directory claims, so a small zip of a huge file
+    stops there. Two files whose names differ only in folder or case would be one file to a
+    roster source: refused rather than one of them silently kept."""
+
+    def __init__(self, path: Path, limit: int = ROSTER_IMPORT_MAX_BODY_BYTES):
+        self.path = path
+        self.limit = limit
+        self.texts: dict[str, str] = {}
+        self.left_out: list[str] = []
+        self.names: dict[str, str] = {}  # lower-case base name -> the path it came from
+        self.total = 0
+
+    def read(self) -> RosterFiles:
+        if self.path.is_dir():
+            self.read_directory()
+        elif zipfile.is_zipfile(self.path):
+            self.read_zip()
+        elif self.path.exists():
+            raise ValueError(f"{self.path} is neither a directory nor a .zip file")
         else:
-            raise ValueError(f"{path} is neither a directory nor a .zip file")
-    except (OSError, zipfile.BadZipFile) as error:
-        raise ValueError(f"cannot read {path}: {error}") from None
-    if not files:
-        raise ValueError(f"{path} holds no files")
-    texts = {}
-    for name, raw in files.items():
+            raise ValueError(f"{self.path} does not exist")
+        if not self.texts:
+            raise ValueError(f"{self.path} holds no text files" if self.left_out else f"{self.path} holds no files")
+        return self
+
+    def read_directory(self) -> None:
         try:
-            texts[name] = raw.decode("utf-8-sig")
+            for item in sorted(self.path.iterdir()):
+                if item.is_file() and not item.name.startswith("."):
+                    self.claim(item.name, item.name)
+                    self.check_room(item.stat().st_size, item.name)
+                    self.add(item.name, item.read_bytes())
+        except OSError as error:
+            raise ValueError(f"cannot read {self.path}: {error}") from None
+
+    def read_zip(self) -> None:
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                for member in archive.infolist():
+                    base = PurePosixPath(member.filename.replace("\\", "/")).name
+                    if member.is_dir() or not base or base.startswith(".") or "__MACOSX" in member.filename:
+                        continue
+                    self.claim(base, member.filename)
+                    self.add(base, self.unpack(archive, member))
+        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+            raise ValueError(f"cannot read {self.path}: {error}") from None
+
+    def unpack(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+        """The member's bytes, unpacked no further than the limit allows (whatever size the zip claims)."""
+        where = f"{self.path}: {member.filename}"
+        if member.flag_bits & ZIP_ENCRYPTED:
+            raise ValueError(f"{where} is encrypted; export the bundle without a password")
+        if member.compress_type not in ZIP_METHODS:
+            raise ValueError(f"{where} is compressed with method {member.compress_type}, which cannot be read "
+                             f"(stored, deflate, bzip2 and lzma can)")
+        self.check_room(member.file_size, member.filename)
+        chunks, size = [], 0
+        try:
+            with archive.open(member) as stream:
+                while chunk := stream.read(CHUNK_BYTES):
+                    size += len(chunk)
+                    self.check_room(size, member.filename)
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, zlib.error, lzma.LZMAError,
+                OSError) as error:
+            raise ValueError(f"{where} cannot be unpacked (is the zip damaged?): {error}") from None
+        return b"".join(chunks)
+
+    def check_room(self, size: int, name: str) -> None:
+        """Refuse a file of `size` bytes once the bundle would pass the limit with it."""
+        if self.total + size > self.limit:
+            raise ValueError(f"{self.path}: its files are larger than one import takes ({self.limit >> 20} MiB, "
+                             f"passed at {name}); split the bundle or leave out files the import does not need")
+
+    def claim(self, base: str, origin: str) -> None:
+        key = base.lower()
+        if key in self.names:
+            raise ValueError(f"{self.path}: {self.names[key]!r} and {origin!r} have the same name (names are "
+                             f"matched without their folder and case); keep one of them")
+        self.names[key] = origin
+
+    def add(self, name: str, raw: bytes) -> None:
+        self.check_room(len(raw), name)
+        self.total += len(raw)
+        try:
+            self.texts[name] = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise ValueError(f"{name} is not UTF-8 text: {error}") from None
-    return texts
+            # Left out, not fatal: a bundle may hold files its source ignores; one it needs is
+            # then reported missing by the import.
+            self.left_out.append(f"{name}: not UTF-8 text ({error.reason} at byte {error.start})")
 
 
 @roster_app.command("import")
@@ -225,14 +299,22 @@ def import_roster(
 ) -> None:
     """Import organizations, people and affiliations; idempotent, with a per-row error report."""
     try:
-        files = read_roster_files(path)
+        bundle = RosterFiles(path).read()
     except ValueError as error:
         raise fail(f"copnet roster import: {error}", 2) from None
+    for left_out in bundle.left_out:
+        typer.echo(f"copnet roster import: left out {left_out}", err=True)
+    body = {"source": source, "files": bundle.texts, "dry_run": dry_run}
+    # The gateway would refuse it (413) before reading it, and a client still sending sees only a
+    # closed connection: say so here, with the figures.
+    size = len(json.dumps(body).encode())
+    if size > ROSTER_IMPORT_MAX_BODY_BYTES:
+        raise fail(f"copnet roster import: the request would be {size / (1 << 20):.1f} MiB, over the "
+                   f"{ROSTER_IMPORT_MAX_BODY_BYTES >> 20} MiB one import takes; split the bundle", 2)
 
     def post(client) -> dict:
         client.timeout = ROSTER_IMPORT_TIMEOUT_SECONDS
-        return client.post(f"/regions/{region}/roster-imports", {"source": source, "files": files,
-                                                                  "dry_run": dry_run})
+        return client.post(f"/regions/{region}/roster-imports", body)
 
     report = call_gateway("roster import", gateway, token, post)
     table = Table(title=f"roster import ({report['plugin']}{', dry run: nothing written' if dry_run else ''})")
@@ -249,6 +331,7 @@ def import_roster(
             listing.add_column(column, overflow="fold")
         for error in errors:
             record = f"{error['kind']} {error['record']}" if error.get("record") else ""
-            listing.add_row(error.get("file") or "", str(error.get("row") or ""), record, error["message"])
+            row = error.get("row")
+            listing.add_row(error.get("file") or "", "" if row is None else str(row), record, error["message"])
         _console().print(listing)
         raise typer.Exit(1)

@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from copnet.kernel import limits
 from copnet.kernel.settings import Settings
 
 Stub = TypeVar("Stub")
@@ -121,7 +122,7 @@ def open_channel(spec: ServiceClientSpec, address: str) -> grpc.Channel:
     # Reconnection back-off capped at 2 s (gRPC's default grows to 120 s): a service that was
     # restarted (a deploy, a crash) is reached again within seconds, not minutes of 503s.
     options = [("grpc.enable_retries", 1), ("grpc.lb_policy_name", "round_robin"),
-               ("grpc.service_config", _retry_config(spec.full_name, idempotent)),
+               ("grpc.service_config", _retry_config(spec.full_name, idempotent)), *limits.GRPC_MESSAGE_OPTIONS,
                ("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
                ("grpc.max_reconnect_backoff_ms", 2000)]
     return grpc.insecure_channel(address, options=options)

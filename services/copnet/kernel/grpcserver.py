@@ -11,7 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from copnet.kernel import auth, db, tracing
+from copnet.kernel import auth, db, limits, tracing
 from copnet.kernel.call_limits import UNCOUNTED_PREFIXES, CallAllowance, CallLimiter
 from copnet.kernel.errors import DomainError, Unavailable, to_rpc_status
 
@@ -153,7 +153,8 @@ class GrpcServer:
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"grpc-{service_name}"),
             interceptors=[LoggingInterceptor(), ErrorInterceptor(), IdentityInterceptor(verifier),
                           CallLimitInterceptor(self.limiter)],
-            options=[("grpc.so_reuseport", 0)], maximum_concurrent_rpcs=workers + queued_calls)
+            options=[("grpc.so_reuseport", 0), *limits.GRPC_MESSAGE_OPTIONS],
+            maximum_concurrent_rpcs=workers + queued_calls)
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.address = f"{host}:{port}"
