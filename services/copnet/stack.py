@@ -207,31 +207,34 @@ def with_credentials(url: str, user: str, password: str) -> str:
     return f"{scheme}://{user}:{password}@{rest}"
 
 
+# Settings a child process never inherits: the backends (given below, as the stack made them),
+# what is secret or private to one process (each service gets its own NATS user and key on top,
+# see `plan`; the issuer key stays with whoever issues tokens) and what only `copnet up` uses.
+NOT_INHERITED = frozenset({
+    "mongodb_uri", "nats_url", "nats_user", "nats_password", "secret", "token_public_keys_file",
+    "service_key_file", "token_issuer_key_file", "embedded_mongodb_port", "embedded_nats_port",
+    "embedded_nats_monitor_port",
+})
+
+
 def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, public_keys: Path) -> dict[str, str]:
     """The environment every copnet process of the stack gets (the parent's, made explicit).
 
-    No secret: the token keys' public half only (each service is given its own private key on
-    top, see `plan`), and no instance secret (the NATS passwords derived from it are per service).
+    Every setting but those in NOT_INHERITED, so a setting given to `copnet up` reaches the
+    processes it tunes. No secret: the token keys' public half only, and no instance secret (the
+    NATS passwords derived from it are per service).
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("COPNET_")}
+    for name, value in settings.model_dump().items():
+        if name not in NOT_INHERITED and value is not None:
+            env[f"COPNET_{name.upper()}"] = str(value)
     env.update({
         "COPNET_MONGODB_URI": mongodb_uri, "COPNET_NATS_URL": nats_url,
         "COPNET_TOKEN_PUBLIC_KEYS_FILE": str(public_keys),
-        "COPNET_TOKEN_MAX_SECONDS": str(settings.token_max_seconds),
-        "COPNET_REGION": settings.region, "COPNET_DATA_DIR": str(settings.data_dir.resolve()),
-        "COPNET_HOST": settings.host, "COPNET_LOG_LEVEL": settings.log_level,
-        "COPNET_DATABASE_PREFIX": settings.database_prefix,
-        "COPNET_GATEWAY_PORT": str(settings.gateway_port),
-        "COPNET_GRPC_DEADLINE_SECONDS": str(settings.grpc_deadline_seconds),
-        "COPNET_OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
-        "COPNET_MAX_DELIVER": str(settings.max_deliver),
-        "COPNET_ACK_WAIT_SECONDS": str(settings.ack_wait_seconds),
-        "COPNET_GATEWAY_WORKERS": str(settings.gateway_workers),
-        "COPNET_PLUGIN_ALLOWED_NETWORKS": settings.plugin_allowed_networks,
+        "COPNET_DATA_DIR": str(settings.data_dir.resolve()),
         "PYTHONUNBUFFERED": "1",
     })
     for service in SERVICE_NAMES:
-        env[f"COPNET_{service.upper()}_PORT"] = str(settings.port_of(service))
         env[f"COPNET_{service.upper()}_ADDR"] = settings.address_of(service)
     return env
 
@@ -252,11 +255,11 @@ def gateway_spec(settings: Settings, env: dict[str, str], app: str = "copnet.gat
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
             "--workers", str(settings.gateway_workers), "--worker-class", "gthread", "--threads", "8",
             "--graceful-timeout", "5", "--timeout", "60", "--error-logfile", "-",
+            # request-line and header limits; gunicorn's own refusals as problem+json
+            "--config", "python:copnet.gateway.gunicorn_config",
             # gunicorn 27 otherwise opens one control socket in $HOME shared by every gateway.
             "--no-control-socket",
             app]
-            # request-line and header limits; gunicorn's own refusals as problem+json
-            "--config", "python:copnet.gateway.gunicorn_config",
     return ProcessSpec("gateway", argv, env=env, probe=lambda: http_ok(f"http://{host}:{port}/healthz"),
                        ports=[port])
 

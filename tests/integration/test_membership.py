@@ -451,7 +451,9 @@ def test_rest_patch_move_and_network_members(rest):
     ("POST", "/mem-r-district/move", {"parent_id": "mem-bay"}, ("platform_admin", ""), 422, "INVALID_PARENT_KIND"),
     ("POST", "/mem-nowhere/move", {"parent_id": "mem-marin"}, ("platform_admin", ""), 404, "NOT_FOUND"),
     ("PUT", "/mem-r-net/members/mem-r-district", {}, None, 401, "TOKEN_REQUIRED"),
-    ("PUT", "/mem-r-net/members/mem-r-district", {}, ("member", "mem-r-district"), 403, "OUT_OF_SCOPE"),
+    # A member holds no role that may change organizations anywhere: refused by the gateway at once.
+    ("PUT", "/mem-r-net/members/mem-r-district", {}, ("member", "mem-r-district"), 403, "ROLE_REQUIRED"),
+    ("PUT", "/mem-r-net/members/mem-r-district", {}, ("county_admin", "mem-marin"), 403, "OUT_OF_SCOPE"),
     ("PUT", "/mem-r-district/members/mem-school", {}, ("platform_admin", ""), 422, "NOT_A_NETWORK"),
 ])
 def test_rest_refusals(rest, method, path, body, token_of, status, reason):

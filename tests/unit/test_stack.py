@@ -67,3 +67,16 @@ def test_each_process_gets_the_public_keys_and_a_service_its_own_key_only(tmp_pa
     again = stack.plan(load_settings(data_dir=tmp_path, secret="y" * 40, mongodb_uri="mongodb://db"))
     assert (keys / "issuer.pem").read_bytes() == issuer and (keys / "public-keys.json").read_text() == public
     assert again.env["COPNET_TOKEN_PUBLIC_KEYS_FILE"] == plan.env["COPNET_TOKEN_PUBLIC_KEYS_FILE"]
+
+
+def test_every_setting_but_secrets_and_backends_reaches_the_processes(tmp_path):
+    settings = load_settings(data_dir=tmp_path, secret="y" * 40, mongodb_uri="mongodb://db",
+                             grpc_calls_per_caller=3, reminder_interval_seconds=7.5, plugin_hook_timeout_seconds=1.5)
+    plan = stack.plan(settings)
+    for spec in plan.all:
+        assert spec.env["COPNET_GRPC_CALLS_PER_CALLER"] == "3"
+        assert spec.env["COPNET_REMINDER_INTERVAL_SECONDS"] == "7.5"
+        assert spec.env["COPNET_PLUGIN_HOOK_TIMEOUT_SECONDS"] == "1.5"
+        assert "COPNET_SECRET" not in spec.env and "COPNET_EMBEDDED_NATS_PORT" not in spec.env
+    given = {name for name, value in settings.model_dump().items() if value is not None}
+    assert {name for name in given - stack.NOT_INHERITED if f"COPNET_{name.upper()}" not in plan.env} == set()
