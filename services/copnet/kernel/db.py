@@ -169,6 +169,14 @@ class UnitOfWork:
         self.insert(entry)
         self.events.append(event)
 
+    def emit_many(self, events: list[CloudEvent]) -> None:
+        """`emit` each, their outbox entries written in one round trip (a batch of records)."""
+        now, never_claimed = utcnow(), dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        self.insert_many([OutboxEntry(id=event.id, subject=event.nats_subject(self.region),
+                                      event=event.to_document(), created_at=now, claimed_until=never_claimed)
+                          for event in events])
+        self.events.extend(events)
+
     def mark_applied(self, event: CloudEvent, consumer: str) -> None:
         """Record that `consumer` applied `event`; raises AlreadyApplied on a redelivery."""
         try:

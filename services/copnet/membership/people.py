@@ -40,15 +40,16 @@ def valid_email(value: str, field: str = "email") -> str:
     return email
 
 
-def valid_affiliations(requested) -> list[tuple[Organization, str]]:
-    """(organization, position) for each requested affiliation; at least one; duplicates dropped."""
+def valid_affiliations(requested, find=lookups.referenced_organization) -> list[tuple[Organization, str]]:
+    """(organization, position) for each requested affiliation; at least one; duplicates dropped.
+    `find(org_id, field)` looks an organization up (a batch passes one that remembers)."""
     if not requested:
         raise InvalidArgument.for_field("affiliations", "at least one is required", reason="AFFILIATION_REQUIRED")
     found: list[tuple[Organization, str]] = []
     for index, affiliation in enumerate(requested):
         field = f"affiliations[{index}]"
         position = required_label(membership_pb2.Position, affiliation.position, f"{field}.position")
-        org = lookups.referenced_organization(affiliation.organization_id, f"{field}.organization_id")
+        org = find(affiliation.organization_id, f"{field}.organization_id")
         if all((org.id, position) != (seen.id, seen_position) for seen, seen_position in found):
             found.append((org, position))
     return found
