@@ -122,3 +122,25 @@ def test_roster_import_from_a_directory_then_a_zip_is_idempotent_with_a_row_repo
 
     unreadable = cli("roster", "import", county, "--source", "oneroster", str(tmp_path / "nothing-here"))
     assert unreadable.exit_code == 2
+
+
+def test_a_bundle_over_grpcs_default_4_mib_imports_and_a_missing_file_is_row_0(cli, tmp_path):
+    # gRPC receives at most 4 MiB unless told otherwise: such an import used to fail (500, then 429).
+    county = f"{PREFIX}-county"
+    enabled = cli("plugins", "configure", county, "oneroster", "--enable", "--set", f"id_prefix={PREFIX}")
+    assert enabled.exit_code == 0, enabled.output
+    bundle = tmp_path / "large"
+    bundle.mkdir()
+    (bundle / "orgs.csv").write_text(ORGS)
+    (bundle / "users.csv").write_text(USERS)
+    (bundle / "courses.csv").write_text("sourcedId,title\n" + "c,Algebra\n" * ((5 << 20) // 10))  # ignored
+    assert sum(f.stat().st_size for f in bundle.iterdir()) > (5 << 20)
+    large = cli("roster", "import", county, "--source", "oneroster", str(bundle), "--dry-run")
+    assert "dry run" in large.stdout, large.output
+    assert counts(large.stdout)["organizations"][3] == 0
+
+    (bundle / "orgs.csv").unlink()
+    missing = cli("roster", "import", county, "--source", "oneroster", str(bundle), "--dry-run")
+    assert missing.exit_code == 1, missing.output
+    assert any("orgs.csv" in line and "│ 0 " in line and "missing" in line for line in missing.stdout.splitlines()), \
+        missing.stdout

@@ -19,13 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from copnet.cli.common import GatewayOption, TokenOption, call_gateway, fail
+from copnet.kernel import limits
 from copnet.kernel.limits import ROSTER_IMPORT_MAX_BODY_BYTES
 
 app = typer.Typer(help="Plugins: what is installed, and each region's configuration of them.", no_args_is_help=True)
 roster_app = typer.Typer(help="Rosters: import organizations, people and affiliations with a plugin's roster source.",
                          no_args_is_help=True)
-# A roster import writes every record through membership: give it time.
-ROSTER_IMPORT_TIMEOUT_SECONDS = 180.0
+# A roster import writes every record through membership: wait past the gateway's own deadline.
+ROSTER_IMPORT_TIMEOUT_SECONDS = limits.ROSTER_IMPORT_TIMEOUT_SECONDS + 60
 CONSOLE_WIDTH = 200
 # Zip members are unpacked this much at a time (and counted against the import's limit).
 CHUNK_BYTES = 1 << 20

@@ -20,6 +20,11 @@ from copnet.membership.v1.membership_pb2_grpc import MembershipServiceStub
 from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson
 from copnet.plugins.v1 import plugins_pb2
 
+# People read and created per call to membership (its batch calls take at most 1,000).
+PEOPLE_PER_CALL = 500
+# Rows and records an import's answer lists; the rest are counted in one last line.
+MAX_LISTED_ERRORS = 1000
+
 
 @dataclass
 class Counts:
@@ -31,6 +36,25 @@ class Counts:
     def message(self) -> plugins_pb2.ImportCounts:
         return plugins_pb2.ImportCounts(created=self.created, updated=self.updated, unchanged=self.unchanged,
                                         failed=self.failed)
+
+
+def listed_errors(errors: list[plugins_pb2.RosterImportError]) -> list[plugins_pb2.RosterImportError]:
+    """The first MAX_LISTED_ERRORS, then one line counting the rest: a bundle of bad rows must not
+    make an answer larger than the bundle (the counts still count every record)."""
+    if len(errors) <= MAX_LISTED_ERRORS:
+        return errors
+    more = len(errors) - MAX_LISTED_ERRORS
+    return [*errors[:MAX_LISTED_ERRORS], plugins_pb2.RosterImportError(
+        message=f"... and {more:,} more not listed (the first {MAX_LISTED_ERRORS:,} are)")]
+
+
+@dataclass
+class Entry:
+    """One person of the roster (None: only affiliations name them) and their affiliations."""
+
+    person_id: str
+    person: RosterPerson | None
+    affiliations: list[RosterAffiliation]
 
 
 class Refused(Exception):
@@ -98,8 +122,8 @@ class RosterImport:
         self.import_people(list(batch.people), list(batch.affiliations))
         return plugins_pb2.ImportRosterResponse(organizations=self.organizations.message(),
                                                 people=self.people.message(),
-                                                affiliations=self.affiliations.message(), errors=self.errors,
-                                                dry_run=self.dry_run, plugin=plugin)
+                                                affiliations=self.affiliations.message(),
+                                                errors=listed_errors(self.errors), dry_run=self.dry_run, plugin=plugin)
 
     # -- membership calls ------------------------------------------------------------------------
     @staticmethod
@@ -168,54 +192,83 @@ class RosterImport:
 
     # -- people and their affiliations -----------------------------------------------------------
     def import_people(self, people: list[RosterPerson], affiliations: list[RosterAffiliation]) -> None:
+        """In batches: one call reads a batch's people, one creates those missing (membership's
+        batch calls: a district of 100,000 staff is 200 + 200 calls, not 200,000)."""
         wanted: dict[str, list[RosterAffiliation]] = {}
         for affiliation in affiliations:
             wanted.setdefault(affiliation.person_id, []).append(affiliation)
         listed = {person.id for person in people}
-        for person in people:
-            self.import_person(person, wanted.get(person.id, []))
-        for person_id in sorted(set(wanted) - listed):
-            self.import_person(None, wanted[person_id], person_id=person_id)
+        entries = [Entry(person.id, person, wanted.get(person.id, [])) for person in people]
+        entries += [Entry(person_id, None, wanted[person_id]) for person_id in sorted(set(wanted) - listed)]
+        # People of one school together: each batch then names few organizations for membership to check.
+        entries.sort(key=lambda entry: (entry.affiliations[0].organization_id if entry.affiliations else "",
+                                        entry.person_id))
+        for start in range(0, len(entries), PEOPLE_PER_CALL):
+            self.import_batch(entries[start:start + PEOPLE_PER_CALL])
 
-    def import_person(self, person: RosterPerson | None, affiliations: list[RosterAffiliation],
-                      person_id: str = "") -> None:
-        person_id = person.id if person is not None else person_id
+    def import_batch(self, entries: list[Entry]) -> None:
         try:
-            requested = []
-            for affiliation in affiliations:
-                pair = (affiliation.organization_id, position(affiliation.position))
-                if pair not in requested:
-                    requested.append(pair)
-            bands = sorted({grade_band(b) for b in person.grade_bands}) if person is not None else []
-            reply = self.get(self.membership.GetPerson, membership_pb2.GetPersonRequest(id=person_id))
-            if reply is None:
-                if person is None:
-                    raise Refused("has affiliations in the roster but is neither in its people nor in copnet")
-                self.create_person(person, bands, requested)
-                return
-            self.update_person(person, reply.person, bands, requested)
-        except (Refused, MembershipRefused) as problem:
-            if person is not None:
-                self.refuse(self.people, "person", person_id, problem.message)
-            self.affiliations.failed += len(affiliations)
-            if person is None:
-                self.errors.append(plugins_pb2.RosterImportError(kind="affiliation", record=person_id,
-                                                                 message=problem.message))
-
-    def create_person(self, person: RosterPerson, bands: list[int], requested: list[tuple[str, int]]) -> None:
-        if not self.dry_run:
+            reply = self.call(self.membership.BatchGetPeople,
+                              membership_pb2.BatchGetPeopleRequest(ids=[entry.person_id for entry in entries]))
+        except MembershipRefused as refused:
+            for entry in entries:
+                self.person_failed(entry, refused.message)
+            return
+        existing = {person.id: person for person in reply.people}
+        missing: list[tuple[Entry, list[int], list[tuple[str, int]]]] = []
+        for entry in entries:
             try:
-                self.call(self.membership.CreatePerson, membership_pb2.CreatePersonRequest(
-                    person_id=person.id, name=person.name, email=person.email, grade_bands=bands,
-                    affiliations=[membership_pb2.Affiliation(organization_id=o, position=p) for o, p in requested]))
-            except MembershipRefused as refused:
-                if refused.code != grpc.StatusCode.ALREADY_EXISTS or refused.reason != "DUPLICATE_ID":
-                    raise
+                requested = []
+                for affiliation in entry.affiliations:
+                    pair = (affiliation.organization_id, position(affiliation.position))
+                    if pair not in requested:
+                        requested.append(pair)
+                bands = sorted({grade_band(b) for b in entry.person.grade_bands}) if entry.person is not None else []
+                found = existing.get(entry.person_id)
+                if found is not None:
+                    self.update_person(entry.person, found, bands, requested)
+                elif entry.person is None:
+                    raise Refused("has affiliations in the roster but is neither in its people nor in copnet")
+                else:
+                    missing.append((entry, bands, requested))
+            except (Refused, MembershipRefused) as problem:
+                self.person_failed(entry, problem.message)
+        self.create_people(missing)
+
+    def person_failed(self, entry: Entry, message: str) -> None:
+        if entry.person is not None:
+            self.refuse(self.people, "person", entry.person_id, message)
+        self.affiliations.failed += len(entry.affiliations)
+        if entry.person is None:
+            self.errors.append(plugins_pb2.RosterImportError(kind="affiliation", record=entry.person_id,
+                                                             message=message))
+
+    def create_people(self, missing: list[tuple[Entry, list[int], list[tuple[str, int]]]]) -> None:
+        if not missing:
+            return
+        if self.dry_run:
+            self.people.created += len(missing)
+            self.affiliations.created += sum(len(requested) for _, _, requested in missing)
+            return
+        request = membership_pb2.BatchCreatePeopleRequest(requests=[membership_pb2.CreatePersonRequest(
+            person_id=entry.person.id, name=entry.person.name, email=entry.person.email, grade_bands=bands,
+            affiliations=[membership_pb2.Affiliation(organization_id=o, position=p) for o, p in requested])
+            for entry, bands, requested in missing])
+        try:
+            results = self.call(self.membership.BatchCreatePeople, request).results
+        except MembershipRefused as refused:
+            for entry, _, _ in missing:
+                self.person_failed(entry, refused.message)
+            return
+        for (entry, _, requested), result in zip(missing, results, strict=True):
+            if result.created:
+                self.people.created += 1
+                self.affiliations.created += len(requested)
+            elif result.reason == "DUPLICATE_ID":  # created meanwhile, or someone's outside the importer's reach
                 self.people.unchanged += 1
                 self.affiliations.unchanged += len(requested)
-                return
-        self.people.created += 1
-        self.affiliations.created += len(requested)
+            else:
+                self.person_failed(entry, f"membership refused ({result.reason}): {result.message}")
 
     def update_person(self, person: RosterPerson | None, existing: membership_pb2.Person, bands: list[int],
                       requested: list[tuple[str, int]]) -> None:

@@ -56,8 +56,10 @@ def revision(message: plugins_pb2.PluginConfigRevision) -> schemas.PluginConfigR
 
 
 def import_request(region: str, body: schemas.RosterImportCreate) -> plugins_pb2.ImportRosterRequest:
-    return plugins_pb2.ImportRosterRequest(organization_id=region, source=body.source, dry_run=body.dry_run,
-                                           files={name: text.encode("utf-8") for name, text in body.files.items()})
+    request = plugins_pb2.ImportRosterRequest(organization_id=region, source=body.source, dry_run=body.dry_run)
+    for name, text in body.files.items():  # one file's bytes at a time: a roster is up to 16 MiB
+        request.files[name] = text.encode("utf-8")
+    return request
 
 
 def counts(message: plugins_pb2.ImportCounts) -> schemas.ImportCounts:
@@ -69,8 +71,10 @@ def import_report(reply: plugins_pb2.ImportRosterResponse) -> schemas.RosterImpo
     return schemas.RosterImportReport(
         plugin=reply.plugin, dry_run=reply.dry_run, organizations=counts(reply.organizations),
         people=counts(reply.people), affiliations=counts(reply.affiliations),
-        errors=[schemas.RosterImportError(file=or_null(e.file), row=e.row or None, kind=or_null(e.kind),
-                                          record=or_null(e.record), message=e.message) for e in reply.errors])
+        # A row error's row 0 is the file as a whole; a refused write (no file) has no row.
+        errors=[schemas.RosterImportError(file=or_null(e.file), row=e.row if e.file else None,
+                                          kind=or_null(e.kind), record=or_null(e.record), message=e.message)
+                for e in reply.errors])
 
 
 def dashboard(region: str, reply: plugins_pb2.ListDashboardPanelsResponse) -> schemas.Dashboard:

@@ -15,11 +15,14 @@ from copnet.gateway.schemas.plugins import (ConfigQuery, Dashboard, HistoryQuery
                                             PluginPath, RefusedPlugin, RegionPath, RegionPluginPath, RosterImportCreate,
                                             RosterImportReport)
 from copnet.gateway.schemas.plugins import Plugin as PluginModel
+from copnet.kernel import limits
 from copnet.plugins.v1 import plugins_pb2
 
-# A roster import carries whole CSV files: this route takes bodies up to 16 MiB (others 1 MiB).
-ROSTER_IMPORT_MAX_BODY_BYTES = 16 << 20
-ROSTER_IMPORT_TIMEOUT_SECONDS = 120.0
+# A roster import carries whole CSV files: this route takes bodies up to 16 MiB (others 1 MiB), and
+# every gRPC message on its way is allowed to be larger (kernel.limits).
+ROSTER_IMPORT_MAX_BODY_BYTES = limits.ROSTER_IMPORT_MAX_BODY_BYTES
+# A district of 100,000 staff is written in a few minutes (docs/plugins/oneroster.md#limits).
+ROSTER_IMPORT_TIMEOUT_SECONDS = limits.ROSTER_IMPORT_TIMEOUT_SECONDS
 TAG = [Tag(name="plugins", description="Installed plugins; each region's (or county office's) configuration of "
                                        "them, roster imports and dashboard.")]
 
