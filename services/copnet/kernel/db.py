@@ -92,6 +92,17 @@ class OutboxEntry(mongoengine.Document):
     meta = {"collection": "outbox", "indexes": [("claimed_until", "created_at")]}
 
 
+# Values per `$in` query (see in_chunks).
+IN_CHUNK = 50
+
+
+def in_chunks(values: list[T]) -> list[list[T]]:
+    """`values` in lists of IN_CHUNK, one `$in` query each. The embedded MongoDB-wire server checks
+    every candidate document against every value of an `$in`, so one query's cost grows with the
+    square of its list: ten lists of 50 cost a tenth of one of 500 (MongoDB does not mind either way)."""
+    return [values[start:start + IN_CHUNK] for start in range(0, len(values), IN_CHUNK)]
+
+
 class AlreadyApplied(Exception):
     """The event was applied before (found in the inbox)."""
 

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import uuid
 
-from copnet.kernel.db import OutboxEntry, utcnow
+from copnet.kernel.db import OutboxEntry, in_chunks, utcnow
 from copnet.kernel.events import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,9 @@ UNCLAIMED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEntry]:
     """Lease up to `limit` unclaimed (or lapsed) entries, oldest first.
 
-    Three round trips whatever the batch size (find, one conditional update, read back what this
-    claim won): with a backlog, each pass's cost is dominated by finding candidates, so few large
-    passes drain it far faster than many small ones.
+    Few round trips whatever the batch size (find, a conditional update and a read back of what
+    this claim won, per db.in_chunks of ids): with a backlog, each pass's cost is dominated by
+    finding candidates, so few large passes drain it far faster than many small ones.
     """
     now = utcnow()
     collection = OutboxEntry._get_collection()
@@ -38,16 +38,18 @@ def claim_batch(limit: int = BATCH_SIZE) -> list[OutboxEntry]:
         return []
     claim = uuid.uuid4().hex
     # Conditional: an entry another relay leased in the meantime stays theirs.
-    collection.update_many({"_id": {"$in": candidates}, "claimed_until": {"$lte": now}},
-                           {"$set": {"claimed_until": now + LEASE, "claim": claim}, "$inc": {"attempts": 1}})
-    claimed = [OutboxEntry._from_son(son) for son in collection.find({"_id": {"$in": candidates}, "claim": claim})]
+    for chunk in in_chunks(candidates):
+        collection.update_many({"_id": {"$in": chunk}, "claimed_until": {"$lte": now}},
+                               {"$set": {"claimed_until": now + LEASE, "claim": claim}, "$inc": {"attempts": 1}})
+    claimed = [OutboxEntry._from_son(son) for chunk in in_chunks(candidates)
+               for son in collection.find({"_id": {"$in": chunk}, "claim": claim})]
     claimed.sort(key=lambda entry: entry.created_at)
     return claimed
 
 
 def mark_published(entry_ids: list[str]) -> None:
-    if entry_ids:
-        OutboxEntry._get_collection().delete_many({"_id": {"$in": entry_ids}})
+    for chunk in in_chunks(entry_ids):
+        OutboxEntry._get_collection().delete_many({"_id": {"$in": chunk}})
 
 
 def release(entry_ids: list[str]) -> None:

@@ -28,10 +28,6 @@ from copnet.membership.v1 import membership_pb2
 # Far above what one transaction of a roster import needs (it sends 500), low enough that one
 # request stays a few MiB.
 MAX_BATCH = 1000
-# Ids per `$in` query. The embedded MongoDB-wire server checks each candidate against every value
-# of the list, so a query's cost grows with the square of its length: a few short lists are much
-# cheaper than one long one (MongoDB does not mind either way).
-IN_CHUNK = 50
 DUPLICATE_KEY_CODE = 11000
 
 
@@ -45,10 +41,6 @@ class Candidate:
     email: str
     grade_bands: list[str]
     affiliations: list[tuple[Organization, str]]
-
-
-def chunks(values: list, size: int = IN_CHUNK) -> list[list]:
-    return [values[start:start + size] for start in range(0, len(values), size)]
 
 
 def batch_of(items, field: str) -> list:
@@ -65,7 +57,7 @@ class OrganizationsSeen:
     def __init__(self, org_ids: list[str]):
         wanted = sorted(set(org_ids) - {""})
         self.found: dict[str, Organization] = {
-            org.id: org for chunk in chunks(wanted) for org in Organization.objects(id__in=chunk)}
+            org.id: org for chunk in db.in_chunks(wanted) for org in Organization.objects(id__in=chunk)}
 
     def __call__(self, org_id: str, field: str) -> Organization:
         if org_id not in self.found:
@@ -101,7 +93,7 @@ class PeopleBatchApi:
                        _context) -> membership_pb2.BatchGetPeopleResponse:
         identity = access.caller("reading people")
         ids = sorted(set(batch_of(request.ids, "ids")) - {""})
-        found = [person for chunk in chunks(ids) for person in Person.objects(id__in=chunk)]
+        found = [person for chunk in db.in_chunks(ids) for person in Person.objects(id__in=chunk)]
         return membership_pb2.BatchGetPeopleResponse(
             people=[person_message(p) for p in found if access.may_read_person(identity, p)])
 
@@ -166,13 +158,13 @@ class PeopleBatchApi:
         taken_ids: set[str] = set()
         taken_emails: set[str] = set()
         if look_first:
-            for chunk in chunks([c.person_id for c in candidates]):
+            for chunk in db.in_chunks([c.person_id for c in candidates]):
                 taken_ids.update(uow.distinct(Person, "_id", {"_id": {"$in": chunk}}))
-            for chunk in chunks([c.email.lower() for c in candidates]):
+            for chunk in db.in_chunks([c.email.lower() for c in candidates]):
                 taken_emails.update(uow.distinct(Person, "email_key", {"email_key": {"$in": chunk}}))
         org_ids = sorted({org.id for c in candidates for org, _ in c.affiliations})
         # Each organization's scope as it is inside this transaction (a move may have re-rooted it).
-        current = {org.id: org for chunk in chunks(org_ids)
+        current = {org.id: org for chunk in db.in_chunks(org_ids)
                    for org in uow.find_all(Organization, {"_id": {"$in": chunk}})}
         people = []
         for candidate in candidates:
