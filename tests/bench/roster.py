@@ -116,4 +116,7 @@ def bench_roster_import(stack: RunningStack, staff: int) -> bool:
     ]
     for what, ok in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {what}")
+    for name, report in (("first", first), ("again", again), ("dry run", dry)):
+        if report["errors"]:
+            print(f"  {name}: {report['people']}, {len(report['errors'])} error(s), first: {report['errors'][:3]}")
     return all(ok for _, ok in checks)

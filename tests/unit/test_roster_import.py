@@ -7,7 +7,7 @@ from __future__ import annotations
 from copnet.membership.v1 import membership_pb2
 from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterPerson, RosterRowError
 from copnet.plugins import roster_import
-from copnet.plugins.roster_import import MAX_LISTED_ERRORS, PEOPLE_PER_CALL, RosterImport
+from copnet.plugins.roster_import import BATCH_CALL_SECONDS, MAX_LISTED_ERRORS, PEOPLE_PER_CALL, RosterImport
 
 
 class FakeMembership:
@@ -18,11 +18,13 @@ class FakeMembership:
         self.taken_emails = set(taken_emails)
         self.calls: list[tuple[str, int]] = []
 
-    def BatchGetPeople(self, request):
+    def BatchGetPeople(self, request, timeout=None):
+        assert timeout == BATCH_CALL_SECONDS  # not the 5 s default: a batch of 500 may take seconds
         self.calls.append(("BatchGetPeople", len(request.ids)))
         return membership_pb2.BatchGetPeopleResponse(people=[self.people[i] for i in request.ids if i in self.people])
 
-    def BatchCreatePeople(self, request):
+    def BatchCreatePeople(self, request, timeout=None):
+        assert timeout == BATCH_CALL_SECONDS
         self.calls.append(("BatchCreatePeople", len(request.requests)))
         results = []
         for one in request.requests:
@@ -71,7 +73,7 @@ def test_each_refused_person_is_reported_and_someone_out_of_reach_counts_as_pres
     hidden = membership_pb2.Person(id="t1", name="Teacher 1", email="t1@x.org")
     membership = FakeMembership(taken_emails={"t2@x.org"})
 
-    def get_without_hidden(request):  # t1 exists but the importer may not read them: created -> DUPLICATE_ID
+    def get_without_hidden(request, timeout=None):  # t1 exists but the importer may not read them: created -> DUPLICATE_ID
         return membership_pb2.BatchGetPeopleResponse()
 
     membership.BatchGetPeople = get_without_hidden
