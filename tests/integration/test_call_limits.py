@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from copnet.gateway.backend import ServiceCallFailed
 from copnet.gateway.problems import from_service_call
 from copnet.kernel.call_limits import CallAllowance
+from copnet.kernel.clients import CLIENT_METADATA_KEY
 from copnet.kernel.errors import details_of
 from copnet.kernel.grpcserver import GrpcServer
 from tests.support import tokens
@@ -72,9 +73,10 @@ def connection(server: GrpcServer) -> grpc.Channel:
     return grpc.insecure_channel(f"127.0.0.1:{server.port}", options=[("grpc.use_local_subchannel_pool", 1)])
 
 
-def caller(channel: grpc.Channel, token: str | None):
+def caller(channel: grpc.Channel, token: str | None, client: str | None = None):
     method = channel.unary_unary(METHOD)
     metadata = [("authorization", f"Bearer {token}")] if token else []
+    metadata += [(CLIENT_METADATA_KEY, client)] if client else []
     return lambda request, **kwargs: method.future(request, metadata=metadata, timeout=WAIT, **kwargs)
 
 
@@ -128,6 +130,14 @@ def test_a_service_on_its_own_account_has_its_larger_allowance(server, held):
 
 def test_calls_without_a_token_are_counted_per_connection(server, held):
     first, second = caller(connection(server), None), caller(connection(server), None)
+    hold(held, first, 2)
+    assert refusal(first(QUICK)).code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert second(QUICK).result() == b"ok"
+
+
+def test_anonymous_clients_the_gateway_names_on_one_connection_are_counted_apart(server, held):
+    channel = connection(server)  # the gateway's one connection, serving everybody's public reads
+    first, second = caller(channel, None, client="198.51.100.7"), caller(channel, None, client="203.0.113.9")
     hold(held, first, 2)
     assert refusal(first(QUICK)).code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert second(QUICK).result() == b"ok"

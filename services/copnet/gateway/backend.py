@@ -80,9 +80,10 @@ class Backend:
     def started(self) -> bool:
         return self._clients is not None
 
-    def stub(self, service: ServiceClientSpec[Stub], *, token: str | None, traceparent: str | None) -> Stub:
+    def stub(self, service: ServiceClientSpec[Stub], *, token: str | None, traceparent: str | None,
+             client: str | None = None) -> Stub:
         """`service`'s stub for this caller: its failures raise `ServiceCallFailed`."""
-        return self.clients.stub(service, token=token, traceparent=traceparent,
+        return self.clients.stub(service, token=token, traceparent=traceparent, client=client,
                                  interceptors=[NameFailures(service.name)])
 
 
@@ -120,5 +121,8 @@ def plugins() -> PluginServiceStub:
 
 
 def caller() -> dict[str, str | None]:
-    """The current request's bearer token and traceparent, to pass along from other threads too."""
-    return {"token": g.get("bearer_token"), "traceparent": request.headers.get("traceparent")}
+    """The current request's bearer token, traceparent and, without a token, the client's address
+    (what services count an anonymous caller's calls by), to pass along from other threads too."""
+    token = g.get("bearer_token")
+    return {"token": token, "traceparent": request.headers.get("traceparent"),
+            "client": None if token else request.remote_addr}

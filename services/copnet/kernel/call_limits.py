@@ -9,8 +9,10 @@ scheduling unreachable for a minute). So each caller gets an allowance of calls 
   each person's own token, so this holds however many gateway processes their requests cross);
 - a service acting on its own account (subject `service:<name>`): COPNET_GRPC_CALLS_PER_SERVICE,
   higher, since a service asks others on behalf of every request it serves;
-- a call without a token: COPNET_GRPC_CALLS_PER_CALLER per connection (the peer), as the
-  gateway makes the public reads and calendar feeds of everybody on its own connection.
+- a call without a token: COPNET_GRPC_CALLS_PER_CALLER per connection (the peer) and client
+  address the caller names (`copnet-client` metadata): the gateway makes the public reads and
+  calendar feeds of everybody on its own connection and names each HTTP client's address, so
+  one anonymous client cannot take the allowance of all the others.
 
 A call beyond its caller's allowance is refused at once with RESOURCE_EXHAUSTED
 (`TOO_MANY_CONCURRENT_CALLS`; the gateway answers 429): the refusal holds a thread for
@@ -61,10 +63,12 @@ class CallLimiter:
         self._in_flight: collections.Counter[str] = collections.Counter()
 
     @staticmethod
-    def caller_of(identity: auth.Identity | None, peer: str) -> tuple[str, bool]:
-        """(the key a caller's calls are counted under, whether it is a service)."""
+    def caller_of(identity: auth.Identity | None, peer: str, client: str | None = None) -> tuple[str, bool]:
+        """(the key a caller's calls are counted under, whether it is a service). A call without a
+        token counts under its connection and the client the caller names (the gateway: the HTTP
+        client's address): naming another client gains nothing a new connection would not."""
         if identity is None:
-            return f"connection {peer}", False
+            return f"connection {peer} client {client or '-'}", False
         return f"caller {identity.person_id}", auth.is_service(identity)
 
     @contextlib.contextmanager

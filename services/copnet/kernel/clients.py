@@ -86,14 +86,21 @@ class _CallDetails(grpc.ClientCallDetails):
     compression: grpc.Compression | None
 
 
-class CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
-    """Adds the caller's bearer token and W3C traceparent to every call's metadata, and the default
-    deadline to every call that sets none of its own."""
+# Where a call comes from on whose behalf a process calls without a token (the gateway: the HTTP
+# client's address), so the services count anonymous callers apart (kernel.call_limits).
+CLIENT_METADATA_KEY = "copnet-client"
 
-    def __init__(self, deadline_seconds: float, token: str | None = None, traceparent: str | None = None):
+
+class CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Adds the caller's bearer token, W3C traceparent and (for a caller without a token) address to
+    every call's metadata, and the default deadline to every call that sets none of its own."""
+
+    def __init__(self, deadline_seconds: float, token: str | None = None, traceparent: str | None = None,
+                 client: str | None = None):
         self.deadline_seconds = deadline_seconds
         self.metadata = tuple(filter(None, [("authorization", f"Bearer {token}") if token else None,
-                                            ("traceparent", traceparent) if traceparent else None]))
+                                            ("traceparent", traceparent) if traceparent else None,
+                                            (CLIENT_METADATA_KEY, client) if client else None]))
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
         details = _CallDetails(
@@ -138,11 +145,11 @@ class ServiceClient(Generic[Stub]):
         self.deadline_seconds = deadline_seconds
         self.health = health_pb2_grpc.HealthStub(channel)
 
-    def as_caller(self, token: str | None = None, traceparent: str | None = None, *,
+    def as_caller(self, token: str | None = None, traceparent: str | None = None, *, client: str | None = None,
                   interceptors: Sequence[grpc.UnaryUnaryClientInterceptor] = ()) -> Stub:
         """The generated stub, every call carrying `token` and `traceparent` and the default deadline
         (a call's own `timeout=` overrides it); `interceptors` run around the call, outermost first."""
-        caller = CallerInterceptor(self.deadline_seconds, token, traceparent)
+        caller = CallerInterceptor(self.deadline_seconds, token, traceparent, client)
         return self.spec.stub_class(grpc.intercept_channel(self.channel, *interceptors, caller))
 
     def health_status(self, service: str = "", timeout: float = 1.0) -> str:
@@ -184,9 +191,9 @@ class Clients:
         return self.of(declared(service))
 
     def stub(self, spec: ServiceClientSpec[Stub], *, token: str | None = None, traceparent: str | None = None,
-             interceptors: Sequence[grpc.UnaryUnaryClientInterceptor] = ()) -> Stub:
+             client: str | None = None, interceptors: Sequence[grpc.UnaryUnaryClientInterceptor] = ()) -> Stub:
         """`spec`'s generated stub on behalf of the caller holding `token` (see `ServiceClient.as_caller`)."""
-        return self.of(spec).as_caller(token, traceparent, interceptors=interceptors)
+        return self.of(spec).as_caller(token, traceparent, client=client, interceptors=interceptors)
 
     def close(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from grpc_status import rpc_status
 
 from copnet.kernel import auth, db, limits, tracing
 from copnet.kernel.call_limits import UNCOUNTED_PREFIXES, CallAllowance, CallLimiter
+from copnet.kernel.clients import CLIENT_METADATA_KEY
 from copnet.kernel.errors import DomainError, Unavailable, to_rpc_status
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ class CallLimitInterceptor(grpc.ServerInterceptor):
 
         def wrapper(behaviour):
             def limited(request, context):
-                key, service = self.limiter.caller_of(auth.current_identity(), context.peer())
+                client = dict(context.invocation_metadata()).get(CLIENT_METADATA_KEY)
+                key, service = self.limiter.caller_of(auth.current_identity(), context.peer(), client)
                 with self.limiter.admitted(key, service=service):
                     return behaviour(request, context)
             return limited
