@@ -18,7 +18,7 @@ from copnet import stack as stacklib
 from copnet.reflection.v1 import reflection_pb2
 from tests.bench import baseline_app
 from tests.bench.feeds import bench_feed_poll
-from tests.bench.load import HEADER, post_burst, time_until
+from tests.bench.load import HEADER, Call, burst, post_burst, time_until
 from tests.bench.roster import bench_roster_import
 from tests.bench.signup import COUNTY, bench_signup_burst, create_organizations
 from tests.support.processes import ManagedProcess
@@ -44,10 +44,14 @@ def create_county(stack: RunningStack) -> str:
 def bench_create_community(stack: RunningStack, baseline_url: str, requests: int, concurrency: int) -> None:
     county = create_county(stack)
     bodies = [{"name": f"Bench PLC {n}", "kind": "plc", "host_organization_id": county} for n in range(requests)]
-    headers = {"Authorization": f"Bearer {stack.token('county_admin', county)}"}
+    # One county admin per client, as people would be: a service lets one caller have only
+    # COPNET_GRPC_CALLS_PER_CALLER calls in flight at once.
+    admins = [{"Authorization": f"Bearer {stack.token('county_admin', county, person=f'bench-admin-{n}')}"}
+              for n in range(concurrency)]
+    calls = [Call("/api/v1/communities", body, admins[n % concurrency]) for n, body in enumerate(bodies)]
     # Warm both up (connections, caches) before measuring.
     post_burst("warm-up", baseline_url, "/communities", bodies[:20], 4)
-    post_burst("warm-up", stack.gateway_url, "/api/v1/communities", bodies[:20], 4, headers)
+    burst("warm-up", stack.gateway_url, calls[:20], 4)
 
     def counted() -> int:
         reply = stack.reflection().GetCommunityCount(reflection_pb2.GetCommunityCountRequest(county_office_id=county))
@@ -55,8 +59,7 @@ def bench_create_community(stack: RunningStack, baseline_url: str, requests: int
 
     time_until(lambda: counted() == 20)
     baseline = post_burst("baseline: flask+pymongo insert", baseline_url, "/communities", bodies, concurrency)
-    copnet = post_burst("copnet: POST /api/v1/communities", stack.gateway_url, "/api/v1/communities", bodies,
-                        concurrency, headers)
+    copnet = burst("copnet: POST /api/v1/communities", stack.gateway_url, calls, concurrency)
     settle = time_until(lambda: counted() == 20 + requests)
 
     print("\n== create community: gateway -> gRPC -> MongoDB transaction + outbox -> NATS -> consumers")
