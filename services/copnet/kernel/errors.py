@@ -22,23 +22,26 @@ class FieldViolation:
 
 
 class DomainError(Exception):
-    """Base class: a rule the caller broke, with a stable UPPER_SNAKE reason."""
+    """Base class: a rule the caller broke, with a stable UPPER_SNAKE reason.
+
+    Without a `reason`, the reason is the class's `default_reason`, or else the status code's
+    name ("NOT_FOUND"): a subclass states only its code unless its reason says more.
+    """
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
-    default_reason = "UNKNOWN"
+    default_reason: str | None = None
 
     def __init__(self, message: str, *, reason: str | None = None,
                  fields: list[FieldViolation] | None = None, metadata: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
-        self.reason = reason or self.default_reason
+        self.reason = reason or self.default_reason or self.code.name
         self.fields = list(fields or [])
         self.metadata = dict(metadata or {})
 
 
 class InvalidArgument(DomainError):
     code = grpc.StatusCode.INVALID_ARGUMENT
-    default_reason = "INVALID_ARGUMENT"
 
     @classmethod
     def for_field(cls, field: str, description: str, *, reason: str = "INVALID_FIELD") -> "InvalidArgument":
@@ -47,34 +50,28 @@ class InvalidArgument(DomainError):
 
 class NotFound(DomainError):
     code = grpc.StatusCode.NOT_FOUND
-    default_reason = "NOT_FOUND"
 
 
 class AlreadyExists(DomainError):
     code = grpc.StatusCode.ALREADY_EXISTS
-    default_reason = "ALREADY_EXISTS"
 
 
 class FailedPrecondition(DomainError):
     code = grpc.StatusCode.FAILED_PRECONDITION
-    default_reason = "FAILED_PRECONDITION"
 
 
 class PermissionDenied(DomainError):
     code = grpc.StatusCode.PERMISSION_DENIED
-    default_reason = "PERMISSION_DENIED"
 
 
 class Unavailable(DomainError):
     """A dependency is down; the call may succeed if retried later."""
 
     code = grpc.StatusCode.UNAVAILABLE
-    default_reason = "UNAVAILABLE"
 
 
 class Unauthenticated(DomainError):
     code = grpc.StatusCode.UNAUTHENTICATED
-    default_reason = "UNAUTHENTICATED"
 
 
 def to_rpc_status(error: DomainError) -> status_pb2.Status:
