@@ -8,10 +8,17 @@ at any organization in it reaches the target.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import mongoengine
+
 from copnet.kernel import auth
 from copnet.kernel.auth import Identity, Role
 from copnet.kernel.errors import PermissionDenied
+from copnet.membership import lookups
 from copnet.membership.models import Community, Person, Team
+
+D = TypeVar("D", bound=mongoengine.Document)
 
 # Manage organizations and people in their subtree.
 ORG_MANAGERS = {Role.PLATFORM_ADMIN, Role.REGIONAL_LEAD, Role.COUNTY_ADMIN}
@@ -41,6 +48,15 @@ def may(roles: set[Role], scope: list[str]) -> bool:
 
 def require(roles: set[Role], scope: list[str], action: str) -> Identity:
     return auth.require(roles, scope, action)
+
+
+def managed_document(roles: set[Role], document_class: type[D], document_id: str, action: str) -> tuple[Identity, D]:
+    """The caller and the document the request is about, which they must hold one of `roles`
+    over. Refused in this order: no caller (401) before no such document (404) before out of
+    scope (403), so that an anonymous caller learns nothing about which ids exist."""
+    caller(action)
+    document = lookups.existing(document_class, document_id)
+    return require(roles, document.scope, action), document
 
 
 def orgs_where(identity: Identity, roles: set[Role]) -> list[str] | None:

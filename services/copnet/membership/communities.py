@@ -6,7 +6,7 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from copnet.kernel import db
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from copnet.kernel.errors import FailedPrecondition, PermissionDenied
 from copnet.kernel.inputs import chosen_or_new_id, labels, optional_text, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
@@ -78,9 +78,7 @@ class CommunitiesApi:
         try:
             self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise AlreadyExists(
-                f"community {community_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "community_id"}
-            ) from None
+            raise lookups.duplicate_id(Community, community_id, "community_id") from None
         return membership_pb2.CreateCommunityResponse(community=community_message(community))
 
     def GetCommunity(
@@ -109,9 +107,7 @@ class CommunitiesApi:
     def UpdateCommunity(
         self, request: membership_pb2.UpdateCommunityRequest, _context
     ) -> membership_pb2.UpdateCommunityResponse:
-        access.caller("updating a community")
-        community = lookups.existing(Community, request.id)
-        identity = access.require(COMMUNITY_MANAGERS, community.scope, "updating a community")
+        identity, community = access.managed_document(COMMUNITY_MANAGERS, Community, request.id, "updating a community")
         changes = self._community_changes(request, community.kind)
         if not changes:
             return membership_pb2.UpdateCommunityResponse(community=community_message(community))
@@ -134,10 +130,7 @@ class CommunitiesApi:
             uow.update_one(Community, {"_id": current.id}, {"$set": {**changes, "updated_at": db.utcnow()}})
             # Promotion reads the capacity just written, in this same transaction.
             promoted = seats.promote_from_waitlist(uow, current.id) if capacity > current.capacity else []
-            for moved_up in promoted:
-                uow.emit(
-                    events.registration_changed(self.ctx, "promoted", moved_up, identity.person_id, scope=current.scope)
-                )
+            uow.emit_many(events.promotions(self.ctx, promoted, identity.person_id, current.scope))
             updated = lookups.reread(uow, Community, current.id)
             uow.emit(events.community_changed(self.ctx, "updated", updated, identity.person_id))
             return updated, promoted

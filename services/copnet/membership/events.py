@@ -75,6 +75,12 @@ def registration_changed(ctx: ServiceContext, verb: str, registration: Registrat
         registration=registration_message(registration, position), changed_by=changed_by), scope=scope)
 
 
+def promotions(ctx: ServiceContext, promoted: Sequence[Registration], changed_by: str,
+               scope: Sequence[str]) -> list[CloudEvent]:
+    """registration.promoted for each registration a freed seat moved up from the waiting list."""
+    return [registration_changed(ctx, "promoted", registration, changed_by, scope=scope) for registration in promoted]
+
+
 def team_changed(ctx: ServiceContext, verb: str, team: Team, changed_by: str,
                  scope: Sequence[str] = ()) -> CloudEvent:
     """`scope`: the team's community's."""

@@ -5,6 +5,7 @@
 - `referenced_organization`: an organization a request refers to (a host, an affiliation, an
   owner, an eligibility rule): a wrong argument, INVALID_FIELD / UNKNOWN_ORGANIZATION.
 - `reread`: a document as the current transaction sees it: NOT_FOUND when it is gone.
+- `duplicate_id`: the refusal of a caller-chosen id that is taken: ALREADY_EXISTS / DUPLICATE_ID.
 
 Many documents inside a transaction are read with the unit of work's `find_all`.
 """
@@ -16,7 +17,7 @@ from typing import TypeVar
 import mongoengine
 
 from copnet.kernel import db
-from copnet.kernel.errors import InvalidArgument, NotFound
+from copnet.kernel.errors import AlreadyExists, InvalidArgument, NotFound
 from copnet.membership.models import Organization
 
 D = TypeVar("D", bound=mongoengine.Document)
@@ -57,3 +58,9 @@ def reread(uow: db.UnitOfWork, document_class: type[D], document_id: str) -> D:
 
 def not_found(document_class: type[mongoengine.Document], document_id: str) -> NotFound:
     return NotFound(f"no {document_class.__name__.lower()} {document_id!r}")
+
+
+def duplicate_id(document_class: type[mongoengine.Document], document_id: str, field: str) -> AlreadyExists:
+    """A caller-chosen id (in the request's `field`) that another document already has."""
+    return AlreadyExists(f"{document_class.__name__.lower()} {document_id!r} already exists", reason="DUPLICATE_ID",
+                         metadata={"field": field})

@@ -137,9 +137,7 @@ class OrganizationsApi:
             # Which unique key clashed first is up to the server; the id is what callers re-send.
             if not Organization.objects(id=org_id).only("id").first():
                 raise duplicate_code(kind, code) from None
-            raise AlreadyExists(
-                f"organization {org_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "organization_id"}
-            ) from None
+            raise lookups.duplicate_id(Organization, org_id, "organization_id") from None
         return membership_pb2.CreateOrganizationResponse(organization=organization_message(org))
 
     def GetOrganization(

@@ -155,9 +155,7 @@ class PeopleApi:
         except DuplicateKeyError as error:
             if "email_key" in str(error):
                 raise duplicate_email(email) from None
-            raise AlreadyExists(
-                f"person {person_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "person_id"}
-            ) from None
+            raise lookups.duplicate_id(Person, person_id, "person_id") from None
         return membership_pb2.CreatePersonResponse(person=person_message(person))
 
     def GetPerson(self, request: membership_pb2.GetPersonRequest, _context) -> membership_pb2.GetPersonResponse:

@@ -14,7 +14,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from copnet.kernel import db
 from copnet.kernel.auth import Identity
-from copnet.kernel.errors import AlreadyExists, DomainError, InvalidArgument
+from copnet.kernel.errors import DomainError, InvalidArgument
 from copnet.kernel.inputs import chosen_or_new_id, labels, required_text
 from copnet.kernel.service import ServiceContext
 from copnet.membership import access, events, lookups
@@ -75,10 +75,6 @@ def duplicate_key(error: Exception) -> bool:
     write_errors = error.details.get("writeErrors") or []
     return bool(write_errors) and all(e.get("code") == DUPLICATE_KEY_CODE for e in write_errors)
 
-
-def duplicate_id(person_id: str) -> AlreadyExists:
-    return AlreadyExists(f"person {person_id!r} already exists", reason="DUPLICATE_ID",
-                         metadata={"field": "person_id"})
 
 
 def refused(person_id: str, error: DomainError) -> membership_pb2.PersonCreation:
@@ -146,7 +142,7 @@ class PeopleBatchApi:
             if len(candidates) == 1:  # created meanwhile, between the look and the write
                 candidate = candidates[0]
                 clash = duplicate_email(candidate.email) if "email_key" in str(error) else \
-                    duplicate_id(candidate.person_id)
+                    lookups.duplicate_id(Person, candidate.person_id, "person_id")
                 return {candidate.index: refused(candidate.person_id, clash)}
             return {index: result for candidate in candidates
                     for index, result in self.create([candidate], identity).items()}
@@ -169,7 +165,8 @@ class PeopleBatchApi:
         people = []
         for candidate in candidates:
             if candidate.person_id in taken_ids:
-                outcome[candidate.index] = refused(candidate.person_id, duplicate_id(candidate.person_id))
+                outcome[candidate.index] = refused(candidate.person_id,
+                                                   lookups.duplicate_id(Person, candidate.person_id, "person_id"))
                 continue
             if candidate.email.lower() in taken_emails:
                 outcome[candidate.index] = refused(candidate.person_id, duplicate_email(candidate.email))

@@ -9,7 +9,7 @@ import re
 from pymongo.errors import DuplicateKeyError
 
 from copnet.kernel import db
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from copnet.kernel.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from copnet.kernel.inputs import chosen_or_new_id, optional_text, required_instant, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
@@ -88,9 +88,7 @@ class ProgramsApi:
         try:
             self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise AlreadyExists(
-                f"program {program_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "program_id"}
-            ) from None
+            raise lookups.duplicate_id(Program, program_id, "program_id") from None
         return membership_pb2.CreateProgramResponse(program=program_message(program))
 
     def GetProgram(self, request: membership_pb2.GetProgramRequest, _context) -> membership_pb2.GetProgramResponse:
@@ -110,9 +108,7 @@ class ProgramsApi:
     def UpdateProgram(
         self, request: membership_pb2.UpdateProgramRequest, _context
     ) -> membership_pb2.UpdateProgramResponse:
-        access.caller("updating a program")
-        program = lookups.existing(Program, request.id)
-        identity = access.require(PROGRAM_MANAGERS, program.scope, "updating a program")
+        identity, program = access.managed_document(PROGRAM_MANAGERS, Program, request.id, "updating a program")
         changes: dict = {}
         if request.HasField("name"):
             changes["name"] = required_text(request.name, "name")
@@ -128,9 +124,9 @@ class ProgramsApi:
     def OpenProposalCall(
         self, request: membership_pb2.OpenProposalCallRequest, _context
     ) -> membership_pb2.OpenProposalCallResponse:
-        access.caller("opening a call for proposals")
-        program = lookups.existing(Program, request.program_id)
-        identity = access.require(PROGRAM_MANAGERS, program.scope, "opening a call for proposals")
+        identity, program = access.managed_document(
+            PROGRAM_MANAGERS, Program, request.program_id, "opening a call for proposals"
+        )
         require_call_not_managed(program)
         due_at = required_instant(request, "due_time")
         if due_at <= db.utcnow():

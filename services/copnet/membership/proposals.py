@@ -8,14 +8,14 @@ import re
 from pymongo.errors import DuplicateKeyError
 
 from copnet.kernel import db
-from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from copnet.kernel.errors import FailedPrecondition, InvalidArgument
 from copnet.kernel.inputs import chosen_or_new_id, optional_label, optional_text, required_label, required_text
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.membership import access, community_rules, events, lookups
 from copnet.membership.access import PROGRAM_MANAGERS
 from copnet.membership.messages import community_message, proposal_message
-from copnet.membership.models import Person, Program, Proposal, RoleGrant
+from copnet.membership.models import Community, Person, Program, Proposal, RoleGrant
 from copnet.membership.programs import proposal_call_is_open
 from copnet.membership.v1 import membership_pb2
 
@@ -133,9 +133,7 @@ class ProposalsApi:
     def AcceptProposal(
         self, request: membership_pb2.AcceptProposalRequest, _context
     ) -> membership_pb2.AcceptProposalResponse:
-        access.caller("accepting a proposal")
-        proposal = lookups.existing(Proposal, request.id)
-        identity = access.require(PROGRAM_MANAGERS, proposal.scope, "accepting a proposal")
+        identity, proposal = access.managed_document(PROGRAM_MANAGERS, Proposal, request.id, "accepting a proposal")
         stipend_cents = valid_stipend(request.stipend_cents)
         currency = valid_currency(request.stipend_currency)
         community_id = chosen_or_new_id(request.community_id, "community_id")
@@ -173,9 +171,7 @@ class ProposalsApi:
         try:
             accepted = self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise AlreadyExists(
-                f"community {community_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "community_id"}
-            ) from None
+            raise lookups.duplicate_id(Community, community_id, "community_id") from None
         return membership_pb2.AcceptProposalResponse(
             proposal=proposal_message(accepted), community=community_message(community)
         )
@@ -183,9 +179,7 @@ class ProposalsApi:
     def DeclineProposal(
         self, request: membership_pb2.DeclineProposalRequest, _context
     ) -> membership_pb2.DeclineProposalResponse:
-        access.caller("declining a proposal")
-        proposal = lookups.existing(Proposal, request.id)
-        identity = access.require(PROGRAM_MANAGERS, proposal.scope, "declining a proposal")
+        identity, proposal = access.managed_document(PROGRAM_MANAGERS, Proposal, request.id, "declining a proposal")
         note = optional_text(request.note, "note", 2000)
         require_undecided(proposal)
 

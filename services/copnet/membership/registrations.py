@@ -190,12 +190,7 @@ class RegistrationsApi:
                 events.registration_changed(self.ctx, "cancelled", cancelled, identity.person_id, scope=community.scope)
             )
             promoted = seats.promote_from_waitlist(uow, current.community_id)
-            for moved_up in promoted:
-                uow.emit(
-                    events.registration_changed(
-                        self.ctx, "promoted", moved_up, identity.person_id, scope=community.scope
-                    )
-                )
+            uow.emit_many(events.promotions(self.ctx, promoted, identity.person_id, community.scope))
             return cancelled, promoted
 
         cancelled, promoted = seats.ledger_transaction(self.ctx, registration.community_id, work)

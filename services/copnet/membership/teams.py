@@ -9,6 +9,7 @@ import bson
 from pymongo.errors import DuplicateKeyError
 
 from copnet.kernel import db
+from copnet.kernel.auth import Identity
 from copnet.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -46,6 +47,12 @@ MAX_TEAM_SIZE = 50
 
 class TeamsApi:
     ctx: ServiceContext
+
+    def _team_updated(self, uow: db.UnitOfWork, team_id: str, identity: Identity, community: Community) -> Team:
+        """Re-read `team_id` as written in this unit of work and emit team.updated with it."""
+        team = reread(uow, Team, team_id)
+        uow.emit(events.team_changed(self.ctx, "updated", team, identity.person_id, community.scope))
+        return team
 
     # -- a school team signing up as a unit ------------------------------------------------------
     def RegisterTeam(
@@ -129,7 +136,7 @@ class TeamsApi:
                 raise AlreadyExists(
                     f"a member is already registered for {community.id!r}", reason="ALREADY_REGISTERED"
                 ) from None
-            raise duplicate_team(team_id) from None
+            raise lookups.duplicate_id(Team, team_id, "team_id") from None
         return membership_pb2.RegisterTeamResponse(
             team=team_message(team), registrations=[registration_message(r, position) for r in registrations]
         )
@@ -177,7 +184,7 @@ class TeamsApi:
         try:
             team = self.ctx.transaction(work)
         except DuplicateKeyError:
-            raise duplicate_team(team_id) from None
+            raise lookups.duplicate_id(Team, team_id, "team_id") from None
         return membership_pb2.CreateTeamResponse(team=team_message(team))
 
     def GetTeam(self, request: membership_pb2.GetTeamRequest, _context) -> membership_pb2.GetTeamResponse:
@@ -222,9 +229,7 @@ class TeamsApi:
             if not added.matched_count:
                 raise AlreadyExists(f"{member.person_id} is already on team {team.id!r}", reason="ALREADY_ON_A_TEAM")
             join_team(uow, community.id, team.id, member.person_id, "member.person_id")
-            updated = reread(uow, Team, team.id)
-            uow.emit(events.team_changed(self.ctx, "updated", updated, identity.person_id, community.scope))
-            return updated
+            return self._team_updated(uow, team.id, identity, community)
 
         return membership_pb2.AddTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
 
@@ -250,9 +255,7 @@ class TeamsApi:
                 {"active_key": active_key(community.id, request.person_id), "team_id": team.id},
                 {"$set": {"team_id": ""}},
             )
-            updated = reread(uow, Team, team.id)
-            uow.emit(events.team_changed(self.ctx, "updated", updated, identity.person_id, community.scope))
-            return updated
+            return self._team_updated(uow, team.id, identity, community)
 
         return membership_pb2.RemoveTeamMemberResponse(team=team_message(self.ctx.transaction(work)))
 
@@ -322,6 +325,3 @@ def check_composition(people: list[Person], community: Community, school_id: str
     if isinstance(outcome, eligibility.CompositionFailure):
         raise InvalidArgument.for_field("members", outcome.message, reason="TEAM_COMPOSITION_INVALID")
 
-
-def duplicate_team(team_id: str) -> AlreadyExists:
-    return AlreadyExists(f"team {team_id!r} already exists", reason="DUPLICATE_ID", metadata={"field": "team_id"})
