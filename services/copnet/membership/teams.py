@@ -211,11 +211,7 @@ class TeamsApi:
     def AddTeamMember(
         self, request: membership_pb2.AddTeamMemberRequest, _context
     ) -> membership_pb2.AddTeamMemberResponse:
-        identity = access.caller("adding a team member")
-        team = lookups.existing(Team, request.team_id)
-        community = lookups.existing(Community, team.community_id)
-        if not may_manage_teams(identity, community, team.school_id):
-            raise denied("changing this team")
+        identity, team, community = managed_team(request.team_id, "adding a team member")
         [member] = team_members([request.member], field="member")
         if team.school_id:
             school_member(member.person_id, team.school_id, "member.person_id")
@@ -236,11 +232,7 @@ class TeamsApi:
     def RemoveTeamMember(
         self, request: membership_pb2.RemoveTeamMemberRequest, _context
     ) -> membership_pb2.RemoveTeamMemberResponse:
-        identity = access.caller("removing a team member")
-        team = lookups.existing(Team, request.team_id)
-        community = lookups.existing(Community, team.community_id)
-        if not may_manage_teams(identity, community, team.school_id):
-            raise denied("changing this team")
+        identity, team, community = managed_team(request.team_id, "removing a team member")
 
         def work(uow: db.UnitOfWork) -> Team:
             removed = uow.update_one(
@@ -261,6 +253,17 @@ class TeamsApi:
 
 
 # -- rules ----------------------------------------------------------------------------------------
+def managed_team(team_id: str, action: str) -> tuple[Identity, Team, Community]:
+    """The caller, the team and its community, when the caller may change the team's members (the
+    community's runners, or for a school team its school's site administrator)."""
+    identity = access.caller(action)
+    team = lookups.existing(Team, team_id)
+    community = lookups.existing(Community, team.community_id)
+    if not may_manage_teams(identity, community, team.school_id):
+        raise denied("changing this team")
+    return identity, team, community
+
+
 def join_team(uow: db.UnitOfWork, community_id: str, team_id: str, person_id: str, field: str) -> None:
     """Put a registered person on a team; conditional on their having none, so two teams cannot both."""
     registration = uow.find_one(Registration, {"active_key": active_key(community_id, person_id)})
