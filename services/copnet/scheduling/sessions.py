@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import TypeVar
 
 from pymongo.errors import DuplicateKeyError
 
@@ -34,6 +35,8 @@ from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
 from copnet.scheduling.session_plan import Draft, Plan, check_times, check_venue, plan
 from copnet.scheduling.v1 import scheduling_pb2 as pb
+
+D = TypeVar("D", Session, Occurrence)
 
 SESSION_EVENT = "copnet.scheduling.session.{}"
 OCCURRENCE_EVENT = "copnet.scheduling.occurrence.{}"
@@ -80,18 +83,20 @@ def occurrence_id(session_id: str, original_start: dt.datetime) -> str:
 
 # -- lookups -----------------------------------------------------------------------------------------
 def find_session(session_id: str, uow: db.UnitOfWork | None = None) -> Session:
-    found = (uow.find_one(Session, {"_id": session_id}) if uow is not None
-             else Session.objects(id=session_id).first()) if session_id else None
-    if found is None:
-        raise NotFound(f"no session {session_id!r}", reason="SESSION_NOT_FOUND")
-    return found
+    return _found(Session, session_id, uow, reason="SESSION_NOT_FOUND")
 
 
 def find_occurrence(identifier: str, uow: db.UnitOfWork | None = None) -> Occurrence:
-    found = (uow.find_one(Occurrence, {"_id": identifier}) if uow is not None
-             else Occurrence.objects(id=identifier).first()) if identifier else None
+    return _found(Occurrence, identifier, uow, reason="OCCURRENCE_NOT_FOUND")
+
+
+def _found(document_class: type[D], document_id: str, uow: db.UnitOfWork | None, *, reason: str) -> D:
+    """The document with this id, as the transaction `uow` sees it when given; NotFound
+    ("no session 'x'") when there is none or no id."""
+    found = (uow.find_one(document_class, {"_id": document_id}) if uow is not None
+             else document_class.objects(id=document_id).first()) if document_id else None
     if found is None:
-        raise NotFound(f"no occurrence {identifier!r}", reason="OCCURRENCE_NOT_FOUND")
+        raise NotFound(f"no {document_class.__name__.lower()} {document_id!r}", reason=reason)
     return found
 
 
