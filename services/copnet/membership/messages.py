@@ -5,10 +5,26 @@ Pure: a document in, a message out; nothing here reads the database.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
 from copnet.kernel.enums import from_label
 from copnet.kernel.timestamps import timestamp
 from copnet.membership.models import Community, Organization, Person, Program, Proposal, Registration, Team, TeamSlot
 from copnet.membership.v1 import membership_pb2
+
+M = TypeVar("M", bound=Message)
+
+
+def with_times(message: M, **times: dt.datetime | None) -> M:
+    """`message` with each of its timestamp fields in `times` that has a value: one that is None
+    ("never": not updated, not decided) stays unset, which is how proto3 says so."""
+    for field, value in times.items():
+        if value is not None:
+            getattr(message, field).CopyFrom(timestamp(value))
+    return message
 
 
 def organization_message(org: Organization) -> membership_pb2.Organization:
@@ -33,9 +49,7 @@ def organization_message(org: Organization) -> membership_pb2.Organization:
             for change in org.parent_history
         ],
     )
-    if org.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(org.updated_at))
-    return message
+    return with_times(message, update_time=org.updated_at)
 
 
 def person_message(person: Person) -> membership_pb2.Person:
@@ -61,9 +75,7 @@ def person_message(person: Person) -> membership_pb2.Person:
         ],
         create_time=timestamp(person.created_at),
     )
-    if person.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(person.updated_at))
-    return message
+    return with_times(message, update_time=person.updated_at)
 
 
 def program_message(program: Program) -> membership_pb2.Program:
@@ -81,9 +93,7 @@ def program_message(program: Program) -> membership_pb2.Program:
                 open_time=timestamp(program.proposal_call.opened_at), due_time=timestamp(program.proposal_call.due_at)
             )
         )
-    if program.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(program.updated_at))
-    return message
+    return with_times(message, update_time=program.updated_at)
 
 
 def proposal_message(proposal: Proposal) -> membership_pb2.Proposal:
@@ -106,9 +116,7 @@ def proposal_message(proposal: Proposal) -> membership_pb2.Proposal:
         decided_by=proposal.decided_by,
         create_time=timestamp(proposal.created_at),
     )
-    if proposal.decided_at is not None:
-        message.decision_time.CopyFrom(timestamp(proposal.decided_at))
-    return message
+    return with_times(message, decision_time=proposal.decided_at)
 
 
 def community_message(community: Community) -> membership_pb2.Community:
@@ -133,10 +141,8 @@ def community_message(community: Community) -> membership_pb2.Community:
     )
     if community.signup_window is not None:
         window = community.signup_window
-        message.signup_window.open_time.CopyFrom(timestamp(window.opens_at))
-        message.signup_window.close_time.CopyFrom(timestamp(window.closes_at))
-        if window.soft_deadline is not None:
-            message.signup_window.soft_deadline.CopyFrom(timestamp(window.soft_deadline))
+        with_times(message.signup_window, open_time=window.opens_at, close_time=window.closes_at,
+                   soft_deadline=window.soft_deadline)
     if community.eligibility is not None:
         message.eligibility.CopyFrom(
             membership_pb2.Eligibility(
@@ -144,9 +150,7 @@ def community_message(community: Community) -> membership_pb2.Community:
                 organization_ids=list(community.eligibility.organization_ids),
             )
         )
-    if community.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(community.updated_at))
-    return message
+    return with_times(message, update_time=community.updated_at)
 
 
 def team_slot_message(slot: TeamSlot) -> membership_pb2.TeamSlot:
@@ -172,15 +176,13 @@ def registration_message(registration: Registration, waitlist_position: int = 0)
         cancelled_by=registration.cancelled_by or "",
         sequence=registration.sequence,
     )
-    for field, value in (
-        ("promote_time", registration.promoted_at),
-        ("cancel_time", registration.cancelled_at),
-        ("commitment_acknowledge_time", registration.commitment_acknowledged_at),
-        ("onboarding_complete_time", registration.onboarding_completed_at),
-    ):
-        if value is not None:
-            getattr(message, field).CopyFrom(timestamp(value))
-    return message
+    return with_times(
+        message,
+        promote_time=registration.promoted_at,
+        cancel_time=registration.cancelled_at,
+        commitment_acknowledge_time=registration.commitment_acknowledged_at,
+        onboarding_complete_time=registration.onboarding_completed_at,
+    )
 
 
 def team_message(team: Team) -> membership_pb2.Team:
@@ -197,6 +199,4 @@ def team_message(team: Team) -> membership_pb2.Team:
             for m in team.members
         ],
     )
-    if team.updated_at is not None:
-        message.update_time.CopyFrom(timestamp(team.updated_at))
-    return message
+    return with_times(message, update_time=team.updated_at)
