@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from copnet.kernel.auth import Role  # noqa: F401 (the API's roles are the kernel's, shared by the area modules)
+
 
 class Strict(BaseModel):
     """Input model: an unknown field is an error rather than silently ignored."""
@@ -91,15 +93,6 @@ class Position(enum.StrEnum):
     COUNTY_LEADER = "county_leader"
     UNIVERSITY_PARTNER = "university_partner"
     RESEARCHER = "researcher"
-
-
-class Role(enum.StrEnum):
-    MEMBER = "member"
-    FACILITATOR = "facilitator"
-    COUNTY_ADMIN = "county_admin"
-    REGIONAL_LEAD = "regional_lead"
-    STATE_COORDINATOR = "state_coordinator"
-    PLATFORM_ADMIN = "platform_admin"
 
 
 class ProposalStatus(enum.StrEnum):
