@@ -3,12 +3,12 @@
 Loaded automatically once copnet is installed (a `pytest11` entry point), so a plugin's tests
 just ask for the fixture:
 
-    def test_session_types(copnet_plugins):
-        copnet_plugins.register(my_plugin, "my-plugin")
-        copnet_plugins.configure("region-north", {"title": "K-2 planning"})
-        assert [t.key for t in copnet_plugins.session_types(scope("region-north"))] == ["k2_planning"]
+    def test_session_types(plugin_testbed):
+        plugin_testbed.register(my_plugin, "my-plugin")
+        plugin_testbed.configure("region-north", {"title": "K-2 planning"})
+        assert [t.key for t in plugin_testbed.session_types(scope("region-north"))] == ["k2_planning"]
 
-`copnet_plugins` is a `PluginTestbed`: the kernel's `PluginHost` — the very dispatcher the
+`plugin_testbed` is a `PluginTestbed`: the kernel's `PluginHost` — the very dispatcher the
 services use, with its worker threads, time limits, failure counting and per-scope configuration —
 with no plugin loaded (entry-point autoloading is off: register the plugin under test, by object
 or by entry-point name), a configuration map you fill with `configure`, and methods that call
@@ -28,12 +28,12 @@ from typing import Any
 import pytest
 
 from copnet.kernel import errors
-from copnet.kernel.plugin_config import PluginConfig, PluginConfigs
-from copnet.kernel.plugins import ENTRY_POINT_GROUP, HookResult, PluginHost
+from copnet.kernel.plugin_config_feed import PluginConfig, PluginConfigs
+from copnet.kernel.plugin_host import ENTRY_POINT_GROUP, HookResult, PluginHost
 from copnet.pluginapi import (DashboardPanel, EventView, PluginSettings, RosterBatch, SessionType,
                               SignupAffiliation, SignupAttempt, SignupCommunity, SignupPerson)
 
-__all__ = ["PluginTestbed", "copnet_plugins", "event_view", "scope", "signup_attempt"]
+__all__ = ["PluginTestbed", "plugin_testbed", "event_view", "scope", "signup_attempt"]
 
 STATE_ID = "state"
 DEFAULT_REGION = "region-test"
@@ -106,7 +106,7 @@ class PluginTestbed:
     def register(self, plugin: object, name: str, *, version: str = "0") -> None:
         """Register a plugin object or module under `name` (its entry-point name in production);
         refused exactly as at load (hookspec version, unknown hooks, Settings type) with
-        `copnet.kernel.plugins.PluginRefused`."""
+        `copnet.kernel.plugin_host.PluginRefused`."""
         self.host.register(plugin, name, version=version)
 
     def load(self, name: str) -> None:
@@ -270,7 +270,7 @@ class PluginTestbed:
 
 
 @pytest.fixture
-def copnet_plugins():
+def plugin_testbed():
     """A `PluginTestbed`: an in-process copnet plugin host with no plugins and no configuration."""
     testbed = PluginTestbed()
     try:

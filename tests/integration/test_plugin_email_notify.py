@@ -28,7 +28,7 @@ from copnet import (
 )
 from copnet.events.v1 import events_pb2
 from copnet.kernel.events import CloudEvent
-from copnet.kernel.plugins import PluginCallFailed
+from copnet.kernel.plugin_host import PluginCallFailed
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling.notification_text import reminder_text
 from copnet.scheduling.v1 import scheduling_pb2
@@ -250,31 +250,31 @@ def test_timeout_seconds_bounds_the_whole_conversation_not_each_reply(smtp):
         EmailNotifier().notify(reminder(), settings(server, timeout_seconds=0.5))
 
 
-def test_the_host_counts_a_failed_send_against_the_plugin_but_not_a_refused_recipient(copnet_plugins, smtp):
+def test_the_host_counts_a_failed_send_against_the_plugin_but_not_a_refused_recipient(plugin_testbed, smtp):
     server = smtp(refused={"nobody@example.org"})
-    copnet_plugins.load("email-notify")
-    copnet_plugins.configure(REGION, {"host": server.host, "port": server.port, "security": "none",
+    plugin_testbed.load("email-notify")
+    plugin_testbed.configure(REGION, {"host": server.host, "port": server.port, "security": "none",
                                       "from_address": SENDER})
-    assert copnet_plugins.call("register_notifiers", scope=scope("em-south")) == []
-    [result] = copnet_plugins.call("register_notifiers", scope=scope(REGION))
+    assert plugin_testbed.call("register_notifiers", scope=scope("em-south")) == []
+    [result] = plugin_testbed.call("register_notifiers", scope=scope(REGION))
     [notifier] = result.value
     assert isinstance(notifier, Notifier) and notifier.key == "email"
     # As scheduling calls it: isolated, with the region's settings. A recipient the server
     # refuses is the data's fault: reported, never counted toward switching the plugin off.
     with pytest.raises(PluginCallFailed, match=r"email-notify.notify failed \(input not usable\)") as refused:
-        copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify",
+        plugin_testbed.host.invoke(result.plugin, scope(REGION), "notify",
                                    lambda s: notifier.notify(reminder(email="nobody@example.org"), s))
-    assert not refused.value.counted and copnet_plugins.failures[("email-notify", REGION)] == 0
-    copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
+    assert not refused.value.counted and plugin_testbed.failures[("email-notify", REGION)] == 0
+    plugin_testbed.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
     assert [received.rcpt_tos for received in server.received()] == [("ana@example.org",)]
     # A server that is gone is the plugin's (its configuration's) failure; what callers read is its kind.
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         gone = unused.getsockname()[1]
-    copnet_plugins.configure(REGION, {"host": server.host, "port": gone, "security": "none", "from_address": SENDER})
+    plugin_testbed.configure(REGION, {"host": server.host, "port": gone, "security": "none", "from_address": SENDER})
     with pytest.raises(PluginCallFailed, match=r"email-notify.notify failed \(connection failed\)$"):
-        copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
-    assert copnet_plugins.failures[("email-notify", REGION)] == 1
+        plugin_testbed.host.invoke(result.plugin, scope(REGION), "notify", lambda s: notifier.notify(reminder(), s))
+    assert plugin_testbed.failures[("email-notify", REGION)] == 1
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -294,20 +294,20 @@ def test_any_title_or_name_is_sent_on_one_header_line_and_injects_nothing(smtp, 
     assert calendar_summary(message) == expected_name
 
 
-def test_a_hostile_title_never_fails_the_plugin(copnet_plugins, smtp):
+def test_a_hostile_title_never_fails_the_plugin(plugin_testbed, smtp):
     """Five reminders with a line break in the title used to switch email-notify off for the region."""
     server = smtp()
-    copnet_plugins.load("email-notify")
-    copnet_plugins.configure(REGION, {"host": server.host, "port": server.port, "security": "none",
+    plugin_testbed.load("email-notify")
+    plugin_testbed.configure(REGION, {"host": server.host, "port": server.port, "security": "none",
                                       "from_address": SENDER})
-    [result] = copnet_plugins.call("register_notifiers", scope=scope(REGION))
+    [result] = plugin_testbed.call("register_notifiers", scope=scope(REGION))
     [notifier] = result.value
     for index in range(6):
-        copnet_plugins.host.invoke(result.plugin, scope(REGION), "notify",
+        plugin_testbed.host.invoke(result.plugin, scope(REGION), "notify",
                                    lambda s, index=index: notifier.notify(
                                        reminder(title=f"Algebra\r\nPLC {index}", name="Ana\nLópez"), s))
     assert len(server.received()) == 6
-    assert copnet_plugins.failures[("email-notify", REGION)] == 0 and copnet_plugins.auto_disabled == []
+    assert plugin_testbed.failures[("email-notify", REGION)] == 0 and plugin_testbed.auto_disabled == []
 
 
 @pytest.mark.filterwarnings(LOGIN_WARNING)

@@ -19,7 +19,7 @@ import threading
 
 import pytest
 from copnet import DestinationRefused, Notification, NotificationPerson, Notifier
-from copnet.kernel.plugins import PluginCallFailed
+from copnet.kernel.plugin_host import PluginCallFailed
 from copnet.testing import event_view, scope
 from copnet_plugins import webhook_notify
 from copnet_plugins.webhook_notify import Settings, WebhookDeliveryError
@@ -120,11 +120,11 @@ REFUSED_URLS = ["http://127.0.0.1:8080/x", "http://10.0.0.1/x", "http://169.254.
 
 
 @pytest.fixture
-def testbed(copnet_plugins, resolve):
+def testbed(plugin_testbed, resolve):
     resolve({"hooks.example.org": [PUBLIC_ADDRESS], "hooks2.example.org": [PUBLIC_ADDRESS],
              "hooks.internal.example.org": ["172.16.5.5"]})
-    copnet_plugins.load("webhook-notify")
-    return copnet_plugins
+    plugin_testbed.load("webhook-notify")
+    return plugin_testbed
 
 
 STORED = {"url": "https://hooks.example.org/a", "signing_secret": "s3cret-for-hmac"}

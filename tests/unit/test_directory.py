@@ -7,7 +7,7 @@ import grpc
 import pytest
 
 from copnet.kernel.errors import NotFound
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.service import ServiceContext
 from tests.support import tokens
 from copnet.membership.v1 import membership_pb2

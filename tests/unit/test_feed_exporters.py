@@ -8,8 +8,8 @@ import pytest
 
 from copnet import CalendarFeed, hookimpl
 from copnet.kernel.errors import InvalidArgument, Unavailable
-from copnet.kernel.plugin_config import PluginConfig
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_config_feed import PluginConfig
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
 from copnet.scheduling.feeds import FeedsApi, slug, token_hash

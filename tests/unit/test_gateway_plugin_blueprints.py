@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from copnet import hookimpl
 from copnet.gateway.app import create_app
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 from tests.support import tokens
 from tests.unit.gateway_fakes import FakeClients
 

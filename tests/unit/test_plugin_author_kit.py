@@ -16,7 +16,7 @@ import pytest
 from copnet import PluginSettings, SessionType, hookimpl
 from copnet.kernel import hookspecs
 from copnet.kernel.errors import InvalidArgument
-from copnet.kernel.plugins import PluginRefused
+from copnet.kernel.plugin_host import PluginRefused
 from copnet.testing import PluginTestbed, event_view, scope, signup_attempt
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,9 +95,9 @@ def template_plugin(monkeypatch):
     return copnet_district_calendar_note
 
 
-def test_the_template_loads_as_the_services_load_it(copnet_plugins, template_plugin):
-    copnet_plugins.register(template_plugin, "district-calendar-note", version="0.1.0")
-    [description] = copnet_plugins.describe()
+def test_the_template_loads_as_the_services_load_it(plugin_testbed, template_plugin):
+    plugin_testbed.register(template_plugin, "district-calendar-note", version="0.1.0")
+    [description] = plugin_testbed.describe()
     assert description.title == ("District calendar note: a calendar review session type, and a note kept for "
                                  "every session scheduled.")
     assert description.hooks == ("react_to_event", "register_session_types", "subscribed_event_types")
@@ -105,15 +105,15 @@ def test_the_template_loads_as_the_services_load_it(copnet_plugins, template_plu
     assert set(description.settings_schema["properties"]) == {"note", "default_duration_minutes", "calendar_token"}
 
 
-def test_the_fixtures_call_the_template_per_region(copnet_plugins, template_plugin):
-    copnet_plugins.register(template_plugin, "district-calendar-note")
-    copnet_plugins.configure("region-north", {"note": "North note."})
-    copnet_plugins.configure("region-south", {"note": "South note."})
-    north = copnet_plugins.session_types(scope("region-north", "county-lake"))
-    south = copnet_plugins.session_types(scope("region-south"))
+def test_the_fixtures_call_the_template_per_region(plugin_testbed, template_plugin):
+    plugin_testbed.register(template_plugin, "district-calendar-note")
+    plugin_testbed.configure("region-north", {"note": "North note."})
+    plugin_testbed.configure("region-south", {"note": "South note."})
+    north = plugin_testbed.session_types(scope("region-north", "county-lake"))
+    south = plugin_testbed.session_types(scope("region-south"))
     assert north[0].description.endswith("North note.") and south[0].description.endswith("South note.")
     event = event_view("copnet.scheduling.session.scheduled", subject="s-1", scope=scope("region-south"))
-    assert copnet_plugins.deliver(event) == ["district-calendar-note"]
+    assert plugin_testbed.deliver(event) == ["district-calendar-note"]
     assert list(template_plugin.NOTES) == ["region-south"]
 
 
@@ -190,7 +190,7 @@ def test_invalid_settings_are_refused_naming_the_field_and_change_nothing(veto_b
     assert veto_bed.validate_registration(signup_attempt(region_id="region-north")) == ["Kept. (region-north)"]
 
 
-def test_a_plugin_the_services_would_refuse_is_refused(copnet_plugins):
+def test_a_plugin_the_services_would_refuse_is_refused(plugin_testbed):
     class Misspelled:
         COPNET_HOOKSPEC_VERSION = 2
 
@@ -199,17 +199,17 @@ def test_a_plugin_the_services_would_refuse_is_refused(copnet_plugins):
             return []
 
     with pytest.raises(PluginRefused):
-        copnet_plugins.register(Misspelled(), "misspelled")
+        plugin_testbed.register(Misspelled(), "misspelled")
     with pytest.raises(LookupError, match="no entry point 'not-installed'"):
-        copnet_plugins.load("not-installed")
+        plugin_testbed.load("not-installed")
 
 
-def test_an_installed_plugin_loads_by_entry_point_name(copnet_plugins):
-    copnet_plugins.load("core-session-types")
-    assert copnet_plugins.plugin_names == ["core-session-types"]
+def test_an_installed_plugin_loads_by_entry_point_name(plugin_testbed):
+    plugin_testbed.load("core-session-types")
+    assert plugin_testbed.plugin_names == ["core-session-types"]
 
 
-def test_events_reach_only_subscribed_plugins_enabled_in_the_events_scope(copnet_plugins):
+def test_events_reach_only_subscribed_plugins_enabled_in_the_events_scope(plugin_testbed):
     seen = []
 
     class Listener:
@@ -226,18 +226,18 @@ def test_events_reach_only_subscribed_plugins_enabled_in_the_events_scope(copnet
         def react_to_event(self, event, context):
             seen.append((context.plugin, event.type, context.organization_id))
 
-    copnet_plugins.register(Listener(["copnet.membership.registration.*"]), "registrations")
-    copnet_plugins.register(Listener(["copnet.scheduling.*"]), "sessions")
+    plugin_testbed.register(Listener(["copnet.membership.registration.*"]), "registrations")
+    plugin_testbed.register(Listener(["copnet.scheduling.*"]), "sessions")
     for plugin in ("registrations", "sessions"):
-        copnet_plugins.configure("region-north", plugin=plugin)
+        plugin_testbed.configure("region-north", plugin=plugin)
     event = event_view("copnet.membership.registration.confirmed", scope=scope("region-north", "county-lake"))
-    assert copnet_plugins.deliver(event) == ["registrations"]
-    assert copnet_plugins.deliver(event_view("copnet.scheduling.session.scheduled", scope=scope("region-south"))) == []
-    assert copnet_plugins.deliver(event_view("copnet.membership.registration.confirmed")) == []  # no scope
+    assert plugin_testbed.deliver(event) == ["registrations"]
+    assert plugin_testbed.deliver(event_view("copnet.scheduling.session.scheduled", scope=scope("region-south"))) == []
+    assert plugin_testbed.deliver(event_view("copnet.membership.registration.confirmed")) == []  # no scope
     assert seen == [("registrations", "copnet.membership.registration.confirmed", "region-north")]
 
 
-def test_session_types_are_validated_like_schedulings(copnet_plugins):
+def test_session_types_are_validated_like_schedulings(plugin_testbed):
     class Broken:
         COPNET_HOOKSPEC_VERSION = 2
 
@@ -245,13 +245,13 @@ def test_session_types_are_validated_like_schedulings(copnet_plugins):
         def register_session_types(self):
             return [{"key": "Bad Key", "title": "x", "default_duration_minutes": 60}]
 
-    copnet_plugins.register(Broken(), "broken")
-    copnet_plugins.configure("region-north")
+    plugin_testbed.register(Broken(), "broken")
+    plugin_testbed.configure("region-north")
     with pytest.raises(AssertionError, match="broken returned an invalid session type"):
-        copnet_plugins.session_types(scope("region-north"))
+        plugin_testbed.session_types(scope("region-north"))
 
 
-def test_roster_sources_read_with_the_importing_organizations_settings(copnet_plugins):
+def test_roster_sources_read_with_the_importing_organizations_settings(plugin_testbed):
     from copnet import RosterBatch, RosterOrganization
 
     class Source:
@@ -272,15 +272,15 @@ def test_roster_sources_read_with_the_importing_organizations_settings(copnet_pl
         def register_roster_sources(self):
             return [Source()]
 
-    copnet_plugins.register(Roster(), "roster")
-    copnet_plugins.configure("region-north", {"prefix": "n-"})
-    batch = copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-north"))
+    plugin_testbed.register(Roster(), "roster")
+    plugin_testbed.configure("region-north", {"prefix": "n-"})
+    batch = plugin_testbed.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-north"))
     assert [o.id for o in batch.organizations] == ["n-s1"]
     with pytest.raises(LookupError, match="not enabled"):
-        copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-south"))
+        plugin_testbed.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-south"))
 
 
-def test_a_plugin_on_by_default_is_delivered_to_and_reads_rosters_without_a_configuration(copnet_plugins):
+def test_a_plugin_on_by_default_is_delivered_to_and_reads_rosters_without_a_configuration(plugin_testbed):
     from copnet import RosterBatch, RosterOrganization
 
     seen = []
@@ -311,16 +311,16 @@ def test_a_plugin_on_by_default_is_delivered_to_and_reads_rosters_without_a_conf
         def register_roster_sources(self):
             return [Source()]
 
-    copnet_plugins.register(Default(), "default-on")
+    plugin_testbed.register(Default(), "default-on")
     event = event_view("copnet.membership.registration.confirmed", scope=scope("region-north"))
-    assert copnet_plugins.deliver(event) == ["default-on"]
+    assert plugin_testbed.deliver(event) == ["default-on"]
     assert seen == ["copnet.membership.registration.confirmed"]
-    batch = copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-north"))
+    batch = plugin_testbed.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-north"))
     assert [o.id for o in batch.organizations] == ["d-s1"]
-    copnet_plugins.configure("region-south", enabled=False)
-    assert copnet_plugins.deliver(event_view("copnet.membership.team.created", scope=scope("region-south"))) == []
+    plugin_testbed.configure("region-south", enabled=False)
+    assert plugin_testbed.deliver(event_view("copnet.membership.team.created", scope=scope("region-south"))) == []
     with pytest.raises(LookupError, match="not enabled"):
-        copnet_plugins.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-south"))
+        plugin_testbed.read_roster("tiny", {"orgs.csv": "s1"}, scope=scope("region-south"))
 
 
 def test_builders_make_consistent_snapshots():

@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from copnet import PluginSettings, hookimpl
-from copnet.kernel.plugin_config import (CONFIG_CHANGED, ConfigFeed, ConfigHint, PluginConfig, PluginConfigs,
+from copnet.kernel.plugin_config_feed import (CONFIG_CHANGED, ConfigFeed, ConfigHint, PluginConfig, PluginConfigs,
                                          hint_from_event)
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 
 REGION_A = ["state", "region-a"]
 COUNTY_A1 = ["state", "region-a", "county-a1"]

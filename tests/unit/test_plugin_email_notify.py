@@ -66,11 +66,11 @@ REFUSED_HOSTS = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "192.168.1.2
 
 
 @pytest.fixture
-def testbed(copnet_plugins, resolve):
+def testbed(plugin_testbed, resolve):
     resolve({"smtp.example.org": [PUBLIC_ADDRESS], "smtp2.example.org": [PUBLIC_ADDRESS],
              "smtp.internal.example.org": ["10.1.2.3"]})
-    copnet_plugins.load("email-notify")
-    return copnet_plugins
+    plugin_testbed.load("email-notify")
+    return plugin_testbed
 
 
 VALID = {"host": "smtp.example.org", "from_address": SENDER}

@@ -21,9 +21,9 @@ FAMILY_NIGHT = {
 
 
 @pytest.fixture
-def testbed(copnet_plugins):
-    copnet_plugins.load("equity-sessions")
-    return copnet_plugins
+def testbed(plugin_testbed):
+    plugin_testbed.load("equity-sessions")
+    return plugin_testbed
 
 
 def test_built_in_types_are_valid_session_types_with_prompts_and_object_schemas():

@@ -6,8 +6,8 @@ import pytest
 from pydantic import Field, SecretStr, field_validator
 
 from copnet import PluginError, PluginSettings, UnusableInput, hookimpl
-from copnet.kernel.plugin_config import PluginConfig
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_config_feed import PluginConfig
+from copnet.kernel.plugin_host import PluginHost
 
 REGION_A = ("state", "region-a")
 REGION_B = ("state", "region-b")
@@ -154,7 +154,7 @@ def test_unscoped_calls_are_counted_and_switched_off_under_no_organization(repor
 
 
 def test_failure_counts_report_each_plugin_and_organization_and_whether_it_is_off_now():
-    from copnet.kernel.plugins import PluginHost
+    from copnet.kernel.plugin_host import PluginHost
 
     class Raising:
         COPNET_HOOKSPEC_VERSION = 2

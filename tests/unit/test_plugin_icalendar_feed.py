@@ -44,9 +44,9 @@ def feed(*events: FeedEvent, time_zone: str = LA) -> CalendarFeed:
 
 
 @pytest.fixture
-def testbed(copnet_plugins):
-    copnet_plugins.load("icalendar-feed")
-    return copnet_plugins
+def testbed(plugin_testbed):
+    plugin_testbed.load("icalendar-feed")
+    return plugin_testbed
 
 
 def export(testbed, calendar: CalendarFeed, where=NORTH) -> str:

@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from copnet import PluginSettings, hookimpl
-from copnet.kernel.plugin_config import PluginConfig
-from copnet.kernel.plugins import PluginCallFailed, PluginHost, PluginUnavailable
+from copnet.kernel.plugin_config_feed import PluginConfig
+from copnet.kernel.plugin_host import PluginCallFailed, PluginHost, PluginUnavailable
 
 REGION_A = ("state", "region-a")
 REGION_B = ("state", "region-b")

@@ -26,9 +26,9 @@ def attempt(*affiliations, bands=("K-2",), kind="plc", region=REGION):
 
 
 @pytest.fixture
-def testbed(copnet_plugins):
-    copnet_plugins.load("local-eligibility")
-    return copnet_plugins
+def testbed(plugin_testbed):
+    plugin_testbed.load("local-eligibility")
+    return plugin_testbed
 
 
 def test_no_rules_let_everyone_through(testbed):

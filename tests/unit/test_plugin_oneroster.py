@@ -198,9 +198,9 @@ def test_a_row_with_too_many_values_is_reported():
 
 # -- through the plugin host, as the plugins service calls it ------------------------------------
 @pytest.fixture
-def testbed(copnet_plugins):
-    copnet_plugins.load("oneroster")
-    return copnet_plugins
+def testbed(plugin_testbed):
+    plugin_testbed.load("oneroster")
+    return plugin_testbed
 
 
 def test_the_source_reads_with_the_importing_region_settings(testbed):

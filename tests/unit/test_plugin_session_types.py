@@ -7,8 +7,8 @@ import pytest
 
 from copnet import SessionType, hookimpl
 from copnet.kernel.errors import NotFound, Unavailable
-from copnet.kernel.plugin_config import PluginConfig
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_config_feed import PluginConfig
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.service import ServiceContext
 from tests.support import tokens
 from copnet.membership.v1 import membership_pb2

@@ -7,8 +7,8 @@ import pytest
 
 from copnet import hookimpl
 from copnet.kernel.errors import FailedPrecondition
-from copnet.kernel.plugin_config import PluginConfig
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_config_feed import PluginConfig
+from copnet.kernel.plugin_host import PluginHost
 from copnet.membership.models import Affiliation, Community, Person
 from copnet.membership.signup_rules import check_plugins_allow, signup_attempt
 

@@ -8,8 +8,8 @@ import pytest
 from copnet.events.v1 import events_pb2
 from copnet.kernel import auth
 from copnet.kernel.events import SCOPE_HEADER, CloudEvent, parse_scope
-from copnet.kernel.plugin_config import ConfigFeed, PluginConfig, PluginConfigs
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_config_feed import ConfigFeed, PluginConfig, PluginConfigs
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.clients import Clients
 from copnet.kernel.service import (ServiceContext, ServiceDefinition, load_plugin_configs, plugin_config_feed,
                                    report_repeated_failure, send_failing_report)

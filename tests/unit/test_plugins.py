@@ -7,8 +7,8 @@ import pytest
 
 from copnet import PluginSettings, hookimpl
 from copnet.kernel.errors import InvalidArgument, NotFound
-from copnet.kernel.plugin_config import PluginConfig
-from copnet.kernel.plugins import PluginHost, PluginRefused
+from copnet.kernel.plugin_config_feed import PluginConfig
+from copnet.kernel.plugin_host import PluginHost, PluginRefused
 
 
 class Good:

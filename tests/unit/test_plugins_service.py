@@ -10,9 +10,9 @@ from pydantic import SecretStr
 
 from copnet import PluginSettings, hookimpl
 from copnet.kernel.bus import subject_filter
-from copnet.kernel.plugin_config import PluginConfig, PluginConfigs
+from copnet.kernel.plugin_config_feed import PluginConfig, PluginConfigs
 from copnet.pluginapi import RosterOrganization
-from copnet.plugins import configs, reactions
+from copnet.plugins import config_store, reactions
 from copnet.plugins.roster_import import grade_band, parents_first
 
 
@@ -24,28 +24,28 @@ class Settings(PluginSettings):
 
 
 def test_secrets_read_as_set_markers():
-    shown = configs.redact({"url": "https://x", "format": "slack"}, ["url", "token"])
+    shown = config_store.redact({"url": "https://x", "format": "slack"}, ["url", "token"])
     assert shown == {"url": {"set": True}, "token": {"set": False}, "format": "slack"}
 
 
 def test_a_secret_left_out_or_sent_back_as_its_marker_keeps_its_value():
     stored = {"url": "https://x", "token": "t"}
-    assert configs.merge_secrets({"format": "slack"}, stored, ["url", "token"]) == {
+    assert config_store.merge_secrets({"format": "slack"}, stored, ["url", "token"]) == {
         "format": "slack", "url": "https://x", "token": "t"}
-    assert configs.merge_secrets({"url": {"set": True}, "token": "new"}, stored, ["url", "token"]) == {
+    assert config_store.merge_secrets({"url": {"set": True}, "token": "new"}, stored, ["url", "token"]) == {
         "url": "https://x", "token": "new"}
-    assert configs.merge_secrets({"url": {"set": False}}, {}, ["url"]) == {}
+    assert config_store.merge_secrets({"url": {"set": False}}, {}, ["url"]) == {}
 
 
 def test_stored_settings_keep_what_was_set_with_secret_values():
     model = Settings.model_validate({"url": "https://hook", "retries": 4.0})
-    assert configs.stored_settings(model) == {"url": "https://hook", "retries": 4}
-    assert configs.stored_settings(None) == {}
+    assert config_store.stored_settings(model) == {"url": "https://hook", "retries": 4}
+    assert config_store.stored_settings(None) == {}
 
 
 def test_struct_round_trip_keeps_whole_numbers_whole():
     document = {"n": 3, "x": 1.5, "items": [1, {"deep": 2}], "none": None, "s": "a"}
-    assert configs.struct_to_dict(configs.dict_to_struct(document)) == document
+    assert config_store.struct_to_dict(config_store.dict_to_struct(document)) == document
 
 
 def test_the_deepest_configuration_in_scope_applies():
@@ -109,8 +109,8 @@ class Reacting:
 
 def test_a_plugins_consumer_calls_that_plugin_only_where_it_is_enabled():
     from copnet.kernel.events import CloudEvent
-    from copnet.kernel.plugin_config import PluginConfig
-    from copnet.kernel.plugins import PluginHost
+    from copnet.kernel.plugin_config_feed import PluginConfig
+    from copnet.kernel.plugin_host import PluginHost
 
     first, second = Reacting(), Reacting()
     host = PluginHost(timeout_seconds=1.0)
@@ -206,7 +206,7 @@ def test_a_roster_source_that_is_off_raises_or_hangs_is_refused_and_counted_like
         assert raised.value.reason == "ROSTER_SOURCE_FAILED"
         assert "not a roster" not in str(raised.value)  # the plugin's raw text stays in the log
         # The import's own deadline, not the hook time-out (0.1 s here), bounds the read.
-        with caplog.at_level(logging.ERROR, logger="copnet.kernel.plugins"):
+        with caplog.at_level(logging.ERROR, logger="copnet.kernel.plugin_host"):
             with pytest.raises(FailedPrecondition, match=r"failed \(timed out\)") as hung:
                 read_batch(testbed.host, "tiny-roster", ("state", "region"), source, {"hang": b""}, timeout=0.3)
         assert "timed out after 0.3s" in caplog.text

@@ -41,9 +41,9 @@ def plugin(*notifiers):
 
 
 @pytest.fixture
-def delivery(copnet_plugins):
-    copnet_plugins.host.timeout_seconds = 0.3
-    return copnet_plugins, ReminderDelivery(types.SimpleNamespace(plugins=copnet_plugins.host), directory=None)
+def delivery(plugin_testbed):
+    plugin_testbed.host.timeout_seconds = 0.3
+    return plugin_testbed, ReminderDelivery(types.SimpleNamespace(plugins=plugin_testbed.host), directory=None)
 
 
 def test_every_enabled_notifier_gets_the_notification(delivery):

@@ -5,7 +5,7 @@ import types
 
 import pytest
 
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.service import ServiceContext
 from tests.support import tokens
 from copnet.scheduling.directory import Directory

@@ -3,7 +3,7 @@ service token re-signed only as it nears its expiry."""
 
 from copnet.kernel import auth
 from copnet.kernel import service as service_module
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.service import ServiceContext
 from tests.support import tokens
 

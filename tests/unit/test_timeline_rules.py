@@ -17,7 +17,6 @@ from copnet.membership.programs import proposal_call_is_open, require_call_not_m
 from copnet.membership.proposals import require_open_call
 from copnet.scheduling import timeline
 from copnet.scheduling.models import LINKED_MILESTONE_KINDS, MILESTONE_KINDS, Milestone
-from copnet.scheduling.v1 import scheduling_pb2
 
 T0 = dt.datetime(2027, 3, 1, 16, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

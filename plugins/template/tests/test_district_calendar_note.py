@@ -8,10 +8,10 @@ from copnet.testing import event_view, scope
 
 
 @pytest.fixture
-def host(copnet_plugins):
+def host(plugin_testbed):
     plugin.NOTES.clear()
-    copnet_plugins.register(plugin, "district-calendar-note")
-    return copnet_plugins
+    plugin_testbed.register(plugin, "district-calendar-note")
+    return plugin_testbed
 
 
 def test_the_session_type_carries_the_regions_note(host):

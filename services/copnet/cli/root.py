@@ -174,7 +174,7 @@ def token_issue(
 ) -> None:
     """Print a bearer token for COPNET_REGION signed with the token issuer key
     (COPNET_TOKEN_ISSUER_KEY_FILE, or the local stack's in the data directory)."""
-    from copnet.kernel.auth import LifetimeTooLong, OrganizationRequired, Role, issue_token
+    from copnet.kernel.auth import OrganizationRequired, Role, issue_token
 
     roles = [r.value for r in Role]
     if role not in roles:

@@ -22,7 +22,7 @@ from copnet.gateway.schemas import Problem
 from copnet.kernel import token_keys
 from copnet.kernel.clients import Clients
 from copnet.kernel.logs import configure_logging
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)

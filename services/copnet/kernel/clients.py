@@ -36,7 +36,7 @@ class ServiceClientSpec(Generic[Stub]):
     full_name: str  # the proto service, e.g. "copnet.membership.v1.MembershipService"
     stub_class: Callable[[grpc.Channel], Stub]
     # Set by the one service that stores every organization's plugin configuration: how the
-    # others load it and report a plugin that keeps failing (a kernel.plugin_config.ConfigAuthority).
+    # others load it and report a plugin that keeps failing (a kernel.plugin_config_feed.ConfigAuthority).
     plugin_config_authority: object | None = None
     # Set by the one service that keeps the revoked token ids: how the others read them, given its
     # stub (called with their service token), as used by kernel.revocations.RevocationList.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from copnet.kernel import auth
 from copnet.kernel.auth import Identity, Role
 from copnet.kernel.errors import PermissionDenied
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.v1 import diagnostics_pb2 as pb
 from copnet.kernel.v1 import diagnostics_pb2_grpc
 

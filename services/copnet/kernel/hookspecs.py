@@ -7,7 +7,7 @@ takes only the arguments it names, so hooks can gain arguments without breaking 
 
 copnet calls each implementation on its own, in a worker thread with a deadline: one that
 raises or hangs is logged with the plugin's name, counted and skipped, and the call goes on
-(copnet.kernel.plugins). No hook is `firstresult`: every enabled plugin's answer is collected.
+(copnet.kernel.plugin_host). No hook is `firstresult`: every enabled plugin's answer is collected.
 
 Per-region hooks (they take `settings` and `context`) run only for plugins enabled in the
 configuration that applies to the call's target: the deepest organization in the target's

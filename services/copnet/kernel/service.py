@@ -21,8 +21,8 @@ from copnet.kernel.clients import Clients, ServiceClientSpec, declared
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcServer, PortInUse
 from copnet.kernel.logs import configure_logging
-from copnet.kernel.plugin_config import ConfigFeed, PluginConfig
-from copnet.kernel.plugins import PluginHost
+from copnet.kernel.plugin_config_feed import ConfigFeed, PluginConfig
+from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.revocations import RevocationList
 from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings, load_settings
 

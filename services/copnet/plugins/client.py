@@ -13,7 +13,7 @@ from __future__ import annotations
 from google.protobuf import json_format
 
 from copnet.kernel.clients import ServiceClientSpec
-from copnet.kernel.plugin_config import PluginConfig
+from copnet.kernel.plugin_config_feed import PluginConfig
 from copnet.plugins.v1 import plugins_pb2, plugins_pb2_grpc
 
 CONFIG_PAGE_SIZE = 500

@@ -14,7 +14,7 @@ import grpc
 
 from copnet.kernel.enums import GRADE_BAND_LABEL, GRADE_BAND_SPELLING, from_label, to_label
 from copnet.kernel.errors import FailedPrecondition, details_of
-from copnet.kernel.plugins import PluginCallFailed, PluginHost, PluginUnavailable
+from copnet.kernel.plugin_host import PluginCallFailed, PluginHost, PluginUnavailable
 from copnet.membership.v1 import membership_pb2
 from copnet.membership.v1.membership_pb2_grpc import MembershipServiceStub
 from copnet.pluginapi import RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson

@@ -15,7 +15,7 @@ from copnet.kernel.clients import Clients
 from copnet.kernel.enums import to_label
 from copnet.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from copnet.kernel.events import CloudEvent
-from copnet.kernel.plugin_config import CONFIG_CHANGED, PluginConfig
+from copnet.kernel.plugin_config_feed import CONFIG_CHANGED, PluginConfig
 from copnet.kernel.pagination import decode_token, encode_token, page_size
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import SERVICE_NAMES
@@ -23,7 +23,7 @@ from copnet.kernel.timestamps import timestamp
 from copnet.kernel.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from copnet.membership.client import MEMBERSHIP
 from copnet.membership.v1 import membership_pb2 as mpb
-from copnet.plugins import configs, reactions
+from copnet.plugins import config_store, reactions
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision, config_id, revision_id
 from copnet.plugins.roster_import import RosterImport, read_batch
 from copnet.plugins.v1 import plugins_pb2 as pb
@@ -101,9 +101,9 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
     def config_message(self, doc: PluginConfigDocument, *, include_secrets: bool) -> pb.PluginConfig:
         settings = dict(doc.settings or {})
         if not include_secrets:
-            settings = configs.redact(settings, self.secret_fields(doc.plugin))
+            settings = config_store.redact(settings, self.secret_fields(doc.plugin))
         return pb.PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, enabled=doc.enabled,
-                               settings=configs.dict_to_struct(settings), version=doc.version,
+                               settings=config_store.dict_to_struct(settings), version=doc.version,
                                region_id=doc.region_id or "", organization_kind=doc.organization_kind,
                                scope=list(doc.scope or ()), update_time=timestamp(doc.updated_at),
                                updated_by=doc.updated_by, reason=doc.reason or "")
@@ -149,7 +149,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                          description=getattr(description, "description", "") or "",
                          hookspec_version=int(getattr(description, "hookspec_version", 0) or 0),
                          hooks=sorted(getattr(description, "hooks", None) or ()),
-                         settings_schema=configs.dict_to_struct(schema),
+                         settings_schema=config_store.dict_to_struct(schema),
                          secret_fields=list(getattr(description, "secret_fields", None) or ()),
                          enabled_in=[pb.PluginPlacement(organization_id=c.organization_id, enabled=c.enabled,
                                                         version=c.version) for c in placements],
@@ -231,11 +231,11 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         secret_fields = list(getattr(description, "secret_fields", None) or ())
         key = config_id(org.id, request.plugin)
         stored = PluginConfigDocument.objects(id=key).first()
-        sent = configs.struct_to_dict(request.settings)
+        sent = config_store.struct_to_dict(request.settings)
         previous = dict(stored.settings or {}) if stored else {}
-        document = configs.merge_secrets(sent, previous, secret_fields)
+        document = config_store.merge_secrets(sent, previous, secret_fields)
         # A kept secret bound to a destination that changed is refused (SECRET_REQUIRED).
-        settings = configs.stored_settings(self.host.validate_settings(request.plugin, document, previous=previous,
+        settings = config_store.stored_settings(self.host.validate_settings(request.plugin, document, previous=previous,
                                                                        sent=sent))
         now = db.utcnow()
 
@@ -364,7 +364,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                                    enabled=False, settings=dict(current.settings or {}), version=current.version + 1,
                                    region_id=current.region_id, organization_kind=current.organization_kind,
                                    scope=list(current.scope or ()), updated_at=db.utcnow(),
-                                   updated_by=configs.AUTO_DISABLE, reason=reason)
+                                   updated_by=config_store.AUTO_DISABLE, reason=reason)
         write_revision(uow, doc, self.secret_fields(doc.plugin))
         uow.emit(self.config_changed_event(doc))
         uow.emit(self.ctx.event(AUTO_DISABLED, doc.id, events_pb2.PluginAutoDisabled(
@@ -379,14 +379,14 @@ def write_revision(uow: db.UnitOfWork, doc: PluginConfigDocument, secret_fields:
     uow.update_one(PluginConfigDocument, {"_id": doc.id}, {"$set": fields}, upsert=True)
     uow.insert(PluginConfigRevision(id=revision_id(doc.organization_id, doc.plugin, doc.version), config_id=doc.id,
                                     organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version,
-                                    enabled=doc.enabled, settings=configs.redact(dict(doc.settings or {}), secret_fields),
+                                    enabled=doc.enabled, settings=config_store.redact(dict(doc.settings or {}), secret_fields),
                                     changed_by=doc.updated_by, changed_at=doc.updated_at, reason=doc.reason or ""))
 
 
 def revision_message(revision: PluginConfigRevision) -> pb.PluginConfigRevision:
     return pb.PluginConfigRevision(organization_id=revision.organization_id, plugin=revision.plugin,
                                    version=revision.version, enabled=revision.enabled,
-                                   settings=configs.dict_to_struct(dict(revision.settings or {})),
+                                   settings=config_store.dict_to_struct(dict(revision.settings or {})),
                                    changed_by=revision.changed_by, change_time=timestamp(revision.changed_at),
                                    reason=revision.reason or "")
 

@@ -25,7 +25,7 @@ from copnet.kernel.errors import (
     Unauthenticated,
     Unavailable,
 )
-from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
+from copnet.kernel.plugin_host import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.pluginapi import CalendarExporter, CalendarFeed, FeedEvent

@@ -28,7 +28,7 @@ from copnet.kernel.bus import Subscription
 from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.inputs import instant
-from copnet.kernel.plugins import PluginCallFailed, PluginUnavailable
+from copnet.kernel.plugin_host import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import PeriodicJob, ServiceContext
 from copnet.pluginapi import (
     NOTIFY_BUDGET_SECONDS,

@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from copnet.events.v1 import events_pb2
 from copnet.kernel import db, timestamps
 from copnet.kernel.bus import Subscription
-from copnet.kernel.enums import from_label, to_label
+from copnet.kernel.enums import from_label
 from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.inputs import optional_text, required_instant, required_label, required_text, valid_time_zone

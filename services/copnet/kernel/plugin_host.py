@@ -43,7 +43,7 @@ import pydantic
 
 from copnet.kernel import hookspecs
 from copnet.kernel.errors import FieldViolation, InvalidArgument, NotFound
-from copnet.kernel.plugin_config import PluginConfig, PluginConfigs
+from copnet.kernel.plugin_config_feed import PluginConfig, PluginConfigs
 from copnet.pluginapi import BOUND_TO, SAVING_CONTEXT, PluginContext, PluginError, PluginSettings, UnusableInput
 
 log = logging.getLogger(__name__)
