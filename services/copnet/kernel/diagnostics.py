@@ -17,7 +17,7 @@ from copnet.kernel import auth
 from copnet.kernel.auth import Identity, Role
 from copnet.kernel.errors import PermissionDenied
 from copnet.kernel.plugin_host import PluginHost
-from copnet.kernel.v1 import diagnostics_pb2 as pb
+from copnet.kernel.v1 import diagnostics_pb2
 from copnet.kernel.v1 import diagnostics_pb2_grpc
 
 FULL_SERVICE_NAME = "copnet.kernel.v1.DiagnosticsService"
@@ -31,7 +31,8 @@ class DiagnosticsServicer(diagnostics_pb2_grpc.DiagnosticsServiceServicer):
         self.service = service
         self.host = host
 
-    def GetPluginFailures(self, request: pb.GetPluginFailuresRequest, _context) -> pb.GetPluginFailuresResponse:
+    def GetPluginFailures(self, request: diagnostics_pb2.GetPluginFailuresRequest,
+                          _context) -> diagnostics_pb2.GetPluginFailuresResponse:
         identity = auth.require_authenticated("reading plugin failure counts")
         if not (auth.is_service(identity) or identity.may({Role.PLATFORM_ADMIN}, [])):
             raise PermissionDenied("reading a process's plugin failure counts needs a service token or "
@@ -55,9 +56,10 @@ def may_read_load_errors(identity: Identity | None) -> bool:
         identity is not None and any(grant.role in FAILURE_READERS for grant in identity.grants))
 
 
-def failures_message(service: str, host: PluginHost) -> pb.GetPluginFailuresResponse:
-    return pb.GetPluginFailuresResponse(service=service, failures=[
-        pb.PluginFailureCount(plugin=plugin, organization_id=organization_id, count=count, switched_off=switched_off)
+def failures_message(service: str, host: PluginHost) -> diagnostics_pb2.GetPluginFailuresResponse:
+    return diagnostics_pb2.GetPluginFailuresResponse(service=service, failures=[
+        diagnostics_pb2.PluginFailureCount(plugin=plugin, organization_id=organization_id, count=count,
+                                           switched_off=switched_off)
         for plugin, organization_id, count, switched_off in host.failure_counts()])
 
 

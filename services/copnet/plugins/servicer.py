@@ -22,11 +22,11 @@ from copnet.kernel.settings import SERVICE_NAMES
 from copnet.kernel.timestamps import timestamp
 from copnet.kernel.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from copnet.membership.client import MEMBERSHIP
-from copnet.membership.v1 import membership_pb2 as mpb
+from copnet.membership.v1 import membership_pb2
 from copnet.plugins import config_store, reactions
 from copnet.plugins.models import PluginConfigDocument, PluginConfigRevision, config_id, revision_id
 from copnet.plugins.roster_import import RosterImport, read_batch
-from copnet.plugins.v1 import plugins_pb2 as pb
+from copnet.plugins.v1 import plugins_pb2
 from copnet.plugins.v1 import plugins_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,9 @@ DIAGNOSTICS_TIMEOUT = 1.0
 class Organization:
     """What configuration needs to know about an organization (from membership)."""
 
-    def __init__(self, message: mpb.Organization):
+    def __init__(self, message: membership_pb2.Organization):
         self.id = message.id
-        self.kind = to_label(mpb.OrganizationKind, message.kind)
+        self.kind = to_label(membership_pb2.OrganizationKind, message.kind)
         self.region_id = message.region_id
         self.scope = [*message.ancestor_ids, message.id]
 
@@ -86,7 +86,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             raise InvalidArgument.for_field("organization_id", "is required")
         try:
             reply = self.clients.stub(MEMBERSHIP, token=self.service_token()).GetOrganization(
-                mpb.GetOrganizationRequest(id=organization_id))
+                membership_pb2.GetOrganizationRequest(id=organization_id))
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound(f"no organization {organization_id!r}") from None
@@ -98,11 +98,11 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                                             "configured for a region or a county office", reason="NOT_A_REGION")
         return org
 
-    def config_message(self, doc: PluginConfigDocument, *, include_secrets: bool) -> pb.PluginConfig:
+    def config_message(self, doc: PluginConfigDocument, *, include_secrets: bool) -> plugins_pb2.PluginConfig:
         settings = dict(doc.settings or {})
         if not include_secrets:
             settings = config_store.redact(settings, self.secret_fields(doc.plugin))
-        return pb.PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, enabled=doc.enabled,
+        return plugins_pb2.PluginConfig(organization_id=doc.organization_id, plugin=doc.plugin, enabled=doc.enabled,
                                settings=config_store.dict_to_struct(settings), version=doc.version,
                                region_id=doc.region_id or "", organization_kind=doc.organization_kind,
                                scope=list(doc.scope or ()), update_time=timestamp(doc.updated_at),
@@ -112,7 +112,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         description = self.descriptions().get(plugin)
         return list(getattr(description, "secret_fields", None) or ()) if description is not None else []
 
-    def failure_tallies(self) -> dict[str, list[pb.PluginFailureTally]]:
+    def failure_tallies(self) -> dict[str, list[plugins_pb2.PluginFailureTally]]:
         """plugin -> failures every process counted (a process that does not answer is left out)."""
         def ask(service: str):
             if service == self.ctx.name:
@@ -125,11 +125,11 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                 log.warning("plugin failures of %s not available: %s", service, error.code().name)
                 return None
 
-        tallies: dict[str, list[pb.PluginFailureTally]] = {}
+        tallies: dict[str, list[plugins_pb2.PluginFailureTally]] = {}
         with ThreadPoolExecutor(len(SERVICE_NAMES)) as pool:
             for reply in pool.map(ask, SERVICE_NAMES):
                 for count in reply.failures if reply is not None else ():
-                    tallies.setdefault(count.plugin, []).append(pb.PluginFailureTally(
+                    tallies.setdefault(count.plugin, []).append(plugins_pb2.PluginFailureTally(
                         service=reply.service, organization_id=count.organization_id, count=count.count,
                         switched_off=count.switched_off))
         return tallies
@@ -142,16 +142,16 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                 if diagnostics.may_read_failures_of(identity, scopes.get(f.organization_id, []))]
 
     def plugin_message(self, description, placements: list[PluginConfigDocument], sources: list[str],
-                       failures: list[pb.PluginFailureTally] | None = None) -> pb.Plugin:
+                       failures: list[plugins_pb2.PluginFailureTally] | None = None) -> plugins_pb2.Plugin:
         schema = getattr(description, "settings_schema", None) or {}
-        return pb.Plugin(name=description.name, version=getattr(description, "version", "") or "",
+        return plugins_pb2.Plugin(name=description.name, version=getattr(description, "version", "") or "",
                          title=getattr(description, "title", "") or "",
                          description=getattr(description, "description", "") or "",
                          hookspec_version=int(getattr(description, "hookspec_version", 0) or 0),
                          hooks=sorted(getattr(description, "hooks", None) or ()),
                          settings_schema=config_store.dict_to_struct(schema),
                          secret_fields=list(getattr(description, "secret_fields", None) or ()),
-                         enabled_in=[pb.PluginPlacement(organization_id=c.organization_id, enabled=c.enabled,
+                         enabled_in=[plugins_pb2.PluginPlacement(organization_id=c.organization_id, enabled=c.enabled,
                                                         version=c.version) for c in placements],
                          roster_sources=sources, failures=failures or [])
 
@@ -164,7 +164,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         return found
 
     # -- plugins ---------------------------------------------------------------------------------
-    def ListPlugins(self, request: pb.ListPluginsRequest, _context) -> pb.ListPluginsResponse:
+    def ListPlugins(self, request: plugins_pb2.ListPluginsRequest, _context) -> plugins_pb2.ListPluginsResponse:
         placements: dict[str, list[PluginConfigDocument]] = {}
         for doc in PluginConfigDocument.objects.order_by("id"):
             placements.setdefault(doc.plugin, []).append(doc)
@@ -172,22 +172,23 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         # Nobody else reads any: they are not asked of every process on their behalf.
         readers = diagnostics.may_read_load_errors(auth.current_identity())
         tallies = self.failure_tallies() if readers else {}
-        return pb.ListPluginsResponse(plugins=[
+        return plugins_pb2.ListPluginsResponse(plugins=[
             self.plugin_message(d, placements.get(name, []), [s.key for s in sources.get(name, [])],
                                 self.visible_failures(tallies.get(name), placements.get(name, [])))
             for name, d in sorted(self.descriptions().items())],
-            refused=[pb.RefusedPlugin(name=f.name, reason=f.error)
+            refused=[plugins_pb2.RefusedPlugin(name=f.name, reason=f.error)
                      for f in sorted(self.host.load_failures, key=lambda f: f.name) if readers])
 
-    def GetPlugin(self, request: pb.GetPluginRequest, _context) -> pb.GetPluginResponse:
+    def GetPlugin(self, request: plugins_pb2.GetPluginRequest, _context) -> plugins_pb2.GetPluginResponse:
         description = self.description(request.name, "name")
         placements = list(PluginConfigDocument.objects(plugin=request.name).order_by("id"))
         sources = [s.key for s in self.roster_sources().get(request.name, [])]
         failures = self.visible_failures(self.failure_tallies().get(request.name), placements)
-        return pb.GetPluginResponse(plugin=self.plugin_message(description, placements, sources, failures))
+        return plugins_pb2.GetPluginResponse(plugin=self.plugin_message(description, placements, sources, failures))
 
     # -- configuration ---------------------------------------------------------------------------
-    def ListPluginConfigs(self, request: pb.ListPluginConfigsRequest, _context) -> pb.ListPluginConfigsResponse:
+    def ListPluginConfigs(self, request: plugins_pb2.ListPluginConfigsRequest,
+                          _context) -> plugins_pb2.ListPluginConfigsResponse:
         identity = auth.require_authenticated("reading plugin configurations")
         service = auth.is_service(identity)
         # A service reads any configuration without asking membership where it is: every
@@ -207,11 +208,12 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             filters["id__gt"] = after
         found = list(PluginConfigDocument.objects(**filters).order_by("id").limit(size + 1))
         token = encode_token(found[size - 1].id, query) if len(found) > size else ""
-        return pb.ListPluginConfigsResponse(
+        return plugins_pb2.ListPluginConfigsResponse(
             configs=[self.config_message(doc, include_secrets=include_secrets) for doc in found[:size]],
             next_page_token=token)
 
-    def GetPluginConfig(self, request: pb.GetPluginConfigRequest, _context) -> pb.GetPluginConfigResponse:
+    def GetPluginConfig(self, request: plugins_pb2.GetPluginConfigRequest,
+                        _context) -> plugins_pb2.GetPluginConfigResponse:
         auth.require_authenticated("reading a plugin configuration")
         self.description(request.plugin)
         org = self.organization(request.organization_id, configurable=False)
@@ -219,9 +221,10 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         doc = PluginConfigDocument.objects(id=config_id(org.id, request.plugin)).first()
         if doc is None:
             raise NotFound(f"plugin {request.plugin!r} is not configured for {org.id!r}", reason="NOT_CONFIGURED")
-        return pb.GetPluginConfigResponse(config=self.config_message(doc, include_secrets=False))
+        return plugins_pb2.GetPluginConfigResponse(config=self.config_message(doc, include_secrets=False))
 
-    def PutPluginConfig(self, request: pb.PutPluginConfigRequest, _context) -> pb.PutPluginConfigResponse:
+    def PutPluginConfig(self, request: plugins_pb2.PutPluginConfigRequest,
+                        _context) -> plugins_pb2.PutPluginConfigResponse:
         identity = auth.require_authenticated("configuring a plugin")
         description = self.description(request.plugin)
         org = self.organization(request.organization_id)
@@ -257,15 +260,16 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             return doc, True
 
         doc, changed = self.ctx.transaction(work)
-        return pb.PutPluginConfigResponse(config=self.config_message(doc, include_secrets=False), changed=changed)
+        return plugins_pb2.PutPluginConfigResponse(config=self.config_message(doc, include_secrets=False),
+                                                   changed=changed)
 
     def config_changed_event(self, doc: PluginConfigDocument) -> CloudEvent:
         """Says what changed, never the settings: each process fetches them (ListPluginConfigs)."""
         return self.ctx.event(CONFIG_CHANGED, doc.id, events_pb2.PluginConfigChanged(
             organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version, enabled=doc.enabled))
 
-    def ListPluginConfigHistory(self, request: pb.ListPluginConfigHistoryRequest,
-                                _context) -> pb.ListPluginConfigHistoryResponse:
+    def ListPluginConfigHistory(self, request: plugins_pb2.ListPluginConfigHistoryRequest,
+                                _context) -> plugins_pb2.ListPluginConfigHistoryResponse:
         auth.require_authenticated("reading a plugin configuration's history")
         if not request.plugin:
             raise InvalidArgument.for_field("plugin", "is required")
@@ -279,11 +283,12 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
             filters["version__lt"] = int(after)
         found = list(PluginConfigRevision.objects(**filters).order_by("-version").limit(size + 1))
         token = encode_token(str(found[size - 1].version), query) if len(found) > size else ""
-        return pb.ListPluginConfigHistoryResponse(revisions=[revision_message(r) for r in found[:size]],
+        return plugins_pb2.ListPluginConfigHistoryResponse(revisions=[revision_message(r) for r in found[:size]],
                                                   next_page_token=token)
 
     # -- dashboards ------------------------------------------------------------------------------
-    def ListDashboardPanels(self, request: pb.ListDashboardPanelsRequest, _context) -> pb.ListDashboardPanelsResponse:
+    def ListDashboardPanels(self, request: plugins_pb2.ListDashboardPanelsRequest,
+                            _context) -> plugins_pb2.ListDashboardPanelsResponse:
         auth.require_authenticated("reading a dashboard")
         org = self.organization(request.organization_id, configurable=False)
         auth.require(DASHBOARD_READERS, org.scope, "reading this organization's dashboard")
@@ -296,10 +301,10 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                     continue
                 keys.add(panel.key)
                 panels.append(panel)
-        return pb.ListDashboardPanelsResponse(panels=panels)
+        return plugins_pb2.ListDashboardPanelsResponse(panels=panels)
 
     # -- roster imports --------------------------------------------------------------------------
-    def ImportRoster(self, request: pb.ImportRosterRequest, context) -> pb.ImportRosterResponse:
+    def ImportRoster(self, request: plugins_pb2.ImportRosterRequest, context) -> plugins_pb2.ImportRosterResponse:
         auth.require_authenticated("importing a roster")
         if not request.source:
             raise InvalidArgument.for_field("source", "is required")
@@ -331,8 +336,8 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
                                         reason="UNKNOWN_ROSTER_SOURCE")
 
     # -- automatic disabling ---------------------------------------------------------------------
-    def ReportPluginFailing(self, request: pb.ReportPluginFailingRequest,
-                            _context) -> pb.ReportPluginFailingResponse:
+    def ReportPluginFailing(self, request: plugins_pb2.ReportPluginFailingRequest,
+                            _context) -> plugins_pb2.ReportPluginFailingResponse:
         """A service's report that a plugin keeps failing for one organization's configuration.
 
         Over gRPC with a service token, not an event: a NATS publisher cannot switch plugins off."""
@@ -351,7 +356,7 @@ class PluginServicer(plugins_pb2_grpc.PluginServiceServicer):
         if switched_off:
             log.warning("plugins: %s switched off for %s (reported by %s)", request.plugin, request.organization_id,
                         service)
-        return pb.ReportPluginFailingResponse(
+        return plugins_pb2.ReportPluginFailingResponse(
             config=self.config_message(doc, include_secrets=False) if doc is not None else None,
             switched_off=switched_off)
 
@@ -379,26 +384,28 @@ def write_revision(uow: db.UnitOfWork, doc: PluginConfigDocument, secret_fields:
     uow.update_one(PluginConfigDocument, {"_id": doc.id}, {"$set": fields}, upsert=True)
     uow.insert(PluginConfigRevision(id=revision_id(doc.organization_id, doc.plugin, doc.version), config_id=doc.id,
                                     organization_id=doc.organization_id, plugin=doc.plugin, version=doc.version,
-                                    enabled=doc.enabled, settings=config_store.redact(dict(doc.settings or {}), secret_fields),
+                                    enabled=doc.enabled, settings=config_store.redact(dict(doc.settings or {}),
+                                                                                      secret_fields),
                                     changed_by=doc.updated_by, changed_at=doc.updated_at, reason=doc.reason or ""))
 
 
-def revision_message(revision: PluginConfigRevision) -> pb.PluginConfigRevision:
-    return pb.PluginConfigRevision(organization_id=revision.organization_id, plugin=revision.plugin,
+def revision_message(revision: PluginConfigRevision) -> plugins_pb2.PluginConfigRevision:
+    return plugins_pb2.PluginConfigRevision(organization_id=revision.organization_id, plugin=revision.plugin,
                                    version=revision.version, enabled=revision.enabled,
                                    settings=config_store.dict_to_struct(dict(revision.settings or {})),
                                    changed_by=revision.changed_by, change_time=timestamp(revision.changed_at),
                                    reason=revision.reason or "")
 
 
-def panel_message(item, plugin: str) -> pb.DashboardPanel | None:
+def panel_message(item, plugin: str) -> plugins_pb2.DashboardPanel | None:
     from copnet.pluginapi import DashboardPanel
 
     try:
         panel = item if isinstance(item, DashboardPanel) else DashboardPanel.model_validate(item)
     except Exception:
         return None
-    return pb.DashboardPanel(key=panel.key, title=panel.title, body=panel.body, link=panel.link or "", plugin=plugin)
+    return plugins_pb2.DashboardPanel(key=panel.key, title=panel.title, body=panel.body, link=panel.link or "",
+                                      plugin=plugin)
 
 
 def plugin_config(doc: PluginConfigDocument) -> PluginConfig:

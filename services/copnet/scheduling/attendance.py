@@ -40,7 +40,7 @@ from copnet.scheduling.participation import (
     summed,
 )
 from copnet.scheduling.sessions import find_occurrence
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 MAX_ENTRIES = 500
 MAX_NOTE_LENGTH = 2000
@@ -70,7 +70,7 @@ def check_recordable(occurrence: Occurrence, now: dt.datetime) -> None:
                                  "has", reason="OCCURRENCE_NOT_STARTED")
 
 
-def checked_entries(entries: Sequence[pb.AttendanceEntry], *, length: int, community_id: str,
+def checked_entries(entries: Sequence[scheduling_pb2.AttendanceEntry], *, length: int, community_id: str,
                     people: set[str]) -> list[Entry]:
     """Every entry checked against the occurrence's `length` (minutes) and the `people` in the
     community. Bad entries are reported together, up to MAX_REPORTED_ENTRIES (a sheet is fixed in
@@ -101,7 +101,8 @@ def checked_entries(entries: Sequence[pb.AttendanceEntry], *, length: int, commu
     return checked
 
 
-def checked_entry(entry: pb.AttendanceEntry, field: str, *, length: int, community_id: str, people: set[str],
+def checked_entry(entry: scheduling_pb2.AttendanceEntry, field: str, *, length: int, community_id: str,
+                  people: set[str],
                   seen: set[str]) -> Entry:
     person_id = entry.person_id.strip()
     if not person_id:
@@ -109,7 +110,7 @@ def checked_entry(entry: pb.AttendanceEntry, field: str, *, length: int, communi
     if person_id in seen:
         raise InvalidArgument.for_field(f"{field}.person_id", f"{person_id!r} appears more than once",
                                         reason="DUPLICATE_PERSON")
-    status = required_label(pb.AttendanceStatus, entry.status, f"{field}.status")
+    status = required_label(scheduling_pb2.AttendanceStatus, entry.status, f"{field}.status")
     if person_id not in people:
         raise InvalidArgument.for_field(f"{field}.person_id", f"{person_id!r} is not a member or facilitator of "
                                         f"community {community_id!r}", reason="NOT_A_MEMBER")
@@ -140,16 +141,17 @@ def attended_minutes(status: str, given: int | None, length: int, field: str) ->
 
 
 # -- messages ----------------------------------------------------------------------------------------
-def record_message(record: AttendanceRecord) -> pb.AttendanceRecord:
-    return pb.AttendanceRecord(
+def record_message(record: AttendanceRecord) -> scheduling_pb2.AttendanceRecord:
+    return scheduling_pb2.AttendanceRecord(
         occurrence_id=record.occurrence_id, session_id=record.session_id, community_id=record.community_id,
         program_id=record.program_id, person_id=record.person_id,
-        status=from_label(pb.AttendanceStatus, record.status), attended_minutes=record.attended_minutes,
+        status=from_label(scheduling_pb2.AttendanceStatus, record.status), attended_minutes=record.attended_minutes,
         note=record.note, recorded_by=record.recorded_by, record_time=timestamp(record.recorded_at))
 
 
-def participation_message(tally: Tally) -> pb.Participation:
-    return pb.Participation(person_id=tally.person_id, community_id=tally.community_id, expected=tally.expected,
+def participation_message(tally: Tally) -> scheduling_pb2.Participation:
+    return scheduling_pb2.Participation(person_id=tally.person_id, community_id=tally.community_id,
+                                        expected=tally.expected,
                             attended=tally.attended, late=tally.late, absent=tally.absent, excused=tally.excused,
                             unrecorded=tally.unrecorded, rate=tally.rate, attended_minutes=tally.attended_minutes)
 
@@ -183,7 +185,8 @@ class AttendanceApi:
     directory: Directory
 
     # -- recording -------------------------------------------------------------------------------------
-    def RecordAttendance(self, request: pb.RecordAttendanceRequest, _context) -> pb.RecordAttendanceResponse:
+    def RecordAttendance(self, request: scheduling_pb2.RecordAttendanceRequest,
+                         _context) -> scheduling_pb2.RecordAttendanceResponse:
         access.caller("recording attendance")
         occurrence = self._occurrence(request.occurrence_id)
         community = self.directory.community(occurrence.community_id, field=None)
@@ -224,14 +227,15 @@ class AttendanceApi:
                         "recorded_by": record.recorded_by, "recorded_at": record.recorded_at}})
                 payload = events_pb2.AttendanceRecorded(
                     record=record_message(record),
-                    previous_status=from_label(pb.AttendanceStatus, previous.status) if previous else 0)
+                    previous_status=from_label(scheduling_pb2.AttendanceStatus, previous.status) if previous else 0)
                 uow.emit(self.ctx.event(RECORDED, record.id, payload, scope=community.scope))
                 records.append(record)
             return records
 
-        return pb.RecordAttendanceResponse(records=[record_message(r) for r in self.ctx.transaction(work)])
+        return scheduling_pb2.RecordAttendanceResponse(records=[record_message(r) for r in self.ctx.transaction(work)])
 
-    def ListAttendance(self, request: pb.ListAttendanceRequest, _context) -> pb.ListAttendanceResponse:
+    def ListAttendance(self, request: scheduling_pb2.ListAttendanceRequest,
+                       _context) -> scheduling_pb2.ListAttendanceResponse:
         access.caller("listing attendance")
         given = {name: getattr(request, name) for name in LIST_FILTERS if getattr(request, name)}
         if len(given) != 1:
@@ -248,21 +252,21 @@ class AttendanceApi:
         else:
             self._require_self_or_manager(request.person_id, "listing a person's attendance")
         found, token = page_of(AttendanceRecord, given, request.page_size, request.page_token)
-        return pb.ListAttendanceResponse(records=[record_message(r) for r in found], next_page_token=token)
+        return scheduling_pb2.ListAttendanceResponse(records=[record_message(r) for r in found], next_page_token=token)
 
     # -- participation ---------------------------------------------------------------------------------
-    def GetCommunityParticipation(self, request: pb.GetCommunityParticipationRequest,
-                                  _context) -> pb.GetCommunityParticipationResponse:
+    def GetCommunityParticipation(self, request: scheduling_pb2.GetCommunityParticipationRequest,
+                                  _context) -> scheduling_pb2.GetCommunityParticipationResponse:
         access.caller("reading a community's participation")
         community = self.directory.community(request.community_id)
         access.require_community_manager(community, "reading a community's participation")
         people, total, held = self._participation(community)
-        return pb.GetCommunityParticipationResponse(
+        return scheduling_pb2.GetCommunityParticipationResponse(
             community_id=community.id, people=[participation_message(p) for p in people],
             total=participation_message(total), occurrences_held=held)
 
-    def GetPersonParticipation(self, request: pb.GetPersonParticipationRequest,
-                               _context) -> pb.GetPersonParticipationResponse:
+    def GetPersonParticipation(self, request: scheduling_pb2.GetPersonParticipationRequest,
+                               _context) -> scheduling_pb2.GetPersonParticipationResponse:
         person_id = self._require_self_or_manager(request.person_id, "reading a person's participation")
         parts = []
         for community_id in sorted(self.directory.communities_of(person_id)):
@@ -272,7 +276,7 @@ class AttendanceApi:
                 continue
             [part], _, _ = self._participation(community, person_id)
             parts.append(part)
-        return pb.GetPersonParticipationResponse(person_id=person_id,
+        return scheduling_pb2.GetPersonParticipationResponse(person_id=person_id,
                                                  communities=[participation_message(p) for p in parts],
                                                  total=participation_message(summed(parts, person_id=person_id)))
 
@@ -294,7 +298,8 @@ class AttendanceApi:
         return tallies, total, len(held)
 
     # -- professional-learning hours -------------------------------------------------------------------
-    def GetLearningHours(self, request: pb.GetLearningHoursRequest, _context) -> pb.GetLearningHoursResponse:
+    def GetLearningHours(self, request: scheduling_pb2.GetLearningHoursRequest,
+                         _context) -> scheduling_pb2.GetLearningHoursResponse:
         # The certificate needs the person too: asked of membership once for both.
         person_facts = functools.cache(lambda: self.directory.person(request.person_id))
         self._require_self_or_manager(request.person_id, "reading a person's learning hours", person_facts)
@@ -313,15 +318,16 @@ class AttendanceApi:
                 continue
             if occurrence.community_id not in names:
                 names[occurrence.community_id] = self._community_name(occurrence.community_id)
-            lines.append(pb.LearningHoursLine(
+            lines.append(scheduling_pb2.LearningHoursLine(
                 occurrence_id=occurrence.id, session_id=occurrence.session_id, community_id=occurrence.community_id,
                 community_name=names[occurrence.community_id], title=occurrence.title,
                 session_type=occurrence.session_type, start_time=timestamp(occurrence.start_at),
                 end_time=timestamp(occurrence.end_at), time_zone=occurrence.time_zone,
-                status=from_label(pb.AttendanceStatus, record.status), attended_minutes=record.attended_minutes))
+                status=from_label(scheduling_pb2.AttendanceStatus,
+                                  record.status), attended_minutes=record.attended_minutes))
         lines.sort(key=lambda line: (line.start_time.ToDatetime(), line.occurrence_id))
         total = sum(line.attended_minutes for line in lines)
-        return pb.GetLearningHoursResponse(
+        return scheduling_pb2.GetLearningHoursResponse(
             person_id=person.id, person_name=person.name, program_id=program.id, program_name=program.name,
             program_year=program.program_year, issuer_name=program.owner_name, total_minutes=total,
             total_hours=hours(total), lines=lines, issue_time=timestamp(db.utcnow()))

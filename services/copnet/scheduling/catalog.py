@@ -18,7 +18,7 @@ from copnet.kernel.timestamps import timestamp
 from copnet.pluginapi import SessionType
 from copnet.scheduling.directory import Directory
 from copnet.scheduling.models import Calendar
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +27,26 @@ class CatalogApi:
     ctx: ServiceContext
     directory: Directory
 
-    def GetCalendar(self, request: pb.GetCalendarRequest, _context) -> pb.GetCalendarResponse:
+    def GetCalendar(self, request: scheduling_pb2.GetCalendarRequest, _context) -> scheduling_pb2.GetCalendarResponse:
         calendar = Calendar.objects(community_id=request.community_id).first() if request.community_id else None
         if calendar is None:
             raise NotFound(f"no calendar for community {request.community_id!r}")
-        return pb.GetCalendarResponse(calendar=pb.Calendar(id=calendar.id, community_id=calendar.community_id,
+        return scheduling_pb2.GetCalendarResponse(calendar=scheduling_pb2.Calendar(id=calendar.id,
+                                                                                   community_id=calendar.community_id,
                                                            create_time=timestamp(calendar.created_at)))
 
-    def ListSessionTypes(self, request: pb.ListSessionTypesRequest, _context) -> pb.ListSessionTypesResponse:
+    def ListSessionTypes(self, request: scheduling_pb2.ListSessionTypesRequest,
+                         _context) -> scheduling_pb2.ListSessionTypesResponse:
         scope = (list(self.directory.community(request.community_id, field=None).scope)
                  if request.community_id else None)
-        return pb.ListSessionTypesResponse(session_types=collect_session_types(self.ctx, scope))
+        return scheduling_pb2.ListSessionTypesResponse(session_types=collect_session_types(self.ctx, scope))
 
 
 
-def collect_session_types(ctx: ServiceContext, scope: list[str] | None = None) -> list[pb.SessionType]:
+def collect_session_types(ctx: ServiceContext, scope: list[str] | None = None) -> list[scheduling_pb2.SessionType]:
     """The plugins' session types (with `scope`, only those of plugins enabled there); a malformed
     entry or a duplicate key is dropped and logged."""
-    by_key: dict[str, pb.SessionType] = {}
+    by_key: dict[str, scheduling_pb2.SessionType] = {}
     for result in ctx.plugins.call("register_session_types", scope=scope):
         for item in result.value if isinstance(result.value, list | tuple) else []:
             try:
@@ -57,7 +59,7 @@ def collect_session_types(ctx: ServiceContext, scope: list[str] | None = None) -
                 log.warning("plugins: session type %r from %s duplicates %s's; skipped", declared.key,
                             result.plugin, by_key[declared.key].plugin)
                 continue
-            by_key[declared.key] = pb.SessionType(
+            by_key[declared.key] = scheduling_pb2.SessionType(
                 key=declared.key, title=declared.title, description=declared.description,
                 default_duration_minutes=declared.default_duration_minutes, plugin=result.plugin,
                 fields_schema_json=json.dumps(declared.fields, sort_keys=True),

@@ -16,7 +16,7 @@ from copnet.kernel import db
 from copnet.kernel.errors import FailedPrecondition, FieldViolation
 from copnet.kernel.timestamps import timestamp
 from copnet.scheduling.models import Occurrence, VenueLock
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 MAX_WARNINGS = 100
 UNBOOKED = ""
@@ -99,7 +99,8 @@ def check_rooms_free(uow: db.UnitOfWork, bookings: Sequence[Booking], *, own_ses
 
 
 def warnings_for(bookings: Sequence[Booking], facilitator_ids: Iterable[str], expected: set[str], *,
-                 own_session_id: str, people_at: Callable[[Occurrence], set[str]]) -> list[pb.ConflictWarning]:
+                 own_session_id: str, people_at: Callable[[Occurrence],
+                                                          set[str]]) -> list[scheduling_pb2.ConflictWarning]:
     """People of this write (its facilitators and expected attendees) who are also expected at an
     overlapping occurrence of another session: one range query, then a pairwise check."""
     if not bookings:
@@ -110,12 +111,13 @@ def warnings_for(bookings: Sequence[Booking], facilitator_ids: Iterable[str], ex
 
 
 def overlap_warnings(bookings: Sequence[Booking], others: Sequence[Occurrence], facilitators: set[str],
-                     expected: set[str], people_at: Callable[[Occurrence], set[str]]) -> list[pb.ConflictWarning]:
+                     expected: set[str], people_at: Callable[[Occurrence],
+                                                             set[str]]) -> list[scheduling_pb2.ConflictWarning]:
     """FACILITATOR_OVERLAP for someone facilitating this write, PARTICIPANT_OVERLAP for anyone else
     it expects; at most MAX_WARNINGS (a long series against a busy calendar would say the same
     thing hundreds of times)."""
     ours = facilitators | expected
-    found: list[pb.ConflictWarning] = []
+    found: list[scheduling_pb2.ConflictWarning] = []
     for booking in sorted(bookings, key=lambda b: b.start):
         for other in others:
             if not overlaps(booking.start, booking.end, other.start_at, other.end_at):
@@ -127,10 +129,11 @@ def overlap_warnings(bookings: Sequence[Booking], others: Sequence[Occurrence], 
     return found
 
 
-def warning(booking: Booking, other: Occurrence, person_id: str, facilitating: bool) -> pb.ConflictWarning:
+def warning(booking: Booking, other: Occurrence, person_id: str, facilitating: bool) -> scheduling_pb2.ConflictWarning:
     role = "facilitator" if facilitating else "participant"
-    kind = pb.ConflictWarning.KIND_FACILITATOR_OVERLAP if facilitating else pb.ConflictWarning.KIND_PARTICIPANT_OVERLAP
-    return pb.ConflictWarning(
+    kind = (scheduling_pb2.ConflictWarning.KIND_FACILITATOR_OVERLAP if facilitating
+            else scheduling_pb2.ConflictWarning.KIND_PARTICIPANT_OVERLAP)
+    return scheduling_pb2.ConflictWarning(
         kind=kind,
         person_id=person_id, occurrence_id=booking.occurrence_id, other_occurrence_id=other.id,
         other_session_id=other.session_id, other_community_id=other.community_id,

@@ -34,7 +34,7 @@ from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.feed_builder import calendar_feed, feed_event, session_details
 from copnet.scheduling.models import FeedToken, Occurrence, Session
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 log = logging.getLogger(__name__)
 DEFAULT_FORMAT = "ics"
@@ -57,7 +57,8 @@ class FeedsApi:
     directory: Directory
 
     # -- tokens ----------------------------------------------------------------------------------
-    def IssueFeedToken(self, request: pb.IssueFeedTokenRequest, _context) -> pb.IssueFeedTokenResponse:
+    def IssueFeedToken(self, request: scheduling_pb2.IssueFeedTokenRequest,
+                       _context) -> scheduling_pb2.IssueFeedTokenResponse:
         action = "issue a calendar feed token"
         person_id = request.person_id or access.caller(action).person_id
         # The token opens the person's whole calendar and issuing one ends the URL their calendar
@@ -72,7 +73,7 @@ class FeedsApi:
                            {"$set": {"token_hash": token_hash(token), "issued_at": issued_at}}, upsert=True)
 
         self.ctx.transaction(work)
-        return pb.IssueFeedTokenResponse(person_id=person_id, token=token, issue_time=timestamp(issued_at))
+        return scheduling_pb2.IssueFeedTokenResponse(person_id=person_id, token=token, issue_time=timestamp(issued_at))
 
     def _token_holder(self, token: str) -> str:
         """The person whose live feed token this is; UNAUTHENTICATED otherwise."""
@@ -83,8 +84,8 @@ class FeedsApi:
         return found.id
 
     # -- feeds -----------------------------------------------------------------------------------
-    def ExportCommunityCalendar(self, request: pb.ExportCommunityCalendarRequest,
-                                _context) -> pb.ExportCalendarResponse:
+    def ExportCommunityCalendar(self, request: scheduling_pb2.ExportCommunityCalendarRequest,
+                                _context) -> scheduling_pb2.ExportCalendarResponse:
         person_id = self._token_holder(request.token)
         community = self.directory.community(request.community_id)
         if person_id not in community.facilitator_ids and person_id not in self.directory.members(community.id):
@@ -100,7 +101,8 @@ class FeedsApi:
                              description=f"Sessions of {community.name}")
         return self._export(plugin, exporter, community.scope, feed, community.name)
 
-    def ExportPersonCalendar(self, request: pb.ExportPersonCalendarRequest, _context) -> pb.ExportCalendarResponse:
+    def ExportPersonCalendar(self, request: scheduling_pb2.ExportPersonCalendarRequest,
+                             _context) -> scheduling_pb2.ExportCalendarResponse:
         if not request.person_id:
             raise InvalidArgument.for_field("person_id", "is required")
         if self._token_holder(request.token) != request.person_id:
@@ -132,7 +134,7 @@ class FeedsApi:
         by_session: dict[str, list[Occurrence]] = collections.defaultdict(list)
         for occurrence in Occurrence.objects(session_id__in=[s.id for s in sessions]):
             by_session[occurrence.session_id].append(occurrence)
-        types: dict[str, dict[str, pb.SessionType]] = {}
+        types: dict[str, dict[str, scheduling_pb2.SessionType]] = {}
         for session in sessions:
             if session.community_id not in types:
                 types[session.community_id] = {t.key: t for t in collect_session_types(
@@ -169,7 +171,7 @@ class FeedsApi:
         return available[key]
 
     def _export(self, plugin: str, exporter: CalendarExporter, scope: Iterable[str], feed: CalendarFeed,
-                name: str) -> pb.ExportCalendarResponse:
+                name: str) -> scheduling_pb2.ExportCalendarResponse:
         try:
             content = self.ctx.plugins.invoke(plugin, tuple(scope), "export",
                                               lambda settings: exporter.export(feed, settings))
@@ -182,5 +184,5 @@ class FeedsApi:
             log.error("plugins: %s's calendar exporter %r returned %s, not bytes", plugin, exporter.key,
                       type(content).__name__)
             raise Unavailable(f"the {exporter.key!r} calendar exporter returned no file", reason="EXPORTER_FAILED")
-        return pb.ExportCalendarResponse(media_type=exporter.media_type, content=bytes(content),
+        return scheduling_pb2.ExportCalendarResponse(media_type=exporter.media_type, content=bytes(content),
                                          filename=f"{slug(name)}.{exporter.file_extension}")

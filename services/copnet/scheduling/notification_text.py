@@ -11,11 +11,11 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-SHOWS_VENUE = (pb.MODALITY_IN_PERSON, pb.MODALITY_HYBRID)
+SHOWS_VENUE = (scheduling_pb2.MODALITY_IN_PERSON, scheduling_pb2.MODALITY_HYBRID)
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,13 @@ def span(start: dt.datetime, end: dt.datetime, zone: dt.tzinfo) -> str:
     return f"{day(first)}, {start_clock} – {end_clock} {first.tzname()}"
 
 
-def where(occurrence: pb.Occurrence) -> str:
+def where(occurrence: scheduling_pb2.Occurrence) -> str:
     if occurrence.modality not in SHOWS_VENUE:
         return ""
     return ", ".join(part for part in (occurrence.venue.name.strip(), occurrence.venue.address.strip()) if part)
 
 
-def reminder_text(occurrence: pb.Occurrence, community_name: str, agenda: str = "") -> ReminderText:
+def reminder_text(occurrence: scheduling_pb2.Occurrence, community_name: str, agenda: str = "") -> ReminderText:
     """The reminder of one occurrence of a session of `community_name`."""
     zone = zone_of(occurrence.time_zone)
     start = occurrence.start_time.ToDatetime(tzinfo=dt.UTC)

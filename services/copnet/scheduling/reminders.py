@@ -40,7 +40,7 @@ from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import Occurrence, ReminderSent, Session
 from copnet.scheduling.notification_text import reminder_text
 from copnet.scheduling.sessions import occurrence_message
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,12 @@ class RemindersApi:
     ctx: ServiceContext
     directory: Directory
 
-    def RunReminders(self, request: pb.RunRemindersRequest, _context) -> pb.RunRemindersResponse:
+    def RunReminders(self, request: scheduling_pb2.RunRemindersRequest,
+                     _context) -> scheduling_pb2.RunRemindersResponse:
         # Platform admins only (a service token holds no role).
         auth.require({Role.PLATFORM_ADMIN}, [], "RunReminders")
         now = instant(request, "now")
-        return pb.RunRemindersResponse(emitted=ReminderScan(self.ctx, self.directory).run(now))
+        return scheduling_pb2.RunRemindersResponse(emitted=ReminderScan(self.ctx, self.directory).run(now))
 
 
 def jobs(ctx: ServiceContext) -> list[PeriodicJob]:

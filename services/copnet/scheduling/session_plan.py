@@ -18,7 +18,7 @@ from copnet.scheduling import conflicts, recurrence, session_fields
 from copnet.scheduling.catalog import collect_session_types
 from copnet.scheduling.directory import CommunityFacts, Directory
 from copnet.scheduling.models import AUDIENCES, MODALITIES
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 TITLE_MAX = 200
 AGENDA_MAX = 20000
@@ -75,7 +75,7 @@ class Plan:
         return self.slots[0].end
 
 
-def session_type_of(ctx: ServiceContext, community: CommunityFacts, key: str) -> pb.SessionType:
+def session_type_of(ctx: ServiceContext, community: CommunityFacts, key: str) -> scheduling_pb2.SessionType:
     if not key:
         raise InvalidArgument.for_field("session_type", "is required")
     for session_type in collect_session_types(ctx, list(community.scope)):

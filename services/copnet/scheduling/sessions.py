@@ -34,7 +34,7 @@ from copnet.scheduling.conflicts import Booking
 from copnet.scheduling.directory import Audiences, CommunityFacts, Directory
 from copnet.scheduling.models import AttendanceRecord, Occurrence, Session, Venue
 from copnet.scheduling.session_plan import Draft, Plan, check_times, check_venue, plan
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 D = TypeVar("D", Session, Occurrence)
 
@@ -44,36 +44,36 @@ REASON_MAX = 2000
 
 
 # -- messages (other areas import these) -----------------------------------------------------------
-def venue_message(venue: Venue | None) -> pb.Venue | None:
-    return pb.Venue(name=venue.name, address=venue.address) if venue is not None and venue.name else None
+def venue_message(venue: Venue | None) -> scheduling_pb2.Venue | None:
+    return scheduling_pb2.Venue(name=venue.name, address=venue.address) if venue is not None and venue.name else None
 
 
-def session_message(session: Session) -> pb.Session:
-    return pb.Session(
+def session_message(session: Session) -> scheduling_pb2.Session:
+    return scheduling_pb2.Session(
         id=session.id, community_id=session.community_id, program_id=session.program_id,
         session_type=session.session_type, title=session.title, agenda=session.agenda,
         facilitator_ids=session.facilitator_ids, start_time=timestamp(session.start_at),
         end_time=timestamp(session.end_at), time_zone=session.time_zone, recurrence=session.recurrence,
-        modality=from_label(pb.Modality, session.modality), venue=venue_message(session.venue),
-        meeting_url=session.meeting_url, audience=from_label(pb.Audience, session.audience),
+        modality=from_label(scheduling_pb2.Modality, session.modality), venue=venue_message(session.venue),
+        meeting_url=session.meeting_url, audience=from_label(scheduling_pb2.Audience, session.audience),
         team_id=session.team_id, capacity=session.capacity,
         fields_json=json.dumps(session.fields, sort_keys=True) if session.fields else "",
-        status=from_label(pb.SessionStatus, session.status), sequence=session.sequence,
+        status=from_label(scheduling_pb2.SessionStatus, session.status), sequence=session.sequence,
         occurrence_count=session.occurrence_count, created_by=session.created_by,
         create_time=timestamp(session.created_at),
         update_time=timestamp(session.updated_at) if session.updated_at else None,
         cancel_reason=session.cancel_reason)
 
 
-def occurrence_message(occurrence: Occurrence) -> pb.Occurrence:
-    return pb.Occurrence(
+def occurrence_message(occurrence: Occurrence) -> scheduling_pb2.Occurrence:
+    return scheduling_pb2.Occurrence(
         id=occurrence.id, session_id=occurrence.session_id, community_id=occurrence.community_id,
         original_start_time=timestamp(occurrence.original_start), start_time=timestamp(occurrence.start_at),
-        end_time=timestamp(occurrence.end_at), status=from_label(pb.OccurrenceStatus, occurrence.status),
+        end_time=timestamp(occurrence.end_at), status=from_label(scheduling_pb2.OccurrenceStatus, occurrence.status),
         title=occurrence.title, session_type=occurrence.session_type,
-        modality=from_label(pb.Modality, occurrence.modality), venue=venue_message(occurrence.venue),
+        modality=from_label(scheduling_pb2.Modality, occurrence.modality), venue=venue_message(occurrence.venue),
         meeting_url=occurrence.meeting_url, facilitator_ids=occurrence.facilitator_ids,
-        audience=from_label(pb.Audience, occurrence.audience), team_id=occurrence.team_id,
+        audience=from_label(scheduling_pb2.Audience, occurrence.audience), team_id=occurrence.team_id,
         time_zone=occurrence.time_zone, cancel_reason=occurrence.cancel_reason, sequence=occurrence.sequence)
 
 
@@ -158,7 +158,8 @@ class SessionsApi:
 
     # -- warnings ------------------------------------------------------------------------------
     def conflict_warnings(self, community: CommunityFacts, session_id: str, bookings: Sequence[Booking],
-                          facilitator_ids: Sequence[str], audience: str, team_id: str) -> list[pb.ConflictWarning]:
+                          facilitator_ids: Sequence[str], audience: str,
+                          team_id: str) -> list[scheduling_pb2.ConflictWarning]:
         if not bookings:
             return []
         audiences = Audiences(self.directory)
@@ -182,7 +183,8 @@ class SessionsApi:
                                                              changed_by=changed_by), scope=scope))
 
     # -- sessions ------------------------------------------------------------------------------
-    def CreateSession(self, request: pb.CreateSessionRequest, _context) -> pb.CreateSessionResponse:
+    def CreateSession(self, request: scheduling_pb2.CreateSessionRequest,
+                      _context) -> scheduling_pb2.CreateSessionResponse:
         access.caller("scheduling a session")
         community = self.directory.community(request.community_id)
         identity = access.require_community_manager(community, "scheduling a session")
@@ -192,10 +194,10 @@ class SessionsApi:
             session_type=request.session_type.strip(), start=instant(request, "start_time"),
             end=instant(request, "end_time"), title=request.title, agenda=request.agenda,
             facilitator_ids=[p.strip() for p in request.facilitator_ids], recurrence=request.recurrence,
-            modality=optional_label(pb.Modality, request.modality, "modality", "virtual"),
+            modality=optional_label(scheduling_pb2.Modality, request.modality, "modality", "virtual"),
             venue_name=request.venue.name, venue_address=request.venue.address,
             venue_given=request.HasField("venue"), meeting_url=request.meeting_url,
-            audience=optional_label(pb.Audience, request.audience, "audience", "all_members"),
+            audience=optional_label(scheduling_pb2.Audience, request.audience, "audience", "all_members"),
             team_id=request.team_id, capacity=request.capacity, fields_json=request.fields_json)
         checked = plan(self.ctx, self.directory, community, draft)
         occurrences = new_occurrences(session_id, community.id, checked, checked.slots, 0)
@@ -222,7 +224,7 @@ class SessionsApi:
             session = self.ctx.transaction(work)
         except DuplicateKeyError:
             raise AlreadyExists(f"session {session_id!r} already exists", reason="SESSION_EXISTS") from None
-        return pb.CreateSessionResponse(session=session_message(session), warnings=warnings)
+        return scheduling_pb2.CreateSessionResponse(session=session_message(session), warnings=warnings)
 
     # -- who sees what (visibility) ---------------------------------------------------------------
     def visible(self, identity, found, missing: NotFound):
@@ -247,13 +249,14 @@ class SessionsApi:
         community = self.directory.community(community_id, field=None)
         return visibility.sight_of(self.directory, identity, community).query()
 
-    def GetSession(self, request: pb.GetSessionRequest, _context) -> pb.GetSessionResponse:
+    def GetSession(self, request: scheduling_pb2.GetSessionRequest, _context) -> scheduling_pb2.GetSessionResponse:
         identity = access.caller("reading a session")
         session = find_session(request.id)
         missing = NotFound(f"no session {request.id!r}", reason="SESSION_NOT_FOUND")
-        return pb.GetSessionResponse(session=session_message(self.visible(identity, session, missing)))
+        return scheduling_pb2.GetSessionResponse(session=session_message(self.visible(identity, session, missing)))
 
-    def ListSessions(self, request: pb.ListSessionsRequest, _context) -> pb.ListSessionsResponse:
+    def ListSessions(self, request: scheduling_pb2.ListSessionsRequest,
+                     _context) -> scheduling_pb2.ListSessionsResponse:
         identity = access.caller("listing sessions")
         if not request.community_id:
             raise InvalidArgument.for_field("community_id", "is required")
@@ -264,10 +267,11 @@ class SessionsApi:
         if seen is not None:
             query["__raw__"] = seen
         found, token = page_of(Session, query, request.page_size, request.page_token)
-        return pb.ListSessionsResponse(sessions=[session_message(s) for s in found], next_page_token=token)
+        return scheduling_pb2.ListSessionsResponse(sessions=[session_message(s) for s in found], next_page_token=token)
 
     # -- occurrences ---------------------------------------------------------------------------
-    def ListOccurrences(self, request: pb.ListOccurrencesRequest, _context) -> pb.ListOccurrencesResponse:
+    def ListOccurrences(self, request: scheduling_pb2.ListOccurrencesRequest,
+                        _context) -> scheduling_pb2.ListOccurrencesResponse:
         identity = access.caller("listing occurrences")
         chosen = [name for name in ("community_id", "session_id", "person_id") if getattr(request, name)]
         if len(chosen) != 1:
@@ -300,7 +304,8 @@ class SessionsApi:
                        "person_id": request.person_id, "include_cancelled": request.include_cancelled,
                        "start": start.isoformat() if start else "", "end": end.isoformat() if end else ""}
         found, token = occurrences_page(where, request.page_size, request.page_token, token_query)
-        return pb.ListOccurrencesResponse(occurrences=[occurrence_message(o) for o in found], next_page_token=token)
+        return scheduling_pb2.ListOccurrencesResponse(occurrences=[occurrence_message(o) for o in found],
+                                                      next_page_token=token)
 
     def person_filter(self, person_id: str) -> dict:
         """Occurrences of the person's communities whose audience includes them, and any they facilitate."""
@@ -326,13 +331,15 @@ class SessionsApi:
                 clauses.append({"community_id": community_id, "audience": "team", "team_id": {"$in": mine}})
         return {"$or": clauses}
 
-    def GetOccurrence(self, request: pb.GetOccurrenceRequest, _context) -> pb.GetOccurrenceResponse:
+    def GetOccurrence(self, request: scheduling_pb2.GetOccurrenceRequest,
+                      _context) -> scheduling_pb2.GetOccurrenceResponse:
         identity = access.caller("reading an occurrence")
         missing = NotFound(f"no occurrence {request.id!r}", reason="OCCURRENCE_NOT_FOUND")
-        return pb.GetOccurrenceResponse(occurrence=occurrence_message(
+        return scheduling_pb2.GetOccurrenceResponse(occurrence=occurrence_message(
             self.visible(identity, find_occurrence(request.id), missing)))
 
-    def UpdateSession(self, request: pb.UpdateSessionRequest, _context) -> pb.UpdateSessionResponse:
+    def UpdateSession(self, request: scheduling_pb2.UpdateSessionRequest,
+                      _context) -> scheduling_pb2.UpdateSessionResponse:
         access.caller("changing a session")
         session = find_session(request.id)
         community = self.directory.community(session.community_id, field=None)
@@ -371,9 +378,11 @@ class SessionsApi:
             self.emit_session(uow, "updated", updated, identity.person_id)
             return updated
 
-        return pb.UpdateSessionResponse(session=session_message(self.ctx.transaction(work)), warnings=warnings)
+        return scheduling_pb2.UpdateSessionResponse(session=session_message(self.ctx.transaction(work)),
+                                                    warnings=warnings)
 
-    def CancelSession(self, request: pb.CancelSessionRequest, _context) -> pb.CancelSessionResponse:
+    def CancelSession(self, request: scheduling_pb2.CancelSessionRequest,
+                      _context) -> scheduling_pb2.CancelSessionResponse:
         access.caller("cancelling a session")
         session = find_session(request.id)
         community = self.directory.community(session.community_id, field=None)
@@ -394,7 +403,7 @@ class SessionsApi:
             self.emit_session(uow, "cancelled", cancelled, identity.person_id)
             return cancelled
 
-        return pb.CancelSessionResponse(session=session_message(self.ctx.transaction(work)))
+        return scheduling_pb2.CancelSessionResponse(session=session_message(self.ctx.transaction(work)))
 
     # -- one occurrence (an exception to its series) ---------------------------------------------
     def occurrence_to_change(self, occurrence_id: str, action: str):
@@ -406,7 +415,8 @@ class SessionsApi:
         refuse_if_cancelled(session)
         return occurrence, session, community, identity
 
-    def MoveOccurrence(self, request: pb.MoveOccurrenceRequest, _context) -> pb.MoveOccurrenceResponse:
+    def MoveOccurrence(self, request: scheduling_pb2.MoveOccurrenceRequest,
+                       _context) -> scheduling_pb2.MoveOccurrenceResponse:
         access.caller("moving an occurrence")
         occurrence, session, community, identity = self.occurrence_to_change(request.id, "moving an occurrence")
         if occurrence.status == "cancelled":
@@ -428,18 +438,19 @@ class SessionsApi:
                           and key == session_venue_key(session))
         return self.rebook(occurrence, session, community, identity.person_id, start, end, venue, key,
                            status="scheduled" if at_series_time else "moved", verb="moved",
-                           reply=pb.MoveOccurrenceResponse)
+                           reply=scheduling_pb2.MoveOccurrenceResponse)
 
-    def RestoreOccurrence(self, request: pb.RestoreOccurrenceRequest, _context) -> pb.RestoreOccurrenceResponse:
+    def RestoreOccurrence(self, request: scheduling_pb2.RestoreOccurrenceRequest,
+                          _context) -> scheduling_pb2.RestoreOccurrenceResponse:
         access.caller("restoring an occurrence")
         occurrence, session, community, identity = self.occurrence_to_change(request.id, "restoring an occurrence")
         if occurrence.status == "scheduled":
-            return pb.RestoreOccurrenceResponse(occurrence=occurrence_message(occurrence))
+            return scheduling_pb2.RestoreOccurrenceResponse(occurrence=occurrence_message(occurrence))
         start = occurrence.original_start.astimezone(dt.UTC)
         end = start + (session.end_at - session.start_at)
         return self.rebook(occurrence, session, community, identity.person_id, start, end, session.venue,
                            session_venue_key(session), status="scheduled", verb="restored",
-                           reply=pb.RestoreOccurrenceResponse)
+                           reply=scheduling_pb2.RestoreOccurrenceResponse)
 
     def rebook(self, occurrence: Occurrence, session: Session, community: CommunityFacts, changed_by: str,
                start: dt.datetime, end: dt.datetime, venue: Venue | None, key: str, *, status: str, verb: str, reply):
@@ -461,12 +472,13 @@ class SessionsApi:
 
         return reply(occurrence=occurrence_message(self.ctx.transaction(work)), warnings=warnings)
 
-    def CancelOccurrence(self, request: pb.CancelOccurrenceRequest, _context) -> pb.CancelOccurrenceResponse:
+    def CancelOccurrence(self, request: scheduling_pb2.CancelOccurrenceRequest,
+                         _context) -> scheduling_pb2.CancelOccurrenceResponse:
         access.caller("cancelling an occurrence")
         occurrence, session, _community, identity = self.occurrence_to_change(request.id, "cancelling an occurrence")
         reason = optional_text(request.reason, "reason", REASON_MAX)
         if occurrence.status == "cancelled":
-            return pb.CancelOccurrenceResponse(occurrence=occurrence_message(occurrence))
+            return scheduling_pb2.CancelOccurrenceResponse(occurrence=occurrence_message(occurrence))
         refuse_if_attended([occurrence.id], "an occurrence with attendance cannot be cancelled")
         changed = Occurrence._from_son(occurrence.to_mongo())
         changed.status, changed.cancel_reason, changed.sequence = "cancelled", reason, occurrence.sequence + 1
@@ -477,7 +489,7 @@ class SessionsApi:
             self.emit_occurrence(uow, "cancelled", changed, session.scope, identity.person_id)
             return changed
 
-        return pb.CancelOccurrenceResponse(occurrence=occurrence_message(self.ctx.transaction(work)))
+        return scheduling_pb2.CancelOccurrenceResponse(occurrence=occurrence_message(self.ctx.transaction(work)))
 
 
 def occurrences_page(where: dict, requested_size: int, page_token: str, token_query: dict):
@@ -534,7 +546,7 @@ def draft_of(session: Session) -> Draft:
                  capacity=session.capacity, fields_json=json.dumps(session.fields) if session.fields else "")
 
 
-def changed_draft(session: Session, request: pb.UpdateSessionRequest) -> Draft:
+def changed_draft(session: Session, request: scheduling_pb2.UpdateSessionRequest) -> Draft:
     """The stored session with the request's set fields applied."""
     draft = draft_of(session)
     changes: dict = {}
@@ -550,13 +562,13 @@ def changed_draft(session: Session, request: pb.UpdateSessionRequest) -> Draft:
     elif end is not None:
         changes["end"] = end
     if request.modality:
-        changes["modality"] = optional_label(pb.Modality, request.modality, "modality", session.modality)
+        changes["modality"] = optional_label(scheduling_pb2.Modality, request.modality, "modality", session.modality)
     if request.clear_venue:
         changes |= {"venue_name": "", "venue_address": "", "venue_given": False}
     elif request.HasField("venue"):
         changes |= {"venue_name": request.venue.name, "venue_address": request.venue.address, "venue_given": True}
     if request.audience:
-        changes["audience"] = optional_label(pb.Audience, request.audience, "audience", session.audience)
+        changes["audience"] = optional_label(scheduling_pb2.Audience, request.audience, "audience", session.audience)
         if changes["audience"] != "team" and not request.HasField("team_id"):
             changes["team_id"] = ""
     return draft.replace(**changes)

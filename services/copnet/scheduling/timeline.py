@@ -31,7 +31,7 @@ from copnet.kernel.timestamps import timestamp
 from copnet.scheduling import access
 from copnet.scheduling.directory import Directory, ProgramFacts
 from copnet.scheduling.models import LINKED_MILESTONE_KINDS, Milestone, Timeline
-from copnet.scheduling.v1 import scheduling_pb2 as pb
+from copnet.scheduling.v1 import scheduling_pb2
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,9 @@ def links_message(program_id: str, revision: int, linked: Mapping[str, Milestone
     return links
 
 
-def milestone_message(milestone: Milestone) -> pb.Milestone:
-    message = pb.Milestone(
-        id=milestone.id, program_id=milestone.program_id, kind=from_label(pb.MilestoneKind, milestone.kind),
+def milestone_message(milestone: Milestone) -> scheduling_pb2.Milestone:
+    message = scheduling_pb2.Milestone(
+        id=milestone.id, program_id=milestone.program_id, kind=from_label(scheduling_pb2.MilestoneKind, milestone.kind),
         title=milestone.title, description=milestone.description, time=timestamp(milestone.at),
         time_zone=milestone.time_zone, linked=milestone.kind in LINKED_MILESTONE_KINDS,
         timeline_revision=milestone.timeline_revision, create_time=timestamp(milestone.created_at),
@@ -167,9 +167,10 @@ class TimelineApi:
     ctx: ServiceContext
     directory: Directory
 
-    def CreateMilestone(self, request: pb.CreateMilestoneRequest, _context) -> pb.CreateMilestoneResponse:
+    def CreateMilestone(self, request: scheduling_pb2.CreateMilestoneRequest,
+                        _context) -> scheduling_pb2.CreateMilestoneResponse:
         access.caller("creating a milestone")
-        kind = required_label(pb.MilestoneKind, request.kind, "kind")
+        kind = required_label(scheduling_pb2.MilestoneKind, request.kind, "kind")
         at = required_instant(request, "time")
         title = valid_title(request.title, kind)
         description = optional_text(request.description, "description", DESCRIPTION_MAX)
@@ -200,21 +201,24 @@ class TimelineApi:
             created = self.ctx.transaction(work)
         except DuplicateKeyError:
             raise kind_exists(program.id, kind) from None
-        return pb.CreateMilestoneResponse(milestone=milestone_message(created))
+        return scheduling_pb2.CreateMilestoneResponse(milestone=milestone_message(created))
 
-    def GetMilestone(self, request: pb.GetMilestoneRequest, _context) -> pb.GetMilestoneResponse:
+    def GetMilestone(self, request: scheduling_pb2.GetMilestoneRequest,
+                     _context) -> scheduling_pb2.GetMilestoneResponse:
         access.caller("reading a milestone")
-        return pb.GetMilestoneResponse(milestone=milestone_message(find_milestone(request.id)))
+        return scheduling_pb2.GetMilestoneResponse(milestone=milestone_message(find_milestone(request.id)))
 
-    def ListMilestones(self, request: pb.ListMilestonesRequest, _context) -> pb.ListMilestonesResponse:
+    def ListMilestones(self, request: scheduling_pb2.ListMilestonesRequest,
+                       _context) -> scheduling_pb2.ListMilestonesResponse:
         access.caller("listing milestones")
         program = self.directory.program(request.program_id)
         timeline = Timeline.objects(id=program.id).first()
         milestones = Milestone.objects(program_id=program.id).order_by("at", "id")
-        return pb.ListMilestonesResponse(milestones=[milestone_message(m) for m in milestones],
+        return scheduling_pb2.ListMilestonesResponse(milestones=[milestone_message(m) for m in milestones],
                                          timeline_revision=timeline.revision if timeline else 0)
 
-    def UpdateMilestone(self, request: pb.UpdateMilestoneRequest, _context) -> pb.UpdateMilestoneResponse:
+    def UpdateMilestone(self, request: scheduling_pb2.UpdateMilestoneRequest,
+                        _context) -> scheduling_pb2.UpdateMilestoneResponse:
         access.caller("updating a milestone")
         milestone = find_milestone(request.id)
         program = self.directory.program(milestone.program_id, field=None)
@@ -229,7 +233,7 @@ class TimelineApi:
         if request.HasField("time"):
             changes["at"] = required_instant(request, "time")
         if not changes:
-            return pb.UpdateMilestoneResponse(milestone=milestone_message(milestone))
+            return scheduling_pb2.UpdateMilestoneResponse(milestone=milestone_message(milestone))
 
         def work(uow: db.UnitOfWork) -> Milestone:
             current = reread_milestone(uow, milestone.id)
@@ -249,9 +253,10 @@ class TimelineApi:
             uow.emit(milestone_event(self.ctx, "updated", updated, links, identity.person_id, program.scope))
             return updated
 
-        return pb.UpdateMilestoneResponse(milestone=milestone_message(self.ctx.transaction(work)))
+        return scheduling_pb2.UpdateMilestoneResponse(milestone=milestone_message(self.ctx.transaction(work)))
 
-    def DeleteMilestone(self, request: pb.DeleteMilestoneRequest, _context) -> pb.DeleteMilestoneResponse:
+    def DeleteMilestone(self, request: scheduling_pb2.DeleteMilestoneRequest,
+                        _context) -> scheduling_pb2.DeleteMilestoneResponse:
         access.caller("deleting a milestone")
         milestone = find_milestone(request.id)
         program = self.directory.program(milestone.program_id, field=None)
@@ -269,7 +274,7 @@ class TimelineApi:
             uow.emit(milestone_event(self.ctx, "deleted", current, links, identity.person_id, program.scope))
 
         self.ctx.transaction(work)
-        return pb.DeleteMilestoneResponse()
+        return scheduling_pb2.DeleteMilestoneResponse()
 
 
 def kind_exists(program_id: str, kind: str) -> AlreadyExists:
