@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from copnet import seed
-from tests.support.stack import RunningStack, settings_for_tests
+
+from tests.support.stack import own_demo_stack
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +34,8 @@ EXCLUDED_CHECKS = ("use_after_free", "ensure_resource_availability", "positive_d
 @pytest.fixture(scope="module")
 def fuzzed_stack(tmp_path_factory):
     """A stack of its own: what the fuzzer writes never meets another test's expectations."""
-    root = tmp_path_factory.mktemp("fuzz")
-    running = RunningStack(settings_for_tests(root / "data"), root)
-    try:
-        running.start_infrastructure().start_services().start_gateway()
-        seed.load_demo(running.gateway_url, running.token("platform_admin", person=seed.SEED_PERSON_ID))
+    with own_demo_stack(tmp_path_factory.mktemp("fuzz")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_every_operation_keeps_to_the_document(fuzzed_stack, tmp_path):

@@ -34,8 +34,9 @@ import pytest
 from copnet import seed
 from copnet.api_client import ApiClient
 from copnet.gateway.app import create_app
+
 from tests.integration.http import Reply, request
-from tests.support.stack import RunningStack, settings_for_tests
+from tests.support.stack import RunningStack, own_demo_stack, settings_for_tests
 
 pytestmark = pytest.mark.integration
 
@@ -285,14 +286,8 @@ def test_every_route_has_a_row(tmp_path):
 @pytest.fixture(scope="module")
 def matrix_stack(tmp_path_factory):
     """A stack of its own: the writes below never meet another test's expectations."""
-    root = tmp_path_factory.mktemp("authz")
-    running = RunningStack(settings_for_tests(root / "data"), root)
-    try:
-        running.start_infrastructure().start_services().start_gateway()
-        seed.load_demo(running.gateway_url, running.token("platform_admin", person=seed.SEED_PERSON_ID))
+    with own_demo_stack(tmp_path_factory.mktemp("authz")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

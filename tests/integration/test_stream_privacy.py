@@ -19,7 +19,7 @@ import pytest
 from copnet import seed
 from copnet.api_client import ApiClient
 from tests.integration.jetstream_events import StoredMessage, about, every_stored_message, published
-from tests.support.stack import RunningStack, settings_for_tests
+from tests.support.stack import own_demo_stack
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +32,8 @@ NEW_PERSON = "privacy-check-person"
 @pytest.fixture(scope="module")
 def private_stack(tmp_path_factory):
     """A stack of its own: only what this test (and the demo) wrote is on its streams."""
-    root = tmp_path_factory.mktemp("privacy")
-    running = RunningStack(settings_for_tests(root / "data"), root)
-    try:
-        running.start_infrastructure().start_services().start_gateway()
-        seed.load_demo(running.gateway_url, running.token("platform_admin", person=seed.SEED_PERSON_ID))
+    with own_demo_stack(tmp_path_factory.mktemp("privacy")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from copnet import seed
 from copnet import stack as stacklib
 from copnet.kernel import auth, token_keys
 from copnet.kernel.clients import Clients
@@ -20,6 +22,7 @@ from copnet.resources.client import RESOURCES
 from copnet.resources.v1.resources_pb2_grpc import ResourcesServiceStub
 from copnet.scheduling.client import SCHEDULING
 from copnet.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceStub
+
 from tests.support.processes import ManagedProcess
 
 TEST_SECRET = "integration-tests-secret-0123456789abcdef"
@@ -142,3 +145,17 @@ class RunningStack:
 
     def logs(self, name: str) -> str:
         return self.processes[name].tail(200)
+
+
+@contextlib.contextmanager
+def own_demo_stack(root: Path) -> Iterator[RunningStack]:
+    """A whole stack of its own under `root`, gateway included, with the demo network loaded: for a
+    test whose writes (a fuzzer's, a matrix of callers') must never meet another test's
+    expectations, or that reads everything its streams hold."""
+    running = RunningStack(settings_for_tests(root / "data"), root)
+    try:
+        running.start_infrastructure().start_services().start_gateway()
+        seed.load_demo(running.gateway_url, running.token("platform_admin", person=seed.SEED_PERSON_ID))
+        yield running
+    finally:
+        running.stop()
