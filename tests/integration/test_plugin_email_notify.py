@@ -20,17 +20,11 @@ import pytest
 import vobject
 from copnet import (
     DestinationRefused,
-    Notification,
-    NotificationPerson,
     Notifier,
     PluginError,
     UnusableInput,
 )
-from copnet.events.v1 import events_pb2
-from copnet.kernel.events import CloudEvent
 from copnet.kernel.plugin_host import PluginCallFailed
-from copnet.kernel.timestamps import timestamp
-from copnet.scheduling.notification_text import reminder_text
 from copnet.scheduling.v1 import scheduling_pb2
 from copnet.testing import scope
 from copnet_plugins.email_notify import (
@@ -48,32 +42,10 @@ from tests.support.destinations import (  # noqa: F401
 )
 from tests.support.smtp import CERTIFICATE, SmtpServer
 
+from tests.support.email_notify import (REGION, LA, SENDER, LOGIN_WARNING, reminder, attachment,
+                                        HOSTILE, REFUSED_HOSTS)
+
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("allow_loopback")]
-REGION = "em-north"
-LA = "America/Los_Angeles"
-SENDER = "reminders@bay.example.org"
-LOGIN_WARNING = "ignore:Session.login_data is deprecated:DeprecationWarning"
-
-
-def reminder(start: dt.datetime = dt.datetime(2026, 10, 13, 23, 0, tzinfo=dt.UTC), *, minutes: int = 180,
-             event_id: str = "5be0c2f4a1d94e0f8a6b7c3d2e1f0a9b", email: str = "ana@example.org",
-             name: str = "Ana López", **occurrence_fields) -> Notification:
-    """A reminder as scheduling hands it to notifiers: the SessionReminder event's JSON as `data`,
-    subject and body from scheduling's own reminder text."""
-    fields = {"title": "Algebra PLC", "modality": scheduling_pb2.MODALITY_IN_PERSON,
-              "venue": scheduling_pb2.Venue(name="Room 12", address="100 Main St, Oakland"),
-              "meeting_url": "https://meet.example.org/algebra", **occurrence_fields}
-    occurrence = scheduling_pb2.Occurrence(
-        id=f"ses-1:{start:%Y%m%dT%H%M%SZ}", session_id="ses-1", community_id="plc-1", time_zone=LA,
-        original_start_time=timestamp(start), start_time=timestamp(start),
-        end_time=timestamp(start + dt.timedelta(minutes=minutes)), status=scheduling_pb2.OCCURRENCE_STATUS_SCHEDULED, **fields)
-    event = CloudEvent.of("copnet.scheduling.session.reminder", "copnet/test/scheduling", occurrence.id,
-                          events_pb2.SessionReminder(occurrence=occurrence, person_id="p-42",
-                                                     community_name="Algebra PLC", lead_minutes=1440),
-                          id=event_id, scope=scope(REGION))
-    text = reminder_text(occurrence, "Algebra PLC")
-    return Notification(id=event.id, kind="session.reminder", person=NotificationPerson("p-42", name, email),
-                        subject=text.subject, body=text.body, data=event.data, link=occurrence.meeting_url)
 
 
 def settings(server: SmtpServer, **values) -> Settings:
@@ -100,26 +72,9 @@ def trust_test_certificate(monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(CERTIFICATE))
 
 
-def attachment(message):
-    [part] = [part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"]
-    return part
-
-
-HOSTILE = ["Algebra\nBcc: eve@example.org", "Line\r\nbreak", "tab\tand\x00nul\x7f", "sep\u2028ara\u2029tors\x85",
-           "Ünïcödé “quotes”, commas, and \"quotes\" " * 8]
-
-
 def calendar_summary(message) -> str:
     [event] = vobject.readOne(attachment(message).get_content()).vevent_list
     return event.summary.value
-
-
-REFUSED_HOSTS = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "192.168.1.20", "100.64.0.1", "0.0.0.0",
-                 "::ffff:127.0.0.1", "fe80::1", "fd00::1", "localhost.test"]
-
-
-VALID = {"host": "smtp.example.org", "from_address": SENDER}
-STORED = {**VALID, "port": 587, "username": "bay-reminders", "password": "correct horse"}
 
 
 def test_one_message_to_the_person_with_the_reminders_subject_and_body(smtp):

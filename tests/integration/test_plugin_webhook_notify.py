@@ -8,7 +8,6 @@ allow it (COPNET_PLUGIN_ALLOWED_NETWORKS), except those proving the refusal.
 This file: what talks to a real local server (the pure checks are in tests/unit).
 """
 
-import datetime as dt
 import hashlib
 import hmac
 import http.server
@@ -18,7 +17,7 @@ import ssl
 import threading
 
 import pytest
-from copnet import DestinationRefused, Notification, NotificationPerson, Notifier
+from copnet import DestinationRefused, Notifier
 from copnet.kernel.plugin_host import PluginCallFailed
 from copnet.testing import event_view, scope
 from copnet_plugins import webhook_notify
@@ -32,15 +31,10 @@ from tests.support.destinations import (  # noqa: F401
 )
 from tests.support.smtp import CERTIFICATE, server_tls_context
 
+from tests.support.webhook_notify import (REGION, CREATED, REGISTRATION, WHEN, settings,
+                                          REFUSED_URLS, testbed, REMINDER, REMINDER_DATA, reminder)  # noqa: F401 (testbed is a fixture)
+
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("allow_loopback")]
-REGION = "wh-north"
-CREATED = "copnet.membership.registration.created"
-REGISTRATION = {"registration": {"id": "reg-1", "community_id": "wh-plc-6-8", "person_id": "wh-teacher-1",
-                                 "status": "REGISTRATION_STATUS_CONFIRMED", "sequence": "3"},
-                "changed_by": "wh-teacher-1"}
-
-
-WHEN = dt.datetime(2026, 9, 1, 16, 30, tzinfo=dt.UTC)
 
 
 class Receiver:
@@ -106,41 +100,8 @@ class FakeClock:
         self.now += seconds
 
 
-def settings(url, **values):
-    return Settings(url=url, **values)
-
-
 def registration_event(type=CREATED, data=REGISTRATION, **kwargs):  # noqa: A002
     return event_view(type, data=data, subject="reg-1", scope=scope(REGION), time=WHEN, id="ev-123", **kwargs)
-
-
-REFUSED_URLS = ["http://127.0.0.1:8080/x", "http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data/",
-                "http://[::1]:8080/x", "https://192.168.0.10/x", "http://[::ffff:169.254.169.254]/x",
-                "http://[fe80::1]/x", "http://0.0.0.0:8080/x", "http://metadata.test/x", "http://mixed.test/x"]
-
-
-@pytest.fixture
-def testbed(plugin_testbed, resolve):
-    resolve({"hooks.example.org": [PUBLIC_ADDRESS], "hooks2.example.org": [PUBLIC_ADDRESS],
-             "hooks.internal.example.org": ["172.16.5.5"]})
-    plugin_testbed.load("webhook-notify")
-    return plugin_testbed
-
-
-STORED = {"url": "https://hooks.example.org/a", "signing_secret": "s3cret-for-hmac"}
-REMINDER = "copnet.scheduling.session.reminder"
-REMINDER_DATA = {"occurrence": {"id": "s-1:20261013T230000Z", "title": "Algebra PLC"}, "person_id": "wh-teacher-1",
-                 "community_name": "Algebra PLC", "lead_minutes": 1440}
-
-
-def reminder(**values):
-    values = {"id": "ev-77", "kind": "session.reminder",
-              "person": NotificationPerson("wh-teacher-1", "Ana Lopez", "ana@example.org"),
-              "subject": "Reminder: Algebra PLC — Tue Oct 13, 4:00 PM PDT",
-              "body": "Algebra PLC.\nWhen: Tue Oct 13, 4:00 – 7:00 PM PDT", "data": REMINDER_DATA,
-              "link": "https://meet.example.org/algebra", **values}
-    return Notification(**values)
-
 
 
 def test_json_payload_carries_the_event(receiver):
@@ -155,7 +116,6 @@ def test_json_payload_carries_the_event(receiver):
     assert headers["X-Copnet-Event-Type"] == CREATED
     assert headers["Content-Type"].startswith("application/json")
     assert "X-Copnet-Signature" not in headers
-
 
 
 @pytest.mark.parametrize(("type_", "status", "text"), [
@@ -174,14 +134,12 @@ def test_slack_format_is_one_text_message(receiver, type_, status, text):
     assert json.loads(body) == {"text": text}
 
 
-
 def test_a_signing_secret_signs_the_body(receiver):
     server = receiver()
     webhook_notify.deliver(registration_event(), settings(server.url, signing_secret="s3cret-for-hmac"))
     [(headers, body)] = server.requests
     expected = hmac.new(b"s3cret-for-hmac", body, hashlib.sha256).hexdigest()
     assert headers["X-Copnet-Signature"] == f"sha256={expected}"
-
 
 
 def test_5xx_and_429_are_retried_with_doubling_back_off(receiver):
@@ -196,14 +154,12 @@ def test_5xx_and_429_are_retried_with_doubling_back_off(receiver):
     assert 0.2 <= clock.sleeps[0] <= 0.22 and 0.4 <= clock.sleeps[1] <= 0.44
 
 
-
 def test_it_gives_up_after_max_attempts(receiver):
     server = receiver([500, 500, 500, 500])
     clock = FakeClock()
     with pytest.raises(WebhookDeliveryError, match="after 3 attempt"):
         webhook_notify.deliver(registration_event(), settings(server.url), clock=clock, sleep=clock.sleep)
     assert len(server.requests) == 3
-
 
 
 def test_back_off_never_runs_past_the_total_time(receiver):
@@ -218,7 +174,6 @@ def test_back_off_never_runs_past_the_total_time(receiver):
     assert sum(clock.sleeps) <= 1.2
 
 
-
 def test_a_4xx_refusal_is_not_retried(receiver):
     server = receiver([404])
     with pytest.raises(WebhookDeliveryError, match="HTTP 404") as caught:
@@ -227,13 +182,11 @@ def test_a_4xx_refusal_is_not_retried(receiver):
     assert len(server.requests) == 1
 
 
-
 def test_a_redirect_is_not_followed(receiver):
     server = receiver([307])
     with pytest.raises(WebhookDeliveryError, match="HTTP 307"):
         webhook_notify.deliver(registration_event(), settings(server.url))
     assert len(server.requests) == 1
-
 
 
 def test_a_network_error_is_retried_then_reported():
@@ -248,7 +201,6 @@ def test_a_network_error_is_retried_then_reported():
     assert len(clock.sleeps) == 1
 
 
-
 def test_a_slow_receiver_is_bounded_by_the_attempt_timeout():
     with socket.socket() as listener:  # accepts connections, never answers
         listener.bind(("127.0.0.1", 0))
@@ -259,7 +211,6 @@ def test_a_slow_receiver_is_bounded_by_the_attempt_timeout():
                                    settings(url, max_attempts=1, attempt_timeout_seconds=0.2,
                                             total_timeout_seconds=0.3))
         assert caught.value.category == "timed out"
-
 
 
 @pytest.mark.usefixtures("no_allowed_networks")
@@ -273,7 +224,6 @@ def test_a_destination_that_is_not_public_is_refused_before_connecting(monkeypat
         webhook_notify.deliver(registration_event(), settings(url), clock=clock, sleep=clock.sleep)
     assert caught.value.category == "destination refused" and str(caught.value).startswith("destination refused")
     assert connections == [] and clock.sleeps == []     # not retried either
-
 
 
 @pytest.mark.usefixtures("no_allowed_networks")
@@ -290,7 +240,6 @@ def test_a_name_that_resolves_to_loopback_after_it_was_saved_is_refused_when_con
     assert server.requests == []
 
 
-
 @pytest.mark.usefixtures("no_allowed_networks")
 def test_proxies_from_the_environment_are_not_used(monkeypatch, resolve):
     monkeypatch.setenv("http_proxy", "http://hooks.bay.example.org:3128")
@@ -300,7 +249,6 @@ def test_proxies_from_the_environment_are_not_used(monkeypatch, resolve):
     with pytest.raises(DestinationRefused):
         webhook_notify.deliver(registration_event(), settings("http://127.0.0.1:9/x"))
     assert connections == []
-
 
 
 def test_https_checks_the_certificate_against_the_host_name_not_the_address(receiver, resolve, monkeypatch):
@@ -318,7 +266,6 @@ def test_https_checks_the_certificate_against_the_host_name_not_the_address(rece
     assert ssl.HAS_SNI
 
 
-
 def test_only_the_selected_events_are_posted_and_only_where_enabled(testbed, receiver):
     server = receiver()
     testbed.configure(REGION, {"url": server.url, "events": ["copnet.membership.registration.promoted"]})
@@ -331,13 +278,11 @@ def test_only_the_selected_events_are_posted_and_only_where_enabled(testbed, rec
     assert len(server.requests) == 1
 
 
-
 def test_a_delivery_that_fails_is_counted_against_the_plugin(testbed, receiver):
     server = receiver([400])
     testbed.configure(REGION, {"url": server.url})
     testbed.deliver(registration_event())
     assert testbed.failures[("webhook-notify", REGION)] == 1
-
 
 
 def test_switched_off_for_failing_the_reason_tells_the_kind_of_failure_only(testbed, receiver):
@@ -348,7 +293,6 @@ def test_switched_off_for_failing_the_reason_tells_the_kind_of_failure_only(test
     [(plugin, organization, reason)] = testbed.auto_disabled
     assert (plugin, organization) == ("webhook-notify", REGION)
     assert reason == "react_to_event failed 5 times in a row (HTTP error)"
-
 
 
 def test_the_notifier_posts_a_reminder_as_json_signed(receiver):
@@ -367,7 +311,6 @@ def test_the_notifier_posts_a_reminder_as_json_signed(receiver):
     assert headers["X-Copnet-Signature"] == f"sha256={expected}"
 
 
-
 def test_the_notifier_in_slack_format_names_the_person_not_their_email(receiver):
     server = receiver()
     webhook_notify.WebhookNotifier().notify(reminder(), settings(server.url, format="slack",
@@ -377,12 +320,10 @@ def test_the_notifier_in_slack_format_names_the_person_not_their_email(receiver)
                                         "Algebra PLC.\nWhen: Tue Oct 13, 4:00 – 7:00 PM PDT"}
 
 
-
 def test_reminders_are_posted_only_when_the_events_select_them(receiver):
     server = receiver()
     webhook_notify.WebhookNotifier().notify(reminder(), settings(server.url))   # the default: registrations
     assert server.requests == []
-
 
 
 def test_the_notifier_retries_with_the_same_back_off_and_then_reports(receiver):
@@ -395,13 +336,11 @@ def test_the_notifier_retries_with_the_same_back_off_and_then_reports(receiver):
     assert {headers["X-Copnet-Event-Id"] for headers, _ in server.requests} == {"ev-77"}
 
 
-
 def test_a_reminder_event_is_never_posted_raw_by_react_to_event(testbed, receiver):
     server = receiver()
     testbed.configure(REGION, {"url": server.url, "events": ["copnet.scheduling.session.*"]})
     testbed.deliver(event_view(REMINDER, data=REMINDER_DATA, subject="s-1:20261013T230000Z", scope=scope(REGION)))
     assert server.requests == []   # the notifier posts it, once per person, with names
-
 
 
 def test_register_notifiers_gives_the_webhook_notifier_where_enabled(testbed, receiver):
