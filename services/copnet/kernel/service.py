@@ -23,6 +23,7 @@ from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS, GrpcSe
 from copnet.kernel.logs import configure_logging
 from copnet.kernel.plugin_config_feed import ConfigFeed, PluginConfig
 from copnet.kernel.plugin_host import PluginHost
+from copnet.kernel.revocations import REFRESH_SECONDS as REVOCATIONS_REFRESH_SECONDS
 from copnet.kernel.revocations import RevocationList
 from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings, load_settings
 
@@ -117,7 +118,8 @@ def run(definition: ServiceDefinition) -> int:
     context = ServiceContext(definition.name, settings, plugins)
     plugins.on_repeated_failure = lambda plugin, organization_id, reason: report_repeated_failure(
         context, plugin, organization_id, reason)
-    verifier.revoked = RevocationList(lambda: revoked_token_ids(definition, context))
+    revoked = RevocationList(lambda: revoked_token_ids(definition, context))
+    verifier.revoked = revoked
 
     server = GrpcServer(service_name=definition.name, full_service_names=[definition.full_service_name],
                         host=settings.host, port=settings.port_of(definition.name), verifier=verifier,
@@ -151,7 +153,9 @@ def run(definition: ServiceDefinition) -> int:
     monitor = threading.Thread(target=_watch_dependencies, name="dependency-monitor", daemon=True,
                                args=(server, bus, [db.OutboxEntry, db.InboxEntry, *definition.documents], stopping))
     monitor.start()
-    for job in definition.jobs(context):
+    # The revoked token ids are refreshed off the request path: a check never waits on the network.
+    refresh_revoked = PeriodicJob("revoked-tokens", REVOCATIONS_REFRESH_SECONDS, revoked.refresh)
+    for job in [refresh_revoked, *definition.jobs(context)]:
         threading.Thread(target=_run_periodically, name=f"job-{job.name}", daemon=True,
                          args=(job, stopping)).start()
     stopping.wait()
