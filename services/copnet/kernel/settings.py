@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     grpc_deadline_seconds: float = Field(5.0, gt=0, le=120)
     grpc_workers: int = Field(16, ge=1, le=512)
     # Calls one caller may have in flight in one service process (kernel.call_limits): a person
-    # (or, without a token, one connection), and a service on its own account; beyond that a call
+    # (or, without a token, one connection and client address), and a service on its own account; beyond that a call
     # is refused at once (RESOURCE_EXHAUSTED, 429 at the gateway). Calls waiting for a worker
     # beyond the workers: at most grpc_queued_calls, then gRPC refuses them at once too.
     grpc_calls_per_caller: int = Field(8, ge=1, le=4096)
