@@ -6,7 +6,9 @@ the destination checks of `copnet.kernel.destinations` (where a plugin may conne
 
 from copnet.kernel.destinations import DestinationRefused, check_destination, connect_to_destination
 from copnet.kernel.hookspecs import hookimpl
-from copnet.pluginapi import (GRADE_BANDS, NOTIFY_BUDGET_SECONDS, AssessmentImporter, CalendarExporter, CalendarFeed,
+from copnet.pluginapi import (ASSESSMENT_KINDS, GRADE_BANDS, NOTIFY_BUDGET_SECONDS, AssessmentBatch, AssessmentFile,
+                              AssessmentImporter, AssessmentRowError, CalendarExporter, CalendarFeed, MeasureCellView,
+                              MetricValue,
                               DashboardPanel, EventView, FeedEvent, FeedOverride, Notification, NotificationPerson,
                               Notifier, PluginContext, PluginError, PluginSettings, ReflectionMetric, RosterAffiliation,
                               RosterBatch, RosterOrganization, RosterPerson, RosterRowError, RosterSource, SessionType,
@@ -14,7 +16,8 @@ from copnet.pluginapi import (GRADE_BANDS, NOTIFY_BUDGET_SECONDS, AssessmentImpo
                               secret_bound_to)
 
 __version__ = "0.1.0"
-__all__ = ["GRADE_BANDS", "NOTIFY_BUDGET_SECONDS", "AssessmentImporter", "CalendarExporter", "CalendarFeed",
+__all__ = ["ASSESSMENT_KINDS", "AssessmentBatch", "AssessmentFile", "AssessmentRowError", "MeasureCellView",
+           "MetricValue", "GRADE_BANDS", "NOTIFY_BUDGET_SECONDS", "AssessmentImporter", "CalendarExporter", "CalendarFeed",
            "DashboardPanel", "DestinationRefused", "EventView", "FeedEvent", "FeedOverride", "Notification",
            "NotificationPerson", "Notifier", "PluginContext", "PluginError", "PluginSettings", "ReflectionMetric",
            "RosterAffiliation", "RosterBatch", "RosterOrganization", "RosterPerson", "RosterRowError", "RosterSource",

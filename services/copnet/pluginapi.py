@@ -8,7 +8,7 @@ nothing else, and cannot change copnet's data through them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -332,25 +332,104 @@ class Notifier(Protocol):
     def notify(self, notification: Notification, settings: PluginSettings | None) -> None: ...
 
 
-# -- declared for later issues ------------------------------------------------------------------
+# -- assessment data (reflection) ---------------------------------------------------------------
+# What an importer reads a file into: one of these kinds, in batches of rows in the kind's
+# columns (`copnet.reflection.columns` names and types them: STUDENT_SCORES, AGGREGATE_RESULTS,
+# CLASS_ENROLLMENTS). Columns are pyarrow arrays, so a file of a million rows is read, checked and
+# stored a batch at a time, never whole in memory and never row by row in Python.
+ASSESSMENT_KINDS = ("student_scores", "aggregate_results", "class_enrollments")
+
+
+@dataclass(frozen=True)
+class AssessmentRowError:
+    """A row an importer could not read: the file, its 1-based row number (a CSV header is row 1),
+    the field, a stable reason in capitals (e.g. `NOT_A_NUMBER`) and a message naming the value's
+    problem, never the value of a student identifier."""
+
+    file: str
+    row: int
+    field: str
+    reason: str
+    message: str
+
+
+@dataclass
+class AssessmentBatch:
+    """Rows read from a file: a `pyarrow.Table` (or RecordBatch) in the importer kind's columns,
+    with a `row` column holding each row's number in the file, and the rows that could not be
+    read. `bytes_read` is how far into the file the importer is (for progress)."""
+
+    rows: Any
+    errors: list[AssessmentRowError] = field(default_factory=list)
+    bytes_read: int = 0
+
+
+@dataclass(frozen=True)
+class AssessmentFile:
+    """The file an import reads: its name as uploaded and a binary stream positioned at its start."""
+
+    name: str
+    stream: Any
+    size_bytes: int = 0
+
+
 @runtime_checkable
 class AssessmentImporter(Protocol):
-    """Reads a local assessment export into pseudonymous student rows (reflection)."""
+    """Reads one kind of assessment export (`register_assessment_importers`).
+
+    `read` yields `AssessmentBatch`es as it goes through the file. Raise `UnusableInput` when the
+    file as a whole is not in the importer's shape (a missing column, not CSV): the import fails
+    with the message, and nothing of it is kept. Student ids are pseudonymised by copnet as soon
+    as a batch is returned; an importer keeps nothing and writes nothing.
+    """
 
     key: str
     title: str
+    kind: str  # one of ASSESSMENT_KINDS
+    description: str
 
-    def read(self, files: Mapping[str, bytes], settings: PluginSettings | None) -> Any: ...
+    def read(self, file: AssessmentFile, settings: PluginSettings | None) -> Iterator[AssessmentBatch]: ...
+
+
+@dataclass(frozen=True)
+class MeasureCellView:
+    """One published (already small-cell suppressed) measure cell, as a metric plugin sees it.
+    A suppressed cell has `suppressed` set and every figure None."""
+
+    organization_id: str
+    level: str
+    student_group: str
+    grade: str
+    test: str
+    school_year: str
+    window: str
+    suppressed: bool
+    students_tested: int | None = None
+    mean_scale_score: float | None = None
+    percent_met_or_exceeded: float | None = None
+    distance_from_standard: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """What a reflection metric computed for one organization (None: not computable here)."""
+
+    organization_id: str
+    value: float | None
+    label: str = ""
+    note: str = ""
 
 
 @runtime_checkable
 class ReflectionMetric(Protocol):
-    """A metric computed over aggregated participation or outcome data (reflection)."""
+    """A measure of a region's own (`register_reflection_metrics`), computed from published,
+    suppressed cells only: a plugin never sees a small cell."""
 
     key: str
     title: str
+    description: str
 
-    def compute(self, data: Any, settings: PluginSettings | None) -> Any: ...
+    def compute(self, cells: Sequence[MeasureCellView], settings: PluginSettings | None) -> Sequence[MetricValue]: ...
 
 
 # -- gateway ------------------------------------------------------------------------------------

@@ -41,14 +41,14 @@ from tests.support.stack import RunningStack, own_demo_stack, settings_for_tests
 pytestmark = pytest.mark.integration
 
 # -- who calls ------------------------------------------------------------------------------------
-ORG_ROLES = ("member", "facilitator", "county_admin", "regional_lead", "state_coordinator")
+ORG_ROLES = ("member", "facilitator", "county_admin", "regional_lead", "state_coordinator", "data_steward")
 # Where each role is held when it is in scope of the targets below (all in the Bay Area, under
 # Alameda County and East Bay Unified), and where it is held when it is not.
 IN_SCOPE_AT = {"member": "eastbay-usd", "facilitator": "eastbay-usd", "county_admin": "alameda-coe",
-               "regional_lead": "ca-bay-area", "state_coordinator": "ca"}
+               "regional_lead": "ca-bay-area", "state_coordinator": "ca", "data_steward": "alameda-coe"}
 OTHER_STATE = "authz-other-state"
 ELSEWHERE_AT = {"member": "san-diego-coe", "facilitator": "san-diego-coe", "county_admin": "san-diego-coe",
-                "regional_lead": "ca-southern", "state_coordinator": OTHER_STATE}
+                "regional_lead": "ca-southern", "state_coordinator": OTHER_STATE, "data_steward": "san-diego-coe"}
 # The person the person routes are about (a Lakeview Middle teacher registered in the PLC); `self`
 # is them. The in-scope facilitator is the program communities' facilitator.
 PERSON, FACILITATOR = "daniel-kim", "robert-nguyen"
@@ -262,6 +262,12 @@ ROWS: tuple[Row, ...] = (
 )
 
 
+def all_rows() -> tuple[Row, ...]:
+    """These rows and data reflection's (tests/integration/reflection_authz_rows.py)."""
+    from tests.integration import reflection_authz_rows
+    return (*ROWS, *reflection_authz_rows.ROWS)
+
+
 # -- the route table ------------------------------------------------------------------------------
 def route_table(settings) -> set[str]:
     """Every "METHOD /path/{param}" the gateway serves (its Flask route table, plugins' blueprints
@@ -276,7 +282,7 @@ def route_table(settings) -> set[str]:
 def test_every_route_has_a_row(tmp_path):
     """A new route (or method) fails here until its row says who may call it."""
     routes = route_table(settings_for_tests(tmp_path / "data"))
-    rows = [r.operation for r in ROWS]
+    rows = [r.operation for r in all_rows()]
     assert len(rows) == len(set(rows)), "a route with two rows"
     assert sorted(routes - set(rows)) == [], "routes without a row in the authorization matrix"
     assert sorted(set(rows) - routes) == [], "rows for routes the gateway no longer has"
@@ -316,6 +322,8 @@ def made(matrix_stack) -> dict:
     found["series_occurrence"] = admin.get(f"/sessions/{SERIES}/occurrences")["items"][0]["id"]
     found["registration"] = next(r["id"] for r in admin.get(f"/people/{PERSON}/registrations")["items"]
                                  if r["community_id"] == PLC)
+    from tests.integration import reflection_authz_rows
+    found.update(reflection_authz_rows.made(stack, admin))
     return found
 
 
@@ -361,7 +369,7 @@ def finding(caller: Caller, target: Row, reply: Reply, made: dict) -> str | None
 
 def test_every_caller_gets_what_the_table_says(matrix_stack, made):
     findings = []
-    for target in ROWS:
+    for target in all_rows():
         # Refusals first: what an allowed caller writes never decides what a refused one is answered.
         for caller in sorted(CALLERS, key=lambda c: c.name in target.who):
             reply = attempt(matrix_stack, caller, target, made)

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from copnet import stack as stack_module
-from copnet.cli import attendance, communities, orgs, plugins, scheduling
+from copnet.cli import attendance, communities, cycles, data, measures, orgs, participation, plugins, scheduling, surveys
 from copnet.cli.common import GatewayOption, fail, issuer_of, seed_token, settings_or_exit
 from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings
 
@@ -167,7 +167,7 @@ def colour(state: str) -> str:
 def token_issue(
     person: Annotated[str, typer.Option(help="The person's id (the token's subject).")],
     role: Annotated[str, typer.Option(help="member, facilitator, county_admin, regional_lead, "
-                                           "state_coordinator or platform_admin.")],
+                                           "state_coordinator, data_steward or platform_admin.")],
     org: Annotated[str, typer.Option(help="Organization id the role is held at (not needed for platform_admin).")] = "",
     ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds (at most COPNET_TOKEN_MAX_SECONDS, "
                                                  "12 hours unless set).")] = 8 * 3600,
@@ -316,6 +316,11 @@ app.add_typer(scheduling.sessions_app, name="sessions")
 app.add_typer(scheduling.occurrences_app, name="occurrences")
 app.add_typer(attendance.attendance_app, name="attendance")
 app.add_typer(attendance.feeds_app, name="feeds")
+app.add_typer(data.app, name="data")
+app.add_typer(measures.app, name="measures")
+app.add_typer(participation.app, name="participation")
+app.add_typer(cycles.app, name="cycles")
+app.add_typer(surveys.app, name="surveys")
 app.command("hours")(attendance.hours)
 
 

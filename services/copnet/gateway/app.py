@@ -15,9 +15,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import copnet
 from copnet.gateway import auth, backend, problems, request_body, request_line
 from copnet.gateway.openapi import GatewayOpenAPI
-from copnet.gateway.routes import (attendance, catalog, communities, feeds, health, learning_hours, milestones,
-                                   occurrences, orgs, people, plugins, programs, proposals, registrations, reminders,
-                                   reports, sessions, teams)
+from copnet.gateway.routes import (attendance, catalog, communities, cycles, data_sets, feeds, health,
+                                   learning_hours, measures, milestones, occurrences, orgs, participation, people,
+                                   plugins, programs, proposals, registrations, reminders, reports, sessions,
+                                   student_rows, surveys, teams)
 from copnet.gateway.schemas import Problem
 from copnet.kernel import token_keys
 from copnet.kernel.clients import Clients
@@ -35,7 +36,9 @@ MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (orgs.blueprint, people.blueprint, programs.blueprint, proposals.blueprint, communities.blueprint,
               registrations.blueprint, teams.blueprint, catalog.blueprint, reports.blueprint, plugins.blueprint,
               milestones.blueprint, sessions.blueprint, occurrences.blueprint, attendance.blueprint,
-              learning_hours.blueprint, feeds.blueprint, reminders.blueprint, health.blueprint)
+              learning_hours.blueprint, feeds.blueprint, reminders.blueprint, data_sets.blueprint,
+              student_rows.blueprint, measures.blueprint, participation.blueprint, cycles.blueprint,
+              surveys.blueprint, health.blueprint)
 
 
 def create_app(settings: Settings | None = None, *, clients=None,

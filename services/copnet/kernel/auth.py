@@ -50,6 +50,8 @@ class Role(enum.StrEnum):
     STATE_COORDINATOR = "state_coordinator"
     # Instance-wide: reaches every organization, with or without an org in the grant.
     PLATFORM_ADMIN = "platform_admin"
+    # Imports assessment data and reads student-level rows in its county (reflection); audited.
+    DATA_STEWARD = "data_steward"
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     # comma-separated for several, e.g. "1440,60"), and how often the service looks for due ones.
     reminder_leads_minutes: str = Field("1440", pattern=r"^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$")
     reminder_interval_seconds: float = Field(60.0, gt=0, le=3600)
+    # Data reflection (docs/reflection.md). Student-level rows live in files under this directory
+    # (default: <data_dir>/reflection); back it up with the databases.
+    reflection_store_dir: Path | None = None
+    # The region's key for pseudonymising student ids (a file holding at least 32 random bytes);
+    # `copnet up` makes one under <data_dir>/keys. Only the reflection service reads it.
+    pseudonym_key_file: Path | None = None
+    # The largest assessment file one import takes.
+    assessment_file_max_bytes: int = Field(512 * 1024 * 1024, ge=1024, le=16 * 1024 ** 3)
+    # Aggregates over fewer students (or teachers, or survey answers) than this are suppressed
+    # everywhere they are shown or sent; never below 10.
+    suppression_min_cell: int = Field(11, ge=10, le=1000)
 
     @property
     def reminder_leads(self) -> tuple[int, ...]:

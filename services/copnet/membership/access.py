@@ -33,6 +33,8 @@ GRANTORS = {
     Role.REGIONAL_LEAD: {Role.PLATFORM_ADMIN, Role.REGIONAL_LEAD},
     Role.STATE_COORDINATOR: {Role.PLATFORM_ADMIN},
     Role.PLATFORM_ADMIN: {Role.PLATFORM_ADMIN},
+    # Student-level data: a county's own admins or the region's leads decide who stewards it.
+    Role.DATA_STEWARD: {Role.PLATFORM_ADMIN, Role.REGIONAL_LEAD, Role.COUNTY_ADMIN},
 }
 
 

@@ -18,7 +18,8 @@ COMMUNITY_STATUSES = ("draft", "open", "closed", "active", "completed")
 GRADE_BANDS = tuple(GRADE_BAND_SPELLING)
 POSITIONS = ("teacher", "coach", "specialist", "site_admin", "district_admin", "county_leader",
              "university_partner", "researcher")
-ROLES = ("member", "facilitator", "county_admin", "regional_lead", "state_coordinator", "platform_admin")
+ROLES = ("member", "facilitator", "county_admin", "regional_lead", "state_coordinator", "platform_admin",
+         "data_steward")
 PROPOSAL_STATUSES = ("submitted", "accepted", "declined")
 REGISTRATION_STATUSES = ("confirmed", "waitlisted", "cancelled")
 TEAM_KINDS = ("school", "cross_district")

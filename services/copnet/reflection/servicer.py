@@ -1,18 +1,18 @@
-"""reflection's gRPC API (the counts it serves are kept by `copnet.reflection.counts`)."""
+"""reflection's gRPC API: one ReflectionService made of each area's methods (`parts.ServicePart`)."""
 
 from __future__ import annotations
 
 from copnet.kernel.errors import InvalidArgument
 from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
+from copnet.reflection import cycles, datasets, measures, participation, student_rows, surveys
 from copnet.reflection.models import CommunityCount
-from copnet.reflection.v1 import reflection_pb2
-from copnet.reflection.v1 import reflection_pb2_grpc
+from copnet.reflection.parts import ServicePart
+from copnet.reflection.v1 import reflection_pb2, reflection_pb2_grpc
 
 
-class ReflectionServicer(reflection_pb2_grpc.ReflectionServiceServicer):
-    def __init__(self, context: ServiceContext):
-        self.ctx = context
+class CommunityCountRpcs:
+    """Community counts per county office (kept by `copnet.reflection.counts`)."""
 
     def GetCommunityCount(
         self, request: reflection_pb2.GetCommunityCountRequest, _context
@@ -38,3 +38,13 @@ class ReflectionServicer(reflection_pb2_grpc.ReflectionServiceServicer):
             ],
             next_page_token=token,
         )
+
+
+PARTS: tuple[ServicePart, ...] = (datasets.PART, student_rows.PART, measures.PART, participation.PART, cycles.PART,
+                                  surveys.PART)
+
+
+class ReflectionServicer(CommunityCountRpcs, *(part.rpcs for part in PARTS),
+                         reflection_pb2_grpc.ReflectionServiceServicer):
+    def __init__(self, context: ServiceContext):
+        self.ctx = context

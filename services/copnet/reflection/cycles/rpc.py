@@ -1,0 +1,5 @@
+"""cycles RPCs of ReflectionService."""
+
+
+class CyclesRpcs:
+    ctx = None  # the ServiceContext, set by ReflectionServicer

@@ -1,0 +1,5 @@
+"""datasets RPCs of ReflectionService."""
+
+
+class DatasetsRpcs:
+    ctx = None  # the ServiceContext, set by ReflectionServicer

@@ -1,0 +1,5 @@
+"""measures RPCs of ReflectionService."""
+
+
+class MeasuresRpcs:
+    ctx = None  # the ServiceContext, set by ReflectionServicer

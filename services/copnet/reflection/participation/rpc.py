@@ -1,0 +1,5 @@
+"""participation RPCs of ReflectionService."""
+
+
+class ParticipationRpcs:
+    ctx = None  # the ServiceContext, set by ReflectionServicer

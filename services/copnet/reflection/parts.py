@@ -1,0 +1,22 @@
+"""What each area of the reflection service brings to the one process: its gRPC methods (a mixin
+of ReflectionServicer), its collections, its event subscriptions and its background jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mongoengine
+
+from copnet.kernel.bus import Subscription
+from copnet.kernel.service import PeriodicJob, ServiceContext
+
+
+@dataclass(frozen=True)
+class ServicePart:
+    name: str
+    # A class whose methods implement some of ReflectionService's RPCs; it reads `self.ctx`.
+    rpcs: type
+    documents: list[type[mongoengine.Document]] = field(default_factory=list)
+    subscriptions: Callable[[ServiceContext], list[Subscription]] = lambda context: []
+    jobs: Callable[[ServiceContext], list[PeriodicJob]] = lambda context: []

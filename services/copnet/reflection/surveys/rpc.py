@@ -1,0 +1,5 @@
+"""surveys RPCs of ReflectionService."""
+
+
+class SurveysRpcs:
+    ctx = None  # the ServiceContext, set by ReflectionServicer
