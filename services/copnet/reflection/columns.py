@@ -100,15 +100,63 @@ GROWTH_CELLS = pa.schema([
     ("change_square_sum", pa.float64()),
 ])
 
-# Per teacher: their students' results, the input of effect sizes (never shown as such).
+# Per teacher: their students' results by group and grade, the input of a community's measures
+# (its participating teachers' students) and of effect sizes; never shown per teacher.
 TEACHER_CELLS = pa.schema([
     ("teacher_id", pa.string()),
     ("school_id", pa.string()),
+    ("student_group", pa.string()),
     ("grade", pa.string()),
     ("test", pa.string()),
     ("school_year", pa.string()),
     ("window", pa.string()),
     ("students", pa.int64()),
-    ("outcome_sum", pa.float64()),       # distance from standard where the grade has cut scores, else scale score
+    ("scale_sum", pa.float64()),
+    ("scale_square_sum", pa.float64()),
+    ("level_1", pa.int64()),
+    ("level_2", pa.int64()),
+    ("level_3", pa.int64()),
+    ("level_4", pa.int64()),
+    ("dfs_students", pa.int64()),
+    ("dfs_sum", pa.float64()),
+    # The effect-size outcome: distance from standard where the grade has cut scores, else the scale score.
+    ("outcome_sum", pa.float64()),
     ("outcome_square_sum", pa.float64()),
+])
+
+# What one data set's student rows are kept as (students.parquet): pseudonymous, placed in the
+# organization tree, never a name or the id as the file had it.
+STUDENT_ROWS = pa.schema([
+    ("pseudonym", pa.string()),          # keyed hash of the student id (hex)
+    ("school_id", pa.string()),
+    ("district_id", pa.string()),
+    ("county_office_id", pa.string()),
+    ("region_id", pa.string()),
+    ("grade", pa.string()),
+    ("test", pa.string()),
+    ("school_year", pa.string()),
+    ("window", pa.string()),
+    ("test_date", pa.date32()),
+    ("scale_score", pa.float64()),
+    ("achievement_level", pa.int8()),
+    ("distance_from_standard", pa.float64()),
+    ("percentile", pa.float64()),
+    ("proficiency_band", pa.string()),
+    ("teacher_id", pa.string()),
+    ("english_learner", pa.bool_()),
+    ("disability", pa.bool_()),
+    ("economically_disadvantaged", pa.bool_()),
+    ("foster", pa.bool_()),
+    ("homeless", pa.bool_()),
+    ("race_ethnicity", pa.string()),
+    ("row", pa.int64()),
+])
+
+# Which teacher taught which student (enrollments.parquet of a class-enrollments data set).
+ENROLLMENTS = pa.schema([
+    ("pseudonym", pa.string()),
+    ("teacher_id", pa.string()),
+    ("class_id", pa.string()),
+    ("school_id", pa.string()),
+    ("school_year", pa.string()),
 ])
