@@ -91,9 +91,10 @@ class _CallDetails(grpc.ClientCallDetails):
 CLIENT_METADATA_KEY = "copnet-client"
 
 
-class CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
+class CallerInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnaryClientInterceptor):
     """Adds the caller's bearer token, W3C traceparent and (for a caller without a token) address to
-    every call's metadata, and the default deadline to every call that sets none of its own."""
+    every call's metadata, and the default deadline to every call that sets none of its own (calls
+    with one answer: unary, and client-streaming uploads)."""
 
     def __init__(self, deadline_seconds: float, token: str | None = None, traceparent: str | None = None,
                  client: str | None = None):
@@ -103,14 +104,19 @@ class CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
                                             (CLIENT_METADATA_KEY, client) if client else None]))
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
-        details = _CallDetails(
+        return continuation(self._details(client_call_details), request)
+
+    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+        return continuation(self._details(client_call_details), request_iterator)
+
+    def _details(self, client_call_details) -> _CallDetails:
+        return _CallDetails(
             method=client_call_details.method,
             timeout=self.deadline_seconds if client_call_details.timeout is None else client_call_details.timeout,
             metadata=[*(client_call_details.metadata or ()), *self.metadata],
             credentials=client_call_details.credentials,
             wait_for_ready=client_call_details.wait_for_ready,
             compression=client_call_details.compression)
-        return continuation(details, request)
 
 
 def _retry_config(service: str, idempotent_methods: Iterable[str]) -> str:

@@ -27,9 +27,15 @@ class PortInUse(RuntimeError):
 
 
 def _wrap_unary(handler: grpc.RpcMethodHandler | None, wrapper) -> grpc.RpcMethodHandler | None:
-    """Wrap a unary-unary handler's behaviour; other kinds (health Watch, reflection) pass through."""
-    if handler is None or handler.request_streaming or handler.response_streaming:
+    """Wrap the behaviour of a handler with one response: unary-unary, and client-streaming (an
+    upload: `wrapper` gets the request iterator, so the caller is known before a chunk is read);
+    handlers streaming responses (health Watch, reflection) pass through."""
+    if handler is None or handler.response_streaming:
         return handler
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(wrapper(handler.stream_unary),
+                                                    request_deserializer=handler.request_deserializer,
+                                                    response_serializer=handler.response_serializer)
     return grpc.unary_unary_rpc_method_handler(wrapper(handler.unary_unary),
                                                request_deserializer=handler.request_deserializer,
                                                response_serializer=handler.response_serializer)
