@@ -1,6 +1,7 @@
-"""Data reflection: datasets."""
+"""Data reflection: assessment data sets (imports through plugins, the student-row store, roll-ups)."""
 
-from copnet.reflection.parts import ServicePart
+from copnet.reflection.datasets.models import DataSet, DataSetFingerprint, StoreGeneration
 from copnet.reflection.datasets.rpc import DatasetsRpcs
+from copnet.reflection.parts import ServicePart
 
-PART = ServicePart(name="datasets", rpcs=DatasetsRpcs)
+PART = ServicePart(name="datasets", rpcs=DatasetsRpcs, documents=[DataSet, DataSetFingerprint, StoreGeneration])
