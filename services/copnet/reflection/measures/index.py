@@ -1,0 +1,122 @@
+"""The measure index of this process: the READY data sets' cells summed and suppressed once, kept
+in memory and built again only when the set of READY data sets changes.
+
+Every query, export, snapshot and published event reads the same suppressed lattice, so a cell
+withheld in one view is withheld in all of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+
+from copnet.kernel.settings import settings as process_settings
+from copnet.reflection import columns
+from copnet.reflection.measures import lattice as lattice_module
+from copnet.reflection.measures.lattice import Lattice
+
+MEASURE_PARTITION = ("test", "school_year", "window")
+GROWTH_PARTITION = ("test", "from_school_year", "from_window", "to_school_year", "to_window")
+MEASURE_SUMS = ("students", "scale_sum", "scale_square_sum", "level_1", "level_2", "level_3", "level_4",
+                "dfs_students", "dfs_sum")
+GROWTH_SUMS = ("students", "change_sum", "change_square_sum")
+# How often, at most, the store is asked whether the READY data sets changed.
+CHECK_SECONDS = 1.0
+
+
+class CellSource(Protocol):
+    """What the index reads (copnet.reflection.datasets.store)."""
+
+    def ready_generation(self) -> str: ...
+    def measure_cells(self) -> pa.Table: ...
+    def growth_cells(self) -> pa.Table: ...
+    def teacher_cells(self) -> pa.Table: ...
+    def aggregate_results(self) -> pa.Table: ...
+    def organization_parents(self) -> dict[str, tuple[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One generation's suppressed lattice."""
+
+    generation: str
+    lattice: Lattice
+    min_cell: int
+
+
+class MeasureIndex:
+    """The lattices of one process, each built on first use per generation."""
+
+    def __init__(self, source: CellSource | None = None, min_cell: int | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self._source = source
+        self._min_cell = min_cell
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._checked_at = float("-inf")
+        self._built: dict[str, Snapshot] = {}
+
+    @property
+    def source(self) -> CellSource:
+        if self._source is None:
+            from copnet.reflection.datasets import store  # the store reads settings on first use
+            self._source = store
+        return self._source
+
+    @property
+    def min_cell(self) -> int:
+        return self._min_cell if self._min_cell is not None else process_settings().suppression_min_cell
+
+    def generation(self) -> str:
+        """The READY data sets' generation, asked of the store at most once a CHECK_SECONDS."""
+        now = self._clock()
+        if self._generation is None or now - self._checked_at >= CHECK_SECONDS:
+            generation = self.source.ready_generation()
+            with self._lock:
+                if generation != self._generation:
+                    self._built.clear()
+                self._generation, self._checked_at = generation, now
+        return self._generation
+
+    def _snapshot(self, name: str, build: Callable[[], Lattice]) -> Snapshot:
+        generation = self.generation()
+        with self._lock:  # one build at a time; the others wait for it rather than build it again
+            built = self._built.get(name)
+            if built is None or built.generation != generation:
+                built = Snapshot(generation, build(), self.min_cell)
+                if self._generation == generation:
+                    self._built[name] = built
+            return built
+
+    def measures(self) -> Snapshot:
+        return self._snapshot("measures", lambda: lattice_module.build(
+            _conformed(self.source.measure_cells(), columns.MEASURE_CELLS), MEASURE_PARTITION, MEASURE_SUMS,
+            self.source.organization_parents(), self.min_cell))
+
+    def growth(self) -> Snapshot:
+        return self._snapshot("growth", lambda: lattice_module.build(
+            _conformed(self.source.growth_cells(), columns.GROWTH_CELLS), GROWTH_PARTITION, GROWTH_SUMS,
+            self.source.organization_parents(), self.min_cell))
+
+
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    return table.select(schema.names).cast(schema)
+
+
+_process_index: MeasureIndex | None = None
+_process_lock = threading.Lock()
+
+
+def process_index() -> MeasureIndex:
+    """This process's index over the data-set store."""
+    global _process_index
+    with _process_lock:
+        if _process_index is None:
+            _process_index = MeasureIndex()
+        return _process_index

@@ -1,0 +1,223 @@
+"""A table of summed cells, suppressed once over its lattice, and kept for fast reads.
+
+Cells are keyed by organization, some partition columns (test, school year, window: cells of
+different partitions hold different students and never add up to each other), student group and
+grade. Within a partition three kinds of totals hold, and every one is given to the suppression
+engine, so no withheld cell can be worked out from what is published:
+
+- a parent organization's cell is the sum of its children's (a district = its schools);
+- "all" students is the sum of the groups of each family (EL + not EL, each race ...);
+- grade "all" is the sum of the grades.
+
+Rows are held as numpy columns sorted by (organization, partition, group, grade), with each
+organization's rows one contiguous slice, and each key packed into one int64 so any cell is found
+by binary search: a read costs the rows of the organizations it asks for, never the size of the
+whole table or the number of students behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from copnet.reflection import reference, suppression
+
+ORGANIZATION, GROUP, GRADE = "organization_id", "student_group", "grade"
+# The order values are shown in (anything else after them, alphabetically).
+PREFERRED_ORDER: dict[str, tuple[str, ...]] = {
+    GROUP: reference.STUDENT_GROUPS,
+    GRADE: (reference.ALL_GRADES, *reference.GRADES),
+    "window": reference.WINDOWS,
+    "from_window": reference.WINDOWS,
+    "to_window": reference.WINDOWS,
+}
+# Bits of each key column in the packed key (organization first: its rows stay contiguous).
+BITS = {ORGANIZATION: 21, GROUP: 7, GRADE: 5}
+PARTITION_BITS = 8
+
+
+def _ranked(values: list[str], preferred: Sequence[str]) -> list[str]:
+    place = {value: n for n, value in enumerate(preferred)}
+    return sorted(values, key=lambda value: (place.get(value, len(place)), value))
+
+
+def _encoded(column: pa.ChunkedArray, name: str) -> tuple[np.ndarray, list[str]]:
+    """(codes, values): codes index values, values in their shown order."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    seen = encoded.dictionary.to_pylist()
+    values = _ranked(seen, PREFERRED_ORDER.get(name, ()))
+    rank = np.empty(len(seen), dtype=np.int64)
+    rank[[seen.index(value) for value in values]] = np.arange(len(values))
+    indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return (rank[indices] if len(seen) else indices), values
+
+
+@dataclass
+class Lattice:
+    """Summed, suppressed cells: key columns (codes + their values), sums, and `withheld`."""
+
+    key_names: tuple[str, ...]
+    codes: dict[str, np.ndarray]
+    values: dict[str, list[str]]
+    sums: dict[str, np.ndarray]
+    withheld: np.ndarray
+    packed: np.ndarray
+    slices: dict[str, tuple[int, int]]
+    level_of: dict[str, str]
+    parent_of: dict[str, str]
+
+    @property
+    def size(self) -> int:
+        return len(self.withheld)
+
+    def code(self, name: str, value: str) -> int | None:
+        try:
+            return self.values[name].index(value)
+        except ValueError:
+            return None
+
+    def organizations_under(self, organization_id: str) -> list[str]:
+        """Every organization in the cells below `organization_id`, nearest first, then by id."""
+        children: dict[str, list[str]] = {}
+        for child, parent in self.parent_of.items():
+            children.setdefault(parent, []).append(child)
+        found, frontier = [], [organization_id]
+        while frontier:
+            below = sorted(child for parent in frontier for child in children.get(parent, ()) if child in self.slices)
+            found += below
+            frontier = below
+        return found
+
+    def select(self, organizations: Iterable[str], wanted: Mapping[str, Iterable[str]]) -> np.ndarray:
+        """Row numbers of the cells of `organizations` (in that order) whose key columns hold one of
+        the `wanted` values (a column not named: any value)."""
+        wanted_codes = {name: np.array([c for c in (self.code(name, v) for v in values) if c is not None],
+                                       dtype=np.int64)
+                        for name, values in wanted.items()}
+        found = []
+        for organization in organizations:
+            start, stop = self.slices.get(organization, (0, 0))
+            if start == stop:
+                continue
+            mask = np.ones(stop - start, dtype=bool)
+            for name, codes in wanted_codes.items():
+                mask &= np.isin(self.codes[name][start:stop], codes)
+            found.append(np.flatnonzero(mask) + start)
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+    def find(self, key: Mapping[str, str]) -> int | None:
+        """The row of the cell with exactly this key, if any."""
+        codes = []
+        for name in self.key_names:
+            code = self.code(name, key[name])
+            if code is None:
+                return None
+            codes.append(code)
+        packed = _pack(self.key_names, [np.array([c]) for c in codes])[0]
+        at = int(np.searchsorted(self.packed, packed))
+        return at if at < len(self.packed) and self.packed[at] == packed else None
+
+    def key(self, row: int) -> dict[str, str]:
+        return {name: self.values[name][int(self.codes[name][row])] for name in self.key_names}
+
+
+def _bits(name: str) -> int:
+    return BITS.get(name, PARTITION_BITS)
+
+
+def _pack(key_names: Sequence[str], codes: Sequence[np.ndarray]) -> np.ndarray:
+    packed = np.zeros(len(codes[0]), dtype=np.int64)
+    for name, column in zip(key_names, codes):
+        packed = (packed << _bits(name)) | column
+    return packed
+
+
+def build(table: pa.Table, partition_names: Sequence[str], sum_names: Sequence[str],
+          parents: Mapping[str, tuple[str, str]], min_cell: int, count_name: str = "students") -> Lattice:
+    """Sum `table`'s rows per cell, suppress the lattice (each partition on its own) and index it."""
+    key_names = (ORGANIZATION, *partition_names, GROUP, GRADE)
+    summed = table.group_by(list(key_names)).aggregate([(name, "sum") for name in sum_names])
+    level_of = {organization: level for organization, (_parent, level) in parents.items()}
+    levels = table.group_by([ORGANIZATION, "level"]).aggregate([])
+    for organization, level in zip(levels.column(ORGANIZATION).to_pylist(), levels.column("level").to_pylist()):
+        level_of.setdefault(organization, level)
+    codes, values = {}, {}
+    for name in key_names:
+        codes[name], values[name] = _encoded(summed.column(name), name)
+        if len(values[name]) >= 1 << _bits(name):
+            raise ValueError(f"too many distinct {name} values to index ({len(values[name])})")
+    order = np.lexsort([codes[name] for name in reversed(key_names)])
+    codes = {name: column[order] for name, column in codes.items()}
+    sums = {name: summed.column(f"{name}_sum").to_numpy()[order] for name in sum_names}
+    packed = _pack(key_names, [codes[name] for name in key_names])
+    organizations = values[ORGANIZATION]
+    starts = np.searchsorted(codes[ORGANIZATION], np.arange(len(organizations)), side="left")
+    stops = np.searchsorted(codes[ORGANIZATION], np.arange(len(organizations)), side="right")
+    slices = {organization: (int(starts[n]), int(stops[n])) for n, organization in enumerate(organizations)}
+    parent_of = {organization: parent for organization, (parent, _level) in parents.items() if parent}
+    lattice = Lattice(key_names, codes, values, sums, np.zeros(len(packed), dtype=bool), packed, slices,
+                      level_of, parent_of)
+    lattice.withheld = _suppressed(lattice, partition_names, sums[count_name].astype(np.int64), min_cell)
+    return lattice
+
+
+def _suppressed(lattice: Lattice, partition_names: Sequence[str], counts: np.ndarray, min_cell: int) -> np.ndarray:
+    """Every row the suppression engine withholds, deciding each partition's lattice once."""
+    withheld = np.zeros(len(counts), dtype=bool)
+    if not len(counts):
+        return withheld
+    partition = np.zeros(len(counts), dtype=np.int64)
+    for name in partition_names:
+        partition = (partition << _bits(name)) | lattice.codes[name]
+    for part in np.unique(partition):
+        rows = np.flatnonzero(partition == part)
+        constraints = lattice_constraints(lattice, rows, counts)
+        chosen = suppression.suppress({int(row): int(counts[row]) for row in rows}, constraints, min_cell)
+        withheld[np.fromiter(chosen, dtype=np.int64, count=len(chosen))] = True
+    return withheld
+
+
+def lattice_constraints(lattice: Lattice, rows: np.ndarray, counts: np.ndarray) -> list:
+    """The totals that hold among `rows` (one partition): parent = sum of children, all students
+    = sum of each family's groups, grade "all" = sum of grades. A total is given only where the
+    data bear it out exactly (a family with unreported members is no partition there)."""
+    organization_names = lattice.values[ORGANIZATION]
+    groups, grades = lattice.values[GROUP], lattice.values[GRADE]
+    position: dict[tuple[int, int, int], int] = {}
+    org_codes = lattice.codes[ORGANIZATION][rows].tolist()
+    group_codes = lattice.codes[GROUP][rows].tolist()
+    grade_codes = lattice.codes[GRADE][rows].tolist()
+    for row, o, g, d in zip(rows.tolist(), org_codes, group_codes, grade_codes):
+        position[(o, g, d)] = row
+    code_of_org = {name: n for n, name in enumerate(organization_names)}
+    children: dict[int, list[int]] = {}
+    for child, parent in lattice.parent_of.items():
+        if child in code_of_org and parent in code_of_org:
+            children.setdefault(code_of_org[parent], []).append(code_of_org[child])
+    all_group = lattice.code(GROUP, reference.ALL_STUDENTS)
+    all_grade = lattice.code(GRADE, reference.ALL_GRADES)
+    family_codes = [[c for c in (lattice.code(GROUP, g) for g in family.groups) if c is not None]
+                    for family in reference.FAMILIES]
+    grade_list = [n for n, grade in enumerate(grades) if grade != reference.ALL_GRADES]
+    del groups
+
+    constraints = []
+
+    def add(total: int, parts: list[int | None]) -> None:
+        present = [part for part in parts if part is not None]
+        if present and int(counts[present].sum()) == int(counts[total]):
+            constraints.append(suppression.Constraint(total, tuple(present)))
+
+    for (o, g, d), row in position.items():
+        if o in children:
+            add(row, [position.get((child, g, d)) for child in children[o]])
+        if g == all_group:
+            for family in family_codes:
+                add(row, [position.get((o, member, d)) for member in family])
+        if d == all_grade:
+            add(row, [position.get((o, g, grade)) for grade in grade_list])
+    return constraints

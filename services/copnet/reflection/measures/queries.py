@@ -1,0 +1,177 @@
+"""Measure queries: which cells a query selects, checked and bounded at the door, answered from
+the suppressed lattice (never from student rows)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from copnet.kernel.errors import InvalidArgument
+from copnet.kernel.inputs import ID_PATTERN
+from copnet.kernel.pagination import decode_token, encode_token
+from copnet.reflection import reference
+from copnet.reflection.measures.index import MeasureIndex, Snapshot, process_index
+from copnet.reflection.measures.lattice import GRADE, GROUP, Lattice
+from copnet.reflection.measures.published import PublishedCell, published_row
+
+MAX_VALUES = 30
+DEFAULT_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 5000
+SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
+TEST_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class MeasureQuery:
+    organization_id: str
+    include_children: bool = False
+    student_groups: tuple[str, ...] = ()
+    reference_group: str = reference.ALL_STUDENTS
+    grades: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    school_years: tuple[str, ...] = ()
+    windows: tuple[str, ...] = ()
+
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        """The key columns this query narrows (a column it does not name: any value)."""
+        wanted = {GROUP: self.student_groups, GRADE: self.grades, "test": self.tests,
+                  "school_year": self.school_years, "window": self.windows}
+        return {name: values for name, values in wanted.items() if values}
+
+    def as_token_query(self) -> dict:
+        return {"o": self.organization_id, "c": self.include_children, "g": list(self.student_groups),
+                "r": self.reference_group, "gr": list(self.grades), "t": list(self.tests),
+                "y": list(self.school_years), "w": list(self.windows)}
+
+
+# -- checks at the door ----------------------------------------------------------------------------
+def organization_id(value: str, field: str = "organization_id") -> str:
+    if not value:
+        raise InvalidArgument.for_field(field, "is required")
+    if not ID_PATTERN.match(value):
+        raise InvalidArgument.for_field(field, "is not an organization id")
+    return value
+
+
+def _listed(values: Sequence[str], field: str, check) -> tuple[str, ...]:
+    if len(values) > MAX_VALUES:
+        raise InvalidArgument.for_field(field, f"lists at most {MAX_VALUES} values", reason="TOO_MANY_VALUES")
+    for n, value in enumerate(values):
+        check(value, f"{field}[{n}]")
+    return tuple(dict.fromkeys(values))
+
+
+def student_group(value: str, field: str) -> str:
+    if value not in reference.STUDENT_GROUPS:
+        raise InvalidArgument.for_field(field, f"is not a student group (one of {', '.join(reference.STUDENT_GROUPS)})",
+                                        reason="UNKNOWN_STUDENT_GROUP")
+    return value
+
+
+def grade(value: str, field: str) -> str:
+    if value != reference.ALL_GRADES and value not in reference.GRADES:
+        raise InvalidArgument.for_field(field, "is not a grade (K, 1 .. 12, or all)", reason="UNKNOWN_GRADE")
+    return value
+
+
+def test(value: str, field: str) -> str:
+    if not TEST_KEY.match(value):
+        raise InvalidArgument.for_field(field, "is not a test key (lower-case letters, digits, '.', '_', '-')",
+                                        reason="UNKNOWN_TEST")
+    return value
+
+
+def school_year(value: str, field: str) -> str:
+    matched = SCHOOL_YEAR.match(value)
+    if not matched or not 1900 <= int(matched[1]) < 2200 or (int(matched[1]) + 1) % 100 != int(matched[2]):
+        raise InvalidArgument.for_field(field, "is not a school year such as 2024-25", reason="INVALID_SCHOOL_YEAR")
+    return value
+
+
+def window(value: str, field: str) -> str:
+    if value not in reference.WINDOWS:
+        raise InvalidArgument.for_field(field, f"is not a test window ({', '.join(reference.WINDOWS)})",
+                                        reason="UNKNOWN_WINDOW")
+    return value
+
+
+def measure_query(organization: str, include_children: bool, student_groups: Sequence[str], reference_group: str,
+                  grades: Sequence[str], tests: Sequence[str], school_years: Sequence[str],
+                  windows: Sequence[str]) -> MeasureQuery:
+    """A query from a request's fields, every one checked and bounded."""
+    return MeasureQuery(
+        organization_id=organization_id(organization), include_children=include_children,
+        student_groups=_listed(student_groups, "student_groups", student_group),
+        reference_group=student_group(reference_group, "reference_group") if reference_group
+        else reference.ALL_STUDENTS,
+        grades=_listed(grades, "grades", grade), tests=_listed(tests, "tests", test),
+        school_years=_listed(school_years, "school_years", school_year),
+        windows=_listed(windows, "windows", window))
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument.for_field("page_size", "must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+# -- answers -------------------------------------------------------------------------------------
+def organizations_of(lattice: Lattice, query_organization: str, include_children: bool) -> list[str]:
+    return [query_organization, *(lattice.organizations_under(query_organization) if include_children else ())]
+
+
+def selected_rows(lattice: Lattice, query: MeasureQuery) -> np.ndarray:
+    return lattice.select(organizations_of(lattice, query.organization_id, query.include_children), query.filters())
+
+
+def published(lattice: Lattice, rows: np.ndarray, reference_group: str) -> list[PublishedCell]:
+    cells = []
+    for row in rows.tolist():
+        key = lattice.key(row)
+        reference_row = None
+        if key[GROUP] != reference_group:
+            reference_row = lattice.find({**key, GROUP: reference_group})
+        cells.append(published_row(lattice, row, reference_row, reference_group))
+    return cells
+
+
+def published_cells(query: MeasureQuery, index: MeasureIndex | None = None) -> list[PublishedCell]:
+    """Every cell `query` selects, suppressed and coded as every view shows it (inquiry-cycle
+    snapshots, exports). Unbounded in rows: callers keep queries narrow or page with `page`."""
+    snapshot = (index or process_index()).measures()
+    return published(snapshot.lattice, selected_rows(snapshot.lattice, query), query.reference_group)
+
+
+@dataclass(frozen=True)
+class Page:
+    cells: list[PublishedCell]
+    next_page_token: str
+    snapshot: Snapshot
+
+
+def page(query: MeasureQuery, requested_size: int, page_token: str, index: MeasureIndex | None = None) -> Page:
+    """One page of `query`'s cells; a token is good for the generation of data sets it was issued in."""
+    size = page_size(requested_size)
+    snapshot = (index or process_index()).measures()
+    offset = offset_of(page_token, query.as_token_query(), snapshot.generation)
+    rows = selected_rows(snapshot.lattice, query)
+    chosen = rows[offset:offset + size]
+    token = encode_token(f"{snapshot.generation}:{offset + size}", query.as_token_query()) \
+        if offset + size < len(rows) else ""
+    return Page(published(snapshot.lattice, chosen, query.reference_group), token, snapshot)
+
+
+def offset_of(page_token: str, token_query: dict, generation: str) -> int:
+    after = decode_token(page_token, token_query)
+    if after is None:
+        return 0
+    issued_in, _, offset = after.rpartition(":")
+    if issued_in != generation:
+        raise InvalidArgument.for_field("page_token", "was issued before the data sets changed; ask for the first "
+                                        "page again", reason="PAGE_TOKEN_EXPIRED")
+    if not offset.isdigit():
+        raise InvalidArgument.for_field("page_token", "is not a token this service issued")
+    return int(offset)
