@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-
 from copnet.reflection import columns, reference
 
 
@@ -151,56 +150,3 @@ class TableSource:
     def organization_parents(self) -> dict[str, tuple[str, str]]:
         return dict(self.tree.parents)
 
-
-# -- TEMPORARY: a stand-in for the suppression engine until copnet.reflection.suppression lands ------
-def ensure_suppression() -> None:
-    import importlib
-    import sys
-    import types
-
-    try:
-        importlib.import_module("copnet.reflection.suppression")
-        return
-    except ModuleNotFoundError:
-        pass
-
-    @dataclass(frozen=True)
-    class Constraint:
-        total: object
-        parts: tuple
-
-    @dataclass(frozen=True)
-    class PercentFigure:
-        value: float
-        text: str
-        coded: bool
-
-    def suppress(counts, constraints, min_cell):
-        withheld = {key for key, n in counts.items() if 0 < n < min_cell}
-        changed = True
-        while changed:
-            changed = False
-            for constraint in constraints:
-                members = [constraint.total, *constraint.parts]
-                hidden = [m for m in members if m in withheld and counts.get(m, 0) > 0]
-                if len(hidden) == 1:
-                    shown = sorted((m for m in members if m not in withheld and counts.get(m, 0) > 0),
-                                   key=lambda m: counts[m])
-                    if shown:
-                        withheld.add(shown[0])
-                        changed = True
-        return frozenset(withheld)
-
-    def code_percent(value):
-        if value < 5:
-            return PercentFigure(value, "<5", True)
-        if value > 95:
-            return PercentFigure(value, ">95", True)
-        return PercentFigure(value, f"{value:.1f}", False)
-
-    module = types.ModuleType("copnet.reflection.suppression")
-    module.Constraint, module.PercentFigure, module.suppress, module.code_percent = (
-        Constraint, PercentFigure, suppress, code_percent)
-    sys.modules["copnet.reflection.suppression"] = module
-    import copnet.reflection
-    copnet.reflection.suppression = module

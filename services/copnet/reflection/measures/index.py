@@ -65,7 +65,9 @@ class MeasureIndex:
     @property
     def source(self) -> CellSource:
         if self._source is None:
-            from copnet.reflection.datasets import store  # the store reads settings on first use
+            from copnet.reflection.datasets import (
+                store,  # the store reads settings on first use
+            )
             self._source = store
         return self._source
 

@@ -2,12 +2,9 @@
 
 Cells are keyed by organization, some partition columns (test, school year, window: cells of
 different partitions hold different students and never add up to each other), student group and
-grade. Within a partition three kinds of totals hold, and every one is given to the suppression
-engine, so no withheld cell can be worked out from what is published:
-
-- a parent organization's cell is the sum of its children's (a district = its schools);
-- "all" students is the sum of the groups of each family (EL + not EL, each race ...);
-- grade "all" is the sum of the grades.
+grade. Within a partition the suppression engine (`copnet.reflection.suppression`) is given every
+total that holds (a parent = its children, all students = each family's groups, grade "all" = the
+grades), so no withheld cell can be worked out from what is published.
 
 Rows are held as numpy columns sorted by (organization, partition, group, grade), with each
 organization's rows one contiguous slice, and each key packed into one int64 so any cell is found
@@ -166,58 +163,26 @@ def build(table: pa.Table, partition_names: Sequence[str], sum_names: Sequence[s
 
 
 def _suppressed(lattice: Lattice, partition_names: Sequence[str], counts: np.ndarray, min_cell: int) -> np.ndarray:
-    """Every row the suppression engine withholds, deciding each partition's lattice once."""
+    """Every row the suppression engine withholds, deciding each partition's lattice once (its
+    totals from the engine's own lattice builder)."""
     withheld = np.zeros(len(counts), dtype=bool)
     if not len(counts):
         return withheld
     partition = np.zeros(len(counts), dtype=np.int64)
     for name in partition_names:
         partition = (partition << _bits(name)) | lattice.codes[name]
+    organizations = lattice.codes[ORGANIZATION]
+    groups, grades = lattice.values[GROUP], lattice.values[GRADE]
+    code_of = {organization: n for n, organization in enumerate(lattice.values[ORGANIZATION])}
+    parent_of = {code_of[child]: code_of[parent] for child, parent in lattice.parent_of.items()
+                 if child in code_of and parent in code_of}
     for part in np.unique(partition):
         rows = np.flatnonzero(partition == part)
-        constraints = lattice_constraints(lattice, rows, counts)
-        chosen = suppression.suppress({int(row): int(counts[row]) for row in rows}, constraints, min_cell)
-        withheld[np.fromiter(chosen, dtype=np.int64, count=len(chosen))] = True
+        # Keys as the engine's lattice builder reads them: (organization, student group, grade).
+        row_of = {(organization, groups[group], grades[grade]): row for row, organization, group, grade in zip(
+            rows.tolist(), organizations[rows].tolist(), lattice.codes[GROUP][rows].tolist(),
+            lattice.codes[GRADE][rows].tolist())}
+        constraints = suppression.lattice_constraints(row_of, parent_of, organization=0, level=None, group=1, grade=2)
+        chosen = suppression.suppress({key: int(counts[row]) for key, row in row_of.items()}, constraints, min_cell)
+        withheld[[row_of[key] for key in chosen]] = True
     return withheld
-
-
-def lattice_constraints(lattice: Lattice, rows: np.ndarray, counts: np.ndarray) -> list:
-    """The totals that hold among `rows` (one partition): parent = sum of children, all students
-    = sum of each family's groups, grade "all" = sum of grades. A total is given only where the
-    data bear it out exactly (a family with unreported members is no partition there)."""
-    organization_names = lattice.values[ORGANIZATION]
-    groups, grades = lattice.values[GROUP], lattice.values[GRADE]
-    position: dict[tuple[int, int, int], int] = {}
-    org_codes = lattice.codes[ORGANIZATION][rows].tolist()
-    group_codes = lattice.codes[GROUP][rows].tolist()
-    grade_codes = lattice.codes[GRADE][rows].tolist()
-    for row, o, g, d in zip(rows.tolist(), org_codes, group_codes, grade_codes):
-        position[(o, g, d)] = row
-    code_of_org = {name: n for n, name in enumerate(organization_names)}
-    children: dict[int, list[int]] = {}
-    for child, parent in lattice.parent_of.items():
-        if child in code_of_org and parent in code_of_org:
-            children.setdefault(code_of_org[parent], []).append(code_of_org[child])
-    all_group = lattice.code(GROUP, reference.ALL_STUDENTS)
-    all_grade = lattice.code(GRADE, reference.ALL_GRADES)
-    family_codes = [[c for c in (lattice.code(GROUP, g) for g in family.groups) if c is not None]
-                    for family in reference.FAMILIES]
-    grade_list = [n for n, grade in enumerate(grades) if grade != reference.ALL_GRADES]
-    del groups
-
-    constraints = []
-
-    def add(total: int, parts: list[int | None]) -> None:
-        present = [part for part in parts if part is not None]
-        if present and int(counts[present].sum()) == int(counts[total]):
-            constraints.append(suppression.Constraint(total, tuple(present)))
-
-    for (o, g, d), row in position.items():
-        if o in children:
-            add(row, [position.get((child, g, d)) for child in children[o]])
-        if g == all_group:
-            for family in family_codes:
-                add(row, [position.get((o, member, d)) for member in family])
-        if d == all_grade:
-            add(row, [position.get((o, g, grade)) for grade in grade_list])
-    return constraints

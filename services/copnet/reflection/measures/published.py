@@ -20,13 +20,11 @@ class Percent:
     text: str
 
 
-def coded(value: float) -> Percent:
-    """`value` (0..100) rounded, or coded near 0 and 100 by the suppression engine."""
-    figure = suppression.code_percent(value)
-    if figure.coded:
-        return Percent(None, figure.text)
-    shown = round(value, DECIMALS)
-    return Percent(shown, f"{shown:.{DECIMALS}f}")
+def coded(value: float, students: int | None = None) -> Percent:
+    """`value` (0..100) rounded, or coded near 0 and 100 (the wider, the fewer `students`) by the
+    suppression engine."""
+    figure = suppression.code_percent(value, students)
+    return Percent(figure.value, figure.display)
 
 
 @dataclass(frozen=True)
@@ -85,9 +83,9 @@ def published_row(lattice: Lattice, row: int, reference_row: int | None = None,
     return PublishedCell(
         **common, withheld=False, students_tested=shown.students_tested,
         mean_scale_score=_rounded(shown.mean_scale_score),
-        percent_at_level=tuple(coded(p) for p in shown.percent_at_level),
-        percent_met_or_exceeded=coded(shown.percent_met_or_exceeded) if shown.percent_met_or_exceeded is not None
-        else None,
+        percent_at_level=tuple(coded(p, shown.students_tested) for p in shown.percent_at_level),
+        percent_met_or_exceeded=coded(shown.percent_met_or_exceeded, shown.students_tested)
+        if shown.percent_met_or_exceeded is not None else None,
         distance_from_standard=_rounded(shown.distance_from_standard), gap=gap)
 
 
@@ -99,8 +97,8 @@ def _gap(lattice: Lattice, row: int, reference_row: int | None, reference_group:
         return Gap(reference_group, withheld=True)
     percent_points = None
     if mine.percent_met_or_exceeded is not None and theirs.percent_met_or_exceeded is not None and not (
-            suppression.code_percent(mine.percent_met_or_exceeded).coded
-            or suppression.code_percent(theirs.percent_met_or_exceeded).coded):
+            suppression.code_percent(mine.percent_met_or_exceeded, mine.students_tested).coded
+            or suppression.code_percent(theirs.percent_met_or_exceeded, theirs.students_tested).coded):
         # A coded side would be given away by the difference to a published side.
         percent_points = _rounded(mine.percent_met_or_exceeded - theirs.percent_met_or_exceeded)
     return Gap(reference_group, withheld=False, percent_met_points=percent_points,

@@ -20,6 +20,8 @@ from copnet.reflection.measures.published import PublishedCell, published_row
 MAX_VALUES = 30
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
+# What a reflection metric is fed at most (a region with its schools, narrowed to a year or a test).
+MAX_METRIC_CELLS = 200_000
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 TEST_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
@@ -56,7 +58,7 @@ def organization_id(value: str, field: str = "organization_id") -> str:
     return value
 
 
-def _listed(values: Sequence[str], field: str, check) -> tuple[str, ...]:
+def listed(values: Sequence[str], field: str, check) -> tuple[str, ...]:
     if len(values) > MAX_VALUES:
         raise InvalidArgument.for_field(field, f"lists at most {MAX_VALUES} values", reason="TOO_MANY_VALUES")
     for n, value in enumerate(values):
@@ -104,12 +106,12 @@ def measure_query(organization: str, include_children: bool, student_groups: Seq
     """A query from a request's fields, every one checked and bounded."""
     return MeasureQuery(
         organization_id=organization_id(organization), include_children=include_children,
-        student_groups=_listed(student_groups, "student_groups", student_group),
+        student_groups=listed(student_groups, "student_groups", student_group),
         reference_group=student_group(reference_group, "reference_group") if reference_group
         else reference.ALL_STUDENTS,
-        grades=_listed(grades, "grades", grade), tests=_listed(tests, "tests", test),
-        school_years=_listed(school_years, "school_years", school_year),
-        windows=_listed(windows, "windows", window))
+        grades=listed(grades, "grades", grade), tests=listed(tests, "tests", test),
+        school_years=listed(school_years, "school_years", school_year),
+        windows=listed(windows, "windows", window))
 
 
 def page_size(requested: int) -> int:
