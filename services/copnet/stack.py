@@ -213,8 +213,11 @@ def with_credentials(url: str, user: str, password: str) -> str:
 NOT_INHERITED = frozenset({
     "mongodb_uri", "nats_url", "nats_user", "nats_password", "secret", "token_public_keys_file",
     "service_key_file", "token_issuer_key_file", "embedded_mongodb_port", "embedded_nats_port",
-    "embedded_nats_monitor_port",
+    "embedded_nats_monitor_port", "pseudonym_key_file",
 })
+# The region's key for pseudonymising student ids, beside the token keys; reflection's alone.
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+PSEUDONYM_KEY_HOLDER = "reflection"
 
 
 def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, public_keys: Path) -> dict[str, str]:
@@ -301,6 +304,8 @@ def plan(settings: Settings) -> StackPlan:
     services = []
     for name in SERVICE_NAMES:
         own = {"COPNET_SERVICE_KEY_FILE": str(keys.service(name))}
+        if name == PSEUDONYM_KEY_HOLDER:
+            own["COPNET_PSEUDONYM_KEY_FILE"] = str(pseudonym_key(settings, keys.directory))
         if embedded_nats:  # each service connects to the embedded nats-server as its own user
             own |= {"COPNET_NATS_USER": name, "COPNET_NATS_PASSWORD": nats_password(secret, name)}
         services.append(service_spec(name, settings, {**env, **own}))
@@ -308,6 +313,16 @@ def plan(settings: Settings) -> StackPlan:
                     if embedded_nats else nats_url)
     return StackPlan(infrastructure, services, gateway_spec(settings, env), mongodb_uri, nats_url, env,
                      operator_url)
+
+
+def pseudonym_key(settings: Settings, key_directory: Path) -> Path:
+    """COPNET_PSEUDONYM_KEY_FILE when given, else the local stack's own (made at the first start
+    and kept: a new key would make every student a stranger to the data already imported)."""
+    from copnet.reflection.datasets.pseudonyms import make_key_file
+
+    if settings.pseudonym_key_file is not None:
+        return settings.pseudonym_key_file.resolve()
+    return make_key_file(key_directory / PSEUDONYM_KEY_FILE)
 
 
 def busy_ports(stack: StackPlan, host: str) -> list[tuple[str, int]]:

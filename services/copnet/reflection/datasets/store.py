@@ -31,8 +31,15 @@ import pyarrow.parquet as pq
 
 from copnet.kernel.settings import settings as process_settings
 from copnet.reflection import columns
-from copnet.reflection.datasets.models import (AGGREGATE_RESULTS, CLASS_ENROLLMENTS, READY, STORE_GENERATION_ID,
-                                               STUDENT_SCORES, DataSet, StoreGeneration)
+from copnet.reflection.datasets.models import (
+    AGGREGATE_RESULTS,
+    CLASS_ENROLLMENTS,
+    READY,
+    STORE_GENERATION_ID,
+    STUDENT_SCORES,
+    DataSet,
+    StoreGeneration,
+)
 
 STUDENTS = "students.parquet"
 MEASURE_CELLS = "measure_cells.parquet"

@@ -1,0 +1,228 @@
+"""The import pipeline, without bookkeeping: batches in, a whole data-set directory out.
+
+`Reading` takes an importer's batches one at a time — checks them (`validation`), pseudonymises,
+appends the good rows to one Parquet file and keeps the first errors — so memory holds one batch,
+never the file. `finish` then rejects duplicate students (within the file, and against READY data
+sets) and writes the roll-ups next to the rows. Everything goes to a `.partial` directory the
+caller renames once its data set turns READY (`jobs.py`); a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from copnet.pluginapi import AssessmentBatch
+from copnet.reflection import columns
+from copnet.reflection.datasets import rollups, store
+from copnet.reflection.datasets.models import (
+    AGGREGATE_RESULTS,
+    CLASS_ENROLLMENTS,
+    MAX_LISTED_ERRORS,
+    STUDENT_SCORES,
+)
+from copnet.reflection.datasets.validation import (
+    Checked,
+    OrganizationTree,
+    WrongShape,
+    check_aggregates,
+    check_enrollments,
+    check_scores,
+)
+
+# Rows one importer batch may hold (a batch is in memory whole).
+MAX_BATCH_ROWS = 1_000_000
+UNCHECKED = "students.unchecked.parquet"
+ROWS_FILE = {STUDENT_SCORES: store.STUDENTS, AGGREGATE_RESULTS: store.AGGREGATES,
+             CLASS_ENROLLMENTS: store.ENROLLMENTS}
+ROWS_SCHEMA = {STUDENT_SCORES: columns.STUDENT_ROWS, AGGREGATE_RESULTS: store.AGGREGATE_ROWS,
+               CLASS_ENROLLMENTS: columns.ENROLLMENTS}
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be imported; the message names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    file: str
+    row: int
+    field: str
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    bytes_read: int = 0
+    errors: list[RowProblem] = field(default_factory=list)
+    school_years: set[str] = field(default_factory=set)
+    windows: set[str] = field(default_factory=set)
+    tests: set[str] = field(default_factory=set)
+
+
+class Reading:
+    """One file's batches checked and written to `directory` as they come."""
+
+    def __init__(self, kind: str, directory: Path, file_name: str, tree: OrganizationTree,
+                 pseudonymise: Callable[[pa.Array], pa.Array], tests: frozenset[str] | None = None):
+        self.kind, self.directory, self.file_name = kind, directory, file_name
+        self.tree, self.pseudonymise, self.tests = tree, pseudonymise, tests
+        self.outcome = Outcome()
+        self._rejected_rows: set[int] | None = None
+        self._writer: pq.ParquetWriter | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def rows_path(self) -> Path:
+        return self.directory / (UNCHECKED if self.kind == STUDENT_SCORES else ROWS_FILE[self.kind])
+
+    def add(self, batch: AssessmentBatch) -> None:
+        if not isinstance(batch, AssessmentBatch):
+            raise ImportFailed(f"{self.file_name}: the importer returned {type(batch).__name__}, not an "
+                               "AssessmentBatch")
+        outcome = self.outcome
+        outcome.bytes_read = max(outcome.bytes_read, int(batch.bytes_read or 0))
+        unread = [RowProblem(self.file_name if not e.file else e.file, int(e.row), e.field, e.reason, e.message)
+                  for e in batch.errors]
+        checked = self.check(batch.rows) if batch.rows is not None else None
+        rejected = len(pc.unique(checked.errors.column("row"))) if checked else 0
+        outcome.rows_read += (checked.rows.num_rows + rejected if checked else 0) + len({e.row for e in unread})
+        self.reject(unread)
+        if checked is None:
+            return
+        if rejected:
+            listed_room = MAX_LISTED_ERRORS - len(outcome.errors)
+            outcome.rows_rejected += rejected
+            if listed_room > 0:
+                for error in checked.errors.slice(0, listed_room).to_pylist():
+                    outcome.errors.append(RowProblem(self.file_name, error["row"], error["field"], error["reason"],
+                                                     error["message"]))
+        if checked.rows.num_rows:
+            self.write(checked.rows)
+
+    def check(self, rows) -> Checked:
+        if getattr(rows, "num_rows", 0) > MAX_BATCH_ROWS:
+            raise ImportFailed(f"{self.file_name}: the importer returned a batch of more than "
+                               f"{MAX_BATCH_ROWS:,} rows")
+        try:
+            if self.kind == STUDENT_SCORES:
+                return check_scores(rows, self.file_name, self.tree, self.pseudonymise, self.tests)
+            if self.kind == CLASS_ENROLLMENTS:
+                return check_enrollments(rows, self.file_name, self.tree, self.pseudonymise)
+            return check_aggregates(rows, self.file_name, self.tree)
+        except WrongShape as wrong:
+            raise ImportFailed(str(wrong)) from None
+
+    def reject(self, problems: Sequence[RowProblem]) -> None:
+        """Rows the importer could not read (counted once per row)."""
+        if not problems:
+            return
+        self.outcome.rows_rejected += len({p.row for p in problems})
+        room = MAX_LISTED_ERRORS - len(self.outcome.errors)
+        self.outcome.errors += list(problems[:max(room, 0)])
+
+    def write(self, rows: pa.Table) -> None:
+        outcome = self.outcome
+        outcome.rows_imported += rows.num_rows
+        if self.kind in (STUDENT_SCORES, AGGREGATE_RESULTS):
+            outcome.school_years.update(pc.unique(rows.column("school_year")).to_pylist())
+            outcome.tests.update(pc.unique(rows.column("test")).to_pylist())
+        if self.kind == STUDENT_SCORES:
+            outcome.windows.update(pc.unique(rows.column("window")).to_pylist())
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.rows_path, ROWS_SCHEMA[self.kind], compression="zstd")
+        self._writer.write_table(rows)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+# -- after the last batch -----------------------------------------------------------------------------
+DUPLICATE_KEY = ("pseudonym", "test", "school_year", "window")
+
+
+def duplicates(con, unchecked: Path, others: Sequence[Path]) -> pa.Table:
+    """(row, reason, message) of each row whose student already has a result for the same test,
+    school year and window: earlier in the file (the first is kept), or in a READY data set."""
+    key = ", ".join(rollups.quoted(k) for k in DUPLICATE_KEY)
+    within = (f"SELECT \"row\", 'DUPLICATE_STUDENT' AS reason, 'the same student has a result for ' || test || ' ' "
+              f"|| school_year || ' ' || \"window\" || ' in row ' || first_row || ' already' AS message FROM ("
+              f"SELECT \"row\", test, school_year, \"window\", min(\"row\") OVER (PARTITION BY {key}) AS first_row "
+              f"FROM {rollups.parquet(unchecked)}) WHERE \"row\" <> first_row")
+    query = within
+    if others:
+        against = (f"SELECT s.\"row\", 'DUPLICATE_STUDENT_IMPORTED' AS reason, 'the same student has a result for ' "
+                   f"|| s.test || ' ' || s.school_year || ' ' || s.\"window\" || ' in data set ' || "
+                   f"parse_dirpath(o.filename).split('/')[-1] || ' already' AS message "
+                   f"FROM {rollups.parquet(unchecked)} s JOIN (SELECT {key}, filename FROM read_parquet(["
+                   + ", ".join(rollups.literal(str(p)) for p in others) + f"], filename = true)) o USING ({key})")
+        query = f"{within} UNION ALL ({against})"
+    return con.sql(f"SELECT \"row\", arg_min(reason, reason) AS reason, arg_min(message, reason) AS message "
+                   f"FROM ({query}) GROUP BY \"row\" ORDER BY \"row\"").to_arrow_table()
+
+
+def finish_scores(reading: Reading, others: Sequence[Path], enrollments: Sequence[Path],
+                  parents: dict[str, tuple[str, str]]) -> list[tuple[str, pa.Table]]:
+    """students.parquet without duplicate students, and the roll-ups beside it; returns the growth
+    cells to keep per other data set (id, cells) — written by the caller with the others READY."""
+    directory, outcome = reading.directory, reading.outcome
+    con = rollups.connection()
+    try:
+        unchecked, students = directory / UNCHECKED, directory / store.STUDENTS
+        doubled = duplicates(con, unchecked, others)
+        if doubled.num_rows:
+            rows = doubled.column("row")
+            outcome.rows_rejected += doubled.num_rows
+            outcome.rows_imported -= doubled.num_rows
+            room = MAX_LISTED_ERRORS - len(outcome.errors)
+            for item in doubled.slice(0, max(room, 0)).to_pylist():
+                outcome.errors.append(RowProblem(reading.file_name, item["row"], "student_id", item["reason"],
+                                                 item["message"]))
+            con.register("rejected_rows", pa.table({"row": rows}))
+            con.sql(f"COPY (SELECT * FROM {rollups.parquet(unchecked)} WHERE \"row\" NOT IN "
+                    f"(SELECT \"row\" FROM rejected_rows)) TO {rollups.literal(str(students))} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+            unchecked.unlink()
+        else:
+            unchecked.rename(students)
+        if outcome.rows_imported == 0:
+            return []
+        pq.write_table(rollups.measure_cells(con, students), directory / store.MEASURE_CELLS)
+        pq.write_table(rollups.teacher_cells(con, students, enrollments), directory / store.TEACHER_CELLS)
+        pq.write_table(rollups.growth_cells(con, students, students), directory / store.GROWTH)
+        write_parents(directory, parents)
+        return [(other.parent.name, rollups.growth_between(con, students, other)) for other in others]
+    finally:
+        con.close()
+
+
+def write_parents(directory: Path, parents: dict[str, tuple[str, str]]) -> None:
+    ids = sorted(parents)
+    pq.write_table(pa.table({"organization_id": ids, "parent_id": [parents[i][0] for i in ids],
+                             "level": [parents[i][1] for i in ids]}, schema=store.ORGANIZATION_PARENTS),
+                   directory / store.ORGANIZATIONS)
+
+
+def write_growth(directory: Path, pairs: Sequence[tuple[str, pa.Table]]) -> None:
+    """Growth with other data sets, kept with this one (`store.growth_cells` reads a pair while both are READY)."""
+    folder = directory / store.GROWTH_WITH
+    for other_id, cells in pairs:
+        if cells.num_rows:
+            folder.mkdir(exist_ok=True)
+            pq.write_table(cells, folder / f"{other_id}.parquet")
+
+
+def listed(errors: Sequence[RowProblem]) -> list[RowProblem]:
+    """The errors kept to list, in row order."""
+    return sorted(errors[:MAX_LISTED_ERRORS], key=lambda e: (e.file, e.row))
