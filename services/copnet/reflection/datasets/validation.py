@@ -93,7 +93,7 @@ class Problems:
         mask = pc.fill_null(mask, False)
         if not pc.any(mask).as_py():
             return
-        self.bad = pc.or_(self.bad, mask)
+        self.bad = pc.or_kleene(self.bad, mask)
         rows = pc.filter(self.table.column("row"), mask)
         if isinstance(message, str):
             messages = pa.array([message] * len(rows), type=pa.string())
@@ -109,7 +109,7 @@ class Problems:
 
 def blank(values) -> pa.Array:
     """Null or only spaces."""
-    return pc.or_(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values), ""))
+    return pc.or_kleene(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values), ""))
 
 
 def text(*parts) -> pa.Array:
@@ -180,7 +180,7 @@ def check_scores(rows, file_name: str, tree: OrganizationTree, pseudonymise: Cal
                  f"student_id is longer than {MAX_CODE_LENGTH} characters")
     problems.add(blank(test), "test", "TEST_MISSING", "test is empty")
     if tests is not None:
-        problems.add(pc.and_(pc.invert(blank(test)), pc.invert(pc.is_in(test, value_set=pa.array(sorted(tests))))),
+        problems.add(pc.and_kleene(pc.invert(blank(test)), pc.invert(pc.is_in(test, value_set=pa.array(sorted(tests))))),
                      "test", "UNKNOWN_TEST", text("test ", test, " is not one this importer reads (",
                                                    ", ".join(sorted(tests)), ")"))
     known_test = pc.is_in(test, value_set=pa.array(sorted(reference.TESTS), pa.string()))
@@ -188,7 +188,7 @@ def check_scores(rows, file_name: str, tree: OrganizationTree, pseudonymise: Cal
     problems.add(pc.invert(grade_known), "grade", "UNKNOWN_GRADE",
                  text("grade ", grade, " is not a grade (K, 1 .. 12)"))
     scales = scale_columns(test, grade)
-    problems.add(pc.and_(pc.and_(known_test, grade_known), pc.invert(scales.known)), "grade", "GRADE_NOT_TESTED",
+    problems.add(pc.and_kleene(pc.and_kleene(known_test, grade_known), pc.invert(scales.known)), "grade", "GRADE_NOT_TESTED",
                  text("grade ", grade, " is not a grade of test ", test))
 
     year = col("school_year")
@@ -196,31 +196,32 @@ def check_scores(rows, file_name: str, tree: OrganizationTree, pseudonymise: Cal
     start = pc.cast(pc.utf8_slice_codeunits(pc.if_else(years_ok, year, "1900-01"), 0, 4), pa.int32())
     end = pc.cast(pc.utf8_slice_codeunits(pc.if_else(years_ok, year, "1900-01"), 5, 7), pa.int32())
     consecutive = pc.equal(pc.remainder(pc.add(start, 1), 100), end)
-    problems.add(pc.invert(pc.and_(years_ok, consecutive)), "school_year", "INVALID_SCHOOL_YEAR",
+    problems.add(pc.invert(pc.and_kleene(years_ok, consecutive)), "school_year", "INVALID_SCHOOL_YEAR",
                  text("school_year ", year, " is not a school year such as 2024-25"))
     window = col("window")
     problems.add(pc.invert(pc.is_in(window, value_set=pa.array(reference.WINDOWS))), "window", "UNKNOWN_WINDOW",
                  text("window ", window, " is not one of ", ", ".join(reference.WINDOWS)))
     dates = col("test_date")
-    problems.add(pc.or_(pc.less(dates, pa.scalar(EARLIEST_DATE)), pc.greater(dates, pa.scalar(LATEST_DATE))),
+    problems.add(pc.or_kleene(pc.less(dates, pa.scalar(EARLIEST_DATE)), pc.greater(dates, pa.scalar(LATEST_DATE))),
                  "test_date", "DATE_OUT_OF_RANGE", text("test_date ", dates, " is not between 1900 and 2199"))
 
     score = col("scale_score")
     problems.add(pc.is_null(score), "scale_score", "SCALE_SCORE_MISSING", "scale_score is empty")
-    outside = pc.or_(pc.or_(pc.less(score, scales.lowest), pc.greater(score, scales.highest)), pc.is_nan(score))
-    problems.add(pc.and_(pc.is_valid(score), outside), "scale_score", "SCALE_SCORE_OUT_OF_RANGE",
+    outside = pc.or_kleene(pc.or_kleene(pc.less(score, scales.lowest), pc.greater(score, scales.highest)), pc.is_nan(score))
+    problems.add(pc.and_kleene(pc.is_valid(score), outside), "scale_score", "SCALE_SCORE_OUT_OF_RANGE",
                  text("scale_score ", score, " is outside ", pc.cast(scales.lowest, pa.int64()), "-",
                       pc.cast(scales.highest, pa.int64()), " for grade ", grade, " of ", test))
     given = col("achievement_level")
-    problems.add(pc.or_(pc.less(given, 1), pc.greater(given, 4)), "achievement_level", "INVALID_ACHIEVEMENT_LEVEL",
+    problems.add(pc.or_kleene(pc.less(given, 1), pc.greater(given, 4)), "achievement_level", "INVALID_ACHIEVEMENT_LEVEL",
                  text("achievement_level ", given, " is not 1-4"))
     derived = level_from(score, scales)
-    problems.add(pc.and_(pc.and_(pc.is_valid(given), pc.invert(outside)), pc.not_equal(given, derived)),
+    level_valid = pc.and_kleene(pc.greater_equal(given, 1), pc.less_equal(given, 4))
+    problems.add(pc.and_kleene(pc.and_kleene(level_valid, pc.invert(outside)), pc.not_equal(given, derived)),
                  "achievement_level", "ACHIEVEMENT_LEVEL_INCONSISTENT",
                  text("achievement_level ", given, " does not match scale_score ", score, " (level ", derived,
                       " by the cut scores of grade ", grade, ")"))
     percentile = col("percentile")
-    problems.add(pc.or_(pc.less(percentile, 0), pc.greater(percentile, 100)), "percentile",
+    problems.add(pc.or_kleene(pc.less(percentile, 0), pc.greater(percentile, 100)), "percentile",
                  "PERCENTILE_OUT_OF_RANGE", text("percentile ", percentile, " is not between 0 and 100"))
     problems.add(pc.greater(pc.utf8_length(col("teacher_id")), MAX_CODE_LENGTH), "teacher_id",
                  "TEACHER_ID_TOO_LONG", f"teacher_id is longer than {MAX_CODE_LENGTH} characters")
@@ -230,7 +231,7 @@ def check_scores(rows, file_name: str, tree: OrganizationTree, pseudonymise: Cal
                                                 ", ".join(reference.RACE_ETHNICITIES)))
     placement = place(col("school_code"), tree)
     problems.add(blank(col("school_code")), "school_code", "SCHOOL_CODE_MISSING", "school_code is empty")
-    problems.add(pc.and_(pc.invert(blank(col("school_code"))), pc.is_null(placement["school_id"])), "school_code",
+    problems.add(pc.and_kleene(pc.invert(blank(col("school_code"))), pc.is_null(placement["school_id"])), "school_code",
                  "UNKNOWN_SCHOOL", text("school_code ", col("school_code"),
                                         " is not the code of a school in the organization tree"))
 
@@ -275,12 +276,12 @@ def check_enrollments(rows, file_name: str, tree: OrganizationTree,
         problems.add(pc.greater(pc.utf8_length(col(name)), MAX_CODE_LENGTH), name, f"{name.upper()}_TOO_LONG",
                      f"{name} is longer than {MAX_CODE_LENGTH} characters")
     year = col("school_year")
-    problems.add(pc.and_(pc.is_valid(year), pc.invert(pc.fill_null(pc.match_substring_regex(year, SCHOOL_YEAR),
+    problems.add(pc.and_kleene(pc.is_valid(year), pc.invert(pc.fill_null(pc.match_substring_regex(year, SCHOOL_YEAR),
                                                                     False))),
                  "school_year", "INVALID_SCHOOL_YEAR", text("school_year ", year, " is not a school year such as 2024-25"))
     placement = place(col("school_code"), tree)
     problems.add(blank(col("school_code")), "school_code", "SCHOOL_CODE_MISSING", "school_code is empty")
-    problems.add(pc.and_(pc.invert(blank(col("school_code"))), pc.is_null(placement["school_id"])), "school_code",
+    problems.add(pc.and_kleene(pc.invert(blank(col("school_code"))), pc.is_null(placement["school_id"])), "school_code",
                  "UNKNOWN_SCHOOL", text("school_code ", col("school_code"),
                                         " is not the code of a school in the organization tree"))
     good = pc.invert(problems.bad)
@@ -319,7 +320,7 @@ def check_aggregates(rows, file_name: str, tree: OrganizationTree) -> Checked:
                  "students_tested is negative")
     for name in ("percent_level_1", "percent_level_2", "percent_level_3", "percent_level_4",
                  "percent_met_or_exceeded"):
-        problems.add(pc.or_(pc.less(col(name), 0), pc.greater(col(name), 100)), name, "PERCENT_OUT_OF_RANGE",
+        problems.add(pc.or_kleene(pc.less(col(name), 0), pc.greater(col(name), 100)), name, "PERCENT_OUT_OF_RANGE",
                      text(name, " ", col(name), " is not between 0 and 100"))
     good = pc.invert(problems.bad)
     codes = list(tree.ids_by_code)
