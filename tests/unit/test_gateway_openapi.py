@@ -86,7 +86,8 @@ WRITE_METHODS = {"post", "put", "patch", "delete"}
 # installed) is public, and so are calendar feeds (their secret token is a query parameter).
 PRIVATE_READ_PATHS = re.compile(
     r"^/api/v1/(people|registrations|teams|proposals|regions|sessions|occurrences|milestones)"
-    r"|/(registrations|teams|proposals|sessions|occurrences|attendance|participation|milestones)$")
+    r"|/(registrations|teams|proposals|sessions|occurrences|attendance|participation|milestones)$"
+    r"|^/api/v1/survey-administrations|/(survey-administrations|survey-comparison)$")
 
 
 def test_input_routes_document_422_and_writes_the_mapped_grpc_errors(document):

@@ -25,6 +25,7 @@ JSON_FIELD_FOR_PROTO_FIELD = {
     "new_parent_id": "parent_id",
     "signup_window.open_time": "signup_window.opens_at", "signup_window.close_time": "signup_window.closes_at",
     "due_time": "due_at",
+    "administration_id": "id", "instrument_id": "id", "open_time": "opens_at", "close_time": "closes_at",
 }
 
 def json_field(proto_field: str, sent: frozenset[str] | set[str] = frozenset(),

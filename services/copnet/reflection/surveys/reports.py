@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from copnet.reflection.surveys import disclosure
+import copnet.reflection.surveys.disclosure as disclosure
 from copnet.reflection.surveys.disclosure import ALL, Decision, Place
 from copnet.reflection.surveys.figures import Moments, Sums, hedges_g, item_moments, subscale_moments
 from copnet.reflection.surveys.instruments import Instrument

@@ -11,7 +11,11 @@ from copnet.kernel.errors import AlreadyExists, FailedPrecondition, InvalidArgum
 from copnet.kernel.inputs import chosen_or_new_id, optional_label, required_instant, required_label
 from copnet.kernel.pagination import page_of
 from copnet.membership.v1 import membership_pb2
-from copnet.reflection.surveys import access, instruments, records, reports, responses
+import copnet.reflection.surveys.access as access
+import copnet.reflection.surveys.instruments as instruments
+import copnet.reflection.surveys.records as records
+import copnet.reflection.surveys.reports as reports
+import copnet.reflection.surveys.responses as responses
 from copnet.reflection.surveys.membership import Membership
 from copnet.reflection.surveys.models import SurveyAdministration, SurveyInstrumentVersion
 from copnet.reflection.v1 import surveys_pb2
