@@ -67,6 +67,8 @@ class Outcome:
     school_years: set[str] = field(default_factory=set)
     windows: set[str] = field(default_factory=set)
     tests: set[str] = field(default_factory=set)
+    # (test, school year, window) of the rows kept.
+    periods: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 class Reading:
@@ -138,6 +140,8 @@ class Reading:
             outcome.tests.update(pc.unique(rows.column("test")).to_pylist())
         if self.kind == STUDENT_SCORES:
             outcome.windows.update(pc.unique(rows.column("window")).to_pylist())
+            periods = rows.select(["test", "school_year", "window"]).group_by(["test", "school_year", "window"])
+            outcome.periods.update(tuple(p.values()) for p in periods.aggregate([]).to_pylist())
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.rows_path, ROWS_SCHEMA[self.kind], compression="zstd")
         self._writer.write_table(rows)
@@ -198,9 +202,11 @@ def finish_scores(reading: Reading, others: Sequence[Path], enrollments: Sequenc
             unchecked.rename(students)
         if outcome.rows_imported == 0:
             return []
-        pq.write_table(rollups.measure_cells(con, students), directory / store.MEASURE_CELLS)
-        pq.write_table(rollups.teacher_cells(con, students, enrollments), directory / store.TEACHER_CELLS)
-        pq.write_table(rollups.growth_cells(con, students, students), directory / store.GROWTH)
+        measures, teachers = rollups.measure_and_teacher_cells(con, students, enrollments)
+        pq.write_table(measures, directory / store.MEASURE_CELLS)
+        pq.write_table(teachers, directory / store.TEACHER_CELLS)
+        if len(outcome.periods) > 1:  # one window per test has no growth within the file
+            pq.write_table(rollups.growth_cells(con, students, students), directory / store.GROWTH)
         write_parents(directory, parents)
         return [(other.parent.name, rollups.growth_between(con, students, other)) for other in others]
     finally:

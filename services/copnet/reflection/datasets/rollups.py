@@ -57,23 +57,28 @@ def parquet(path: Path | Sequence[Path]) -> str:
     return "read_parquet([" + ", ".join(literal(str(p)) for p in paths) + "])"
 
 
-def _two_steps(source: str, keys: Sequence[str], sums: Sequence[tuple[str, str]]) -> str:
-    """SQL: `source` (a row per student with the level ids, `grade`, `student_group`, `keys` and
-    the values `sums` add up) summed per school-level cell, then over the organization levels and
-    over grades."""
-    key_list = ", ".join(quoted(k) for k in keys)
+def _first_step(source: str, keys: Sequence[str], sums: Sequence[tuple[str, str]],
+                extra: Sequence[str] = ()) -> str:
+    """SQL: `source` (a row per student and group with the level ids, `grade`, `student_group`,
+    `keys` and what `sums` add up) summed per school-level cell (and `extra` columns)."""
+    group_columns = ", ".join([*(column for _, column in LEVELS), *extra, "grade", "student_group",
+                               *(quoted(k) for k in keys)])
     first = ", ".join(f"{expression} AS {quoted(name)}" for name, expression in sums)
-    organization_columns = ", ".join(column for _, column in LEVELS)
-    school_level = (f"SELECT {organization_columns}, grade, student_group, {key_list}, {first} FROM ({source}) "
-                    f"GROUP BY ALL")
+    return f"SELECT {group_columns}, {first} FROM ({source}) GROUP BY {group_columns}"
+
+
+def _second_step(school_level: str, keys: Sequence[str], sums: Sequence[tuple[str, str]]) -> str:
+    """SQL: school-level sums added up to every organization level, per grade and over grades ("all")."""
+    key_list = ", ".join(quoted(k) for k in keys)
     second = ", ".join(f"sum({quoted(name)}) AS {quoted(name)}" for name, _ in sums)
     sets = ", ".join(f"({column}, grade, student_group, {key_list}), ({column}, student_group, {key_list})"
                      for _, column in LEVELS)
     organization = "CASE " + " ".join(f"WHEN GROUPING({column}) = 0 THEN {column}" for _, column in LEVELS) + " END"
     level = "CASE " + " ".join(f"WHEN GROUPING({column}) = 0 THEN {literal(name)}" for name, column in LEVELS) + " END"
-    return (f"SELECT {organization} AS organization_id, {level} AS level, student_group, "
+    return (f"SELECT * FROM (SELECT {organization} AS organization_id, {level} AS level, student_group, "
             f"CASE WHEN GROUPING(grade) = 0 THEN grade ELSE {literal(reference.ALL_GRADES)} END AS grade, "
-            f"{key_list}, {second} FROM ({school_level}) GROUP BY GROUPING SETS ({sets})")
+            f"{key_list}, {second} FROM ({school_level}) GROUP BY GROUPING SETS ({sets})) "
+            "WHERE organization_id IS NOT NULL AND organization_id <> ''")
 
 
 SCORE_SUMS = (
@@ -98,35 +103,51 @@ def _with_groups(source: str, columns_list: str = "*") -> str:
     return f"SELECT {columns_list}, unnest({group_list()}) AS student_group FROM {source}"
 
 
-def measure_cells(con: duckdb.DuckDBPyConnection, students: Path) -> pa.Table:
-    """MEASURE_CELLS of one data set's students (every level, group, grade and "all")."""
-    sql = _two_steps(_with_groups(parquet(students)), SCORE_KEYS, SCORE_SUMS)
-    cells = con.sql(f"SELECT * FROM ({sql}) WHERE organization_id IS NOT NULL AND organization_id <> '' "
-                    "ORDER BY ALL").to_arrow_table()
-    return _cast(cells, columns.MEASURE_CELLS)
-
-
 TEACHER_SUMS = (*SCORE_SUMS,
                 ("outcome_sum", "sum(coalesce(distance_from_standard, scale_score))"),
                 ("outcome_square_sum", "sum(coalesce(distance_from_standard, scale_score) ** 2)"))
 
 
+def measure_and_teacher_cells(con: duckdb.DuckDBPyConnection, students: Path,
+                              enrollments: Sequence[Path] = ()) -> tuple[pa.Table, pa.Table]:
+    """MEASURE_CELLS (every level, group, grade and "all") and TEACHER_CELLS of one data set's
+    students, from one scan: per school, teacher, grade and group first, then summed both ways.
+
+    Teacher cells are per grade (never "all": a reader sums a teacher's grades, and a teacher's
+    cells are the largest roll-up there is). A student counts for the score file's teacher_id
+    where it has one, else for every teacher a READY enrollment gives them (in the row's school
+    year, or in any year where the enrollment names none).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE school_teacher AS "
+                f"{_first_step(_with_groups(parquet(students)), SCORE_KEYS, TEACHER_SUMS, ['teacher_id'])}")
+    try:
+        measures = con.sql(_second_step("SELECT * FROM school_teacher", SCORE_KEYS, SCORE_SUMS)).to_arrow_table()
+        key_list = ", ".join(quoted(k) for k in SCORE_KEYS)
+        sums = ", ".join(f"sum({quoted(name)}) AS {quoted(name)}" for name, _ in TEACHER_SUMS)
+        teachers = (f"SELECT teacher_id, school_id, student_group, grade, {key_list}, {sums} FROM school_teacher "
+                    "WHERE teacher_id IS NOT NULL AND teacher_id <> '' GROUP BY ALL")
+        if enrollments:
+            enrolled = (f"SELECT DISTINCT s.* EXCLUDE (teacher_id), e.teacher_id FROM {parquet(students)} s "
+                        f"JOIN {parquet(enrollments)} e ON e.pseudonym = s.pseudonym "
+                        "AND (e.school_year IS NULL OR e.school_year = s.school_year) "
+                        "WHERE s.teacher_id IS NULL OR s.teacher_id = ''")
+            first = ", ".join(f"{expression} AS {quoted(name)}" for name, expression in TEACHER_SUMS)
+            teachers += (f" UNION ALL SELECT teacher_id, school_id, student_group, grade, {key_list}, {first} "
+                         f"FROM ({_with_groups(f'({enrolled})')}) GROUP BY ALL")
+        teacher_table = con.sql(teachers).to_arrow_table()
+    finally:
+        con.execute("DROP TABLE IF EXISTS school_teacher")
+    return _cast(measures, columns.MEASURE_CELLS), _cast(teacher_table, columns.TEACHER_CELLS)
+
+
+def measure_cells(con: duckdb.DuckDBPyConnection, students: Path) -> pa.Table:
+    """MEASURE_CELLS of one data set's students (every level, group, grade and "all")."""
+    return measure_and_teacher_cells(con, students)[0]
+
+
 def teacher_cells(con: duckdb.DuckDBPyConnection, students: Path, enrollments: Sequence[Path]) -> pa.Table:
-    """TEACHER_CELLS, per grade (never "all": a reader sums a teacher's grades itself, and a
-    teacher's cells are the largest roll-up there is): each student's results counted for their teacher — the score file's
-    teacher_id where it has one, else every teacher a READY enrollment gives the student (in the
-    row's school year, or in any year where the enrollment names none)."""
-    taught = f"SELECT * FROM {parquet(students)} WHERE teacher_id IS NOT NULL AND teacher_id <> ''"
-    if enrollments:
-        unassigned = (f"SELECT DISTINCT s.* EXCLUDE (teacher_id), e.teacher_id FROM {parquet(students)} s "
-                      f"JOIN {parquet(enrollments)} e ON e.pseudonym = s.pseudonym "
-                      "AND (e.school_year IS NULL OR e.school_year = s.school_year) "
-                      "WHERE s.teacher_id IS NULL OR s.teacher_id = ''")
-        taught = f"{taught} UNION ALL BY NAME {unassigned}"
-    sums = ", ".join(f"{expression} AS {quoted(name)}" for name, expression in TEACHER_SUMS)
-    sql = (f"SELECT teacher_id, school_id, student_group, grade, {', '.join(quoted(k) for k in SCORE_KEYS)}, {sums} "
-           f"FROM ({_with_groups(f'({taught})')}) GROUP BY ALL")
-    return _cast(con.sql(sql).to_arrow_table(), columns.TEACHER_CELLS)
+    """TEACHER_CELLS of one data set's students (see `measure_and_teacher_cells`)."""
+    return measure_and_teacher_cells(con, students, enrollments)[1]
 
 
 def period(prefix: str) -> str:
@@ -151,9 +172,8 @@ def growth_cells(con: duckdb.DuckDBPyConnection, earlier: Path, later: Path) -> 
              f"b.school_year AS to_school_year, b.\"window\" AS to_window, b.scale_score - a.scale_score AS change "
              f"FROM {parquet(earlier)} a JOIN {parquet(later)} b ON a.pseudonym = b.pseudonym AND a.test = b.test "
              f"AND {period('a.')} < {period('b.')}")
-    sql = _two_steps(_with_groups(f"({pairs})"), GROWTH_KEYS, GROWTH_SUMS)
-    cells = con.sql(f"SELECT * FROM ({sql}) WHERE organization_id IS NOT NULL AND organization_id <> '' "
-                    "ORDER BY ALL").to_arrow_table()
+    school_level = _first_step(_with_groups(f"({pairs})"), GROWTH_KEYS, GROWTH_SUMS)
+    cells = con.sql(f"{_second_step(school_level, GROWTH_KEYS, GROWTH_SUMS)} ORDER BY ALL").to_arrow_table()
     return _cast(cells, columns.GROWTH_CELLS)
 
 

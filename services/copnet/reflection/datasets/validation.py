@@ -87,9 +87,9 @@ class Problems:
         self.bad = pa.array([False] * table.num_rows, type=pa.bool_())
         self.parts: list[pa.Table] = []
 
-    def add(self, mask, field_name: str, reason: str, message) -> None:
+    def add(self, mask, field_name: str, reason: str, message: str | Callable[[], pa.Array]) -> None:
         """Rows where `mask` holds (null counts as holding not) broke `reason`; `message` is a
-        string or a string array over the whole batch."""
+        string, or makes a string array over the whole batch (only called when a row broke the rule)."""
         mask = pc.fill_null(mask, False)
         if not pc.any(mask).as_py():
             return
@@ -98,7 +98,7 @@ class Problems:
         if isinstance(message, str):
             messages = pa.array([message] * len(rows), type=pa.string())
         else:
-            messages = pc.filter(message, mask)
+            messages = pc.filter(message(), mask)
         self.parts.append(pa.table({"row": rows, "field": pa.array([field_name] * len(rows), pa.string()),
                                     "reason": pa.array([reason] * len(rows), pa.string()),
                                     "message": messages.cast(pa.string())}, schema=ERRORS))
@@ -181,15 +181,15 @@ def check_scores(rows, file_name: str, tree: OrganizationTree, pseudonymise: Cal
     problems.add(blank(test), "test", "TEST_MISSING", "test is empty")
     if tests is not None:
         problems.add(pc.and_kleene(pc.invert(blank(test)), pc.invert(pc.is_in(test, value_set=pa.array(sorted(tests))))),
-                     "test", "UNKNOWN_TEST", text("test ", test, " is not one this importer reads (",
+                     "test", "UNKNOWN_TEST", lambda: text("test ", test, " is not one this importer reads (",
                                                    ", ".join(sorted(tests)), ")"))
     known_test = pc.is_in(test, value_set=pa.array(sorted(reference.TESTS), pa.string()))
     grade_known = pc.is_in(grade, value_set=pa.array(reference.GRADES))
     problems.add(pc.invert(grade_known), "grade", "UNKNOWN_GRADE",
-                 text("grade ", grade, " is not a grade (K, 1 .. 12)"))
+                 lambda: text("grade ", grade, " is not a grade (K, 1 .. 12)"))
     scales = scale_columns(test, grade)
     problems.add(pc.and_kleene(pc.and_kleene(known_test, grade_known), pc.invert(scales.known)), "grade", "GRADE_NOT_TESTED",
-                 text("grade ", grade, " is not a grade of test ", test))
+                 lambda: text("grade ", grade, " is not a grade of test ", test))
 
     year = col("school_year")
     years_ok = pc.fill_null(pc.match_substring_regex(year, SCHOOL_YEAR), False)
@@ -197,42 +197,42 @@ def check_scores(rows, file_name: str, tree: OrganizationTree, pseudonymise: Cal
     end = pc.cast(pc.utf8_slice_codeunits(pc.if_else(years_ok, year, "1900-01"), 5, 7), pa.int32())
     consecutive = pc.equal(pc.remainder(pc.add(start, 1), 100), end)
     problems.add(pc.invert(pc.and_kleene(years_ok, consecutive)), "school_year", "INVALID_SCHOOL_YEAR",
-                 text("school_year ", year, " is not a school year such as 2024-25"))
+                 lambda: text("school_year ", year, " is not a school year such as 2024-25"))
     window = col("window")
     problems.add(pc.invert(pc.is_in(window, value_set=pa.array(reference.WINDOWS))), "window", "UNKNOWN_WINDOW",
-                 text("window ", window, " is not one of ", ", ".join(reference.WINDOWS)))
+                 lambda: text("window ", window, " is not one of ", ", ".join(reference.WINDOWS)))
     dates = col("test_date")
     problems.add(pc.or_kleene(pc.less(dates, pa.scalar(EARLIEST_DATE)), pc.greater(dates, pa.scalar(LATEST_DATE))),
-                 "test_date", "DATE_OUT_OF_RANGE", text("test_date ", dates, " is not between 1900 and 2199"))
+                 "test_date", "DATE_OUT_OF_RANGE", lambda: text("test_date ", dates, " is not between 1900 and 2199"))
 
     score = col("scale_score")
     problems.add(pc.is_null(score), "scale_score", "SCALE_SCORE_MISSING", "scale_score is empty")
     outside = pc.or_kleene(pc.or_kleene(pc.less(score, scales.lowest), pc.greater(score, scales.highest)), pc.is_nan(score))
     problems.add(pc.and_kleene(pc.is_valid(score), outside), "scale_score", "SCALE_SCORE_OUT_OF_RANGE",
-                 text("scale_score ", score, " is outside ", pc.cast(scales.lowest, pa.int64()), "-",
+                 lambda: text("scale_score ", score, " is outside ", pc.cast(scales.lowest, pa.int64()), "-",
                       pc.cast(scales.highest, pa.int64()), " for grade ", grade, " of ", test))
     given = col("achievement_level")
     problems.add(pc.or_kleene(pc.less(given, 1), pc.greater(given, 4)), "achievement_level", "INVALID_ACHIEVEMENT_LEVEL",
-                 text("achievement_level ", given, " is not 1-4"))
+                 lambda: text("achievement_level ", given, " is not 1-4"))
     derived = level_from(score, scales)
     level_valid = pc.and_kleene(pc.greater_equal(given, 1), pc.less_equal(given, 4))
     problems.add(pc.and_kleene(pc.and_kleene(level_valid, pc.invert(outside)), pc.not_equal(given, derived)),
                  "achievement_level", "ACHIEVEMENT_LEVEL_INCONSISTENT",
-                 text("achievement_level ", given, " does not match scale_score ", score, " (level ", derived,
+                 lambda: text("achievement_level ", given, " does not match scale_score ", score, " (level ", derived,
                       " by the cut scores of grade ", grade, ")"))
     percentile = col("percentile")
     problems.add(pc.or_kleene(pc.less(percentile, 0), pc.greater(percentile, 100)), "percentile",
-                 "PERCENTILE_OUT_OF_RANGE", text("percentile ", percentile, " is not between 0 and 100"))
+                 "PERCENTILE_OUT_OF_RANGE", lambda: text("percentile ", percentile, " is not between 0 and 100"))
     problems.add(pc.greater(pc.utf8_length(col("teacher_id")), MAX_CODE_LENGTH), "teacher_id",
                  "TEACHER_ID_TOO_LONG", f"teacher_id is longer than {MAX_CODE_LENGTH} characters")
     race = pc.fill_null(col("race_ethnicity"), "race_not_reported")
     problems.add(pc.invert(pc.is_in(race, value_set=pa.array(reference.RACE_ETHNICITIES))), "race_ethnicity",
-                 "UNKNOWN_RACE_ETHNICITY", text("race_ethnicity ", race, " is not one of ",
+                 "UNKNOWN_RACE_ETHNICITY", lambda: text("race_ethnicity ", race, " is not one of ",
                                                 ", ".join(reference.RACE_ETHNICITIES)))
     placement = place(col("school_code"), tree)
     problems.add(blank(col("school_code")), "school_code", "SCHOOL_CODE_MISSING", "school_code is empty")
     problems.add(pc.and_kleene(pc.invert(blank(col("school_code"))), pc.is_null(placement["school_id"])), "school_code",
-                 "UNKNOWN_SCHOOL", text("school_code ", col("school_code"),
+                 "UNKNOWN_SCHOOL", lambda: text("school_code ", col("school_code"),
                                         " is not the code of a school in the organization tree"))
 
     good = pc.invert(problems.bad)
@@ -278,11 +278,11 @@ def check_enrollments(rows, file_name: str, tree: OrganizationTree,
     year = col("school_year")
     problems.add(pc.and_kleene(pc.is_valid(year), pc.invert(pc.fill_null(pc.match_substring_regex(year, SCHOOL_YEAR),
                                                                     False))),
-                 "school_year", "INVALID_SCHOOL_YEAR", text("school_year ", year, " is not a school year such as 2024-25"))
+                 "school_year", "INVALID_SCHOOL_YEAR", lambda: text("school_year ", year, " is not a school year such as 2024-25"))
     placement = place(col("school_code"), tree)
     problems.add(blank(col("school_code")), "school_code", "SCHOOL_CODE_MISSING", "school_code is empty")
     problems.add(pc.and_kleene(pc.invert(blank(col("school_code"))), pc.is_null(placement["school_id"])), "school_code",
-                 "UNKNOWN_SCHOOL", text("school_code ", col("school_code"),
+                 "UNKNOWN_SCHOOL", lambda: text("school_code ", col("school_code"),
                                         " is not the code of a school in the organization tree"))
     good = pc.invert(problems.bad)
     kept = {"pseudonym": pseudonymise(pc.filter(col("student_id"), good)),
@@ -304,24 +304,24 @@ def check_aggregates(rows, file_name: str, tree: OrganizationTree) -> Checked:
     col = table.column
     problems.add(blank(col("entity_code")), "entity_code", "ENTITY_CODE_MISSING", "entity_code is empty")
     problems.add(pc.invert(pc.is_in(col("entity_level"), value_set=pa.array(ENTITY_LEVELS))), "entity_level",
-                 "UNKNOWN_ENTITY_LEVEL", text("entity_level ", col("entity_level"), " is not one of ",
+                 "UNKNOWN_ENTITY_LEVEL", lambda: text("entity_level ", col("entity_level"), " is not one of ",
                                               ", ".join(ENTITY_LEVELS)))
     problems.add(pc.invert(pc.is_in(col("student_group"), value_set=pa.array(reference.STUDENT_GROUPS))),
-                 "student_group", "UNKNOWN_STUDENT_GROUP", text("student_group ", col("student_group"),
+                 "student_group", "UNKNOWN_STUDENT_GROUP", lambda: text("student_group ", col("student_group"),
                                                                 " is not a student group copnet knows"))
     grades = pa.array([*reference.GRADES, reference.ALL_GRADES])
     problems.add(pc.invert(pc.is_in(col("grade"), value_set=grades)), "grade", "UNKNOWN_GRADE",
-                 text("grade ", col("grade"), " is not a grade (K, 1 .. 12, all)"))
+                 lambda: text("grade ", col("grade"), " is not a grade (K, 1 .. 12, all)"))
     problems.add(blank(col("test")), "test", "TEST_MISSING", "test is empty")
     problems.add(pc.invert(pc.fill_null(pc.match_substring_regex(col("school_year"), SCHOOL_YEAR), False)),
                  "school_year", "INVALID_SCHOOL_YEAR",
-                 text("school_year ", col("school_year"), " is not a school year such as 2024-25"))
+                 lambda: text("school_year ", col("school_year"), " is not a school year such as 2024-25"))
     problems.add(pc.less(col("students_tested"), 0), "students_tested", "NEGATIVE_COUNT",
                  "students_tested is negative")
     for name in ("percent_level_1", "percent_level_2", "percent_level_3", "percent_level_4",
                  "percent_met_or_exceeded"):
         problems.add(pc.or_kleene(pc.less(col(name), 0), pc.greater(col(name), 100)), name, "PERCENT_OUT_OF_RANGE",
-                     text(name, " ", col(name), " is not between 0 and 100"))
+                     lambda name=name: text(name, " ", col(name), " is not between 0 and 100"))
     good = pc.invert(problems.bad)
     codes = list(tree.ids_by_code)
     keys = pc.binary_join_element_wise(col("entity_level"), pc.utf8_trim_whitespace(col("entity_code")), "|")
