@@ -43,11 +43,13 @@ class Membership:
                                   reason="UNKNOWN_ORGANIZATION").organization
         return (*organization.ancestor_ids, organization.id)
 
-    def community_scope(self, community_id: str) -> tuple[str, ...]:
+    def community(self, community_id: str) -> tuple[tuple[str, ...], frozenset[str]]:
+        """(the host organization's scope, the community's facilitators)."""
         community = self._call("GetCommunity", membership_pb2.GetCommunityRequest(id=community_id),
                                missing=f"no community {community_id!r}", field="community_id",
                                reason="UNKNOWN_COMMUNITY").community
-        return self.organization_scope(community.host_organization_id, "community_id")
+        return (self.organization_scope(community.host_organization_id, "community_id"),
+                frozenset(community.facilitator_ids))
 
     def program_scope(self, program_id: str) -> tuple[str, ...]:
         program = self._call("GetProgram", membership_pb2.GetProgramRequest(id=program_id),

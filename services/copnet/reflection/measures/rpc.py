@@ -62,8 +62,9 @@ class MeasuresRpcs:
         membership = self._membership()
         if request.community_id:
             queries.organization_id(request.community_id, "community_id")
-            access.require_reader(membership.community_scope(request.community_id), "reading effect sizes")
+            scope, facilitators = membership.community(request.community_id)
             participants = membership.community_participants(request.community_id)
+            access.require_reader(scope, "reading effect sizes", also=participants | facilitators)
         else:
             queries.organization_id(request.program_id, "program_id")
             access.require_reader(membership.program_scope(request.program_id), "reading effect sizes")
