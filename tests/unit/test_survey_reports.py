@@ -153,3 +153,10 @@ def test_no_report_message_has_a_place_for_a_person():
                     surveys_pb2.SubmitSurveyResponseResponse, surveys_pb2.GetMySurveyStatusResponse):
         names = set(fields(message.DESCRIPTOR))
         assert not {name for name in names if "person" in name or "respondent_id" in name}, message.DESCRIPTOR.name
+
+
+def test_an_administration_without_respondents_shows_zero_and_no_mean():
+    report = reports.report(MTEBI, ADMINISTRATION, [], "community", MIN_CELL)
+    assert not report.withheld and report.respondents == 0 and not report.groups
+    assert all(s.withheld for s in report.subscales) and all(i.withheld for i in report.items)
+    assert all(not c.withheld and c.respondents == 0 for i in report.items for c in i.distribution)

@@ -104,9 +104,11 @@ def decide(respondents: Mapping[Place, int], answers: Mapping[str, Mapping[int, 
             counts[key] = int(given.get(point, 0))
         constraints.append(Constraint(ALL, keys))
     withheld = suppression.suppress(counts, constraints, min_cell)
-    if counts[ALL] < min_cell:  # nothing of a table under the threshold is shown, zeros included
+    if 0 < counts[ALL] < min_cell:  # nothing of a table under the threshold is shown, zeros included
         withheld = frozenset(counts)
-    return Decision(withheld, protect_means(counts, groups, withheld, min_cell))
+    means = protect_means(counts, groups, withheld, min_cell)
+    # No respondent yet: the count (0) says nothing about anyone, but there is no mean to show.
+    return Decision(withheld, means | {ALL} if counts[ALL] == 0 else means)
 
 
 def protect_means(counts: Mapping, constraints: Iterable[Constraint], withheld: frozenset, min_cell: int) -> frozenset:

@@ -37,7 +37,7 @@ class SurveysRpcs:
     ctx = None  # the ServiceContext, set by ReflectionServicer
 
     @property
-    def _membership(self) -> Membership:
+    def _survey_membership(self) -> Membership:
         return Membership(self.ctx)
 
     # -- instruments ---------------------------------------------------------------------------
@@ -66,7 +66,7 @@ class SurveysRpcs:
                        for s in request.subscales[:instruments.MAX_SUBSCALES + 1]],
             items=[instruments.Item(i.id, i.text, i.subscale, i.reverse_scored)
                    for i in request.items[:instruments.MAX_ITEMS + 1]])
-        owner = self._membership.organization(owner_id, "owner_organization_id")
+        owner = self._survey_membership.organization(owner_id, "owner_organization_id")
         if owner.kind not in OWNER_KINDS:
             raise InvalidArgument.for_field("owner_organization_id", "must be a region or the state",
                                             reason="OWNER_NOT_REGION")
@@ -97,8 +97,8 @@ class SurveysRpcs:
         closes = required_instant(request, "close_time")
         if closes <= opens:
             raise InvalidArgument.for_field("close_time", "must be after open_time", reason="CLOSE_BEFORE_OPEN")
-        program = self._membership.program(program_id)
-        scope = self._membership.scope(program.owner_organization_id, "program_id")
+        program = self._survey_membership.program(program_id)
+        scope = self._survey_membership.scope(program.owner_organization_id, "program_id")
         auth.require(access.PROGRAM_MANAGERS, list(scope), "administering a survey to this program")
         version = records.instrument_version(instrument_id, request.instrument_version, "instrument_id")
         other = SurveyAdministration.objects(program_id=program_id, instrument_id=instrument_id,
@@ -155,10 +155,10 @@ class SurveysRpcs:
                                                 administration.instrument_version).instrument()
         answers = instrument.check_answers(list(request.answers))
         now = db.utcnow()
-        self._require_open(administration, now)
+        self._survey_require_open(administration, now)
         if responses.already_responded(administration.id, identity.person_id):
             raise responses.refused_twice()
-        place = self._membership.participation(administration.program_id, identity.person_id)
+        place = self._survey_membership.participation(administration.program_id, identity.person_id)
         if place is None:
             raise PermissionDenied("only the program's participants (a confirmed place in one of its communities) "
                                    "may respond", reason="NOT_A_PARTICIPANT")
@@ -166,7 +166,7 @@ class SurveysRpcs:
         return surveys_pb2.SubmitSurveyResponseResponse(administration_id=administration.id, counted=True)
 
     @staticmethod
-    def _require_open(administration: SurveyAdministration, now) -> None:
+    def _survey_require_open(administration: SurveyAdministration, now) -> None:
         if now < administration.open_time:
             raise FailedPrecondition("the survey is not open yet", reason="SURVEY_NOT_OPEN")
         if now >= administration.close_time:
@@ -179,14 +179,14 @@ class SurveysRpcs:
         responded = responses.already_responded(administration.id, identity.person_id)
         now = db.utcnow()
         may = (not responded and administration.open_time <= now < administration.close_time
-               and self._membership.participation(administration.program_id, identity.person_id) is not None)
+               and self._survey_membership.participation(administration.program_id, identity.person_id) is not None)
         return surveys_pb2.GetMySurveyStatusResponse(administration_id=administration.id, responded=responded,
                                                      may_respond=may)
 
     # -- reports -------------------------------------------------------------------------------
-    def _reach(self, administration: SurveyAdministration, action: str) -> reports.Reach | None:
+    def _survey_reach(self, administration: SurveyAdministration, action: str) -> reports.Reach | None:
         def county_offices():
-            return {place.county_office_id for place in self._membership.program_communities(
+            return {place.county_office_id for place in self._survey_membership.program_communities(
                 administration.program_id).values() if place.county_office_id}
 
         return access.report_reach(administration.owner_scope, county_offices, action)
@@ -196,7 +196,7 @@ class SurveysRpcs:
         administration = records.administration(required_id(request.administration_id, "administration_id"),
                                                 "administration_id")
         breakdown = breakdown_of(request.breakdown)
-        reach = self._reach(administration, "reading this survey's report")
+        reach = self._survey_reach(administration, "reading this survey's report")
         instrument = records.instrument_version(administration.instrument_id,
                                                 administration.instrument_version).instrument()
         report = reports.report(instrument, records.administration_message(administration),
@@ -223,7 +223,7 @@ class SurveysRpcs:
             raise InvalidArgument.for_field("instrument_id", "the program has pre and post administrations of "
                                                              "several instruments: name one", reason="AMBIGUOUS")
         pre, post = complete[0]["pre"], complete[0]["post"]
-        reach = self._reach(pre, "comparing this program's surveys")
+        reach = self._survey_reach(pre, "comparing this program's surveys")
         instrument = records.instrument_version(pre.instrument_id, pre.instrument_version).instrument()
         comparison = reports.comparison(instrument, records.administration_message(pre),
                                         records.administration_message(post), records.tallies(pre.id),
