@@ -12,16 +12,21 @@ import json
 
 import grpc
 import pytest
-from typer.testing import CliRunner
-
 from copnet.cli.root import app as cli
 from copnet.kernel.errors import details_of
 from copnet.membership.v1 import membership_pb2
 from copnet.reflection.v1 import datasets_pb2, measures_pb2
+from typer.testing import CliRunner
+
 from tests.integration.http import request
 from tests.integration.jetstream_events import published
 from tests.integration.signup_world import World
-from tests.integration.test_dataset_import import HEADER, install_plugin, settled, upload
+from tests.integration.test_dataset_import import (
+    HEADER,
+    install_plugin,
+    settled,
+    upload,
+)
 from tests.support.stack import RunningStack, settings_for_tests
 
 pytestmark = pytest.mark.integration

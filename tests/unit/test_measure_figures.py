@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 import pytest
-
 from copnet.reflection.measures import effect_size, growth, queries
 from copnet.reflection.measures.figures import Sample, hedges_g
 from copnet.reflection.measures.index import MeasureIndex
-from tests.support.measure_tables import (Student, TableSource, Tree, growth_cells, measure_cells,
-                                          teacher_cells)
+
+from tests.support.measure_tables import (
+    Student,
+    TableSource,
+    Tree,
+    growth_cells,
+    measure_cells,
+    teacher_cells,
+)
 
 TREE = Tree({"region": ("", "region"), "county": ("region", "county_office"), "district": ("county", "district"),
              "school": ("district", "school"), "other-county": ("region", "county_office"),

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from copnet import MetricValue, hookimpl
 from copnet.kernel.errors import NotFound, Unavailable
 from copnet.kernel.plugin_host import PluginHost
 from copnet.reflection.measures import metrics, queries
 from copnet.reflection.measures.index import MeasureIndex
 from copnet_plugins import reflection_metrics
+
 from tests.support.measure_tables import Student, TableSource, Tree, measure_cells
 
 SCOPE = ("state", "region")

@@ -9,6 +9,7 @@ import io
 from copnet.reflection.measures import convert, queries
 from copnet.reflection.measures.index import MeasureIndex
 from copnet.reflection.v1 import measures_pb2
+
 from tests.support.measure_tables import Student, TableSource, Tree, measure_cells
 from tests.unit.gateway_fakes import assert_problem, bearer
 

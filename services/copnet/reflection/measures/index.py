@@ -7,6 +7,7 @@ withheld in one view is withheld in all of them.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from copnet.reflection import columns
 from copnet.reflection.measures import lattice as lattice_module
 from copnet.reflection.measures.lattice import Lattice
 
+log = logging.getLogger(__name__)
 MEASURE_PARTITION = ("test", "school_year", "window")
 GROWTH_PARTITION = ("test", "from_school_year", "from_window", "to_school_year", "to_window")
 MEASURE_SUMS = ("students", "scale_sum", "scale_square_sum", "level_1", "level_2", "level_3", "level_4",
@@ -50,7 +52,12 @@ class Snapshot:
 
 
 class MeasureIndex:
-    """The lattices of one process, each built on first use per generation."""
+    """The lattices of one process, each built on first use per generation.
+
+    When the READY data sets change, the lattice is built again in the background while queries
+    go on reading the previous one (a build of a large region's lattice takes a while); every
+    answer names the generation it comes from. Only the very first build is waited for.
+    """
 
     def __init__(self, source: CellSource | None = None, min_cell: int | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -58,9 +65,11 @@ class MeasureIndex:
         self._min_cell = min_cell
         self._clock = clock
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one build at a time
         self._generation: str | None = None
         self._checked_at = float("-inf")
         self._built: dict[str, Snapshot] = {}
+        self._building: dict[str, threading.Thread] = {}
 
     @property
     def source(self) -> CellSource:
@@ -81,20 +90,47 @@ class MeasureIndex:
         if self._generation is None or now - self._checked_at >= CHECK_SECONDS:
             generation = self.source.ready_generation()
             with self._lock:
-                if generation != self._generation:
-                    self._built.clear()
                 self._generation, self._checked_at = generation, now
         return self._generation
 
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait for the builds under way (tests, benchmarks)."""
+        for thread in list(self._building.values()):
+            thread.join(timeout)
+
     def _snapshot(self, name: str, build: Callable[[], Lattice]) -> Snapshot:
         generation = self.generation()
-        with self._lock:  # one build at a time; the others wait for it rather than build it again
+        with self._lock:
             built = self._built.get(name)
-            if built is None or built.generation != generation:
-                built = Snapshot(generation, build(), self.min_cell)
-                if self._generation == generation:
-                    self._built[name] = built
+            if built is not None:
+                if built.generation != generation and name not in self._building:
+                    thread = threading.Thread(target=self._rebuild, args=(name, build, generation),
+                                              name=f"measure-index-{name}", daemon=True)
+                    self._building[name] = thread
+                    thread.start()
+                return built
+        with self._build_lock:
+            with self._lock:
+                built = self._built.get(name)
+                if built is not None:  # another caller built it meanwhile
+                    return built
+            built = Snapshot(generation, build(), self.min_cell)
+            with self._lock:
+                self._built[name] = built
             return built
+
+    def _rebuild(self, name: str, build: Callable[[], Lattice], generation: str) -> None:
+        try:
+            with self._build_lock:
+                snapshot = Snapshot(generation, build(), self.min_cell)
+            with self._lock:
+                self._built[name] = snapshot
+        except Exception:
+            log.exception("measures: building the %s index of generation %s failed; the previous one is kept",
+                          name, generation)
+        finally:
+            with self._lock:
+                self._building.pop(name, None)
 
     def measures(self) -> Snapshot:
         return self._snapshot("measures", lambda: lattice_module.build(
@@ -122,3 +158,10 @@ def process_index() -> MeasureIndex:
         if _process_index is None:
             _process_index = MeasureIndex()
         return _process_index
+
+
+def use_process_index(index: MeasureIndex | None) -> None:
+    """Serve this process's measures from `index` (a benchmark's own cells); None: the store again."""
+    global _process_index
+    with _process_lock:
+        _process_index = index

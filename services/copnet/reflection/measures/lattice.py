@@ -106,17 +106,16 @@ class Lattice:
             found.append(np.flatnonzero(mask) + start)
         return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
-    def find(self, key: Mapping[str, str]) -> int | None:
-        """The row of the cell with exactly this key, if any."""
-        codes = []
-        for name in self.key_names:
-            code = self.code(name, key[name])
-            if code is None:
-                return None
-            codes.append(code)
-        packed = _pack(self.key_names, [np.array([c]) for c in codes])[0]
-        at = int(np.searchsorted(self.packed, packed))
-        return at if at < len(self.packed) and self.packed[at] == packed else None
+    def rows_like(self, rows: np.ndarray, name: str, value: str) -> np.ndarray:
+        """For each of `rows`, the row of the cell with the same key but `name` = `value` (-1: none)."""
+        code = self.code(name, value)
+        if code is None or not len(rows):
+            return np.full(len(rows), -1, dtype=np.int64)
+        offset = sum(_bits(later) for later in self.key_names[self.key_names.index(name) + 1:])
+        field = ((1 << _bits(name)) - 1) << offset
+        wanted = (self.packed[rows] & ~field) | (code << offset)
+        at = np.minimum(np.searchsorted(self.packed, wanted), len(self.packed) - 1)
+        return np.where(self.packed[at] == wanted, at, -1)
 
     def key(self, row: int) -> dict[str, str]:
         return {name: self.values[name][int(self.codes[name][row])] for name in self.key_names}

@@ -130,14 +130,9 @@ def selected_rows(lattice: Lattice, query: MeasureQuery) -> np.ndarray:
 
 
 def published(lattice: Lattice, rows: np.ndarray, reference_group: str) -> list[PublishedCell]:
-    cells = []
-    for row in rows.tolist():
-        key = lattice.key(row)
-        reference_row = None
-        if key[GROUP] != reference_group:
-            reference_row = lattice.find({**key, GROUP: reference_group})
-        cells.append(published_row(lattice, row, reference_row, reference_group))
-    return cells
+    references = lattice.rows_like(rows, GROUP, reference_group).tolist()
+    return [published_row(lattice, row, reference if reference >= 0 else None, reference_group)
+            for row, reference in zip(rows.tolist(), references)]
 
 
 def published_cells(query: MeasureQuery, index: MeasureIndex | None = None) -> list[PublishedCell]:
