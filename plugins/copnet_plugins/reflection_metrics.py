@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import Field
-
 from copnet import MeasureCellView, MetricValue, PluginSettings, hookimpl
+from pydantic import Field
 
 COPNET_HOOKSPEC_VERSION = 2
 # copnet's own metric: on in every region unless a region switches it off.
