@@ -160,20 +160,33 @@ def duplicates(con, unchecked: Path, others: Sequence[Path]) -> pa.Table:
     """(row, reason, message) of each row whose student already has a result for the same test,
     school year and window: earlier in the file (the first is kept), or in a READY data set."""
     key = ", ".join(rollups.quoted(k) for k in DUPLICATE_KEY)
-    within = (f"SELECT \"row\", 'DUPLICATE_STUDENT' AS reason, 'the same student has a result for ' || test || ' ' "
-              f"|| school_year || ' ' || \"window\" || ' in row ' || first_row || ' already' AS message FROM ("
-              f"SELECT \"row\", test, school_year, \"window\", min(\"row\") OVER (PARTITION BY {key}) AS first_row "
-              f"FROM {rollups.parquet(unchecked)}) WHERE \"row\" <> first_row")
-    query = within
+    rows = rollups.parquet(unchecked)
+    queries = []
+    # Most files have no duplicate: one aggregate says so; only the students it finds are ranked.
+    doubled = con.sql(f"SELECT {key} FROM {rows} GROUP BY ALL HAVING count(*) > 1").to_arrow_table()
+    if doubled.num_rows:
+        con.register("doubled_keys", doubled)
+        queries.append(
+            f"SELECT \"row\", 'DUPLICATE_STUDENT' AS reason, 'the same student has a result for ' || test || ' ' "
+            f"|| school_year || ' ' || \"window\" || ' in row ' || first_row || ' already' AS message FROM ("
+            f"SELECT \"row\", test, school_year, \"window\", min(\"row\") OVER (PARTITION BY {key}) AS first_row "
+            f"FROM {rows} SEMI JOIN doubled_keys USING ({key})) WHERE \"row\" <> first_row")
     if others:
-        against = (f"SELECT s.\"row\", 'DUPLICATE_STUDENT_IMPORTED' AS reason, 'the same student has a result for ' "
-                   f"|| s.test || ' ' || s.school_year || ' ' || s.\"window\" || ' in data set ' || "
-                   f"parse_dirpath(o.filename).split('/')[-1] || ' already' AS message "
-                   f"FROM {rollups.parquet(unchecked)} s JOIN (SELECT {key}, filename FROM read_parquet(["
-                   + ", ".join(rollups.literal(str(p)) for p in others) + f"], filename = true)) o USING ({key})")
-        query = f"{within} UNION ALL ({against})"
-    return con.sql(f"SELECT \"row\", arg_min(reason, reason) AS reason, arg_min(message, reason) AS message "
-                   f"FROM ({query}) GROUP BY \"row\" ORDER BY \"row\"").to_arrow_table()
+        queries.append(
+            f"SELECT s.\"row\", 'DUPLICATE_STUDENT_IMPORTED' AS reason, 'the same student has a result for ' "
+            f"|| s.test || ' ' || s.school_year || ' ' || s.\"window\" || ' in data set ' || "
+            f"parse_dirpath(o.filename).split('/')[-1] || ' already' AS message "
+            f"FROM {rows} s JOIN (SELECT {key}, filename FROM read_parquet(["
+            + ", ".join(rollups.literal(str(p)) for p in others) + f"], filename = true)) o USING ({key})")
+    if not queries:
+        return pa.table({"row": pa.array([], pa.int64()), "reason": pa.array([], pa.string()),
+                         "message": pa.array([], pa.string())})
+    union = " UNION ALL ".join(f"({query})" for query in queries)
+    found = con.sql(f"SELECT \"row\", arg_min(reason, reason) AS reason, arg_min(message, reason) AS message "
+                    f"FROM ({union}) GROUP BY \"row\" ORDER BY \"row\"").to_arrow_table()
+    if doubled.num_rows:
+        con.unregister("doubled_keys")
+    return found
 
 
 def finish_scores(reading: Reading, others: Sequence[Path], enrollments: Sequence[Path],

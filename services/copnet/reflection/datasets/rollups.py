@@ -58,11 +58,11 @@ def parquet(path: Path | Sequence[Path]) -> str:
 
 
 def _first_step(source: str, keys: Sequence[str], sums: Sequence[tuple[str, str]],
-                extra: Sequence[str] = ()) -> str:
+                extra: Sequence[str] = (), *, by_group: bool = True) -> str:
     """SQL: `source` (a row per student and group with the level ids, `grade`, `student_group`,
     `keys` and what `sums` add up) summed per school-level cell (and `extra` columns)."""
-    group_columns = ", ".join([*(column for _, column in LEVELS), *extra, "grade", "student_group",
-                               *(quoted(k) for k in keys)])
+    group_columns = ", ".join([*(column for _, column in LEVELS), *extra, "grade",
+                               *(["student_group"] if by_group else []), *(quoted(k) for k in keys)])
     first = ", ".join(f"{expression} AS {quoted(name)}" for name, expression in sums)
     return f"SELECT {group_columns}, {first} FROM ({source}) GROUP BY {group_columns}"
 
@@ -118,8 +118,13 @@ def measure_and_teacher_cells(con: duckdb.DuckDBPyConnection, students: Path,
     where it has one, else for every teacher a READY enrollment gives them (in the row's school
     year, or in any year where the enrollment names none).
     """
+    # Students alike in every key and flag first (a million rows become some tens of thousands),
+    # then each of those counted once per student group: the sums add up the same, 7 times fewer rows.
+    flags = [*(quoted(c) for c in FAMILY_COLUMNS.values()), "race_ethnicity"]
+    alike = _first_step(f"SELECT * FROM {parquet(students)}", SCORE_KEYS, TEACHER_SUMS, ["teacher_id", *flags], by_group=False)
+    summed = [(name, f"sum({quoted(name)})") for name, _ in TEACHER_SUMS]
     con.execute(f"CREATE OR REPLACE TEMP TABLE school_teacher AS "
-                f"{_first_step(_with_groups(parquet(students)), SCORE_KEYS, TEACHER_SUMS, ['teacher_id'])}")
+                f"{_first_step(_with_groups(f'({alike})'), SCORE_KEYS, summed, ['teacher_id'])}")
     try:
         measures = con.sql(_second_step("SELECT * FROM school_teacher", SCORE_KEYS, SCORE_SUMS)).to_arrow_table()
         key_list = ", ".join(quoted(k) for k in SCORE_KEYS)
