@@ -19,6 +19,7 @@ from copnet.reflection.v1 import reflection_pb2
 from tests.bench import baseline_app
 from tests.bench.feeds import bench_feed_poll
 from tests.bench.load import HEADER, Call, burst, post_burst, time_until
+from tests.bench.measure_queries import bench_measure_queries
 from tests.bench.roster import bench_roster_import
 from tests.bench.signup import COUNTY, bench_signup_burst, create_organizations
 from tests.support.processes import ManagedProcess
@@ -81,7 +82,10 @@ def main() -> int:
     parser.add_argument("--feed-requests", type=int, default=500, help="GETs of one person's calendar feed")
     parser.add_argument("--feed-clients", type=int, default=8, help="clients fetching the feed at once")
     parser.add_argument("--roster-staff", type=int, default=100_000, help="teachers in the imported roster")
-    parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster"), help="run one benchmark")
+    parser.add_argument("--measure-students", type=int, nargs=2, default=(1_000_000, 10_000_000),
+                        help="student rows of the two measure-query runs")
+    parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster", "measures"),
+                        help="run one benchmark")
     args = parser.parse_args()
     # A stop request (kill, a CI cancel) must still stop the stack below: exit through `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -104,6 +108,8 @@ def main() -> int:
                 correct = bench_feed_poll(stack, baseline_url, args.feed_requests, args.feed_clients) and correct
             if args.only in (None, "roster"):
                 correct = bench_roster_import(stack, args.roster_staff) and correct
+            if args.only in (None, "measures"):
+                bench_measure_queries(tuple(args.measure_students))
         finally:
             if baseline is not None:
                 baseline.stop()
