@@ -40,7 +40,37 @@ PARTICIPATION_ROWS: tuple = ()
 CYCLE_ROWS: tuple = ()
 
 # -- surveys ---------------------------------------------------------------------------------------
-SURVEY_ROWS: tuple = ()
+# Reports are for roles over the program's owner (the region) and a county admin for their county
+# office's groups; no caller here holds a confirmed place in the program by the time these rows run
+# (the person's registration is cancelled last among the rows above), so none may answer.
+SURVEY_REPORT_READERS = matrix.PROGRAM_MANAGERS | {"state_coordinator", "county_admin"}
+SURVEY_INSTRUMENT = "math-teaching-efficacy"
+
+
+def _survey_instrument_body(_made: dict, _caller) -> dict:
+    return {"id": "authz-scale", "owner_organization_id": REGION, "name": "Authz scale", "scale_points": 4,
+            "items": [{"text": "I enjoy teaching mathematics."}]}
+
+
+def _survey_administration_body(made: dict, _caller) -> dict:
+    return {"phase": "pre", "instrument_id": made["survey_own_instrument"], "opens_at": made["survey_opens"],
+            "closes_at": made["survey_closes"]}
+
+
+SURVEY_ROWS: tuple = (
+    row("GET /api/v1/survey-instruments", ANYONE),
+    row("GET /api/v1/survey-instruments/{id}", ANYONE, id=SURVEY_INSTRUMENT),
+    row("POST /api/v1/survey-instruments", matrix.PROGRAM_MANAGERS, body=_survey_instrument_body),
+    row("POST /api/v1/programs/{id}/survey-administrations", matrix.PROGRAM_MANAGERS, id=matrix.PROGRAM,
+        body=_survey_administration_body),
+    row("GET /api/v1/programs/{id}/survey-administrations", AUTHENTICATED, id=matrix.PROGRAM),
+    row("GET /api/v1/survey-administrations/{id}", AUTHENTICATED, id="$survey_pre"),
+    row("POST /api/v1/survey-administrations/{id}/responses", frozenset(), id="$survey_pre",
+        body={"answers": [3] * 21}),
+    row("GET /api/v1/survey-administrations/{id}/status", AUTHENTICATED, id="$survey_pre"),
+    row("GET /api/v1/survey-administrations/{id}/report", SURVEY_REPORT_READERS, id="$survey_pre"),
+    row("GET /api/v1/programs/{id}/survey-comparison", SURVEY_REPORT_READERS, id=matrix.PROGRAM),
+)
 
 ROWS = (*DATA_SET_ROWS, *MEASURE_ROWS, *PARTICIPATION_ROWS, *CYCLE_ROWS, *SURVEY_ROWS)
 
@@ -48,4 +78,17 @@ ROWS = (*DATA_SET_ROWS, *MEASURE_ROWS, *PARTICIPATION_ROWS, *CYCLE_ROWS, *SURVEY
 def made(stack, admin: ApiClient) -> dict:
     """Items the rows above need, by "$name"; each area adds its own."""
     found: dict = {}
+    # surveys: the built-in scale given pre and post (open now), and a region's own instrument.
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    found["survey_opens"] = (now - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    found["survey_closes"] = (now + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for phase in ("pre", "post"):
+        found[f"survey_{phase}"] = admin.post(f"/programs/{matrix.PROGRAM}/survey-administrations", {
+            "phase": phase, "instrument_id": SURVEY_INSTRUMENT, "opens_at": found["survey_opens"],
+            "closes_at": found["survey_closes"]})["id"]
+    found["survey_own_instrument"] = admin.post("/survey-instruments", {
+        "owner_organization_id": REGION, "name": "Authz own scale", "scale_points": 5,
+        "items": [{"text": "I plan mathematics lessons with colleagues."}]})["id"]
     return found
