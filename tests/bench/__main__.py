@@ -17,6 +17,7 @@ from pathlib import Path
 from copnet import stack as stacklib
 from copnet.reflection.v1 import reflection_pb2
 from tests.bench import baseline_app
+from tests.bench.assessment_import import bench_assessment_import
 from tests.bench.feeds import bench_feed_poll
 from tests.bench.load import HEADER, Call, burst, post_burst, time_until
 from tests.bench.measure_queries import bench_measure_queries
@@ -84,7 +85,9 @@ def main() -> int:
     parser.add_argument("--roster-staff", type=int, default=100_000, help="teachers in the imported roster")
     parser.add_argument("--measure-students", type=int, nargs=2, default=(1_000_000, 10_000_000),
                         help="student rows of the two measure-query runs")
-    parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster", "measures"),
+    parser.add_argument("--assessment-rows", type=int, default=1_000_000, help="rows of the imported score file")
+    parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster", "measures",
+                                           "assessment-import"),
                         help="run one benchmark")
     args = parser.parse_args()
     # A stop request (kill, a CI cancel) must still stop the stack below: exit through `finally`.
@@ -110,6 +113,8 @@ def main() -> int:
                 correct = bench_roster_import(stack, args.roster_staff) and correct
             if args.only in (None, "measures"):
                 bench_measure_queries(tuple(args.measure_students))
+            if args.only in (None, "assessment-import"):
+                correct = bench_assessment_import(args.assessment_rows) and correct
         finally:
             if baseline is not None:
                 baseline.stop()

@@ -10,6 +10,7 @@ caller renames once its data set turns READY (`jobs.py`); a failure leaves nothi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,8 @@ class Reading:
         self.outcome = Outcome()
         self._rejected_rows: set[int] | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._writing: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -144,12 +147,25 @@ class Reading:
             outcome.periods.update(tuple(p.values()) for p in periods.aggregate([]).to_pylist())
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.rows_path, ROWS_SCHEMA[self.kind], compression="zstd")
-        self._writer.write_table(rows)
+            self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rows-writer")
+        # Compressing and writing a batch (Arrow's C++, the GIL released) overlaps checking the
+        # next one; one batch at most waits, so memory stays at two batches.
+        self._wait_for_write()
+        self._pending = self._writing.submit(self._writer.write_table, rows)
+
+    def _wait_for_write(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            try:
+                self._wait_for_write()
+            finally:
+                self._writing.shutdown(wait=True)
+                self._writer.close()
+                self._writer = None
 
 
 # -- after the last batch -----------------------------------------------------------------------------
