@@ -28,7 +28,7 @@ from copnet.reflection import reference
 from copnet.reflection.measures import convert
 from copnet.reflection.measures.index import MeasureIndex, Snapshot, process_index
 from copnet.reflection.measures.lattice import GRADE, GROUP
-from copnet.reflection.measures.published import published_row
+from copnet.reflection.measures.published import Publisher
 from copnet.reflection.v1 import measures_pb2
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,10 @@ def aggregate_messages(snapshot: Snapshot, region: str) -> Iterator[tuple[str, m
         if level not in PUBLISHED_LEVELS or start == stop:
             continue
         by_partition: dict[tuple[str, str, str], list] = {}
+        publisher = Publisher(lattice)
         for row in range(start, stop):
             key = lattice.key(row)
-            cell = published_row(lattice, row)
+            cell = publisher.cell(row)
             by_partition.setdefault((key["test"], key["school_year"], key["window"]), []).append(
                 measures_pb2.PublishedAggregateCell(student_group=key[GROUP], grade=key[GRADE], withheld=cell.withheld,
                                                     figures=None if cell.withheld else convert.figures(cell)))

@@ -67,40 +67,73 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, DECIMALS)
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """A published row's figures, exact and as shown (percentages coded)."""
+
+    exact: figures.Figures
+    percent_at_level: tuple[Percent, ...]
+    percent_met_or_exceeded: Percent | None
+
+
+class Publisher:
+    """Publishes rows of one suppressed lattice, each row's figures worked out once (a reference
+    group's cell serves every gap to it)."""
+
+    def __init__(self, lattice: Lattice, reference_group: str = reference.ALL_STUDENTS):
+        self.lattice = lattice
+        self.reference_group = reference_group
+        self._shown: dict[int, _Shown | None] = {}
+
+    def _figures(self, row: int) -> _Shown | None:
+        """None for a withheld row or one without students."""
+        if row not in self._shown:
+            exact = None if self.lattice.withheld[row] else figures.figures_of(_sums(self.lattice, row))
+            if exact is None:
+                self._shown[row] = None
+            else:
+                n = exact.students_tested
+                self._shown[row] = _Shown(exact, tuple(coded(p, n) for p in exact.percent_at_level),
+                                          coded(exact.percent_met_or_exceeded, n)
+                                          if exact.percent_met_or_exceeded is not None else None)
+        return self._shown[row]
+
+    def cell(self, row: int, reference_row: int | None = None) -> PublishedCell:
+        """Row `row` as published; with a gap to `reference_row` (the same organization, grade and
+        window in the reference group) unless it is the reference itself."""
+        lattice = self.lattice
+        key = lattice.key(row)
+        common = dict(key, level=lattice.level_of.get(key["organization_id"], ""),
+                      cut_scores_version=reference.test_named(key["test"]).cut_scores_version)
+        gap = None if key["student_group"] == self.reference_group else self._gap(row, reference_row)
+        if lattice.withheld[row]:
+            return PublishedCell(**common, withheld=True, gap=gap)
+        shown = self._figures(row)
+        if shown is None:  # a cell without students: published as zero students, nothing else
+            return PublishedCell(**common, withheld=False, students_tested=0, gap=gap)
+        exact = shown.exact
+        return PublishedCell(
+            **common, withheld=False, students_tested=exact.students_tested,
+            mean_scale_score=_rounded(exact.mean_scale_score), percent_at_level=shown.percent_at_level,
+            percent_met_or_exceeded=shown.percent_met_or_exceeded,
+            distance_from_standard=_rounded(exact.distance_from_standard), gap=gap)
+
+    def _gap(self, row: int, reference_row: int | None) -> Gap:
+        mine = self._figures(row)
+        theirs = self._figures(reference_row) if reference_row is not None else None
+        if mine is None or theirs is None:
+            return Gap(self.reference_group, withheld=True)
+        percent_points = None
+        # A coded side would be given away by the difference to a published side.
+        if mine.percent_met_or_exceeded is not None and theirs.percent_met_or_exceeded is not None and \
+                mine.percent_met_or_exceeded.value is not None and theirs.percent_met_or_exceeded.value is not None:
+            percent_points = _rounded(mine.exact.percent_met_or_exceeded - theirs.exact.percent_met_or_exceeded)
+        return Gap(self.reference_group, withheld=False, percent_met_points=percent_points,
+                   distance_from_standard_points=_rounded(figures.difference(
+                       mine.exact.distance_from_standard, theirs.exact.distance_from_standard)))
+
+
 def published_row(lattice: Lattice, row: int, reference_row: int | None = None,
                   reference_group: str = reference.ALL_STUDENTS) -> PublishedCell:
-    """Row `row` of a suppressed lattice as published; with a gap to `reference_row` (the same
-    organization, grade and window in the reference group) unless it is the reference itself."""
-    key = lattice.key(row)
-    version = reference.test_named(key["test"]).cut_scores_version
-    common = dict(key, level=lattice.level_of.get(key["organization_id"], ""), cut_scores_version=version)
-    gap = None if key["student_group"] == reference_group else _gap(lattice, row, reference_row, reference_group)
-    if lattice.withheld[row]:
-        return PublishedCell(**common, withheld=True, gap=gap)
-    shown = figures.figures_of(_sums(lattice, row))
-    if shown is None:  # a cell without students: published as zero students, nothing else
-        return PublishedCell(**common, withheld=False, students_tested=0, gap=gap)
-    return PublishedCell(
-        **common, withheld=False, students_tested=shown.students_tested,
-        mean_scale_score=_rounded(shown.mean_scale_score),
-        percent_at_level=tuple(coded(p, shown.students_tested) for p in shown.percent_at_level),
-        percent_met_or_exceeded=coded(shown.percent_met_or_exceeded, shown.students_tested)
-        if shown.percent_met_or_exceeded is not None else None,
-        distance_from_standard=_rounded(shown.distance_from_standard), gap=gap)
-
-
-def _gap(lattice: Lattice, row: int, reference_row: int | None, reference_group: str) -> Gap:
-    if reference_row is None or lattice.withheld[row] or lattice.withheld[reference_row]:
-        return Gap(reference_group, withheld=True)
-    mine, theirs = figures.figures_of(_sums(lattice, row)), figures.figures_of(_sums(lattice, reference_row))
-    if mine is None or theirs is None:
-        return Gap(reference_group, withheld=True)
-    percent_points = None
-    if mine.percent_met_or_exceeded is not None and theirs.percent_met_or_exceeded is not None and not (
-            suppression.code_percent(mine.percent_met_or_exceeded, mine.students_tested).coded
-            or suppression.code_percent(theirs.percent_met_or_exceeded, theirs.students_tested).coded):
-        # A coded side would be given away by the difference to a published side.
-        percent_points = _rounded(mine.percent_met_or_exceeded - theirs.percent_met_or_exceeded)
-    return Gap(reference_group, withheld=False, percent_met_points=percent_points,
-               distance_from_standard_points=_rounded(
-                   figures.difference(mine.distance_from_standard, theirs.distance_from_standard)))
+    """One row of a suppressed lattice as published (see Publisher.cell)."""
+    return Publisher(lattice, reference_group).cell(row, reference_row)

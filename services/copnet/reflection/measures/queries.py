@@ -15,7 +15,7 @@ from copnet.kernel.pagination import decode_token, encode_token
 from copnet.reflection import reference
 from copnet.reflection.measures.index import MeasureIndex, Snapshot, process_index
 from copnet.reflection.measures.lattice import GRADE, GROUP, Lattice
-from copnet.reflection.measures.published import PublishedCell, published_row
+from copnet.reflection.measures.published import PublishedCell, Publisher
 
 MAX_VALUES = 30
 DEFAULT_PAGE_SIZE = 500
@@ -131,7 +131,8 @@ def selected_rows(lattice: Lattice, query: MeasureQuery) -> np.ndarray:
 
 def published(lattice: Lattice, rows: np.ndarray, reference_group: str) -> list[PublishedCell]:
     references = lattice.rows_like(rows, GROUP, reference_group).tolist()
-    return [published_row(lattice, row, reference if reference >= 0 else None, reference_group)
+    publisher = Publisher(lattice, reference_group)
+    return [publisher.cell(row, reference if reference >= 0 else None)
             for row, reference in zip(rows.tolist(), references)]
 
 
