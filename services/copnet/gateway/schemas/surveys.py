@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -79,7 +80,7 @@ class SurveyInstrumentVersionQuery(Strict):
 
 
 class SurveyInstrumentPath(Strict):
-    id: str = Field(max_length=63)
+    id: str
 
 
 # -- administrations -----------------------------------------------------------------------------
@@ -115,16 +116,16 @@ class SurveyAdministrationQuery(Page):
 
 
 class SurveyAdministrationPath(Strict):
-    id: str = Field(max_length=63)
+    id: str
 
 
 class ProgramSurveysPath(Strict):
-    id: str = Field(max_length=63)
+    id: str
 
 
 # -- responses -----------------------------------------------------------------------------------
 class SurveyAnswers(Strict):
-    answers: list[int] = Field(min_length=1, max_length=60,
+    answers: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=60,
                                description="One answer per item, in the instrument's item order, each a point "
                                            "of its scale (1 = the first label).")
 

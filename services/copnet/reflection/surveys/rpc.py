@@ -25,6 +25,13 @@ OWNER_KINDS = (membership_pb2.ORGANIZATION_KIND_REGION, membership_pb2.ORGANIZAT
 ID_MAX = 63
 
 
+def lookup_id(value: str, field: str) -> str:
+    """An id to look up: required; any other id simply names nothing (NOT_FOUND)."""
+    if not value:
+        raise InvalidArgument.for_field(field, "is required")
+    return value
+
+
 def required_id(value: str, field: str) -> str:
     if not value:
         raise InvalidArgument.for_field(field, "is required")
@@ -51,7 +58,7 @@ class SurveysRpcs:
     def GetSurveyInstrument(self, request: surveys_pb2.GetSurveyInstrumentRequest, _context):
         if request.version < 0:
             raise InvalidArgument.for_field("version", "must not be negative")
-        found = records.instrument_version(required_id(request.id, "id"), request.version)
+        found = records.instrument_version(lookup_id(request.id, "id"), request.version)
         return surveys_pb2.GetSurveyInstrumentResponse(instrument=records.instrument_message(found))
 
     def CreateSurveyInstrument(self, request: surveys_pb2.CreateSurveyInstrumentRequest, _context):
@@ -141,7 +148,7 @@ class SurveysRpcs:
 
     def GetSurveyAdministration(self, request: surveys_pb2.GetSurveyAdministrationRequest, _context):
         auth.require_authenticated("reading a survey administration")
-        found = records.administration(required_id(request.id, "id"))
+        found = records.administration(lookup_id(request.id, "id"))
         return surveys_pb2.GetSurveyAdministrationResponse(administration=records.administration_message(found))
 
     # -- responses -----------------------------------------------------------------------------
@@ -149,7 +156,7 @@ class SurveysRpcs:
         identity = access.person("responding to a survey")
         if len(request.answers) > instruments.MAX_ITEMS:
             raise InvalidArgument.for_field("answers", f"must be at most {instruments.MAX_ITEMS}", reason="TOO_MANY")
-        administration = records.administration(required_id(request.administration_id, "administration_id"),
+        administration = records.administration(lookup_id(request.administration_id, "administration_id"),
                                                 "administration_id")
         instrument = records.instrument_version(administration.instrument_id,
                                                 administration.instrument_version).instrument()
@@ -174,7 +181,7 @@ class SurveysRpcs:
 
     def GetMySurveyStatus(self, request: surveys_pb2.GetMySurveyStatusRequest, _context):
         identity = access.person("asking whether you have responded")
-        administration = records.administration(required_id(request.administration_id, "administration_id"),
+        administration = records.administration(lookup_id(request.administration_id, "administration_id"),
                                                 "administration_id")
         responded = responses.already_responded(administration.id, identity.person_id)
         now = db.utcnow()
@@ -193,7 +200,7 @@ class SurveysRpcs:
 
     def GetSurveyReport(self, request: surveys_pb2.GetSurveyReportRequest, _context):
         auth.require_authenticated("reading a survey report")
-        administration = records.administration(required_id(request.administration_id, "administration_id"),
+        administration = records.administration(lookup_id(request.administration_id, "administration_id"),
                                                 "administration_id")
         breakdown = breakdown_of(request.breakdown)
         reach = self._survey_reach(administration, "reading this survey's report")
