@@ -240,17 +240,22 @@ def token_keys_command(
     """Make an instance's token signing keys: the issuer's (issuer.pem: for whoever issues people's
     tokens, never a service), one per service (service-<name>.pem: that service's
     COPNET_SERVICE_KEY_FILE) and the public keys of all of them (public-keys.json: every process's
-    COPNET_TOKEN_PUBLIC_KEYS_FILE)."""
+    COPNET_TOKEN_PUBLIC_KEYS_FILE); and the region's pseudonym key (pseudonym.key: the reflection
+    service's COPNET_PSEUDONYM_KEY_FILE, for student ids)."""
     from copnet.kernel import token_keys
+    from copnet.reflection.datasets.pseudonyms import make_key_file
+    from copnet.stack import PSEUDONYM_KEY_FILE
 
     try:
         files = token_keys.make_key_set(directory, SERVICE_NAMES)
+        pseudonym_key = make_key_file(Path(directory) / PSEUDONYM_KEY_FILE)
     except OSError as error:
         raise fail(f"copnet token keys: cannot write to {directory}: {error.strerror or error}", 2) from None
     typer.echo(f"issuer key:      {files.issuer}")
     for name in SERVICE_NAMES:
         typer.echo(f"{name + ' key:':<17}{files.service(name)}")
     typer.echo(f"public keys:     {files.public}")
+    typer.echo(f"pseudonym key:   {pseudonym_key}")
 
 
 # -- seed --------------------------------------------------------------------------------------

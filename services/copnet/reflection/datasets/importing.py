@@ -210,7 +210,7 @@ def finish_scores(reading: Reading, others: Sequence[Path], enrollments: Sequenc
     """students.parquet without duplicate students, and the roll-ups beside it; returns the growth
     cells to keep per other data set (id, cells) — written by the caller with the others READY."""
     directory, outcome = reading.directory, reading.outcome
-    con = rollups.connection()
+    con = rollups.connection(directory.parent / store.SPILL)
     try:
         unchecked, students = directory / UNCHECKED, directory / store.STUDENTS
         doubled = duplicates(con, unchecked, others)

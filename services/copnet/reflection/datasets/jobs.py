@@ -233,7 +233,7 @@ class Imports:
         """Every READY score data set's teacher cells from the READY enrollments (after one came or went)."""
         with self.finishing:
             enrollments = store.enrollment_files()
-            con = rollups.connection()
+            con = rollups.connection(store.directory() / store.SPILL)
             try:
                 for data_set in store.ready_data_sets(STUDENT_SCORES):
                     folder = store.data_set_dir(data_set.id)

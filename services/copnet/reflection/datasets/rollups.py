@@ -46,10 +46,13 @@ def group_list(prefix: str = "") -> str:
     return "[" + ", ".join(expressions) + "]"
 
 
-def connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB, its threads and memory bounded (it spills to disk beyond)."""
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB"})
-    return con
+def connection(spill_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB, its threads and memory bounded; beyond, it spills to `spill_directory`
+    (the store's, on its volume: the service's own filesystem may be read-only)."""
+    config = {"threads": 2, "memory_limit": "1GB"}
+    if spill_directory is not None:
+        config["temp_directory"] = str(spill_directory)
+    return duckdb.connect(config=config)
 
 
 def parquet(path: Path | Sequence[Path]) -> str:

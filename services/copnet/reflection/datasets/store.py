@@ -50,6 +50,8 @@ ORGANIZATIONS = "organizations.parquet"
 AGGREGATES = "aggregate_results.parquet"
 ENROLLMENTS = "enrollments.parquet"
 PARTIAL_SUFFIX = ".partial"
+# Where DuckDB spills what does not fit its memory limit during roll-ups.
+SPILL = ".spill"
 
 ORGANIZATION_PARENTS = pa.schema([("organization_id", pa.string()), ("parent_id", pa.string()),
                                   ("level", pa.string())])
