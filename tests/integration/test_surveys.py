@@ -145,6 +145,13 @@ def test_a_pre_survey_is_answered_anonymously_and_reported_suppressed(stack):
                                    "--token", stack.token("regional_lead", "ca-bay-area", person="elena-torres")])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["respondents"] == 15
+    lead_cli = ["--gateway", stack.gateway_url, "--token", stack.token("regional_lead", "ca-bay-area",
+                                                                     person="elena-torres")]
+    for command, expected in ((["report", "bay-pre", "--by", "community"], f"{RATIOS}"),
+                              (["compare", PROGRAM], "15 respondents pre, 0 post"),
+                              (["instruments"], MTEBI.id), (["instruments", MTEBI.id], "q21")):
+        out = CliRunner().invoke(cli, ["surveys", *command, *lead_cli], terminal_width=200)
+        assert out.exit_code == 0 and expected in out.output, (command, out.output)
 
     # No read puts a person next to answers: not a report, list, status, event or stored response.
     reads = [full, small, restricted, comparison, lead.get(f"/programs/{PROGRAM}/survey-administrations"),
