@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pyarrow as pa
@@ -44,11 +44,13 @@ class CellSource(Protocol):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One generation's suppressed lattice."""
+    """One generation's suppressed lattice, and the figures of its rows as published so far (they
+    never change within a generation: each is worked out once)."""
 
     generation: str
     lattice: Lattice
     min_cell: int
+    shown: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 class MeasureIndex:

@@ -71,7 +71,7 @@ def aggregate_messages(snapshot: Snapshot, region: str) -> Iterator[tuple[str, m
         if level not in PUBLISHED_LEVELS or start == stop:
             continue
         by_partition: dict[tuple[str, str, str], list] = {}
-        publisher = Publisher(lattice)
+        publisher = Publisher(lattice, shown=snapshot.shown)
         for row in range(start, stop):
             key = lattice.key(row)
             cell = publisher.cell(row)

@@ -10,6 +10,8 @@ from copnet.reflection.measures import figures
 from copnet.reflection.measures.lattice import Lattice
 
 DECIMALS = 1
+# Published rows' figures kept per generation, at most (a few hundred bytes each).
+MAX_REMEMBERED_ROWS = 300_000
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,16 @@ class _Shown:
 
 class Publisher:
     """Publishes rows of one suppressed lattice, each row's figures worked out once (a reference
-    group's cell serves every gap to it)."""
+    group's cell serves every gap to it; with a snapshot's `shown`, once per generation)."""
 
-    def __init__(self, lattice: Lattice, reference_group: str = reference.ALL_STUDENTS):
+    def __init__(self, lattice: Lattice, reference_group: str = reference.ALL_STUDENTS,
+                 shown: dict[int, _Shown | None] | None = None):
         self.lattice = lattice
         self.reference_group = reference_group
-        self._shown: dict[int, _Shown | None] = {}
+        # Rows' figures as published: the snapshot's (kept for its generation), else this answer's.
+        self._shown = shown if shown is not None else {}
+        if len(self._shown) > MAX_REMEMBERED_ROWS:
+            self._shown.clear()
 
     def _figures(self, row: int) -> _Shown | None:
         """None for a withheld row or one without students."""

@@ -129,9 +129,10 @@ def selected_rows(lattice: Lattice, query: MeasureQuery) -> np.ndarray:
     return lattice.select(organizations_of(lattice, query.organization_id, query.include_children), query.filters())
 
 
-def published(lattice: Lattice, rows: np.ndarray, reference_group: str) -> list[PublishedCell]:
+def published(snapshot: Snapshot, rows: np.ndarray, reference_group: str) -> list[PublishedCell]:
+    lattice = snapshot.lattice
     references = lattice.rows_like(rows, GROUP, reference_group).tolist()
-    publisher = Publisher(lattice, reference_group)
+    publisher = Publisher(lattice, reference_group, snapshot.shown)
     return [publisher.cell(row, reference if reference >= 0 else None)
             for row, reference in zip(rows.tolist(), references)]
 
@@ -140,7 +141,7 @@ def published_cells(query: MeasureQuery, index: MeasureIndex | None = None) -> l
     """Every cell `query` selects, suppressed and coded as every view shows it (inquiry-cycle
     snapshots, exports). Unbounded in rows: callers keep queries narrow or page with `page`."""
     snapshot = (index or process_index()).measures()
-    return published(snapshot.lattice, selected_rows(snapshot.lattice, query), query.reference_group)
+    return published(snapshot, selected_rows(snapshot.lattice, query), query.reference_group)
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def page(query: MeasureQuery, requested_size: int, page_token: str, index: Measu
     chosen = rows[offset:offset + size]
     token = encode_token(f"{snapshot.generation}:{offset + size}", query.as_token_query()) \
         if offset + size < len(rows) else ""
-    return Page(published(snapshot.lattice, chosen, query.reference_group), token, snapshot)
+    return Page(published(snapshot, chosen, query.reference_group), token, snapshot)
 
 
 def offset_of(page_token: str, token_query: dict, generation: str) -> int:
