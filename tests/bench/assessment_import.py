@@ -25,9 +25,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.csv as csv
 import pyarrow.parquet as pq
-
 from copnet.pluginapi import AssessmentBatch
-from copnet.reflection import columns
 from copnet.reflection.datasets.importing import Reading, finish_scores
 from copnet.reflection.datasets.pseudonyms import Pseudonymiser
 from copnet.reflection.datasets.validation import OrganizationTree, Placement

@@ -15,10 +15,12 @@ from pathlib import Path
 import grpc
 import pyarrow.parquet as pq
 import pytest
-
+from copnet.kernel import db
 from copnet.kernel.errors import details_of
 from copnet.membership.v1 import membership_pb2
+from copnet.reflection.datasets import store
 from copnet.reflection.v1 import datasets_pb2
+
 from tests.integration.jetstream_events import published
 from tests.support.stack import RunningStack, settings_for_tests
 
@@ -53,6 +55,15 @@ PLUGIN = '''
                                       bytes_read=file.size_bytes)
 
 
+    class CsvEnrollments:
+        key, title, kind, description = "csv-enrollments", "CSV enrollments", "class_enrollments", "Who taught whom."
+
+        def read(self, file, settings):
+            table = csv.read_csv(file.stream, convert_options=csv.ConvertOptions(
+                column_types={name: pa.string() for name in TEXT}, strings_can_be_null=True))
+            yield AssessmentBatch(rows=table.append_column("row", pa.array(range(2, table.num_rows + 2), pa.int64())))
+
+
     class Raising:
         key, title, kind, description = "raising-scores", "Raises", "student_scores", "Always raises."
 
@@ -63,7 +74,7 @@ PLUGIN = '''
 
     @hookimpl
     def register_assessment_importers():
-        return [CsvScores(), Raising()]
+        return [CsvScores(), CsvEnrollments(), Raising()]
 '''
 HEADER = ("student_id,school_code,grade,test,school_year,window,scale_score,achievement_level,english_learner,"
           "disability,economically_disadvantaged,foster,homeless,race_ethnicity,teacher_id,test_date,percentile,"
@@ -285,3 +296,46 @@ def test_no_event_carries_a_student_id_or_a_pseudonym(ds_stack):
     for event in seen():
         body = json.dumps(event.data)
         assert not any(secret in body for secret in (*STUDENT_IDS, *pseudonyms)), event.type
+
+
+def test_growth_enrollments_and_the_store_readers_follow_the_ready_data_sets(ds_stack):
+    """What other areas read (`datasets.store`), against the stack's own database and store: growth
+    between two imports of the same students, teachers from an enrollment file, and both gone
+    with the data sets that made them."""
+    token = steward(ds_stack)
+    fall = [row.replace("S-", "G-").replace("spring", "fall").replace(",2530,3,", ",2480,2,")
+            for row in (ROWS[0], ROWS[3])]
+    spring = [row.replace("S-", "G-") for row in (ROWS[0], ROWS[3])]
+    first = settled(ds_stack, token, upload(ds_stack, token, csv_file(fall), name="fall.csv").id)
+    second = settled(ds_stack, token, upload(ds_stack, token, csv_file(spring), name="spring.csv").id)
+    assert (first.rows_imported, second.rows_imported) == (2, 2), (first.failure, second.failure)
+    enrollments = settled(ds_stack, token, upload(
+        ds_stack, token, b"student_id,teacher_id,class_id,school_code,school_year\n"
+                         b"G-1001,teacher-n,math-5,11111110000001,2024-25\n", importer="csv-enrollments",
+        name="enrollments.csv").id)
+    assert enrollments.status == datasets_pb2.DATA_SET_STATUS_READY, enrollments.failure
+
+    db.connect(ds_stack.mongodb_uri, ds_stack.settings.database_name("reflection"))
+    store.use_directory(store_dir(ds_stack))
+    try:
+        growth = [c for c in store.growth_cells().to_pylist() if c["organization_id"] == "ds-north-es"
+                  and c["student_group"] == "all" and c["grade"] == "all"]
+        assert [(c["from_window"], c["to_window"], c["students"], c["change_sum"]) for c in growth] == [
+            ("fall", "spring", 1, 50.0)]
+        teachers = {c["teacher_id"] for c in store.teacher_cells().to_pylist()}
+        assert "teacher-n" in teachers
+        assert store.organization_parents()["ds-north-es"] == ("ds-usd", "school")
+        assert store.data_set_dir(second.id) / "students.parquet" in store.student_files()
+        assert store.enrollment_files() == [store.data_set_dir(enrollments.id) / "enrollments.parquet"]
+        generation = store.ready_generation()
+
+        reflection = ds_stack.reflection(token)
+        reflection.DeleteDataSet(datasets_pb2.DeleteDataSetRequest(id=enrollments.id))
+        reflection.DeleteDataSet(datasets_pb2.DeleteDataSetRequest(id=first.id))
+        assert store.ready_generation() != generation
+        assert "teacher-n" not in {c["teacher_id"] for c in store.teacher_cells().to_pylist()}
+        assert not [c for c in store.growth_cells().to_pylist() if c["organization_id"] == "ds-north-es"]
+        assert store.data_set_dir(first.id) / "students.parquet" not in store.student_files()
+    finally:
+        store.use_directory(None)
+        db.mongoengine.disconnect()

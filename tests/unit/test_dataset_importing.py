@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from copnet.pluginapi import AssessmentBatch, AssessmentRowError
 from copnet.reflection import columns
 from copnet.reflection.datasets import store

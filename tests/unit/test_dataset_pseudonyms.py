@@ -9,7 +9,6 @@ import stat
 
 import pyarrow as pa
 import pytest
-
 from copnet.kernel.settings import ConfigError
 from copnet.reflection.datasets.pseudonyms import Pseudonymiser, make_key_file, read_key
 

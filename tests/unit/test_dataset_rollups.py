@@ -8,7 +8,6 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from copnet.reflection import columns
 from copnet.reflection.datasets import rollups
 from copnet.reflection.datasets.importing import duplicates

@@ -7,11 +7,16 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
-
 from copnet.reflection import columns
 from copnet.reflection.datasets.pseudonyms import Pseudonymiser
-from copnet.reflection.datasets.validation import (OrganizationTree, Placement, WrongShape, check_aggregates,
-                                                   check_enrollments, check_scores)
+from copnet.reflection.datasets.validation import (
+    OrganizationTree,
+    Placement,
+    WrongShape,
+    check_aggregates,
+    check_enrollments,
+    check_scores,
+)
 
 TREE = OrganizationTree(
     schools={"0100001": Placement("north-es", "east-usd", "alameda-coe", "bay-region"),

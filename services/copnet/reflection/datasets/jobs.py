@@ -195,15 +195,18 @@ class Imports:
             final = store.data_set_dir(job.data_set_id)
             shutil.rmtree(final, ignore_errors=True)
             reading.directory.rename(final)
+            enrollments = job.kind == CLASS_ENROLLMENTS
             try:
+                if enrollments:  # teachers' cells with these enrollments before they count: READY means done
+                    self.rewrite_teacher_cells(extra=[final / store.ENROLLMENTS])
                 self.ctx.transaction(lambda uow: self.mark_ready(uow, job, outcome))
             except Exception:
                 shutil.rmtree(final, ignore_errors=True)
+                if enrollments:
+                    self.rewrite_teacher_cells()
                 raise
         log.info("datasets: %s imported (%d rows, %d rejected)", job.data_set_id, outcome.rows_imported,
                  outcome.rows_rejected)
-        if job.kind == CLASS_ENROLLMENTS:
-            self.recompute_teacher_cells()
 
     def mark_ready(self, uow: db.UnitOfWork, job: Job, outcome: Outcome) -> None:
         written = uow.update_one(DataSet, {"_id": job.data_set_id, "status": IMPORTING}, {"$set": {
@@ -229,24 +232,22 @@ class Imports:
             log.exception("datasets: recording %s as failed failed; the sweep will", job.data_set_id)
 
     # -- teacher cells follow enrollments --------------------------------------------------------------
-    def recompute_teacher_cells(self) -> None:
-        """Every READY score data set's teacher cells from the READY enrollments (after one came or went)."""
-        with self.finishing:
-            enrollments = store.enrollment_files()
-            con = rollups.connection(store.directory() / store.SPILL)
-            try:
-                for data_set in store.ready_data_sets(STUDENT_SCORES):
-                    folder = store.data_set_dir(data_set.id)
-                    students = folder / store.STUDENTS
-                    if not students.exists():
-                        continue
-                    cells = rollups.teacher_cells(con, students, enrollments)
-                    fresh = folder / f"{store.TEACHER_CELLS}.next"
-                    pq.write_table(cells, fresh)
-                    os.replace(fresh, folder / store.TEACHER_CELLS)
-            finally:
-                con.close()
-            self.ctx.transaction(bump_generation)
+    def rewrite_teacher_cells(self, extra: list[Path] = ()) -> None:
+        """Every READY score data set's teacher cells from the READY enrollments and `extra` ones
+        (after enrollments came or went); the caller holds `finishing` and bumps the generation."""
+        enrollments = [*store.enrollment_files(), *extra]
+        con = rollups.connection(store.directory() / store.SPILL)
+        try:
+            for data_set in store.ready_data_sets(STUDENT_SCORES):
+                folder = store.data_set_dir(data_set.id)
+                students = folder / store.STUDENTS
+                if not students.exists():
+                    continue
+                fresh = folder / f"{store.TEACHER_CELLS}.next"
+                pq.write_table(rollups.teacher_cells(con, students, enrollments), fresh)
+                os.replace(fresh, folder / store.TEACHER_CELLS)
+        finally:
+            con.close()
 
     # -- deleting -------------------------------------------------------------------------------------
     def delete(self, data_set: DataSet, deleted_by: str) -> None:
@@ -256,11 +257,12 @@ class Imports:
             bump_generation(uow)
 
         was_ready = data_set.status == READY
-        self.ctx.transaction(deleting)
-        remove_files(data_set.id)
-        self.ctx.transaction(lambda uow: self.mark_deleted(uow, data_set, deleted_by))
-        if was_ready and data_set.kind == CLASS_ENROLLMENTS:
-            self.recompute_teacher_cells()
+        with self.finishing:
+            self.ctx.transaction(deleting)
+            remove_files(data_set.id)
+            if was_ready and data_set.kind == CLASS_ENROLLMENTS:
+                self.rewrite_teacher_cells()  # without it: it is DELETING, no longer READY
+            self.ctx.transaction(lambda uow: self.mark_deleted(uow, data_set, deleted_by))
 
     def mark_deleted(self, uow: db.UnitOfWork, data_set: DataSet, deleted_by: str) -> None:
         uow.delete_many(DataSet, {"_id": data_set.id})
@@ -296,8 +298,11 @@ class Imports:
             self.ctx.transaction(lambda uow, d=data_set.id: mark_failed(self.ctx, uow, d, failure, None,
                                                                          only_if_seen_before=cutoff))
         for data_set in DataSet.objects(status=DELETING, updated_at__lt=_ago(ORPHAN_SECONDS)):
-            remove_files(data_set.id)
-            self.ctx.transaction(lambda uow, d=data_set: self.mark_deleted(uow, d, ""))
+            with self.finishing:
+                remove_files(data_set.id)
+                if data_set.kind == CLASS_ENROLLMENTS:
+                    self.rewrite_teacher_cells()
+                self.ctx.transaction(lambda uow, d=data_set: self.mark_deleted(uow, d, ""))
         root = store.directory()
         if root.is_dir():
             importing = {d.id for d in DataSet.objects(status=IMPORTING).only("id")}
