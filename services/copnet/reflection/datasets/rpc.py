@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 STEWARDS = {Role.DATA_STEWARD, Role.COUNTY_ADMIN, Role.REGIONAL_LEAD, Role.PLATFORM_ADMIN}
 REGISTER_HOOK = "register_assessment_importers"
 FILE_NAME_MAX = 255
+MAX_ID_LENGTH = 128
 
 
 def data_set_message(doc: DataSet, *, already_imported: bool = False) -> datasets_pb2.DataSet:
@@ -96,6 +97,9 @@ class DatasetsRpcs:
         limit = self.ctx.settings.assessment_file_max_bytes
         if not header.importer:
             raise InvalidArgument.for_field("header.importer", "is required")
+        if len(header.importer) > MAX_ID_LENGTH or len(header.organization_id) > MAX_ID_LENGTH:
+            field = "header.importer" if len(header.importer) > MAX_ID_LENGTH else "header.organization_id"
+            raise InvalidArgument.for_field(field, f"must be at most {MAX_ID_LENGTH} characters", reason="TOO_LONG")
         file_name = file_name_of(header.file_name)
         if header.size_bytes < 0:
             raise InvalidArgument.for_field("header.size_bytes", "must not be negative")
@@ -162,6 +166,8 @@ class DatasetsRpcs:
         identity = auth.require_authenticated(action)
         if not data_set_id:
             raise InvalidArgument.for_field("id", "is required")
+        if len(data_set_id) > MAX_ID_LENGTH:
+            raise InvalidArgument.for_field("id", f"must be at most {MAX_ID_LENGTH} characters", reason="TOO_LONG")
         doc = DataSet.objects(id=data_set_id).exclude("errors").first()
         # Out of scope reads as absent: the caller learns nothing of another county's data sets.
         if doc is None or not (doc.owner_id == identity.person_id or identity.may(STEWARDS, list(doc.scope or ()))):
@@ -177,6 +183,9 @@ class DatasetsRpcs:
         identity = auth.require_authenticated("listing data sets")
         query: dict = {}
         if request.organization_id:
+            if len(request.organization_id) > MAX_ID_LENGTH:
+                raise InvalidArgument.for_field("organization_id", f"must be at most {MAX_ID_LENGTH} characters",
+                                                reason="TOO_LONG")
             query["scope"] = request.organization_id
         if request.kind:
             if request.kind not in datasets_pb2.DataSetKind.values():
