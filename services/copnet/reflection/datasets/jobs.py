@@ -118,6 +118,7 @@ class Imports:
         self.finishing = threading.Lock()
         self.running: set[str] = set()
         self._heartbeat: threading.Thread | None = None
+        self._heartbeat_lock = threading.Lock()
 
     # -- running ----------------------------------------------------------------------------------
     def reserve(self) -> bool:
@@ -166,6 +167,9 @@ class Imports:
             file = AssessmentFile(job.file_name, stream, job.size_bytes)
             for batch in plugin_batches(self.ctx.plugins, job, file, deadline):
                 reading.add(batch)
+                # How far the importer has read, where it does not say itself.
+                with contextlib.suppress(OSError, ValueError):
+                    reading.outcome.bytes_read = max(reading.outcome.bytes_read, stream.tell())
                 if time.monotonic() - last_progress > 1.0:
                     self.progress(job.data_set_id, reading.outcome)
                     last_progress = time.monotonic()
@@ -274,15 +278,18 @@ class Imports:
 
     # -- liveness and the sweep -------------------------------------------------------------------------
     def _ensure_heartbeat(self) -> None:
-        if self._heartbeat is not None and self._heartbeat.is_alive():
-            return
-        self._heartbeat = threading.Thread(target=self._beat, name="import-heartbeat", daemon=True)
-        self._heartbeat.start()
+        with self._heartbeat_lock:
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._beat, name="import-heartbeat", daemon=True)
+                self._heartbeat.start()
 
     def _beat(self) -> None:
-        while self.running:
-            with contextlib.suppress(Exception):
-                DataSet.objects(id__in=list(self.running), status=IMPORTING).update(set__heartbeat_at=db.utcnow())
+        """For the life of the process: each running import is marked alive every few seconds."""
+        while True:
+            running = list(self.running)
+            if running:
+                with contextlib.suppress(Exception):  # MongoDB away: the next beat tries again
+                    DataSet.objects(id__in=running, status=IMPORTING).update(set__heartbeat_at=db.utcnow())
             time.sleep(HEARTBEAT_SECONDS)
 
     def sweep(self) -> None:
