@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import copnet.reflection.measures.queries as queries
 from copnet.kernel.errors import InvalidArgument
-from copnet.reflection.measures import queries
 from copnet.reflection.measures.figures import mean_and_sd
 from copnet.reflection.measures.index import MeasureIndex, Snapshot, process_index
 from copnet.reflection.measures.lattice import GRADE, GROUP, Lattice

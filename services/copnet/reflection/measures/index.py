@@ -16,9 +16,9 @@ from typing import Protocol
 
 import pyarrow as pa
 
+import copnet.reflection.measures.lattice as lattice_module
 from copnet.kernel.settings import settings as process_settings
 from copnet.reflection import columns
-from copnet.reflection.measures import lattice as lattice_module
 from copnet.reflection.measures.lattice import Lattice
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from copnet.kernel.db import utcnow
 from copnet.kernel.service import PeriodicJob, ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.reflection import reference
-from copnet.reflection.measures import convert
+from copnet.reflection.measures.convert import figures as figures_message
 from copnet.reflection.measures.index import MeasureIndex, Snapshot, process_index
 from copnet.reflection.measures.lattice import GRADE, GROUP
 from copnet.reflection.measures.published import Publisher
@@ -77,7 +77,7 @@ def aggregate_messages(snapshot: Snapshot, region: str) -> Iterator[tuple[str, m
             cell = publisher.cell(row)
             by_partition.setdefault((key["test"], key["school_year"], key["window"]), []).append(
                 measures_pb2.PublishedAggregateCell(student_group=key[GROUP], grade=key[GRADE], withheld=cell.withheld,
-                                                    figures=None if cell.withheld else convert.figures(cell)))
+                                                    figures=None if cell.withheld else figures_message(cell)))
         for (test, school_year, window), cells in by_partition.items():
             yield aggregate_key(organization, test, school_year, window), measures_pb2.AggregatesPublished(
                 schema_version=SCHEMA_VERSION, region=region, organization_id=organization, level=level, test=test,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import copnet.reflection.measures.figures as figures
 from copnet.reflection import reference, suppression
-from copnet.reflection.measures import figures
 from copnet.reflection.measures.lattice import Lattice
 
 DECIMALS = 1

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import copnet.reflection.measures.access as access
+import copnet.reflection.measures.baselines as baselines
+import copnet.reflection.measures.convert as convert
+import copnet.reflection.measures.effect_size as effect_size
+import copnet.reflection.measures.growth as growth
+import copnet.reflection.measures.metrics as metrics
+import copnet.reflection.measures.queries as queries
 from copnet.kernel.errors import InvalidArgument
 from copnet.reflection import reference
-from copnet.reflection.measures import (
-    access,
-    baselines,
-    convert,
-    effect_size,
-    growth,
-    metrics,
-    queries,
-)
 from copnet.reflection.measures.index import process_index
 from copnet.reflection.measures.membership import Membership
 from copnet.reflection.v1 import measures_pb2
