@@ -70,6 +70,7 @@ SURVEY_ROWS: tuple = (
     row("GET /api/v1/survey-administrations/{id}/status", AUTHENTICATED, id="$survey_pre"),
     row("GET /api/v1/survey-administrations/{id}/report", SURVEY_REPORT_READERS, id="$survey_pre"),
     row("GET /api/v1/programs/{id}/survey-comparison", SURVEY_REPORT_READERS, id=matrix.PROGRAM),
+    row("POST /api/v1/survey-administrations/{id}/close", matrix.PROGRAM_MANAGERS, id="$survey_post", body={}),
 )
 
 ROWS = (*DATA_SET_ROWS, *MEASURE_ROWS, *PARTICIPATION_ROWS, *CYCLE_ROWS, *SURVEY_ROWS)

@@ -108,9 +108,21 @@ def test_a_pre_survey_is_answered_anonymously_and_reported_suppressed(stack):
         given[person] = answers_of(index)
         as_person(stack, person).post("/survey-administrations/bay-pre/responses", {"answers": given[person]})
 
-    # Fifteen: the whole is shown, its means those of the answers.
+    # Fifteen: while the survey takes answers, only the count is shown (a mean read before and
+    # after one more answer would tell it); once the lead closes it, no answer is taken and the
+    # whole is shown, its means those of the answers.
+    collecting = lead.get("/survey-administrations/bay-pre/report")
+    assert collecting["collecting"] and collecting["respondents"] == 15
+    assert all(s["mean"] is None for s in collecting["subscales"])
+    assert refusal(lambda: member.post("/survey-administrations/bay-pre/close", {}))[0] == 403
+    closed = lead.post("/survey-administrations/bay-pre/close", {})
+    assert dt.datetime.fromisoformat(closed["closes_at"]) < dt.datetime.fromisoformat(made["closes_at"])
+    assert refusal(lambda: lead.post("/survey-administrations/bay-pre/close", {}))[1] == "SURVEY_CLOSED"
+    status, reason, _ = refusal(lambda: as_person(stack, OUTSIDER).post(
+        "/survey-administrations/bay-pre/responses", {"answers": answers_of(0)}))
+    assert (status, reason) == (409, "SURVEY_CLOSED")
     full = lead.get("/survey-administrations/bay-pre/report")
-    assert full["respondents"] == 15
+    assert full["respondents"] == 15 and not full["collecting"]
     for code in (PMTE, MTOE):
         scores = [MTEBI.subscale_scores(answers)[code] for answers in given.values()]
         shown = next(s for s in full["subscales"] if s["subscale"] == code)
@@ -138,6 +150,7 @@ def test_a_pre_survey_is_answered_anonymously_and_reported_suppressed(stack):
     lead.post(f"/programs/{PROGRAM}/survey-administrations", {**body, "id": "bay-post", "phase": "post"})
     comparison = lead.get(f"/programs/{PROGRAM}/survey-comparison")
     assert (comparison["pre_respondents"], comparison["post_respondents"]) == (15, 0)
+    assert (comparison["pre_collecting"], comparison["post_collecting"]) == (False, True)
     assert all(c["difference"] is None for c in (*comparison["subscales"], *comparison["items"]))
 
     # The CLI prints the same report.

@@ -160,3 +160,19 @@ def test_an_administration_without_respondents_shows_zero_and_no_mean():
     assert not report.withheld and report.respondents == 0 and not report.groups
     assert all(s.withheld for s in report.subscales) and all(i.withheld for i in report.items)
     assert all(not c.withheld and c.respondents == 0 for i in report.items for c in i.distribution)
+
+
+def test_while_a_survey_takes_answers_only_counts_are_shown():
+    people = {NORTH: [answers_of(i) for i in range(12)], VALLEY: [answers_of(i) for i in range(14)]}
+    report = reports.report(MTEBI, ADMINISTRATION, tallies(people), "community", MIN_CELL, collecting=True)
+    assert report.collecting and report.respondents == 26
+    assert all(s.withheld for s in report.subscales) and all(i.withheld and not i.distribution for i in report.items)
+    assert [(g.group_id, g.respondents) for g in report.groups] == [("north-plc", 12), ("valley-plc", 14)]
+    assert all(s.withheld for g in report.groups for s in g.subscales)
+    closed = reports.report(MTEBI, ADMINISTRATION, tallies(people), "community", MIN_CELL)
+    assert not closed.collecting and not any(s.withheld for s in closed.subscales)
+    post = surveys_pb2.SurveyAdministration(id="post-1", program_id="program")
+    comparison = reports.comparison(MTEBI, ADMINISTRATION, post, tallies(people), tallies(people), "", MIN_CELL,
+                                    collecting=(False, True))
+    assert comparison.post_collecting and comparison.post_respondents == 26
+    assert all(c.withheld for c in (*comparison.subscales, *comparison.items))

@@ -91,6 +91,18 @@ def administer(
 
 
 @app.command()
+def close(
+    administration_id: Annotated[str, typer.Argument(help="The administration's id.")],
+    gateway: GatewayOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Stop taking answers now (the program's managers): the report shows means from then on."""
+    closed = call_gateway("surveys close", gateway, token,
+                          lambda api: api.post(f"/survey-administrations/{administration_id}/close", {}))
+    typer.echo(f"administration {closed['id']} closed at {closed['closes_at']}")
+
+
+@app.command()
 def report(
     administration_id: Annotated[str, typer.Argument(help="The administration's id.")],
     by: BreakdownOption = None,
@@ -106,6 +118,8 @@ def report(
         return
     typer.echo(f"{administration_id}: {shown(found['respondents'])} respondents "
                f"(figures over fewer than {found['min_cell']} are withheld: {WITHHELD})")
+    if found["collecting"]:
+        typer.echo("still taking answers: means are shown once the survey closes")
     print_table("subscales", ("subscale", "mean", "sd"),
                 [[s["subscale"], shown(s["mean"]), shown(s["standard_deviation"])] for s in found["subscales"]])
     print_table("items", ("item", "subscale", "mean", "sd", "answers per point"),

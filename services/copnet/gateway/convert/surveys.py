@@ -82,6 +82,7 @@ def report(message: surveys_pb2.SurveyReport) -> schemas.SurveyReport:
     return schemas.SurveyReport(
         administration=administration(message.administration), min_cell=message.min_cell,
         respondents=_shown(message.respondents, message.withheld), restricted=message.restricted,
+        collecting=message.collecting,
         subscales=[_subscale(s) for s in message.subscales], items=[_item(i) for i in message.items],
         breakdown=breakdown_from_proto(message.breakdown),
         groups=[schemas.GroupResult(group_id=g.group_id, respondents=_shown(g.respondents, g.withheld),
@@ -103,6 +104,7 @@ def comparison(message: surveys_pb2.SurveyComparison) -> schemas.SurveyCompariso
         post_administration_id=message.post_administration_id, min_cell=message.min_cell,
         pre_respondents=_shown(message.pre_respondents, message.pre_withheld),
         post_respondents=_shown(message.post_respondents, message.post_withheld), restricted=message.restricted,
+        pre_collecting=message.pre_collecting, post_collecting=message.post_collecting,
         subscales=[_change(c) for c in message.subscales], items=[_change(c) for c in message.items],
         breakdown=breakdown_from_proto(message.breakdown),
         groups=[schemas.GroupComparison(group_id=g.group_id,

@@ -10,6 +10,7 @@ from copnet.gateway.auth import BEARER_REQUIRED, PROGRAM_MANAGERS, roles_require
 from copnet.gateway.backend import reflection
 from copnet.gateway.convert import surveys as convert
 from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, WRITE_PROBLEMS, operation_id, problem_responses
+from copnet.gateway.schemas.common import NoBody
 from copnet.gateway.schemas.surveys import (ComparisonQuery, MySurveyStatus, ProgramSurveysPath, ReportQuery,
                                             SurveyAdministration, SurveyAdministrationCreate,
                                             SurveyAdministrationList, SurveyAdministrationPath,
@@ -80,6 +81,14 @@ def list_survey_administrations(path: ProgramSurveysPath, query: SurveyAdministr
 def get_survey_administration(path: SurveyAdministrationPath):
     """One survey administration (read its instrument at /survey-instruments/{instrument_id})."""
     reply = reflection().GetSurveyAdministration(surveys_pb2.GetSurveyAdministrationRequest(id=path.id))
+    return convert.administration(reply.administration).model_dump(mode="json")
+
+
+@blueprint.post("/survey-administrations/<id>/close", responses={200: SurveyAdministration, **WRITE_PROBLEMS},
+                security=BEARER_REQUIRED, openapi_extensions=roles_required(*PROGRAM_MANAGERS))
+def close_survey_administration(path: SurveyAdministrationPath, body: NoBody):
+    """Stop taking answers now (the program's managers); the report shows means from then on."""
+    reply = reflection().CloseSurveyAdministration(surveys_pb2.CloseSurveyAdministrationRequest(id=path.id))
     return convert.administration(reply.administration).model_dump(mode="json")
 
 

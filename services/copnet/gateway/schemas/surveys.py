@@ -184,6 +184,8 @@ class SurveyReport(BaseModel):
     min_cell: int = Field(description="Figures over fewer respondents than this are withheld (null).")
     respondents: int | None = Field(description="null: withheld.")
     restricted: bool = Field(description="Only your county office's groups are shown (a county admin).")
+    collecting: bool = Field(description="The survey still takes answers: only respondent counts are shown until "
+                                         "it closes.")
     subscales: list[SubscaleResult]
     items: list[ItemResult]
     breakdown: SurveyBreakdown | None
@@ -216,6 +218,8 @@ class SurveyComparison(BaseModel):
     pre_respondents: int | None
     post_respondents: int | None
     restricted: bool
+    pre_collecting: bool = Field(description="The pre survey still takes answers (its means are not shown yet).")
+    post_collecting: bool = Field(description="The post survey still takes answers (its means are not shown yet).")
     subscales: list[Change]
     items: list[Change]
     breakdown: SurveyBreakdown | None

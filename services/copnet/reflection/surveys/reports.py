@@ -98,23 +98,26 @@ def _items(decided: Decided, sums: Sums, withheld: bool, *, distributions: bool)
 
 def report(instrument: Instrument, administration: surveys_pb2.SurveyAdministration,
            tallies: Sequence[CommunityTally], breakdown: str, min_cell: int,
-           reach: Reach | None = None) -> surveys_pb2.SurveyReport:
+           reach: Reach | None = None, *, collecting: bool = False) -> surveys_pb2.SurveyReport:
     """One administration's report; `breakdown` is "", community, county or region; a `reach`
-    (a county admin's) shows only its groups and withholds the whole."""
+    (a county admin's) shows only its groups and withholds the whole. While `collecting` (the
+    survey takes answers), only counts are shown: means and answer counts read before and after
+    one more response would give that response away."""
     decided = Decided.of(instrument, tallies, min_cell)
     if reach is not None and breakdown not in (COMMUNITY, COUNTY):
         breakdown = COUNTY
     out = surveys_pb2.SurveyReport(administration=administration, min_cell=min_cell,
-                                   breakdown=breakdown_number(breakdown), restricted=reach is not None)
+                                   breakdown=breakdown_number(breakdown), restricted=reach is not None,
+                                   collecting=collecting)
     whole_hidden = reach is not None or decided.decision.count_withheld(ALL)
     out.withheld = whole_hidden
     out.respondents = 0 if whole_hidden else decided.total.respondents
-    means_hidden = reach is not None or decided.decision.mean_withheld(ALL)
+    means_hidden = collecting or reach is not None or decided.decision.mean_withheld(ALL)
     out.subscales.extend(_subscales(instrument, decided.total, means_hidden))
-    out.items.extend(_items(decided, decided.total, means_hidden, distributions=reach is None))
+    out.items.extend(_items(decided, decided.total, means_hidden, distributions=reach is None and not collecting))
     for key, sums in decided.groups(breakdown, reach).items():
         count_hidden = decided.decision.count_withheld(key)
-        mean_hidden = decided.decision.mean_withheld(key)
+        mean_hidden = collecting or decided.decision.mean_withheld(key)
         out.groups.append(surveys_pb2.SurveyGroupResult(
             group_id=key[1], respondents=0 if count_hidden else sums.respondents, withheld=count_hidden,
             subscales=_subscales(instrument, sums, mean_hidden),
@@ -141,19 +144,22 @@ def _shown(moments: dict[str, Moments], hidden: bool) -> dict[str, Moments | Non
 def comparison(instrument: Instrument, pre: surveys_pb2.SurveyAdministration,
                post: surveys_pb2.SurveyAdministration, pre_tallies: Sequence[CommunityTally],
                post_tallies: Sequence[CommunityTally], breakdown: str, min_cell: int,
-               reach: Reach | None = None) -> surveys_pb2.SurveyComparison:
+               reach: Reach | None = None, *, collecting: tuple[bool, bool] = (False, False)
+               ) -> surveys_pb2.SurveyComparison:
+    """Pre to post; `collecting` says which phases still take answers (their means are withheld)."""
     before, after = Decided.of(instrument, pre_tallies, min_cell), Decided.of(instrument, post_tallies, min_cell)
     if reach is not None and breakdown not in (COMMUNITY, COUNTY):
         breakdown = COUNTY
     out = surveys_pb2.SurveyComparison(
         program_id=pre.program_id, instrument_id=instrument.id, instrument_version=instrument.version,
         pre_administration_id=pre.id, post_administration_id=post.id, min_cell=min_cell,
-        breakdown=breakdown_number(breakdown), restricted=reach is not None)
+        breakdown=breakdown_number(breakdown), restricted=reach is not None, pre_collecting=collecting[0],
+        post_collecting=collecting[1])
     sides = []
-    for side in (before, after):
+    for side, open_now in zip((before, after), collecting, strict=True):
         hidden = reach is not None or side.decision.count_withheld(ALL)
         sides.append((hidden, 0 if hidden else side.total.respondents,
-                      reach is not None or side.decision.mean_withheld(ALL)))
+                      open_now or reach is not None or side.decision.mean_withheld(ALL)))
     (out.pre_withheld, out.pre_respondents, pre_means_hidden), (out.post_withheld, out.post_respondents,
                                                                 post_means_hidden) = sides
     pre_subscales = _shown(subscale_moments(instrument, before.total), pre_means_hidden)
@@ -171,9 +177,9 @@ def comparison(instrument: Instrument, pre: surveys_pb2.SurveyAdministration,
         group.pre_respondents = 0 if group.pre_withheld else pre_groups.get(key, Sums()).respondents
         group.post_respondents = 0 if group.post_withheld else post_groups.get(key, Sums()).respondents
         pre_m = _shown(subscale_moments(instrument, pre_groups.get(key, Sums())),
-                       key not in pre_groups or before.decision.mean_withheld(key))
+                       collecting[0] or key not in pre_groups or before.decision.mean_withheld(key))
         post_m = _shown(subscale_moments(instrument, post_groups.get(key, Sums())),
-                        key not in post_groups or after.decision.mean_withheld(key))
+                        collecting[1] or key not in post_groups or after.decision.mean_withheld(key))
         group.subscales.extend(_change(s.code, pre_m[s.code], post_m[s.code]) for s in instrument.subscales)
         out.groups.append(group)
     return out

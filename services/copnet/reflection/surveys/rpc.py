@@ -21,6 +21,7 @@ from copnet.reflection.surveys.models import SurveyAdministration, SurveyInstrum
 from copnet.reflection.v1 import surveys_pb2
 
 ADMINISTRATION_OPENED = "copnet.reflection.survey.administration_opened"
+ADMINISTRATION_CLOSED = "copnet.reflection.survey.administration_closed"
 OWNER_KINDS = (membership_pb2.ORGANIZATION_KIND_REGION, membership_pb2.ORGANIZATION_KIND_STATE)
 ID_MAX = 63
 
@@ -151,6 +152,28 @@ class SurveysRpcs:
         found = records.administration(lookup_id(request.id, "id"))
         return surveys_pb2.GetSurveyAdministrationResponse(administration=records.administration_message(found))
 
+    def CloseSurveyAdministration(self, request: surveys_pb2.CloseSurveyAdministrationRequest, _context):
+        auth.require_authenticated("closing a survey")
+        administration = records.administration(lookup_id(request.id, "id"))
+        auth.require(access.PROGRAM_MANAGERS, list(administration.owner_scope), "closing this survey")
+        now = db.utcnow()
+        # One not open yet closes at its opening: it never takes an answer.
+        closes = max(now, administration.open_time)
+
+        def work(uow: db.UnitOfWork) -> surveys_pb2.SurveyAdministration:
+            changed = uow.update_one(SurveyAdministration, {"_id": administration.id, "close_time": {"$gt": closes}},
+                                     {"$set": {"close_time": closes}})
+            if changed.matched_count == 0:
+                raise FailedPrecondition("the survey has already closed", reason="SURVEY_CLOSED")
+            administration.close_time = closes
+            message = records.administration_message(administration)
+            uow.emit(self.ctx.event(ADMINISTRATION_CLOSED, administration.id,
+                                    surveys_pb2.SurveyAdministrationClosed(administration=message),
+                                    scope=administration.owner_scope))
+            return message
+
+        return surveys_pb2.CloseSurveyAdministrationResponse(administration=self.ctx.transaction(work))
+
     # -- responses -----------------------------------------------------------------------------
     def SubmitSurveyResponse(self, request: surveys_pb2.SubmitSurveyResponseRequest, _context):
         identity = access.person("responding to a survey")
@@ -208,7 +231,7 @@ class SurveysRpcs:
                                                 administration.instrument_version).instrument()
         report = reports.report(instrument, records.administration_message(administration),
                                 records.tallies(administration.id), breakdown, self.ctx.settings.suppression_min_cell,
-                                reach)
+                                reach, collecting=db.utcnow() < administration.close_time)
         return surveys_pb2.GetSurveyReportResponse(report=report)
 
     def GetSurveyComparison(self, request: surveys_pb2.GetSurveyComparisonRequest, _context):
@@ -232,10 +255,11 @@ class SurveysRpcs:
         pre, post = complete[0]["pre"], complete[0]["post"]
         reach = self._survey_reach(pre, "comparing this program's surveys")
         instrument = records.instrument_version(pre.instrument_id, pre.instrument_version).instrument()
+        now = db.utcnow()
         comparison = reports.comparison(instrument, records.administration_message(pre),
                                         records.administration_message(post), records.tallies(pre.id),
                                         records.tallies(post.id), breakdown, self.ctx.settings.suppression_min_cell,
-                                        reach)
+                                        reach, collecting=(now < pre.close_time, now < post.close_time))
         return surveys_pb2.GetSurveyComparisonResponse(comparison=comparison)
 
 
