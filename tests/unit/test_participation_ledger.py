@@ -11,7 +11,10 @@ from copnet.kernel.timestamps import timestamp
 from copnet.membership.v1 import membership_pb2
 from copnet.reflection.participation import ledger
 from copnet.reflection.participation.directory import Community, Person
-from copnet.reflection.participation.models import ParticipationRollup, ParticipationYear
+from copnet.reflection.participation.models import (
+    ParticipationRollup,
+    ParticipationYear,
+)
 from copnet.scheduling.v1 import scheduling_pb2
 
 YEAR = "2026-27"

@@ -6,7 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from copnet.reflection.participation import retention
-from copnet.reflection.participation.retention import NOT_RETAINED, NOT_YET_KNOWN, RETAINED, Tally
+from copnet.reflection.participation.retention import (
+    NOT_RETAINED,
+    NOT_YET_KNOWN,
+    RETAINED,
+    Tally,
+)
 
 YEAR = "2025-26"
 BEFORE_NEXT_YEAR = dt.datetime(2026, 6, 30, 23, 0, tzinfo=dt.UTC)

@@ -4,11 +4,17 @@ when a school or district counts as reached, and one suppression over a year's o
 from __future__ import annotations
 
 import pytest
-
-from copnet.reflection.participation import years
-from copnet.reflection.participation.rollups import OWN, REST, Contribution, Rollup, reach_change, tree_table, \
-    year_figures
 from copnet.kernel.errors import InvalidArgument
+from copnet.reflection.participation import years
+from copnet.reflection.participation.rollups import (
+    OWN,
+    REST,
+    Contribution,
+    Rollup,
+    reach_change,
+    tree_table,
+    year_figures,
+)
 
 YEAR = "2025-26"
 
@@ -94,4 +100,4 @@ def test_program_years_are_checked_and_placed_in_time():
     import datetime as dt
     assert years.containing(dt.datetime(2026, 6, 30)) == "2025-26"
     assert years.containing(dt.datetime(2026, 7, 1)) == "2026-27"
-    assert years.next_year_start("2025-26") == dt.datetime(2026, 7, 1, tzinfo=dt.timezone.utc)
+    assert years.next_year_start("2025-26") == dt.datetime(2026, 7, 1, tzinfo=dt.UTC)

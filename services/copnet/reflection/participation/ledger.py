@@ -37,7 +37,7 @@ def naive(value: dt.datetime | None) -> dt.datetime | None:
     """As the database gives datetimes back (naive UTC), to compare with what it holds."""
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def stamp(value) -> dt.datetime | None:

@@ -16,7 +16,10 @@ from copnet.kernel.db import utcnow
 from copnet.kernel.service import PeriodicJob, ServiceContext
 from copnet.kernel.timestamps import timestamp
 from copnet.reflection.participation import convert, reads
-from copnet.reflection.participation.models import ParticipationYear, PublishedParticipation
+from copnet.reflection.participation.models import (
+    ParticipationYear,
+    PublishedParticipation,
+)
 from copnet.reflection.v1 import participation_pb2
 
 log = logging.getLogger(__name__)
@@ -52,37 +55,40 @@ def digest(message: participation_pb2.ParticipationPublished) -> str:
     return hashlib.sha256(message.SerializeToString(deterministic=True)).hexdigest()
 
 
+def publish_year(ctx: ServiceContext, program_year: str, observed: int) -> int:
+    """Send the year's changed messages as of roll-up revision `observed`; messages sent."""
+    current = messages(program_year, ctx.settings.suppression_min_cell, ctx.settings.region)
+
+    def work(uow: db.UnitOfWork) -> int:
+        events, now = [], utcnow()
+        for key, (message, scope) in current.items():
+            before = uow.find_one(PublishedParticipation, {"_id": key})
+            content = digest(message)
+            if before is not None and before.digest == content:
+                continue
+            version = before.version + 1 if before is not None else 1
+            out = participation_pb2.ParticipationPublished()
+            out.CopyFrom(message)
+            out.version = version
+            out.publish_time.CopyFrom(timestamp(now))
+            events.append(ctx.event(EVENT_TYPE, message.organization_id, out, scope=scope))
+            uow.update_one(PublishedParticipation, {"_id": key}, {"$set": {"version": version, "digest": content}},
+                           upsert=True)
+        if events:
+            uow.emit_many(events)
+        # Only as of what was read: a change made meanwhile leaves the year to look at again.
+        uow.update_one(ParticipationYear, {"_id": program_year, "revision": observed},
+                       {"$set": {"published_revision": observed}})
+        return len(events)
+
+    return ctx.transaction(work)
+
+
 def publish_changes(ctx: ServiceContext) -> int:
     """Send what changed in every year whose roll-ups changed since last sent; messages sent."""
-    min_cell = ctx.settings.suppression_min_cell
-    sent = 0
     # A handful of program years: filtered here rather than by a query operator the store may lack.
-    for year in [y for y in ParticipationYear.objects() if y.revision != y.published_revision]:
-        observed = year.revision
-        current = messages(year.program_year, min_cell, ctx.settings.region)
-
-        def work(uow: db.UnitOfWork) -> int:
-            events, now = [], utcnow()
-            for key, (message, scope) in current.items():
-                before = uow.find_one(PublishedParticipation, {"_id": key})
-                content = digest(message)
-                if before is not None and before.digest == content:
-                    continue
-                version = before.version + 1 if before is not None else 1
-                out = participation_pb2.ParticipationPublished()
-                out.CopyFrom(message)
-                out.version = version
-                out.publish_time.CopyFrom(timestamp(now))
-                events.append(ctx.event(EVENT_TYPE, message.organization_id, out, scope=scope))
-                uow.update_one(PublishedParticipation, {"_id": key}, {"$set": {"version": version, "digest": content}},
-                               upsert=True)
-            if events:
-                uow.emit_many(events)
-            uow.update_one(ParticipationYear, {"_id": year.program_year, "revision": observed},
-                           {"$set": {"published_revision": observed}})
-            return len(events)
-
-        sent += ctx.transaction(work)
+    changed = [(y.program_year, y.revision) for y in ParticipationYear.objects() if y.revision != y.published_revision]
+    sent = sum(publish_year(ctx, year, observed) for year, observed in changed)
     if sent:
         log.info("participation.published: %d message(s)", sent)
     return sent

@@ -6,8 +6,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from copnet.reflection.participation.models import ParticipationRollup, ParticipationYear
-from copnet.reflection.participation.rollups import Figures, Rollup, community_figures, year_figures
+from copnet.reflection.participation.models import (
+    ParticipationRollup,
+    ParticipationYear,
+)
+from copnet.reflection.participation.rollups import (
+    Figures,
+    Rollup,
+    community_figures,
+    year_figures,
+)
 
 COMMUNITY = "community"
 _cache: dict[tuple[str, int], tuple[int, list[Rollup], dict[str, Figures]]] = {}

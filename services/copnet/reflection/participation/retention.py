@@ -23,7 +23,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from copnet.reflection.participation import years
-from copnet.reflection.suppression import Constraint, PercentFigure, code_percent, suppress
+from copnet.reflection.suppression import (
+    Constraint,
+    PercentFigure,
+    code_percent,
+    suppress,
+)
 
 RETAINED, NOT_RETAINED, NOT_YET_KNOWN = "retained", "not_retained", "not_yet_known"
 OUTCOMES = (RETAINED, NOT_RETAINED, NOT_YET_KNOWN)
@@ -37,7 +42,7 @@ def outcome(program_year: str, teaching_at_school: bool, described_at: dt.dateti
     if described_at is None:
         return NOT_YET_KNOWN
     if described_at.tzinfo is None:
-        described_at = described_at.replace(tzinfo=dt.timezone.utc)
+        described_at = described_at.replace(tzinfo=dt.UTC)
     if described_at < years.next_year_start(program_year):
         return NOT_YET_KNOWN
     return RETAINED if teaching_at_school else NOT_RETAINED

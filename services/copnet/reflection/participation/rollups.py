@@ -14,7 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from copnet.reflection.suppression import Constraint, PercentFigure, code_percent, suppress
+from copnet.reflection.suppression import (
+    Constraint,
+    PercentFigure,
+    code_percent,
+    suppress,
+)
 
 ATTENDED = frozenset({"present", "late"})
 # An excused absence takes the meeting out of what the person was expected at.

@@ -10,7 +10,13 @@ from __future__ import annotations
 from copnet.kernel import auth
 from copnet.kernel.errors import InvalidArgument
 from copnet.reflection.measures.access import require_reader
-from copnet.reflection.participation import convert, reads, retention, retention_reads, years
+from copnet.reflection.participation import (
+    convert,
+    reads,
+    retention,
+    retention_reads,
+    years,
+)
 from copnet.reflection.participation.directory import Directory, level_of
 from copnet.reflection.participation.models import RegistrationFact
 from copnet.reflection.v1 import participation_pb2

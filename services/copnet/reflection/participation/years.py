@@ -37,4 +37,4 @@ def next_year_start(program_year: str) -> dt.datetime:
     """July 1 (UTC) of the year after `program_year`: a person's record changed on or after it says
     where they teach in the next year."""
     first = int(program_year[:4])
-    return dt.datetime(first + 1, 7, 1, tzinfo=dt.timezone.utc)
+    return dt.datetime(first + 1, 7, 1, tzinfo=dt.UTC)
