@@ -18,9 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+import copnet.reflection.datasets.rollups as rollups
+import copnet.reflection.datasets.store as store
 from copnet.pluginapi import AssessmentBatch
 from copnet.reflection import columns
-from copnet.reflection.datasets import rollups, store
 from copnet.reflection.datasets.models import (
     AGGREGATE_RESULTS,
     CLASS_ENROLLMENTS,

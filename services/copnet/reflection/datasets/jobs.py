@@ -24,13 +24,14 @@ from pathlib import Path
 import grpc
 import pyarrow.parquet as pq
 
+import copnet.reflection.datasets.rollups as rollups
+import copnet.reflection.datasets.store as store
 from copnet.kernel import db
 from copnet.kernel.enums import from_label
 from copnet.kernel.errors import DomainError
 from copnet.kernel.plugin_host import PluginCallFailed, PluginUnavailable
 from copnet.kernel.service import PeriodicJob
 from copnet.pluginapi import AssessmentFile, UnusableInput
-from copnet.reflection.datasets import rollups, store
 from copnet.reflection.datasets.importing import (
     ImportFailed,
     Outcome,

@@ -12,6 +12,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import bson
 from pymongo.errors import DuplicateKeyError
 
+import copnet.reflection.datasets.jobs as jobs
+import copnet.reflection.datasets.pseudonyms as pseudonyms
 from copnet.kernel import auth, db
 from copnet.kernel.auth import Role
 from copnet.kernel.enums import from_label, to_label
@@ -26,7 +28,6 @@ from copnet.kernel.pagination import decode_token, encode_token, page_size
 from copnet.kernel.settings import ConfigError
 from copnet.kernel.timestamps import timestamp
 from copnet.pluginapi import ASSESSMENT_KINDS
-from copnet.reflection.datasets import jobs, pseudonyms
 from copnet.reflection.datasets.models import (
     DELETING,
     IMPORTING,
