@@ -34,7 +34,14 @@ MEASURE_ROWS: tuple = (
 )
 
 # -- participation and retention -----------------------------------------------------------------
-PARTICIPATION_ROWS: tuple = ()
+# Suppressed like measures, so read like them: any role held at the organization or above (or at a
+# community's host), platform admins, and a community's own participants and facilitators.
+PARTICIPATION_ROWS: tuple = (
+    row("GET /api/v1/orgs/{id}/participation", MEASURE_READERS, id=DISTRICT, query={"include_children": "true"}),
+    row("GET /api/v1/orgs/{id}/retention", MEASURE_READERS, id=DISTRICT),
+    row("GET /api/v1/communities/{id}/participation-summary", MEASURE_READERS | {"self"}, id=matrix.PLC),
+    row("GET /api/v1/communities/{id}/retention", MEASURE_READERS | {"self"}, id=matrix.PLC),
+)
 
 # -- inquiry cycles --------------------------------------------------------------------------------
 CYCLE_ROWS: tuple = ()
