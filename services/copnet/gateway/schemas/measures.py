@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import enum
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
 
 from copnet.gateway.schemas.common import Strict
 
 MAX_VALUES = 30
 MAX_EFFECT_SIZE_VALUES = 5
-ID = Field(min_length=1, max_length=63, description="An organization id.")
-Values = list[str]
+
+
+def at_most(limit: int):
+    """A list bound checked here but left out of the document: a list over it is refused (422)
+    whatever its values, and the gateway's URL limit bounds what a query string can carry."""
+    def check(values: list[str]) -> list[str]:
+        if len(values) > limit:
+            raise ValueError(f"lists at most {limit} values")
+        return values
+    return AfterValidator(check)
+
+
+Values = Annotated[list[str], at_most(MAX_VALUES)]
+FewValues = Annotated[list[str], at_most(MAX_EFFECT_SIZE_VALUES)]
 
 
 class ExportFormat(enum.StrEnum):
@@ -24,14 +38,14 @@ class MeasureFilters(Strict):
                                  description="The organization whose cells are asked (required).")
     include_children: bool = Field(False, description="Also the cells of every organization below it "
                                                       "(a district's schools).")
-    student_groups: Values = Field(default_factory=list, max_length=MAX_VALUES,
+    student_groups: Values = Field(default_factory=list,
                                    description="Only these student groups (repeat the parameter); empty: every one.")
-    grades: Values = Field(default_factory=list, max_length=MAX_VALUES,
+    grades: Values = Field(default_factory=list,
                            description="Only these grades: K, 1 .. 12, or all.")
-    tests: Values = Field(default_factory=list, max_length=MAX_VALUES, description="Only these tests, e.g. sbac-math.")
-    school_years: Values = Field(default_factory=list, max_length=MAX_VALUES,
+    tests: Values = Field(default_factory=list, description="Only these tests, e.g. sbac-math.")
+    school_years: Values = Field(default_factory=list,
                                  description="Only these school years, e.g. 2024-25.")
-    windows: Values = Field(default_factory=list, max_length=MAX_VALUES,
+    windows: Values = Field(default_factory=list,
                             description="Only these test windows: fall, winter, spring.")
 
 
@@ -41,7 +55,7 @@ class MeasureQuery(MeasureFilters):
                                                        "organization, those above it and the state (first page).")
     page_size: int = Field(0, ge=0, le=5000, description="At most this many cells; 0 means the default (500). "
                                                          "A CSV export ignores it and holds every cell.")
-    page_token: str = Field("", max_length=2000, description="`next_page_token` of the previous page.")
+    page_token: str = Field("", description="`next_page_token` of the previous page.")
     format: ExportFormat | None = Field(None, description="`csv` for a CSV file (as Accept: text/csv); "
                                                           "withheld cells are `*`.")
 
@@ -106,15 +120,15 @@ class MeasureCellList(BaseModel):
 class GrowthQuery(Strict):
     organization_id: str = Field(min_length=1, max_length=63, description="The organization (required).")
     include_children: bool = False
-    student_groups: Values = Field(default_factory=list, max_length=MAX_VALUES)
-    grades: Values = Field(default_factory=list, max_length=MAX_VALUES, description="The later window's grades.")
-    tests: Values = Field(default_factory=list, max_length=MAX_VALUES)
+    student_groups: Values = Field(default_factory=list)
+    grades: Values = Field(default_factory=list, description="The later window's grades.")
+    tests: Values = Field(default_factory=list)
     from_school_year: str = Field("", max_length=7, description="e.g. 2024-25; empty: any.")
     from_window: str = Field("", max_length=10)
     to_school_year: str = Field("", max_length=7)
     to_window: str = Field("", max_length=10)
     page_size: int = Field(0, ge=0, le=5000)
-    page_token: str = Field("", max_length=2000)
+    page_token: str = ""
 
 
 class GrowthCell(BaseModel):
@@ -141,9 +155,9 @@ class GrowthCellList(BaseModel):
 
 
 class EffectSizeQuery(Strict):
-    tests: Values = Field(default_factory=list, max_length=MAX_EFFECT_SIZE_VALUES)
-    school_years: Values = Field(default_factory=list, max_length=MAX_EFFECT_SIZE_VALUES)
-    windows: Values = Field(default_factory=list, max_length=MAX_EFFECT_SIZE_VALUES)
+    tests: FewValues = Field(default_factory=list)
+    school_years: FewValues = Field(default_factory=list)
+    windows: FewValues = Field(default_factory=list)
     student_group: str = Field("", max_length=40, description="Empty: all students.")
 
 
