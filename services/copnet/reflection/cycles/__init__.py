@@ -1,6 +1,7 @@
-"""Data reflection: cycles."""
+"""Data reflection: inquiry cycles (docs/reflection/inquiry-cycles.md)."""
 
-from copnet.reflection.parts import ServicePart
+from copnet.reflection.cycles.models import DOCUMENTS
 from copnet.reflection.cycles.rpc import CyclesRpcs
+from copnet.reflection.parts import ServicePart
 
-PART = ServicePart(name="cycles", rpcs=CyclesRpcs)
+PART = ServicePart(name="cycles", rpcs=CyclesRpcs, documents=DOCUMENTS)
