@@ -17,6 +17,7 @@ from typing import Protocol
 import pyarrow as pa
 
 import copnet.reflection.measures.lattice as lattice_module
+from copnet.kernel.service import PeriodicJob
 from copnet.kernel.settings import settings as process_settings
 from copnet.reflection import columns
 from copnet.reflection.measures.lattice import Lattice
@@ -29,6 +30,8 @@ MEASURE_SUMS = ("students", "scale_sum", "scale_square_sum", "level_1", "level_2
 GROWTH_SUMS = ("students", "change_sum", "change_square_sum")
 # How often, at most, the store is asked whether the READY data sets changed.
 CHECK_SECONDS = 1.0
+# How often the lattices are brought up to date without waiting for a query.
+WARM_SECONDS = 5.0
 
 
 class CellSource(Protocol):
@@ -167,3 +170,15 @@ def use_process_index(index: MeasureIndex | None) -> None:
     global _process_index
     with _process_lock:
         _process_index = index
+
+
+def warm() -> None:
+    """Build (or start building) this process's lattices for the current generation, so that a
+    query after an import or a restart seldom waits for one."""
+    index = process_index()
+    index.measures()
+    index.growth()
+
+
+def jobs(_ctx) -> list[PeriodicJob]:
+    return [PeriodicJob("measure-index-warm", WARM_SECONDS, warm)]
