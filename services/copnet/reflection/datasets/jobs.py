@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -411,8 +412,17 @@ def plugin_batches(host, job: Job, file: AssessmentFile, deadline: float) -> Ite
         return value
 
     iterator = call(lambda settings: iter(job.importer.read(file, settings)))
-    while True:
-        batch = call(lambda settings: next(iterator, _END))
-        if batch is _END:
-            return
-        yield batch
+    # One batch ahead: the importer parses the next one (Arrow's CSV reader, the GIL released)
+    # while this one is checked and pseudonymised. At most two batches wait in memory.
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-ahead")
+    try:
+        pending = ahead.submit(call, lambda settings: next(iterator, _END))
+        while True:
+            batch = pending.result()
+            if batch is _END:
+                return
+            pending = ahead.submit(call, lambda settings: next(iterator, _END))
+            yield batch
+    finally:
+        # A plugin still reading ends on its own, by its deadline at the latest: nobody waits for it.
+        ahead.shutdown(wait=False, cancel_futures=True)
