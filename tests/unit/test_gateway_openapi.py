@@ -87,7 +87,8 @@ WRITE_METHODS = {"post", "put", "patch", "delete"}
 PRIVATE_READ_PATHS = re.compile(
     r"^/api/v1/(people|registrations|teams|proposals|regions|sessions|occurrences|milestones)"
     r"|/(registrations|teams|proposals|sessions|occurrences|attendance|participation|milestones)$"
-    r"|^/api/v1/survey-administrations|/(survey-administrations|survey-comparison)$")
+    r"|^/api/v1/survey-administrations|/(survey-administrations|survey-comparison)$"
+    r"|^/api/v1/inquiry-cycles|/(inquiry-cycles|inquiry-cycle-counts)$")
 
 
 def test_input_routes_document_422_and_writes_the_mapped_grpc_errors(document):

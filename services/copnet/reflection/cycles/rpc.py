@@ -149,8 +149,8 @@ class CyclesRpcs:
 
     def ListInquiryCycles(self, request: cycles_pb2.ListInquiryCyclesRequest, _context):
         auth.require_authenticated("listing inquiry cycles")
-        if bool(request.community_id) == bool(request.team_id):
-            raise InvalidArgument.for_field("community_id", "give a community_id or a team_id (one of them)",
+        if not request.community_id and not request.team_id:
+            raise InvalidArgument.for_field("community_id", "give a community_id or a team_id",
                                             reason="ONE_OF_REQUIRED")
         community, team = self._cycle_place(request.community_id, request.team_id)
         self._cycle_members.require_worker(community, team, "listing inquiry cycles")
