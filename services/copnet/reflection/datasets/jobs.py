@@ -297,15 +297,21 @@ class Imports:
     def sweep(self) -> None:
         """Fail imports whose process stopped (no heartbeat for ORPHAN_SECONDS), finish deletions
         a stopped process left, and remove partial files and spools nobody is writing."""
-        cutoff = db.utcnow().timestamp() - ORPHAN_SECONDS
+        now = db.utcnow().timestamp()
+        cutoff = now - ORPHAN_SECONDS
         failure = "the import was interrupted (the service stopped); import the file again"
         for data_set in DataSet.objects(status=IMPORTING).only("id", "heartbeat_at", "created_at", "worker"):
-            seen = data_set.heartbeat_at or data_set.created_at
-            if data_set.id in self.running or seen.timestamp() > cutoff:
+            if data_set.id in self.running:
+                continue
+            seen = (data_set.heartbeat_at or data_set.created_at).timestamp()
+            # This process runs every import it started (`running`): one started under its own name
+            # (host and pid; a restarted container's process often has the same) is a predecessor's.
+            predecessors = data_set.worker == WORKER and data_set.created_at.timestamp() < now - HEARTBEAT_SECONDS
+            if seen > cutoff and not predecessors:
                 continue
             shutil.rmtree(store.partial_dir(data_set.id), ignore_errors=True)
-            self.ctx.transaction(lambda uow, d=data_set.id: mark_failed(self.ctx, uow, d, failure, None,
-                                                                         only_if_seen_before=cutoff))
+            self.ctx.transaction(lambda uow, d=data_set.id, p=predecessors: mark_failed(
+                self.ctx, uow, d, failure, None, only_if_seen_before=None if p else cutoff))
         for data_set in DataSet.objects(status=DELETING, updated_at__lt=_ago(ORPHAN_SECONDS)):
             with self.finishing:
                 remove_files(data_set.id)
