@@ -90,7 +90,7 @@ def test_the_lattice_is_built_again_only_when_the_generation_changes(monkeypatch
     monkeypatch.setattr(lattice_module, "build", lambda *a, **k: builds.append(1) or real_build(*a, **k))
     clock = Clock()
     source = TableSource(TREE, measures=measure_cells(population(), TREE))
-    index = MeasureIndex(source, min_cell=11, clock=clock)
+    index = MeasureIndex(source, min_cell=11, clock=clock, fresh_wait=0)
     for _ in range(5):
         queries.published_cells(query("north"), index)
     assert len(builds) == 1 and source.reads == 1  # within a second: the generation is not even asked again
@@ -168,3 +168,12 @@ def test_published_aggregates_hold_district_level_and_above_only_and_no_figure_o
     again = dict(publish.aggregate_messages(MeasureIndex(TableSource(
         TREE, measures=measure_cells(population(), TREE)), min_cell=11).measures(), "ca-bay-area"))
     assert {k: publish.digest(m) for k, m in again.items()} == {k: publish.digest(m) for k, m in messages.items()}
+
+
+def test_a_query_after_a_small_import_waits_for_the_new_lattice():
+    clock = Clock()
+    source = TableSource(TREE, measures=measure_cells(population(), TREE))
+    index = MeasureIndex(source, min_cell=11, clock=clock)
+    assert index.measures().generation == "1"
+    source.generation, source.measures, clock.now = "2", measure_cells(population(size=100), TREE), 2.0
+    assert index.measures().generation == "2"

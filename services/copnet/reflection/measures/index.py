@@ -30,6 +30,8 @@ MEASURE_SUMS = ("students", "scale_sum", "scale_square_sum", "level_1", "level_2
 GROWTH_SUMS = ("students", "change_sum", "change_square_sum")
 # How often, at most, the store is asked whether the READY data sets changed.
 CHECK_SECONDS = 1.0
+# How long a query waits for the lattice of a new generation before answering from the previous one.
+FRESH_WAIT_SECONDS = 3.0
 # How often the lattices are brought up to date without waiting for a query.
 WARM_SECONDS = 5.0
 
@@ -59,14 +61,16 @@ class Snapshot:
 class MeasureIndex:
     """The lattices of one process, each built on first use per generation.
 
-    When the READY data sets change, the lattice is built again in the background while queries
-    go on reading the previous one (a build of a large region's lattice takes a while); every
-    answer names the generation it comes from. Only the very first build is waited for.
+    When the READY data sets change, the lattice is built again in the background; a query waits
+    up to FRESH_WAIT_SECONDS for it (a small region's is ready by then), else answers from the
+    previous one (a large region's takes a while). Every answer names the generation it comes
+    from. The very first build is always waited for.
     """
 
     def __init__(self, source: CellSource | None = None, min_cell: int | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, fresh_wait: float = FRESH_WAIT_SECONDS):
         self._source = source
+        self._fresh_wait = fresh_wait
         self._min_cell = min_cell
         self._clock = clock
         self._lock = threading.Lock()
@@ -107,13 +111,20 @@ class MeasureIndex:
         generation = self.generation()
         with self._lock:
             built = self._built.get(name)
-            if built is not None:
-                if built.generation != generation and name not in self._building:
+            thread = None
+            if built is not None and built.generation != generation:
+                thread = self._building.get(name)
+                if thread is None:
                     thread = threading.Thread(target=self._rebuild, args=(name, build, generation),
                                               name=f"measure-index-{name}", daemon=True)
                     self._building[name] = thread
                     thread.start()
-                return built
+        if built is not None:
+            if thread is not None:  # a small build is waited for; a long one answers from the previous lattice
+                thread.join(self._fresh_wait)
+                with self._lock:
+                    built = self._built.get(name, built)
+            return built
         with self._build_lock:
             with self._lock:
                 built = self._built.get(name)

@@ -110,6 +110,8 @@ def publish_changes(ctx: ServiceContext, index: MeasureIndex | None = None) -> i
     if last is not None and last.generation == generation:
         return 0
     snapshot = index.measures()
+    if snapshot.generation != generation:  # still being built: the next run publishes it
+        return 0
     current = {key: (message, digest(message)) for key, message in aggregate_messages(snapshot, ctx.settings.region)}
 
     def work(uow: db.UnitOfWork) -> int:
