@@ -29,6 +29,12 @@ def students() -> list[Student]:
             + [Student("school", "3", 2450, ("not_el",))] * 4)
 
 
+def mixed() -> list[Student]:
+    """20 EL students (19 at level 4: 95 %, coded), 12 not EL; 4 Hispanic students (withheld) and 28 White."""
+    return ([Student("school", "3", 2600, ("el", "hispanic"))] * 4 + [Student("school", "3", 2600, ("el", "white"))] * 15
+            + [Student("school", "3", 2300, ("el", "white"))] + [Student("school", "3", 2600, ("not_el", "white"))] * 12)
+
+
 def test_the_query_parameters_reach_the_rpc_and_withheld_cells_have_no_figures(client, clients):
     clients["reflection"].replies["QueryMeasures"] = reply_for(students())
     response = client.get("/api/v1/measures?organization_id=school&student_groups=el&student_groups=not_el&grades=3"
@@ -47,10 +53,7 @@ def test_the_query_parameters_reach_the_rpc_and_withheld_cells_have_no_figures(c
 
 
 def test_the_csv_export_shows_withheld_cells_as_a_star_and_coded_percentages_coded(client, clients):
-    clients["reflection"].replies["QueryMeasures"] = reply_for(
-        [Student("school", "3", 2600, ("el",))] * 19 + [Student("school", "3", 2300, ("el",))]
-        + [Student("school", "3", 2600, ("not_el",))] * 12 + [Student("school", "3", 2450, ("hispanic",))] * 4
-        + [Student("school", "3", 2450, ("white",))] * 28)
+    clients["reflection"].replies["QueryMeasures"] = reply_for(mixed())
     response = client.get("/api/v1/measures?organization_id=school&format=csv", headers=bearer())
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -86,3 +89,15 @@ def test_effect_size_routes_ask_for_the_community_or_the_program(client, clients
                                                                                        tests=["sbac-math"])
     client.get("/api/v1/programs/prog-1/effect-size", headers=bearer())
     assert clients["reflection"].calls[1].request == measures_pb2.GetEffectSizeRequest(program_id="prog-1")
+
+
+def test_the_cli_prints_a_withheld_cell_as_a_star_and_coded_percentages_coded(client, clients):
+    from copnet.cli.measures import cell_row
+
+    clients["reflection"].replies["QueryMeasures"] = reply_for(mixed())
+    items = client.get("/api/v1/measures?organization_id=school", headers=bearer()).get_json()["items"]
+    rows = {(row[1], row[2]): row for row in map(cell_row, items)}
+    withheld = rows[("hispanic", "3")]
+    assert withheld[6:14] == ["*"] * 8 and withheld[14:] == ["*", "*"]
+    english_learners = rows[("el", "3")]
+    assert english_learners[6] == "20" and english_learners[12].startswith("≥")
