@@ -23,6 +23,17 @@ CHAIN = (("s1", "school"), ("d1", "district"), ("coe", "county_office"), ("regio
 OTHER_SCHOOL = (("s2", "school"), ("d2", "district"), ("coe", "county_office"), ("region", "region"))
 
 
+def as_read(value):
+    """What the service's database client gives back: instants are aware (UTC)."""
+    if isinstance(value, dict):
+        return {key: as_read(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_read(item) for item in value]
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
 class MemoryUow:
     """find_one / update_one ($set, $inc, upsert) by _id over dicts: the part of UnitOfWork the ledger uses."""
 
@@ -34,7 +45,7 @@ class MemoryUow:
 
     def find_one(self, cls, filter):
         son = self._docs(cls).get(filter["_id"])
-        return None if son is None else cls._from_son(copy.deepcopy(son))
+        return None if son is None else cls._from_son(as_read(copy.deepcopy(son)))
 
     def update_one(self, cls, filter, update, *, upsert=False):
         docs = self._docs(cls)

@@ -103,7 +103,7 @@ def describe_person(uow: db.UnitOfWork, directory: Directory, person_id: str) ->
         return None
     known = uow.find_one(PersonFact, {"_id": person_id})
     as_of = naive(person.as_of)
-    if known is not None and known.as_of and as_of and as_of < known.as_of:
+    if known is not None and known.as_of and as_of and as_of < naive(known.as_of):
         return known
     placement = [{"organization_id": scope_id, "level": level} for scope_id, level in person.placement]
     uow.update_one(PersonFact, {"_id": person_id}, {"$set": {
@@ -123,7 +123,7 @@ def registration_changed(uow: db.UnitOfWork, directory: Directory, registration:
     known = uow.find_one(RegistrationFact, {"_id": registration.id})
     as_of = max((t for t in (stamp(registration.create_time), stamp(registration.promote_time),
                              stamp(registration.cancel_time)) if t is not None), default=None)
-    if known is not None and known.as_of and as_of and as_of < known.as_of:
+    if known is not None and known.as_of and as_of and as_of < naive(known.as_of):
         return
     confirmed = registration.status == membership_pb2.REGISTRATION_STATUS_CONFIRMED
     was_confirmed = known.confirmed if known else False
@@ -179,7 +179,7 @@ def attendance_recorded(uow: db.UnitOfWork, directory: Directory, record: schedu
     key = f"{record.occurrence_id}|{record.person_id}"
     known = uow.find_one(AttendanceFact, {"_id": key})
     record_time = stamp(record.record_time)
-    if known is not None and known.record_time and record_time and record_time < known.record_time:
+    if known is not None and known.record_time and record_time and record_time < naive(known.record_time):
         return
     status = status_label(record.status)
     now = Contribution.of(status, record.attended_minutes)
