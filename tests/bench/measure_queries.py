@@ -87,7 +87,8 @@ def measure_cells(students: int, seed: int = 12) -> pa.Table:
         for n in range(1, 5):
             sums[f"level_{n}"] = np.bincount(k[level[member] == n], minlength=slots).astype(np.int64)
         sums["dfs_students"] = sums["students"].copy()
-        frames.append(_rolled_up(group, {name: v.reshape(SCHOOLS, len(WINDOWS), len(GRADES)) for name, v in sums.items()}))
+        frames.append(_rolled_up(group, {name: v.reshape(SCHOOLS, len(WINDOWS), len(GRADES))
+                                         for name, v in sums.items()}))
     return pa.concat_tables(frames)
 
 

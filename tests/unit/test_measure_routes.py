@@ -31,8 +31,9 @@ def students() -> list[Student]:
 
 def mixed() -> list[Student]:
     """20 EL students (19 at level 4: 95 %, coded), 12 not EL; 4 Hispanic students (withheld) and 28 White."""
-    return ([Student("school", "3", 2600, ("el", "hispanic"))] * 4 + [Student("school", "3", 2600, ("el", "white"))] * 15
-            + [Student("school", "3", 2300, ("el", "white"))] + [Student("school", "3", 2600, ("not_el", "white"))] * 12)
+    return ([Student("school", "3", 2600, ("el", "hispanic"))] * 4
+            + [Student("school", "3", 2600, ("el", "white"))] * 15 + [Student("school", "3", 2300, ("el", "white"))]
+            + [Student("school", "3", 2600, ("not_el", "white"))] * 12)
 
 
 def test_the_query_parameters_reach_the_rpc_and_withheld_cells_have_no_figures(client, clients):
@@ -73,7 +74,8 @@ def test_the_csv_export_shows_withheld_cells_as_a_star_and_coded_percentages_cod
 
 def test_too_many_values_of_a_filter_is_a_422_naming_it(client, clients):
     groups = "&".join(f"student_groups=g{n}" for n in range(31))
-    body = assert_problem(client.get(f"/api/v1/measures?organization_id=school&{groups}", headers=bearer()), 422, "VALIDATION_FAILED")
+    body = assert_problem(client.get(f"/api/v1/measures?organization_id=school&{groups}", headers=bearer()), 422,
+                          "VALIDATION_FAILED")
     assert any(error["field"] == "student_groups" for error in body["errors"])
     assert clients["reflection"].calls == []
 

@@ -44,7 +44,8 @@ def measure_cell(message: measures_pb2.MeasureCell) -> schemas.MeasureCell:
     return schemas.MeasureCell(
         organization_id=key.organization_id, level=key.level, student_group=key.student_group, grade=key.grade,
         test=key.test, school_year=key.school_year, window=key.window, withheld=message.withheld,
-        students_tested=shown.students_tested if has else None, mean_scale_score=shown.mean_scale_score if has else None,
+        students_tested=shown.students_tested if has else None,
+        mean_scale_score=shown.mean_scale_score if has else None,
         percent_at_level=[percent(p) for p in shown.percent_at_level] if has else [],
         percent_met_or_exceeded=percent(shown.percent_met_or_exceeded)
         if has and shown.HasField("percent_met_or_exceeded") else None,

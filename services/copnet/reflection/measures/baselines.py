@@ -59,7 +59,8 @@ def baselines(rows: pa.Table, query: MeasureQuery, scope: Collection[str]) -> li
             continue
         levels = [row[f"percent_level_{n}"] for n in range(1, 5)]
         cells.append(BaselineCell(
-            row["entity_code"] or "", row["entity_level"] or "", row["organization_id"] or "", row["student_group"] or "",
+            row["entity_code"] or "", row["entity_level"] or "", row["organization_id"] or "",
+            row["student_group"] or "",
             row["grade"] or "", row["test"] or "", row["school_year"] or "", False,
             students_tested=int(row["students_tested"]),
             mean_scale_score=None if row["mean_scale_score"] is None else round(float(row["mean_scale_score"]), 1),

@@ -109,7 +109,8 @@ def _effect_size(theirs: pa.Table, others: pa.Table, partition: tuple[str, str, 
     counties = {county_office_of(school, parents) for school in set(participants.column("school_id").to_pylist())}
     counties.discard("")
     comparison = _in_partition(others, partition, grades)
-    in_counties = [county_office_of(school, parents) in counties for school in comparison.column("school_id").to_pylist()]
+    in_counties = [county_office_of(school, parents) in counties
+                   for school in comparison.column("school_id").to_pylist()]
     comparison = comparison.filter(pa.array(in_counties, pa.bool_()))
     treated, treated_teachers = _sample(participants)
     control, control_teachers = _sample(comparison)

@@ -54,8 +54,8 @@ def view(cell: PublishedCell) -> MeasureCellView:
         distance_from_standard=cell.distance_from_standard)
 
 
-def compute(plugins: PluginHost, scope: Sequence[str], key: str, cells: Sequence[PublishedCell]) -> tuple[Metric,
-                                                                                                       list[MetricValue]]:
+def compute(plugins: PluginHost, scope: Sequence[str], key: str,
+            cells: Sequence[PublishedCell]) -> tuple[Metric, list[MetricValue]]:
     metrics = available(plugins, scope)
     if key not in metrics:
         raise NotFound(f"no reflection metric {key!r} here; available: {', '.join(sorted(metrics)) or 'none'}",
