@@ -42,14 +42,20 @@ class ServiceCallFailed(Exception):
         self.error = error
 
 
-class NameFailures(grpc.UnaryUnaryClientInterceptor):
-    """Raises a failed call as `ServiceCallFailed`, naming its service and method for `problems`."""
+class NameFailures(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnaryClientInterceptor):
+    """Raises a failed call as `ServiceCallFailed`, naming its service and method for `problems`
+    (unary calls, and client-streaming uploads such as reflection's ImportDataSet)."""
 
     def __init__(self, service: str):
         self.service = service
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
-        outcome = continuation(client_call_details, request)
+        return self._named(client_call_details, continuation(client_call_details, request))
+
+    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+        return self._named(client_call_details, continuation(client_call_details, request_iterator))
+
+    def _named(self, client_call_details, outcome):
         if isinstance(outcome, grpc.RpcError):
             raise ServiceCallFailed(self.service, client_call_details.method.rsplit("/", 1)[-1], outcome)
         return outcome
