@@ -3,6 +3,7 @@ top/bottom coded), and the gap of a group to a reference group."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import copnet.reflection.measures.figures as figures
@@ -27,6 +28,12 @@ def coded(value: float, students: int | None = None) -> Percent:
     suppression engine."""
     figure = suppression.code_percent(value, students)
     return Percent(figure.value, figure.display)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def coded_share(count: int, total: int, students: int) -> Percent:
+    """`count` of `total` as a coded percentage (the same few shares recur in thousands of cells)."""
+    return coded(100.0 * count / total, students)
 
 
 @dataclass(frozen=True)
@@ -94,14 +101,16 @@ class Publisher:
     def _figures(self, row: int) -> _Shown | None:
         """None for a withheld row or one without students."""
         if row not in self._shown:
-            exact = None if self.lattice.withheld[row] else figures.figures_of(_sums(self.lattice, row))
+            sums = None if self.lattice.withheld[row] else _sums(self.lattice, row)
+            exact = None if sums is None else figures.figures_of(sums)
             if exact is None:
                 self._shown[row] = None
             else:
-                n = exact.students_tested
-                self._shown[row] = _Shown(exact, tuple(coded(p, n) for p in exact.percent_at_level),
-                                          coded(exact.percent_met_or_exceeded, n)
-                                          if exact.percent_met_or_exceeded is not None else None)
+                n, with_level = exact.students_tested, sum(sums.levels)
+                met = sums.levels[2] + sums.levels[3]
+                self._shown[row] = _Shown(
+                    exact, tuple(coded_share(count, with_level, n) for count in sums.levels) if with_level else (),
+                    coded_share(met, with_level, n) if with_level else None)
         return self._shown[row]
 
     def cell(self, row: int, reference_row: int | None = None) -> PublishedCell:
