@@ -171,9 +171,9 @@ def test_readers_are_roles_in_scope_and_bad_input_names_its_field(stack, program
 def test_published_figures_are_suppressed_versioned_and_name_nobody(stack, program_year):
     def county_messages():
         return [e.data for e in published(stack, "reflection.participation.published")
-                if e.data["organizationId"] == COUNTY and e.data["programYear"] == program_year]
+                if e.data["organization_id"] == COUNTY and e.data["program_year"] == program_year]
 
-    stack.wait_for(lambda: any(m["figures"].get("teachersReached") == "15" for m in county_messages()),
+    stack.wait_for(lambda: any(int(m["figures"].get("teachers_reached", 0)) == 15 for m in county_messages()),
                    timeout=60, what="the county's fifteen teachers published")
     messages = county_messages()
     versions = [int(m["version"]) for m in messages]
