@@ -35,16 +35,33 @@ MEASURE_ROWS: tuple = (
 
 # -- participation and retention -----------------------------------------------------------------
 # Suppressed like measures, so read like them: any role held at the organization or above (or at a
-# community's host), platform admins, and a community's own participants and facilitators.
+# community's host), platform admins, and a community's facilitators and confirmed participants
+# (the person's registration is cancelled by the time these rows run: "self" is no longer one).
 PARTICIPATION_ROWS: tuple = (
     row("GET /api/v1/orgs/{id}/participation", MEASURE_READERS, id=DISTRICT, query={"include_children": "true"}),
     row("GET /api/v1/orgs/{id}/retention", MEASURE_READERS, id=DISTRICT),
-    row("GET /api/v1/communities/{id}/participation-summary", MEASURE_READERS | {"self"}, id=matrix.PLC),
-    row("GET /api/v1/communities/{id}/retention", MEASURE_READERS | {"self"}, id=matrix.PLC),
+    row("GET /api/v1/communities/{id}/participation-summary", MEASURE_READERS, id=matrix.PLC),
+    row("GET /api/v1/communities/{id}/retention", MEASURE_READERS, id=matrix.PLC),
 )
 
 # -- inquiry cycles --------------------------------------------------------------------------------
-CYCLE_ROWS: tuple = ()
+# A community's cycles are worked on by its confirmed members (none here by now: the person's place
+# is cancelled above), its facilitators and its managers (county admins and regional leads over the
+# host, platform admins); anyone else in scope reads counts of cycles, as measures are read. A data-
+# reflection session's preparation shows the host's suppressed measures: measures' readers.
+CYCLE_WORKERS = matrix.FACILITATORS_AND_MANAGERS
+CYCLE_ROWS: tuple = (
+    row("GET /api/v1/communities/{id}/inquiry-cycles", CYCLE_WORKERS, id=matrix.PLC),
+    row("POST /api/v1/communities/{id}/inquiry-cycles", CYCLE_WORKERS, id=matrix.PLC, body={"title": "Authz cycle"}),
+    row("GET /api/v1/inquiry-cycles/{id}", CYCLE_WORKERS, id="$cycle"),
+    row("PATCH /api/v1/inquiry-cycles/{id}", CYCLE_WORKERS, id="$cycle", body={"title": "Authz cycle"}),
+    row("POST /api/v1/inquiry-cycles/{id}/evidence", CYCLE_WORKERS, id="$cycle_acting",
+        body={"note": "Authz evidence"}),
+    row("POST /api/v1/inquiry-cycles/{id}/advance", CYCLE_WORKERS, id="$cycle_to_abandon",
+        body={"to_stage": "abandoned"}),
+    row("GET /api/v1/orgs/{id}/inquiry-cycle-counts", MEASURE_READERS, id=DISTRICT),
+    row("GET /api/v1/sessions/{id}/data-preparation", MEASURE_READERS, id="$data_reflection_session"),
+)
 
 # -- surveys ---------------------------------------------------------------------------------------
 # Reports are for roles over the program's owner (the region) and a county admin for their county
@@ -99,4 +116,19 @@ def made(stack, admin: ApiClient) -> dict:
     found["survey_own_instrument"] = admin.post("/survey-instruments", {
         "owner_organization_id": REGION, "name": "Authz own scale", "scale_points": 5,
         "items": [{"text": "I plan mathematics lessons with colleagues."}]})["id"]
+    # inquiry cycles: one just started, one acting (goal and plan set), one to abandon, and a
+    # data-reflection session of the PLC.
+    cycles = f"/communities/{matrix.PLC}/inquiry-cycles"
+    found["cycle"] = admin.post(cycles, {"title": "Authz cycle"})["id"]
+    found["cycle_to_abandon"] = admin.post(cycles, {"title": "Authz cycle to abandon"})["id"]
+    goal = {"measure": "percent_met_or_exceeded", "target_value": 50, "target_time": found["survey_closes"],
+            "filter": {"organization_id": DISTRICT, "grade": "6", "test": "sbac-math", "school_year": "2024-25",
+                       "window": "spring"}}
+    acting = found["cycle_acting"] = admin.post(cycles, {"title": "Authz acting cycle", "goal": goal})["id"]
+    admin.patch(f"/inquiry-cycles/{acting}", {"plan": {"actions": [{"text": "Number talks"}]}})
+    for stage in ("plan", "act"):
+        admin.post(f"/inquiry-cycles/{acting}/advance", {"to_stage": stage})
+    found["data_reflection_session"] = admin.post(f"/communities/{matrix.PLC}/sessions", {
+        "session_type": "data_reflection", "title": "Authz data reflection", "start_time": found["survey_closes"],
+        "fields": {"tests": ["sbac-math"], "grades": ["6"]}})["id"]
     return found
