@@ -127,3 +127,12 @@ def test_a_coded_percentage_tells_only_when_its_range_is_on_one_side():
     low = {"state": "coded", "text": "<5"}
     assert rules.outcome(low, 10) == rules.NOT_MET
     assert rules.outcome(low, 3) == rules.CANNOT_TELL
+
+
+def test_a_cleared_goal_stops_a_planned_cycle_from_acting():
+    assert reason(lambda: rules.check_advance(cycle("plan", goal={}, plan=ACTIONS), "act")) == "GOAL_REQUIRED"
+
+
+def test_a_url_with_spaces_or_control_characters_is_refused():
+    for url in ("https://a.org/x y", "https://a.org/\x00", "https://a.org/\u2028", "https://"):
+        assert reason(lambda: rules.link(url, "", "")) == "INVALID_URL"

@@ -68,7 +68,8 @@ REFLECTION_PROMPTS: tuple[tuple[str, str], ...] = (
 )
 PROMPT_KEYS = tuple(key for key, _ in REFLECTION_PROMPTS)
 
-URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+# Printable ASCII only (an IRI's other characters are sent percent-encoded): no spaces or controls.
+URL = re.compile(r"^https?://[!-~]+$", re.IGNORECASE)
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
@@ -94,8 +95,9 @@ def check_advance(cycle: Mapping, to_stage: str) -> None:
         raise FailedPrecondition(f"a cycle in {stage} moves to {expected} next (stages go in order: "
                                  f"{' -> '.join(ORDER)}), or is abandoned", reason="STAGE_OUT_OF_ORDER",
                                  metadata={"field": "to_stage"})
-    if stage == SET_GOALS and not cycle.get("goal"):
-        raise FailedPrecondition("set the goal (measure, filter, target and date) before planning",
+    # The goal can still be cleared while planning: acting needs it as much as planning does.
+    if stage in (SET_GOALS, PLAN) and not cycle.get("goal"):
+        raise FailedPrecondition(f"set the goal (measure, filter, target and date) before moving to {expected}",
                                  reason="GOAL_REQUIRED", metadata={"field": "goal"})
     if stage == PLAN and not (cycle.get("plan") or {}).get("actions"):
         raise FailedPrecondition("plan at least one action before acting", reason="PLAN_REQUIRED",
