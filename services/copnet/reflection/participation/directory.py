@@ -132,6 +132,22 @@ class Directory:
             if not token:
                 return
 
+    def holds_confirmed_place(self, person_id: str, community_id: str, limit: int = 2000) -> bool:
+        """Whether membership has `person_id` confirmed in the community now (their own places,
+        bounded: a person holds a handful)."""
+        token, seen = "", 0
+        while seen < limit:
+            reply = self._call("ListRegistrations", membership_pb2.ListRegistrationsRequest(
+                person_id=person_id, status=membership_pb2.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
+                page_token=token))
+            if any(registration.community_id == community_id for registration in reply.registrations):
+                return True
+            seen += len(reply.registrations)
+            token = reply.next_page_token
+            if not token:
+                return False
+        return False
+
     def confirmed_registrations(self, community_id: str) -> Iterator[membership_pb2.Registration]:
         token = ""
         while True:

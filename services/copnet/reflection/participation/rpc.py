@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from copnet.kernel import auth
 from copnet.kernel.errors import InvalidArgument
-from copnet.reflection.measures.access import require_reader
+from copnet.reflection.measures.access import READERS, require_reader
 from copnet.reflection.participation import (
     convert,
     reads,
@@ -18,7 +18,6 @@ from copnet.reflection.participation import (
     years,
 )
 from copnet.reflection.participation.directory import Directory, level_of
-from copnet.reflection.participation.models import RegistrationFact
 from copnet.reflection.v1 import participation_pb2
 
 ID_MAX = 128
@@ -48,14 +47,19 @@ class ParticipationRpcs:
         return level_of(organization.kind)
 
     def _community_reader(self, community_id: str, action: str) -> None:
+        """Anyone over the host, the community's facilitators, and its participants as membership
+        has them now (asked only when nothing else lets the caller in)."""
         directory = self._participation_directory
         community = directory.community(community_id)
         host = directory.fresh_organization(community.host_organization_id, "community_id")
+        scope = [*host.ancestor_ids, host.id]
         identity = auth.current_identity()
-        taking_part = identity is not None and RegistrationFact.objects(
-            community_id=community_id, person_id=identity.person_id, confirmed=True).first() is not None
-        also = {*community.facilitator_ids, *([identity.person_id] if taking_part else [])}
-        require_reader([*host.ancestor_ids, host.id], action, also=also)
+        if identity is not None and not auth.is_service(identity) and identity.person_id \
+                and identity.person_id not in community.facilitator_ids \
+                and not identity.may(set(READERS), scope) \
+                and directory.holds_confirmed_place(identity.person_id, community_id):
+            return
+        require_reader(scope, action, also=community.facilitator_ids)
 
     def GetParticipation(self, request: participation_pb2.GetParticipationRequest, _context):
         one_scope(request.organization_id, request.community_id)
