@@ -285,3 +285,27 @@ def test_a_data_reflection_sessions_preparation_shows_published_measures_only(st
     outsider = stack.token("member", "ic-elsewhere", person=OUTSIDER)
     assert request("GET", f"{stack.gateway_url}/api/v1/sessions/{session.id}/data-preparation",
                    token=outsider).status == 403
+
+
+def test_a_teams_cycle_is_its_members_and_the_facilitators(stack, finished):
+    admin = stack.membership(stack.token("platform_admin"))
+    team = admin.CreateTeam(membership_pb2.CreateTeamRequest(
+        community_id=COMMUNITY, team_id="ic-team", kind=membership_pb2.TEAM_KIND_CROSS_DISTRICT, name="Team two",
+        members=[membership_pb2.TeamMemberSpec(person_id=TEACHERS[1], role=membership_pb2.TEAM_ROLE_MEMBER)])).team
+    cycle = stack.reflection(member(stack, TEACHERS[1])).CreateInquiryCycle(cycles_pb2.CreateInquiryCycleRequest(
+        community_id=COMMUNITY, team_id=team.id, title="Team two's cycle")).cycle
+    assert cycle.team_id == team.id
+    facilitator = stack.reflection(stack.token("facilitator", "ic-usd", person=FACILITATOR))
+    assert [c.id for c in facilitator.ListInquiryCycles(cycles_pb2.ListInquiryCyclesRequest(team_id=team.id)).cycles
+            ] == [cycle.id]
+    # A member of the community outside the team neither reads it nor finds it in the community's list.
+    other = stack.reflection(member(stack, TEACHERS[0]))
+    assert refused(lambda: other.GetInquiryCycle(cycles_pb2.GetInquiryCycleRequest(id=cycle.id))) == (
+        grpc.StatusCode.PERMISSION_DENIED, "NOT_A_MEMBER")
+    assert cycle.id not in {c.id for c in other.ListInquiryCycles(
+        cycles_pb2.ListInquiryCyclesRequest(community_id=COMMUNITY)).cycles}
+    # Its actions are owned by the team's members or the facilitators only.
+    assert refused(lambda: facilitator.UpdateInquiryCycle(cycles_pb2.UpdateInquiryCycleRequest(
+        id=cycle.id, update_mask=field_mask_pb2.FieldMask(paths=["plan"]), plan=cycles_pb2.CyclePlan(actions=[
+            cycles_pb2.CycleAction(text="x", owner_person_id=TEACHERS[0])])))) == (
+        grpc.StatusCode.INVALID_ARGUMENT, "OWNER_NOT_A_MEMBER")
