@@ -195,6 +195,10 @@ def test_a_member_runs_a_cycle_through_every_stage(stack, finished):
     listed = stack.reflection(member(stack)).ListInquiryCycles(
         cycles_pb2.ListInquiryCyclesRequest(community_id=COMMUNITY)).cycles
     assert {c.id for c in listed} == {cycle.id, following.id}
+    shown = CliRunner().invoke(cli, ["cycles", "show", cycle.id, "--gateway", stack.gateway_url,
+                                     "--token", member(stack)])
+    assert shown.exit_code == 0, shown.output
+    assert "stage closed" in shown.output and "assessed 60, goal met" in shown.output
 
 
 def test_the_snapshot_never_changes_after_a_later_import(stack, finished):
