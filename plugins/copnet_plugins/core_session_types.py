@@ -56,10 +56,10 @@ CORE_SESSION_TYPES = [
          },
      },
      "preparation_prompts": [
-         "Look at your students' results by student group before the session (your own students only, at "
-         "/me/student-results): which groups are furthest from standard?",
-         "Look at the community's measures for the same test and window: where do your students follow the "
-         "pattern, and where not?",
+         ("Look at your students' results by student group before the session (your own students only, at "
+          "/me/student-results): which groups are furthest from standard?"),
+         ("Look at the community's measures for the same test and window: where do your students follow the "
+          "pattern, and where not?"),
          "Bring one piece of student work that shows what the numbers cannot.",
          "Write down one question about a student group you would like the community to help you answer.",
      ],

@@ -23,7 +23,12 @@ from typer.testing import CliRunner
 
 from tests.integration.http import request
 from tests.integration.jetstream_events import published
-from tests.integration.test_dataset_import import HEADER, install_plugin, settled, upload
+from tests.integration.test_dataset_import import (
+    HEADER,
+    install_plugin,
+    settled,
+    upload,
+)
 from tests.support.stack import RunningStack, settings_for_tests
 
 pytestmark = pytest.mark.integration

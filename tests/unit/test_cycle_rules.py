@@ -65,7 +65,7 @@ def test_each_part_changes_only_in_its_stages():
     rules.check_editable("act", "plan")
     rules.check_editable("reflect", "reflection")
     for stage, path in (("act", "goal"), ("assess", "plan"), ("act", "reflection"), ("closed", "title")):
-        assert reason(lambda: rules.check_editable(stage, path)) == "STAGE_LOCKED"
+        assert reason(lambda s=stage, p=path: rules.check_editable(s, p)) == "STAGE_LOCKED"
     rules.check_evidence_stage("act")
     assert reason(lambda: rules.check_evidence_stage("plan")) == "STAGE_LOCKED"
 
@@ -75,7 +75,7 @@ def test_goal_measures_and_targets_are_bounded():
     measure = rules.measure_key("percent_met_or_exceeded")
     assert rules.target_value(measure, 55) == 55.0
     for value in (100.5, -1, float("nan"), float("inf")):
-        assert reason(lambda: rules.target_value(measure, value)) == "TARGET_OUT_OF_RANGE"
+        assert reason(lambda v=value: rules.target_value(measure, v)) == "TARGET_OUT_OF_RANGE"
     assert rules.target_value(rules.measure_key("distance_from_standard"), -25) == -25.0
 
 
@@ -135,4 +135,4 @@ def test_a_cleared_goal_stops_a_planned_cycle_from_acting():
 
 def test_a_url_with_spaces_or_control_characters_is_refused():
     for url in ("https://a.org/x y", "https://a.org/\x00", "https://a.org/\u2028", "https://"):
-        assert reason(lambda: rules.link(url, "", "")) == "INVALID_URL"
+        assert reason(lambda u=url: rules.link(u, "", "")) == "INVALID_URL"
