@@ -41,7 +41,7 @@ def test_every_bad_row_is_counted_and_the_first_thousand_kept_to_list(tmp_path):
 
     assert (outcome.rows_read, outcome.rows_rejected, outcome.rows_imported) == (1206, 1201, 5)
     assert len(outcome.errors) == MAX_LISTED_ERRORS
-    assert outcome.errors[600].reason == "NOT_A_NUMBER" and outcome.bytes_read == 12030
+    assert [e.row for e in outcome.errors if e.reason == "NOT_A_NUMBER"] == [602] and outcome.bytes_read == 12030
     assert pq.read_table(import_.rows_path).num_rows == 5
 
 
@@ -62,3 +62,13 @@ def test_finishing_drops_duplicates_and_writes_the_roll_ups_beside_the_rows(tmp_
     parents = pq.read_table(folder / store.ORGANIZATIONS).to_pylist()
     assert {"organization_id": "north-es", "parent_id": "east-usd", "level": "school"} in parents
     assert not (folder / "students.unchecked.parquet").exists()
+
+
+def test_tiny_batches_are_checked_and_written_together(tmp_path):
+    import_ = reading(tmp_path)
+    for first in range(2, 32, 3):
+        import_.add(batch(first, 3))
+    import_.close()
+
+    assert import_.outcome.rows_imported == 30
+    assert pq.ParquetFile(import_.rows_path).metadata.num_row_groups == 1

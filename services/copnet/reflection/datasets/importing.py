@@ -35,10 +35,13 @@ from copnet.reflection.datasets.validation import (
     check_aggregates,
     check_enrollments,
     check_scores,
+    conform,
 )
 
 # Rows one importer batch may hold (a batch is in memory whole).
 MAX_BATCH_ROWS = 1_000_000
+# Rows checked and written together (one Parquet row group at least this large).
+GROUP_ROWS = 50_000
 UNCHECKED = "students.unchecked.parquet"
 ROWS_FILE = {STUDENT_SCORES: store.STUDENTS, AGGREGATE_RESULTS: store.AGGREGATES,
              CLASS_ENROLLMENTS: store.ENROLLMENTS}
@@ -81,10 +84,11 @@ class Reading:
         self.kind, self.directory, self.file_name = kind, directory, file_name
         self.tree, self.pseudonymise, self.tests = tree, pseudonymise, tests
         self.outcome = Outcome()
-        self._rejected_rows: set[int] | None = None
         self._writer: pq.ParquetWriter | None = None
         self._writing: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self._waiting: list[pa.Table] = []
+        self._waiting_rows = 0
         directory.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -92,6 +96,9 @@ class Reading:
         return self.directory / (UNCHECKED if self.kind == STUDENT_SCORES else ROWS_FILE[self.kind])
 
     def add(self, batch: AssessmentBatch) -> None:
+        """One batch of the importer's. Rows are checked and written in groups of at least
+        GROUP_ROWS, however small the importer's batches (a batch of 3 rows each would otherwise
+        cost a check and a Parquet row group apiece)."""
         if not isinstance(batch, AssessmentBatch):
             raise ImportFailed(f"{self.file_name}: the importer returned {type(batch).__name__}, not an "
                                "AssessmentBatch")
@@ -99,12 +106,31 @@ class Reading:
         outcome.bytes_read = max(outcome.bytes_read, int(batch.bytes_read or 0))
         unread = [RowProblem(self.file_name if not e.file else e.file, int(e.row), e.field, e.reason, e.message)
                   for e in batch.errors]
-        checked = self.check(batch.rows) if batch.rows is not None else None
-        rejected = len(pc.unique(checked.errors.column("row"))) if checked else 0
-        outcome.rows_read += (checked.rows.num_rows + rejected if checked else 0) + len({e.row for e in unread})
+        outcome.rows_read += len({e.row for e in unread})
         self.reject(unread)
-        if checked is None:
+        if batch.rows is None:
             return
+        if getattr(batch.rows, "num_rows", 0) > MAX_BATCH_ROWS:
+            raise ImportFailed(f"{self.file_name}: the importer returned a batch of more than "
+                               f"{MAX_BATCH_ROWS:,} rows")
+        try:
+            rows = conform(batch.rows, columns.IMPORT_SCHEMAS[self.kind], self.file_name)
+        except WrongShape as wrong:
+            raise ImportFailed(str(wrong)) from None
+        self._waiting.append(rows)
+        self._waiting_rows += rows.num_rows
+        if self._waiting_rows >= GROUP_ROWS:
+            self._check_waiting()
+
+    def _check_waiting(self) -> None:
+        if not self._waiting:
+            return
+        rows = self._waiting[0] if len(self._waiting) == 1 else pa.concat_tables(self._waiting)
+        self._waiting, self._waiting_rows = [], 0
+        outcome = self.outcome
+        checked = self.check(rows)
+        rejected = len(pc.unique(checked.errors.column("row")))
+        outcome.rows_read += checked.rows.num_rows + rejected
         if rejected:
             listed_room = MAX_LISTED_ERRORS - len(outcome.errors)
             outcome.rows_rejected += rejected
@@ -116,9 +142,6 @@ class Reading:
             self.write(checked.rows)
 
     def check(self, rows) -> Checked:
-        if getattr(rows, "num_rows", 0) > MAX_BATCH_ROWS:
-            raise ImportFailed(f"{self.file_name}: the importer returned a batch of more than "
-                               f"{MAX_BATCH_ROWS:,} rows")
         try:
             if self.kind == STUDENT_SCORES:
                 return check_scores(rows, self.file_name, self.tree, self.pseudonymise, self.tests)
@@ -160,6 +183,13 @@ class Reading:
             pending.result()
 
     def close(self) -> None:
+        """The rows still waiting checked and written, and the file closed: the reading is done."""
+        self._check_waiting()
+        self.abort()
+
+    def abort(self) -> None:
+        """The file closed as it is (after a failure: nothing more is checked)."""
+        self._waiting, self._waiting_rows = [], 0
         if self._writer is not None:
             try:
                 self._wait_for_write()

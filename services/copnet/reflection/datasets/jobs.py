@@ -150,7 +150,7 @@ class Imports:
                       reading.outcome if reading else None)
         finally:
             if reading is not None:
-                reading.close()
+                reading.abort()
             job.spool.unlink(missing_ok=True)
             self.running.discard(job.data_set_id)
             self.release()
