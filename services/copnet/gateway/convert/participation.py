@@ -21,8 +21,8 @@ def figures(message: participation_pb2.ParticipationFigures) -> schemas.Particip
         attendance_records=_optional(message, "attendance_records"))
 
 
-def participation(reply: participation_pb2.GetParticipationResponse) -> schemas.Participation:
-    return schemas.Participation(figures=figures(reply.figures), children=[figures(c) for c in reply.children],
+def participation(reply: participation_pb2.GetParticipationResponse) -> schemas.ParticipationSummary:
+    return schemas.ParticipationSummary(figures=figures(reply.figures), children=[figures(c) for c in reply.children],
                                  program_years=list(reply.program_years), min_cell=reply.min_cell)
 
 
@@ -34,5 +34,5 @@ def retention_figures(message: participation_pb2.RetentionFigures) -> schemas.Re
         retention_rate=percent(message.retention_rate) if message.HasField("retention_rate") else None)
 
 
-def retention(reply: participation_pb2.GetRetentionResponse) -> schemas.Retention:
-    return schemas.Retention(years=[retention_figures(y) for y in reply.years], min_cell=reply.min_cell)
+def retention(reply: participation_pb2.GetRetentionResponse) -> schemas.RetentionSummary:
+    return schemas.RetentionSummary(years=[retention_figures(y) for y in reply.years], min_cell=reply.min_cell)

@@ -11,11 +11,11 @@ from copnet.gateway.convert import participation as convert
 from copnet.gateway.openapi import LIST_PROBLEMS, operation_id
 from copnet.gateway.schemas.participation import (
     CommunityParticipationQuery,
-    Participation,
     ParticipationPath,
     ParticipationQuery,
-    Retention,
+    ParticipationSummary,
     RetentionQuery,
+    RetentionSummary,
 )
 from copnet.reflection.v1 import participation_pb2
 
@@ -24,7 +24,7 @@ blueprint = APIBlueprint("participation", __name__, url_prefix="/api/v1", operat
                                                                          "retention, suppressed.")])
 
 
-@blueprint.get("/orgs/<id>/participation", responses={200: Participation, **LIST_PROBLEMS},
+@blueprint.get("/orgs/<id>/participation", responses={200: ParticipationSummary, **LIST_PROBLEMS},
                security=BEARER_REQUIRED)
 def get_org_participation(path: ParticipationPath, query: ParticipationQuery):
     """Teachers reached, schools and districts reached, attendance rate and professional-learning
@@ -36,7 +36,7 @@ def get_org_participation(path: ParticipationPath, query: ParticipationQuery):
     return convert.participation(reply).model_dump(mode="json")
 
 
-@blueprint.get("/communities/<id>/participation-summary", responses={200: Participation, **LIST_PROBLEMS})
+@blueprint.get("/communities/<id>/participation-summary", responses={200: ParticipationSummary, **LIST_PROBLEMS})
 def get_community_participation_summary(path: ParticipationPath, query: CommunityParticipationQuery):
     """A community's suppressed participation figures for its program year (the per-person view is
     /communities/{id}/participation). Anyone over its host, its facilitators and participants."""
@@ -45,7 +45,7 @@ def get_community_participation_summary(path: ParticipationPath, query: Communit
     return convert.participation(reply).model_dump(mode="json")
 
 
-@blueprint.get("/orgs/<id>/retention", responses={200: Retention, **LIST_PROBLEMS})
+@blueprint.get("/orgs/<id>/retention", responses={200: RetentionSummary, **LIST_PROBLEMS})
 def get_org_retention(path: ParticipationPath, query: RetentionQuery):
     """Of a program year's participants placed under the organization, how many still teach at a
     school as described after the next year began (retained, not retained, not yet known), with the
@@ -55,7 +55,7 @@ def get_org_retention(path: ParticipationPath, query: RetentionQuery):
     return convert.retention(reply).model_dump(mode="json")
 
 
-@blueprint.get("/communities/<id>/retention", responses={200: Retention, **LIST_PROBLEMS})
+@blueprint.get("/communities/<id>/retention", responses={200: RetentionSummary, **LIST_PROBLEMS})
 def get_community_retention(path: ParticipationPath, query: RetentionQuery):
     """Retention of a community's participants (see /orgs/{id}/retention)."""
     reply = reflection().GetRetention(participation_pb2.GetRetentionRequest(

@@ -45,7 +45,7 @@ class ParticipationFigures(BaseModel):
     attendance_records: int | None = Field(description="Records counted in the attendance rate.")
 
 
-class Participation(BaseModel):
+class ParticipationSummary(BaseModel):
     figures: ParticipationFigures
     children: list[ParticipationFigures]
     program_years: list[str] = Field(description="Program years with figures here, most recent first.")
@@ -65,6 +65,6 @@ class RetentionFigures(BaseModel):
     retention_rate: PercentFigure | None = Field(description="retained / (retained + not_retained).")
 
 
-class Retention(BaseModel):
+class RetentionSummary(BaseModel):
     years: list[RetentionFigures]
     min_cell: int
