@@ -101,3 +101,10 @@ def test_program_years_are_checked_and_placed_in_time():
     assert years.containing(dt.datetime(2026, 6, 30)) == "2025-26"
     assert years.containing(dt.datetime(2026, 7, 1)) == "2026-27"
     assert years.next_year_start("2025-26") == dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+
+
+def test_a_rate_over_fewer_records_than_the_threshold_is_withheld_while_the_count_shows():
+    rollup = Rollup("coe", "county_office", "", YEAR, teachers=20, expected_records=10, attended_records=7,
+                    attended_minutes=420)
+    shown = year_figures([rollup], 11)["coe"]
+    assert shown.teachers_reached == 20 and shown.attendance_rate is None and shown.learning_hours == 7.0

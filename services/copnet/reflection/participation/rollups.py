@@ -97,11 +97,12 @@ def learning_hours(minutes: int) -> float:
     return round(minutes / 60, 1)
 
 
-def figures_of(rollup: Rollup, withheld: bool) -> Figures:
+def figures_of(rollup: Rollup, withheld: bool, min_cell: int) -> Figures:
     if withheld:
         return Figures(rollup.scope_id, rollup.level, rollup.program_year, True)
     rate = None
-    if rollup.expected_records > 0:
+    # A rate over fewer records than the threshold says too much about the few meetings behind it.
+    if rollup.expected_records >= min_cell:
         rate = code_percent(100 * rollup.attended_records / rollup.expected_records, rollup.teachers)
     reaches_schools = rollup.level not in ("school", "community")
     return Figures(rollup.scope_id, rollup.level, rollup.program_year, False, teachers_reached=rollup.teachers,
@@ -134,7 +135,7 @@ def year_figures(rollups: Iterable[Rollup], min_cell: int) -> dict[str, Figures]
     rollups = list(rollups)
     counts, constraints = tree_table(rollups)
     withheld = suppress(counts, constraints, min_cell)
-    return {rollup.scope_id: figures_of(rollup, (rollup.scope_id, OWN) in withheld) for rollup in rollups}
+    return {rollup.scope_id: figures_of(rollup, (rollup.scope_id, OWN) in withheld, min_cell) for rollup in rollups}
 
 
 def community_figures(rollups: Iterable[Rollup], min_cell: int) -> dict[str, Figures]:
@@ -142,4 +143,4 @@ def community_figures(rollups: Iterable[Rollup], min_cell: int) -> dict[str, Fig
     teacher may be in several), so only its own smallness withholds it."""
     rollups = list(rollups)
     withheld = suppress({rollup.scope_id: rollup.teachers for rollup in rollups}, [], min_cell)
-    return {rollup.scope_id: figures_of(rollup, rollup.scope_id in withheld) for rollup in rollups}
+    return {rollup.scope_id: figures_of(rollup, rollup.scope_id in withheld, min_cell) for rollup in rollups}
