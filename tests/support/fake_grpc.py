@@ -101,12 +101,13 @@ class FakeChannel(grpc.Channel):
     def unary_unary(self, method, request_serializer=None, response_deserializer=None, _registered_method=False):
         return _UnaryUnary(self, *method.lstrip("/").rsplit("/", 1))
 
-    # Streaming calls are not faked (copnet has none but health's Watch, made and never called).
+    # Client-streaming calls (an upload) are answered like unary ones, the request being the list of
+    # messages sent; server streaming is not faked (copnet has none but health's Watch, never called).
     def unary_stream(self, *args, **kwargs):
         return _unsupported
 
-    def stream_unary(self, *args, **kwargs):
-        return _unsupported
+    def stream_unary(self, method, request_serializer=None, response_deserializer=None, _registered_method=False):
+        return _StreamUnary(self, *method.lstrip("/").rsplit("/", 1))
 
     def stream_stream(self, *args, **kwargs):
         return _unsupported
@@ -150,6 +151,24 @@ class _UnaryUnary(grpc.UnaryUnaryMultiCallable):
             return self.channel.answer(call), None
         except grpc.RpcError as error:
             raise FakeRpcError.like(error) from None
+
+    def future(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+class _StreamUnary(grpc.StreamUnaryMultiCallable):
+    """The messages are drawn from the iterator first, as gRPC sends them, then answered at once."""
+
+    def __init__(self, channel: FakeChannel, service: str, method: str):
+        self.unary = _UnaryUnary(channel, service, method)
+
+    def __call__(self, request_iterator, timeout=None, metadata=None, credentials=None, wait_for_ready=None,
+                 compression=None):
+        return self.with_call(request_iterator, timeout, metadata)[0]
+
+    def with_call(self, request_iterator, timeout=None, metadata=None, credentials=None, wait_for_ready=None,
+                  compression=None):
+        return self.unary.with_call(list(request_iterator), timeout, metadata)
 
     def future(self, *args, **kwargs):
         raise NotImplementedError

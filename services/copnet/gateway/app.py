@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, clients=None,
     request_line.register(app)  # first: a URL too long is 414 whoever asks, before anything reads it
     auth.register(app, verifier)  # before the body check: an anonymous write is 401 whatever it sends
     plugins.register(app)  # a roster import may be up to 16 MiB: raised before the body is read
+    data_sets.register(app, settings.assessment_file_max_bytes)  # an upload streams, up to the file limit
     request_body.register(app)
     for blueprint in BLUEPRINTS:
         app.register_api(blueprint)

@@ -25,6 +25,8 @@ from pydantic_core import from_json
 from copnet.gateway.problems import problem
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Endpoints whose body is a file streamed by the route itself (an assessment upload), never JSON.
+RAW_BODY_ENDPOINTS: set[str] = set()
 JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
                    type(None): "null"}
 # Objects and arrays inside one another, the body itself counting as one: far more than any
@@ -70,6 +72,8 @@ class JsonRequest(Request):
 
 def require_json_object() -> None:
     if request.routing_exception is not None or request.method not in BODY_METHODS:
+        return
+    if request.url_rule is not None and request.url_rule.endpoint in RAW_BODY_ENDPOINTS:
         return
     if not request.content_type and not request.get_data(cache=True):
         return  # no body at all: an action like POST .../cancel; a route that needs one answers 422

@@ -21,7 +21,11 @@ from copnet.reflection.datasets import store
 from copnet.reflection.datasets.models import READY, STUDENT_SCORES, DataSet
 from copnet.reflection.datasets.organizations import Membership
 from copnet.reflection.student_rows import reading
-from copnet.reflection.student_rows.models import MY_STUDENTS, STEWARD_READ, StudentReadAudit
+from copnet.reflection.student_rows.models import (
+    MY_STUDENTS,
+    STEWARD_READ,
+    StudentReadAudit,
+)
 from copnet.reflection.v1 import student_rows_pb2
 
 ROW_READERS = {Role.DATA_STEWARD, Role.PLATFORM_ADMIN}
