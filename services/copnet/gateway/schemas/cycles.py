@@ -5,12 +5,29 @@ preparation. Field names are the service's (errors name them alike)."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from copnet.gateway.schemas.common import Instant, Page, Strict
 from copnet.gateway.schemas.measures import MeasureCell
+from copnet.kernel.inputs import EARLIEST, LATEST
+
+
+def in_kernel_range(moment: datetime) -> datetime:
+    """Refused at the door when outside [1900, 2200) UTC, before any conversion: an offset on the
+    year 1 or 9999 would overflow."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} UTC")
+    return moment
+
+
+BoundedInstant = Annotated[Instant, AfterValidator(in_kernel_range)]
 
 
 class CycleStage(enum.StrEnum):
@@ -60,7 +77,7 @@ class CycleGoalInput(Strict):
     baseline_window: str = Field("", max_length=10, description="Empty: the filter's window.")
     target_value: float = Field(description="Reached when the assessed figure is at least this (0-100 for a "
                                             "percentage).")
-    target_time: Instant
+    target_time: BoundedInstant
     statement: str = Field("", max_length=1000, description="The goal in the team's words.")
 
 
@@ -80,7 +97,7 @@ class CycleActionInput(Strict):
     id: str = Field("", max_length=63, description="An existing action's id to keep it; empty for a new one.")
     text: str = Field(min_length=1, max_length=1000)
     owner_person_id: str = Field("", max_length=63, description="A member or facilitator of the community.")
-    due_time: Instant | None = None
+    due_time: BoundedInstant | None = None
     session_ids: list[str] = Field(default_factory=list, max_length=10, description="Sessions of the community.")
     done: bool = False
 
