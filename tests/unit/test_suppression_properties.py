@@ -95,7 +95,8 @@ def another_value(counts, constraints, withheld: frozenset, cell, bound: int) ->
         return low <= right <= high
 
     def domain(key):
-        values = range(bound + 1)
+        # Nearest the true count first: a second solution, when there is one, is found at once.
+        values = sorted(range(bound + 1), key=lambda value: (abs(value - counts[key]), value))
         return [value for value in values if value != counts[key]] if key == cell else values
 
     def search() -> bool:
@@ -128,7 +129,7 @@ from copnet.reflection.suppression import lattice_constraints, suppress
 MIN_CELL = 10
 # Mostly small counts, so that tables need a lot of suppression.
 COUNT = st.one_of(st.integers(0, 12), st.integers(0, 40))
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MARGIN = "*"
 
 
@@ -223,7 +224,7 @@ def search_bound_for(counts, withheld, most_cells: int) -> int | None:
 def test_no_withheld_cell_of_a_two_way_table_can_be_solved(table):
     counts, constraints = table
     withheld = suppress(counts, constraints, MIN_CELL)
-    assert_protected(counts, constraints, withheld, search_bound_for(counts, withheld, most_cells=10))
+    assert_protected(counts, constraints, withheld, search_bound_for(counts, withheld, most_cells=16))
 
 
 @PROPERTY_SETTINGS
@@ -231,7 +232,7 @@ def test_no_withheld_cell_of_a_two_way_table_can_be_solved(table):
 def test_no_withheld_cell_of_a_three_way_table_can_be_solved(table):
     counts, constraints = table
     withheld = suppress(counts, constraints, MIN_CELL)
-    assert_protected(counts, constraints, withheld, search_bound_for(counts, withheld, most_cells=9))
+    assert_protected(counts, constraints, withheld, search_bound_for(counts, withheld, most_cells=16))
 
 
 @PROPERTY_SETTINGS
@@ -239,7 +240,7 @@ def test_no_withheld_cell_of_a_three_way_table_can_be_solved(table):
 def test_no_withheld_cell_of_an_organization_lattice_can_be_solved(table):
     counts, constraints = table
     withheld = suppress(counts, constraints, MIN_CELL)
-    assert_protected(counts, constraints, withheld, search_bound_for(counts, withheld, most_cells=8))
+    assert_protected(counts, constraints, withheld, search_bound_for(counts, withheld, most_cells=16))
 
 
 @PROPERTY_SETTINGS
