@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 from copnet import seed
 from copnet.api_client import ApiClient, ApiError
 from copnet.cli.root import app as cli
+from copnet.membership.v1 import membership_pb2
 from copnet.reflection.v1 import participation_pb2
 
 from tests.integration.jetstream_events import published
+from tests.integration.scheduling_world import SchedulingWorld, current_program_year
 from tests.support.stack import own_demo_stack
 
 pytestmark = pytest.mark.integration
@@ -182,3 +184,31 @@ def test_published_figures_are_suppressed_versioned_and_name_nobody(stack, progr
     for person in (*DEMO_LAKEVIEW, *DEMO_BAYSIDE, *EXTRA):
         assert person not in everything
     assert SCHOOL not in everything  # schools are never sent
+
+
+def test_last_years_participants_still_teaching_at_a_school_are_retained(stack):
+    # Last program year's community; everyone's record is from this year (after the next year began).
+    world = SchedulingWorld(stack, "ret")
+    this_year = current_program_year()
+    first = int(this_year[:4]) - 1
+    last_year = f"{first}-{(first + 1) % 100:02d}"
+    teachers = world.people(24, "teacher")
+    community = world.program_community("plc", world.program("last", program_year=last_year), members=teachers)
+    # Half moved to the district office after the year (a roster import would say so the same way).
+    for person in teachers[12:]:
+        world.membership(world.admin).UpdatePerson(membership_pb2.UpdatePersonRequest(
+            id=person, set_affiliations=True, affiliations=[membership_pb2.Affiliation(
+                organization_id=world.district, position=membership_pb2.POSITION_DISTRICT_ADMIN)]))
+    reader = ApiClient(stack.gateway_url, stack.token("county_admin", world.county, person="ret-reader"))
+    found = {}
+
+    def counted():
+        found["years"] = reader.get(f"/orgs/{world.county}/retention", program_year=last_year)["years"]
+        return found["years"][0]["not_retained"] == 12
+
+    stack.wait_for(counted, timeout=60, what="the moves seen by retention")
+    [year] = found["years"]
+    assert (year["participants"], year["retained"], year["not_retained"], year["not_yet_known"]) == (24, 12, 12, 0)
+    assert year["retention_rate"] == {"value": 50.0, "text": "50.0"}
+    [mine] = reader.get(f"/communities/{community}/retention")["years"]
+    assert (mine["level"], mine["program_year"], mine["retained"]) == ("community", last_year, 12)
