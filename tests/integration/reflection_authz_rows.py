@@ -15,7 +15,27 @@ ANYONE, AUTHENTICATED, PLATFORM_ADMIN = matrix.ANYONE, matrix.AUTHENTICATED, mat
 REGION, COUNTY, DISTRICT, SCHOOL = matrix.REGION, matrix.COUNTY, matrix.DISTRICT, matrix.SCHOOL
 
 # -- data sets and student-level rows ------------------------------------------------------------
-DATA_SET_ROWS: tuple = ()
+# Importers over the organization (the data set's county) import, list, read and delete data sets;
+# anyone lists (seeing only what they may read). Student-level rows: the students' own teacher
+# (`self` teaches the data set's student, so only they see the pseudonym in their own list) and
+# data stewards over the data (platform admins); the audit of those reads: county admins over it.
+DATA_SET_IMPORTERS = PLATFORM_ADMIN | {"data_steward", "county_admin", "regional_lead"}
+STUDENT_ROW_READERS = PLATFORM_ADMIN | {"data_steward"}
+DATA_SET_ROWS: tuple = (
+    # No importer is installed on the demo stack: an allowed caller is answered 422 UNKNOWN_IMPORTER
+    # (the service checks the organization before the importer), a refused one 403 before the body.
+    row("POST /api/v1/data-sets", DATA_SET_IMPORTERS, body={"authz": "a file"},
+        query={"importer": "authz-importer", "organization_id": COUNTY, "file_name": "authz.json"}),
+    row("GET /api/v1/data-sets", AUTHENTICATED, sees=DATA_SET_IMPORTERS, marker="$data_set"),
+    row("GET /api/v1/data-sets/{id}", DATA_SET_IMPORTERS, id="$data_set"),
+    row("GET /api/v1/data-sets/{id}/errors", DATA_SET_IMPORTERS, id="$data_set"),
+    row("DELETE /api/v1/data-sets/{id}", DATA_SET_IMPORTERS, id="$data_set_to_delete"),
+    row("GET /api/v1/assessment-importers", AUTHENTICATED),
+    row("GET /api/v1/me/student-results", AUTHENTICATED, sees=frozenset({"self"}), marker="$student_pseudonym"),
+    row("GET /api/v1/data-sets/{id}/student-results", STUDENT_ROW_READERS, id="$data_set"),
+    row("GET /api/v1/orgs/{id}/student-results", STUDENT_ROW_READERS, id=DISTRICT),
+    row("GET /api/v1/orgs/{id}/student-read-audit", PLATFORM_ADMIN | {"county_admin"}, id=COUNTY),
+)
 
 # -- measures ------------------------------------------------------------------------------------
 # Aggregates are suppressed for everyone: any role held at the organization or above reads them (a
@@ -100,9 +120,55 @@ SURVEY_ROWS: tuple = (
 ROWS = (*DATA_SET_ROWS, *MEASURE_ROWS, *PARTICIPATION_ROWS, *CYCLE_ROWS, *SURVEY_ROWS)
 
 
+def _ready_student_data_sets(stack, admin: ApiClient) -> dict:
+    import datetime as dt
+    import hashlib
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pymongo
+
+    from copnet.reflection import columns
+
+    county = admin.get(f"/orgs/{COUNTY}")
+    scope = [*county["ancestor_ids"], COUNTY]
+    settings = stack.settings
+    store = Path(settings.reflection_store_dir or Path(settings.data_dir) / "reflection").resolve()
+    pseudonym = hashlib.sha256(b"authz-student").hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    found = {"student_pseudonym": pseudonym}
+    with pymongo.MongoClient(stack.mongodb_uri) as client:
+        database = client[settings.database_name("reflection")]
+        for name in ("data_set", "data_set_to_delete"):
+            data_set_id = f"authz-{name.replace('_', '-')}"
+            row = {column: None for column in columns.STUDENT_ROWS.names} | {
+                "pseudonym": pseudonym, "school_id": SCHOOL, "district_id": DISTRICT, "county_office_id": COUNTY,
+                "region_id": REGION, "grade": "6", "test": "sbac-math", "school_year": "2024-25", "window": "spring",
+                "scale_score": 2510.0, "achievement_level": 3, "teacher_id": matrix.PERSON, "english_learner": False,
+                "disability": False, "economically_disadvantaged": False, "foster": False, "homeless": False,
+                "row": 2}
+            (store / data_set_id).mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist([row], schema=columns.STUDENT_ROWS),
+                           store / data_set_id / "students.parquet")
+            database.data_sets.replace_one({"_id": data_set_id}, {
+                "_id": data_set_id, "importer": "authz-importer", "plugin": "authz", "kind": "student_scores",
+                "organization_id": COUNTY, "scope": scope, "owner_id": "authz-data-owner",
+                "file_name": f"{data_set_id}.csv", "source_sha256": hashlib.sha256(data_set_id.encode()).hexdigest(),
+                "size_bytes": 100, "created_at": now, "updated_at": now, "status": "ready", "rows_read": 1,
+                "rows_imported": 1, "rows_rejected": 0, "bytes_read": 100, "failure": "", "school_years": ["2024-25"],
+                "windows": ["spring"], "tests": ["sbac-math"], "errors": []}, upsert=True)
+            found[name] = data_set_id
+        database.store_generation.update_one({"_id": "store"}, {"$inc": {"generation": 1}}, upsert=True)
+    return found
+
+
 def made(stack, admin: ApiClient) -> dict:
     """Items the rows above need, by "$name"; each area adds its own."""
     found: dict = {}
+    # data sets and student-level rows: two READY student-score data sets of the county, written as
+    # an import leaves them (the demo stack has no importer installed), a student of `self` in each.
+    found.update(_ready_student_data_sets(stack, admin))
     # surveys: the built-in scale given pre and post (open now), and a region's own instrument.
     import datetime as dt
 
