@@ -9,13 +9,12 @@ import datetime as dt
 
 import grpc
 import pytest
-from typer.testing import CliRunner
-
 from copnet import seed
 from copnet.api_client import ApiClient, ApiError
 from copnet.cli.root import app as cli
 from copnet.membership.v1 import membership_pb2
 from copnet.reflection.v1 import participation_pb2
+from typer.testing import CliRunner
 
 from tests.integration.jetstream_events import published
 from tests.integration.scheduling_world import SchedulingWorld, current_program_year
