@@ -37,6 +37,8 @@ SCHEMA_VERSION = 1
 PUBLISHED_LEVELS = frozenset({"district", "county_office", "region"})
 CHECK_SECONDS = 10.0
 STATE_ID = "aggregates"
+# Messages sent per transaction.
+BATCH = 50
 
 
 class PublishedAggregate(me.Document):
@@ -113,48 +115,56 @@ def publish_changes(ctx: ServiceContext, index: MeasureIndex | None = None) -> i
     if snapshot.generation != generation:  # still being built: the next run publishes it
         return 0
     current = {key: (message, digest(message)) for key, message in aggregate_messages(snapshot, ctx.settings.region)}
+    known = {doc.key: doc for doc in PublishedAggregate.objects.only("key", "digest", "withdrawn")}
+    changed = [key for key, (_message, content) in current.items()
+               if key not in known or known[key].digest != content or known[key].withdrawn]
+    gone = [key for key, doc in known.items() if key not in current and not doc.withdrawn]
+    keys = changed + gone
+    sent = 0
+    # A transaction per batch keeps each small; a batch sent is recorded with its outbox entries, so
+    # a run cut short resends nothing and the next run sends the rest.
+    for start in range(0, len(keys), BATCH):
+        sent += ctx.transaction(lambda uow, batch=keys[start:start + BATCH]: _send(
+            ctx, uow, snapshot, batch, current))
+    ctx.transaction(lambda uow: uow.update_one(PublishedGeneration, {"_id": STATE_ID},
+                                               {"$set": {"generation": snapshot.generation}}, upsert=True))
+    if sent:
+        log.info("aggregates.published: %d message(s) for generation %s", sent, snapshot.generation)
+    return sent
 
-    def work(uow: db.UnitOfWork) -> int:
-        known = {doc.key: doc for doc in uow.find_all(PublishedAggregate, {})}
-        events, now = [], utcnow()
-        for key, (message, content) in current.items():
-            before = known.get(key)
+
+def _send(ctx: ServiceContext, uow: db.UnitOfWork, snapshot: Snapshot, keys: list[str],
+          current: dict[str, tuple[measures_pb2.AggregatesPublished, str]]) -> int:
+    events, now = [], utcnow()
+    for key in keys:
+        before = uow.find_one(PublishedAggregate, {"_id": key})
+        version = before.version + 1 if before is not None else 1
+        if key in current:
+            message, content = current[key]
             if before is not None and before.digest == content and not before.withdrawn:
-                continue
-            version = before.version + 1 if before is not None else 1
+                continue  # another replica sent it meanwhile
             sent = measures_pb2.AggregatesPublished()
             sent.CopyFrom(message)
             sent.version = version
             sent.publish_time.CopyFrom(timestamp(now))
-            events.append(ctx.event(EVENT_TYPE, message.organization_id, sent,
-                                    scope=scope_of(snapshot, message.organization_id)))
             uow.update_one(PublishedAggregate, {"_id": key}, {"$set": {
                 "organization_id": message.organization_id, "level": message.level, "test": message.test,
-                "school_year": message.school_year, "window": message.window, "version": version, "digest": content,
-                "withdrawn": False}}, upsert=True)
-        for key, before in known.items():
-            if key in current or before.withdrawn:
+                "school_year": message.school_year, "window": message.window, "version": version,
+                "digest": content, "withdrawn": False}}, upsert=True)
+        else:
+            if before is None or before.withdrawn:
                 continue
-            withdrawn = measures_pb2.AggregatesPublished(
+            sent = measures_pb2.AggregatesPublished(
                 schema_version=SCHEMA_VERSION, region=ctx.settings.region, organization_id=before.organization_id,
                 level=before.level, test=before.test, school_year=before.school_year, window=before.window,
-                version=before.version + 1, min_cell=snapshot.min_cell, withdrawn=True,
+                version=version, min_cell=snapshot.min_cell, withdrawn=True,
                 cut_scores_version=reference.test_named(before.test).cut_scores_version,
                 publish_time=timestamp(now))
-            events.append(ctx.event(EVENT_TYPE, before.organization_id, withdrawn,
-                                    scope=scope_of(snapshot, before.organization_id)))
-            uow.update_one(PublishedAggregate, {"_id": key}, {"$set": {"version": before.version + 1,
-                                                                       "withdrawn": True}})
-        if events:
-            uow.emit_many(events)
-        uow.update_one(PublishedGeneration, {"_id": STATE_ID}, {"$set": {"generation": snapshot.generation}},
-                       upsert=True)
-        return len(events)
-
-    sent = ctx.transaction(work)
-    if sent:
-        log.info("aggregates.published: %d message(s) for generation %s", sent, snapshot.generation)
-    return sent
+            uow.update_one(PublishedAggregate, {"_id": key}, {"$set": {"version": version, "withdrawn": True}})
+        events.append(ctx.event(EVENT_TYPE, sent.organization_id, sent, scope=scope_of(snapshot, sent.organization_id)))
+    if events:
+        uow.emit_many(events)
+    return len(events)
 
 
 def jobs(ctx: ServiceContext) -> list[PeriodicJob]:
