@@ -52,15 +52,21 @@ class ApiClient:
         """A GET of a page that is not JSON (the certificate's HTML), as text; errors as `request`'s."""
         return self.send("GET", path, query=query, accept=accept).decode("utf-8")
 
+    def upload(self, path: str, stream, size: int, content_type: str, query: dict | None = None):
+        """POST a file's bytes as the body, read from `stream` (anything with `read(n)`) a block at
+        a time as they are sent, never whole in memory; the decoded JSON answer, as `request`."""
+        raw = self.send("POST", path, query=query, data=stream,
+                        headers={"Content-Type": content_type, "Content-Length": str(size)})
+        return json.loads(raw) if raw else None
+
     def send(self, method: str, path: str, body: dict | None = None, query: dict | None = None,
-             accept: str = "application/json") -> bytes:
+             accept: str = "application/json", data=None, headers: dict | None = None) -> bytes:
         """The raw body of a 2xx answer; raises ApiError / GatewayUnreachable."""
         url = self.base_url + API + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")},
                                                 doseq=True)
-        headers = {"Accept": f"{accept}, application/problem+json"}
-        data = None
+        headers = {"Accept": f"{accept}, application/problem+json", **(headers or {})}
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
