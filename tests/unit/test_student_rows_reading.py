@@ -122,3 +122,9 @@ def test_page_sizes_are_bounded():
     assert reading.page_size_of(10_000) == reading.MAX_PAGE_SIZE
     with pytest.raises(InvalidArgument):
         reading.page_size_of(-1)
+
+
+def test_a_data_set_is_read_whole_when_its_own_file_is_given(store):
+    scores, _ = store
+    page = reading.read([scores], reading.Narrowing(data_set_id="ds1"), reading.Filter(grade="6"), 10, 0)
+    assert [r.pseudonym for r in page.rows] == ["p-a", "p-b", "p-c", "p-d"]

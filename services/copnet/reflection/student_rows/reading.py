@@ -65,20 +65,22 @@ def page_size_of(requested: int) -> int:
 @dataclass(frozen=True)
 class Narrowing:
     """Whose rows: a teacher's students (rows naming them, or enrolled in their class that school
-    year), or an organization's rows (at any level), or both; at least one of the two is set."""
+    year), an organization's rows (at any level), or one data set's (the files given are its own);
+    at least one of them is set."""
 
     teacher_id: str = ""
     organization_id: str = ""
     enrollments: Sequence[Path] = field(default_factory=tuple)
+    data_set_id: str = ""
 
     def __post_init__(self):
-        if not (self.teacher_id or self.organization_id):
-            raise ValueError("student rows are read for a teacher or an organization, never all of them")
+        if not (self.teacher_id or self.organization_id or self.data_set_id):
+            raise ValueError("student rows are read for a teacher, an organization or a data set, never all of them")
 
 
 def where(narrowing: Narrowing, chosen: Filter) -> tuple[str, list]:
     """The WHERE clause over `s` (a students.parquet row) and its parameters."""
-    clauses, params = [], []
+    clauses, params = ["TRUE"], []
     if narrowing.teacher_id:
         teacher = "s.teacher_id = ?"
         params.append(narrowing.teacher_id)

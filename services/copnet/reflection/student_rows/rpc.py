@@ -139,7 +139,7 @@ class StudentRowsRpcs:
                 lineage = set(organization.scope)
                 files = [store.data_set_dir(d.id) / store.STUDENTS for d in store.ready_data_sets(STUDENT_SCORES)
                          if organization.id in d.scope or d.organization_id in lineage]
-        narrowing = reading.Narrowing(teacher_id=teacher_id, organization_id=organization_id)
+        narrowing = reading.Narrowing(teacher_id=teacher_id, organization_id=organization_id, data_set_id=data_set_id)
         query = {"data_set_id": data_set_id, "organization_id": organization_id, "teacher_id": teacher_id,
                  **chosen.as_dict()}
         rows, token = self._read_and_audit(action=STEWARD_READ, files=files, narrowing=narrowing, chosen=chosen,
