@@ -50,12 +50,16 @@ class MeasureQuery:
 
 
 # -- checks at the door ----------------------------------------------------------------------------
-def organization_id(value: str, field: str = "organization_id") -> str:
+def identifier(value: str, field: str, what: str) -> str:
     if not value:
         raise InvalidArgument.for_field(field, "is required")
     if not ID_PATTERN.match(value):
-        raise InvalidArgument.for_field(field, "is not an organization id")
+        raise InvalidArgument.for_field(field, f"is not {what} id (lower-case letters, digits and '-')")
     return value
+
+
+def organization_id(value: str, field: str = "organization_id") -> str:
+    return identifier(value, field, "an organization")
 
 
 def listed(values: Sequence[str], field: str, check) -> tuple[str, ...]:

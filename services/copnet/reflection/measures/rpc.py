@@ -59,12 +59,12 @@ class MeasuresRpcs:
             else reference.ALL_STUDENTS
         membership = self._membership()
         if request.community_id:
-            queries.organization_id(request.community_id, "community_id")
+            queries.identifier(request.community_id, "community_id", "a community")
             scope, facilitators = membership.community(request.community_id)
             participants = membership.community_participants(request.community_id)
             access.require_reader(scope, "reading effect sizes", also=participants | facilitators)
         else:
-            queries.organization_id(request.program_id, "program_id")
+            queries.identifier(request.program_id, "program_id", "a program")
             access.require_reader(membership.program_scope(request.program_id), "reading effect sizes")
             participants = membership.program_participants(request.program_id)
         index = process_index()
