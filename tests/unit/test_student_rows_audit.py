@@ -5,7 +5,6 @@ never a row or a pseudonym."""
 from __future__ import annotations
 
 import pytest
-
 from copnet.kernel import auth
 from copnet.kernel.auth import Grant, Identity, Role
 from copnet.reflection.datasets import store
@@ -44,7 +43,7 @@ class Context:
 @pytest.fixture()
 def teacher(monkeypatch):
     monkeypatch.setattr(store, "student_files", lambda data_set_ids=None: [])
-    monkeypatch.setattr(store, "enrollment_files", lambda: [])
+    monkeypatch.setattr(store, "enrollment_files", list)
     monkeypatch.setattr(store, "ready_data_sets", lambda kind=None: [
         store.ReadyDataSet("ds1", "student_scores", "coe", ("region", "coe"), (), (), ())])
     monkeypatch.setattr(reading, "read", lambda files, narrowing, chosen, size, offset: reading.Page([ROW], None))
