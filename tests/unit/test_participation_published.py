@@ -5,7 +5,6 @@ changed content (not time) deciding whether a new version goes out."""
 from __future__ import annotations
 
 import pytest
-
 from copnet.reflection.participation import publish, reads
 from copnet.reflection.participation.rollups import Rollup, year_figures
 
