@@ -110,10 +110,19 @@ class Directory:
             raise Unavailable(f"membership did not answer: {error.code().name}",
                               reason="MEMBERSHIP_UNAVAILABLE") from None
         teaching = [a for a in found.affiliations if a.position in TEACHING
-                    and self.organization(a.organization_id).kind == membership_pb2.ORGANIZATION_KIND_SCHOOL]
+                    and self.kind_of(a.organization_id) == membership_pb2.ORGANIZATION_KIND_SCHOOL]
         placed = teaching[0] if teaching else (found.affiliations[0] if found.affiliations else None)
-        return Person(found.id, self.placement(placed.organization_id) if placed else (), bool(teaching),
-                      changed_at(found.create_time, found.update_time))
+        try:
+            placement = self.placement(placed.organization_id) if placed else ()
+        except NotFound:  # an organization removed since: counted in communities only
+            placement = ()
+        return Person(found.id, placement, bool(teaching), changed_at(found.create_time, found.update_time))
+
+    def kind_of(self, organization_id: str) -> int:
+        try:
+            return self.organization(organization_id).kind
+        except NotFound:
+            return membership_pb2.ORGANIZATION_KIND_UNSPECIFIED
 
     def placement(self, organization_id: str) -> tuple[tuple[str, str], ...]:
         """`organization_id` and its ancestors, nearest first, at the levels participation counts."""
