@@ -194,8 +194,9 @@ def bench_assessment_import(rows: int = 1_000_000, rounds: int = 3) -> bool:
             raw_store, import_store = root / f"raw-{round_}", root / f"import-{round_}"
             raw_store.mkdir()
             import_store.mkdir()
-            raws.append(measured(lambda: raw_load(source, raw_store)))
-            imports.append(measured(lambda: outcome.__setitem__("reading", imported(source, import_store, tree))))
+            raws.append(measured(lambda raw_store=raw_store: raw_load(source, raw_store)))
+            imports.append(measured(lambda import_store=import_store: outcome.__setitem__(
+                "reading", imported(source, import_store, tree))))
             shutil.rmtree(raw_store)
             if round_ < rounds - 1:
                 shutil.rmtree(import_store)

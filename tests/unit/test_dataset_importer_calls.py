@@ -9,7 +9,6 @@ import time
 import types
 
 import pytest
-
 from copnet.kernel.plugin_host import PluginHost
 from copnet.pluginapi import AssessmentBatch, AssessmentFile, UnusableInput
 from copnet.reflection.datasets.importing import ImportFailed
