@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -51,9 +52,11 @@ class Person:
 
 
 class Directory:
-    # Organizations' kinds and ancestry, kept for the process: they are asked for every new person.
-    _organizations: dict[str, membership_pb2.Organization] = {}
+    # Organizations' kinds and ancestry, kept for the process a few minutes (they are asked for
+    # every new person; a moved organization is seen again once its entry expires).
+    _organizations: dict[str, tuple[float, membership_pb2.Organization]] = {}
     _lock = threading.Lock()
+    KEPT_SECONDS = 300.0
 
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
@@ -72,14 +75,14 @@ class Directory:
 
     def organization(self, organization_id: str, field: str = "organization_id") -> membership_pb2.Organization:
         with self._lock:
-            known = self._organizations.get(organization_id)
-        if known is not None:
-            return known
+            kept = self._organizations.get(organization_id)
+        if kept is not None and time.monotonic() - kept[0] < self.KEPT_SECONDS:
+            return kept[1]
         found = self._call("GetOrganization", membership_pb2.GetOrganizationRequest(id=organization_id),
                            missing=f"no organization {organization_id!r}", field=field,
                            reason="UNKNOWN_ORGANIZATION").organization
         with self._lock:
-            self._organizations[organization_id] = found
+            self._organizations[organization_id] = (time.monotonic(), found)
         return found
 
     def fresh_organization(self, organization_id: str, field: str = "organization_id") -> membership_pb2.Organization:
