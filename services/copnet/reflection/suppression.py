@@ -266,16 +266,19 @@ class _Table:
                 heapq.heappush(self._lonely, relation)
 
     def protect(self) -> None:
-        checked: dict[tuple[int, ...], frozenset[int]] = {}
+        checked: dict[tuple[int, ...], dict[int, dict[int, int]]] = {}
         while True:
             self._close_lonely_relations()
-            exposed: list[int] = []
+            # Exposed cell -> the relations (with their coefficients) that solve it.
+            exposed: dict[int, dict[int, int]] = {}
             for component, relations in self._components():
                 signature = tuple(component)
                 if signature not in checked:
-                    checked[signature] = _exposed_cells(self._rows(relations))
-                exposed.extend(checked[signature])
-            if not exposed or not self._complement_exposed(sorted(exposed)):
+                    solved = _exposed_cells(self._rows(relations))
+                    checked[signature] = {cell: {relations[row]: weight for row, weight in proof.items()}
+                                          for cell, proof in solved.items()}
+                exposed.update(checked[signature])
+            if not exposed or not self._complement_exposed(exposed):
                 return
 
     def _close_lonely_relations(self) -> None:
@@ -365,75 +368,106 @@ class _Table:
             rows.append(row)
         return rows
 
-    def _complement_exposed(self, exposed: list[int]) -> bool:
-        """Rule (b): one more withheld cell next to each exposed cell (one per relation per round,
-        since a single complement often frees several). False when none could be added."""
-        added = False
-        touched: set[int] = set()
-        for cell in exposed:
-            relations = self.relations_of[cell]
-            if touched.intersection(relations):
+    def _complement_exposed(self, exposed: dict[int, dict[int, int]]) -> bool:
+        """Rule (b): withhold, for each exposed cell, a published cell that breaks the combination
+        of relations solving it. If x = sum(w_r * relation_r) over withheld cells, withholding c
+        adds sum(w_r * coefficient of c in r) * c to that sum: when that is non-zero the
+        combination no longer isolates x. One complement often breaks several combinations, so
+        a cell whose combination an earlier complement of this round broke waits for the next
+        check. False when nothing could be added."""
+        added: list[int] = []
+        for cell in sorted(exposed):
+            proof = exposed[cell]
+            if any(self._weight_in(proof, complement) for complement in added):
                 continue
-            complement = self._complement_near(cell)
+            complement = self._complement_breaking(proof)
+            if complement is None:
+                complement = self._complement_near(cell)
             if complement is None:
                 continue
             self.withhold(complement)
-            touched.update(relations)
-            touched.update(self.relations_of[complement])
-            added = True
-        return added
+            added.append(complement)
+        return bool(added)
+
+    def _weight_in(self, proof: dict[int, int], cell: int) -> int:
+        weight = 0
+        for relation in self.relations_of[cell]:
+            if relation in proof:
+                weight += proof[relation] * (1 if self.relations[relation][0] == cell else -1)
+        return weight
+
+    def _complement_breaking(self, proof: dict[int, int]) -> int | None:
+        best: tuple | None = None
+        for relation in proof:
+            total, _parts = self.relations[relation]
+            for cell in self.members(relation):
+                value = self.values[cell]
+                if self.withheld[cell] or value == 0:
+                    continue
+                rank = (cell == total, value, cell)
+                if (best is None or rank < best) and self._weight_in(proof, cell):
+                    best = rank
+        return None if best is None else best[-1]
 
 
-def _exposed_cells(rows: list[dict[int, int]]) -> frozenset[int]:
-    """Columns whose unit vector lies in the row space of `rows` (sparse integer rows), by exact
-    Gauss-Jordan elimination over the integers: in reduced row echelon form a unit vector is in
-    the row space exactly when some basis row is that unit vector."""
-    basis: dict[int, dict[int, int]] = {}
+def _exposed_cells(rows: list[dict[int, int]]) -> dict[int, dict[int, int]]:
+    """Columns whose unit vector lies in the row space of `rows` (sparse integer rows), each with
+    the combination of rows (row index -> weight) that gives a multiple of it. Exact Gauss-Jordan
+    elimination over the integers: in reduced row echelon form a unit vector is in the row space
+    exactly when some basis row is that unit vector. Each basis row carries the combination of
+    original rows it is."""
+    basis: dict[int, tuple[dict[int, int], dict[int, int]]] = {}
     # Non-pivot column -> the pivots whose basis row has an entry in it.
     holders: dict[int, set[int]] = {}
-    for original in sorted(rows, key=len):
-        row = dict(original)
+    for number in sorted(range(len(rows)), key=lambda position: (len(rows[position]), position)):
+        row, proof = dict(rows[number]), {number: 1}
         for pivot in [column for column in row if column in basis]:
-            coefficient = row.get(pivot)
-            if coefficient:
-                row = _combine(row, basis[pivot], pivot)
+            if row.get(pivot):
+                row, proof = _combine(row, proof, *basis[pivot], pivot)
         if not row:
             continue
         pivot = min(row, key=lambda column: (len(holders.get(column, ())), column))
         for other in sorted(holders.pop(pivot, set())):
-            before = basis[other]
-            after = _combine(before, row, pivot)
+            before = basis[other][0]
+            after = _combine(*basis[other], row, proof, pivot)
             for column in before:
-                if column not in after and column in holders:
+                if column not in after[0] and column in holders:
                     holders[column].discard(other)
-            for column in after:
+            for column in after[0]:
                 if column != other:
                     holders.setdefault(column, set()).add(other)
             basis[other] = after
-        basis[pivot] = row
+        basis[pivot] = (row, proof)
         for column in row:
             if column != pivot:
                 holders.setdefault(column, set()).add(pivot)
-    return frozenset(pivot for pivot, row in basis.items() if len(row) == 1)
+    return {pivot: proof for pivot, (row, proof) in basis.items() if len(row) == 1}
 
 
-def _combine(row: dict[int, int], by: dict[int, int], column: int) -> dict[int, int]:
-    """`row` with `column` eliminated using `by` (which has an entry there), gcd-normalized."""
+def _combine(row: dict[int, int], proof: dict[int, int], by: dict[int, int], by_proof: dict[int, int],
+             column: int) -> tuple[dict[int, int], dict[int, int]]:
+    """`row` with `column` eliminated using `by` (which has an entry there), and the same
+    combination of their proofs; both divided by the gcd of all their entries."""
     a, b = row[column], by[column]
     g = math.gcd(a, b)
     scale_row, scale_by = b // g, a // g
-    result = {key: value * scale_row for key, value in row.items()}
-    for key, value in by.items():
-        combined = result.get(key, 0) - value * scale_by
-        if combined:
-            result[key] = combined
-        else:
-            result.pop(key, None)
+    combined = []
+    for mine, theirs in ((row, by), (proof, by_proof)):
+        result = {key: value * scale_row for key, value in mine.items()}
+        for key, value in theirs.items():
+            total = result.get(key, 0) - value * scale_by
+            if total:
+                result[key] = total
+            else:
+                result.pop(key, None)
+        combined.append(result)
     divisor = 0
-    for value in result.values():
-        divisor = math.gcd(divisor, value)
-        if divisor == 1:
-            break
+    for part in combined:
+        for value in part.values():
+            divisor = math.gcd(divisor, value)
+            if divisor == 1:
+                return combined[0], combined[1]
     if divisor > 1:
-        result = {key: value // divisor for key, value in result.items()}
-    return result
+        return ({key: value // divisor for key, value in combined[0].items()},
+                {key: value // divisor for key, value in combined[1].items()})
+    return combined[0], combined[1]
