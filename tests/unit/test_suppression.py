@@ -32,6 +32,22 @@ def test_a_negative_or_fractional_count_is_refused():
         suppress({"a": 2.5}, [], MIN_CELL)
 
 
+class ArrowLikeInteger:
+    """An integer type that is not int (a NumPy or Arrow integer converts the same way)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+def test_integer_types_other_than_int_are_counts_and_booleans_are_not():
+    assert suppress({"a": ArrowLikeInteger(5), "b": ArrowLikeInteger(40)}, [], MIN_CELL) == {"a"}
+    with pytest.raises(ValueError, match="'a'"):
+        suppress({"a": True}, [], MIN_CELL)
+
+
 def test_a_constraint_naming_its_total_as_a_part_or_a_part_twice_is_refused():
     with pytest.raises(ValueError, match="total among its parts"):
         Constraint("t", ("t", "a"))

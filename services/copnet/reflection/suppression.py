@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -67,15 +68,26 @@ def suppress(counts: Mapping[K, int], constraints: Sequence[Constraint[K]], min_
     """Every key of `counts` to withhold: primary (0 < n < min_cell) and complementary cells."""
     if min_cell < MIN_CELL_FLOOR:
         raise ValueError(f"min_cell must be at least {MIN_CELL_FLOOR}, got {min_cell}")
-    for key, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"count of {key!r} must be a non-negative integer, got {value!r}")
-    table = _Table(counts, constraints)
+    table = _Table(_whole_counts(counts), constraints)
     for cell in range(len(table.keys)):
         if 0 < table.values[cell] < min_cell:
             table.withhold(cell)
     table.protect()
     return frozenset(table.keys[cell] for cell in range(len(table.keys)) if table.withheld[cell])
+
+
+def _whole_counts(counts: Mapping[K, int]) -> dict[K, int]:
+    """`counts` as Python ints (NumPy and Arrow integers welcome); anything else is refused."""
+    whole: dict[K, int] = {}
+    for key, value in counts.items():
+        try:
+            number = operator.index(value)
+        except TypeError:
+            number = -1
+        if isinstance(value, bool) or number < 0:
+            raise ValueError(f"count of {key!r} must be a non-negative integer, got {value!r}")
+        whole[key] = number
+    return whole
 
 
 def any_withheld(keys: Iterable[K], suppressed: frozenset[K] | set[K]) -> bool:
@@ -380,7 +392,7 @@ class _Table:
             proof = exposed[cell]
             if any(self._weight_in(proof, complement) for complement in added):
                 continue
-            complement = self._complement_breaking(proof)
+            complement = self._complement_breaking(proof, cell)
             if complement is None:
                 complement = self._complement_near(cell)
             if complement is None:
@@ -396,7 +408,10 @@ class _Table:
                 weight += proof[relation] * (1 if self.relations[relation][0] == cell else -1)
         return weight
 
-    def _complement_breaking(self, proof: dict[int, int]) -> int | None:
+    def _complement_breaking(self, proof: dict[int, int], exposed: int) -> int | None:
+        """A published non-zero cell that breaks `proof`: in a relation of the exposed cell if
+        one will do, a part rather than a total, the smallest count."""
+        own = set(self.relations_of[exposed])
         best: tuple | None = None
         for relation in proof:
             total, _parts = self.relations[relation]
@@ -404,7 +419,7 @@ class _Table:
                 value = self.values[cell]
                 if self.withheld[cell] or value == 0:
                     continue
-                rank = (cell == total, value, cell)
+                rank = (relation not in own, cell == total, value, cell)
                 if (best is None or rank < best) and self._weight_in(proof, cell):
                     best = rank
         return None if best is None else best[-1]
