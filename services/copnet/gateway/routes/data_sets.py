@@ -126,7 +126,7 @@ def list_data_sets(query: DataSetQuery):
     return convert.data_sets(reply).model_dump(mode="json")
 
 
-@blueprint.get("/data-sets/<id>", responses={200: DataSet, **READ_PROBLEMS}, security=BEARER_REQUIRED)
+@blueprint.get("/data-sets/<id>", responses={200: DataSet, **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def get_data_set(path: DataSetPath):
     """One data set: status, progress, counts (404 when absent or out of the caller's reach)."""
     reply = reflection().GetDataSet(datasets_pb2.GetDataSetRequest(id=path.id))

@@ -30,15 +30,15 @@ class DataSetPath(Strict):
 
 
 class DataSetUpload(Strict):
-    importer: str = Field(min_length=1, max_length=128, description='An importer\'s key, e.g. "caaspp-student-'
+    importer: str = Field(min_length=1, max_length=64, description='An importer\'s key, e.g. "caaspp-student-'
                                                                     'scores" (GET /api/v1/assessment-importers).')
-    organization_id: str = Field(min_length=1, max_length=128, description="The county office (or district) the "
+    organization_id: str = Field(min_length=1, max_length=63, description="The county office (or district) the "
                                                                            "data belongs to.")
-    file_name: str = Field(min_length=1, max_length=255, description="The file's name as the reports will show it.")
+    file_name: str = Field(min_length=1, max_length=128, description="The file's name as the reports will show it.")
 
 
 class DataSetQuery(Strict):
-    organization_id: str = Field("", max_length=128, description="Data sets of this organization and below.")
+    organization_id: str = Field("", max_length=63, description="Data sets of this organization and below.")
     kind: DataSetKind | None = None
     page_size: int = Field(0, ge=0, le=1000)
     page_token: str = Field("", max_length=1024)

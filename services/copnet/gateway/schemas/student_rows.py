@@ -12,11 +12,11 @@ GRADE_PATTERN = r"^(K|[1-9]|1[0-2])?$"
 
 
 class StudentResultFilter(Strict):
-    test: str = Field("", max_length=64, description='A test key, e.g. "sbac-math".')
+    test: str = Field("", max_length=40, description='A test key, e.g. "sbac-math".')
     school_year: str = Field("", max_length=7, pattern=r"^(\d{4}-\d{2})?$", description='"2024-25".')
     window: str = Field("", max_length=16, pattern=r"^(fall|winter|spring)?$")
     grade: str = Field("", max_length=2, pattern=GRADE_PATTERN, description='"K", "1" .. "12".')
-    school_id: str = Field("", max_length=128)
+    school_id: str = Field("", max_length=63)
     page_size: int = Field(0, ge=0, le=500, description="At most 500 rows a page (default 100).")
     page_token: str = Field("", max_length=1024)
 
@@ -26,7 +26,7 @@ class MyStudentResultsQuery(StudentResultFilter):
 
 
 class StudentResultsQuery(StudentResultFilter):
-    teacher_id: str = Field("", max_length=128, description="Only the rows naming this teacher.")
+    teacher_id: str = Field("", max_length=63, description="Only the rows naming this teacher.")
 
 
 class OrgStudentResultsQuery(StudentResultsQuery):
@@ -70,7 +70,7 @@ class StudentResultList(BaseModel):
 
 
 class AuditQuery(Strict):
-    actor_id: str = Field("", max_length=128, description="Only this person's reads.")
+    actor_id: str = Field("", max_length=63, description="Only this person's reads.")
     page_size: int = Field(0, ge=0, le=1000)
     page_token: str = Field("", max_length=1024)
 
