@@ -14,11 +14,13 @@ integers. A withheld count is safe when those facts leave it undetermined.
    b. exactly: a withheld count is solvable when its unit vector lies in the row space of the
       relations restricted to the withheld counts (the published counts are constants). That is
       decided by exact integer elimination, per connected component of withheld counts.
-   Each exposed count gets one more withheld count from a relation it is in: the smallest
-   published non-zero part, a total only when no part will do. A complement is never a zero: a
-   withheld zero sits on the boundary of what the attacker knows (n >= 0) and pins its partners.
-   Every withheld count is then at least 1, so a null-space move of the relations through it
-   keeps every count non-negative: it takes at least two values the attacker cannot tell apart.
+   Each exposed count gets one more withheld count that breaks the combination of relations
+   solving it: from a relation it is in when one will do, the smallest published non-zero part,
+   a total only when no part will do. A complement is never a zero: a withheld zero sits on the
+   boundary of what the attacker knows (n >= 0) and pins its partners. Every withheld count is
+   then at least 1, so a small enough move along the null space of the relations keeps every
+   count non-negative; the property tests also find, by search, a second non-negative integer
+   table for every withheld count.
 
 A key named by a relation but absent from `counts` is treated as a published zero (a roll-up has
 no cell for a group without students). A relation whose counts do not add up (students with an
