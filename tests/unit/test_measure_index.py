@@ -177,3 +177,15 @@ def test_a_query_after_a_small_import_waits_for_the_new_lattice():
     assert index.measures().generation == "1"
     source.generation, source.measures, clock.now = "2", measure_cells(population(size=100), TREE), 2.0
     assert index.measures().generation == "2"
+
+
+def test_rendered_cells_are_kept_for_the_generation_and_equal_fresh_ones():
+    from copnet.reflection.measures import convert
+
+    index = MeasureIndex(TableSource(TREE, measures=measure_cells(population(), TREE)), min_cell=11)
+    wanted = query("district", True)
+    first = queries.page(wanted, 100, "", index, render=convert.measure_cell)
+    again = queries.page(wanted, 100, "", index, render=convert.measure_cell)
+    assert all(a is b for a, b in zip(first.cells, again.cells, strict=True))
+    fresh = [convert.measure_cell(c) for c in queries.page(wanted, 100, "", index).cells]
+    assert first.cells == fresh

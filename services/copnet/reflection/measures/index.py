@@ -56,6 +56,8 @@ class Snapshot:
     lattice: Lattice
     min_cell: int
     shown: dict = field(default_factory=dict, compare=False, repr=False)
+    # Cells as reply messages, by (row, reference group, renderer).
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 class MeasureIndex:

@@ -4,7 +4,7 @@ the suppressed lattice (never from student rows)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,8 @@ DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
 # What a reflection metric is fed at most (a region with its schools, narrowed to a year or a test).
 MAX_METRIC_CELLS = 200_000
+# Rendered cells kept per generation, at most.
+MAX_RENDERED_CELLS = 100_000
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 TEST_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
@@ -150,13 +152,18 @@ def published_cells(query: MeasureQuery, index: MeasureIndex | None = None) -> l
 
 @dataclass(frozen=True)
 class Page:
-    cells: list[PublishedCell]
+    # PublishedCells, or what `render` made of them.
+    cells: list
     next_page_token: str
     snapshot: Snapshot
 
 
-def page(query: MeasureQuery, requested_size: int, page_token: str, index: MeasureIndex | None = None) -> Page:
-    """One page of `query`'s cells; a token is good for the generation of data sets it was issued in."""
+def page(query: MeasureQuery, requested_size: int, page_token: str, index: MeasureIndex | None = None,
+         render: Callable[[PublishedCell], object] | None = None) -> Page:
+    """One page of `query`'s cells; a token is good for the generation of data sets it was issued in.
+
+    With `render` (a cell as a reply message), the rendered cells are kept for the generation, so a
+    table read again costs little more than finding its rows (`render` must not depend on the caller)."""
     size = page_size(requested_size)
     snapshot = (index or process_index()).measures()
     offset = offset_of(page_token, query.as_token_query(), snapshot.generation)
@@ -164,7 +171,22 @@ def page(query: MeasureQuery, requested_size: int, page_token: str, index: Measu
     chosen = rows[offset:offset + size]
     token = encode_token(f"{snapshot.generation}:{offset + size}", query.as_token_query()) \
         if offset + size < len(rows) else ""
-    return Page(published(snapshot, chosen, query.reference_group), token, snapshot)
+    if render is None:
+        return Page(published(snapshot, chosen, query.reference_group), token, snapshot)
+    return Page(rendered(snapshot, chosen, query.reference_group, render), token, snapshot)
+
+
+def rendered(snapshot: Snapshot, rows: np.ndarray, reference_group: str,
+             render: Callable[[PublishedCell], object]) -> list:
+    kept = snapshot.rendered
+    if len(kept) > MAX_RENDERED_CELLS:
+        kept.clear()
+    found = [kept.get((row, reference_group, render)) for row in rows.tolist()]
+    missing = [n for n, cell in enumerate(found) if cell is None]
+    if missing:
+        for n, cell in zip(missing, published(snapshot, rows[missing], reference_group)):
+            found[n] = kept[(int(rows[n]), reference_group, render)] = render(cell)
+    return found
 
 
 def offset_of(page_token: str, token_query: dict, generation: str) -> int:

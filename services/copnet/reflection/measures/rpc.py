@@ -28,12 +28,12 @@ class MeasuresRpcs:
         query = _measure_query(request)
         scope = self._membership().organization_scope(query.organization_id)
         access.require_reader(scope, "reading measures")
-        found = queries.page(query, request.page_size, request.page_token)
+        found = queries.page(query, request.page_size, request.page_token, render=convert.measure_cell)
         baseline_cells = []
         if request.include_baselines and not request.page_token:
             baseline_cells = baselines.baselines(process_index().source.aggregate_results(), query, scope)
         return measures_pb2.QueryMeasuresResponse(
-            cells=[convert.measure_cell(cell) for cell in found.cells], next_page_token=found.next_page_token,
+            cells=found.cells, next_page_token=found.next_page_token,
             baselines=[convert.baseline_cell(cell) for cell in baseline_cells], min_cell=found.snapshot.min_cell,
             generation=found.snapshot.generation)
 
