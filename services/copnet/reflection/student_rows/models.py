@@ -24,4 +24,4 @@ class StudentReadAudit(me.Document):
     data_set_ids = me.ListField(me.StringField())
     scope = me.ListField(me.StringField())
     read_at = me.DateTimeField(required=True)
-    meta = {"collection": "student_read_audit", "indexes": [("scope", "-read_at", "-id"), ("actor_id", "-read_at")]}
+    meta = {"collection": "student_read_audit", "indexes": [("scope", "-id"), ("scope", "actor_id", "-id")]}
