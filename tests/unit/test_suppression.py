@@ -13,6 +13,7 @@ from copnet.reflection.suppression import (
     lattice_constraints,
     round_percent,
     suppress,
+    unprotected,
     withheld_gap,
 )
 from tests.unit.test_suppression_properties import another_value, linearly_determined, table_with_margins
@@ -118,6 +119,16 @@ def test_cells_each_paired_in_a_relation_can_still_be_solved_and_get_more_comple
     assert linearly_determined(counts, constraints, withheld) == []
     for cell in withheld:
         assert another_value(counts, constraints, withheld, cell, bound=60) is not None
+
+
+def test_an_audit_names_what_a_withheld_set_leaves_unprotected():
+    counts = {"t1": 50, "t2": 51, "t3": 52, "x": 3, "y": 4, "z": 5, "p1": 43, "p2": 42, "p3": 44, "q": 7}
+    constraints = [Constraint("t1", ("x", "y", "p1")), Constraint("t2", ("y", "z", "p2")),
+                   Constraint("t3", ("x", "z", "p3"))]
+    assert unprotected(counts, constraints, MIN_CELL, {"x", "y", "z"}) == {"x", "y", "z", "q"}
+    assert unprotected(counts, constraints, MIN_CELL, suppress(counts, constraints, MIN_CELL)) == frozenset()
+    with pytest.raises(ValueError, match="min_cell"):
+        unprotected(counts, constraints, 5, set())
 
 
 def test_a_part_absent_from_the_table_is_a_published_zero():

@@ -124,7 +124,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from copnet.reflection.reference import GroupFamily
-from copnet.reflection.suppression import lattice_constraints, suppress
+from copnet.reflection.suppression import lattice_constraints, suppress, unprotected
 
 MIN_CELL = 10
 # Mostly small counts, so that tables need a lot of suppression.
@@ -207,6 +207,7 @@ def assert_protected(counts, constraints, withheld, search_bound: int | None = N
     assert not [key for key in counts if 0 < counts[key] < MIN_CELL and key not in withheld]
     assert withheld <= set(counts)
     assert linearly_determined(counts, constraints, withheld) == []
+    assert unprotected(counts, constraints, MIN_CELL, withheld) == frozenset()
     if search_bound is not None:
         for cell in sorted(withheld, key=repr):
             assert another_value(counts, constraints, withheld, cell, search_bound) is not None, cell

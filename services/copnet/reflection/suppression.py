@@ -78,6 +78,25 @@ def suppress(counts: Mapping[K, int], constraints: Sequence[Constraint[K]], min_
     return frozenset(table.keys[cell] for cell in range(len(table.keys)) if table.withheld[cell])
 
 
+def unprotected(counts: Mapping[K, int], constraints: Sequence[Constraint[K]], min_cell: int,
+                withheld: Iterable[K]) -> frozenset[K]:
+    """The counts a given withheld set fails to protect: small counts it publishes, and withheld
+    counts the published ones and the relations determine. Empty for what `suppress` returns;
+    an audit of a withheld set stored earlier or chosen elsewhere."""
+    if min_cell < MIN_CELL_FLOOR:
+        raise ValueError(f"min_cell must be at least {MIN_CELL_FLOOR}, got {min_cell}")
+    table = _Table(_whole_counts(counts), constraints)
+    position = {key: index for index, key in enumerate(table.keys)}
+    for key in withheld:
+        if key in position:
+            table.withhold(position[key])
+    failing = {table.keys[cell] for cell in range(len(table.keys))
+               if not table.withheld[cell] and 0 < table.values[cell] < min_cell}
+    for _component, relations in table._components():
+        failing.update(table.keys[cell] for cell in _exposed_cells(table._rows(relations)))
+    return frozenset(failing)
+
+
 def _whole_counts(counts: Mapping[K, int]) -> dict[K, int]:
     """`counts` as Python ints (NumPy and Arrow integers welcome); anything else is refused."""
     whole: dict[K, int] = {}
