@@ -337,7 +337,9 @@ class _Table:
                 value = self.values[cell]
                 if self.withheld[cell] or value == 0:
                     continue
-                rank = (cell == total, value, cell)
+                # Among equal counts, one that also pairs another lone withheld cell saves one.
+                pairs = sum(1 for other in self.relations_of[cell] if self.withheld_in[other] == 1)
+                rank = (cell == total, value, -pairs, cell)
                 if best is None or rank < best:
                     best = rank
         return None if best is None else best[-1]
