@@ -24,6 +24,7 @@ from pydantic import Field, field_validator
 
 from copnet import (GRADE_BANDS, PluginSettings, RosterAffiliation, RosterBatch, RosterOrganization, RosterPerson,
                     RosterRowError, hookimpl)
+from copnet_plugins.assessment_enrollments import ClassEnrollments
 
 COPNET_HOOKSPEC_VERSION = 2
 
@@ -70,6 +71,11 @@ class Settings(PluginSettings):
                     "`role@district` (roles: teacher, administrator, aide), valued with a copnet position or "
                     "`skip`. Defaults: teacher -> teacher, aide -> teacher, administrator@school -> "
                     "site_admin, administrator@district -> district_admin.")
+    school_codes: dict[str, str] = Field(
+        default_factory=dict, max_length=10_000,
+        description="For the enrollments importer (oneroster-enrollments): schoolSourcedId -> the school's code in "
+                    "copnet (orgs.csv `identifier`, e.g. its CDS code), for an enrollments.csv without a "
+                    "`schoolCode` column. A school not listed is looked up by its sourcedId.")
 
     @field_validator("position_mapping")
     @classmethod
@@ -398,3 +404,21 @@ class OneRosterCsvSource:
 @hookimpl
 def register_roster_sources():
     return [OneRosterCsvSource()]
+
+
+class _EnrollmentsWithSettings(ClassEnrollments):
+    """The enrollments importer, its teacher ids derived with this plugin's `id_prefix`."""
+
+    def __init__(self):
+        super().__init__(lambda user: derive_id(Settings().id_prefix, user))
+
+    def read(self, file, settings: Settings | None):
+        settings = settings or Settings()
+        reader = ClassEnrollments(lambda user: derive_id(settings.id_prefix, user), settings.school_codes,
+                                  self.block_bytes)
+        return reader.read(file, settings)
+
+
+@hookimpl
+def register_assessment_importers():
+    return [_EnrollmentsWithSettings()]
