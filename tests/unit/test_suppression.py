@@ -143,6 +143,16 @@ def test_a_relation_whose_counts_do_not_add_up_is_still_protected():
     assert suppress(counts, [Constraint("total", ("a", "b"))], MIN_CELL) == {"a", "b"}
 
 
+def test_relations_that_contradict_each_other_leave_a_count_exposed_and_say_so(caplog):
+    # total = a + b and total = a: b is their difference whatever else is withheld.
+    counts = {"total": 50, "a": 40, "b": 5}
+    constraints = [Constraint("total", ("a", "b")), Constraint("total", ("a",))]
+    with caplog.at_level("WARNING", logger="copnet.reflection.suppression"):
+        assert suppress(counts, constraints, MIN_CELL) == {"total", "a", "b"}
+    assert "1 withheld counts stay determined" in caplog.text
+    assert unprotected(counts, constraints, MIN_CELL, {"total", "a", "b"}) == {"b"}
+
+
 def test_the_result_does_not_depend_on_the_order_of_counts_or_constraints():
     counts, constraints = table_with_margins((3, 3), [1, 20, 30, 40, 2, 60, 70, 80, 3])
     reordered = dict(reversed(list(counts.items())))

@@ -34,6 +34,7 @@ Output is deterministic: it depends on the keys, counts and relations, not on th
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import operator
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ from typing import Generic, TypeVar
 from copnet.reflection.reference import ALL_GRADES, ALL_STUDENTS, FAMILIES, GroupFamily
 
 K = TypeVar("K", bound=Hashable)
+log = logging.getLogger(__name__)
 
 # No count under 10 is ever published, whatever a deployment configures (settings enforce it too).
 MIN_CELL_FLOOR = 10
@@ -311,7 +313,13 @@ class _Table:
                     checked[signature] = {cell: {relations[row]: weight for row, weight in proof.items()}
                                           for cell, proof in solved.items()}
                 exposed.update(checked[signature])
-            if not exposed or not self._complement_exposed(exposed):
+            if not exposed:
+                return
+            if not self._complement_exposed(exposed):
+                # Only relations that do not add up can leave a count exposed with nothing left
+                # to withhold around it (their difference is taken as known).
+                log.warning("suppression: %d withheld counts stay determined by relations whose counts "
+                            "do not add up", len(exposed))
                 return
 
     def _close_lonely_relations(self) -> None:
