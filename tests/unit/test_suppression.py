@@ -26,6 +26,17 @@ def test_a_minimum_cell_under_ten_is_refused():
         suppress({"a": 5}, [], 9)
 
 
+def test_a_table_beyond_the_bounds_is_refused_before_any_work(monkeypatch):
+    from copnet.reflection import suppression
+
+    monkeypatch.setattr(suppression, "MAX_CELLS", 2)
+    with pytest.raises(ValueError, match="at most 2 counts"):
+        suppress({"a": 1, "b": 2, "c": 3}, [], MIN_CELL)
+    monkeypatch.setattr(suppression, "MAX_RELATIONS", 1)
+    with pytest.raises(ValueError, match="at most 1 constraints"):
+        suppress({"a": 1}, [Constraint("a", ("b",)), Constraint("a", ("c",))], MIN_CELL)
+
+
 def test_a_negative_or_fractional_count_is_refused():
     with pytest.raises(ValueError, match="'a'"):
         suppress({"a": -1}, [], MIN_CELL)

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 # No count under 10 is ever published, whatever a deployment configures (settings enforce it too).
 MIN_CELL_FLOOR = 10
+# A region's lattice is ~150,000 cells (seconds); a table this large is a caller's mistake.
+MAX_CELLS = 2_000_000
+MAX_RELATIONS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ def suppress(counts: Mapping[K, int], constraints: Sequence[Constraint[K]], min_
     """Every key of `counts` to withhold: primary (0 < n < min_cell) and complementary cells."""
     if min_cell < MIN_CELL_FLOOR:
         raise ValueError(f"min_cell must be at least {MIN_CELL_FLOOR}, got {min_cell}")
+    _check_size(counts, constraints)
     table = _Table(_whole_counts(counts), constraints)
     for cell in range(len(table.keys)):
         if 0 < table.values[cell] < min_cell:
@@ -87,6 +91,7 @@ def unprotected(counts: Mapping[K, int], constraints: Sequence[Constraint[K]], m
     an audit of a withheld set stored earlier or chosen elsewhere."""
     if min_cell < MIN_CELL_FLOOR:
         raise ValueError(f"min_cell must be at least {MIN_CELL_FLOOR}, got {min_cell}")
+    _check_size(counts, constraints)
     table = _Table(_whole_counts(counts), constraints)
     position = {key: index for index, key in enumerate(table.keys)}
     for key in withheld:
@@ -97,6 +102,13 @@ def unprotected(counts: Mapping[K, int], constraints: Sequence[Constraint[K]], m
     for _component, relations in table._components():
         failing.update(table.keys[cell] for cell in _exposed_cells(table._rows(relations)))
     return frozenset(failing)
+
+
+def _check_size(counts: Mapping, constraints: Sequence) -> None:
+    if len(counts) > MAX_CELLS:
+        raise ValueError(f"a table has at most {MAX_CELLS} counts, got {len(counts)}")
+    if len(constraints) > MAX_RELATIONS:
+        raise ValueError(f"a table has at most {MAX_RELATIONS} constraints, got {len(constraints)}")
 
 
 def _whole_counts(counts: Mapping[K, int]) -> dict[K, int]:
