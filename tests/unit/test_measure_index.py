@@ -90,7 +90,7 @@ def test_the_lattice_is_built_again_only_when_the_generation_changes(monkeypatch
     monkeypatch.setattr(lattice_module, "build", lambda *a, **k: builds.append(1) or real_build(*a, **k))
     clock = Clock()
     source = TableSource(TREE, measures=measure_cells(population(), TREE))
-    index = MeasureIndex(source, min_cell=11, clock=clock, fresh_wait=0)
+    index = MeasureIndex(source, min_cell=11, clock=clock, fresh_wait=0, check_seconds=1.0)
     for _ in range(5):
         queries.published_cells(query("north"), index)
     assert len(builds) == 1 and source.reads == 1  # within a second: the generation is not even asked again

@@ -28,8 +28,9 @@ GROWTH_PARTITION = ("test", "from_school_year", "from_window", "to_school_year",
 MEASURE_SUMS = ("students", "scale_sum", "scale_square_sum", "level_1", "level_2", "level_3", "level_4",
                 "dfs_students", "dfs_sum")
 GROWTH_SUMS = ("students", "change_sum", "change_square_sum")
-# How often, at most, the store is asked whether the READY data sets changed.
-CHECK_SECONDS = 1.0
+# How often, at most, the store is asked whether the READY data sets changed (0: on every read, one
+# small MongoDB read; a query right after an import then sees it).
+CHECK_SECONDS = 0.0
 # How long a query waits for the lattice of a new generation before answering from the previous one.
 FRESH_WAIT_SECONDS = 3.0
 # How often the lattices are brought up to date without waiting for a query.
@@ -70,8 +71,10 @@ class MeasureIndex:
     """
 
     def __init__(self, source: CellSource | None = None, min_cell: int | None = None,
-                 clock: Callable[[], float] = time.monotonic, fresh_wait: float = FRESH_WAIT_SECONDS):
+                 clock: Callable[[], float] = time.monotonic, fresh_wait: float = FRESH_WAIT_SECONDS,
+                 check_seconds: float = CHECK_SECONDS):
         self._source = source
+        self._check_seconds = check_seconds
         self._fresh_wait = fresh_wait
         self._min_cell = min_cell
         self._clock = clock
@@ -96,9 +99,9 @@ class MeasureIndex:
         return self._min_cell if self._min_cell is not None else process_settings().suppression_min_cell
 
     def generation(self) -> str:
-        """The READY data sets' generation, asked of the store at most once a CHECK_SECONDS."""
+        """The READY data sets' generation, asked of the store at most once a `check_seconds`."""
         now = self._clock()
-        if self._generation is None or now - self._checked_at >= CHECK_SECONDS:
+        if self._generation is None or now - self._checked_at >= self._check_seconds:
             generation = self.source.ready_generation()
             with self._lock:
                 self._generation, self._checked_at = generation, now
