@@ -66,15 +66,18 @@ class Settings(PluginSettings):
     level_column: str = Field("", pattern=r"^[^\x00-\x1f]{0,100}$",
                               description="An achievement level 1-4, when the vendor reports one.")
     teacher_column: str = Field("", pattern=r"^[^\x00-\x1f]{0,100}$",
-                                description="The copnet person id of the student's teacher, when the file has it.")
+                                description="The copnet person id of the student's teacher. Empty: a `teacher_id` "
+                                            "column when the file has one.")
     flag_columns: dict[str, str] = Field(
         default_factory=dict,
         description="Demographic flag columns by copnet field (english_learner, disability, "
                     "economically_disadvantaged, foster, homeless): Yes/No/Y/N/1/0, blank is No. "
-                    "A flag without a column is No for every row.")
+                    "A flag not mapped is read from the column of its own name when the file has one, "
+                    "else it is No for every row.")
     race_ethnicity_column: str = Field("", pattern=r"^[^\x00-\x1f]{0,100}$",
                                        description="A column of copnet race/ethnicity keys (hispanic, white, ...) or "
-                                                   "CDE reporting codes (0-7, 9). Empty: not reported.")
+                                                   "CDE reporting codes (0-7, 9). Empty: a `race_ethnicity` column "
+                                                   "when the file has one, else not reported.")
 
     @field_validator("school_year")
     @classmethod
@@ -166,20 +169,20 @@ def benchmark_rows(table: pa.Table, rows: pa.Array, file_name: str, settings: Se
     if settings.band_column in present:
         band = trimmed(column(settings.band_column))
         out["proficiency_band"] = pc.if_else(blank(band), pa.scalar(None, pa.string()), band)
-    if settings.level_column and settings.level_column in present:
+    if settings.level_column:
         out["achievement_level"] = achievement_level(column(settings.level_column), problems, settings.level_column)
-    if settings.teacher_column and settings.teacher_column in present:
-        teacher = trimmed(column(settings.teacher_column))
+    teacher_name = settings.teacher_column or ("teacher_id" if "teacher_id" in present else "")
+    if teacher_name:
+        teacher = trimmed(column(teacher_name))
         out["teacher_id"] = pc.if_else(blank(teacher), pa.scalar(None, pa.string()), teacher)
     for target in FLAG_FIELDS:
-        name = settings.flag_columns.get(target)
+        name = settings.flag_columns.get(target) or (target if target in present else None)
         out[target] = as_flag(column(name), problems, name) if name else constant(False, length, pa.bool_())
-    if settings.race_ethnicity_column and settings.race_ethnicity_column in present:
+    race = settings.race_ethnicity_column or ("race_ethnicity" if "race_ethnicity" in present else "")
+    if race:
         codes = {**RACE_CODES, **{key: key for key in reference.RACE_ETHNICITIES}}
-        out["race_ethnicity"] = mapped(column(settings.race_ethnicity_column), codes, problems,
-                                       settings.race_ethnicity_column, "UNKNOWN_RACE_ETHNICITY",
-                                       f"{settings.race_ethnicity_column} is not a race/ethnicity copnet knows",
-                                       lower=True)
+        out["race_ethnicity"] = mapped(column(race), codes, problems, race, "UNKNOWN_RACE_ETHNICITY",
+                                       f"{race} is not a race/ethnicity copnet knows", lower=True)
     else:
         out["race_ethnicity"] = constant("race_not_reported", length)
     batch = in_schema(out, columns.STUDENT_SCORES, length)
