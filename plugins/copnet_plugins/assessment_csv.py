@@ -89,18 +89,23 @@ def csv_blocks(stream, file_name: str, required: Sequence[str], *, delimiters: s
         convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in unique},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
     next_row = 2
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            raise UnusableInput(f"{file_name}: after row {next_row - 1} the file is not readable CSV "
-                                f"(a quote left open or bytes that are not UTF-8)") from None
+
+    def refuse_invalid() -> None:
         if invalid:
             # Row numbers after a row of the wrong width would all be off: the file is refused.
             where = f"row {invalid[0] + 1}" if invalid[0] > 0 else f"a row after row {next_row - 1}"
             raise UnusableInput(f"{file_name}: {where} does not have the header's {len(names)} fields")
+
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            refuse_invalid()
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            raise UnusableInput(f"{file_name}: after row {next_row - 1} the file is not readable CSV "
+                                f"(a quote left open or bytes that are not UTF-8)") from None
+        refuse_invalid()
         table = pa.Table.from_batches([batch])
         numbers = pa.array(range(next_row, next_row + table.num_rows), pa.int64())
         next_row += table.num_rows
