@@ -12,7 +12,8 @@ from copnet.kernel.enums import from_label
 from copnet.kernel.errors import InvalidArgument
 from copnet.kernel.inputs import instant, optional_line, optional_text, required_instant
 from copnet.reflection import reference
-from copnet.reflection.cycles import rules, snapshots
+import copnet.reflection.cycles.rules as rules
+import copnet.reflection.cycles.snapshots as snapshots
 from copnet.reflection.cycles.models import CycleSnapshot, InquiryCycle
 from copnet.reflection.measures import queries
 from copnet.reflection.v1 import cycles_pb2

@@ -20,7 +20,9 @@ from copnet.kernel.errors import (
 )
 from copnet.kernel.inputs import chosen_or_new_id, optional_text, required_label
 from copnet.kernel.pagination import page_of
-from copnet.reflection.cycles import messages, rules, snapshots
+import copnet.reflection.cycles.messages as messages
+import copnet.reflection.cycles.rules as rules
+import copnet.reflection.cycles.snapshots as snapshots
 from copnet.reflection.cycles.members import Community, CycleMembership, Team, refused
 from copnet.reflection.cycles.models import CycleSnapshot, InquiryCycle
 from copnet.reflection.cycles.preparation import preparation, prompts

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 
 from copnet.reflection import reference
-from copnet.reflection.cycles import rules
+import copnet.reflection.cycles.rules as rules
 from copnet.reflection.measures import convert, queries
 from copnet.reflection.v1 import measures_pb2
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from copnet.kernel.service import PeriodicJob, ServiceContext
-from copnet.reflection.participation import ledger
+import copnet.reflection.participation.ledger as ledger
 from copnet.reflection.participation.directory import PAGE_SIZE, Directory
 from copnet.reflection.participation.models import BackfillState
 from copnet.scheduling.client import SCHEDULING

@@ -8,7 +8,7 @@ from copnet.kernel import db
 from copnet.kernel.bus import Subscription
 from copnet.kernel.events import CloudEvent
 from copnet.kernel.service import ServiceContext
-from copnet.reflection.participation import ledger
+import copnet.reflection.participation.ledger as ledger
 from copnet.reflection.participation.directory import Directory
 
 REGISTRATION_CHANGED = "copnet.membership.registration.*"

@@ -15,7 +15,7 @@ from copnet.kernel.db import utcnow
 from copnet.kernel.errors import NotFound
 from copnet.kernel.timestamps import instant
 from copnet.membership.v1 import membership_pb2
-from copnet.reflection.participation import years
+import copnet.reflection.participation.years as years
 from copnet.reflection.participation.directory import Directory
 from copnet.reflection.participation.models import (
     AttendanceFact,

@@ -15,7 +15,8 @@ from copnet.kernel import db
 from copnet.kernel.db import utcnow
 from copnet.kernel.service import PeriodicJob, ServiceContext
 from copnet.kernel.timestamps import timestamp
-from copnet.reflection.participation import convert, reads
+import copnet.reflection.participation.convert as convert
+import copnet.reflection.participation.reads as reads
 from copnet.reflection.participation.models import (
     ParticipationYear,
     PublishedParticipation,

@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from copnet.reflection.participation import years
+import copnet.reflection.participation.years as years
 from copnet.reflection.suppression import (
     Constraint,
     PercentFigure,

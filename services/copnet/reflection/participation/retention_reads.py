@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from copnet.kernel.errors import FailedPrecondition
-from copnet.reflection.participation import retention
+import copnet.reflection.participation.retention as retention
 from copnet.reflection.participation.models import ParticipantFact, PersonFact
 
 MAX_PARTICIPANTS = 50_000

@@ -10,13 +10,11 @@ from __future__ import annotations
 from copnet.kernel import auth
 from copnet.kernel.errors import InvalidArgument
 from copnet.reflection.measures.access import READERS, require_reader
-from copnet.reflection.participation import (
-    convert,
-    reads,
-    retention,
-    retention_reads,
-    years,
-)
+import copnet.reflection.participation.convert as convert
+import copnet.reflection.participation.reads as reads
+import copnet.reflection.participation.retention as retention
+import copnet.reflection.participation.retention_reads as retention_reads
+import copnet.reflection.participation.years as years
 from copnet.reflection.participation.directory import Directory, level_of
 from copnet.reflection.v1 import participation_pb2
 

@@ -20,7 +20,7 @@ from copnet.kernel.timestamps import timestamp
 from copnet.reflection.datasets import store
 from copnet.reflection.datasets.models import READY, STUDENT_SCORES, DataSet
 from copnet.reflection.datasets.organizations import Membership
-from copnet.reflection.student_rows import reading
+import copnet.reflection.student_rows.reading as reading
 from copnet.reflection.student_rows.models import (
     MY_STUDENTS,
     STEWARD_READ,
