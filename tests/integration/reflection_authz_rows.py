@@ -40,12 +40,13 @@ DATA_SET_ROWS: tuple = (
 # -- measures ------------------------------------------------------------------------------------
 # Aggregates are suppressed for everyone: any role held at the organization or above reads them (a
 # role at one of its schools does not reach a district); a community's participants and
-# facilitators also read its effect size.
+# facilitators also read its effect size (`self`'s registration is cancelled by the time these rows
+# run, so `self` is no longer one here).
 MEASURE_READERS = frozenset(matrix.ORG_ROLES) | PLATFORM_ADMIN
 MEASURE_ROWS: tuple = (
     row("GET /api/v1/measures", MEASURE_READERS, query={"organization_id": DISTRICT}),
     row("GET /api/v1/measures/growth", MEASURE_READERS, query={"organization_id": DISTRICT}),
-    row("GET /api/v1/communities/{id}/effect-size", MEASURE_READERS | {"self"}, id=matrix.PLC),
+    row("GET /api/v1/communities/{id}/effect-size", MEASURE_READERS, id=matrix.PLC),
     row("GET /api/v1/programs/{id}/effect-size", PLATFORM_ADMIN | {"regional_lead", "state_coordinator"},
         id=matrix.PROGRAM),
     row("GET /api/v1/reflection-metrics", MEASURE_READERS, query={"organization_id": DISTRICT}),
