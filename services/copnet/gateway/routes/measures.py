@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 
+from copnet.gateway.auth import BEARER_REQUIRED
 from copnet.gateway.backend import reflection
 from copnet.gateway.convert import measures as convert
 from copnet.gateway.openapi import LIST_PROBLEMS, READ_PROBLEMS, operation_id
@@ -45,7 +46,7 @@ def _wants_csv(query: MeasureQuery) -> bool:
         and request.accept_mimetypes[CSV] > request.accept_mimetypes[JSON]
 
 
-@blueprint.get("/measures", responses={200: MeasureCellList, **LIST_PROBLEMS})
+@blueprint.get("/measures", responses={200: MeasureCellList, **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def query_measures(query: MeasureQuery):
     """Measure cells of an organization (and, with include_children, of every organization below it)
     per student group, grade, test, school year and window: students tested, mean scale score, % per
@@ -73,14 +74,15 @@ def query_measures(query: MeasureQuery):
     return response
 
 
-@blueprint.get("/measures/growth", responses={200: GrowthCellList, **LIST_PROBLEMS})
+@blueprint.get("/measures/growth", responses={200: GrowthCellList, **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def get_growth(query: GrowthQuery):
     """Change of the same students between two windows or years (mean change in scale score), per
     organization, group and grade; small cells withheld like every measure."""
     return convert.growth_cell_list(reflection().GetGrowth(convert.growth_request(query))).model_dump(mode="json")
 
 
-@blueprint.get("/communities/<id>/effect-size", responses={200: EffectSizeList, **LIST_PROBLEMS})
+@blueprint.get("/communities/<id>/effect-size", responses={200: EffectSizeList, **LIST_PROBLEMS},
+               security=BEARER_REQUIRED)
 def get_community_effect_size(path: EffectSizePath, query: EffectSizeQuery):
     """Hedges' g (with its 95 % confidence interval) of the students of the teachers confirmed in the
     community against comparable students of non-participating teachers, per test, year and window;
@@ -89,14 +91,14 @@ def get_community_effect_size(path: EffectSizePath, query: EffectSizeQuery):
     return convert.effect_size_list(reply).model_dump(mode="json")
 
 
-@blueprint.get("/programs/<id>/effect-size", responses={200: EffectSizeList, **LIST_PROBLEMS})
+@blueprint.get("/programs/<id>/effect-size", responses={200: EffectSizeList, **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def get_program_effect_size(path: EffectSizePath, query: EffectSizeQuery):
     """As for a community, with the teachers confirmed in any community of the program."""
     reply = reflection().GetEffectSize(convert.effect_size_request(query, program_id=path.id))
     return convert.effect_size_list(reply).model_dump(mode="json")
 
 
-@blueprint.get("/reflection-metrics", responses={200: ReflectionMetricList, **LIST_PROBLEMS})
+@blueprint.get("/reflection-metrics", responses={200: ReflectionMetricList, **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def list_reflection_metrics(query: ReflectionMetricQuery):
     """The metrics the plugins enabled at the organization add."""
     reply = reflection().ListReflectionMetrics(
@@ -105,7 +107,7 @@ def list_reflection_metrics(query: ReflectionMetricQuery):
 
 
 @blueprint.get("/reflection-metrics/<key>", responses={200: ReflectionMetricResult, **READ_PROBLEMS,
-                                                       **LIST_PROBLEMS})
+                                                       **LIST_PROBLEMS}, security=BEARER_REQUIRED)
 def compute_reflection_metric(path: MetricPath, query: MeasureFilters):
     """A plugin's metric computed over the published (suppressed) cells the query selects."""
     reply = reflection().ComputeReflectionMetric(convert.metric_request(path.key, query))

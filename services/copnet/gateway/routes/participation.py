@@ -36,7 +36,8 @@ def get_org_participation(path: ParticipationPath, query: ParticipationQuery):
     return convert.participation(reply).model_dump(mode="json")
 
 
-@blueprint.get("/communities/<id>/participation-summary", responses={200: ParticipationSummary, **LIST_PROBLEMS})
+@blueprint.get("/communities/<id>/participation-summary", responses={200: ParticipationSummary, **LIST_PROBLEMS},
+               security=BEARER_REQUIRED)
 def get_community_participation_summary(path: ParticipationPath, query: CommunityParticipationQuery):
     """A community's suppressed participation figures for its program year (the per-person view is
     /communities/{id}/participation). Anyone over its host, its facilitators and participants."""
@@ -45,7 +46,8 @@ def get_community_participation_summary(path: ParticipationPath, query: Communit
     return convert.participation(reply).model_dump(mode="json")
 
 
-@blueprint.get("/orgs/<id>/retention", responses={200: RetentionSummary, **LIST_PROBLEMS})
+@blueprint.get("/orgs/<id>/retention", responses={200: RetentionSummary, **LIST_PROBLEMS},
+               security=BEARER_REQUIRED)
 def get_org_retention(path: ParticipationPath, query: RetentionQuery):
     """Of a program year's participants placed under the organization, how many still teach at a
     school as described after the next year began (retained, not retained, not yet known), with the
@@ -55,7 +57,8 @@ def get_org_retention(path: ParticipationPath, query: RetentionQuery):
     return convert.retention(reply).model_dump(mode="json")
 
 
-@blueprint.get("/communities/<id>/retention", responses={200: RetentionSummary, **LIST_PROBLEMS})
+@blueprint.get("/communities/<id>/retention", responses={200: RetentionSummary, **LIST_PROBLEMS},
+               security=BEARER_REQUIRED)
 def get_community_retention(path: ParticipationPath, query: RetentionQuery):
     """Retention of a community's participants (see /orgs/{id}/retention)."""
     reply = reflection().GetRetention(participation_pb2.GetRetentionRequest(
