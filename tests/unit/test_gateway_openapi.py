@@ -83,8 +83,8 @@ def test_operations_have_unique_ids_success_schemas_and_problem_errors(document)
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 # Reads that are not public (people, rosters, a region's plugin configuration and dashboard,
 # schedules and attendance, data reflection's measures, data sets and cycles): they must say
-# they take a token. `/api/v1/plugins` (what is
-# installed) is public, and so are calendar feeds (their secret token is a query parameter).
+# they take a token. `/api/v1/plugins` (what is installed) is public, and so are calendar feeds
+# (their secret token is a query parameter).
 PRIVATE_READ_PATHS = re.compile(
     r"^/api/v1/(people|registrations|teams|proposals|regions|sessions|occurrences|milestones)"
     r"|/(registrations|teams|proposals|sessions|occurrences|attendance|participation|milestones)$"
