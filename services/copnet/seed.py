@@ -17,6 +17,7 @@ loads the same way in any year.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import time
 import zoneinfo
 from collections.abc import Callable
@@ -368,8 +369,66 @@ class Session:
             time.sleep(0.25)
 
 
+@dataclass(frozen=True)
+class AssessmentData:
+    """A synthetic assessment file (made-up students, never real ones) imported for a county office
+    through the data sets API, then waited for until it is READY. The file is the same bytes
+    every time (a seeded generator), so loading again finds it already imported."""
+
+    importer: str
+    organization_id: str
+    file_name: str
+    # (binary stream) -> rows written.
+    write: Callable[[io.BytesIO], int] = field(hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.organization_id}:{self.file_name}"
+
+    def load(self, api: ApiClient, now: dt.datetime) -> str:
+        content = io.BytesIO()
+        self.write(content)
+        size = content.tell()
+        content.seek(0)
+        query = {"importer": self.importer, "organization_id": self.organization_id, "file_name": self.file_name}
+        data_set = self._upload(api, content, size, query)
+        if data_set.get("already_imported"):
+            return EXISTING
+        deadline, pause = time.monotonic() + IMPORT_WAIT_SECONDS, IMPORT_FIRST_POLL_SECONDS
+        while data_set["status"] == "importing":
+            if time.monotonic() > deadline:
+                raise SeedError(f"{self.file_name} is still importing after {IMPORT_WAIT_SECONDS:.0f} s")
+            time.sleep(pause)
+            pause = min(pause * 2, IMPORT_POLL_SECONDS)
+            data_set = api.get(f"/data-sets/{data_set['id']}")
+        if data_set["status"] != "ready":
+            raise SeedError(f"{self.file_name} did not import: {data_set.get('failure') or data_set['status']}")
+        if data_set.get("rows_rejected"):
+            raise SeedError(f"{self.file_name}: {data_set['rows_rejected']} rows rejected (copnet data errors "
+                            f"{data_set['id']})")
+        return CREATED
+
+    @staticmethod
+    def _upload(api: ApiClient, content: io.BytesIO, size: int, query: dict) -> dict:
+        """The upload, again while the region's import slots are all busy (the previous item's
+        import may still be finishing)."""
+        deadline = time.monotonic() + IMPORT_WAIT_SECONDS
+        while True:
+            try:
+                return api.upload("/data-sets", content, size, "text/csv", query=query)
+            except ApiError as error:
+                if error.reason != "IMPORTS_BUSY" or time.monotonic() > deadline:
+                    raise
+            content.seek(0)
+            time.sleep(IMPORT_POLL_SECONDS)
+
+
+IMPORT_WAIT_SECONDS = 120.0
+IMPORT_FIRST_POLL_SECONDS = 0.01
+IMPORT_POLL_SECONDS = 0.2
+
 Item = (Org | Person | Grant | Program | ProposalCall | Community | Opening | Signup | TeamSignup | PluginSetup
-        | Milestone | Session)
+        | Milestone | Session | AssessmentData)
 
 # -- the demo's school year -----------------------------------------------------------------------
 # Sign-up closes and the communities start this long after loading, unless that is too late in
@@ -442,7 +501,8 @@ def kick_off(now: dt.datetime) -> dt.datetime:
 
 # -- the demo network -----------------------------------------------------------------------------
 # A state, two regions, three county offices (codes are California county codes), a district
-# under each county office, a few schools.
+# under each county office, a few schools. Districts and schools carry made-up 14-digit CDS codes
+# (county + district + school), the codes assessment files name them by.
 DEMO_ORGANIZATIONS: tuple[Org, ...] = (
     Org("ca", "California", "state", code="CA", time_zone="America/Los_Angeles"),
     Org("ca-bay-area", "Bay Area Region", "region", parent_id="ca"),
@@ -452,13 +512,16 @@ DEMO_ORGANIZATIONS: tuple[Org, ...] = (
         code="43"),
     Org("san-diego-coe", "San Diego County Office of Education", "county_office", parent_id="ca-southern",
         code="37"),
-    Org("eastbay-usd", "East Bay Unified School District", "district", parent_id="alameda-coe"),
-    Org("valley-usd", "Valley Unified School District", "district", parent_id="santa-clara-coe"),
-    Org("harbor-usd", "Harbor Unified School District", "district", parent_id="san-diego-coe"),
-    Org("lakeview-ms", "Lakeview Middle School", "school", parent_id="eastbay-usd"),
-    Org("bayside-es", "Bayside Elementary School", "school", parent_id="eastbay-usd"),
-    Org("orchard-hs", "Orchard High School", "school", parent_id="valley-usd"),
-    Org("mesa-ms", "Mesa Middle School", "school", parent_id="harbor-usd"),
+    Org("eastbay-usd", "East Bay Unified School District", "district", parent_id="alameda-coe",
+        code="01612340000000"),
+    Org("valley-usd", "Valley Unified School District", "district", parent_id="santa-clara-coe",
+        code="43694270000000"),
+    Org("harbor-usd", "Harbor Unified School District", "district", parent_id="san-diego-coe",
+        code="37683380000000"),
+    Org("lakeview-ms", "Lakeview Middle School", "school", parent_id="eastbay-usd", code="01612346000011"),
+    Org("bayside-es", "Bayside Elementary School", "school", parent_id="eastbay-usd", code="01612346000029"),
+    Org("orchard-hs", "Orchard High School", "school", parent_id="valley-usd", code="43694274330001"),
+    Org("mesa-ms", "Mesa Middle School", "school", parent_id="harbor-usd", code="37683386000045"),
 )
 
 # Bayside Elementary has what a school math team needs: a math specialist, their site
@@ -606,10 +669,95 @@ DEMO_SESSIONS: tuple[Session, ...] = (
 )
 
 
-def demo_items() -> list[Item]:
+# -- synthetic assessment data ------------------------------------------------------------------
+# Made-up students of the demo schools (copnet.reflection.synthetic: realistic group shares and
+# gaps, never real students): three school years of the state summative (CAASPP) and of a
+# benchmark given in fall, winter and spring, one file per county office and year (a year's file
+# never changes, so a later school year's loading adds only its own), and the research file of
+# the same students as the state baseline. The program's teachers have their classes, and the
+# participants' students do a little better than comparable ones (what effect sizes should find).
+DEMO_ASSESSMENT_SEED = 2026
+DEMO_STUDENTS_PER_GRADE = 90
+DEMO_TEACHER_EFFECT = 0.2
+DEMO_ASSESSMENT_YEARS = 3
+
+
+@dataclass(frozen=True)
+class DemoSchool:
+    organization_id: str
+    county_office_id: str
+    grades: tuple[str, ...]
+    # grade -> the demo people teaching it.
+    teachers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+DEMO_ASSESSMENT_SCHOOLS: tuple[DemoSchool, ...] = (
+    DemoSchool("bayside-es", "alameda-coe", ("K", "1", "2", "3", "4", "5"),
+               (("3", ("aisha-johnson",)), ("4", ("maria-lopez",)))),
+    DemoSchool("lakeview-ms", "alameda-coe", ("6", "7", "8"), (("6", ("daniel-kim",)), ("7", ("sofia-garcia",)))),
+    DemoSchool("orchard-hs", "santa-clara-coe", ("9", "10", "11"), (("11", ("priya-patel",)),)),
+    DemoSchool("mesa-ms", "san-diego-coe", ("6", "7", "8"), (("6", ("grace-okafor",)),)),
+)
+
+
+def demo_assessment_years(now: dt.datetime) -> tuple[int, ...]:
+    """The spring years of the last DEMO_ASSESSMENT_YEARS school years whose spring has passed."""
+    local_now = now.astimezone(DEMO_TIME_ZONE)
+    last = local_now.year if local_now.month >= 7 else local_now.year - 1
+    return tuple(range(last - DEMO_ASSESSMENT_YEARS + 1, last + 1))
+
+
+def demo_assessment_plan(county_office_id: str | None, spring: int):
+    """The demo schools of a county office (None: all of them, with the state's other schools the
+    research file's baseline adds) in the school year ending in `spring`."""
+    from copnet.reflection.synthetic import Plan, SyntheticSchool
+
+    codes = {org.id: org.code for org in DEMO_ORGANIZATIONS}
+    participants = {person for registration in DEMO_REGISTRATIONS
+                    for person in ((registration.person_id,) if isinstance(registration, Signup)
+                                   else tuple(p for p, _ in registration.members))}
+    schools = tuple(SyntheticSchool(codes[school.organization_id], school.grades, DEMO_STUDENTS_PER_GRADE,
+                                    dict(school.teachers),
+                                    {t: DEMO_TEACHER_EFFECT for _, ts in school.teachers for t in ts if t in participants})
+                    for school in DEMO_ASSESSMENT_SCHOOLS if county_office_id in (None, school.county_office_id))
+    if county_office_id is None:
+        schools += tuple(SyntheticSchool(f"{county}{90000 + n:05d}{6000000 + n:07d}", ("3", "4", "5", "6", "7", "8", "11"),
+                                         DEMO_STUDENTS_PER_GRADE)
+                         for n, county in enumerate(DEMO_BASELINE_COUNTIES * 4))
+    return Plan(schools, (spring,), seed=DEMO_ASSESSMENT_SEED)
+
+
+# Counties of the other (made-up) schools of the state baseline: Alameda, Los Angeles, Sacramento,
+# San Diego, Santa Clara.
+DEMO_BASELINE_COUNTIES = ("01", "19", "34", "37", "43")
+
+
+def demo_assessments(now: dt.datetime) -> list[AssessmentData]:
+    from copnet.reflection import synthetic
+
+    years = demo_assessment_years(now)
+    items = []
+    for county in dict.fromkeys(school.county_office_id for school in DEMO_ASSESSMENT_SCHOOLS):
+        for spring in years:
+            plan = demo_assessment_plan(county, spring)
+            year = synthetic.school_year(spring)
+            items += [
+                AssessmentData("caaspp-student-scores", county, f"demo-caaspp-math-{year}.csv",
+                               lambda out, plan=plan: synthetic.write_caaspp_scores(out, plan)),
+                AssessmentData("benchmark-csv", county, f"demo-benchmark-math-{year}.csv",
+                               lambda out, plan=plan: synthetic.write_benchmark(out, plan)),
+            ]
+    baseline = demo_assessment_plan(None, years[-1])
+    items.append(AssessmentData("caaspp-research-file", "alameda-coe",
+                                f"demo-caaspp-research-{synthetic.school_year(years[-1])}.txt",
+                                lambda out: synthetic.write_research_file(out, baseline)))
+    return items
+
+
+def demo_items(now: dt.datetime | None = None) -> list[Item]:
     return [*DEMO_ORGANIZATIONS, *DEMO_PEOPLE, *DEMO_GRANTS, DEMO_PROGRAM, DEMO_PROPOSAL_CALL, *DEMO_COMMUNITIES,
             *(Opening(c.id) for c in DEMO_PROGRAM_COMMUNITIES), *DEMO_REGISTRATIONS, *DEMO_PLUGINS, *DEMO_MILESTONES,
-            *DEMO_SESSIONS]
+            *DEMO_SESSIONS, *demo_assessments(now or dt.datetime.now(dt.UTC))]
 
 
 # -- loading --------------------------------------------------------------------------------------

@@ -4,14 +4,17 @@ is checked in tests/unit/test_seed.py; the loader against the real stack in test
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import pytest
 
 from copnet import seed
 from copnet.gateway.schemas.communities import CommunityCreate, CommunityStatusChange
+from copnet.gateway.schemas.data_sets import DataSetUpload
 from copnet.gateway.schemas.milestones import MilestoneCreate
 from copnet.gateway.schemas.organizations import OrganizationCreate
 from copnet.gateway.schemas.people import PersonCreate, RoleGrantBody
@@ -55,6 +58,8 @@ class FakeGateway:
             return self.plugin_config(method, parts[1], parts[3], body)
         if parts == ["session-types"]:
             return 200, {"items": [{"key": key} for key in self.session_types(query)]}
+        if parts[0] == "data-sets":
+            return self.data_set(method, parts, query, body)
         if method == "POST" and len(parts) == 1:
             return self.create(parts[0], body)
         resource = self.store.get(f"{parts[0]}/{parts[1]}")
@@ -84,6 +89,25 @@ class FakeGateway:
             case ("POST", "communities", "sessions"):
                 return self.create_session(resource, body)
         return 404, {"title": "Not Found"}
+
+    def data_set(self, method: str, parts: list[str], query: str, body) -> tuple[int, dict]:
+        """An upload answers 202 importing (200 already_imported for the same file and organization);
+        reading it back finds it ready."""
+        if method == "POST":
+            upload = DataSetUpload.model_validate(dict(parse_qsl(query)))
+            if f"orgs/{upload.organization_id}" not in self.store:
+                return 404, {"title": "Not Found", "reason": "NOT_FOUND"}
+            key = f"data-sets/{upload.organization_id}-{hashlib.sha256(body).hexdigest()[:16]}"
+            if key in self.store:
+                return 200, {**self.store[key], "already_imported": True}
+            self.store[key] = {"id": key.split("/")[1], **upload.model_dump(), "status": "importing",
+                               "rows_rejected": 0, "already_imported": False}
+            return 202, self.store[key]
+        found = self.store.get(f"data-sets/{parts[1]}")
+        if found is None:
+            return 404, {"title": "Not Found", "reason": "NOT_FOUND"}
+        found["status"] = "ready"
+        return 200, found
 
     def session_types(self, query: str) -> list[str]:
         """Core types everywhere; the equity workshops where the Bay Area switched them on."""
@@ -151,7 +175,9 @@ class FakeGateway:
         class Handler(BaseHTTPRequestHandler):
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
+                raw = self.rfile.read(length) if length else b""
+                json_body = (self.headers.get("Content-Type") or "").startswith("application/json")
+                body = (json.loads(raw) if raw else None) if json_body else raw
                 gateway.requests.append((self.command, self.path, body, self.headers.get("Authorization", "")))
                 status, payload = gateway.answer(self.command, self.path, body)
                 data = json.dumps(payload).encode()
@@ -211,6 +237,9 @@ def test_load_sends_every_item_in_order_with_the_token(gateway):
     roles = gateway.store["people/elena-torres"]["roles"]
     assert [(r["role"], r["organization_id"]) for r in roles] == [("regional_lead", "ca-bay-area")]
     assert gateway.store["plugin-configs/ca-bay-area/equity-sessions"]["enabled"] is True
+    uploads = [item for item in items if isinstance(item, seed.AssessmentData)]
+    assert len([key for key in gateway.store if key.startswith("data-sets/")]) == len(uploads) > 0
+    assert {item.importer for item in uploads} == {"caaspp-student-scores", "benchmark-csv", "caaspp-research-file"}
 
 
 # The gateway's request model for each write the loader makes (path with ids replaced by "*").
@@ -229,7 +258,8 @@ REQUEST_MODELS = {
 
 def test_every_body_the_loader_sends_is_valid_for_the_gateway(gateway):
     seed.load_demo(gateway.url, "tok")
-    writes = [(method, path, body) for method, path, body, _ in gateway.requests if method != "GET"]
+    writes = [(method, path, body) for method, path, body, _ in gateway.requests
+              if method != "GET" and not path.startswith("/api/v1/data-sets?")]  # uploads: checked by the fake
     for method, path, body in writes:
         parts = path.split("/")
         pattern = "/".join(parts[:4] + ["*" if len(parts) > 4 else ""] + parts[5:]).rstrip("/")
@@ -244,12 +274,12 @@ def test_loading_twice_finds_everything_already_there_and_changes_nothing(gatewa
     writes_before = len(gateway.writes())
     creates = sum(1 for item in seed.demo_items()
                   if isinstance(item, (seed.Org, seed.Person, seed.Program, seed.Community, seed.Signup,
-                                       seed.TeamSignup)))
+                                       seed.TeamSignup, seed.AssessmentData)))
     again = seed.load_demo(gateway.url, "tok")
     assert again.created == []
     assert again.existing == [item.id for item in seed.demo_items()]
     assert again.summary() == f"0 created, {len(seed.demo_items())} already there"
-    # Only the creates were sent again (and answered 409); no grant, call or status change.
+    # Only the creates were sent again (answered 409, or already imported); no grant, call or status change.
     assert len(gateway.writes()) - writes_before == creates
 
 
