@@ -132,7 +132,7 @@ MATH_TEST_ID = "2"
 SUMMATIVE_TYPE = "B"
 ALL_GRADES_CODE = "13"
 SUPPRESSED = "*"
-STATE_CODE = "00000000000000"
+STATE_CODE = "00"
 
 
 class ResearchFile:
@@ -184,7 +184,10 @@ def research_rows(table: pa.Table, rows: pa.Array, file_name: str) -> tuple[pa.T
                  f"{TESTED} is not a whole number")
     out = {
         "row": rows,
-        "entity_code": pc.if_else(pc.equal(level, "state"), STATE_CODE, code),
+        # As organizations carry them: the state "00", a county office its 2-digit county code,
+        # a district or school its 14-digit CDS code.
+        "entity_code": pc.case_when(pc.make_struct(pc.equal(level, "state"), pc.equal(level, "county")),
+                                    STATE_CODE, county, code),
         "entity_level": level,
         "student_group": pc.take(pa.array(list(groups.values())), pc.index_in(
             trimmed(column(GROUP)), value_set=pa.array([str(g) for g in groups]))),

@@ -107,8 +107,8 @@ def test_research_file_rows_suppression_and_skips():
     rows, errors, _, _ = read(assessment_caaspp.ResearchFile(), "caaspp_research.txt")
     assert pick(rows, "row", "entity_code", "entity_level", "student_group", "grade", "school_year",
                 "students_tested", "mean_scale_score", "suppressed_by_source") == [
-        (2, "00000000000000", "state", "all", "all", "2024-25", 990000, 2480.5, False),
-        (3, "01000000000000", "county", "el", "5", "2024-25", 19500, 2420.1, False),
+        (2, "00", "state", "all", "all", "2024-25", 990000, 2480.5, False),
+        (3, "01", "county", "el", "5", "2024-25", 19500, 2420.1, False),
         (4, "01611920000000", "district", "sed", "all", "2024-25", 2950, 2470.0, False),
         (5, SCHOOL, "school", "all", "3", "2024-25", 395, 2430.2, False),
         (6, SCHOOL, "school", "pacific_islander", "3", "2024-25", None, None, True)]
