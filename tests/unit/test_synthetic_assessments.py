@@ -168,3 +168,38 @@ def test_a_school_needs_a_cds_code_and_known_grades():
         SyntheticSchool("lakeview", ("6",))
     with pytest.raises(ValueError, match="not a grade"):
         SyntheticSchool("01612340000001", ("13",))
+
+
+def test_the_demo_files_read_cleanly_and_name_only_the_uploading_county_offices_schools():
+    import datetime as dt
+
+    from copnet import seed
+
+    importers = {"caaspp-student-scores": assessment_caaspp.StudentScores(),
+                 "benchmark-csv": assessment_benchmark.BenchmarkCsv(),
+                 "caaspp-research-file": assessment_caaspp.ResearchFile()}
+    organizations = {org.id: org for org in seed.DEMO_ORGANIZATIONS}
+
+    def county_of(org_id: str) -> str:
+        while organizations[org_id].kind != "county_office":
+            org_id = organizations[org_id].parent_id
+        return org_id
+
+    schools = {org.code: county_of(org.id) for org in seed.DEMO_ORGANIZATIONS if org.kind == "school"}
+    items = seed.demo_assessments(dt.datetime(2026, 12, 4, tzinfo=dt.UTC))
+    assert {item.file_name for item in items} >= {"demo-caaspp-math-2023-24.csv", "demo-benchmark-math-2025-26.csv",
+                                                  "demo-caaspp-research-2025-26.txt"}
+    for item in items:
+        content = io.BytesIO()
+        item.write(content)
+        again = io.BytesIO()
+        item.write(again)
+        assert content.getvalue() == again.getvalue()
+        batches = list(importers[item.importer].read(AssessmentFile(item.file_name, io.BytesIO(content.getvalue())),
+                                                     None))
+        assert [e for b in batches for e in b.errors] == []
+        rows = pa.concat_tables([b.rows for b in batches])
+        if item.importer != "caaspp-research-file":
+            assert {schools[code] for code in rows.column("school_code").to_pylist()} == {item.organization_id}
+            teachers = set(rows.column("teacher_id").drop_null().to_pylist())
+            assert teachers <= {person.id for person in seed.DEMO_PEOPLE}
