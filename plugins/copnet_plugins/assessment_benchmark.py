@@ -123,12 +123,16 @@ class BenchmarkCsv:
     def read(self, file: AssessmentFile, settings: Settings | None) -> Iterator[AssessmentBatch]:
         settings = settings or Settings()
         required = [settings.student_id_column, settings.school_code_column, settings.grade_column,
-                    settings.score_column, *settings.flag_columns.values()]
+                    settings.score_column, *settings.flag_columns.values(),
+                    *(c for c in (settings.level_column, settings.teacher_column, settings.race_ethnicity_column) if c)]
         if not settings.window:
             required.append(settings.window_column)
         if not settings.school_year:
             required.append(settings.school_year_column)
-        for block in csv_blocks(file.stream, file.name, required, block_bytes=self.block_bytes):
+        optional = (settings.date_column, settings.percentile_column, settings.band_column, settings.level_column,
+                    settings.teacher_column or "teacher_id", settings.race_ethnicity_column or "race_ethnicity",
+                    *FLAG_FIELDS)
+        for block in csv_blocks(file.stream, file.name, required, optional=optional, block_bytes=self.block_bytes):
             yield AssessmentBatch(*benchmark_rows(block.table, block.rows, file.name, settings),
                                   bytes_read=block.bytes_read)
 

@@ -77,7 +77,7 @@ class StudentScores:
 
     def read(self, file: AssessmentFile, settings: PluginSettings | None) -> Iterator[AssessmentBatch]:
         for block in csv_blocks(file.stream, file.name, STUDENT_REQUIRED, aliases=STUDENT_ALIASES,
-                                block_bytes=self.block_bytes):
+                                optional=(LEVEL, SUBJECT, TEST_DATE, TEACHER), block_bytes=self.block_bytes):
             table = block.table
             if SUBJECT in table.column_names:
                 math = pc.or_(blank(table.column(SUBJECT)), pc.is_in(pc.utf8_lower(trimmed(table.column(SUBJECT))),
@@ -148,7 +148,7 @@ class ResearchFile:
 
     def read(self, file: AssessmentFile, settings: PluginSettings | None) -> Iterator[AssessmentBatch]:
         for block in csv_blocks(file.stream, file.name, RESEARCH_REQUIRED, delimiters="^,",
-                                block_bytes=self.block_bytes):
+                                optional=(TEST_TYPE, MET_AND_ABOVE), block_bytes=self.block_bytes):
             table = block.table
             kept = pc.and_(pc.equal(trimmed(table.column(TEST_ID)), MATH_TEST_ID),
                            pc.is_in(pc.cast(trimmed(table.column(GROUP)), pa.string()),

@@ -53,10 +53,13 @@ class CsvBlock:
 
 
 def csv_blocks(stream, file_name: str, required: Sequence[str], *, delimiters: str = ",",
-               block_bytes: int = BLOCK_BYTES, aliases: Mapping[str, Sequence[str]] | None = None) -> Iterator[CsvBlock]:
-    """Reads `stream` (binary) a block at a time. Raises UnusableInput for a file that is not a
-    CSV with every `required` column (named; `aliases` maps a required name to other spellings
-    accepted for it, the table then carries the required name)."""
+               block_bytes: int = BLOCK_BYTES, aliases: Mapping[str, Sequence[str]] | None = None,
+               optional: Iterable[str] = ()) -> Iterator[CsvBlock]:
+    """Reads `stream` (binary) a block at a time: the `required` columns and those of `optional`
+    the file has, nothing else (a name or birth date column is never converted, nor kept in
+    memory, and its encoding does not matter). Raises UnusableInput for a file that is not a CSV
+    with every `required` column (named; `aliases` maps a column's name to other spellings
+    accepted for it, the table then carries that name)."""
     header_line = stream.readline(MAX_HEADER_BYTES + 1)
     if len(header_line) > MAX_HEADER_BYTES:
         raise UnusableInput(f"{file_name}: the first line is not a CSV header (longer than {MAX_HEADER_BYTES} bytes)")
@@ -76,6 +79,8 @@ def csv_blocks(stream, file_name: str, required: Sequence[str], *, delimiters: s
         raise UnusableInput(f"{file_name}: the header has no column {missing[0]!r}"
                             + (f" (nor {', '.join(repr(m) for m in missing[1:])})" if missing[1:] else ""))
     unique = _unique(names)
+    wanted = {*required, *optional}
+    kept = [name for name in unique if name in wanted]
     invalid: list[int] = []
 
     def invalid_row(row) -> str:
@@ -86,7 +91,7 @@ def csv_blocks(stream, file_name: str, required: Sequence[str], *, delimiters: s
         stream,
         read_options=pacsv.ReadOptions(column_names=unique, block_size=block_bytes),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid_row),
-        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in unique},
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in kept}, include_columns=kept,
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
     next_row = 2
 

@@ -81,7 +81,8 @@ class ClassEnrollments:
                 yield self._paired(table, rows, teachers, file.name, _position(stream))
 
     def _blocks(self, stream, file_name: str) -> Iterator[tuple[pa.Table, pa.Array]]:
-        for block in csv_blocks(stream, file_name, REQUIRED, aliases=ALIASES, block_bytes=self.block_bytes):
+        for block in csv_blocks(stream, file_name, REQUIRED, aliases=ALIASES, optional=(STATUS, BEGIN, SCHOOL_CODE),
+                                block_bytes=self.block_bytes):
             yield block.table, block.rows
 
     def _paired(self, students: pa.Table, rows: pa.Array, teachers: dict[str, list[str]], file_name: str,

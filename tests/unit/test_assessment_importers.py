@@ -287,3 +287,13 @@ def test_a_big_file_is_read_in_many_batches_with_flat_memory(tmp_path):
     # Four times the rows, the same memory: a few blocks at a time, never the file.
     assert big_peak <= small_peak * 1.25
     assert big_peak < 16 * (1 << 20)
+
+
+def test_columns_the_importer_does_not_use_are_never_read():
+    # A name in Latin-1 (as some spreadsheet exports write it): the column is not read, so neither
+    # its encoding nor its values matter, and no name is ever in memory as rows.
+    lines = (FIXTURES / "caaspp_student_scores.csv").read_bytes().splitlines()
+    content = b"\n".join([lines[0] + b",LastName", lines[1] + b",Jos\xe9 N\xfa\xf1ez"]) + b"\n"
+    rows, errors, _, batches = read(assessment_caaspp.StudentScores(), "s.csv", content=content)
+    assert errors == [] and pick(rows, "row", "student_id") == [(2, "1000000001")]
+    assert "LastName" not in batches[0].rows.column_names
