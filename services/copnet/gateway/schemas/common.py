@@ -11,10 +11,9 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from copnet.kernel.auth import Role  # noqa: F401 (the API's roles are the kernel's, shared by the area modules)
-from copnet.kernel import inputs
 
 
 class Strict(BaseModel):
@@ -42,17 +41,8 @@ def rfc3339_text(value: object) -> object:
     return value
 
 
-def within_supported_range(value: datetime) -> datetime:
-    """The instant, when it lies where every service takes instants (kernel.inputs: 1900 to 2200
-    UTC); an error otherwise, before anything converts it (year 1 with an offset cannot be)."""
-    if not inputs.EARLIEST.year <= value.year < inputs.LATEST.year or not (
-            inputs.EARLIEST <= value < inputs.LATEST):
-        raise ValueError(f"must lie between {inputs.EARLIEST:%Y-%m-%d} and {inputs.LATEST:%Y-%m-%d} (UTC)")
-    return value
-
-
 # Every instant a request carries, in a body or a query.
-Instant = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValidator(within_supported_range)]
+Instant = Annotated[AwareDatetime, BeforeValidator(rfc3339_text)]
 
 
 # -- enums (values must match the proto enums; tests/unit/test_gateway_openapi.py checks) -------
