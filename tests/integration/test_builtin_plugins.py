@@ -69,7 +69,10 @@ def test_the_built_in_plugins_are_listed_with_their_hooks_and_settings(stack):
     assert set(listed["icalendar-feed"]["hooks"]) == {"register_calendar_exporters"}
     assert set(listed["email-notify"]["hooks"]) == {"register_notifiers"}
     assert listed["email-notify"]["settings_schema"]["required"] == ["host", "from_address"]
-    assert set(listed["oneroster"]["hooks"]) == {"register_roster_sources"}
+    assert set(listed["oneroster"]["hooks"]) == {"register_roster_sources", "register_assessment_importers"}
+    for assessments in ("caaspp", "benchmark-csv", "edfi"):
+        assert set(listed[assessments]["hooks"]) == {"register_assessment_importers"}
+    assert set(listed["reflection-metrics"]["hooks"]) == {"register_reflection_metrics"}
     assert listed["oneroster"]["title"].startswith("OneRoster roster import")
     assert "url" in listed["webhook-notify"]["settings_schema"]["properties"]
 

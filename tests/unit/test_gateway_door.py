@@ -73,6 +73,14 @@ def test_an_instant_must_be_rfc_3339_text(client, clients, method, url, body):
     assert clients.all_calls() == []
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_instant_utc_cannot_hold_reaches_the_service_as_out_of_range_not_a_500(client, clients, moment):
+    """The service refuses it (INSTANT_OUT_OF_RANGE, naming the field) as it refuses any far date."""
+    client.post("/api/v1/reminders/run", json={"now": moment}, headers=bearer())
+    (call,) = clients.all_calls()
+    assert call.request.now.seconds == -62135596800
+
+
 def test_an_rfc_3339_instant_with_an_offset_is_taken(client, clients):
     client.post("/api/v1/reminders/run", json={"now": "2026-03-01T17:30:00.5+01:00"}, headers=bearer())
     (call,) = clients.all_calls()

@@ -54,10 +54,19 @@ def rfc3339_or_null(message, field: str) -> datetime | None:
     return rfc3339(getattr(message, field)) if message.HasField(field) else None
 
 
+# Where an instant goes that UTC cannot hold (year 1 with an offset east of Greenwich, 9999 west of
+# it): the earliest instant a Timestamp holds, which every service refuses as out of its range
+# (kernel.inputs: INSTANT_OUT_OF_RANGE, naming the field), as it refuses any other far date.
+BEYOND_UTC = timestamp_pb2.Timestamp(seconds=-62135596800)
+
+
 def timestamp_of(moment: datetime) -> timestamp_pb2.Timestamp:
     """A JSON instant as a proto Timestamp (pydantic has already required a time zone, see AwareDatetime)."""
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
+    try:
+        stamp.FromDatetime(moment.astimezone(UTC))
+    except (OverflowError, ValueError):
+        return timestamp_pb2.Timestamp(seconds=BEYOND_UTC.seconds)
     return stamp
 
 
