@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 from copnet.reflection.measures import effect_size, growth, queries
 from copnet.reflection.measures.figures import Sample, hedges_g
@@ -151,3 +152,22 @@ def test_growth_is_the_mean_change_of_the_same_students_and_small_cells_are_with
     assert by_group["not_el"].withheld and by_group["not_el"].mean_change is None
     assert by_group["el"].withheld and by_group["el"].students is None
     assert not by_group["all"].withheld
+
+
+def test_a_benchmark_cell_without_levels_or_cut_scores_shows_its_mean_and_no_level_figures():
+    """A local benchmark's rows carry no achievement level and its test has no cut scores: the
+    roll-ups' level and distance sums are null, which count as no student there (not a failure)."""
+    table = measure_cells(students(), TREE)
+    nulls = {name: pa.nulls(len(table), table.schema.field(name).type)
+             for name in ("level_1", "level_2", "level_3", "level_4", "dfs_sum")}
+    for name, column in nulls.items():
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    table = table.set_column(table.schema.get_field_index("dfs_students"), "dfs_students",
+                             pa.array([0] * len(table), pa.int64()))
+    index = MeasureIndex(TableSource(TREE, measures=table), min_cell=11)
+    everyone = cell(queries.published_cells(query(), index), "all")
+    assert not everyone.withheld
+    assert everyone.students_tested == 24
+    assert everyone.mean_scale_score == pytest.approx(sum(EL_SCORES + NOT_EL_SCORES) / 24, abs=0.1)
+    assert everyone.distance_from_standard is None
+    assert everyone.percent_at_level == () and everyone.percent_met_or_exceeded is None

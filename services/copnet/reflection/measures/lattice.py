@@ -148,7 +148,9 @@ def build(table: pa.Table, partition_names: Sequence[str], sum_names: Sequence[s
             raise ValueError(f"too many distinct {name} values to index ({len(values[name])})")
     order = np.lexsort([codes[name] for name in reversed(key_names)])
     codes = {name: column[order] for name, column in codes.items()}
-    sums = {name: summed.column(f"{name}_sum").to_numpy()[order] for name in sum_names}
+    # A sum over cells that all lack a figure (a benchmark's levels, a grade without cut scores) is
+    # null in Arrow: none of its students counted there, so zero.
+    sums = {name: pc.fill_null(summed.column(f"{name}_sum"), 0).to_numpy()[order] for name in sum_names}
     packed = _pack(key_names, [codes[name] for name in key_names])
     organizations = values[ORGANIZATION]
     starts = np.searchsorted(codes[ORGANIZATION], np.arange(len(organizations)), side="left")
