@@ -41,12 +41,12 @@ class DataSetQuery(Strict):
     organization_id: str = Field("", max_length=63, description="Data sets of this organization and below.")
     kind: DataSetKind | None = None
     page_size: int = Field(0, ge=0, le=1000)
-    page_token: str = Field("", max_length=1024)
+    page_token: str = Field("", description="`next_page_token` of the previous page; empty for the first.")
 
 
 class ErrorsQuery(Strict):
     page_size: int = Field(0, ge=0, le=1000)
-    page_token: str = Field("", max_length=1024)
+    page_token: str = Field("", description="`next_page_token` of the previous page; empty for the first.")
 
 
 class DataSet(BaseModel):

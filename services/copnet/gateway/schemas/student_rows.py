@@ -18,7 +18,7 @@ class StudentResultFilter(Strict):
     grade: str = Field("", max_length=2, pattern=GRADE_PATTERN, description='"K", "1" .. "12".')
     school_id: str = Field("", max_length=63)
     page_size: int = Field(0, ge=0, le=500, description="At most 500 rows a page (default 100).")
-    page_token: str = Field("", max_length=1024)
+    page_token: str = Field("", description="`next_page_token` of the previous page; empty for the first.")
 
 
 class MyStudentResultsQuery(StudentResultFilter):
@@ -72,7 +72,7 @@ class StudentResultList(BaseModel):
 class AuditQuery(Strict):
     actor_id: str = Field("", max_length=63, description="Only this person's reads.")
     page_size: int = Field(0, ge=0, le=1000)
-    page_token: str = Field("", max_length=1024)
+    page_token: str = Field("", description="`next_page_token` of the previous page; empty for the first.")
 
 
 class StudentReadAuditEntry(BaseModel):
