@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from copnet import seed
@@ -27,6 +29,9 @@ REGION = "ca-bay-area"
 # An e-mail address anywhere in a text (local part, @, a domain with a dot).
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 NEW_PERSON = "privacy-check-person"
+# A pseudonym is a hex digest; the synthetic students' ids are SYN and twelve digits.
+HEX_WORD = re.compile(r"[0-9a-f]{16,}")
+SYNTHETIC_STUDENT_ID = re.compile(r"SYN[0-9]{12}")
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +90,23 @@ def test_no_stream_keeps_a_secret_or_an_email_address(private_stack, secret_valu
     found = [f"{message.stream} #{message.sequence} {message.subject}: {', '.join(exposed)}"
              for message in stored if (exposed := exposures(message, secret_values))]
     assert found == [], f"{len(found)} of {len(stored)} stored messages carry private data:\n" + "\n".join(found)
+
+
+def test_no_stream_keeps_a_student_pseudonym_or_id(private_stack, secret_values):
+    """The demo's synthetic assessment data is imported (every data set READY): no message names
+    a student — neither the pseudonym kept in the region's store nor the id the file had."""
+    stack = private_stack
+    store = Path(stack.settings.reflection_store_dir or stack.settings.data_dir / "reflection").resolve()
+    kept = [pq.read_table(path, columns=["pseudonym"]).column("pseudonym") for path in store.glob("*/students.parquet")]
+    pseudonyms = {value for column in kept for value in column.to_pylist()}
+    assert len(pseudonyms) > 1000, "the demo's assessment data was not imported"
+    stored = every_stored_message(private_stack)
+    assert any(message.subject.endswith(".reflection.dataset.imported") for message in stored)
+    found = []
+    for message in stored:
+        texts = [message.data.decode("utf-8", "replace"), *map(str, message.headers.values())]
+        named = {match for text in texts for match in HEX_WORD.findall(text) if match in pseudonyms}
+        named |= {match for text in texts for match in SYNTHETIC_STUDENT_ID.findall(text)}
+        if named:
+            found.append(f"{message.stream} #{message.sequence} {message.subject}: {len(named)} student(s)")
+    assert found == [], f"{len(found)} stored messages name students:\n" + "\n".join(found)
