@@ -20,7 +20,7 @@ from copnet.kernel.errors import (
     Unavailable,
 )
 from copnet.membership.v1 import membership_pb2
-from copnet.reflection.measures.membership import PAGE_SIZE, Membership
+from copnet.reflection.measures.membership import NOT_FOUND, PAGE_SIZE, Membership
 from copnet.scheduling.client import SCHEDULING
 from copnet.scheduling.v1 import scheduling_pb2
 
@@ -80,7 +80,7 @@ class CycleMembership(Membership):
         return any(r.community_id == community_id for r in self._pages(
             "ListRegistrations", lambda token: membership_pb2.ListRegistrationsRequest(
                 person_id=person_id, status=membership_pb2.REGISTRATION_STATUS_CONFIRMED, page_size=PAGE_SIZE,
-                page_token=token), "registrations", MAX_OWN_REGISTRATIONS))
+                page_token=token), "registrations", MAX_OWN_REGISTRATIONS, **NOT_FOUND))
 
     def may_work_on(self, community: Community, team: Team | None) -> bool:
         """Whether the caller reads and writes the cycles of `community` (of `team`, when given)."""

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import grpc
 
 from copnet.kernel.errors import NotFound, Unavailable
-from copnet.kernel.service import ServiceContext
 from copnet.kernel.timestamps import instant
-from copnet.membership.client import MEMBERSHIP
 from copnet.membership.v1 import membership_pb2
+from copnet.reflection.membership import AskingMembership
 
 PAGE_SIZE = 1000
 COUNTED_LEVELS = ("school", "district", "county_office", "region", "state")
@@ -51,36 +50,19 @@ class Person:
     as_of: dt.datetime | None
 
 
-class Directory:
+class Directory(AskingMembership):
     # Organizations' kinds and ancestry, kept for the process a few minutes (they are asked for
     # every new person; a moved organization is seen again once its entry expires).
     _organizations: dict[str, tuple[float, membership_pb2.Organization]] = {}
     _lock = threading.Lock()
     KEPT_SECONDS = 300.0
 
-    def __init__(self, ctx: ServiceContext):
-        self.ctx = ctx
-
-    def _stub(self):
-        return self.ctx.clients.stub(MEMBERSHIP, token=self.ctx.service_token())
-
-    def _call(self, method: str, request, *, missing: str = "", field: str = "", reason: str = ""):
-        try:
-            return getattr(self._stub(), method)(request)
-        except grpc.RpcError as error:
-            if missing and error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                raise NotFound(missing, reason=reason, metadata={"field": field}) from None
-            raise Unavailable(f"membership did not answer: {error.code().name}",
-                              reason="MEMBERSHIP_UNAVAILABLE") from None
-
     def organization(self, organization_id: str, field: str = "organization_id") -> membership_pb2.Organization:
         with self._lock:
             kept = self._organizations.get(organization_id)
         if kept is not None and time.monotonic() - kept[0] < self.KEPT_SECONDS:
             return kept[1]
-        found = self._call("GetOrganization", membership_pb2.GetOrganizationRequest(id=organization_id),
-                           missing=f"no organization {organization_id!r}", field=field,
-                           reason="UNKNOWN_ORGANIZATION").organization
+        found = super().organization(organization_id, field)
         with self._lock:
             self._organizations[organization_id] = (time.monotonic(), found)
         return found

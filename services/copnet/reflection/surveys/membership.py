@@ -6,14 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import grpc
-
-from copnet.kernel.errors import NotFound, Unavailable
-from copnet.kernel.service import ServiceContext
-from copnet.membership.client import MEMBERSHIP
 from copnet.membership.v1 import membership_pb2
+from copnet.reflection.membership import PAGE_SIZE, AskingMembership
 
-PAGE_SIZE = 1000
 # Bounds on what one call walks through.
 MAX_COMMUNITIES = 2000
 MAX_REGISTRATIONS = 2000
@@ -28,35 +23,10 @@ class Placement:
     region_id: str
 
 
-class Membership:
-    def __init__(self, ctx: ServiceContext):
-        self.ctx = ctx
-
-    def _stub(self):
-        return self.ctx.clients.stub(MEMBERSHIP, token=self.ctx.service_token())
-
-    def _call(self, method: str, request, *, missing: str, field: str, reason: str):
-        try:
-            return getattr(self._stub(), method)(request)
-        except grpc.RpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                raise NotFound(missing, reason=reason, metadata={"field": field}) from None
-            raise Unavailable(f"membership did not answer: {error.code().name}",
-                              reason="MEMBERSHIP_UNAVAILABLE") from None
-
+class Membership(AskingMembership):
     def program(self, program_id: str, field: str = "program_id") -> membership_pb2.Program:
         return self._call("GetProgram", membership_pb2.GetProgramRequest(id=program_id),
                           missing=f"no program {program_id!r}", field=field, reason="UNKNOWN_PROGRAM").program
-
-    def organization(self, organization_id: str, field: str) -> membership_pb2.Organization:
-        return self._call("GetOrganization", membership_pb2.GetOrganizationRequest(id=organization_id),
-                          missing=f"no organization {organization_id!r}", field=field,
-                          reason="UNKNOWN_ORGANIZATION").organization
-
-    def scope(self, organization_id: str, field: str) -> tuple[str, ...]:
-        """The organization's ancestry plus itself."""
-        organization = self.organization(organization_id, field)
-        return (*organization.ancestor_ids, organization.id)
 
     def program_communities(self, program_id: str) -> dict[str, Placement]:
         found: dict[str, Placement] = {}

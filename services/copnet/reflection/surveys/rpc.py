@@ -106,7 +106,7 @@ class SurveysRpcs:
         if closes <= opens:
             raise InvalidArgument.for_field("close_time", "must be after open_time", reason="CLOSE_BEFORE_OPEN")
         program = self._survey_membership.program(program_id)
-        scope = self._survey_membership.scope(program.owner_organization_id, "program_id")
+        scope = self._survey_membership.organization_scope(program.owner_organization_id, "program_id")
         auth.require(access.PROGRAM_MANAGERS, list(scope), "administering a survey to this program")
         version = records.instrument_version(instrument_id, request.instrument_version, "instrument_id")
         other = SurveyAdministration.objects(program_id=program_id, instrument_id=instrument_id,
