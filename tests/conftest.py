@@ -37,7 +37,7 @@ def cli_env(monkeypatch, tmp_path):
         if name.startswith("COPNET_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("COPNET_DATA_DIR", str(tmp_path / "data"))
-    for name in ("GATEWAY", "MEMBERSHIP", "SCHEDULING", "RESOURCES", "REFLECTION", "EMBEDDED_MONGODB",
-                 "EMBEDDED_NATS", "EMBEDDED_NATS_MONITOR"):
+    for name in ("GATEWAY", "MEMBERSHIP", "SCHEDULING", "RESOURCES", "REFLECTION", "PLUGINS", "SHARE",
+                 "EMBEDDED_MONGODB", "EMBEDDED_NATS", "EMBEDDED_NATS_MONITOR"):
         monkeypatch.setenv(f"COPNET_{name}_PORT", str(stack_module.free_port()))
     return tmp_path

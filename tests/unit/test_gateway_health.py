@@ -8,7 +8,7 @@ from copnet.kernel.grpcserver import DEPENDENCY_MONGODB, DEPENDENCY_NATS
 from tests.unit.gateway_fakes import make_app
 
 ALL_SERVING = {"membership": "SERVING", "scheduling": "SERVING", "resources": "SERVING", "reflection": "SERVING",
-               "plugins": "SERVING", "mongodb": "SERVING", "nats": "SERVING"}
+               "plugins": "SERVING", "share": "SERVING", "mongodb": "SERVING", "nats": "SERVING"}
 
 
 def test_healthz_calls_nothing(client, clients):

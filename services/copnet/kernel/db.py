@@ -172,18 +172,15 @@ class UnitOfWork:
         """The distinct values of `key` among the documents matching `filter`, as this transaction sees them."""
         return document_class._get_collection().distinct(key, filter, session=self.session)
 
-    def emit(self, event: CloudEvent) -> None:
-        """Record an event to be published once this unit of work commits."""
-        now = utcnow()
-        entry = OutboxEntry(id=event.id, subject=event.nats_subject(self.region), event=event.to_document(),
-                            created_at=now, claimed_until=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
-        self.insert(entry)
-        self.events.append(event)
+    def emit(self, event: CloudEvent, *, subject: str | None = None) -> None:
+        """Record an event to be published once this unit of work commits, on its own subject
+        (copnet.<region>.<type>) unless `subject` says where else (the share stream's)."""
+        self.emit_many([event], subject=subject)
 
-    def emit_many(self, events: list[CloudEvent]) -> None:
+    def emit_many(self, events: list[CloudEvent], *, subject: str | None = None) -> None:
         """`emit` each, their outbox entries written in one round trip (a batch of records)."""
         now, never_claimed = utcnow(), dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        self.insert_many([OutboxEntry(id=event.id, subject=event.nats_subject(self.region),
+        self.insert_many([OutboxEntry(id=event.id, subject=subject or event.nats_subject(self.region),
                                       event=event.to_document(), created_at=now, claimed_until=never_claimed)
                           for event in events])
         self.events.extend(events)

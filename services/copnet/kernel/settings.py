@@ -6,12 +6,17 @@ import functools
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_NAMES = ("membership", "scheduling", "resources", "reflection", "plugins")
+# A regional instance's services (`share` sends what the region shares with the statewide hub).
+SERVICE_NAMES = ("membership", "scheduling", "resources", "reflection", "plugins", "share")
+# The statewide hub's services (docs/federation.md).
+HUB_SERVICE_NAMES = ("statewide",)
 _DEFAULT_PORTS = {"membership": 50051, "scheduling": 50052, "resources": 50053, "reflection": 50054,
-                 "plugins": 50055}
+                 "plugins": 50055, "share": 50056, "statewide": 50057}
+# The JetStream domain of the statewide hub; no region may take this name.
+HUB_DOMAIN = "hub"
 
 
 class ConfigError(Exception):
@@ -29,6 +34,9 @@ class Settings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     region: str = Field("local", pattern=r"^[a-z][a-z0-9-]{1,31}$")
+    # What this instance is: a regional instance, or the statewide hub its regions feed
+    # (docs/federation.md). The hub runs the `statewide` service instead of the regional ones.
+    instance: str = Field("region", pattern=r"^(region|hub)$")
     data_dir: Path = Path(".copnet")
     # The embedded stack's secret (its NATS passwords are derived from it); no service needs it.
     secret: SecretStr | None = None
@@ -56,16 +64,22 @@ class Settings(BaseSettings):
     resources_port: int = Field(_DEFAULT_PORTS["resources"], ge=1, le=65535)
     reflection_port: int = Field(_DEFAULT_PORTS["reflection"], ge=1, le=65535)
     plugins_port: int = Field(_DEFAULT_PORTS["plugins"], ge=1, le=65535)
+    share_port: int = Field(_DEFAULT_PORTS["share"], ge=1, le=65535)
+    statewide_port: int = Field(_DEFAULT_PORTS["statewide"], ge=1, le=65535)
     # Where the gateway finds each service; defaults to host:port (set these in Kubernetes).
     membership_addr: str | None = None
     scheduling_addr: str | None = None
     resources_addr: str | None = None
     reflection_addr: str | None = None
     plugins_addr: str | None = None
+    share_addr: str | None = None
+    statewide_addr: str | None = None
     # Embedded servers' ports (only used when the URIs above are unset).
     embedded_mongodb_port: int = Field(27017, ge=1, le=65535)
     embedded_nats_port: int = Field(4222, ge=1, le=65535)
     embedded_nats_monitor_port: int = Field(8222, ge=1, le=65535)
+    # The hub's embedded nats-server: the port regions' leaf nodes connect to.
+    embedded_leaf_port: int = Field(7422, ge=1, le=65535)
 
     grpc_deadline_seconds: float = Field(5.0, gt=0, le=120)
     grpc_workers: int = Field(16, ge=1, le=512)
@@ -106,10 +120,51 @@ class Settings(BaseSettings):
     # everywhere they are shown or sent; never below 10.
     suppression_min_cell: int = Field(11, ge=10, le=1000)
 
+    # Federation (docs/federation.md). A region: where its NATS server reaches the hub's leaf-node
+    # port (e.g. tls://hub.example.org:7422; unset: not linked, the region still fills its share
+    # stream), the region's leaf credentials there, and the CA that signed the hub's certificate.
+    hub_leaf_url: str = Field("", pattern=r"^((tls|nats-leaf|nats)://[^\s/?#]+)?$")
+    hub_leaf_user: str = ""
+    hub_leaf_password: SecretStr | None = None
+    hub_leaf_ca_file: Path | None = None
+    # The share stream (what the region shares, kept until the hub has it): sized for the longest
+    # outage of the link; a full stream refuses, and the share service's outbox keeps the record.
+    share_max_age_days: int = Field(30, ge=1, le=3650)
+    share_max_bytes: int = Field(1024 ** 3, ge=1024 ** 2, le=1024 ** 4)
+    # The user of the NATS account that holds the share stream (only the share service gets it:
+    # it creates and updates the stream). `copnet up` sets it for the embedded nats-server.
+    share_nats_user: str | None = None
+    share_nats_password: SecretStr | None = None
+    # The hub: the regions allowed to link (comma-separated region names).
+    hub_regions: str = Field("", pattern=r"^\s*([a-z][a-z0-9-]{1,31}(\s*,\s*[a-z][a-z0-9-]{1,31})*)?\s*$")
+
     @property
     def reminder_leads(self) -> tuple[int, ...]:
         return tuple(sorted({int(part) for part in self.reminder_leads_minutes.split(",") if int(part) > 0},
                             reverse=True))
+
+    @property
+    def linked_regions(self) -> tuple[str, ...]:
+        """The hub's regions, in the order given, each once."""
+        return tuple(dict.fromkeys(part.strip() for part in self.hub_regions.split(",") if part.strip()))
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """The services this instance runs."""
+        return HUB_SERVICE_NAMES if self.instance == "hub" else SERVICE_NAMES
+
+    @model_validator(mode="after")
+    def _region_not_the_hub_domain(self) -> "Settings":
+        if self.instance == "region" and self.region == HUB_DOMAIN:
+            raise ValueError(f"region: {HUB_DOMAIN!r} is the statewide hub's JetStream domain; choose another name")
+        return self
+
+    @field_validator("hub_regions")
+    @classmethod
+    def _regions_not_the_hub(cls, value: str) -> str:
+        if HUB_DOMAIN in (part.strip() for part in value.split(",")):
+            raise ValueError(f"{HUB_DOMAIN!r} is the hub's own JetStream domain, not a region")
+        return value
 
     @property
     def plugin_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -170,6 +225,11 @@ def load_settings(**overrides) -> Settings:
         problems = []
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
+            # A rule across settings names its variable itself ("region: ..." -> COPNET_REGION).
+            if not field and ": " in error["msg"]:
+                field, _, message = error["msg"].removeprefix("Value error, ").partition(": ")
+                problems.append(f"COPNET_{field.upper()}: {message}")
+                continue
             problems.append(f"COPNET_{field.upper()}: {error['msg']}")
         raise ConfigError("; ".join(problems)) from None
 

@@ -7,7 +7,7 @@ from copnet.kernel.pagination import page_of
 from copnet.kernel.service import ServiceContext
 from copnet.reflection import cycles, datasets, measures, participation, student_rows, surveys
 from copnet.reflection.models import CommunityCount
-from copnet.reflection.parts import ServicePart
+from copnet.kernel.service_parts import ServicePart
 from copnet.reflection.v1 import reflection_pb2, reflection_pb2_grpc
 
 

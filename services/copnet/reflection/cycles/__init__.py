@@ -2,6 +2,6 @@
 
 from copnet.reflection.cycles.models import DOCUMENTS
 from copnet.reflection.cycles.rpc import CyclesRpcs
-from copnet.reflection.parts import ServicePart
+from copnet.kernel.service_parts import ServicePart
 
 PART = ServicePart(name="cycles", rpcs=CyclesRpcs, documents=DOCUMENTS)

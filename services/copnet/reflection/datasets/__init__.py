@@ -6,7 +6,7 @@ from copnet.reflection.datasets.models import (
                    StoreGeneration,
 )
 from copnet.reflection.datasets.rpc import DatasetsRpcs, engine
-from copnet.reflection.parts import ServicePart
+from copnet.kernel.service_parts import ServicePart
 
 PART = ServicePart(name="datasets", rpcs=DatasetsRpcs, documents=[DataSet, DataSetFingerprint, StoreGeneration],
                    jobs=lambda ctx: engine(ctx).jobs())

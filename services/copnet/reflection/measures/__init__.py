@@ -5,7 +5,7 @@ import copnet.reflection.measures.publish as publish
 from copnet.reflection.measures.published import PublishedCell
 from copnet.reflection.measures.queries import MeasureQuery, published_cells
 from copnet.reflection.measures.rpc import MeasuresRpcs
-from copnet.reflection.parts import ServicePart
+from copnet.kernel.service_parts import ServicePart
 
 PART = ServicePart(name="measures", rpcs=MeasuresRpcs,
                    documents=[publish.PublishedAggregate, publish.PublishedGeneration],

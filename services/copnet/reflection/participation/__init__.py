@@ -4,7 +4,7 @@ rate, professional-learning hours) and retention, kept from membership's and sch
 from copnet.reflection.participation import backfill, events, publish
 from copnet.reflection.participation.models import DOCUMENTS
 from copnet.reflection.participation.rpc import ParticipationRpcs
-from copnet.reflection.parts import ServicePart
+from copnet.kernel.service_parts import ServicePart
 
 PART = ServicePart(name="participation", rpcs=ParticipationRpcs, documents=DOCUMENTS,
                    subscriptions=events.subscriptions,

@@ -1,6 +1,6 @@
 """Data reflection: teacher surveys (efficacy scales given pre and post, answered anonymously)."""
 
-from copnet.reflection.parts import ServicePart
+from copnet.kernel.service_parts import ServicePart
 from copnet.reflection.surveys.models import DOCUMENTS
 from copnet.reflection.surveys.rpc import SurveysRpcs
 

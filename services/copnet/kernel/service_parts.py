@@ -1,5 +1,6 @@
-"""What each area of the reflection service brings to the one process: its gRPC methods (a mixin
-of ReflectionServicer), its collections, its event subscriptions and its background jobs."""
+"""What each area of a service made of areas (reflection, statewide) brings to the one process:
+its gRPC methods (a mixin of the service's servicer), its collections, its event subscriptions and
+its background jobs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from copnet.kernel.service import PeriodicJob, ServiceContext
 @dataclass(frozen=True)
 class ServicePart:
     name: str
-    # A class whose methods implement some of ReflectionService's RPCs; it reads `self.ctx`.
+    # A class whose methods implement some of the service's RPCs; it reads `self.ctx`.
     rpcs: type
     documents: list[type[mongoengine.Document]] = field(default_factory=list)
     subscriptions: Callable[[ServiceContext], list[Subscription]] = lambda context: []
