@@ -30,6 +30,7 @@ FULL_NAMES = {
     "resources": "copnet.resources.v1.ResourcesService",
     "reflection": "copnet.reflection.v1.ReflectionService",
     "plugins": "copnet.plugins.v1.PluginService",
+    "share": "copnet.share.v1.ShareService",
 }
 
 
