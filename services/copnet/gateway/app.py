@@ -18,7 +18,7 @@ from copnet.gateway.openapi import GatewayOpenAPI
 from copnet.gateway.routes import (attendance, catalog, communities, cycles, data_sets, feeds, health,
                                    learning_hours, measures, milestones, occurrences, orgs, participation, people,
                                    plugins, programs, proposals, registrations, reminders, reports, sessions,
-                                   student_rows, surveys, teams)
+                                   statewide, student_rows, surveys, teams)
 from copnet.gateway.schemas import Problem
 from copnet.kernel import token_keys
 from copnet.kernel.clients import Clients
@@ -39,6 +39,8 @@ BLUEPRINTS = (orgs.blueprint, people.blueprint, programs.blueprint, proposals.bl
               learning_hours.blueprint, feeds.blueprint, reminders.blueprint, data_sets.blueprint,
               student_rows.blueprint, measures.blueprint, participation.blueprint, cycles.blueprint,
               surveys.blueprint, health.blueprint)
+# The statewide hub's gateway (settings.instance == "hub"): its views and the probes, nothing regional.
+HUB_BLUEPRINTS = (statewide.blueprint, health.blueprint)
 
 
 def create_app(settings: Settings | None = None, *, clients=None,
@@ -49,15 +51,17 @@ def create_app(settings: Settings | None = None, *, clients=None,
     `plugin_host` replaces the host whose blueprints are mounted (default: every installed plugin).
     """
     settings = settings or load_settings()
+    hub = settings.instance == "hub"
     verifier = token_keys.verifier(settings)  # fail at start-up, not at the first request
     if not logging.getLogger().handlers:  # gunicorn leaves the root logger alone; a test runner does not
         configure_logging("gateway", settings.log_level)
     app = GatewayOpenAPI(
         __name__,
         static_folder=None,  # the API serves no files of its own; the docs page brings its assets
-        info=Info(title="copnet API", version=copnet.__version__,
-                  description="Regional networks of math communities of practice. Errors are RFC 9457 "
-                              "application/problem+json."),
+        info=Info(title="copnet statewide hub API" if hub else "copnet API", version=copnet.__version__,
+                  description=("What every linked region shares, statewide. " if hub else
+                               "Regional networks of math communities of practice. ")
+                  + "Errors are RFC 9457 application/problem+json."),
         security_schemes=auth.SECURITY_SCHEMES,
         doc_prefix=API_PREFIX, doc_url="/openapi.json",
         validation_error_status=422, validation_error_model=Problem,
@@ -73,17 +77,20 @@ def create_app(settings: Settings | None = None, *, clients=None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     # The docs page keeps a token entered under "Authorize" across reloads.
     app.config["SWAGGER_CONFIG"] = {"persistAuthorization": True}
+    app.config[health.SERVICE_NAMES_CONFIG] = settings.service_names  # what /readyz asks
 
     backend.install(app, (lambda: clients) if clients is not None else (lambda: Clients(settings)))
     problems.register(app)
     request_line.register(app)  # first: a URL too long is 414 whoever asks, before anything reads it
     auth.register(app, verifier)  # before the body check: an anonymous write is 401 whatever it sends
-    plugins.register(app)  # a roster import may be up to 16 MiB: raised before the body is read
-    data_sets.register(app, settings.assessment_file_max_bytes)  # an upload streams, up to the file limit
+    if not hub:
+        plugins.register(app)  # a roster import may be up to 16 MiB: raised before the body is read
+        data_sets.register(app, settings.assessment_file_max_bytes)  # an upload streams, up to the file limit
     request_body.register(app)
-    for blueprint in BLUEPRINTS:
+    for blueprint in HUB_BLUEPRINTS if hub else BLUEPRINTS:
         app.register_api(blueprint)
-    mount_plugin_blueprints(app, plugin_host or installed_plugins(settings))
+    if not hub:  # the hub runs no plugins
+        mount_plugin_blueprints(app, plugin_host or installed_plugins(settings))
     return app
 
 

@@ -6,6 +6,7 @@ service names, and a shared dependency is SERVING only when every service says s
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from copnet.gateway.backend import backend
@@ -17,6 +18,8 @@ from copnet.kernel.settings import SERVICE_NAMES
 SERVING = "SERVING"
 DEPENDENCIES = {"mongodb": DEPENDENCY_MONGODB, "nats": DEPENDENCY_NATS}
 HEALTH_TIMEOUT_SECONDS = 1.0
+# The services this instance runs (settings.service_names: a region's, or the hub's), set by create_app.
+SERVICE_NAMES_CONFIG = "COPNET_SERVICE_NAMES"
 
 blueprint = APIBlueprint("health", __name__, operation_id_callback=operation_id,
                          abp_tags=[Tag(name="health", description="Probes for orchestrators.")])
@@ -38,15 +41,16 @@ def readyz():
 
 def readiness_checks() -> dict[str, str]:
     services = backend()
+    service_names = current_app.config.get(SERVICE_NAMES_CONFIG, SERVICE_NAMES)
     names = ("", *DEPENDENCIES.values())
     # Every (service, health name) pair at once, so readyz takes one health timeout at worst.
     futures = {(service, name): services.pool.submit(
         lambda s=service, n=name: services.clients[s].health_status(n, timeout=HEALTH_TIMEOUT_SECONDS))
-        for service in SERVICE_NAMES for name in names}
+        for service in service_names for name in names}
     states = {pair: future.result() for pair, future in futures.items()}
-    checks = {service: states[(service, "")] for service in SERVICE_NAMES}
+    checks = {service: states[(service, "")] for service in service_names}
     for dependency, health_name in DEPENDENCIES.items():
-        checks[dependency] = shared_state([states[(service, health_name)] for service in SERVICE_NAMES])
+        checks[dependency] = shared_state([states[(service, health_name)] for service in service_names])
     return checks
 
 
