@@ -22,6 +22,7 @@ from rich.table import Table
 
 from copnet import stack as stack_module
 from copnet.cli import attendance, communities, cycles, data, measures, orgs, participation, plugins, scheduling, surveys
+from copnet.cli import statewide
 from copnet.cli.common import GatewayOption, fail, issuer_of, seed_token, settings_or_exit
 from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings
 
@@ -327,6 +328,7 @@ app.add_typer(participation.app, name="participation")
 app.add_typer(cycles.app, name="cycles")
 app.add_typer(surveys.app, name="surveys")
 app.command("hours")(attendance.hours)
+app.add_typer(statewide.app, name="statewide")
 
 
 def main() -> None:
