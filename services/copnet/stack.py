@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import random
 import secrets
@@ -171,34 +170,62 @@ def nats_publish_allowed(region: str, service: str) -> list[str]:
             "_INBOX.>"]
 
 
-def nats_users(region: str, secret: str) -> list[dict]:
+# The user of a region's SHARE account (federation_nats): holds the share stream; the share
+# service's alone.
+SHARE_SERVICE = "share"
+
+
+def nats_users(region: str, secret: str, services: tuple[str, ...] = SERVICE_NAMES) -> list[dict]:
     """The embedded nats-server's users: one per service, its publishing limited to its own
-    subjects (subscribing is not: no secret travels on the bus), and the operator."""
-    users = [{"user": service, "password": nats_password(secret, service),
-              "permissions": {"publish": {"allow": nats_publish_allowed(region, service)}}}
-             for service in SERVICE_NAMES]
+    subjects (subscribing is not: no secret travels on the bus), and the operator. The share
+    service alone may also publish the region's share subjects (acknowledged by the share stream)."""
+    from copnet.federation_nats import share_subjects_pattern
+
+    users = []
+    for service in services:
+        allowed = nats_publish_allowed(region, service)
+        if service == SHARE_SERVICE:
+            allowed.append(share_subjects_pattern(region))
+        users.append({"user": service, "password": nats_password(secret, service),
+                      "permissions": {"publish": {"allow": allowed}}})
     return [*users, {"user": NATS_OPERATOR, "password": nats_password(secret, NATS_OPERATOR)}]
 
 
+def share_admin_password(secret: str) -> str:
+    from copnet.federation_nats import SHARE_ADMIN
+
+    return nats_password(secret, SHARE_ADMIN)
+
+
 def nats_spec(settings: Settings, secret: str) -> tuple[ProcessSpec, str]:
-    """The embedded nats-server with JetStream and per-service users, and the URL to reach it."""
+    """The embedded nats-server with JetStream and per-service users, and the URL to reach it.
+
+    A region's: accounts COPNET and SHARE, a leaf node of the hub when hub_leaf_url is set; the
+    hub's: the STATEWIDE account and the regions' leaf-node listener (copnet.federation_nats)."""
+    from copnet import federation_nats
+
     host, port, monitor = settings.host, settings.embedded_nats_port, settings.embedded_nats_monitor_port
     store = settings.data_dir.resolve() / "nats"
     store.mkdir(parents=True, exist_ok=True)
-    # Fsync every message before the PubAck: the relay deletes an outbox entry on that ack, so
-    # an acknowledged event must survive a power cut (a single node has no replica to recover from).
-    # The users (NATS's configuration format reads JSON) hold passwords: the file is the owner's only.
-    config = settings.data_dir.resolve() / "nats.conf"
-    text = (f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n  sync_interval: always\n}}\n"
-            f"authorization {{\n  users: {json.dumps(nats_users(settings.region, secret), indent=2)}\n}}\n")
-    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(config, 0o600)  # an older file may have been readable by others
-    argv = [executable("nats-server"), "--config", str(config), "--jetstream", "--addr", host,
-            "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}"]
+    users = nats_users(settings.region, secret, settings.service_names)
+    if settings.instance == "hub":
+        config = federation_nats.hub_config(settings, store, users)
+        ports = [port, monitor, settings.embedded_leaf_port]
+    else:
+        config = federation_nats.region_config(settings, store, users, share_admin_password(secret))
+        ports = [port, monitor]
+    # The users hold passwords: the file is the owner's only.
+    path = settings.data_dir.resolve() / "nats.conf"
+    federation_nats.write_private(path, federation_nats.render(config))
+    # Written with --pid so `copnet hub region rotate` can make a running server reload its users.
+    argv = [executable("nats-server"), "--config", str(path), "--jetstream", "--addr", host,
+            "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}",
+            "--pid", str(settings.data_dir.resolve() / NATS_PID_FILE)]
     probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")  # noqa: E731
-    return ProcessSpec("nats", argv, probe=probe, ports=[port, monitor]), f"nats://{host}:{port}"
+    return ProcessSpec("nats", argv, probe=probe, ports=ports), f"nats://{host}:{port}"
+
+
+NATS_PID_FILE = "nats.pid"
 
 
 def with_credentials(url: str, user: str, password: str) -> str:
@@ -214,6 +241,9 @@ NOT_INHERITED = frozenset({
     "mongodb_uri", "nats_url", "nats_user", "nats_password", "secret", "token_public_keys_file",
     "service_key_file", "token_issuer_key_file", "embedded_mongodb_port", "embedded_nats_port",
     "embedded_nats_monitor_port", "pseudonym_key_file",
+    # the region's leaf credentials are its nats-server's; the SHARE account's, the share service's
+    "hub_leaf_user", "hub_leaf_password", "hub_leaf_ca_file", "share_nats_user", "share_nats_password",
+    "embedded_leaf_port",
 })
 # The region's key for pseudonymising student ids, beside the token keys; reflection's alone.
 PSEUDONYM_KEY_FILE = "pseudonym.key"
@@ -237,7 +267,7 @@ def child_environment(settings: Settings, mongodb_uri: str, nats_url: str, publi
         "COPNET_DATA_DIR": str(settings.data_dir.resolve()),
         "PYTHONUNBUFFERED": "1",
     })
-    for service in SERVICE_NAMES:
+    for service in settings.service_names:
         env[f"COPNET_{service.upper()}_ADDR"] = settings.address_of(service)
     return env
 
@@ -277,6 +307,9 @@ class StackPlan:
     env: dict[str, str]
     # The NATS URL for people and tools (the operator's credentials in it, for the embedded server).
     nats_operator_url: str = ""
+    # A region's SHARE account (the share stream) as its administrator, for tools and tests; on an
+    # external server (COPNET_NATS_URL) COPNET_SHARE_NATS_USER/PASSWORD's, else the plain URL.
+    share_operator_url: str = ""
 
     @property
     def all(self) -> list[ProcessSpec]:
@@ -297,22 +330,47 @@ def plan(settings: Settings) -> StackPlan:
         infrastructure.append(spec)
     # The token keys, made at the first start and kept: the issuer's stays with this process
     # (and `copnet token issue`); each service gets its own key; everyone gets the public keys.
-    keys = token_keys.local_key_set(settings, SERVICE_NAMES)
+    keys = token_keys.local_key_set(settings, settings.service_names)
     env = child_environment(settings, mongodb_uri, nats_url, keys.public)
     for spec in infrastructure:
         spec.env = env
     services = []
-    for name in SERVICE_NAMES:
+    for name in settings.service_names:
         own = {"COPNET_SERVICE_KEY_FILE": str(keys.service(name))}
         if name == PSEUDONYM_KEY_HOLDER:
             own["COPNET_PSEUDONYM_KEY_FILE"] = str(pseudonym_key(settings, keys.directory))
         if embedded_nats:  # each service connects to the embedded nats-server as its own user
             own |= {"COPNET_NATS_USER": name, "COPNET_NATS_PASSWORD": nats_password(secret, name)}
+        if name == SHARE_SERVICE:
+            own |= share_account_environment(settings, secret, embedded_nats)
         services.append(service_spec(name, settings, {**env, **own}))
     operator_url = (with_credentials(nats_url, NATS_OPERATOR, nats_password(secret, NATS_OPERATOR))
                     if embedded_nats else nats_url)
+    share_url = share_operator_url(settings, secret, nats_url, embedded_nats)
     return StackPlan(infrastructure, services, gateway_spec(settings, env), mongodb_uri, nats_url, env,
-                     operator_url)
+                     operator_url, share_url)
+
+
+def share_account_environment(settings: Settings, secret: str, embedded_nats: bool) -> dict[str, str]:
+    """The share service's credentials for the SHARE account: the embedded server's share-admin,
+    or COPNET_SHARE_NATS_USER/PASSWORD as given (for an external server)."""
+    from copnet.federation_nats import SHARE_ADMIN
+
+    if embedded_nats:
+        return {"COPNET_SHARE_NATS_USER": SHARE_ADMIN, "COPNET_SHARE_NATS_PASSWORD": share_admin_password(secret)}
+    if not settings.share_nats_user:
+        return {}
+    password = settings.share_nats_password.get_secret_value() if settings.share_nats_password else ""
+    return {"COPNET_SHARE_NATS_USER": settings.share_nats_user, "COPNET_SHARE_NATS_PASSWORD": password}
+
+
+def share_operator_url(settings: Settings, secret: str, nats_url: str, embedded_nats: bool) -> str:
+    if settings.instance == "hub":
+        return ""
+    credentials = share_account_environment(settings, secret, embedded_nats)
+    if not credentials:
+        return nats_url
+    return with_credentials(nats_url, credentials["COPNET_SHARE_NATS_USER"], credentials["COPNET_SHARE_NATS_PASSWORD"])
 
 
 def pseudonym_key(settings: Settings, key_directory: Path) -> Path:

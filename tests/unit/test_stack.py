@@ -17,7 +17,7 @@ def test_embedded_nats_fsyncs_every_message_and_keeps_its_store_in_the_data_dir(
     config = tmp_path / "nats.conf"
     assert spec.argv[spec.argv.index("--config") + 1] == str(config.resolve())
     text = config.read_text()
-    assert "sync_interval: always" in text
+    assert '"sync_interval": "always"' in text
     assert str((tmp_path / "nats").resolve()) in text
     assert url == f"nats://{settings.host}:{settings.embedded_nats_port}"
 
