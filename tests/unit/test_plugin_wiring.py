@@ -148,9 +148,10 @@ def test_a_fetch_after_a_change_asks_for_that_one_configuration(context):
 
 def test_which_feed_a_service_gets(context, monkeypatch):
     definition = ServiceDefinition("membership", "copnet.membership.v1.MembershipService", lambda *_: None)
-    monkeypatch.setattr("copnet.kernel.service.SERVICE_NAMES", ("membership", "scheduling"))
-    assert plugin_config_feed(definition, context) is None
-    monkeypatch.setattr("copnet.kernel.service.SERVICE_NAMES", ("membership", "scheduling", "plugins"))
+    # The hub runs no plugins service: nothing to feed from.
+    on_the_hub = ServiceContext("membership", context.settings.model_copy(update={"instance": "hub"}),
+                                context.plugins)
+    assert plugin_config_feed(definition, on_the_hub) is None
     assert isinstance(plugin_config_feed(definition, context), ConfigFeed)
     own = ServiceDefinition("plugins", "copnet.plugins.v1.PluginService", lambda *_: None)
     plugins_context = ServiceContext("plugins", context.settings, context.plugins)

@@ -9,15 +9,17 @@ blocks on MongoDB.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import nats
 from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, RetentionPolicy,
                          StorageType, StreamConfig)
 from nats.js.errors import BadRequestError, NotFoundError
+from pymongo.errors import DuplicateKeyError
 
 from copnet.kernel import db, tracing
 from copnet.kernel.events import (CloudEvent, MalformedEvent, dead_letter_stream_name, dead_letter_subject,
@@ -32,14 +34,62 @@ FETCH_BATCH = 32
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A message as JetStream delivered it, unparsed: for a consumer of a stream whose messages
+    are not this region's CloudEvents (e.g. what other instances send), which judges them itself."""
+
+    stream: str
+    subject: str
+    headers: Mapping[str, str]
+    body: bytes
+    # The message's sequence in `stream`, and how many times it has been delivered (1 the first).
+    stream_sequence: int
+    num_delivered: int
+
+    def message_id(self) -> str:
+        """What names this message for the inbox: its Nats-Msg-Id (or CloudEvents id) on its
+        subject, else its place in the stream. The subject is part of it, so a sender that reuses
+        another's id on its own subjects cannot make the other's message look applied."""
+        own = self.headers.get("Nats-Msg-Id") or self.headers.get("ce-id")
+        name = f"{self.subject} {own}" if own else f"{self.subject} {self.stream}#{self.stream_sequence}"
+        # Headers are the sender's: a long one is hashed instead of stored.
+        return name if len(name) <= 200 else f"sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
+@dataclass(frozen=True)
 class Subscription:
     """A durable consumer: `handler(uow, event)` runs in the same transaction as the inbox record.
 
-    `event_types` may use NATS wildcards (`copnet.*.community.created`, `copnet.membership.>`)."""
+    `event_types` may use NATS wildcards (`copnet.*.community.created`, `copnet.membership.>`).
+
+    By default it reads the region's event stream, filtered by `event_types`. With `stream` it
+    reads that stream instead, filtered by the NATS `subjects` (none: every message). With `raw`
+    the handler gets each message as a `Delivery` instead of a parsed CloudEvent: it decides
+    what a malformed message means (a handler that records a refusal and returns has its message
+    acknowledged like any other). Either way: ack only after the handler's transaction committed,
+    the inbox recognises a redelivery, a failure is retried with back-off and dead-lettered after
+    `max_deliver` deliveries. Use `Subscription.of_stream` for a raw one."""
 
     name: str
     event_types: tuple[str, ...]
-    handler: Callable[[db.UnitOfWork, CloudEvent], None]
+    handler: Callable[[db.UnitOfWork, CloudEvent], None] | Callable[[db.UnitOfWork, Delivery], None]
+    stream: str = ""
+    subjects: tuple[str, ...] = ()
+    raw: bool = False
+
+    @classmethod
+    def of_stream(cls, name: str, stream: str, handler: Callable[[db.UnitOfWork, Delivery], None],
+                  subjects: Sequence[str] = ()) -> "Subscription":
+        """A consumer of `stream`'s raw messages (those on `subjects`, or all)."""
+        return cls(name=name, event_types=(), handler=handler, stream=stream, subjects=tuple(subjects), raw=True)
+
+    def stream_of(self, region: str) -> str:
+        return self.stream or stream_name(region)
+
+    def filter_subjects(self, region: str) -> list[str]:
+        if self.stream:
+            return list(self.subjects)
+        return [subject_filter(region, t) for t in self.event_types]
 
 
 @dataclass(frozen=True)
@@ -82,12 +132,14 @@ def dead_letter_stream_config(region: str) -> StreamConfig:
 
 class EventBus:
     def __init__(self, settings: Settings, service: str, subscriptions: list[Subscription],
-                 listeners: Sequence[Listener] = ()):
+                 listeners: Sequence[Listener] = (), streams: Sequence[StreamConfig] = ()):
         self.settings = settings
         self.region = settings.region
         self.service = service
         self.subscriptions = subscriptions
         self.listeners = list(listeners)
+        # The service's own streams besides the region's event and dead-letter streams.
+        self.streams = list(streams)
         self.relay = OutboxRelay(settings.outbox_sweep_seconds)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -220,8 +272,10 @@ class EventBus:
                 log.exception("bus: a listener failed on (re)connection")
 
     async def ensure_streams(self) -> None:
-        """Create the streams, or bring an existing one's config up to date: idempotent."""
-        for config in (event_stream_config(self.region), dead_letter_stream_config(self.region)):
+        """Create the streams (the region's, then the service's own), or bring an existing one's
+        config up to date: idempotent. An update keeps the stream's messages (a source added to
+        it starts; the others carry on where they were)."""
+        for config in (event_stream_config(self.region), dead_letter_stream_config(self.region), *self.streams):
             try:
                 await self._js.add_stream(config)
             except BadRequestError:
@@ -232,9 +286,9 @@ class EventBus:
         config = ConsumerConfig(
             durable_name=durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.settings.ack_wait_seconds, max_deliver=self.settings.max_deliver,
-            filter_subjects=[subject_filter(self.region, t) for t in subscription.event_types],
+            filter_subjects=subscription.filter_subjects(self.region) or None,
             max_ack_pending=1000)
-        await self._js.add_consumer(stream_name(self.region), config=config)
+        await self._js.add_consumer(subscription.stream_of(self.region), config=config)
         return durable
 
     async def _consume(self, subscription: Subscription) -> None:
@@ -243,7 +297,8 @@ class EventBus:
             try:
                 if pull is None:
                     durable = await self._ensure_consumer(subscription)
-                    pull = await self._js.pull_subscribe_bind(durable=durable, stream=stream_name(self.region))
+                    pull = await self._js.pull_subscribe_bind(durable=durable,
+                                                              stream=subscription.stream_of(self.region))
                 try:
                     messages = await pull.fetch(FETCH_BATCH, timeout=1)
                 except nats.errors.TimeoutError:
@@ -270,31 +325,34 @@ class EventBus:
 
     async def _handle(self, subscription: Subscription, message) -> None:
         consumer = f"{self.service}-{subscription.name}"
+        if subscription.raw:
+            item = delivery_of(subscription.stream_of(self.region), message)
+            what = f"{item.subject} #{item.stream_sequence}"
+        else:
+            try:
+                item = CloudEvent.from_nats(message.headers, message.data)
+            except MalformedEvent as exc:
+                log.error("bus: %s got a malformed message on %s: %s", consumer, message.subject, exc)
+                await self._dead_letter(subscription, message, str(exc))
+                return
+            what = f"{item.type} {item.id}"
         try:
-            event = CloudEvent.from_nats(message.headers, message.data)
-        except MalformedEvent as exc:
-            log.error("bus: %s got a malformed message on %s: %s", consumer, message.subject, exc)
-            await self._dead_letter(subscription, message, str(exc))
-            return
-        try:
-            await self._apply_riding_out_outages(subscription, consumer, event, message)
+            await self._apply_riding_out_outages(subscription, consumer, item, what, message)
         except Exception as exc:
             delivered = message.metadata.num_delivered
             if delivered >= self.settings.max_deliver:
-                log.error("bus: %s gave up on %s %s after %d deliveries: %s", consumer, event.type, event.id,
-                          delivered, exc)
+                log.error("bus: %s gave up on %s after %d deliveries: %s", consumer, what, delivered, exc)
                 await self._dead_letter(subscription, message, repr(exc))
             else:
-                log.warning("bus: %s failed on %s %s (delivery %d): %r; will retry", consumer, event.type,
-                            event.id, delivered, exc)
+                log.warning("bus: %s failed on %s (delivery %d): %r; will retry", consumer, what, delivered, exc)
                 await message.nak(delay=min(2 ** delivered, 30))
             return
         # Ack only after the handler's transaction committed; a lost ack means a redelivery,
         # which the inbox recognises.
         await message.ack()
 
-    async def _apply_riding_out_outages(self, subscription: Subscription, consumer: str, event: CloudEvent,
-                                        message) -> None:
+    async def _apply_riding_out_outages(self, subscription: Subscription, consumer: str,
+                                        item: CloudEvent | Delivery, what: str, message) -> None:
         """Apply the event; while MongoDB is unreachable, wait and try again instead of failing.
 
         An outage is not the event's fault: counting it as a failed delivery would dead-letter
@@ -303,26 +361,33 @@ class EventBus:
         delay = 0.5
         while True:
             try:
-                await asyncio.to_thread(self._apply, subscription, consumer, event)
+                await asyncio.to_thread(self._apply, subscription, consumer, item)
                 return
             except db.DATABASE_UNAVAILABLE as exc:
-                log.warning("bus: %s waits for MongoDB to apply %s %s (%s)", consumer, event.type, event.id,
-                            type(exc).__name__)
+                log.warning("bus: %s waits for MongoDB to apply %s (%s)", consumer, what, type(exc).__name__)
                 await message.in_progress()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _apply(self, subscription: Subscription, consumer: str, event: CloudEvent) -> None:
-        def work(uow: db.UnitOfWork) -> None:
-            uow.mark_applied(event, consumer)
-            subscription.handler(uow, event)
+    def _apply(self, subscription: Subscription, consumer: str, item: CloudEvent | Delivery) -> None:
+        if isinstance(item, Delivery):
+            def work(uow: db.UnitOfWork) -> None:
+                mark_delivered(uow, item, consumer)
+                subscription.handler(uow, item)
 
+            what, traceparent = f"{item.subject} #{item.stream_sequence}", item.headers.get("traceparent")
+        else:
+            def work(uow: db.UnitOfWork) -> None:
+                uow.mark_applied(item, consumer)
+                subscription.handler(uow, item)
+
+            what, traceparent = f"{item.type} {item.id}", item.traceparent
         # Events the handler emits continue the trace of the event that caused them.
-        trace = tracing.set_traceparent(event.traceparent)
+        trace = tracing.set_traceparent(traceparent)
         try:
             db.run_in_transaction(work, self.region)
         except db.AlreadyApplied:
-            log.info("bus: %s already applied %s %s; skipping redelivery", consumer, event.type, event.id)
+            log.info("bus: %s already applied %s; skipping redelivery", consumer, what)
         finally:
             tracing.reset_traceparent(trace)
 
@@ -334,3 +399,21 @@ class EventBus:
         await self._js.publish(dead_letter_subject(self.region, self.service, subscription.name), message.data,
                                headers=headers, timeout=5)
         await message.term()
+
+
+def delivery_of(stream: str, message) -> Delivery:
+    """A JetStream message as the raw `Delivery` a handler gets."""
+    metadata = message.metadata
+    return Delivery(stream=stream, subject=message.subject, headers=dict(message.headers or {}),
+                    body=bytes(message.data or b""), stream_sequence=metadata.sequence.stream,
+                    num_delivered=metadata.num_delivered)
+
+
+def mark_delivered(uow: db.UnitOfWork, delivery: Delivery, consumer: str) -> None:
+    """Record that `consumer` handled `delivery` (the inbox, as for an event); AlreadyApplied on a
+    redelivery."""
+    try:
+        uow.insert(db.InboxEntry(id=f"{consumer} {delivery.message_id()}", type=delivery.subject[:200],
+                                 consumer=consumer, applied_at=db.utcnow()))
+    except DuplicateKeyError:
+        raise db.AlreadyApplied(delivery.message_id()) from None

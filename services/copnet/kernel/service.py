@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import grpc
 import mongoengine
+from nats.js.api import StreamConfig
 
 from copnet.kernel import auth, db, diagnostics, token_keys
 from copnet.kernel.bus import EventBus, Subscription
@@ -25,7 +26,7 @@ from copnet.kernel.plugin_config_feed import ConfigFeed, PluginConfig
 from copnet.kernel.plugin_host import PluginHost
 from copnet.kernel.revocations import REFRESH_SECONDS as REVOCATIONS_REFRESH_SECONDS
 from copnet.kernel.revocations import RevocationList
-from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings, load_settings
+from copnet.kernel.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -99,6 +100,9 @@ class ServiceDefinition:
     # The revoked token ids, for the service that keeps them (its own database); None: asked of
     # the service whose client declares `revoked_tokens`.
     revoked_tokens: Callable[[ServiceContext], Iterable[str]] | None = None
+    # JetStream streams of this service's own, besides the region's event and dead-letter streams:
+    # the bus creates them at connect (and after a NATS server lost its store), or updates them.
+    streams: Callable[[ServiceContext], list[StreamConfig]] = lambda context: []
 
 
 def run(definition: ServiceDefinition) -> int:
@@ -136,7 +140,7 @@ def run(definition: ServiceDefinition) -> int:
         print(f"copnet {definition.name}: {error}", file=sys.stderr)
         return 2
 
-    bus = EventBus(settings, definition.name, definition.subscriptions(context))
+    bus = EventBus(settings, definition.name, definition.subscriptions(context), streams=definition.streams(context))
     feed = plugin_config_feed(definition, context)
     if feed is not None:
         bus.listen(feed.listener())  # one NATS connection and loop per process: the bus's
@@ -191,17 +195,18 @@ def revoked_token_ids(definition: ServiceDefinition, context: ServiceContext) ->
     service whose client declares them (with this service's token); none when no service does."""
     if definition.revoked_tokens is not None:
         return definition.revoked_tokens(context)
-    for name in SERVICE_NAMES:
+    for name in context.settings.service_names:
         spec = declared(name)
         if name != definition.name and spec.revoked_tokens is not None:
             return spec.revoked_tokens(context.clients.stub(spec, token=context.service_token()))
     return ()
 
 
-def plugin_config_authority(own_name: str) -> ServiceClientSpec | None:
-    """The client of the service that stores the plugin configuration (it declares a
-    `plugin_config_authority`), unless that is this service itself; None when no service does."""
-    for name in SERVICE_NAMES:
+def plugin_config_authority(own_name: str, service_names: Sequence[str]) -> ServiceClientSpec | None:
+    """The client of the service among `service_names` (the services this instance runs) that
+    stores the plugin configuration (it declares a `plugin_config_authority`), unless that is this
+    service itself; None when no service does (the hub has no plugins service)."""
+    for name in service_names:
         if name == own_name:
             continue
         spec = declared(name)
@@ -221,7 +226,7 @@ def plugin_config_feed(definition: ServiceDefinition, context: ServiceContext) -
         if definition.plugin_config is not None:
             def fetch(organization_id: str, plugin: str) -> Iterable[PluginConfig]:
                 return definition.plugin_config(context, organization_id, plugin)
-    elif plugin_config_authority(definition.name) is not None:
+    elif plugin_config_authority(definition.name, context.settings.service_names) is not None:
         def load() -> Iterable[PluginConfig]:
             return load_plugin_configs(context, context.clients)
 
@@ -237,7 +242,7 @@ def load_plugin_configs(context: ServiceContext, clients, *, organization_id: st
                         plugin: str = "") -> list[PluginConfig]:
     """Every organization's plugin configuration (or the one of `organization_id` and `plugin`),
     secrets included, from the service that stores it: only a service's own token gets the secrets."""
-    spec = plugin_config_authority(context.name)
+    spec = plugin_config_authority(context.name, context.settings.service_names)
     stub = clients.stub(spec, token=context.service_token())
     return spec.plugin_config_authority.load(stub, organization_id=organization_id, plugin=plugin)
 
@@ -260,7 +265,7 @@ def send_failing_report(context: ServiceContext, plugin: str, organization_id: s
                         attempts: int = FAILING_REPORT_ATTEMPTS, backoff: float = FAILING_REPORT_BACKOFF) -> bool:
     """ReportPluginFailing, retried with back-off while the plugins service cannot be reached;
     True once it answered. Given up: the plugin stays off in this process until it restarts."""
-    spec = plugin_config_authority(context.name)
+    spec = plugin_config_authority(context.name, context.settings.service_names)
     if spec is None:
         log.error("plugins: %s keeps failing for %s and no service stores plugin configuration to switch it off "
                   "everywhere; it stays off in this process until it restarts", plugin, organization_id)

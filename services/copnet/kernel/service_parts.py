@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mongoengine
+from nats.js.api import StreamConfig
 
 from copnet.kernel.bus import Subscription
 from copnet.kernel.service import PeriodicJob, ServiceContext
@@ -21,3 +22,5 @@ class ServicePart:
     documents: list[type[mongoengine.Document]] = field(default_factory=list)
     subscriptions: Callable[[ServiceContext], list[Subscription]] = lambda context: []
     jobs: Callable[[ServiceContext], list[PeriodicJob]] = lambda context: []
+    # JetStream streams of the area's own (ServiceDefinition.streams).
+    streams: Callable[[ServiceContext], list[StreamConfig]] = lambda context: []

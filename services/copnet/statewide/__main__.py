@@ -14,6 +14,7 @@ DEFINITION = ServiceDefinition(
     documents=[document for part in PARTS for document in part.documents],
     subscriptions=lambda ctx: [s for part in PARTS for s in part.subscriptions(ctx)],
     jobs=lambda ctx: [job for part in PARTS for job in part.jobs(ctx)],
+    streams=lambda ctx: [stream for part in PARTS for stream in part.streams(ctx)],
 )
 
 if __name__ == "__main__":

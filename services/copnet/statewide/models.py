@@ -61,6 +61,7 @@ class Rejection(me.Document):
     """A share message refused at the hub. Its payload is not kept (a message that broke the rules
     may carry what must not be stored): only where it came from, its size and the rule."""
 
+    # Sorts newest first (ingest/apply.py): ListRejections pages by id.
     id = me.StringField(primary_key=True)
     received_at = me.DateTimeField(required=True)
     region = me.StringField(default="")
@@ -69,7 +70,7 @@ class Rejection(me.Document):
     detail = me.StringField(default="")
     stream_sequence = me.IntField(default=0)
     size_bytes = me.IntField(default=0)
-    meta = {"collection": "rejections", "indexes": [("-received_at",), ("region", "-received_at")]}
+    meta = {"collection": "rejections", "indexes": [("-received_at",), ("region", "-received_at"), ("region", "id")]}
 
 
 DOCUMENTS = [SharedState, SharedHistory, RegionLinkState, Rejection]

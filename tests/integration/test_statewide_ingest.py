@@ -1,0 +1,364 @@
+"""The hub's ingest with real processes: a region's nats-server (JetStream domain `north`) is a leaf
+node of the hub's (domain `hub`); the hub's statewide stream sources the region's share stream
+through `$JS.north.API`; the real statewide service consumes it against the embedded MongoDB.
+
+What a region's share service would publish is published here straight onto the region's share
+stream, so every kind of bad input can be sent too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import nats
+import pymongo
+import pytest
+from google.protobuf import json_format
+from nats.js.api import StorageType, StreamConfig
+
+from copnet import stack as stacklib
+from copnet.kernel import auth, token_keys
+from copnet.kernel.events import CloudEvent, source_for
+from copnet.kernel.federation import (SHARE_EVENT_TYPE, STATEWIDE_STREAM, share_stream_name, share_subject,
+                                      share_subjects)
+from copnet.kernel.settings import Settings, load_settings
+from copnet.reflection.v1 import measures_pb2
+from copnet.share.v1 import share_pb2
+from copnet.statewide.ingest import apply as ingest_apply
+from copnet.statewide.ingest.validation import Accepted
+from copnet.statewide.v1 import ingest_pb2, statewide_pb2_grpc
+
+from tests.support.processes import ManagedProcess
+
+pytestmark = pytest.mark.integration
+
+REGION = "north"
+
+
+# -- the hub and one region, as real processes ---------------------------------------------------
+def nats_config(path: Path, name: str, port: int, monitor: int, store: Path, domain: str, leaf: str) -> Path:
+    path.write_text(f"server_name: {name}\nlisten: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor}\n"
+                    f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n  domain: {domain}\n}}\n{leaf}\n")
+    return path
+
+
+def nats_process(name: str, config: Path, monitor: int) -> stacklib.ProcessSpec:
+    return stacklib.ProcessSpec(
+        name, [stacklib.executable("nats-server"), "--config", str(config)],
+        probe=lambda: stacklib.http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"))
+
+
+@dataclass
+class Hub:
+    root: Path
+    settings: Settings
+    hub_nats_url: str
+    region_nats_url: str
+    mongodb_uri: str
+    processes: dict[str, ManagedProcess]
+    statewide_env: dict[str, str]
+
+    # -- the statewide service -------------------------------------------------------------------
+    def start_statewide(self, regions: str) -> None:
+        env = {**self.statewide_env, "COPNET_HUB_REGIONS": regions}
+        spec = stacklib.ProcessSpec("statewide", [*stacklib.service_spec("statewide", self.settings, env).argv],
+                                    env=env, probe=lambda: stacklib.tcp_answers("127.0.0.1",
+                                                                                self.settings.statewide_port))
+        self.processes["statewide"] = ManagedProcess(spec, self.root).start()
+
+    def stop_statewide(self) -> None:
+        self.processes.pop("statewide").stop()
+
+    def stub(self) -> statewide_pb2_grpc.StatewideServiceStub:
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.settings.statewide_port}")
+        return statewide_pb2_grpc.StatewideServiceStub(channel)
+
+    def token(self, role: str, org: str = "state") -> list[tuple[str, str]]:
+        token = auth.issue_token(token_keys.issuer(self.settings), "coordinator", role,
+                                 "" if role == "platform_admin" else org)
+        return [("authorization", f"Bearer {token}")]
+
+    # -- the database the service writes ---------------------------------------------------------
+    @property
+    def db(self):
+        return pymongo.MongoClient(self.mongodb_uri)[self.settings.database_name("statewide")]
+
+    def wait_for(self, predicate, what: str, timeout: float = 60) -> None:
+        stacklib.wait_until(lambda: bool(predicate()), timeout, what, interval=0.2)
+
+
+@contextlib.contextmanager
+def running_hub(root: Path) -> Iterator[Hub]:
+    ports = {name: stacklib.free_port() for name in ("hub", "hub_monitor", "leaf", "region", "region_monitor",
+                                                     "mongodb", "statewide")}
+    data = root / "data"
+    keys = token_keys.make_key_set(data / "keys", ("statewide",))
+    settings = load_settings(instance="hub", region="hub", hub_regions=REGION, data_dir=data, host="127.0.0.1",
+                             embedded_mongodb_port=ports["mongodb"], statewide_port=ports["statewide"],
+                             token_public_keys_file=keys.public, token_issuer_key_file=keys.issuer)
+    hub_config = nats_config(root / "hub.conf", "hub", ports["hub"], ports["hub_monitor"], root / "hub-js", "hub",
+                             f"leafnodes {{\n  listen: 127.0.0.1:{ports['leaf']}\n}}")
+    region_config = nats_config(root / "north.conf", REGION, ports["region"], ports["region_monitor"],
+                                root / "north-js", REGION,
+                                f"leafnodes {{\n  remotes: [{{ url: \"nats-leaf://127.0.0.1:{ports['leaf']}\" }}]\n}}")
+    mongodb, mongodb_uri = stacklib.mongodb_spec(settings)
+    processes: dict[str, ManagedProcess] = {}
+    hub = None
+    try:
+        for spec in (nats_process("hub-nats", hub_config, ports["hub_monitor"]),
+                     nats_process("north-nats", region_config, ports["region_monitor"]), mongodb):
+            processes[spec.name] = ManagedProcess(spec, root).start()
+        hub_url = f"nats://127.0.0.1:{ports['hub']}"
+        env = stacklib.child_environment(settings, mongodb_uri, hub_url, keys.public)
+        env |= {"COPNET_SERVICE_KEY_FILE": str(keys.service("statewide")), "COPNET_MAX_DELIVER": "3",
+                "COPNET_ACK_WAIT_SECONDS": "5"}
+        hub = Hub(root, settings, hub_url, f"nats://127.0.0.1:{ports['region']}", mongodb_uri, processes, env)
+        asyncio.run(make_share_stream(hub.region_nats_url))
+        hub.start_statewide(REGION)
+        yield hub
+    finally:
+        for process in reversed(list(processes.values())):
+            process.stop()
+
+
+async def make_share_stream(url: str) -> None:
+    """The region's share stream, as the region's share service keeps it."""
+    connection = await nats.connect(url)
+    try:
+        await connection.jetstream().add_stream(StreamConfig(name=share_stream_name(REGION),
+                                                             subjects=share_subjects(REGION),
+                                                             storage=StorageType.FILE))
+    finally:
+        await connection.close()
+
+
+def publish(hub: Hub, subject: str, headers: dict, body: bytes) -> None:
+    async def go():
+        connection = await nats.connect(hub.region_nats_url)
+        try:
+            await connection.jetstream().publish(subject, body, headers=headers, timeout=5)
+        finally:
+            await connection.close()
+
+    asyncio.run(go())
+
+
+def share(hub: Hub, record: share_pb2.SharedRecord, *, kind: str | None = None, data: dict | None = None) -> None:
+    """`record` as the region's share service sends it (a new CloudEvent each time)."""
+    event = CloudEvent(type=SHARE_EVENT_TYPE, source=source_for(REGION, "share"), subject=record.key,
+                       data=data if data is not None else json_format.MessageToDict(
+                           record, preserving_proto_field_name=True))
+    publish(hub, share_subject(REGION, kind or record.kind), event.headers(), event.body())
+
+
+def measures(version: int, students: int = 40, *, region: str = REGION, key_org: str = "d1") -> share_pb2.SharedRecord:
+    return share_pb2.SharedRecord(
+        schema_version=1, region=region, kind="measures", key=f"{key_org}|caaspp-ela|2025-26|spring", version=version,
+        measures=measures_pb2.AggregatesPublished(
+            schema_version=1, region=region, organization_id=key_org, level="district", test="caaspp-ela",
+            school_year="2025-26", window="spring", version=version, min_cell=11,
+            cells=[measures_pb2.PublishedAggregateCell(
+                student_group="all", grade="all", figures=measures_pb2.MeasureFigures(students_tested=students))]))
+
+
+def directory_region(version: int = 1) -> share_pb2.SharedRecord:
+    return share_pb2.SharedRecord(
+        schema_version=1, region=REGION, kind="directory", key="region", version=version,
+        region_info=share_pb2.SharedRegion(region=REGION, public_url="https://north.example.org", min_cell=11))
+
+
+def state_id(key: str, kind: str = "measures") -> str:
+    return f"{REGION} {kind} {key}"
+
+
+# -- the tests ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with running_hub(tmp_path_factory.mktemp("hub")) as running:
+        yield running
+
+
+def test_valid_records_are_applied_with_history_and_the_links_counts(hub):
+    share(hub, measures(1))
+    share(hub, directory_region())
+    key = measures(1).key
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id("region", "directory")}), "the region record")
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(key)}), "the measures record")
+    share(hub, measures(2, students=55))
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(key)})["version"] == 2, "version 2")
+
+    state = hub.db.shared_state.find_one({"_id": state_id(key)})
+    assert state["region"] == REGION and state["stream_sequence"] > 0
+    assert state["record"]["measures"]["cells"][0]["figures"]["students_tested"] == "55"
+    assert [h["version"] for h in hub.db.shared_history.find({"key": key}).sort("version")] == [1, 2]
+
+    [link] = hub.stub().ListRegions(ingest_pb2.ListRegionsRequest(),
+                                    metadata=hub.token("state_coordinator")).regions
+    assert (link.region, link.linked, link.public_url) == (REGION, True, "https://north.example.org")
+    assert link.records_applied >= 3
+    assert link.HasField("last_applied_time")
+
+
+def test_the_hub_stream_holds_the_source_header_naming_the_regions_share_stream(hub):
+    key = measures(1, key_org="header").key
+    share(hub, measures(1, key_org="header"))
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(key)}), "the record")
+    sequence = hub.db.shared_state.find_one({"_id": state_id(key)})["stream_sequence"]
+
+    async def source_header() -> str:
+        connection = await nats.connect(hub.hub_nats_url)
+        try:
+            stored = await connection.jetstream().get_msg(STATEWIDE_STREAM, sequence)
+            return stored.headers["Nats-Stream-Source"]
+        finally:
+            await connection.close()
+
+    # "<stream>:<hash of the region's API prefix> <sequence there> <filter> <destination>"
+    header = asyncio.run(source_header())
+    assert header.split(" ", 1)[0].split(":", 1)[0] == share_stream_name(REGION)
+
+
+def test_a_replay_and_an_older_version_change_nothing(hub):
+    key = measures(1, key_org="d7").key
+    share(hub, measures(1, key_org="d7"))
+    share(hub, measures(3, students=70, key_org="d7"))
+    hub.wait_for(lambda: (hub.db.shared_state.find_one({"_id": state_id(key)}) or {}).get("version") == 3, "version 3")
+    applied = hub.db.region_links.find_one({"_id": REGION})["records_applied"]
+
+    share(hub, measures(3, students=99, key_org="d7"))   # the same version again, other figures
+    share(hub, measures(2, students=12, key_org="d7"))   # an older one arriving late
+    share(hub, directory_region(version=1))             # a replay of an applied record
+    # A marker after them: once it is applied, everything before it was handled.
+    share(hub, measures(1, key_org="marker-1"))
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(measures(1, key_org="marker-1").key)}),
+                 "the marker")
+
+    state = hub.db.shared_state.find_one({"_id": state_id(key)})
+    assert state["version"] == 3
+    assert state["record"]["measures"]["cells"][0]["figures"]["students_tested"] == "70"
+    assert [h["version"] for h in hub.db.shared_history.find({"key": key}).sort("version")] == [1, 3]
+    assert hub.db.region_links.find_one({"_id": REGION})["records_applied"] == applied + 1  # the marker only
+    assert hub.db.rejections.count_documents({"detail": {"$regex": "d7"}}) == 0
+
+
+BAD_INPUTS = {
+    "NOT_A_CLOUD_EVENT": lambda hub: publish(hub, share_subject(REGION, "measures"), {}, b"not json at all"),
+    "NOT_A_SHARED_RECORD": lambda hub: share(hub, measures(1, key_org="bad-1"), data={
+        **json_format.MessageToDict(measures(1, key_org="bad-1"), preserving_proto_field_name=True),
+        "teacher_email": "someone@example.org"}),
+    "REGION_MISMATCH": lambda hub: share(hub, measures(9, region="south", key_org="bad-2")),
+    "KIND_MISMATCH": lambda hub: share(hub, measures(1, key_org="bad-3"), kind="participation"),
+    "BAD_VERSION": lambda hub: share(hub, measures(0, key_org="bad-4")),
+    "BELOW_THRESHOLD": lambda hub: share(hub, measures(1, students=4, key_org="bad-5")),
+}
+
+
+def test_each_bad_input_is_refused_with_its_reason_and_nothing_applied(hub):
+    before = hub.db.shared_state.count_documents({})
+    applied = (hub.db.region_links.find_one({"_id": REGION}) or {}).get("records_applied", 0)
+    for send in BAD_INPUTS.values():
+        send(hub)
+    share(hub, measures(1, key_org="marker-2"))
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(measures(1, key_org="marker-2").key)}),
+                 "the marker")
+    hub.wait_for(lambda: hub.db.rejections.count_documents({}) >= len(BAD_INPUTS), "the rejections")
+
+    response = hub.stub().ListRejections(ingest_pb2.ListRejectionsRequest(region=REGION, page_size=100),
+                                         metadata=hub.token("platform_admin"))
+    reasons = [rejection.reason for rejection in response.rejections]
+    assert sorted(reasons) == sorted(BAD_INPUTS)
+    for rejection in response.rejections:
+        assert rejection.region == REGION
+        assert rejection.subject.startswith(f"copnet-share.{REGION}.")
+        assert rejection.stream_sequence > 0 and rejection.size_bytes > 0
+    # Newest first.
+    times = [r.receive_time.ToDatetime() for r in response.rejections]
+    assert times == sorted(times, reverse=True)
+    # Nothing of them applied; only the marker was.
+    assert hub.db.shared_state.count_documents({}) == before + 1
+    assert hub.db.region_links.find_one({"_id": REGION})["records_applied"] == applied + 1
+    assert hub.db.region_links.find_one({"_id": REGION})["rejections"] == len(BAD_INPUTS)
+    # The payload is not kept: the e-mail the refused message carried is nowhere in the hub's database.
+    for collection in hub.db.list_collection_names():
+        assert "someone@example.org" not in json.dumps(list(hub.db[collection].find()), default=str)
+
+
+def test_a_record_claiming_another_region_cannot_overwrite_its_figures(hub):
+    south_key = measures(1, region="south", key_org="d1").key
+    share(hub, measures(50, region="south", key_org="d1"))
+    share(hub, measures(1, key_org="marker-3"))
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(measures(1, key_org="marker-3").key)}),
+                 "the marker")
+    assert hub.db.shared_state.find_one({"_id": f"south measures {south_key}"}) is None
+    assert hub.db.shared_state.count_documents({"region": "south"}) == 0
+    assert hub.db.rejections.find_one({"reason": "REGION_MISMATCH", "detail": {"$regex": "south"}})
+
+
+def test_the_rpcs_are_for_the_hubs_readers_only(hub):
+    with pytest.raises(grpc.RpcError) as refused:
+        hub.stub().ListRejections(ingest_pb2.ListRejectionsRequest(), metadata=hub.token("county_admin", "c1"))
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as anonymous:
+        hub.stub().ListRegions(ingest_pb2.ListRegionsRequest())
+    assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_paging_rejections(hub):
+    before = hub.db.rejections.count_documents({})
+    for version in (0, -1, -2):
+        share(hub, measures(version, key_org="paging"))
+    hub.wait_for(lambda: hub.db.rejections.count_documents({}) >= before + 3, "three more rejections")
+    first = hub.stub().ListRejections(ingest_pb2.ListRejectionsRequest(page_size=2),
+                                      metadata=hub.token("state_coordinator"))
+    assert len(first.rejections) == 2 and first.next_page_token
+    rest = hub.stub().ListRejections(ingest_pb2.ListRejectionsRequest(page_size=100, page_token=first.next_page_token),
+                                     metadata=hub.token("state_coordinator"))
+    ids = [r.id for r in [*first.rejections, *rest.rejections]]
+    assert len(ids) == len(set(ids)) == hub.db.rejections.count_documents({})
+
+
+def test_a_region_added_and_a_restart_adds_its_source_and_keeps_what_arrived(hub):
+    async def sources() -> tuple[list[str], int]:
+        connection = await nats.connect(hub.hub_nats_url)
+        try:
+            info = await connection.jetstream().stream_info(STATEWIDE_STREAM)
+            return sorted(source.name for source in info.config.sources), info.state.messages
+        finally:
+            await connection.close()
+
+    names, messages = asyncio.run(sources())
+    assert names == [share_stream_name(REGION)]
+    hub.stop_statewide()
+    hub.start_statewide(f"{REGION},south")
+    hub.wait_for(lambda: asyncio.run(sources())[0] == [share_stream_name(REGION), share_stream_name("south")],
+                 "the south source")
+    assert asyncio.run(sources())[1] >= messages
+    # The north link goes on: a new record is applied after the restart.
+    share(hub, measures(1, key_org="after-restart"))
+    hub.wait_for(lambda: hub.db.shared_state.find_one({"_id": state_id(measures(1, key_org="after-restart").key)}),
+                 "a record after the restart")
+    regions = hub.stub().ListRegions(ingest_pb2.ListRegionsRequest(), metadata=hub.token("platform_admin")).regions
+    assert [(r.region, r.linked) for r in regions] == [(REGION, True), ("south", True)]
+
+
+# -- apply against the real database, without the stream -------------------------------------------
+def test_apply_keeps_the_highest_version_whatever_the_order(hub):
+    from copnet.kernel import db
+
+    db.connect(hub.mongodb_uri, hub.settings.database_name("statewide"))
+    try:
+        outcomes = [db.run_in_transaction(lambda uow, v=v: ingest_apply.apply(
+            uow, Accepted(REGION, "measures", measures(v, students=20 + v, key_org="order"))), "hub")
+            for v in (2, 1, 4, 3, 4)]
+    finally:
+        import mongoengine
+        mongoengine.disconnect()
+    assert outcomes == ["applied", "stale", "applied", "stale", "stale"]
+    key = measures(1, key_org="order").key
+    assert hub.db.shared_state.find_one({"_id": state_id(key)})["version"] == 4
+    assert [h["version"] for h in hub.db.shared_history.find({"key": key}).sort("version")] == [2, 4]
