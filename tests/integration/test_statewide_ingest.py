@@ -1,6 +1,7 @@
-"""The hub's ingest with real processes: a region's nats-server (JetStream domain `north`) is a leaf
-node of the hub's (domain `hub`); the hub's statewide stream sources the region's share stream
-through `$JS.north.API`; the real statewide service consumes it against the embedded MongoDB.
+"""The hub's ingest with real processes: the hub as `copnet up --hub` plans it (nats-server with
+JetStream domain `hub`, the embedded MongoDB, the statewide service) and region north's
+nats-server (domain `north`, accounts COPNET and SHARE) linked to it as a leaf node; the hub's
+statewide stream sources the region's share stream through `$JS.north.API`.
 
 What a region's share service would publish is published here straight onto the region's share
 stream, so every kind of bad input can be sent too."""
@@ -21,12 +22,13 @@ import pytest
 from google.protobuf import json_format
 from nats.js.api import StorageType, StreamConfig
 
+from copnet import federation_nats
 from copnet import stack as stacklib
 from copnet.kernel import auth, token_keys
 from copnet.kernel.events import CloudEvent, source_for
 from copnet.kernel.federation import (SHARE_EVENT_TYPE, STATEWIDE_STREAM, share_stream_name, share_subject,
                                       share_subjects)
-from copnet.kernel.settings import Settings, load_settings
+from copnet.kernel.settings import Settings
 from copnet.reflection.v1 import measures_pb2
 from copnet.share.v1 import share_pb2
 from copnet.statewide.ingest import apply as ingest_apply
@@ -34,6 +36,7 @@ from copnet.statewide.ingest.validation import Accepted
 from copnet.statewide.v1 import ingest_pb2, statewide_pb2_grpc
 
 from tests.support.processes import ManagedProcess
+from tests.support.stack import settings_for_tests
 
 pytestmark = pytest.mark.integration
 
@@ -41,41 +44,35 @@ REGION = "north"
 
 
 # -- the hub and one region, as real processes ---------------------------------------------------
-def nats_config(path: Path, name: str, port: int, monitor: int, store: Path, domain: str, leaf: str) -> Path:
-    path.write_text(f"server_name: {name}\nlisten: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor}\n"
-                    f"jetstream {{\n  store_dir: {json.dumps(str(store))}\n  domain: {domain}\n}}\n{leaf}\n")
-    return path
-
-
-def nats_process(name: str, config: Path, monitor: int) -> stacklib.ProcessSpec:
-    return stacklib.ProcessSpec(
-        name, [stacklib.executable("nats-server"), "--config", str(config)],
-        probe=lambda: stacklib.http_ok(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true"))
-
-
 @dataclass
 class Hub:
     root: Path
     settings: Settings
-    hub_nats_url: str
-    region_nats_url: str
-    mongodb_uri: str
+    plan: stacklib.StackPlan
+    region_plan: stacklib.StackPlan
     processes: dict[str, ManagedProcess]
-    statewide_env: dict[str, str]
+
+    @property
+    def hub_nats_url(self) -> str:
+        """The hub's NATS as its operator (the STATEWIDE account)."""
+        return self.plan.nats_operator_url
+
+    @property
+    def region_nats_url(self) -> str:
+        """The region's NATS as its SHARE account's administrator (the share stream's account)."""
+        return self.region_plan.share_operator_url
 
     # -- the statewide service -------------------------------------------------------------------
     def start_statewide(self, regions: str) -> None:
-        env = {**self.statewide_env, "COPNET_HUB_REGIONS": regions}
-        spec = stacklib.ProcessSpec("statewide", [*stacklib.service_spec("statewide", self.settings, env).argv],
-                                    env=env, probe=lambda: stacklib.tcp_answers("127.0.0.1",
-                                                                                self.settings.statewide_port))
-        self.processes["statewide"] = ManagedProcess(spec, self.root).start()
+        [spec] = self.plan.services
+        spec.env = {**spec.env, "COPNET_HUB_REGIONS": regions}
+        self.processes["statewide"] = ManagedProcess(spec, self.root / "hub").start()
 
     def stop_statewide(self) -> None:
         self.processes.pop("statewide").stop()
 
     def stub(self) -> statewide_pb2_grpc.StatewideServiceStub:
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.settings.statewide_port}")
+        channel = grpc.insecure_channel(self.settings.address_of("statewide"))
         return statewide_pb2_grpc.StatewideServiceStub(channel)
 
     def token(self, role: str, org: str = "state") -> list[tuple[str, str]]:
@@ -84,6 +81,10 @@ class Hub:
         return [("authorization", f"Bearer {token}")]
 
     # -- the database the service writes ---------------------------------------------------------
+    @property
+    def mongodb_uri(self) -> str:
+        return self.plan.mongodb_uri
+
     @property
     def db(self):
         return pymongo.MongoClient(self.mongodb_uri)[self.settings.database_name("statewide")]
@@ -94,30 +95,20 @@ class Hub:
 
 @contextlib.contextmanager
 def running_hub(root: Path) -> Iterator[Hub]:
-    ports = {name: stacklib.free_port() for name in ("hub", "hub_monitor", "leaf", "region", "region_monitor",
-                                                     "mongodb", "statewide")}
-    data = root / "data"
-    keys = token_keys.make_key_set(data / "keys", ("statewide",))
-    settings = load_settings(instance="hub", region="hub", hub_regions=REGION, data_dir=data, host="127.0.0.1",
-                             embedded_mongodb_port=ports["mongodb"], statewide_port=ports["statewide"],
-                             token_public_keys_file=keys.public, token_issuer_key_file=keys.issuer)
-    hub_config = nats_config(root / "hub.conf", "hub", ports["hub"], ports["hub_monitor"], root / "hub-js", "hub",
-                             f"leafnodes {{\n  listen: 127.0.0.1:{ports['leaf']}\n}}")
-    region_config = nats_config(root / "north.conf", REGION, ports["region"], ports["region_monitor"],
-                                root / "north-js", REGION,
-                                f"leafnodes {{\n  remotes: [{{ url: \"nats-leaf://127.0.0.1:{ports['leaf']}\" }}]\n}}")
-    mongodb, mongodb_uri = stacklib.mongodb_spec(settings)
+    """The hub as `copnet up --hub` plans it (its nats-server, MongoDB and statewide service), and
+    region north's nats-server as its `copnet up` plans it, linked to the hub (a leaf node)."""
+    hub_settings = settings_for_tests(root / "hub" / "data", instance="hub", region="hub", hub_regions=REGION,
+                                      statewide_port=stacklib.free_port(), embedded_leaf_port=stacklib.free_port())
+    region_settings = settings_for_tests(root / "north" / "data", region=REGION,
+                                         **federation_nats.link_settings(hub_settings, REGION))
+    hub_plan, region_plan = stacklib.plan(hub_settings), stacklib.plan(region_settings)
     processes: dict[str, ManagedProcess] = {}
-    hub = None
     try:
-        for spec in (nats_process("hub-nats", hub_config, ports["hub_monitor"]),
-                     nats_process("north-nats", region_config, ports["region_monitor"]), mongodb):
-            processes[spec.name] = ManagedProcess(spec, root).start()
-        hub_url = f"nats://127.0.0.1:{ports['hub']}"
-        env = stacklib.child_environment(settings, mongodb_uri, hub_url, keys.public)
-        env |= {"COPNET_SERVICE_KEY_FILE": str(keys.service("statewide")), "COPNET_MAX_DELIVER": "3",
-                "COPNET_ACK_WAIT_SECONDS": "5"}
-        hub = Hub(root, settings, hub_url, f"nats://127.0.0.1:{ports['region']}", mongodb_uri, processes, env)
+        for spec in hub_plan.infrastructure:
+            processes[f"hub-{spec.name}"] = ManagedProcess(spec, root / "hub").start()
+        [region_nats] = [spec for spec in region_plan.infrastructure if spec.name == "nats"]
+        processes["north-nats"] = ManagedProcess(region_nats, root / "north").start()
+        hub = Hub(root, hub_settings, hub_plan, region_plan, processes)
         asyncio.run(make_share_stream(hub.region_nats_url))
         hub.start_statewide(REGION)
         yield hub

@@ -14,9 +14,9 @@ def test_one_source_per_region_each_filtered_to_its_own_subjects_through_its_dom
     assert config.subjects == []
     assert (config.retention, config.storage) == (RetentionPolicy.LIMITS, StorageType.FILE)
     assert config.max_age >= 365 * 24 * 3600
-    assert [(s.name, s.filter_subject, s.external.api) for s in config.sources] == [
-        ("copnet-share-north", "copnet-share.north.>", "$JS.north.API"),
-        ("copnet-share-south", "copnet-share.south.>", "$JS.south.API")]
+    assert [(s.name, s.filter_subject, s.external.api, s.external.deliver) for s in config.sources] == [
+        ("copnet-share-north", "copnet-share.north.>", "$JS.north.API", "copnet-deliver.north"),
+        ("copnet-share-south", "copnet-share.south.>", "$JS.south.API", "copnet-deliver.south")]
 
 
 def test_a_stand_in_share_stream_in_the_same_account_is_sourced_without_a_domain():

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nats.js.api import DiscardPolicy, ExternalStream, RetentionPolicy, StorageType, StreamConfig, StreamSource
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamSource
 
-from copnet.kernel.federation import (SHARE_SUBJECT_PREFIX, STATEWIDE_STREAM, region_api_prefix,
-                                      share_stream_name)
+from copnet.federation_nats import share_subjects_pattern, statewide_source
+from copnet.kernel.federation import STATEWIDE_STREAM, share_stream_name
 
 DAY = 24 * 3600
 # Everything applied is also in the database (state and history): the stream keeps a year to
@@ -19,10 +19,12 @@ STATEWIDE_MAX_AGE_SECONDS = 400 * DAY
 
 def region_source(region: str, *, external: bool = True) -> StreamSource:
     """The source of `region`'s records: its share stream, only its own subjects, through its
-    domain's API. `external=False` is for tests that keep a stand-in share stream in the hub's
-    own account (no leaf node)."""
-    return StreamSource(name=share_stream_name(region), filter_subject=f"{SHARE_SUBJECT_PREFIX}.{region}.>",
-                        external=ExternalStream(api=region_api_prefix(region)) if external else None)
+    domain's API, delivered on the subjects its leaf user may publish at the hub
+    (copnet.federation_nats.statewide_source). `external=False` is for tests that keep a stand-in
+    share stream in the hub's own account (no leaf node)."""
+    if external:
+        return statewide_source(region)
+    return StreamSource(name=share_stream_name(region), filter_subject=share_subjects_pattern(region))
 
 
 def statewide_stream_config(regions: Sequence[str], *, external: bool = True) -> StreamConfig:
