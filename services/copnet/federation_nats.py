@@ -51,7 +51,11 @@ from urllib.parse import quote
 
 from nats.js.api import ExternalStream, StreamSource
 
-from copnet.kernel.federation import SHARE_SUBJECT_PREFIX, region_api_prefix, share_stream_name
+from copnet.kernel.federation import (
+    SHARE_SUBJECT_PREFIX,
+    region_api_prefix,
+    share_stream_name,
+)
 from copnet.kernel.settings import HUB_DOMAIN, Settings
 
 SERVICES_ACCOUNT = "COPNET"
@@ -97,9 +101,9 @@ def leaf_deny_imports(region: str) -> list[str]:
 
 def leaf_deny_exports(region: str) -> list[str]:
     """From the region to the hub: none of the services' subjects (SHARE holds none; this holds
-    should an import ever be added by mistake), and no JetStream API but the region's own domain's
-    (nothing of the hub's nor of another region's)."""
-    return [*PRIVATE_SUBJECTS, "$JS.API.>", f"$JS.{HUB_DOMAIN}.API.>"]
+    should an import ever be added by mistake), and no JetStream API request of any domain (the
+    hub's, another region's): the region only answers the hub's requests, never asks."""
+    return [*PRIVATE_SUBJECTS, "$JS.API.>", "$JS.*.API.>"]
 
 
 def leaf_remote(settings: Settings) -> dict:
@@ -188,7 +192,10 @@ def hub_config(settings: Settings, store: Path, service_users: list[dict]) -> di
     return {
         "jetstream": {"store_dir": str(store), "sync_interval": "always", "domain": HUB_DOMAIN},
         "accounts": {HUB_ACCOUNT: {"jetstream": "enabled", "users": [*service_users, *hub_leaf_users(settings)]}},
-        "leafnodes": {"host": settings.host, "port": settings.embedded_leaf_port},
+        # no_advertise: a region reconnects only to the URL it was given (the hub's public name, the
+        # one its TLS certificate is for), never to the listener's own addresses, which the hub
+        # would otherwise tell it (and which may not be reachable, or not the way it should go).
+        "leafnodes": {"host": settings.host, "port": settings.embedded_leaf_port, "no_advertise": True},
     }
 
 

@@ -221,7 +221,7 @@ def nats_spec(settings: Settings, secret: str) -> tuple[ProcessSpec, str]:
     argv = [executable("nats-server"), "--config", str(path), "--jetstream", "--addr", host,
             "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}",
             "--pid", str(settings.data_dir.resolve() / NATS_PID_FILE)]
-    probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")  # noqa: E731
+    probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")
     return ProcessSpec("nats", argv, probe=probe, ports=ports), f"nats://{host}:{port}"
 
 
