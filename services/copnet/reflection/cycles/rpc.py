@@ -313,6 +313,7 @@ class CyclesRpcs:
                 field = {rules.MET: "goals_met", rules.NOT_MET: "goals_not_met",
                          rules.CANNOT_TELL: "goals_cannot_tell"}[outcome]
                 setattr(counts, field, getattr(counts, field) + n)
+        counts.communities = len(InquiryCycle._get_collection().distinct("community_id", match))
         return cycles_pb2.GetCycleCountsResponse(counts=counts)
 
     def GetSessionDataPreparation(self, request: cycles_pb2.GetSessionDataPreparationRequest, _context):
