@@ -277,6 +277,14 @@ def test_a_line_break_in_a_name_but_not_in_a_description():
     assert isinstance(judge(*message(community_record()), LINKED), Accepted)  # its description has one
 
 
+def test_a_focus_is_a_longer_text_as_membership_bounds_it():
+    record = community_record()
+    record.community.focus = "fractions\n" + "f" * 489
+    assert isinstance(judge(*message(record), LINKED), Accepted)
+    record.community.focus = "f" * 501
+    assert reason_of(record) == "TOO_LONG"
+
+
 def test_a_join_url_that_is_not_http():
     record = community_record()
     record.community.join_url = "javascript:alert(1)"

@@ -47,7 +47,6 @@ MAX_ITEMS = 1_000          # any other list (grade bands, organization ids, leve
 MAX_KEY_LENGTH = 300
 MAX_VERSION = 2 ** 53
 TEXT_MAX = inputs.NAME_MAX
-LONG_TEXT_MAX = 5_000
 URL_MAX = 2_000
 # The lowest small-cell threshold anything shared may have been suppressed with.
 MIN_CELL_FLOOR = 10
@@ -62,7 +61,8 @@ KIND_CONTENTS = {
     "cycles": {"cycles"},
 }
 ROW_LISTS = frozenset({"cells", "children"})
-LONG_TEXTS = frozenset({"description"})
+# Longer texts (tabs and line breaks allowed), as membership bounds them.
+LONG_TEXTS = {"description": 5_000, "focus": 500}
 URLS = frozenset({"join_url", "public_url"})
 URL_PATTERN = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
@@ -300,7 +300,7 @@ def check_texts(message: Message, path: str = "") -> None:
             if value and not URL_PATTERN.match(value):
                 raise Refused("BAD_URL", f"{name} must be an http(s) URL")
         elif field in LONG_TEXTS:
-            refused_input(inputs.optional_text, value, name, LONG_TEXT_MAX)
+            refused_input(inputs.optional_text, value, name, LONG_TEXTS[field])
         else:
             refused_input(inputs.optional_line, value, name, TEXT_MAX)
 
