@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -388,3 +389,14 @@ def test_records_published_while_the_hub_is_down_arrive_once_after_it_returns(li
     assert len(sequences) == len(set(sequences)) == already + 20  # each once
     assert sequences == sorted(sequences)  # in the region's order
     assert {ack.seq for ack in acks} <= set(sequences)
+
+
+# -- the deploy/ configurations ------------------------------------------------------------------
+def test_the_deploy_configs_link_a_region_to_the_hub_over_tls(tmp_path):
+    """deploy/nats/hub.conf and leafnode-hub-link.conf as shipped (ports, paths and a throwaway CA
+    swapped in, passwords from the environment): the link works over TLS and keeps its limits."""
+    path = Path(__file__).parents[2] / "deploy" / "nats" / "check_hub_link.py"
+    spec = importlib.util.spec_from_file_location("check_hub_link", path)
+    check_hub_link = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_hub_link)
+    assert check_hub_link.run_checks(tmp_path) == []
