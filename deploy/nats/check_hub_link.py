@@ -177,10 +177,9 @@ def run_checks(tmp: pathlib.Path) -> list[str]:
     processes = []
     try:
         for name, (config, http) in configs.items():
-            log = open(tmp / f"{name}.log", "w")
-            processes.append(subprocess.Popen([server, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                              env={**env, "NATS_SERVER_NAME": f"copnet-{name}"}))
-            log.close()
+            with open(tmp / f"{name}.log", "w") as log:
+                processes.append(subprocess.Popen([server, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT,
+                                                  env={**env, "NATS_SERVER_NAME": f"copnet-{name}"}))
             wait_until(lambda h=http: http_ok(f"http://127.0.0.1:{h}/healthz"), 15, f"{name} nats-server")
         wait_until(lambda: "Leafnode connection created" in (tmp / "region.log").read_text(), 15, "leaf-node link")
         return asyncio.run(checks(region_port, hub_port))
