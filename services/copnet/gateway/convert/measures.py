@@ -99,9 +99,14 @@ def csv_rows(cells: Iterable[schemas.MeasureCell]) -> Iterable[list[str]]:
 
 
 def csv_text(cells: Iterable[schemas.MeasureCell]) -> str:
+    return csv_document(csv_rows(cells))
+
+
+def csv_document(rows: Iterable[list[str]]) -> str:
+    """`rows` as CSV text (RFC 4180 line ends), safe to open in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for row in csv_rows(cells):
+    for row in rows:
         # A value a spreadsheet would run as a formula is written as text.
         writer.writerow([f"'{v}" if v[:1] in ("=", "+", "-", "@") and not _is_number(v) else v for v in row])
     return out.getvalue()

@@ -24,6 +24,7 @@ class RegionLink(BaseModel):
     records_applied: int = Field(description="Shared records applied from this region.")
     last_applied_at: datetime | None = Field(description="When the last one was applied (null: none yet).")
     rejections: int = Field(description="Messages from this region refused at the hub.")
+    linked: bool = Field(description="The region is linked now (false: it was once, and what it sent is kept).")
 
 
 class RegionLinkList(BaseModel):
@@ -33,7 +34,7 @@ class RegionLinkList(BaseModel):
 class RejectionQuery(Strict):
     region: str = region_field()
     page_size: int = Field(0, ge=0, le=500, description="At most this many; 0 means the default (50).")
-    page_token: str = Field("", max_length=512, description="`next_page_token` of the previous page.")
+    page_token: str = Field("", description="`next_page_token` of the previous page.")
 
 
 class Rejection(BaseModel):
