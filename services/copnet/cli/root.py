@@ -24,6 +24,7 @@ from copnet import stack as stack_module
 from copnet.cli import attendance, communities, cycles, data, measures, orgs, participation, plugins, scheduling, surveys
 from copnet.cli import statewide
 from copnet.cli.common import GatewayOption, fail, issuer_of, seed_token, settings_or_exit
+from copnet.cli.hub import app as hub_app
 from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings
 
 app = typer.Typer(name="copnet", help="Run and operate a copnet regional instance.", no_args_is_help=True,
@@ -329,6 +330,7 @@ app.add_typer(cycles.app, name="cycles")
 app.add_typer(surveys.app, name="surveys")
 app.command("hours")(attendance.hours)
 app.add_typer(statewide.app, name="statewide")
+app.add_typer(hub_app, name="hub")
 
 
 def main() -> None:
