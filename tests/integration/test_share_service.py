@@ -149,3 +149,23 @@ def test_the_share_status_counts_what_was_shared_for_operators_only(region):
     with pytest.raises(grpc.RpcError) as refused:
         member.GetShareStatus(share_pb2.GetShareStatusRequest())
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_new_inquiry_cycle_is_counted_for_the_host_district_and_above(region):
+    from copnet.reflection.v1 import cycles_pb2
+
+    participant = region.reflection(region.token("member", "lakeview-ms", person="daniel-kim"))
+    cycle = participant.CreateInquiryCycle(cycles_pb2.CreateInquiryCycleRequest(
+        community_id=RENAMED, title="Ratio tables in grade 6")).cycle
+
+    def counted(organization_id: str):
+        versions = [s.record for s in share_stream(region)
+                    if s.record.key == f"{organization_id}|{cycle.program_year}" and s.record.kind == "cycles"]
+        latest = max(versions, key=lambda record: record.version, default=None)
+        return latest is not None and latest.cycles.cycles_open == 1 and latest.cycles.communities_with_cycles == 1
+
+    for organization_id in ("eastbay-usd", "alameda-coe", "ca-bay-area", "ca"):
+        region.wait_for(lambda o=organization_id: counted(o), 30, f"the cycle counted at {organization_id}")
+    schools = {org.id for org in seed.DEMO_ORGANIZATIONS if org.kind == "school"}
+    counted_at = {s.record.cycles.organization_id for s in share_stream(region) if s.record.kind == "cycles"}
+    assert counted_at and not counted_at & schools

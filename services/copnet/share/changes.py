@@ -63,11 +63,10 @@ def region(ctx, organizations: Iterable[membership_pb2.Organization]) -> Change:
         ctx.settings.region, ctx.settings.public_url, organizations, ctx.settings.suppression_min_cell))
 
 
-def cycle_years(sources: Sources, organization_id: str, also: Iterable[str] = ()) -> set[str]:
+def cycle_years(program_years: Iterable[str], organization_id: str, also: Iterable[str] = ()) -> set[str]:
     """The program years to count an organization's cycles for: the programs' years, those already
     shared for it, and `also`."""
-    years = {p.program_year for p in sources.programs() if p.program_year}
-    return {year for year in (*years, *cycle_years_shared(organization_id), *also) if year}
+    return {year for year in (*program_years, *cycle_years_shared(organization_id), *also) if year}
 
 
 def cycle_years_shared(organization_id: str) -> set[str]:

@@ -41,10 +41,9 @@ def reconcile(ctx, sources: Sources | None = None) -> int:
     listed = {change.key for change in found}
     for kind, prefix in (("directory", "organization:"), ("catalog", "program:"), ("catalog", "community:")):
         found += [Change(kind, key, None) for key in sorted(shared_keys(kind, prefix) - listed)]
-    years = {p.program_year for p in programs if p.program_year}
+    years = {p.program_year for p in programs}
     for organization in organizations:
-        found += changes.cycles(sources, organization,
-                                years | changes.cycle_years_shared(organization.id))
+        found += changes.cycles(sources, organization, changes.cycle_years(years, organization.id))
     sent = share_all(ctx, found)
     if sent:
         log.info("share: reconcile sent %d record(s)", sent)

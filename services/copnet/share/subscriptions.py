@@ -65,12 +65,13 @@ def subscriptions(ctx, on_new_program: Callable[[], None] = lambda: None) -> lis
 
     def on_cycle(uow: db.UnitOfWork, event: CloudEvent) -> None:
         year = str(event.data.get("program_year") or "")
+        program_years = {program.program_year for program in sources.programs()}
         found = []
         for organization_id in event.scope:
             organization = sources.organization(organization_id)
             if organization is not None:
                 found += changes.cycles(sources, organization,
-                                        changes.cycle_years(sources, organization_id, also=[year]))
+                                        changes.cycle_years(program_years, organization_id, also=[year]))
         share(ctx, uow, found)
 
     return [Subscription("measures", MEASURES_EVENTS, on_measures),
