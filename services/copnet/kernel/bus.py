@@ -392,8 +392,10 @@ class EventBus:
             tracing.reset_traceparent(trace)
 
     async def _dead_letter(self, subscription: Subscription, message, error: str) -> None:
-        headers = dict(message.headers or {})
-        headers.pop("Nats-Msg-Id", None)
+        # JetStream's own headers (Nats-Msg-Id, Nats-Expected-*, a source's Nats-Stream-Source)
+        # would make the dead-letter stream de-duplicate or refuse the copy: dropped.
+        headers = {name: value for name, value in (message.headers or {}).items()
+                   if not name.lower().startswith("nats-")}
         headers["copnet-error"] = error[:1000]
         headers["copnet-original-subject"] = message.subject
         await self._js.publish(dead_letter_subject(self.region, self.service, subscription.name), message.data,
