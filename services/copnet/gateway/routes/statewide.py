@@ -60,8 +60,6 @@ READER = dict(security=BEARER_REQUIRED, openapi_extensions=roles_required(*STATE
 PLAIN_READ_PROBLEMS = problem_responses(403, 503, 504)
 # A public read: anyone, no token (a token sent must still be valid: 401).
 PUBLIC_LIST_PROBLEMS = problem_responses(422, 503, 504)
-# A trend of one organization: the service answers 404 for one it has nothing of.
-TREND_PROBLEMS = problem_responses(403, 404, 422, 503, 504)
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -178,7 +176,7 @@ def list_statewide_measure_gaps(query: GapQuery):
 
 # -- trends ---------------------------------------------------------------------------------------
 
-@blueprint.get("/trends/measures", responses={200: MeasureTrend, **TREND_PROBLEMS}, **READER)
+@blueprint.get("/trends/measures", responses={200: MeasureTrend, **LIST_PROBLEMS}, **READER)
 def get_statewide_measure_trend(query: MeasureTrendQuery):
     """One organization's cell over school years (the latest version of each: a correction
     replaced the earlier figure), oldest first, with the gap to a reference group when asked."""
@@ -186,7 +184,7 @@ def get_statewide_measure_trend(query: MeasureTrendQuery):
     return convert.measure_trend(reply).model_dump(mode="json")
 
 
-@blueprint.get("/trends/participation", responses={200: ParticipationTrend, **TREND_PROBLEMS}, **READER)
+@blueprint.get("/trends/participation", responses={200: ParticipationTrend, **LIST_PROBLEMS}, **READER)
 def get_statewide_participation_trend(query: ParticipationTrendQuery):
     """One organization's reach and participation over program years, oldest first."""
     reply = statewide().GetParticipationTrend(views_pb2.GetParticipationTrendRequest(
