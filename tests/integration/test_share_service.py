@@ -13,15 +13,20 @@ from dataclasses import dataclass
 import grpc
 import nats
 import pytest
-from google.protobuf import json_format
-from nats.js.errors import NotFoundError
-
 from copnet import seed
-from copnet.kernel.federation import SHARE_EVENT_TYPE, SHARE_KINDS, share_stream_name, share_subject
+from copnet.kernel.federation import (
+    SHARE_EVENT_TYPE,
+    SHARE_KINDS,
+    share_stream_name,
+    share_subject,
+)
 from copnet.membership.v1 import membership_pb2
 from copnet.share import guards
 from copnet.share.client import SHARE
 from copnet.share.v1 import share_pb2
+from google.protobuf import json_format
+from nats.js.errors import NotFoundError
+
 from tests.support.stack import own_demo_stack
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from google.protobuf import json_format
-
 from copnet.kernel.federation import share_subject
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
@@ -16,6 +14,7 @@ from copnet.membership.v1 import membership_pb2
 from copnet.reflection.v1 import cycles_pb2, measures_pb2, participation_pb2
 from copnet.share import builders, changes, records
 from copnet.share.v1 import share_pb2
+from google.protobuf import json_format
 
 NOW = dt.datetime(2026, 9, 10, 12, tzinfo=dt.UTC)
 PERSON = "robert-nguyen"

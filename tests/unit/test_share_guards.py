@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from copnet.kernel.service import ServiceContext
 from copnet.kernel.settings import load_settings
 from copnet.reflection.v1 import measures_pb2, participation_pb2

@@ -3,10 +3,9 @@ retention sized by the settings, `discard: new`, file storage, a two-minute dupl
 
 from __future__ import annotations
 
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType
-
 from copnet.kernel.settings import load_settings
 from copnet.share import stream
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType
 
 
 def test_the_share_stream_holds_exactly_the_share_subjects_and_refuses_when_full():

@@ -13,6 +13,7 @@ from copnet.membership.v1 import membership_pb2 as m
 from copnet.reflection.v1 import cycles_pb2, measures_pb2
 from copnet.share import changes, subscriptions
 from copnet.share.v1 import share_pb2
+
 from tests.unit.test_share_ledger import MemoryUow
 
 CTX = ServiceContext("share", load_settings(region="north"), plugins=None)
