@@ -6,10 +6,14 @@ INSTALLED := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 GENERATED := services/.generated
 
-.PHONY: run test bench fuzz proto install clean
+.PHONY: run test bench fuzz proto install clean federation-demo
 
 run: install
 	$(VENV)/bin/copnet up --seed demo
+
+# A statewide hub and two regional instances with the demo network split between them (README).
+federation-demo: install
+	$(VENV)/bin/copnet federation-demo
 
 test: install
 	$(PY) -m pytest

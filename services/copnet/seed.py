@@ -792,3 +792,114 @@ def load(gateway_url: str, token: str, items: list[Item],
 
 def load_demo(gateway_url: str, token: str, on_item: Callable[[Item, str], None] | None = None) -> SeedReport:
     return load(gateway_url, token, demo_items(), on_item)
+
+
+# -- the demo network split between regional instances (the federation demo) ----------------------
+# `copnet federation-demo` runs a statewide hub and one regional instance per region organization
+# of the demo: each instance holds the state, its own region organization and everything under it
+# (people, programs, communities, sign-ups, sessions, plugins, assessment data). Nothing of one
+# region is loaded into the other. What hangs at the state itself (a state-hosted community) is
+# loaded once, into the first region.
+DEMO_STATE_ID = "ca"
+# Region name (COPNET_REGION of the instance) -> the region organization whose subtree it holds.
+DEMO_REGION_ORGANIZATIONS: dict[str, str] = {"bay-area": "ca-bay-area", "southern": "ca-southern"}
+DEMO_STATE_HOME = "bay-area"
+
+# The southern region's program-less PLC, open for sign-up (the single-instance demo's southern
+# part has only a draft), so the statewide catalog lists an open community of each region.
+DEMO_SOUTHERN_OPEN_COMMUNITY = Community(
+    "harbor-fractions-plc", "Harbor Grade 6-8 Fractions PLC", "plc", "harbor-usd",
+    "Middle school teachers of Harbor Unified working on fraction and rational number reasoning.",
+    focus="Fractions and rational numbers", grade_bands=("6-8",), capacity=20, signup_window=OPEN_NOW,
+    eligible_positions=("teacher", "specialist", "coach"), eligible_organization_ids=("ca-southern",))
+DEMO_SOUTHERN_ITEMS: tuple[Item, ...] = (
+    DEMO_SOUTHERN_OPEN_COMMUNITY, Opening(DEMO_SOUTHERN_OPEN_COMMUNITY.id),
+    Signup(DEMO_SOUTHERN_OPEN_COMMUNITY.id, "grace-okafor"),
+)
+
+
+class RegionSplitError(ValueError):
+    """An item of the demo belongs to no region, or to several (a person affiliated across regions)."""
+
+
+def demo_region_of_organization(organization_id: str) -> str | None:
+    """The federation demo region holding `organization_id`: the one whose region organization is
+    the organization or above it; None for the state itself (every region holds it)."""
+    parents = {org.id: org.parent_id for org in DEMO_ORGANIZATIONS}
+    regions = {org_id: region for region, org_id in DEMO_REGION_ORGANIZATIONS.items()}
+    if organization_id not in parents:
+        raise RegionSplitError(f"no demo organization {organization_id!r}")
+    current: str | None = organization_id
+    while current is not None:
+        if current in regions:
+            return regions[current]
+        current = parents[current]
+    return None
+
+
+def item_organizations(item: Item, communities: dict[str, Community]) -> set[str]:
+    """The organizations an item hangs on (where it is created, or who it is about)."""
+    programs = {DEMO_PROGRAM.id: DEMO_PROGRAM}
+    match item:
+        case Org():
+            return {item.id}
+        case Person():
+            return {org for org, _ in item.affiliations}
+        case Grant():
+            return {item.organization_id}
+        case Program():
+            return {item.owner_organization_id}
+        case ProposalCall() | Milestone():
+            return {programs[item.program_id].owner_organization_id}
+        case Community():
+            return {item.host_organization_id}
+        case Opening() | Signup() | TeamSignup() | Session():
+            return {communities[item.community_id].host_organization_id}
+        case PluginSetup():
+            return {item.region_id}
+        case AssessmentData():
+            return {item.organization_id}
+    raise RegionSplitError(f"no rule places a {type(item).__name__} in a region")
+
+
+def demo_item_region(item: Item, communities: dict[str, Community] | None = None) -> str | None:
+    """The federation demo region an item is loaded into; None for the state organization (all)."""
+    if communities is None:
+        communities = {c.id: c for c in (*DEMO_COMMUNITIES, DEMO_SOUTHERN_OPEN_COMMUNITY)}
+    if isinstance(item, Org) and item.id == DEMO_STATE_ID:
+        return None
+    regions = {demo_region_of_organization(org) or DEMO_STATE_HOME
+               for org in item_organizations(item, communities)}
+    if len(regions) != 1:
+        raise RegionSplitError(f"{type(item).__name__.lower()} {item.id!r} spans regions {sorted(regions)}")
+    return regions.pop()
+
+
+def demo_research_file(region: str, now: dt.datetime) -> AssessmentData:
+    """The region's copy of the demo's state research file (public aggregates by school: every
+    region compares itself with the same state baseline), uploaded by its first county office."""
+    from copnet.reflection import synthetic
+
+    springs = demo_assessment_years(now)
+    baseline = demo_assessment_plan(None, springs[-1])
+    county_office = next(org.id for org in DEMO_ORGANIZATIONS
+                         if org.kind == "county_office" and demo_region_of_organization(org.id) == region)
+    return AssessmentData("caaspp-research-file", county_office,
+                          f"demo-caaspp-research-{synthetic.school_year(springs[-1])}.txt",
+                          lambda out: synthetic.write_research_file(out, baseline))
+
+
+def demo_region_items(region: str, now: dt.datetime | None = None) -> list[Item]:
+    """What the federation demo loads into regional instance `region`, in loading order: the
+    state organization, then the region's own part of `demo_items` (plus the southern open
+    community, before the slow assessment imports), each region with the state research file."""
+    if region not in DEMO_REGION_ORGANIZATIONS:
+        raise RegionSplitError(f"no demo region {region!r} (one of {', '.join(DEMO_REGION_ORGANIZATIONS)})")
+    now = now or dt.datetime.now(dt.UTC)
+    everything = demo_items(now)
+    first_import = next(i for i, item in enumerate(everything) if isinstance(item, AssessmentData))
+    everything[first_import:first_import] = DEMO_SOUTHERN_ITEMS
+    chosen = [item for item in everything
+              if demo_item_region(item) in (None, region)
+              and not (isinstance(item, AssessmentData) and item.importer == "caaspp-research-file")]
+    return [*chosen, demo_research_file(region, now)]

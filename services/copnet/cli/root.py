@@ -22,10 +22,10 @@ from rich.table import Table
 
 from copnet import stack as stack_module
 from copnet.cli import attendance, communities, cycles, data, measures, orgs, participation, plugins, scheduling, surveys
-from copnet.cli import statewide
+from copnet.cli import federation_demo, statewide
 from copnet.cli.common import GatewayOption, fail, issuer_of, seed_token, settings_or_exit
 from copnet.cli.hub import app as hub_app
-from copnet.kernel.settings import SERVICE_NAMES, ConfigError, Settings
+from copnet.kernel.settings import HUB_DOMAIN, HUB_SERVICE_NAMES, SERVICE_NAMES, ConfigError, Settings, load_settings
 
 app = typer.Typer(name="copnet", help="Run and operate a copnet regional instance.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_show_locals=False)
@@ -36,8 +36,8 @@ app.add_typer(token_app, name="token")
 PORT_VARIABLES = {
     "gateway": ("gateway_port",),
     "mongodb": ("embedded_mongodb_port",),
-    "nats": ("embedded_nats_port", "embedded_nats_monitor_port"),
-    **{name: (f"{name}_port",) for name in SERVICE_NAMES},
+    "nats": ("embedded_nats_port", "embedded_nats_monitor_port", "embedded_leaf_port"),
+    **{name: (f"{name}_port",) for name in (*SERVICE_NAMES, *HUB_SERVICE_NAMES)},
 }
 
 
@@ -57,17 +57,24 @@ def port_variable(settings: Settings, process: str, port: int) -> str:
 @app.command()
 def up(
     seed: Annotated[Dataset | None, typer.Option(help="Load a data set once the stack is ready (idempotent).")] = None,
+    hub: Annotated[bool, typer.Option("--hub", help="Run the statewide hub its regions link to (COPNET_INSTANCE=hub; "
+                                                    "the regions allowed: COPNET_HUB_REGIONS).")] = False,
 ) -> None:
     """Start the whole stack in the foreground and wait until it is ready.
 
     Starts the embedded MongoDB-wire server and NATS (unless COPNET_MONGODB_URI / COPNET_NATS_URL
-    are set), the five services and the gateway.
+    are set), the services and the gateway: a regional instance's, or with --hub the statewide
+    hub's (its NATS with a leaf-node port for the regions, the statewide service, the gateway's
+    statewide API).
 
     Ctrl-C (or SIGTERM) stops every process. Data lives in COPNET_DATA_DIR (default .copnet/).
     """
     from copnet.cli.run import run_stack
 
-    settings = settings_or_exit()
+    settings = hub_settings_or_exit() if hub else settings_or_exit()
+    if settings.instance == "hub" and seed is not None:
+        raise fail("copnet up: --seed loads a regional instance's data; a hub has none of its own (its regions "
+                   "feed it; `copnet federation-demo` runs a hub with two seeded regions)", 2)
     try:
         plan = stack_module.plan(settings)
     except (FileNotFoundError, ConfigError) as error:
@@ -92,11 +99,40 @@ def up(
             except seed_module.SeedError as error:
                 return f"loading the demo network failed: {error}"
             announce(f"copnet up: demo network loaded ({report.summary()})")
+        if settings.instance == "hub":
+            for line in hub_link_lines(settings):
+                announce(line)
         announce(f"copnet is up: {gateway_url}  (API docs: {gateway_url}/api/v1/swagger)")
         return None
 
     infrastructure = {spec.name for spec in plan.infrastructure}
     raise typer.Exit(run_stack(plan.all, infrastructure, gateway_url, after_ready))
+
+
+def hub_settings_or_exit() -> Settings:
+    """The settings with COPNET_INSTANCE=hub and the hub's region name, whatever the environment says."""
+    try:
+        return load_settings(instance="hub", region=HUB_DOMAIN)
+    except ConfigError as error:
+        raise fail(f"copnet: configuration error: {error}", 2) from None
+
+
+def hub_link_lines(settings: Settings) -> list[str]:
+    """How a region links to this hub (docs/federation.md)."""
+    from copnet.federation_nats import hub_leaf_url
+
+    leaf_url = hub_leaf_url(settings)
+    regions = settings.linked_regions
+    lines = [(f"copnet up: regions link to this hub's NATS at {leaf_url} (COPNET_HUB_LEAF_URL of the region; "
+              f"from another machine, this host's name, with TLS in production: deploy/nats/)")]
+    if regions:
+        lines.append(f"copnet up: regions allowed to link: {', '.join(regions)} (COPNET_HUB_REGIONS); a region's "
+                     f"COPNET_HUB_LEAF_USER and COPNET_HUB_LEAF_PASSWORD: `copnet hub region credentials NAME` "
+                     f"with this hub's settings (COPNET_INSTANCE=hub, COPNET_DATA_DIR={settings.data_dir})")
+    else:
+        lines.append("copnet up: no region may link yet: set COPNET_HUB_REGIONS (comma-separated region names) "
+                     "and start the hub again")
+    return lines
 
 
 def describe(plan: stack_module.StackPlan, settings: Settings) -> None:
@@ -112,7 +148,8 @@ def describe(plan: stack_module.StackPlan, settings: Settings) -> None:
         where = ", ".join(f"{settings.host}:{port}" for port in spec.ports)
         table.add_row(spec.name, what.get(spec.name, "gRPC"), where)
     console = Console(highlight=False)
-    console.print(f"copnet up: region {settings.region}, data in {settings.data_dir.resolve()}", markup=False)
+    what_runs = "statewide hub" if settings.instance == "hub" else f"region {settings.region}"
+    console.print(f"copnet up: {what_runs}, data in {settings.data_dir.resolve()}", markup=False)
     console.print(table)
 
 
@@ -136,7 +173,7 @@ def status(
         table.add_column(column)
     healthy = True
     try:
-        for name in SERVICE_NAMES:
+        for name in settings.service_names:
             client = clients[name]
             states = [client.health_status("", timeout=2.0)]
             if states[0] != "UNREACHABLE":
@@ -331,6 +368,7 @@ app.add_typer(surveys.app, name="surveys")
 app.command("hours")(attendance.hours)
 app.add_typer(statewide.app, name="statewide")
 app.add_typer(hub_app, name="hub")
+app.command("federation-demo")(federation_demo.federation_demo)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from honcho.manager import Manager
@@ -154,35 +154,41 @@ class Outcome:
     failure: str | None = None
 
 
-def run_stack(specs: list[ProcessSpec], infrastructure: set[str], gateway_url: str,
+def run_stack(specs: list[ProcessSpec], infrastructure: set[str], gateway_url: str | Sequence[str],
               after_ready: Callable[[Callable[[str], None]], str | None],
-              ready_timeout: float = READY_TIMEOUT_SECONDS, stop_grace: float = STOP_GRACE_SECONDS) -> int:
+              ready_timeout: float = READY_TIMEOUT_SECONDS, stop_grace: float = STOP_GRACE_SECONDS,
+              command: str = "copnet up") -> int:
     """Run every spec until a signal or a child's exit; returns the exit code for `copnet up`.
 
-    `after_ready(announce)` runs once the gateway is ready (in the watcher thread; `announce`
-    prints a line without honcho's prefix); it returns an error message to stop the stack
-    (with exit code 1), or None.
+    `after_ready(announce)` runs once the gateway is ready (every gateway, when given several: the
+    federation demo runs a hub and regions under one manager), in the watcher thread; `announce`
+    prints a line without honcho's prefix. It returns an error message to stop the stack (with
+    exit code 1), or None; an error once the stack is already stopping (it failed because of the
+    stop: say, a seed cut short by Ctrl-C) is not reported. `command` names the command in its
+    own messages.
     """
+    gateway_urls = [gateway_url] if isinstance(gateway_url, str) else list(gateway_url)
     printer = LockedPrinter(sys.stdout)
     outcome = Outcome()
     manager: StackManager
 
     def fail(message: str) -> None:
         outcome.failure = message
-        printer.announce(f"copnet up: {message}")
+        printer.announce(f"{command}: {message}")
         manager.terminate()
 
     def watch() -> None:
         deadline = time.monotonic() + ready_timeout
-        status, body = None, ""
-        while not manager.stopping.is_set():
-            status, body = http_get(f"{gateway_url}/readyz", timeout=2)
+        waiting = list(gateway_urls)
+        while waiting and not manager.stopping.is_set():
+            status, body = http_get(f"{waiting[0]}/readyz", timeout=2)
             if status == 200:
-                break
+                waiting.pop(0)
+                continue
             if time.monotonic() > deadline:
                 answer = body.strip()[:2000] if status is None else f"{status} {body.strip()[:2000]}"
                 fail(f"the stack did not become ready within {ready_timeout:g}s; "
-                     f"GET {gateway_url}/readyz: {answer}")
+                     f"GET {waiting[0]}/readyz: {answer}")
                 return
             manager.stopping.wait(READY_POLL_SECONDS)
         if manager.stopping.is_set():
@@ -191,7 +197,7 @@ def run_stack(specs: list[ProcessSpec], infrastructure: set[str], gateway_url: s
             error = after_ready(printer.announce)
         except Exception as exc:  # noqa: BLE001  (reported, and the stack stops)
             error = f"{type(exc).__name__}: {exc}"
-        if error is not None:
+        if error is not None and not manager.stopping.is_set():
             fail(error)
 
     manager = StackManager(printer, on_started=watch, infrastructure=infrastructure, stop_grace=stop_grace)
