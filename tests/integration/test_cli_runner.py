@@ -118,6 +118,32 @@ def test_an_error_after_ready_stops_the_stack_with_exit_1(tmp_path, capsys):
     assert "copnet up: loading failed" in capsys.readouterr().out
 
 
+def test_several_gateways_are_all_waited_for(tmp_path, capsys):
+    """The federation demo's hub and regions: after_ready runs only once every gateway is ready."""
+    ready, never = stack.free_port(), never_ready_url()
+    called = []
+    code = runner.run_stack([spec("gateway", ready_server(ready))], set(), [f"http://127.0.0.1:{ready}", never],
+                            lambda announce: called.append(True), ready_timeout=2, command="copnet federation-demo")
+    assert code == 1
+    assert called == []
+    assert f"copnet federation-demo: the stack did not become ready within 2s; GET {never}/readyz" in \
+        capsys.readouterr().out
+
+
+def test_an_error_caused_by_a_requested_stop_is_not_a_failure(tmp_path, capsys):
+    """Ctrl-C while after_ready is still working (a demo being loaded): its error is the stop's."""
+    port = stack.free_port()
+
+    def after_ready(announce):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the stop under way, as a loader would find its gateway gone
+        return "loading failed: the gateway went away"
+
+    code = runner.run_stack([spec("gateway", ready_server(port))], set(), f"http://127.0.0.1:{port}", after_ready)
+    assert code == 0
+    assert "loading failed" not in capsys.readouterr().out
+
+
 def test_infrastructure_stops_after_the_other_processes(tmp_path):
     """The database and broker get SIGTERM only once the services have exited."""
     log = tmp_path / "order.log"
