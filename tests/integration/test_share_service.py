@@ -174,3 +174,18 @@ def test_a_new_inquiry_cycle_is_counted_for_the_host_district_and_above(region):
     schools = {org.id for org in seed.DEMO_ORGANIZATIONS if org.kind == "school"}
     counted_at = {s.record.cycles.organization_id for s in share_stream(region) if s.record.kind == "cycles"}
     assert counted_at and not counted_at & schools
+
+
+def test_closing_a_community_withdraws_it_from_the_catalog(region):
+    key = "community:eastbay-elementary-math-teams"
+
+    def versions():
+        return sorted((s.record for s in share_stream(region) if s.record.key == key), key=lambda r: r.version)
+
+    before = versions()[-1]
+    assert not before.withdrawn
+    region.membership(region.token("platform_admin")).ChangeCommunityStatus(membership_pb2.ChangeCommunityStatusRequest(
+        id="eastbay-elementary-math-teams", status=membership_pb2.COMMUNITY_STATUS_CLOSED))
+    region.wait_for(lambda: versions()[-1].withdrawn, 30, "the closed community withdrawn")
+    latest = versions()[-1]
+    assert latest.version == before.version + 1 and latest.WhichOneof("content") is None
