@@ -64,6 +64,8 @@ SHARE_ADMIN = "share-admin"
 HUB_ACCOUNT = "STATEWIDE"
 CREDENTIALS_DIRECTORY = "leaf-credentials"
 DELIVER_SUBJECT_PREFIX = "copnet-deliver"
+SYSTEM_ACCOUNT = "SYS"
+SYSTEM_USER = "system"
 # A region's JetStream administration the hub may never ask for over the link.
 STREAM_ADMINISTRATION = ("STREAM.CREATE.>", "STREAM.UPDATE.>", "STREAM.DELETE.>", "STREAM.PURGE.>",
                          "STREAM.MSG.DELETE.>", "STREAM.RESTORE.>", "STREAM.SNAPSHOT.>", "STREAM.LEADER.STEPDOWN.>",
@@ -186,17 +188,48 @@ def hub_leaf_users(settings: Settings) -> list[dict]:
     return users
 
 
-def hub_config(settings: Settings, store: Path, service_users: list[dict]) -> dict:
+def hub_config(settings: Settings, store: Path, service_users: list[dict], system_password: str) -> dict:
     """The hub's nats-server: JetStream domain `hub`, the STATEWIDE account (the hub's services, the
-    operator, the regions' leaf users) and the leaf-node listener (ports come from settings)."""
+    operator, the regions' leaf users), the leaf-node listener (ports come from settings), and the
+    system account, whose user `copnet hub region rotate` closes the leaf connections with (a
+    reload does not end a connection made with a password that has since changed)."""
     return {
         "jetstream": {"store_dir": str(store), "sync_interval": "always", "domain": HUB_DOMAIN},
-        "accounts": {HUB_ACCOUNT: {"jetstream": "enabled", "users": [*service_users, *hub_leaf_users(settings)]}},
+        "accounts": {HUB_ACCOUNT: {"jetstream": "enabled", "users": [*service_users, *hub_leaf_users(settings)]},
+                     SYSTEM_ACCOUNT: {"users": [{"user": SYSTEM_USER, "password": system_password}]}},
+        "system_account": SYSTEM_ACCOUNT,
         # no_advertise: a region reconnects only to the URL it was given (the hub's public name, the
         # one its TLS certificate is for), never to the listener's own addresses, which the hub
         # would otherwise tell it (and which may not be reachable, or not the way it should go).
         "leafnodes": {"host": settings.host, "port": settings.embedded_leaf_port, "no_advertise": True},
     }
+
+
+def close_leaf_connections(monitor_url: str, nats_url: str, system_password: str) -> int:
+    """Close every leaf-node connection of a running hub nats-server (each region reconnects within
+    seconds, with the credentials the server has now); how many were closed."""
+    import asyncio
+    import urllib.request
+
+    import nats
+
+    def get(path: str) -> dict:
+        with urllib.request.urlopen(f"{monitor_url}{path}", timeout=5) as response:
+            return json.loads(response.read())
+
+    server_id, leafs = get("/varz")["server_id"], get("/leafz").get("leafs") or []
+
+    async def kick() -> int:
+        connection = await nats.connect(nats_url, user=SYSTEM_USER, password=system_password, allow_reconnect=False)
+        try:
+            for leaf in leafs:
+                await connection.request(f"$SYS.REQ.SERVER.{server_id}.KICK", json.dumps({"cid": leaf["id"]}).encode(),
+                                         timeout=5)
+        finally:
+            await connection.close()
+        return len(leafs)
+
+    return asyncio.run(kick()) if leafs else 0
 
 
 # -- leaf credentials at the hub -------------------------------------------------------------------

@@ -209,18 +209,20 @@ def nats_spec(settings: Settings, secret: str) -> tuple[ProcessSpec, str]:
     store.mkdir(parents=True, exist_ok=True)
     users = nats_users(settings.region, secret, settings.service_names)
     if settings.instance == "hub":
-        config = federation_nats.hub_config(settings, store, users)
+        config = federation_nats.hub_config(settings, store, users,
+                                            nats_password(secret, federation_nats.SYSTEM_USER))
         ports = [port, monitor, settings.embedded_leaf_port]
     else:
         config = federation_nats.region_config(settings, store, users, share_admin_password(secret))
         ports = [port, monitor]
+    # In the file, not on the command line: a reload (`copnet hub region rotate`) must not change it.
+    config = {"server_name": f"copnet-{settings.region}", **config}
     # The users hold passwords: the file is the owner's only.
     path = settings.data_dir.resolve() / "nats.conf"
     federation_nats.write_private(path, federation_nats.render(config))
     # Written with --pid so `copnet hub region rotate` can make a running server reload its users.
     argv = [executable("nats-server"), "--config", str(path), "--jetstream", "--addr", host,
-            "--port", str(port), "--http_port", str(monitor), "--server_name", f"copnet-{settings.region}",
-            "--pid", str(settings.data_dir.resolve() / NATS_PID_FILE)]
+            "--port", str(port), "--http_port", str(monitor), "--pid", str(settings.data_dir.resolve() / NATS_PID_FILE)]
     probe = lambda: http_ok(f"http://{host}:{monitor}/healthz?js-enabled-only=true")
     return ProcessSpec("nats", argv, probe=probe, ports=ports), f"nats://{host}:{port}"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +20,13 @@ import nats
 import pytest
 from copnet import federation_nats
 from copnet import stack as stacklib
+from copnet.cli.root import app as cli
 from copnet.kernel.federation import STATEWIDE_STREAM, share_stream_name, share_subject
 from copnet.kernel.settings import Settings, load_settings
 from copnet.share.stream import share_stream_config
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NoStreamResponseError
+from typer.testing import CliRunner
 
 from tests.support.processes import ManagedProcess
 
@@ -400,3 +403,51 @@ def test_the_deploy_configs_link_a_region_to_the_hub_over_tls(tmp_path):
     check_hub_link = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check_hub_link)
     assert check_hub_link.run_checks(tmp_path) == []
+
+
+# -- rotating a region's credentials ---------------------------------------------------------------
+def leafs(server: Server) -> int:
+    status, body = stacklib.http_get(f"http://127.0.0.1:{server.settings.embedded_nats_monitor_port}/leafz")
+    return len(json.loads(body).get("leafs") or []) if status == 200 else -1
+
+
+def test_rotating_a_regions_credentials_drops_its_link_until_it_has_the_new_password(tmp_path):
+    hub_values = {"COPNET_INSTANCE": "hub", "COPNET_REGION": "hub", "COPNET_HUB_REGIONS": "east",
+                  "COPNET_SECRET": SECRET, "COPNET_DATA_DIR": str(tmp_path / "hub"),
+                  "COPNET_EMBEDDED_LEAF_PORT": str(stacklib.free_port()),
+                  **{f"COPNET_{name.upper()}": str(port) for name, port in ports().items()}}
+    hub_settings = load_settings(**{key.removeprefix("COPNET_").lower(): value for key, value in hub_values.items()})
+    runner = CliRunner()
+    added = runner.invoke(cli, ["hub", "region", "add", "east"], env=hub_values)
+    assert added.exit_code == 0, added.output
+    assert "region-east" in added.output and "copnet-deliver.east.>" in added.output
+    hub = start_server(hub_settings, tmp_path)
+    region = None
+    try:
+        def start_region() -> Server:
+            settings = load_settings(data_dir=tmp_path / "east", secret=SECRET, region="east", **region_ports,
+                                     **federation_nats.link_settings(hub_settings, "east"))
+            return start_server(settings, tmp_path)
+
+        region_ports = ports()
+        region = start_region()
+        wait_for(lambda: leafs(hub) == 1, "east's link")
+        old = federation_nats.region_credentials(hub_settings, "east")
+
+        rotated = runner.invoke(cli, ["hub", "region", "rotate", "east"], env=hub_values)
+        assert rotated.exit_code == 0, rotated.output
+        assert "reloaded its users" in rotated.output
+        new = federation_nats.region_credentials(hub_settings, "east")
+        assert new[1] != old[1] and f"COPNET_HUB_LEAF_PASSWORD={new[1]}" in rotated.output
+        wait_for(lambda: leafs(hub) == 0, "the old password's link dropped")
+        wait_for(lambda: "Authorization Violation" in (tmp_path / "nats-east.log").read_text(),
+                 "the region refused with its old password")
+        assert leafs(hub) == 0
+
+        region.process.stop()  # the region's side: the new password, and its NATS restarted
+        region = start_region()
+        wait_for(lambda: leafs(hub) == 1, "east linked again with the new password")
+    finally:
+        if region is not None:
+            region.process.stop()
+        hub.process.stop()

@@ -101,7 +101,8 @@ def test_no_process_inherits_the_leaf_password(tmp_path):
 # -- the hub ---------------------------------------------------------------------------------------
 def test_the_hub_has_domain_hub_and_one_confined_leaf_user_per_region(tmp_path):
     settings = hub_settings(tmp_path)
-    config = federation_nats.hub_config(settings, tmp_path, stack.nats_users("hub", SECRET, HUB_SERVICE_NAMES))
+    config = federation_nats.hub_config(settings, tmp_path, stack.nats_users("hub", SECRET, HUB_SERVICE_NAMES),
+                                       "system-pw")
     assert config["jetstream"]["domain"] == "hub"
     assert config["leafnodes"]["port"] == settings.embedded_leaf_port
     users = {user["user"]: user for user in config["accounts"]["STATEWIDE"]["users"]}

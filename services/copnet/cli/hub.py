@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,8 @@ region_app = typer.Typer(help="Regions' leaf-node credentials at this hub.", no_
 app.add_typer(region_app, name="region")
 
 REGION_NAME = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+# The server handles SIGHUP on its own goroutine: give it a moment before closing connections.
+RELOAD_SECONDS = 0.5
 RegionArgument = Annotated[str, typer.Argument(help="The region's name, exactly its COPNET_REGION.")]
 
 
@@ -81,7 +84,20 @@ def reload_running_server(settings: Settings) -> str:
     if b"nats-server" not in command or str(pid_file).encode() not in command:
         return "the hub's nats-server is not running here: the new password holds from its next start"
     os.kill(pid, signal.SIGHUP)
-    return f"the hub's nats-server (pid {pid}) reloaded its users: the old password no longer links"
+    # A reload leaves connections made with an old password open: close the leaf connections (each
+    # region reconnects within seconds, with the credentials the server has now).
+    monitor = f"http://{settings.host}:{settings.embedded_nats_monitor_port}"
+    url = f"nats://{settings.host}:{settings.embedded_nats_port}"
+    secret = stack_module.instance_secret(settings)
+    time.sleep(RELOAD_SECONDS)
+    try:
+        closed = federation_nats.close_leaf_connections(
+            monitor, url, stack_module.nats_password(secret, federation_nats.SYSTEM_USER))
+    except Exception as error:  # noqa: BLE001 - the reload happened; say what did not
+        return (f"the hub's nats-server (pid {pid}) reloaded its users, but its leaf connections could not be "
+                f"closed ({error}): a region linked with the old password stays linked until its link drops")
+    return (f"the hub's nats-server (pid {pid}) reloaded its users and closed {closed} leaf connection(s): "
+            "the old password no longer links")
 
 
 @region_app.command("add")
