@@ -9,17 +9,22 @@ import csv
 import io
 
 import pytest
-from google.protobuf import timestamp_pb2
-
 from copnet.gateway.app import create_app
 from copnet.kernel import auth, token_keys
 from copnet.kernel.settings import HUB_SERVICE_NAMES
 from copnet.reflection.v1 import measures_pb2
 from copnet.share.v1 import share_pb2
 from copnet.statewide.v1 import ingest_pb2, views_pb2
+from google.protobuf import timestamp_pb2
+
 from tests.support import tokens
 from tests.unit import test_gateway_openapi as standing
-from tests.unit.gateway_fakes import FakeClients, FakeServiceClient, assert_problem, make_app
+from tests.unit.gateway_fakes import (
+    FakeClients,
+    FakeServiceClient,
+    assert_problem,
+    make_app,
+)
 
 HUB = "hub"
 STATE = "ca"  # the organization a state coordinator's role is held at (the hub keeps no tree of its own)
@@ -194,8 +199,9 @@ def test_who_may_call_each_statewide_route(hub, hub_clients, caller, path, metho
 
 
 def test_the_services_refusal_is_a_problem_too(hub, hub_clients):
-    from tests.support.fake_grpc import FakeRpcError
     import grpc
+
+    from tests.support.fake_grpc import FakeRpcError
 
     hub_clients["statewide"].replies["ListMeasures"] = FakeRpcError(grpc.StatusCode.PERMISSION_DENIED, "not yours")
     assert_problem(hub.get(f"/api/v1/statewide/measures?{MEASURES}", headers=hub_bearer()), 403)

@@ -18,7 +18,14 @@ from typing import Annotated
 import typer
 
 from copnet import stack as stack_module
-from copnet.cli.common import GatewayOption, TokenOption, describe_error, fail, print_table, settings_or_exit
+from copnet.cli.common import (
+    GatewayOption,
+    TokenOption,
+    describe_error,
+    fail,
+    print_table,
+    settings_or_exit,
+)
 
 app = typer.Typer(help="The statewide hub: links, reach, participation, measures and gaps, trends, catalog, "
                        "directory and inquiry cycles.", no_args_is_help=True)
@@ -179,8 +186,8 @@ def measures(test: Test, year: SchoolYear, window: Window, level: MeasureLevel =
     """Published outcome cells across regions and districts (--csv: the suppressed export).
 
     Withheld figures print and export as "*"."""
-    query = dict(test=test, school_year=year, window=window, level=level, region=region, organization_id=organization,
-                 student_groups=group or [], grades=grade or [])
+    query = {"test": test, "school_year": year, "window": window, "level": level, "region": region,
+             "organization_id": organization, "student_groups": group or [], "grades": grade or []}
     if csv or output is not None:
         text = call_hub("measures", gateway, token,
                         lambda client: client.text("/statewide/measures", "text/csv", **query, format="csv"))
@@ -216,8 +223,8 @@ def gaps(test: Test, year: SchoolYear, window: Window,
     """The gap between two student groups per organization (--csv: the suppressed export).
 
     A gap is withheld ("*") when either side is."""
-    query = dict(test=test, school_year=year, window=window, focal_group=focal, reference_group=reference,
-                 grade=grade, level=level, region=region)
+    query = {"test": test, "school_year": year, "window": window, "focal_group": focal,
+             "reference_group": reference, "grade": grade, "level": level, "region": region}
     if csv or output is not None:
         text = call_hub("gaps", gateway, token,
                         lambda client: client.text("/statewide/measure-gaps", "text/csv", **query, format="csv"))

@@ -51,8 +51,8 @@ def _percent_or_null(message, field: str):
 
 
 def _completeness(message) -> dict:
-    return dict(complete=message.complete, missing_regions=list(message.missing_regions),
-                withheld_regions=list(message.withheld_regions))
+    return {"complete": message.complete, "missing_regions": list(message.missing_regions),
+            "withheld_regions": list(message.withheld_regions)}
 
 
 def participation_request(query: views.ParticipationQuery) -> views_pb2.ListParticipationRequest:

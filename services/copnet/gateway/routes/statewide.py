@@ -22,7 +22,11 @@ from copnet.gateway.openapi import LIST_PROBLEMS, operation_id, problem_response
 from copnet.gateway.problems import problem
 from copnet.gateway.schemas.common import FieldError
 from copnet.gateway.schemas.measures import ExportFormat
-from copnet.gateway.schemas.statewide import RegionLinkList, RejectionList, RejectionQuery
+from copnet.gateway.schemas.statewide import (
+    RegionLinkList,
+    RejectionList,
+    RejectionQuery,
+)
 from copnet.gateway.schemas.statewide_views import (
     CatalogList,
     CatalogProgramList,
@@ -55,7 +59,7 @@ blueprint = APIBlueprint("statewide", __name__, url_prefix="/api/v1/statewide", 
 
 # Who reads the statewide figures (at any organization: the hub has no organization tree of its own).
 STATEWIDE_READERS = (Role.PLATFORM_ADMIN, Role.STATE_COORDINATOR)
-READER = dict(security=BEARER_REQUIRED, openapi_extensions=roles_required(*STATEWIDE_READERS))
+READER = {"security": BEARER_REQUIRED, "openapi_extensions": roles_required(*STATEWIDE_READERS)}
 # A read with nothing to validate but the token.
 PLAIN_READ_PROBLEMS = problem_responses(403, 503, 504)
 # A public read: anyone, no token (a token sent must still be valid: 401).

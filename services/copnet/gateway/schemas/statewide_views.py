@@ -16,8 +16,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from copnet.gateway.schemas.common import CommunityKind, GradeBand, OrganizationKind, Strict
-from copnet.gateway.schemas.measures import ExportFormat, MeasureGap, PercentFigure, at_most
+from copnet.gateway.schemas.common import (
+    CommunityKind,
+    GradeBand,
+    OrganizationKind,
+    Strict,
+)
+from copnet.gateway.schemas.measures import (
+    ExportFormat,
+    MeasureGap,
+    PercentFigure,
+    at_most,
+)
 from copnet.gateway.schemas.statewide import region_field
 from copnet.kernel.inputs import ID_PATTERN
 
