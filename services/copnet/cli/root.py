@@ -285,13 +285,14 @@ def token_keys_command(
     from copnet.reflection.datasets.pseudonyms import make_key_file
     from copnet.stack import PSEUDONYM_KEY_FILE
 
+    services = settings_or_exit().service_names  # a hub's (COPNET_INSTANCE=hub): the statewide service's
     try:
-        files = token_keys.make_key_set(directory, SERVICE_NAMES)
+        files = token_keys.make_key_set(directory, services)
         pseudonym_key = make_key_file(Path(directory) / PSEUDONYM_KEY_FILE)
     except OSError as error:
         raise fail(f"copnet token keys: cannot write to {directory}: {error.strerror or error}", 2) from None
     typer.echo(f"issuer key:      {files.issuer}")
-    for name in SERVICE_NAMES:
+    for name in services:
         typer.echo(f"{name + ' key:':<17}{files.service(name)}")
     typer.echo(f"public keys:     {files.public}")
     typer.echo(f"pseudonym key:   {pseudonym_key}")
