@@ -20,7 +20,6 @@ import typer
 from copnet import stack as stack_module
 from copnet.cli.common import (
     GatewayOption,
-    TokenOption,
     describe_error,
     fail,
     print_table,
@@ -31,6 +30,9 @@ app = typer.Typer(help="The statewide hub: links, reach, participation, measures
                        "directory and inquiry cycles.", no_args_is_help=True)
 
 WITHHELD = "*"
+TokenOption = Annotated[str | None, typer.Option(
+    help="A token of the hub to act with (default $COPNET_TOKEN; on the hub itself, a short-lived platform_admin "
+         "token of it). The catalog and directory need none.")]
 Region = Annotated[str | None, typer.Option("--region", help="Only this region's (default: every region's).")]
 
 
