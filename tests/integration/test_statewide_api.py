@@ -322,6 +322,10 @@ def test_the_catalog_is_public_and_links_each_community_to_its_region(hub):
     assert entries["north-plc"]["region"] == NORTH and entries["north-plc"]["join_url"] == JOIN_URL
     assert entries["north-plc"]["host_organization_name"] == "North USD"
     assert entries["south-plc"]["region"] == SOUTH and entries["south-plc"]["join_url"] is None
+    # Open, without a sign-up window, with seats: found by the filters a teacher would use.
+    found = ApiClient(hub.gateway_url).get("/statewide/catalog", region=NORTH, open_now="true",
+                                          seats_available="true")
+    assert [e["id"] for e in found["items"]] == ["north-plc"]
 
 
 def test_the_directory_is_public(hub):
