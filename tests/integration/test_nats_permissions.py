@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import nats
+import nats.js.errors
 import pytest
 from copnet import stack as stacklib
 from copnet.events.v1 import events_pb2
 from copnet.kernel.events import CloudEvent, source_for
+from copnet.kernel.federation import share_stream_name, share_subject
 
 from tests.integration.jetstream_events import published
 from tests.support.stack import TEST_SECRET
@@ -36,7 +38,7 @@ def try_publish(services, credentials: dict, event: CloudEvent) -> tuple[bool, l
             await connection.jetstream().publish(event.nats_subject(services.settings.region), event.body(),
                                                  headers=event.headers(), timeout=2)
             return True
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.TimeoutError):
             return False
         finally:
             await connection.close()
@@ -72,3 +74,48 @@ def test_nothing_connects_without_a_password(services):
         try_publish(services, {}, config_changed(services, "natsperm-anonymous"))
     with pytest.raises(Exception, match="Authorization Violation"):
         try_publish(services, {"user": "plugins", "password": "guessed"}, config_changed(services, "natsperm-guess"))
+
+
+def test_only_the_share_service_publishes_onto_the_share_stream(services):
+    """The share subjects are the share service's alone; its publish reaches the share stream in the
+    SHARE account through COPNET's import (here refused by the stream's own precondition, so nothing
+    is stored: the stream answered, which is what this shows)."""
+    region = services.settings.region
+    subject, stream = share_subject(region, "cycles"), share_stream_name(region)
+    never_stored = {"Nats-Expected-Last-Sequence": str(2 ** 62)}
+
+    async def publish(credentials: dict) -> tuple[str, list[str]]:
+        errors: list[str] = []
+
+        async def on_error(error):
+            errors.append(str(error))
+
+        connection = await nats.connect(services.plan.nats_url, error_cb=on_error, allow_reconnect=False,
+                                        **credentials)
+        try:
+            await connection.jetstream().publish(subject, b"{}", headers=never_stored, timeout=2)
+            return "stored", errors
+        except nats.js.errors.APIError as error:
+            return f"refused by the stream: {error.description}", errors
+        except (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            return "no answer", errors
+        finally:
+            await connection.close()
+
+    services.wait_for(lambda: asyncio.run(share_stream_exists(services, stream)), 60, "the share stream")
+    outcome, errors = asyncio.run(publish(as_service(services, "share")))
+    assert outcome.startswith("refused by the stream: wrong last sequence"), (outcome, errors)
+    outcome, errors = asyncio.run(publish(as_service(services, "membership")))
+    assert outcome == "no answer"
+    assert any("permissions violation" in error.lower() for error in errors), errors
+
+
+async def share_stream_exists(services, stream: str) -> bool:
+    connection = await nats.connect(services.plan.share_operator_url, allow_reconnect=False)
+    try:
+        await connection.jetstream().stream_info(stream)
+        return True
+    except nats.js.errors.NotFoundError:
+        return False
+    finally:
+        await connection.close()
