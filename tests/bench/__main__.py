@@ -23,6 +23,7 @@ from tests.bench.load import HEADER, Call, burst, post_burst, time_until
 from tests.bench.measure_queries import bench_measure_queries
 from tests.bench.roster import bench_roster_import
 from tests.bench.signup import COUNTY, bench_signup_burst, create_organizations
+from tests.bench.statewide_queries import bench_statewide_queries
 from tests.support.processes import ManagedProcess
 from tests.support.stack import RunningStack, settings_for_tests
 
@@ -87,6 +88,7 @@ def main() -> int:
                         help="student rows of the two measure-query runs")
     parser.add_argument("--assessment-rows", type=int, default=1_000_000, help="rows of the imported score file")
     parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster", "measures",
+                                           "statewide-queries",
                                            "assessment-import"),
                         help="run one benchmark")
     args = parser.parse_args()
@@ -115,6 +117,8 @@ def main() -> int:
                 bench_measure_queries(tuple(args.measure_students))
             if args.only in (None, "assessment-import"):
                 correct = bench_assessment_import(args.assessment_rows) and correct
+            if args.only in (None, "statewide-queries"):
+                bench_statewide_queries(root / "statewide")
         finally:
             if baseline is not None:
                 baseline.stop()

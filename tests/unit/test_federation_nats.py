@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 from copnet import federation_nats, stack
+from copnet.cli.root import app as cli
 from copnet.kernel.settings import HUB_SERVICE_NAMES, SERVICE_NAMES, load_settings
+from typer.testing import CliRunner
 
 SECRET = "s" * 40
 DEPLOY = Path(__file__).parents[2] / "deploy"
@@ -224,3 +226,50 @@ def test_the_hub_compose_file_and_manifests_run_the_hub(tmp_path):
         documents = list(yaml.safe_load_all((kubernetes / resource).read_text()))
         assert all(document["kind"] for document in documents)
     assert "COPNET_INSTANCE=hub" in (kubernetes / "config.env").read_text().splitlines()
+
+
+# -- copnet hub region ------------------------------------------------------------------------------
+def hub_cli(tmp_path: Path, *args: str, instance: str = "hub"):
+    env = {"COPNET_INSTANCE": instance, "COPNET_REGION": "hub" if instance == "hub" else "north",
+           "COPNET_HUB_REGIONS": "north", "COPNET_DATA_DIR": str(tmp_path / "hub"), "COPNET_SECRET": SECRET}
+    return CliRunner().invoke(cli, ["hub", "region", *args], env=env)
+
+
+def test_copnet_hub_region_manages_the_leaf_credentials(tmp_path):
+    added = hub_cli(tmp_path, "add", "north")
+    assert added.exit_code == 0, added.output
+    assert "credentials made" in added.output and '"copnet-deliver.north.>"' in added.output
+    assert "$COPNET_LEAF_PASSWORD_NORTH" in added.output
+    settings = hub_settings(tmp_path, "north")
+    user, password = federation_nats.region_credentials(settings, "north")
+    assert password not in added.output  # shown only on request
+    assert "credentials already made" in hub_cli(tmp_path, "add", "north").output
+    assert federation_nats.region_credentials(settings, "north") == (user, password)
+
+    shown = hub_cli(tmp_path, "credentials", "north")
+    assert shown.exit_code == 0 and f"COPNET_HUB_LEAF_USER={user}\nCOPNET_HUB_LEAF_PASSWORD={password}" in shown.output
+
+    assert hub_cli(tmp_path, "add", "east").exit_code == 0  # not in COPNET_HUB_REGIONS: made, and said so
+    listed = hub_cli(tmp_path, "list").output
+    assert re.search(r"north\s+region-north\s+linked", listed) and "east" in listed
+    assert "not in COPNET_HUB_REGIONS" in listed
+
+    rotated = hub_cli(tmp_path, "rotate", "north")
+    assert rotated.exit_code == 0, rotated.output
+    new = federation_nats.region_credentials(settings, "north")[1]
+    assert new != password and f"COPNET_HUB_LEAF_PASSWORD={new}" in rotated.output
+    assert "not running here" in rotated.output
+    assert new in (tmp_path / "hub" / "nats.conf").read_text() and password not in (tmp_path / "hub" / "nats.conf").read_text()
+
+
+@pytest.mark.parametrize(("args", "instance", "code", "says"), [
+    (("add", "Bad_Name"), "hub", 2, "lowercase letters"),
+    (("add", "hub"), "hub", 2, "the hub's own JetStream domain"),
+    (("credentials", "west"), "hub", 1, "no credentials for region 'west'"),
+    (("rotate", "west"), "hub", 1, "no credentials for region 'west'"),
+    (("list",), "region", 2, "COPNET_INSTANCE=hub"),
+])
+def test_copnet_hub_region_refuses_what_it_cannot_do(tmp_path, args, instance, code, says):
+    result = hub_cli(tmp_path, *args, instance=instance)
+    assert result.exit_code == code and says in result.output, result.output
+    assert not (tmp_path / "hub" / federation_nats.CREDENTIALS_DIRECTORY / "west").exists()

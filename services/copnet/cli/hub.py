@@ -71,9 +71,10 @@ def hub_conf_block(region: str) -> str:
             f'   subscribe: {{allow: {json.dumps(permissions["subscribe"]["allow"])}}}}}}}')
 
 
-def reload_running_server(settings: Settings) -> str:
+def reload_running_server(settings: Settings, close_leaf_connections: bool) -> str:
     """Write the embedded nats-server's configuration again and make a running one reload it
-    (SIGHUP to the pid it wrote); what happened, in words."""
+    (SIGHUP to the pid it wrote), closing its leaf connections when a password changed; what
+    happened, in words."""
     stack_module.nats_spec(settings, stack_module.instance_secret(settings))
     pid_file = settings.data_dir.resolve() / stack_module.NATS_PID_FILE
     try:
@@ -84,6 +85,8 @@ def reload_running_server(settings: Settings) -> str:
     if b"nats-server" not in command or str(pid_file).encode() not in command:
         return "the hub's nats-server is not running here: the new password holds from its next start"
     os.kill(pid, signal.SIGHUP)
+    if not close_leaf_connections:
+        return f"the hub's nats-server (pid {pid}) reloaded its users"
     # A reload leaves connections made with an old password open: close the leaf connections (each
     # region reconnects within seconds, with the credentials the server has now).
     monitor = f"http://{settings.host}:{settings.embedded_nats_monitor_port}"
@@ -113,7 +116,7 @@ def add(region: RegionArgument) -> None:
         typer.echo(f"add {region} to COPNET_HUB_REGIONS (the embedded hub admits only those regions, and the "
                    "statewide stream sources only those)", err=True)
     elif made:
-        typer.echo(reload_running_server(settings))
+        typer.echo(reload_running_server(settings, close_leaf_connections=False))
     typer.echo(f"\ndeploy/nats/hub.conf, in the STATEWIDE account's users:\n{hub_conf_block(region)}")
     typer.echo(f"\nthe region's settings: `copnet hub region credentials {region}`")
 
@@ -152,7 +155,7 @@ def rotate(region: RegionArgument) -> None:
     checked_region("region rotate", region)
     existing("region rotate", settings, region)
     user, password = federation_nats.rotate_region_credentials(settings, region)
-    typer.echo(reload_running_server(settings) if region in settings.linked_regions
+    typer.echo(reload_running_server(settings, close_leaf_connections=True) if region in settings.linked_regions
                else f"{region} is not in COPNET_HUB_REGIONS: nothing to reload")
     typer.echo(f"COPNET_HUB_LEAF_USER={user}\nCOPNET_HUB_LEAF_PASSWORD={password}")
     typer.echo("# the region: set the new password (COPNET_HUB_LEAF_PASSWORD, or HUB_LEAF_URL for "
