@@ -45,11 +45,15 @@ class MeasureCellView(me.Document):
     cut_scores_version = me.StringField(default="")
     version = me.IntField(default=0)
     meta = {"collection": "view_measure_cells", "indexes": [
-        # The table, the gaps and the statewide totals.
-        ("test", "school_year", "window", "student_group", "grade", "id"),
-        ("test", "school_year", "window", "id"),
+        # The embedded server walks a compound index only when a query's equality fields are
+        # exactly its leading fields, with at most one operator on the next (here the id range
+        # that pages and narrows to a region or organization): one index per query shape.
+        # One group and grade across the state; the gaps (focal, then reference).
+        ("test", "school_year", "window", "level", "student_group", "grade", "id"),
+        # Any other selection of groups and grades (filtered while reading).
+        ("test", "school_year", "window", "level", "id"),
         # Trends: one organization's cell over years.
-        ("region", "organization_id", "test", "student_group", "grade"),
+        ("region", "organization_id", "test", "student_group", "grade", "window"),
         # Replacing a record's rows; renaming an organization.
         ("region", "entity"),
         ("region", "organization_id"),
@@ -126,7 +130,7 @@ class DirectoryView(me.Document):
     code = me.StringField(default="")
     organization = me.BinaryField()
     meta = {"collection": "view_directory", "indexes": [
-        ("region", "entity"), ("region", "kind", "id"), ("region", "parent_id", "id"), ("code", "id"), ("kind", "id"),
+        ("region", "entity"), ("region", "organization_id"), ("kind", "id"), ("parent_id", "id"), ("code", "id"),
     ]}
 
 
@@ -142,7 +146,8 @@ class CycleCountsView(me.Document):
     program_year = me.StringField(default="")
     counts = me.BinaryField()
     meta = {"collection": "view_cycle_counts", "indexes": [
-        ("region", "entity"), ("program_year", "id"), ("region", "organization_id"),
+        ("region", "entity"), ("program_year", "id"), ("program_year", "level", "id"), ("level", "id"),
+        ("region", "organization_id"),
     ]}
 
 

@@ -32,15 +32,42 @@ from copnet.statewide.views.models import (
 )
 
 
-def page(document_class, query: dict, request, token_query: dict) -> tuple[list[dict], str]:
-    """One page of raw rows matching `query` in id order; `token_query` names the filters a page
-    token is bound to (AIP-158: a token is refused for another query)."""
+def id_range(*prefix: str) -> tuple[str, str] | None:
+    """The ids of one region's rows (or one organization's in it): row ids start with them."""
+    if not prefix or not prefix[0]:
+        return None
+    start = row_id(*[part for part in prefix if part], "")
+    return start, start + "\uffff"
+
+
+def page(document_class, query: dict, request, token_query: dict, *, within: tuple[str, str] | None = None,
+         keep=None) -> tuple[list[dict], str]:
+    """One page of raw rows matching `query` (and `keep`, a test applied while reading) in id
+    order, within an id range; `token_query` names the filters a page token is bound to (AIP-158:
+    a token is refused for another query).
+
+    `query` holds equalities only and the id bounds are its one operator, so the embedded server
+    walks the compound index whose leading fields they are (views/models.py)."""
     size = pagination.page_size(request.page_size)
     after = pagination.decode_token(request.page_token, token_query)
-    filters = dict(query)
-    if after is not None:
-        filters["_id"] = {"$gt": after}
-    found = list(document_class._get_collection().find(filters).sort("_id", 1).limit(size + 1))
+    collection = document_class._get_collection()
+    found: list[dict] = []
+    # Without `keep`, one find; with it, batches until the page (and one more row) is full.
+    batch = size + 1 if keep is None else max(200, 4 * (size + 1))
+    while True:
+        bounds: dict = {}
+        if after is not None and (within is None or after >= within[0]):
+            bounds["$gt"] = after
+        elif within is not None:
+            bounds["$gte"] = within[0]
+        if within is not None:
+            bounds["$lt"] = within[1]
+        filters = {**query, "_id": bounds} if bounds else dict(query)
+        rows = list(collection.find(filters).sort("_id", 1).limit(batch))
+        found.extend(rows if keep is None else filter(keep, rows))
+        if keep is None or len(found) > size or len(rows) < batch:
+            break
+        after = rows[-1]["_id"]
     token = pagination.encode_token(found[size - 1]["_id"], token_query) if len(found) > size else ""
     return found[:size], token
 
@@ -128,8 +155,9 @@ class ViewRpcs:
         program_year = check.year(request.program_year, "program_year", required=True)
         level = check.one_of(request.level, "level", check.PARTICIPATION_LEVELS, default="region")
         region = check.optional_region(request.region)
-        query = without_empty({"program_year": program_year, "level": level, "region": region})
-        rows, token = page(ParticipationView, query, request, query)
+        query = {"program_year": program_year, "level": level}
+        rows, token = page(ParticipationView, query, request, without_empty({**query, "region": region}),
+                           within=id_range(region))
         statewide = None
         if not request.page_token:
             linked = self.ctx.settings.linked_regions
@@ -183,22 +211,28 @@ class ViewRpcs:
         test = check.name(request.test, "test", required=True)
         school_year = check.year(request.school_year, "school_year", required=True)
         window = check.window(request.window, required=True)
-        level = check.one_of(request.level, "level", check.MEASURE_LEVELS)
+        level = check.one_of(request.level, "level", check.MEASURE_LEVELS, default="district")
         region = check.optional_region(request.region)
         organization_id = check.optional_id(request.organization_id, "organization_id")
         groups, grades = check.student_groups(request.student_groups), check.grades(request.grades)
         if organization_id and not region:
             raise InvalidArgument.for_field("region", "is required with organization_id")
-        query = without_empty({"test": test, "school_year": school_year, "window": window, "level": level,
-                               "region": region, "organization_id": organization_id})
-        if groups:
-            query["student_group"] = groups[0] if len(groups) == 1 else {"$in": groups}
-        if grades:
-            query["grade"] = grades[0] if len(grades) == 1 else {"$in": grades}
+        query = {"test": test, "school_year": school_year, "window": window, "level": level}
+        keep = None
+        if len(groups) == 1 and len(grades) == 1:
+            # The statewide table's path: one group and grade, straight from its index.
+            query.update(student_group=groups[0], grade=grades[0])
+        elif groups or grades:
+            wanted_groups, wanted_grades = set(groups), set(grades)
+
+            def keep(row: dict) -> bool:
+                return ((not wanted_groups or row["student_group"] in wanted_groups)
+                        and (not wanted_grades or row["grade"] in wanted_grades))
         token_query = {**without_empty({"test": test, "school_year": school_year, "window": window, "level": level,
                                         "region": region, "organization_id": organization_id}),
                        "student_groups": groups, "grades": grades}
-        rows, token = page(MeasureCellView, query, request, token_query)
+        rows, token = page(MeasureCellView, query, request, token_query, within=id_range(region, organization_id),
+                           keep=keep)
         response = views_pb2.ListMeasuresResponse(rows=[measure_row(row) for row in rows], next_page_token=token)
         if not request.page_token and groups and grades and len(groups) * len(grades) <= check.MAX_TOTAL_PAIRS:
             response.statewide.extend(self._measure_totals(test, school_year, window, groups, grades))
@@ -207,9 +241,13 @@ class ViewRpcs:
     def _measure_totals(self, test, school_year, window, groups, grades) -> list[views_pb2.MeasureTotal]:
         linked = self.ctx.settings.linked_regions
         by_pair: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
+        # Equalities then one operator (the groups): the (test, ..., level, student_group, ...) index.
         query = {"test": test, "school_year": school_year, "window": window, "level": "region",
-                 "student_group": {"$in": groups}, "grade": {"$in": grades}}
+                 "student_group": groups[0] if len(groups) == 1 else {"$in": groups}}
+        wanted_grades = set(grades)
         for row in MeasureCellView._get_collection().find(query):
+            if row["grade"] not in wanted_grades:
+                continue
             by_region = by_pair[(row["student_group"], row["grade"])]
             # A region with more than one region-level organization is counted by none of them.
             by_region[row["region"]] = None if row["region"] in by_region else row
@@ -241,19 +279,19 @@ class ViewRpcs:
         if focal == reference:
             raise InvalidArgument.for_field("reference_group", "must differ from focal_group")
         grade = check.grade(request.grade)
-        level = check.one_of(request.level, "level", check.MEASURE_LEVELS)
+        level = check.one_of(request.level, "level", check.MEASURE_LEVELS, default="district")
         region = check.optional_region(request.region)
-        common = without_empty({"test": test, "school_year": school_year, "window": window, "grade": grade,
-                                "level": level, "region": region})
-        token_query = {**common, "focal_group": focal, "reference_group": reference}
-        rows, token = page(MeasureCellView, {**common, "student_group": focal}, request, token_query)
+        common = {"test": test, "school_year": school_year, "window": window, "level": level}
+        token_query = {**common, "grade": grade, "region": region, "focal_group": focal, "reference_group": reference}
+        rows, token = page(MeasureCellView, {**common, "student_group": focal, "grade": grade}, request, token_query,
+                           within=id_range(region))
         references = {}
         if rows:
             # The reference cells of the same organizations: one find over the page's id range.
             first = row_id(rows[0]["region"], rows[0]["organization_id"], "")
             last = row_id(rows[-1]["region"], rows[-1]["organization_id"], "\uffff")
             found = MeasureCellView._get_collection().find(
-                {**common, "student_group": reference, "_id": {"$gte": first, "$lte": last}})
+                {**common, "student_group": reference, "grade": grade, "_id": {"$gte": first, "$lte": last}})
             references = {(row["region"], row["organization_id"]): row for row in found}
         response = views_pb2.ListMeasureGapsResponse(next_page_token=token)
         for row in rows:
@@ -286,6 +324,7 @@ class ViewRpcs:
             raise InvalidArgument.for_field("reference_group", "must differ from student_group")
         base = without_empty({"region": region, "organization_id": organization_id, "test": test, "grade": grade,
                               "window": window})
+        # Equalities only: the (region, organization_id, test, student_group, grade, window) index.
         collection = MeasureCellView._get_collection()
         # Each (school year, window) has one row: the record's latest version (a correction replaced it).
         points = sorted(collection.find({**base, "student_group": group}),
@@ -328,14 +367,14 @@ class ViewRpcs:
         token_query = without_empty({"region": region, "grade_band": band, "kind": kind,
                                      "county_office_id": county_office_id, "open_now": request.open_now,
                                      "seats_available": request.seats_available})
-        query = without_empty({"region": region, "grade_bands": band, "kind": kind,
-                               "county_office_id": county_office_id})
+        # The catalog is small (communities open to sign-up): filters beyond the region read its rows.
+        query = without_empty({"grade_bands": band, "kind": kind, "county_office_id": county_office_id})
         if request.open_now:
             now = utcnow()
             query.update({"status": "open", "signup_opens": {"$lte": now}, "signup_closes": {"$gt": now}})
         if request.seats_available:
             query["seats_available"] = {"$gt": 0}
-        rows, token = page(CatalogCommunityView, query, request, token_query)
+        rows, token = page(CatalogCommunityView, query, request, token_query, within=id_range(region))
         program_ids = sorted({row_id(row["region"], row["program_id"]) for row in rows if row.get("program_id")})
         programs = {}
         for chunk in db.in_chunks(program_ids):
@@ -351,8 +390,8 @@ class ViewRpcs:
     def ListPrograms(self, request, context):
         region = check.optional_region(request.region)
         program_year = check.year(request.program_year, "program_year", required=False)
-        query = without_empty({"region": region, "program_year": program_year})
-        rows, token = page(CatalogProgramView, query, request, query)
+        query = without_empty({"program_year": program_year})
+        rows, token = page(CatalogProgramView, query, request, {**query, "region": region}, within=id_range(region))
         return views_pb2.ListProgramsResponse(
             programs=[views_pb2.CatalogProgram(region=row["region"],
                                                program=share_pb2.SharedProgram.FromString(row.get("program") or b""))
@@ -365,8 +404,8 @@ class ViewRpcs:
         code = check.code(request.code)
         if parent_id and not region:
             raise InvalidArgument.for_field("region", "is required with parent_id")
-        query = without_empty({"region": region, "kind": kind, "parent_id": parent_id, "code": code})
-        rows, token = page(DirectoryView, query, request, query)
+        query = without_empty({"kind": kind, "parent_id": parent_id, "code": code})
+        rows, token = page(DirectoryView, query, request, {**query, "region": region}, within=id_range(region))
         return views_pb2.ListOrganizationsResponse(
             organizations=[views_pb2.DirectoryOrganization(
                 region=row["region"], organization=share_pb2.SharedOrganization.FromString(row.get("organization") or b""))
@@ -382,9 +421,10 @@ class ViewRpcs:
         level = check.kind(request.level, "level")
         if organization_id and not region:
             raise InvalidArgument.for_field("region", "is required with organization_id")
-        query = without_empty({"region": region, "organization_id": organization_id, "program_year": program_year,
-                               "level": level})
-        rows, token = page(CycleCountsView, query, request, query)
+        query = without_empty({"program_year": program_year, "level": level})
+        rows, token = page(CycleCountsView, query, request,
+                           {**query, "region": region, "organization_id": organization_id},
+                           within=id_range(region, organization_id))
         return views_pb2.ListCycleCountsResponse(
             rows=[views_pb2.CycleCountsRow(region=row["region"], organization_name=row.get("organization_name", ""),
                                            counts=share_pb2.SharedCycleCounts.FromString(row.get("counts") or b""))
