@@ -9,8 +9,8 @@ service `copnet-share.<region>.>` from SHARE, so a share publish from COPNET is 
 share stream. JetStream's domain is the region's name. With `hub_leaf_url` set the server is a
 leaf node of the hub, the remote bound to SHARE: the hub sees nothing of COPNET. Deny lists on the
 remote are the second layer: from the hub, no stream administration (create, update, delete,
-purge, message delete, restore), no share subject and no copnet.* / copnet-dlq.*; to the hub, no
-copnet.* / copnet-dlq.*, no JetStream API of the hub's domain or of another region's.
+purge, message delete, restore, ...), no share subject and no copnet.* / copnet-dlq.*; to the hub,
+no copnet.* / copnet-dlq.* and no JetStream API request at all (the region answers, never asks).
 
 The hub's server has JetStream domain `hub` and one account, STATEWIDE: the statewide service's
 user, the operator, and one leaf user per linked region (`region-<name>`, allowed only as a leaf
@@ -34,8 +34,14 @@ What arrives at the hub: the statewide stream sources `copnet-share-<region>` wi
 e.g. `copnet-share-north:GdAn74Cw 12 copnet-share.north.> > copnet-share.north.measures Ah04ufg2`
 (nats-server 2.15: its first token, before the `:`, is the origin stream's name; the second is
 the message's sequence in the origin stream; then the source's filter and subject transform).
-Since the source's filter admits only `copnet-share.<region>.>`, the region token of the subject
-and the origin stream named in the header are both set by the link, never by the payload.
+The stream name in that header comes from the hub's own source (the hub's configuration), and a
+source's deliveries can only come from its region (its leaf user alone may publish on
+`copnet-deliver.<region>.>`): take the region from the header. The subject's region token is set
+by the region's server applying the source's filter; a region's unmodified server cannot forge it
+(a client there publishing a fake delivery is refused: its `$JS.ACK.` reply is not its to use),
+but a modified one could, so ingest should refuse a message whose subject names another region
+than its header. A sourced message is also seen, on its subject, by a subscriber at the hub
+(`>` in STATEWIDE), which is how a test can capture everything that crossed.
 
 Leaf credentials: `region_credentials(hub_settings, region)` -> (user, password), a random
 password made at first use and kept 0600 under <hub data_dir>/leaf-credentials/<region>.
