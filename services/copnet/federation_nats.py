@@ -34,8 +34,9 @@ What arrives at the hub: the statewide stream sources `copnet-share-<region>` wi
 e.g. `copnet-share-north:GdAn74Cw 12 copnet-share.north.> > copnet-share.north.measures Ah04ufg2`
 (nats-server 2.15: its first token, before the `:`, is the origin stream's name; the second is
 the message's sequence in the origin stream; then the source's filter and subject transform).
-The stream name in that header comes from the hub's own source (the hub's configuration), and a
-source's deliveries can only come from its region (its leaf user alone may publish on
+The header's `<stream>:<hash>` is the hub's name for its own source (the hash is the same for the
+same source configuration across runs; not checked against a forged delivery), and a source's
+deliveries can only come from its region (its leaf user alone may publish on
 `copnet-deliver.<region>.>`): take the region from the header. The subject's region token is set
 by the region's server applying the source's filter; a region's unmodified server cannot forge it
 (a client there publishing a fake delivery is refused: its `$JS.ACK.` reply is not its to use),
