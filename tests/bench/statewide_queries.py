@@ -21,7 +21,6 @@ from pathlib import Path
 import grpc
 import mongoengine
 import numpy as np
-
 from copnet import stack as stacklib
 from copnet.kernel import auth, db
 from copnet.reflection.v1 import measures_pb2, participation_pb2
@@ -30,6 +29,7 @@ from copnet.statewide import projections
 from copnet.statewide.v1 import statewide_pb2_grpc, views_pb2
 from copnet.statewide.views.models import MeasureCellView, ParticipationView
 from copnet.statewide.views.rpc import ViewRpcs
+
 from tests.support.processes import ManagedProcess
 from tests.support.stack import settings_for_tests
 
@@ -174,7 +174,7 @@ def rows_of(reply) -> int:
 def query_shapes(stub, organizations: list[Organization]) -> dict[str, tuple]:
     """name: (the RPC, its requests, the baseline's find filter per request)."""
     rnd = np.random.default_rng(5)
-    pick = lambda values: [values[i] for i in rnd.integers(0, len(values), QUERIES)]  # noqa: E731
+    pick = lambda values: [values[i] for i in rnd.integers(0, len(values), QUERIES)]
     groups, grades = pick(GROUPS[1:]), pick(GRADES)
     districts = pick([o for o in organizations if o.level == "district"])
     spring = {"test": TEST, "school_year": YEARS[-1], "window": WINDOW}

@@ -245,6 +245,28 @@ def test_pages_cover_every_row_once_and_a_token_fits_only_its_query(views):
     assert refused.value.fields[0].field == "page_token"
 
 
+def test_a_selection_of_groups_pages_within_a_region_and_an_organization(views):
+    cells = {(group, grade): figures(50, 40.0) for group in ("all", "el", "swd") for grade in ("3", "4", "all")}
+    for region in ("north", "south"):
+        for number in range(4):
+            apply(region, measures(region, f"d{number}", "district", 1, cells))
+    request = views_pb2.ListMeasuresRequest(test=TEST, school_year=YEAR, window=WINDOW, region="south",
+                                            student_groups=["el", "swd"], grades=["4", "all"], page_size=3)
+    rows = all_rows(views.ListMeasures, request)
+    assert len(rows) == 4 * 2 * 2
+    assert {row.region for row in rows} == {"south"}
+    assert {(row.student_group, row.grade) for row in rows} == {(g, gr) for g in ("el", "swd") for gr in ("4", "all")}
+    assert len({row.organization_id + row.student_group + row.grade for row in rows}) == len(rows)
+    one = views.ListMeasures(views_pb2.ListMeasuresRequest(test=TEST, school_year=YEAR, window=WINDOW, region="north",
+                                                           organization_id="d1"), None)
+    assert {row.organization_id for row in one.rows} == {"d1"} and len(one.rows) == len(cells)
+    gaps = all_rows(views.ListMeasureGaps, views_pb2.ListMeasureGapsRequest(
+        test=TEST, school_year=YEAR, window=WINDOW, focal_group="el", grade="4", page_size=3))
+    assert [(row.region, row.organization_id) for row in gaps] == [
+        (region, f"d{number}") for region in ("north", "south") for number in range(4)]
+    assert all(row.reference_published and row.gap.percent_met_points == 0.0 for row in gaps)
+
+
 # -- reach and participation ----------------------------------------------------------------------
 
 def test_reach_per_level_and_statewide_only_when_complete(views):
