@@ -166,7 +166,7 @@ Test = Annotated[str, typer.Option("--test", help="The test, e.g. sbac-math.")]
 SchoolYear = Annotated[str, typer.Option("--year", help="The school year, e.g. 2025-26.")]
 Window = Annotated[str, typer.Option("--window", help="fall, winter or spring.")]
 MeasureLevel = Annotated[str | None, typer.Option("--level", help="region, county_office or district "
-                                                                  "(default: every level).")]
+                                                                  "(default: district).")]
 Output = Annotated[Path | None, typer.Option("--output", help="Write the CSV here (default: standard output).")]
 CsvFlag = Annotated[bool, typer.Option("--csv", help="The suppressed CSV export instead of a table.")]
 

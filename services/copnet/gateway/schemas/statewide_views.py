@@ -193,7 +193,7 @@ class MeasureFilters(Strict):
     test: str = name_field("The test (required), e.g. sbac-math.", required=True)
     school_year: Year = year_field(True, 'The school year (required), e.g. "2024-25".')
     window: Window = Field(description="The test window (required).")
-    level: Level | None = Field(None, description="Only this level's rows (default: every level).")
+    level: Level | None = Field(None, description="Rows of this level (default district).")
     region: str = region_field()
 
 
