@@ -1,6 +1,6 @@
-"""ListRegions and ListRejections: what arrived from each linked region and what was refused,
-for the hub's readers (state_coordinator and platform_admin, held at any organization: the hub
-has no organization tree of its own)."""
+"""ListRegions and ListRejections: what arrived from each linked region (for state_coordinator and
+platform_admin) and what was refused (platform_admin), held at any organization: the hub has no
+organization tree of its own."""
 
 from __future__ import annotations
 
@@ -17,11 +17,17 @@ HUB_READERS = frozenset({Role.STATE_COORDINATOR, Role.PLATFORM_ADMIN})
 REGION_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
 
-def require_hub_reader(action: str) -> auth.Identity:
-    """The caller, when it holds state_coordinator or platform_admin (anywhere)."""
+# The refusals are the hub's operations record: its platform admins read them (a coordinator sees
+# each region's count in ListRegions).
+HUB_OPERATORS = frozenset({Role.PLATFORM_ADMIN})
+
+
+def require_hub_reader(action: str, readers: frozenset[Role] = HUB_READERS) -> auth.Identity:
+    """The caller, when it holds one of `readers` (anywhere): by default state_coordinator or
+    platform_admin."""
     identity = auth.require_authenticated(action)
-    if not any(grant.role in HUB_READERS for grant in identity.grants):
-        wanted = ", ".join(sorted(role.value for role in HUB_READERS))
+    if not any(grant.role in readers for grant in identity.grants):
+        wanted = ", ".join(sorted(role.value for role in readers))
         raise PermissionDenied(f"{action} needs one of [{wanted}]", reason="ROLE_REQUIRED")
     return identity
 
@@ -39,7 +45,7 @@ class IngestRpcs:
                                                        for name in names])
 
     def ListRejections(self, request, context):
-        require_hub_reader("listing refused share messages")
+        require_hub_reader("listing refused share messages", HUB_OPERATORS)
         query = {}
         if request.region:
             if not REGION_PATTERN.match(request.region):
