@@ -18,6 +18,7 @@ from copnet import stack as stacklib
 from copnet.reflection.v1 import reflection_pb2
 from tests.bench import baseline_app
 from tests.bench.assessment_import import bench_assessment_import
+from tests.bench.federation_lag import bench_federation_lag
 from tests.bench.feeds import bench_feed_poll
 from tests.bench.load import HEADER, Call, burst, post_burst, time_until
 from tests.bench.measure_queries import bench_measure_queries
@@ -89,7 +90,7 @@ def main() -> int:
     parser.add_argument("--assessment-rows", type=int, default=1_000_000, help="rows of the imported score file")
     parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster", "measures",
                                            "statewide-queries",
-                                           "assessment-import"),
+                                           "assessment-import", "federation-lag"),
                         help="run one benchmark")
     args = parser.parse_args()
     # A stop request (kill, a CI cancel) must still stop the stack below: exit through `finally`.
@@ -119,6 +120,8 @@ def main() -> int:
                 correct = bench_assessment_import(args.assessment_rows) and correct
             if args.only in (None, "statewide-queries"):
                 bench_statewide_queries(root / "statewide")
+            if args.only in (None, "federation-lag"):
+                bench_federation_lag(root / "federation")
         finally:
             if baseline is not None:
                 baseline.stop()
