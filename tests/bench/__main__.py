@@ -24,6 +24,7 @@ from tests.bench.load import HEADER, Call, burst, post_burst, time_until
 from tests.bench.measure_queries import bench_measure_queries
 from tests.bench.roster import bench_roster_import
 from tests.bench.signup import COUNTY, bench_signup_burst, create_organizations
+from tests.bench.statewide_ingest import bench_statewide_ingest
 from tests.bench.statewide_queries import bench_statewide_queries
 from tests.support.processes import ManagedProcess
 from tests.support.stack import RunningStack, settings_for_tests
@@ -90,7 +91,7 @@ def main() -> int:
     parser.add_argument("--assessment-rows", type=int, default=1_000_000, help="rows of the imported score file")
     parser.add_argument("--only", choices=("create-community", "signup", "feed", "roster", "measures",
                                            "statewide-queries",
-                                           "assessment-import", "federation-lag"),
+                                           "assessment-import", "federation-lag", "statewide-ingest"),
                         help="run one benchmark")
     args = parser.parse_args()
     # A stop request (kill, a CI cancel) must still stop the stack below: exit through `finally`.
@@ -122,6 +123,8 @@ def main() -> int:
                 bench_statewide_queries(root / "statewide")
             if args.only in (None, "federation-lag"):
                 bench_federation_lag(root / "federation")
+            if args.only in (None, "statewide-ingest"):
+                bench_statewide_ingest()
         finally:
             if baseline is not None:
                 baseline.stop()

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import nats
 from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, RetentionPolicy,
@@ -28,9 +29,18 @@ from copnet.kernel.outbox import OutboxRelay
 from copnet.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DAY = 24 * 3600
 FETCH_BATCH = 32
+# Deliveries a batch subscription's handler gets at most at once (one transaction): large enough
+# that the transaction's own cost is shared, small enough that it commits well within
+# db.TRANSACTION_TIMEOUT_SECONDS and the messages' ack wait on a busy machine.
+RAW_BATCH = 128
+# ... and at most this many bytes of message bodies (one message larger than that goes alone): the
+# work of a batch grows with what its messages hold (e.g. the rows a record becomes), and a batch
+# must commit well within db.TRANSACTION_TIMEOUT_SECONDS on a busy machine.
+RAW_BATCH_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,14 @@ class Subscription:
     what a malformed message means (a handler that records a refusal and returns has its message
     acknowledged like any other). Either way: ack only after the handler's transaction committed,
     the inbox recognises a redelivery, a failure is retried with back-off and dead-lettered after
-    `max_deliver` deliveries. Use `Subscription.of_stream` for a raw one."""
+    `max_deliver` deliveries. Use `Subscription.of_stream` for a raw one.
+
+    With `batch` (raw only) the handler gets a list of up to `batch` deliveries, those not applied
+    before, in stream order, in one transaction with their inbox entries; all are acknowledged
+    once it committed. When that transaction fails, each half of the batch is applied so again,
+    down to single messages (the handler gets a list of one), so a message that keeps failing is
+    retried and dead-lettered alone while the rest of its batch is applied. Use
+    `Subscription.of_stream_in_batches`."""
 
     name: str
     event_types: tuple[str, ...]
@@ -76,12 +93,26 @@ class Subscription:
     stream: str = ""
     subjects: tuple[str, ...] = ()
     raw: bool = False
+    batch: int = 0
+    batch_bytes: int = RAW_BATCH_BYTES
 
     @classmethod
     def of_stream(cls, name: str, stream: str, handler: Callable[[db.UnitOfWork, Delivery], None],
                   subjects: Sequence[str] = ()) -> "Subscription":
         """A consumer of `stream`'s raw messages (those on `subjects`, or all)."""
         return cls(name=name, event_types=(), handler=handler, stream=stream, subjects=tuple(subjects), raw=True)
+
+    @classmethod
+    def of_stream_in_batches(cls, name: str, stream: str,
+                             handler: Callable[[db.UnitOfWork, list[Delivery]], None],
+                             subjects: Sequence[str] = (), batch: int = RAW_BATCH,
+                             batch_bytes: int = RAW_BATCH_BYTES) -> "Subscription":
+        """A consumer of `stream`'s raw messages (those on `subjects`, or all) whose handler
+        applies up to `batch` deliveries, of up to `batch_bytes` bytes together, in one transaction."""
+        if batch < 1 or batch_bytes < 1:
+            raise ValueError(f"a batch holds at least one delivery and one byte, got {batch} and {batch_bytes}")
+        return cls(name=name, event_types=(), handler=handler, stream=stream, subjects=tuple(subjects), raw=True,
+                   batch=batch, batch_bytes=batch_bytes)
 
     def stream_of(self, region: str) -> str:
         return self.stream or stream_name(region)
@@ -300,8 +331,12 @@ class EventBus:
                     pull = await self._js.pull_subscribe_bind(durable=durable,
                                                               stream=subscription.stream_of(self.region))
                 try:
-                    messages = await pull.fetch(FETCH_BATCH, timeout=1)
+                    messages = await pull.fetch(subscription.batch or FETCH_BATCH, timeout=1)
                 except nats.errors.TimeoutError:
+                    continue
+                if subscription.batch:
+                    for batch in batches_by_size(messages, subscription.batch_bytes):
+                        await self._handle_batch(subscription, batch)
                     continue
                 for message in messages:
                     await self._handle(subscription, message)
@@ -323,11 +358,38 @@ class EventBus:
             log.debug("bus: stream setup failed: %s", exc)
             await asyncio.sleep(1)
 
+    async def _handle_batch(self, subscription: Subscription, messages: list) -> None:
+        """Apply `messages` in one transaction and acknowledge them all once it committed. When
+        it fails (nothing of it committed), each half is handled so again, down to single messages
+        handled as any other (retried with back-off, dead-lettered after `max_deliver`): a message
+        that cannot be applied ends alone, the others of its batch are applied in few transactions.
+        A MongoDB outage splits the batch the same way, and the single messages ride it out; so
+        does a batch too large to commit within db.TRANSACTION_TIMEOUT_SECONDS."""
+        if len(messages) == 1:
+            await self._handle(subscription, messages[0])
+            return
+        consumer = f"{self.service}-{subscription.name}"
+        stream = subscription.stream_of(self.region)
+        items = [delivery_of(stream, message) for message in messages]
+        try:
+            await asyncio.to_thread(self._apply, subscription, consumer, items)
+        except Exception as exc:
+            log.warning("bus: %s failed on a batch of %d (%r); applying it in halves", consumer, len(items), exc)
+            half = len(messages) // 2
+            await self._handle_batch(subscription, messages[:half])
+            await self._handle_batch(subscription, messages[half:])
+            return
+        # Ack only after the transaction committed (a lost ack means a redelivery, which the
+        # inbox recognises).
+        await asyncio.gather(*(message.ack() for message in messages))
+
     async def _handle(self, subscription: Subscription, message) -> None:
         consumer = f"{self.service}-{subscription.name}"
         if subscription.raw:
             item = delivery_of(subscription.stream_of(self.region), message)
             what = f"{item.subject} #{item.stream_sequence}"
+            if subscription.batch:
+                item = [item]
         else:
             try:
                 item = CloudEvent.from_nats(message.headers, message.data)
@@ -352,7 +414,8 @@ class EventBus:
         await message.ack()
 
     async def _apply_riding_out_outages(self, subscription: Subscription, consumer: str,
-                                        item: CloudEvent | Delivery, what: str, message) -> None:
+                                        item: CloudEvent | Delivery | list[Delivery], what: str,
+                                        message) -> None:
         """Apply the event; while MongoDB is unreachable, wait and try again instead of failing.
 
         An outage is not the event's fault: counting it as a failed delivery would dead-letter
@@ -369,8 +432,17 @@ class EventBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _apply(self, subscription: Subscription, consumer: str, item: CloudEvent | Delivery) -> None:
-        if isinstance(item, Delivery):
+    def _apply(self, subscription: Subscription, consumer: str, item: CloudEvent | Delivery | list[Delivery]) -> None:
+        if isinstance(item, list):
+            def work(uow: db.UnitOfWork) -> None:
+                fresh = mark_delivered_many(uow, item, consumer)
+                if not fresh:
+                    raise db.AlreadyApplied(item[0].message_id())
+                subscription.handler(uow, fresh)
+
+            what = f"{item[0].subject} #{item[0].stream_sequence}" + (f" (+{len(item) - 1})" if len(item) > 1 else "")
+            traceparent = item[0].headers.get("traceparent") if len(item) == 1 else None
+        elif isinstance(item, Delivery):
             def work(uow: db.UnitOfWork) -> None:
                 mark_delivered(uow, item, consumer)
                 subscription.handler(uow, item)
@@ -403,6 +475,21 @@ class EventBus:
         await message.term()
 
 
+def batches_by_size(messages: Sequence[T], limit: int,
+                    size_of: Callable[[T], int] = lambda message: len(message.data or b"")) -> list[list[T]]:
+    """`messages` in consecutive runs of at most `limit` bytes of bodies (a larger one alone)."""
+    batches: list[list[T]] = []
+    size = 0
+    for message in messages:
+        length = size_of(message)
+        if not batches or size + length > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(message)
+        size += length
+    return batches
+
+
 def delivery_of(stream: str, message) -> Delivery:
     """A JetStream message as the raw `Delivery` a handler gets."""
     metadata = message.metadata
@@ -419,3 +506,19 @@ def mark_delivered(uow: db.UnitOfWork, delivery: Delivery, consumer: str) -> Non
                                  consumer=consumer, applied_at=db.utcnow()))
     except DuplicateKeyError:
         raise db.AlreadyApplied(delivery.message_id()) from None
+
+
+def mark_delivered_many(uow: db.UnitOfWork, deliveries: Sequence[Delivery], consumer: str) -> list[Delivery]:
+    """`mark_delivered` for a batch, in a few round trips: the deliveries not applied before (the
+    first of those that share a message id), in their order, their inbox entries inserted."""
+    fresh = {f"{consumer} {delivery.message_id()}": delivery for delivery in reversed(deliveries)}
+    ids = list(fresh)
+    collection = db.InboxEntry._get_collection()
+    for chunk in db.in_chunks(ids):
+        for son in collection.find({"_id": {"$in": chunk}}, {"_id": 1}, session=uow.session):
+            del fresh[son["_id"]]
+    kept = sorted(fresh.items(), key=lambda item: item[1].stream_sequence)
+    now = db.utcnow()
+    uow.insert_many([db.InboxEntry(id=name, type=delivery.subject[:200], consumer=consumer, applied_at=now)
+                     for name, delivery in kept])
+    return [delivery for _, delivery in kept]

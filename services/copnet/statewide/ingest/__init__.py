@@ -2,10 +2,12 @@
 history, refuse with a reason) and the RPCs about the links and the refusals.
 
 The statewide stream (ingest/stream.py) sources every linked region's share stream; one durable
-consumer reads it raw (copnet.kernel.bus.Subscription.of_stream) and, for each message, in one
-transaction with the bus's inbox entry: judges it (ingest/validation.py) and applies it or
-records its refusal (ingest/apply.py). The message is acknowledged once that committed, a refused
-one too (a refusal is final; retrying would refuse it again)."""
+consumer reads it raw, in batches (copnet.kernel.bus.Subscription.of_stream_in_batches): up to
+RAW_BATCH messages in one transaction with their inbox entries, each judged
+(ingest/validation.py) and applied or its refusal recorded (ingest/apply.py), in stream order.
+The messages are acknowledged once that committed, refused ones too (a refusal is final; retrying
+would refuse it again). When a batch's transaction fails, its messages are applied one per
+transaction, so one that cannot be applied is retried and dead-lettered alone."""
 
 from copnet.kernel.bus import Subscription
 from copnet.kernel.federation import STATEWIDE_STREAM
@@ -20,8 +22,8 @@ CONSUMER = "ingest"
 
 def subscriptions(ctx) -> list[Subscription]:
     regions = ctx.settings.linked_regions
-    return [Subscription.of_stream(CONSUMER, STATEWIDE_STREAM,
-                                   lambda uow, delivery: apply.handle(uow, delivery, regions))]
+    return [Subscription.of_stream_in_batches(CONSUMER, STATEWIDE_STREAM,
+                                              lambda uow, deliveries: apply.handle_batch(uow, deliveries, regions))]
 
 
 def streams(ctx) -> list:
