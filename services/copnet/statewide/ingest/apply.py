@@ -5,8 +5,9 @@ older or repeated one changes nothing; a refused message is recorded without its
 The consumer hands over a batch of deliveries at a time (`handle_batch`, one transaction): the
 outcome of each is what `handle` would give one message after another in stream order, written in a
 few round trips (stored versions read with a few `$in`, states, history and refusals written in
-bulk). The embedded MongoDB-wire server spends ~10 ms on a transaction, so one transaction per
-message would cap the hub near 80 records a second."""
+bulk): on the embedded MongoDB-wire server a transaction per message held the hub to tens of
+records a second. The views' projections are still written one record at a time (projections.project),
+and cost most of a batch (`make bench --only statewide-ingest` shows both)."""
 
 from __future__ import annotations
 
