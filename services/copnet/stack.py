@@ -213,6 +213,7 @@ def nats_spec(settings: Settings, secret: str) -> tuple[ProcessSpec, str]:
                                             nats_password(secret, federation_nats.SYSTEM_USER))
         ports = [port, monitor, settings.embedded_leaf_port]
     else:
+        adopt_default_account_store(store, federation_nats.SERVICES_ACCOUNT)
         config = federation_nats.region_config(settings, store, users, share_admin_password(secret))
         ports = [port, monitor]
     # In the file, not on the command line: a reload (`copnet hub region rotate`) must not change it.
@@ -228,6 +229,20 @@ def nats_spec(settings: Settings, secret: str) -> tuple[ProcessSpec, str]:
 
 
 NATS_PID_FILE = "nats.pid"
+# Where JetStream kept the streams of a server without accounts (NATS's global account).
+DEFAULT_ACCOUNT = "$G"
+
+
+def adopt_default_account_store(store: Path, account: str) -> bool:
+    """A data directory from before the accounts: its streams (events not yet consumed, durable
+    consumers) are in the global account's store, which a server with accounts no longer shows.
+    Hand them to `account` before the server starts (the server is not running: `copnet up`
+    starts it next). True when something was moved."""
+    old, new = store / "jetstream" / DEFAULT_ACCOUNT, store / "jetstream" / account
+    if not old.is_dir() or new.exists():
+        return False
+    old.rename(new)
+    return True
 
 
 def with_credentials(url: str, user: str, password: str) -> str:

@@ -80,3 +80,20 @@ def test_every_setting_but_secrets_and_backends_reaches_the_processes(tmp_path):
         assert "COPNET_SECRET" not in spec.env and "COPNET_EMBEDDED_NATS_PORT" not in spec.env
     given = {name for name, value in settings.model_dump().items() if value is not None}
     assert {name for name in given - stack.NOT_INHERITED if f"COPNET_{name.upper()}" not in plan.env} == set()
+
+
+def test_a_store_from_before_the_accounts_is_handed_to_the_services_account(tmp_path):
+    """The streams a server without accounts kept (global account `$G`) would be invisible to the
+    services once they live in COPNET: events not yet consumed and durable consumers stranded."""
+    from copnet.stack import adopt_default_account_store
+
+    old = tmp_path / "jetstream" / "$G" / "streams" / "copnet-events-x"
+    old.mkdir(parents=True)
+    (old / "meta.inf").write_text("kept")
+    assert adopt_default_account_store(tmp_path, "COPNET")
+    assert (tmp_path / "jetstream" / "COPNET" / "streams" / "copnet-events-x" / "meta.inf").read_text() == "kept"
+    assert not (tmp_path / "jetstream" / "$G").exists()
+    # Done once: a store already in COPNET is left alone, and so is a fresh one.
+    (tmp_path / "jetstream" / "$G").mkdir()
+    assert not adopt_default_account_store(tmp_path, "COPNET")
+    assert not adopt_default_account_store(tmp_path / "fresh", "COPNET")
