@@ -7,9 +7,11 @@ of this process, so a test can take the link down (every connection dropped, new
 and bring it back while both sides keep running; stopping the hub's nats-server is the other way
 an outage happens. `Federation.stop` leaves no process behind.
 
-Reading what was shared: `share_stream_records` (the region's share stream, read as its SHARE
-account's administrator), `hub_documents` (what the hub's statewide service stored) and
-`HubCapture` (every message the hub's account sees while it runs, i.e. everything that crossed).
+Reading what was shared: `share_stream_messages` / `shared_versions` (the region's share stream,
+read as its SHARE account's administrator), `hub_documents` / `hub_history` (what the hub's
+statewide service stored), `missing_at_hub` (what the region shared that the hub has not applied)
+and `HubCapture` (every message the hub's account sees while it runs: whatever crossed the link
+is among them). `publish_to_share_stream` puts a message straight into a region's share stream.
 """
 
 from __future__ import annotations
@@ -68,10 +70,10 @@ class FederatedStack(RunningStack):
         """Start again a process stopped with `stop_process` (same command, ports and data)."""
         self.processes[name].start()
 
-    def wait_until_healthy(self, services: Sequence[str] | None = None, with_nats: bool = True) -> None:
-        checks = HEALTH_CHECKS if with_nats else HEALTH_CHECKS[:2]
-        for service in services or self.service_names:
-            for check in checks:
+    def wait_until_healthy(self) -> None:
+        """Every service this stack runs SERVING, with MongoDB and NATS reported up."""
+        for service in self.service_names:
+            for check in HEALTH_CHECKS:
                 self.wait_for(lambda s=service, c=check: self.clients[s].health_status(c) == "SERVING", 60,
                               f"{service} health {check or 'overall'}")
 
@@ -201,7 +203,7 @@ class Federation:
         """The regions whose leaf node is connected to the hub's nats-server now (its monitor)."""
         hub = self.hub.settings
         status, body = stacklib.http_get(f"http://{hub.host}:{hub.embedded_nats_monitor_port}/leafz")
-        leafs = json.loads(body).get("leafs") or [] if status == 200 else []
+        leafs = (json.loads(body).get("leafs") or []) if status == 200 else []
         return {leaf["name"].removeprefix("copnet-") for leaf in leafs}
 
     def wait_until_linked(self, region: str, timeout: float = 30) -> None:
@@ -224,12 +226,14 @@ class Federation:
         return stack
 
     def stop(self) -> None:
-        for region in reversed(list(self.regions.values())):
-            region.stop()
-        if self.hub is not None:
-            self.hub.stop()
-        for link in self.links.values():
-            link.close()
+        """Every process of every instance, and the links; each even if stopping another failed."""
+        with contextlib.ExitStack() as stopping:
+            for link in self.links.values():
+                stopping.callback(link.close)
+            if self.hub is not None:
+                stopping.callback(self.hub.stop)
+            for region in self.regions.values():
+                stopping.callback(region.stop)  # run last-in first-out: the regions first
 
 
 @contextlib.contextmanager
