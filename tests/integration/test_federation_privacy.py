@@ -295,8 +295,9 @@ def test_every_shared_record_is_a_shared_record_and_no_figure_is_below_the_thres
         records += 1
         if record.region != REGION or kind_of_subject(subject) != (REGION, record.kind):
             found.append(f"{where} {subject}: record of {record.region}/{record.kind}")
-        if record.HasField("measures") and record.measures.min_cell < crossed.min_cell:
-            found.append(f"{where} {record.key}: suppressed with min_cell {record.measures.min_cell}")
+        for content in ("measures", "participation"):
+            if record.HasField(content) and getattr(record, content).min_cell < crossed.min_cell:
+                found.append(f"{where} {record.key}: suppressed with min_cell {getattr(record, content).min_cell}")
         found += [f"{where} {problem}" for problem in small_figures(record, crossed.min_cell)]
     assert found == [], report(found, records)
     assert records > 0
