@@ -168,7 +168,10 @@ def test_a_broken_link_delays_records_and_loses_none(federation):
         # ... and none of them crossed a link that is down.
         at_hub = catalog_names_at_hub(federation, list(expected))
         assert not set(at_hub.items()) & set(expected.items()), at_hub
-        assert region.share(admin_token(region)).GetShareStatus(share_pb2.GetShareStatusRequest()).pending == 0
+        # Nothing is held back in the share service's outbox: the share stream took it all (a record
+        # committed a moment ago may still be on its way, so wait rather than look once).
+        status = lambda: region.share(admin_token(region)).GetShareStatus(share_pb2.GetShareStatusRequest())  # noqa: E731
+        wait_until(lambda: status().pending == 0, CATCH_UP_SECONDS, "the share service's outbox drained")
     finally:
         link.restore()
     wait_for_the_hub_to_catch_up(federation, [*RENAMED, "link-cut-plc"], CATCH_UP_SECONDS)

@@ -7,12 +7,14 @@ from datetime import datetime
 
 import pytest
 
+from copnet.kernel.settings import SERVICE_NAMES
+
 from tests.integration.http import Reply, request
 
 pytestmark = pytest.mark.integration
 
 TIME_ZONE = "America/Los_Angeles"
-SERVICES = ("membership", "scheduling", "resources", "reflection", "plugins")
+SERVICES = SERVICE_NAMES
 
 
 class Api:

@@ -19,8 +19,8 @@ from copnet.reflection.v1 import measures_pb2, participation_pb2
 from copnet.share.v1 import share_pb2
 from copnet.statewide.ingest.rpc import require_hub_reader
 from copnet.statewide.v1 import views_pb2
-from copnet.statewide.views import figures as arithmetic
-from copnet.statewide.views import requests as check
+import copnet.statewide.views.figures as arithmetic
+import copnet.statewide.views.requests as check
 from copnet.statewide.views.models import (
     CatalogCommunityView,
     CatalogProgramView,
