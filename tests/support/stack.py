@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from copnet import seed
@@ -116,9 +117,17 @@ class RunningStack:
                               f"{service} health {check or 'overall'}")
 
     def stop(self) -> None:
+        """The gateway and services together (each waits out its own grace), then the database
+        and NATS they were using, in reverse order of start."""
         self.clients.close()
-        for process in reversed(list(self.processes.values())):
-            process.stop()
+        infrastructure = {spec.name for spec in self.plan.infrastructure}
+        apps = [process for name, process in self.processes.items() if name not in infrastructure]
+        if apps:
+            with ThreadPoolExecutor(len(apps)) as stopping:
+                list(stopping.map(lambda process: process.stop(), apps))
+        for name, process in reversed(list(self.processes.items())):
+            if name in infrastructure:
+                process.stop()
 
     # -- helpers for tests --------------------------------------------------------------------
     @property
